@@ -1,0 +1,156 @@
+// Package data holds wangge's domain types, the Store interface that the
+// GeoPackage and PostGIS stores implement, and the importers that fill them.
+//
+// Coordinates are WGS 84 (EPSG:4326) longitude, latitude everywhere.
+package data
+
+import (
+	"time"
+
+	"github.com/paulmach/orb"
+)
+
+// Layer names a kind of stored feature. The names are also the OGC API
+// collection ids and the GeoPackage table names.
+type Layer string
+
+// The layers wangge stores.
+const (
+	LayerHouseholds Layer = "households"
+	LayerAreas      Layer = "areas"
+	LayerGrids      Layer = "grids"
+	LayerHazards    Layer = "hazards"
+	LayerCameras    Layer = "cameras"
+)
+
+// Layers lists every layer in a stable order.
+var Layers = []Layer{LayerAreas, LayerGrids, LayerHazards, LayerCameras, LayerHouseholds}
+
+// ParseLayer returns the layer called name.
+func ParseLayer(name string) (Layer, error) {
+	for _, l := range Layers {
+		if string(l) == name {
+			return l, nil
+		}
+	}
+	return "", Errorf(ENOTFOUND, "unknown collection %q (known: areas, grids, hazards, cameras, households)", name)
+}
+
+// Household is a residential building or address point with its number of
+// households. Household points are personal data: they never leave the server
+// to roles that may not see them.
+type Household struct {
+	FID        int64     // store id, 0 until stored
+	ID         string    // source id, unique in the store
+	Point      orb.Point // lon, lat
+	Households int       // ≥ 1
+}
+
+// Area is an administrative polygon. Areas nest: Level 1 areas (streets,
+// townships) contain level 2 areas (communities, villages); grids are drawn
+// inside the leaves of that tree.
+type Area struct {
+	FID        int64
+	Code       string // unique
+	Name       string
+	NameEn     string
+	Level      int    // depth in the nesting tree, 1 = top
+	AdminLevel int    // as given by the source (OSM admin_level), 0 if none
+	ParentCode string // "" for a top-level area
+	OSMID      string
+	Geometry   orb.MultiPolygon
+}
+
+// Hazard is a reported point problem.
+type Hazard struct {
+	FID        int64
+	ID         string // source id, unique in the store
+	Point      orb.Point
+	Category   string // one of HazardCategories
+	Severity   int    // 1–3
+	Status     string // one of HazardStatuses
+	ReportedAt time.Time
+}
+
+// HazardCategories are the accepted hazard categories.
+var HazardCategories = []string{"fire", "traffic", "building", "electrical", "water", "other"}
+
+// HazardStatuses are the accepted hazard statuses, in workflow order.
+var HazardStatuses = []string{"open", "in_progress", "resolved"}
+
+// Camera is a surveillance camera. Its coverage is the sector of radius
+// RangeM metres and opening FOV degrees centred on Azimuth (degrees clockwise
+// from north).
+type Camera struct {
+	FID     int64
+	ID      string // source id, unique in the store
+	Point   orb.Point
+	Azimuth float64 // [0, 360)
+	FOV     float64 // (0, 360]
+	RangeM  float64 // > 0
+	Status  string  // one of CameraStatuses
+}
+
+// CameraStatuses are the accepted camera statuses.
+var CameraStatuses = []string{"online", "offline", "maintenance"}
+
+// Grid is a management unit: a polygon inside exactly one parent area, made
+// from H3 cells clipped to the parent.
+type Grid struct {
+	FID        int64
+	PlanID     int64
+	Code       string // parent code + 3-digit sequence
+	ParentCode string
+	Name       string
+	Households int
+	AreaM2     float64
+	Worker     string   // the grid worker's name, "" until assigned
+	Cells      []uint64 // H3 cells at the plan's resolution
+	Geometry   orb.MultiPolygon
+}
+
+// Plan is one complete set of grids. Exactly one plan is published at a time.
+type Plan struct {
+	ID         int64
+	CreatedAt  time.Time
+	Target     int   // households per grid
+	Resolution int   // H3 resolution of the cells
+	BaseID     int64 // the plan this one was redrawn from, 0 if none
+	Published  bool
+	Report     Report
+	Grids      []Grid
+}
+
+// Report is the quality report of a plan (DESIGN.md, "Grid generation").
+type Report struct {
+	Grids             int         `json:"grids"`
+	Parents           int         `json:"parents"`
+	Households        int         `json:"households"`
+	Target            int         `json:"target"`
+	Resolution        int         `json:"resolution"`
+	ResolutionAuto    bool        `json:"resolution_auto"`
+	HouseholdsMin     int         `json:"households_min"`
+	HouseholdsMedian  float64     `json:"households_median"`
+	HouseholdsMax     int         `json:"households_max"`
+	MaxDeviationPct   float64     `json:"max_deviation_pct"`
+	WithinTenPct      int         `json:"within_10pct"`
+	NonContiguous     int         `json:"non_contiguous"`
+	GapAreaM2         float64     `json:"gap_area_m2"`
+	OverlapAreaM2     float64     `json:"overlap_area_m2"`
+	PolsbyPopperMean  float64     `json:"polsby_popper_mean"`
+	PolsbyPopperMin   float64     `json:"polsby_popper_min"`
+	CutEdges          int         `json:"cut_edges"`
+	HouseholdsMoved   int         `json:"households_moved"`
+	HouseholdsOutside int         `json:"households_outside"`
+	HeavyCells        []HeavyCell `json:"heavy_cells,omitempty"`
+	Warnings          []string    `json:"warnings,omitempty"`
+	RuntimeSeconds    float64     `json:"runtime_seconds"`
+}
+
+// HeavyCell is an H3 cell with more households than the target: it becomes a
+// grid of its own.
+type HeavyCell struct {
+	Cell       string `json:"cell"`
+	GridCode   string `json:"grid_code"`
+	Households int    `json:"households"`
+}

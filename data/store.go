@@ -1,0 +1,99 @@
+package data
+
+import (
+	"context"
+
+	"github.com/paulmach/orb"
+)
+
+// Store is where wangge keeps its data: the source of truth from which every
+// in-memory index and tile cache is derived. Implementations: data/gpkg (an
+// OGC GeoPackage file) and data/postgis.
+type Store interface {
+	// Begin starts a write transaction. Everything written through it becomes
+	// visible at Commit, or not at all.
+	Begin(ctx context.Context) (Tx, error)
+
+	// Areas returns every area, ordered by level then code.
+	Areas(ctx context.Context) ([]Area, error)
+	// Hazards returns every hazard, ordered by FID.
+	Hazards(ctx context.Context) ([]Hazard, error)
+	// Cameras returns every camera, ordered by FID.
+	Cameras(ctx context.Context) ([]Camera, error)
+	// EachHousehold calls fn for every household point, in FID order, without
+	// holding them all in memory. An error from fn stops the walk and is returned.
+	EachHousehold(ctx context.Context, fn func(Household) error) error
+
+	// Items returns one page of a layer as features, for OGC API Features.
+	// The grids layer holds only the published plan's grids.
+	Items(ctx context.Context, layer Layer, q Query) (Page, error)
+	// Item returns one feature of a layer by FID; ENOTFOUND if there is none.
+	Item(ctx context.Context, layer Layer, fid int64) (Feature, error)
+	// Count returns the number of features in a layer.
+	Count(ctx context.Context, layer Layer) (int, error)
+
+	// Plan returns a stored plan with its grids; ENOTFOUND if there is none.
+	Plan(ctx context.Context, id int64) (Plan, error)
+	// Plans lists stored plans without their grids, newest first.
+	Plans(ctx context.Context) ([]Plan, error)
+	// PublishedPlan returns the published plan with its grids; ENOTFOUND if
+	// no plan is published.
+	PublishedPlan(ctx context.Context) (Plan, error)
+
+	// Ping reports whether the store can be reached.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// Tx is a write transaction. Add methods validate what they are given and
+// return an EINVALID or ECONFLICT *Error for a record that cannot be stored;
+// such an error does not spoil the transaction, so an import may skip the
+// record and go on. Any other error does, and the caller must Rollback.
+type Tx interface {
+	AddHousehold(ctx context.Context, h Household) (int64, error)
+	AddArea(ctx context.Context, a Area) (int64, error)
+	AddHazard(ctx context.Context, h Hazard) (int64, error)
+	AddCamera(ctx context.Context, c Camera) (int64, error)
+	// Clear deletes every feature of a layer (for imports that replace it).
+	Clear(ctx context.Context, layer Layer) error
+
+	// SavePlan stores a plan and its grids and returns its id.
+	SavePlan(ctx context.Context, p Plan) (int64, error)
+	// PublishPlan makes plan id the published one and unpublishes the others.
+	PublishPlan(ctx context.Context, id int64) error
+
+	Commit() error
+	// Rollback abandons the transaction; after Commit it does nothing.
+	Rollback() error
+}
+
+// Query selects features of a layer for one page.
+type Query struct {
+	BBox   *orb.Bound        // features intersecting it, or all
+	Filter map[string]string // property = value, on the layer's filterable properties
+	Limit  int               // page size, > 0
+	Offset int
+}
+
+// Page is one page of features and the number of features matching in all.
+type Page struct {
+	Features []Feature
+	Matched  int
+}
+
+// Feature is a stored feature as OGC API Features shows it.
+type Feature struct {
+	FID        int64
+	Geometry   orb.Geometry
+	Properties map[string]any
+}
+
+// Filterable lists the properties a layer's items can be filtered on.
+var Filterable = map[Layer][]string{
+	LayerHazards:    {"category", "status", "severity"},
+	LayerCameras:    {"status"},
+	LayerAreas:      {"level", "parent_code"},
+	LayerGrids:      {"parent_code"},
+	LayerHouseholds: {},
+}
