@@ -154,3 +154,4 @@ type HeavyCell struct {
 	GridCode   string `json:"grid_code"`
 	Households int    `json:"households"`
 }
+
