@@ -1,0 +1,130 @@
+// Package gpkg is wangge's default store: one OGC GeoPackage file (1.3) with
+// the R-tree spatial index extension, read and written through an embedded
+// SQLite. GDAL's ogrinfo and QGIS open the file and see every layer.
+//
+// Writes go through transactions (data.Tx) in WAL mode, so readers keep
+// reading the last committed state while an import or a publish runs, and a
+// crash in the middle leaves the file as it was before.
+package gpkg
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/wangge/wangge/data"
+)
+
+// Store is a data.Store over a GeoPackage file.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+var _ data.Store = (*Store)(nil)
+
+// connector opens connections with wangge's SQL functions registered,
+// without registering a driver name globally.
+type connector struct {
+	dsn string
+	drv *sqlite3.SQLiteDriver
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return c.drv }
+
+// Open opens the GeoPackage at path, creating it with wangge's schema when it
+// does not exist. A file that exists but is not a wangge GeoPackage is refused.
+func Open(ctx context.Context, path string) (*Store, error) {
+	_, statErr := os.Stat(path)
+	create := errors.Is(statErr, os.ErrNotExist)
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "1")
+	q.Set("_txlock", "immediate") // writers queue at BEGIN instead of failing on upgrade
+	q.Set("_synchronous", "NORMAL")
+	dsn := "file:" + path + "?" + q.Encode()
+	db := sql.OpenDB(connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: registerFuncs}})
+	s := &Store{db: db, path: path}
+	if create {
+		if err := createSchema(ctx, db); err != nil {
+			db.Close()
+			os.Remove(path)
+			return nil, err
+		}
+	} else if err := s.check(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// check refuses files that are not wangge GeoPackages of a version we know.
+func (s *Store) check(ctx context.Context) error {
+	var appID int64
+	if err := s.db.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
+		return data.Wrap(data.EINVALID, err, "%s: not a readable SQLite/GeoPackage file: %v", s.path, err)
+	}
+	if appID != 1196444487 {
+		return data.Errorf(data.EINVALID, "%s: not a GeoPackage (application_id %#x)", s.path, appID)
+	}
+	var v string
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM wangge_meta WHERE key = 'schema_version'`).Scan(&v); err != nil {
+		return data.Errorf(data.EINVALID, "%s: a GeoPackage, but not one written by wangge (no wangge_meta table)", s.path)
+	}
+	if n, _ := strconv.Atoi(v); n != schemaVersion {
+		return data.Errorf(data.EINVALID, "%s: schema version %s, this wangge reads version %d", s.path, v, schemaVersion)
+	}
+	return nil
+}
+
+// Path returns the file the store was opened on.
+func (s *Store) Path() string { return s.path }
+
+// Ping reports whether the file can be read.
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM gpkg_contents`).Scan(&n); err != nil {
+		return data.Wrap(data.EUNAVAILABLE, err, "store %s unreadable", s.path)
+	}
+	return nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// mapErr turns SQLite errors into data errors: the caller's mistakes keep
+// their meaning, cancellations stay cancellations, the rest is internal.
+func mapErr(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var de *data.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
+			return data.Wrap(data.ECONFLICT, err, format, args...)
+		case sqlite3.ErrConstraintCheck, sqlite3.ErrConstraintNotNull, sqlite3.ErrConstraintForeignKey:
+			return data.Wrap(data.EINVALID, err, format, args...)
+		}
+		if se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked {
+			return data.Wrap(data.EUNAVAILABLE, err, "store busy, retry later")
+		}
+	}
+	return fmt.Errorf("gpkg: "+format+": %w", append(args, err)...)
+}

@@ -1,0 +1,258 @@
+package gpkg
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/wangge/wangge/data"
+)
+
+// timeFormat is the GeoPackage DATETIME form (ISO 8601, UTC, milliseconds).
+const timeFormat = "2006-01-02T15:04:05.000Z"
+
+// Tx is a write transaction on the GeoPackage.
+type Tx struct {
+	tx      *sql.Tx
+	stmts   map[string]*sql.Stmt
+	touched map[string]bool
+	done    bool
+}
+
+var _ data.Tx = (*Tx)(nil)
+
+// Begin starts a write transaction. SQLite has one writer at a time: a second
+// Begin waits for the first to finish (up to the busy timeout).
+func (s *Store) Begin(ctx context.Context) (data.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, mapErr(err, "begin")
+	}
+	return &Tx{tx: tx, stmts: map[string]*sql.Stmt{}, touched: map[string]bool{}}, nil
+}
+
+func (t *Tx) exec(ctx context.Context, table, query string, args ...any) (sql.Result, error) {
+	st, ok := t.stmts[query]
+	if !ok {
+		var err error
+		if st, err = t.tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		t.stmts[query] = st
+	}
+	t.touched[table] = true
+	return st.ExecContext(ctx, args...)
+}
+
+func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, query string, args ...any) (int64, error) {
+	blob, err := encodeGeom(g)
+	if err != nil {
+		return 0, data.Wrap(data.EINVALID, err, "%s: geometry cannot be encoded", what)
+	}
+	res, err := t.exec(ctx, table, query, append([]any{blob}, args...)...)
+	if err != nil {
+		return 0, mapErr(err, "%s", what)
+	}
+	return res.LastInsertId()
+}
+
+// AddHousehold stores a household point; ECONFLICT if its id exists.
+func (t *Tx) AddHousehold(ctx context.Context, h data.Household) (int64, error) {
+	if err := h.Validate(); err != nil {
+		return 0, err
+	}
+	return t.insert(ctx, "households", fmt.Sprintf("duplicate id %q", h.ID), h.Point,
+		`INSERT INTO households (geom, source_id, households) VALUES (?, ?, ?)`, h.ID, h.Households)
+}
+
+// AddHazard stores a hazard; ECONFLICT if its id exists.
+func (t *Tx) AddHazard(ctx context.Context, h data.Hazard) (int64, error) {
+	if err := h.Validate(); err != nil {
+		return 0, err
+	}
+	return t.insert(ctx, "hazards", fmt.Sprintf("duplicate id %q", h.ID), h.Point,
+		`INSERT INTO hazards (geom, source_id, category, severity, status, reported_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		h.ID, h.Category, h.Severity, h.Status, h.ReportedAt.UTC().Format(timeFormat))
+}
+
+// AddCamera stores a camera; ECONFLICT if its id exists.
+func (t *Tx) AddCamera(ctx context.Context, c data.Camera) (int64, error) {
+	if err := c.Validate(); err != nil {
+		return 0, err
+	}
+	return t.insert(ctx, "cameras", fmt.Sprintf("duplicate id %q", c.ID), c.Point,
+		`INSERT INTO cameras (geom, source_id, azimuth, fov, range_m, status) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Azimuth, c.FOV, c.RangeM, c.Status)
+}
+
+// AddArea stores an area; ECONFLICT if its code exists.
+func (t *Tx) AddArea(ctx context.Context, a data.Area) (int64, error) {
+	if err := a.Validate(); err != nil {
+		return 0, err
+	}
+	if a.Level < 1 {
+		return 0, data.Errorf(data.EINVALID, "area %s: level must be at least 1", a.Code)
+	}
+	var parent, adminLevel any
+	if a.ParentCode != "" {
+		parent = a.ParentCode
+	}
+	if a.AdminLevel != 0 {
+		adminLevel = a.AdminLevel
+	}
+	return t.insert(ctx, "areas", fmt.Sprintf("duplicate area code %q", a.Code), a.Geometry,
+		`INSERT INTO areas (geom, code, name, name_en, level, admin_level, parent_code, osm_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.Code, a.Name, a.NameEn, a.Level, adminLevel, parent, a.OSMID)
+}
+
+// Clear deletes every feature of a layer. Clearing grids deletes every plan.
+func (t *Tx) Clear(ctx context.Context, layer data.Layer) error {
+	table := string(layer)
+	if _, err := data.ParseLayer(table); err != nil {
+		return err
+	}
+	if layer == data.LayerGrids {
+		if _, err := t.exec(ctx, "grids", `DELETE FROM plans`); err != nil {
+			return mapErr(err, "clear plans")
+		}
+	}
+	if _, err := t.exec(ctx, table, `DELETE FROM `+table); err != nil {
+		return mapErr(err, "clear %s", table)
+	}
+	return nil
+}
+
+// SavePlan stores a plan with its grids; the plan is not published.
+func (t *Tx) SavePlan(ctx context.Context, p data.Plan) (int64, error) {
+	if p.Target <= 0 {
+		return 0, data.Errorf(data.EINVALID, "plan target must be positive, got %d", p.Target)
+	}
+	report, err := json.Marshal(p.Report)
+	if err != nil {
+		return 0, fmt.Errorf("gpkg: encode report: %w", err)
+	}
+	created := p.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	var base any
+	if p.BaseID != 0 {
+		base = p.BaseID
+	}
+	res, err := t.exec(ctx, "plans", `INSERT INTO plans (created_at, target, resolution, base_id, published, report) VALUES (?, ?, ?, ?, 0, ?)`,
+		created.UTC().Format(timeFormat), p.Target, p.Resolution, base, string(report))
+	if err != nil {
+		return 0, mapErr(err, "save plan")
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	for _, g := range p.Grids {
+		if err := data.ValidMultiPolygon(g.Geometry); err != nil {
+			return 0, data.Errorf(data.EINVALID, "grid %s: %s", g.Code, data.ErrorMessage(err))
+		}
+		_, err := t.insert(ctx, "grids", fmt.Sprintf("duplicate grid code %q in plan", g.Code), g.Geometry,
+			`INSERT INTO grids (geom, plan_id, code, parent_code, name, households, area_m2, worker, cells) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, g.Code, g.ParentCode, g.Name, g.Households, g.AreaM2, g.Worker, encodeCells(g.Cells))
+		if err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+// PublishPlan makes plan id the only published plan.
+func (t *Tx) PublishPlan(ctx context.Context, id int64) error {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM plans WHERE id = ?`, id).Scan(&n); err != nil {
+		return mapErr(err, "publish plan %d", id)
+	}
+	if n == 0 {
+		return data.Errorf(data.ENOTFOUND, "no plan %d", id)
+	}
+	if _, err := t.exec(ctx, "plans", `UPDATE plans SET published = 0 WHERE published = 1 AND id != ?`, id); err != nil {
+		return mapErr(err, "publish plan %d", id)
+	}
+	if _, err := t.exec(ctx, "plans", `UPDATE plans SET published = 1 WHERE id = ?`, id); err != nil {
+		return mapErr(err, "publish plan %d", id)
+	}
+	t.touched["grids"] = true
+	return nil
+}
+
+// Commit updates the extents and change times in gpkg_contents of the
+// layers written, then commits.
+func (t *Tx) Commit() error {
+	if t.done {
+		return data.Errorf(data.EINTERNAL, "transaction already finished")
+	}
+	ctx := context.Background() // the commit itself must not be half-cancelled
+	for table := range t.touched {
+		if table == "plans" {
+			continue
+		}
+		r := fmt.Sprintf("rtree_%s_geom", table)
+		_, err := t.tx.ExecContext(ctx, fmt.Sprintf(`UPDATE gpkg_contents SET last_change = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now'),
+			min_x = (SELECT min(minx) FROM %[1]s), max_x = (SELECT max(maxx) FROM %[1]s),
+			min_y = (SELECT min(miny) FROM %[1]s), max_y = (SELECT max(maxy) FROM %[1]s) WHERE table_name = ?`, r), table)
+		if err != nil {
+			t.Rollback()
+			return mapErr(err, "update extent of %s", table)
+		}
+	}
+	t.done = true
+	t.closeStmts()
+	return mapErr(t.tx.Commit(), "commit")
+}
+
+// Rollback abandons the transaction; after Commit it does nothing.
+func (t *Tx) Rollback() error {
+	if t.done {
+		return nil
+	}
+	t.done = true
+	t.closeStmts()
+	return t.tx.Rollback()
+}
+
+func (t *Tx) closeStmts() {
+	for _, st := range t.stmts {
+		st.Close()
+	}
+}
+
+// encodeCells stores H3 cells as their hex strings, space separated: readable
+// in QGIS and stable across languages.
+func encodeCells(cells []uint64) string {
+	var b strings.Builder
+	for i, c := range cells {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.FormatUint(c, 16))
+	}
+	return b.String()
+}
+
+func decodeCells(s string) ([]uint64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	fields := strings.Fields(s)
+	cells := make([]uint64, len(fields))
+	for i, f := range fields {
+		c, err := strconv.ParseUint(f, 16, 64)
+		if err != nil {
+			return nil, fmt.Errorf("gpkg: bad cell %q: %w", f, err)
+		}
+		cells[i] = c
+	}
+	return cells, nil
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian packages wangge's tests and benchmarks need, only when
+# they are missing, so `make test` works on a fresh machine.
+#   scripts/deps.sh test   → what `make test` needs
+set -eu
+need=""
+have() { command -v "$1" >/dev/null 2>&1; }
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+have ogrinfo || need="$need gdal-bin"
+have node || need="$need nodejs"
+have npm || need="$need npm"
+pkg_installed postgresql-15-postgis-3 || { [ -d /usr/lib/postgresql/15 ] && need="$need postgresql-15-postgis-3"; } || true
+
+if [ -n "$need" ]; then
+	echo "deps: installing$need" >&2
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
