@@ -1,0 +1,278 @@
+package spatial
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geo"
+	"github.com/paulmach/orb/planar"
+	"github.com/tidwall/rtree"
+)
+
+// agreeWithPlanar checks Locate against orb/planar.MultiPolygonContains, an
+// independent crossing test, for n random points around the plan. Points
+// within 1e-9° of an edge are skipped: planar counts boundaries as inside
+// every grid that has them, while the locator picks one.
+func agreeWithPlanar(t *testing.T, grids []LocatorGrid, n int) {
+	t.Helper()
+	loc, err := NewLocator(grids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bounds rtree.RTreeG[int]
+	for i, g := range grids {
+		b := g.Geom.Bound()
+		bounds.Insert(b.Min, b.Max, i)
+	}
+	var hits, misses, skipped, overlaps int
+	for _, p := range randomPoints(n, padBound(loc.Bound(), 0.02), 7) {
+		var in []int
+		near := false
+		bounds.Search(p, p, func(_, _ [2]float64, i int) bool {
+			if nearAnyEdge(grids[i].Geom, p, 1e-9) {
+				near = true
+				return false
+			}
+			if planar.MultiPolygonContains(grids[i].Geom, p) {
+				in = append(in, grids[i].ID)
+			}
+			return true
+		})
+		if near {
+			skipped++
+			continue
+		}
+		id, ok := loc.Locate(p)
+		switch {
+		case len(in) == 0 && ok:
+			t.Fatalf("Locate(%v) = %d, but no grid contains it", p, id)
+		case len(in) == 0:
+			misses++
+		case !ok:
+			t.Fatalf("Locate(%v) found nothing, want %v", p, in)
+		case len(in) == 1 && id != in[0]:
+			t.Fatalf("Locate(%v) = %d, want %d", p, id, in[0])
+		case len(in) > 1:
+			overlaps++ // only where the input overlaps: lowest id must win
+			if lo := slices.Min(in); id != lo {
+				t.Fatalf("Locate(%v) = %d in overlap %v, want lowest id %d", p, id, in, lo)
+			}
+		default:
+			hits++
+		}
+	}
+	st := loc.Stats()
+	t.Logf("%d grids, %d edges, raster %d×%d (%.0f%% pure), %.2f candidates/mixed bin, %d KiB; %d points: %d in a grid, %d in none, %d in an overlap, %d skipped near an edge",
+		st.Grids, st.Edges, st.BinsX, st.BinsY, 100*float64(st.PureBins)/float64(st.BinsX*st.BinsY),
+		st.MeanCandidates, st.MemoryBytes>>10, n, hits, misses, overlaps, skipped)
+	if hits < n/2 {
+		t.Fatalf("only %d of %d points fell in a grid; the test plan is wrong", hits, n)
+	}
+}
+
+func TestLocatorAgreesWithPlanarMontevideo(t *testing.T) {
+	agreeWithPlanar(t, montevideoPlan(t, 700, 1), 100_000)
+}
+
+func TestLocatorAgreesWithPlanarLattice(t *testing.T) {
+	// 10,000 grids in the test, to stay quick under -race; the benchmark builds 100,000.
+	agreeWithPlanar(t, latticePlan(100, 100, orb.Point{116, 30}, 0.01, 5, 1), 100_000)
+}
+
+// TestLocatorSharedBoundaries checks that every vertex and every edge
+// midpoint of a lattice plan, where two, three or four grids meet, lies in
+// exactly one grid, and that Locate returns that grid.
+func TestLocatorSharedBoundaries(t *testing.T) {
+	grids := latticePlan(20, 20, orb.Point{116, 30}, 0.01, 3, 2)
+	loc, err := NewLocator(grids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := padBound(loc.Bound(), -0.01)
+	checked := 0
+	for _, g := range grids {
+		ring := g.Geom[0][0]
+		for i := 0; i+1 < len(ring); i++ {
+			for _, p := range []orb.Point{ring[i], {(ring[i][0] + ring[i+1][0]) / 2, (ring[i][1] + ring[i+1][1]) / 2}} {
+				if !inner.Contains(p) {
+					continue // the plan's outer border has nothing beyond it
+				}
+				var in []int
+				for _, h := range grids {
+					if loc.Contains(h.ID, p) {
+						in = append(in, h.ID)
+					}
+				}
+				id, ok := loc.Locate(p)
+				if len(in) != 1 || !ok || id != in[0] {
+					t.Fatalf("point %v on a shared boundary: contained by %v, Locate = %d, %v", p, in, id, ok)
+				}
+				checked++
+			}
+		}
+	}
+	t.Logf("%d boundary points each in exactly one grid", checked)
+}
+
+// TestLocatorBoundaryRule pins the documented rule on hand-made grids: a
+// point on a shared edge goes to the grid on its east, on a horizontal edge
+// to the grid on its north, and a vertex shared by three grids to the grid
+// containing the points just east (then north) of it.
+func TestLocatorBoundaryRule(t *testing.T) {
+	o := orb.Point{116.5, 30.5}
+	at := func(dx, dy float64) orb.Point { return orb.Point{o[0] + dx, o[1] + dy} }
+	sq := func(x0, y0, x1, y1 float64) orb.MultiPolygon {
+		return orb.MultiPolygon{{{at(x0, y0), at(x1, y0), at(x1, y1), at(x0, y1), at(x0, y0)}}}
+	}
+	// West | east, and south / north, sharing the edges x = 0 and y = 0.
+	grids := []LocatorGrid{
+		{ID: 1, Geom: sq(-1, -1, 0, 0)}, // south-west
+		{ID: 2, Geom: sq(0, -1, 1, 0)},  // south-east
+		{ID: 3, Geom: sq(-1, 0, 1, 1)},  // north, spanning both
+	}
+	// Three grids around the vertex v = (3, 0): rays leave v to the north,
+	// south-west and south-east, inside a hexagon-ish outline.
+	v := at(3, 0)
+	grids = append(grids,
+		LocatorGrid{ID: 10, Geom: orb.MultiPolygon{{{v, at(3, 1), at(2, 1), at(2, -0.5), v}}}},                // west of the north ray
+		LocatorGrid{ID: 11, Geom: orb.MultiPolygon{{{v, at(2, -0.5), at(2, -1), at(4, -1), at(4, -0.5), v}}}}, // south
+		LocatorGrid{ID: 12, Geom: orb.MultiPolygon{{{v, at(4, -0.5), at(4, 1), at(3, 1), v}}}},                // east of the north ray
+	)
+	loc, err := NewLocator(grids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		p    orb.Point
+		want int
+	}{
+		{"vertical shared edge goes east", at(0, -0.5), 2},
+		{"horizontal shared edge goes north", at(-0.5, 0), 3},
+		{"T junction goes north", at(0, 0), 3},
+		{"south-west interior", at(-0.5, -0.5), 1},
+		{"vertex of three grids goes east", v, 12},
+		{"north ray goes east", at(3, 0.5), 12},
+		{"south-west ray: south is east of it", at(2.5, -0.25), 11},
+		{"south-east ray: east is north of it", at(3.5, -0.25), 12},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id, ok := loc.Locate(tc.p)
+			if !ok || id != tc.want {
+				t.Errorf("Locate(%v) = %d, %v; want %d", tc.p, id, ok, tc.want)
+			}
+		})
+	}
+}
+
+func TestLocatorOutsideAndInvalid(t *testing.T) {
+	loc, err := NewLocator(latticePlan(3, 3, orb.Point{0, 0}, 1, 2, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []orb.Point{{-1, -1}, {4, 1}, {1, 3.5}, {math.NaN(), 1}, {1, math.Inf(1)}} {
+		if id, ok := loc.Locate(p); ok {
+			t.Errorf("Locate(%v) = %d, want none", p, id)
+		}
+	}
+	empty, err := NewLocator(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := empty.Locate(orb.Point{0, 0}); ok {
+		t.Error("empty locator found a grid")
+	}
+	sq := orb.MultiPolygon{{{{0, 0}, {1, 0}, {1, 1}, {0, 0}}}}
+	for name, tc := range map[string]struct {
+		grids []LocatorGrid
+		err   error
+	}{
+		"duplicate id": {[]LocatorGrid{{ID: 1, Geom: sq}, {ID: 1, Geom: sq}}, ErrDuplicateID},
+		"empty geom":   {[]LocatorGrid{{ID: 1}}, ErrInvalidGeometry},
+		"two points":   {[]LocatorGrid{{ID: 1, Geom: orb.MultiPolygon{{{{0, 0}, {1, 1}, {0, 0}}}}}}, ErrInvalidGeometry},
+		"out of range": {[]LocatorGrid{{ID: 1, Geom: orb.MultiPolygon{{{{0, 0}, {200, 0}, {1, 1}}}}}}, ErrInvalidGeometry},
+	} {
+		if _, err := NewLocator(tc.grids); !errors.Is(err, tc.err) {
+			t.Errorf("%s: err = %v, want %v", name, err, tc.err)
+		}
+	}
+}
+
+// TestLocatorHolesAndParts uses a grid with a hole filled by another grid,
+// and a grid of two separate parts.
+func TestLocatorHolesAndParts(t *testing.T) {
+	outer := orb.Ring{{0, 0}, {4, 0}, {4, 4}, {0, 4}, {0, 0}}
+	hole := orb.Ring{{1, 1}, {1, 3}, {3, 3}, {3, 1}, {1, 1}}
+	grids := []LocatorGrid{
+		{ID: 1, Geom: orb.MultiPolygon{{outer, hole}}},
+		{ID: 2, Geom: orb.MultiPolygon{{{{1, 1}, {3, 1}, {3, 3}, {1, 3}, {1, 1}}}}},
+		{ID: 3, Geom: orb.MultiPolygon{{{{5, 0}, {6, 0}, {6, 1}, {5, 1}}}, {{{5, 3}, {6, 3}, {6, 4}, {5, 4}}}}},
+	}
+	loc, err := NewLocator(grids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		p    orb.Point
+		want int
+		ok   bool
+	}{
+		{orb.Point{0.5, 0.5}, 1, true}, {orb.Point{2, 2}, 2, true}, {orb.Point{3.5, 2}, 1, true},
+		{orb.Point{5.5, 0.5}, 3, true}, {orb.Point{5.5, 3.5}, 3, true}, {orb.Point{5.5, 2}, 0, false},
+	} {
+		if id, ok := loc.Locate(tc.p); id != tc.want || ok != tc.ok {
+			t.Errorf("Locate(%v) = %d, %v; want %d, %v", tc.p, id, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestLocatorOverlapLowestIDWins(t *testing.T) {
+	big := orb.MultiPolygon{{{{0, 0}, {10, 0}, {10, 10}, {0, 10}, {0, 0}}}}
+	small := orb.MultiPolygon{{{{4, 4}, {5, 4}, {5, 5}, {4, 5}, {4, 4}}}}
+	for _, tc := range []struct{ bigID, smallID, want int }{{1, 2, 1}, {2, 1, 1}} {
+		loc, err := NewLocator([]LocatorGrid{{ID: tc.bigID, Geom: big}, {ID: tc.smallID, Geom: small}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := loc.Locate(orb.Point{4.5, 4.5}); id != tc.want {
+			t.Errorf("overlap of %d and %d: got %d, want %d", tc.bigID, tc.smallID, id, tc.want)
+		}
+		if id, _ := loc.Locate(orb.Point{4.5, 5.5}); id != tc.bigID {
+			t.Errorf("outside the small grid: got %d, want %d", id, tc.bigID)
+		}
+	}
+}
+
+func TestDistanceToBoundaryM(t *testing.T) {
+	// A 0.01° square at 30°N: from its centre the nearest edges are the east
+	// and west ones, 0.005° of longitude away.
+	c := orb.Point{116.005, 30.005}
+	sq := orb.MultiPolygon{{{{116, 30}, {116.01, 30}, {116.01, 30.01}, {116, 30.01}, {116, 30}}}}
+	loc, err := NewLocator([]LocatorGrid{{ID: 7, Geom: sq}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		p    orb.Point
+		near orb.Point // nearest boundary point
+	}{
+		{c, orb.Point{116, 30.005}},
+		{orb.Point{116.009, 30.002}, orb.Point{116.01, 30.002}},
+		{orb.Point{116.005, 30.0001}, orb.Point{116.005, 30}},
+		{orb.Point{116.02, 30.005}, orb.Point{116.01, 30.005}}, // outside
+		{orb.Point{116.03, 30.03}, orb.Point{116.01, 30.01}},   // outside, nearest a corner
+	} {
+		got := loc.DistanceToBoundaryM(tc.p, 7)
+		want := geo.DistanceHaversine(tc.p, tc.near)
+		if math.Abs(got-want)/want > 0.005 {
+			t.Errorf("DistanceToBoundaryM(%v) = %.2f m, want %.2f m (great circle)", tc.p, got, want)
+		}
+	}
+	if d := loc.DistanceToBoundaryM(c, 8); d != -1 {
+		t.Errorf("unknown id: %v, want -1", d)
+	}
+}
