@@ -154,4 +154,3 @@ type HeavyCell struct {
 	GridCode   string `json:"grid_code"`
 	Households int    `json:"households"`
 }
-

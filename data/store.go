@@ -31,6 +31,8 @@ type Store interface {
 	Item(ctx context.Context, layer Layer, fid int64) (Feature, error)
 	// Count returns the number of features in a layer.
 	Count(ctx context.Context, layer Layer) (int, error)
+	// Extent returns the bound of a layer; false when it is empty.
+	Extent(ctx context.Context, layer Layer) (orb.Bound, bool, error)
 
 	// Plan returns a stored plan with its grids; ENOTFOUND if there is none.
 	Plan(ctx context.Context, id int64) (Plan, error)

@@ -7,6 +7,8 @@ need=""
 have() { command -v "$1" >/dev/null 2>&1; }
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
+have gcc || need="$need gcc libc6-dev"
+have make || need="$need make"
 have ogrinfo || need="$need gdal-bin"
 have node || need="$need nodejs"
 have npm || need="$need npm"

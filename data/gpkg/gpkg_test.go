@@ -319,4 +319,3 @@ func equal(a, b []int64) bool {
 	}
 	return true
 }
-

@@ -1,0 +1,34 @@
+# wangge: `make run` serves the demo on :8080, `make test` runs every test.
+GO      ?= go
+BIN     := bin/wangge
+DB      ?= wangge.gpkg
+ADDR    ?= :8080
+
+.PHONY: run build test deps lint fmt bench clean
+
+run: deps build
+	./$(BIN) serve --demo --db $(DB) --addr $(ADDR)
+
+build:
+	$(GO) build -o $(BIN) ./cmd/wangge
+
+# deps installs the Debian packages the tests need, only when missing.
+deps:
+	@scripts/deps.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps lint
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+fmt:
+	gofmt -w .
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

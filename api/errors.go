@@ -1,0 +1,99 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/wangge/wangge/data"
+)
+
+// handlerFunc is an HTTP handler that returns its error instead of writing
+// it, so that every error response is written by one function.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// problem is an RFC 7807 problem details object.
+type problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail"`
+	Instance string `json:"instance,omitempty"`
+}
+
+// statusOf maps an error code to an HTTP status: the one place that does.
+func statusOf(code string) int {
+	switch code {
+	case data.EINVALID:
+		return http.StatusBadRequest
+	case data.ENOTFOUND:
+		return http.StatusNotFound
+	case data.ECONFLICT:
+		return http.StatusConflict
+	case data.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError writes err as problem+json. Internal errors are logged with
+// their cause and shown to the client only as "internal error": no SQL, no
+// stack, no file paths leave the server.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return // the client went away; nobody to answer
+	}
+	code := data.ErrorCode(err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		code = data.EUNAVAILABLE
+		err = data.Wrap(code, err, "the request took too long; retry later")
+	}
+	status := statusOf(code)
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	writeProblem(w, r, status, data.ErrorMessage(err))
+}
+
+func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(problem{
+		Type:     "about:blank",
+		Title:    http.StatusText(status),
+		Status:   status,
+		Detail:   detail,
+		Instance: r.URL.Path,
+	})
+}
+
+// handle adapts a handlerFunc to http.Handler.
+func (s *Server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// invalid is shorthand for the caller's mistakes.
+func invalid(format string, args ...any) error { return data.Errorf(data.EINVALID, format, args...) }
+
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // links carry & and must stay readable
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}

@@ -1,0 +1,360 @@
+package api
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/wangge/wangge/data"
+)
+
+const (
+	defaultLimit = 10
+	maxLimit     = 10000
+	crs84        = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+	geoJSONType  = "application/geo+json"
+)
+
+// collectionInfo describes the collections served. Households are not
+// among them: they are personal data, served only to roles allowed to see
+// them (see the access control issue), and never by default.
+var collectionInfo = []struct {
+	layer       data.Layer
+	title, desc string
+}{
+	{data.LayerAreas, "Administrative areas", "Streets/townships (level 1) and communities/villages (level 2) that grids nest in"},
+	{data.LayerGrids, "Grids", "Management grids of the published plan"},
+	{data.LayerHazards, "Hazards", "Reported hazards: category, severity 1–3, status, reported_at"},
+	{data.LayerCameras, "Cameras", "Surveillance cameras: azimuth, field of view, range, status"},
+}
+
+func servedLayer(id string) (data.Layer, error) {
+	for _, c := range collectionInfo {
+		if string(c.layer) == id {
+			return c.layer, nil
+		}
+	}
+	return "", data.Errorf(data.ENOTFOUND, "no collection %q (collections: areas, grids, hazards, cameras)", id)
+}
+
+type link struct {
+	Href  string `json:"href"`
+	Rel   string `json:"rel"`
+	Type  string `json:"type,omitempty"`
+	Title string `json:"title,omitempty"`
+}
+
+// baseURL is the absolute prefix for links: configured, or this request's.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.BaseURL != "" {
+		return strings.TrimRight(s.cfg.BaseURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+type collectionDoc struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	ItemType    string   `json:"itemType"`
+	CRS         []string `json:"crs"`
+	Extent      *extent  `json:"extent,omitempty"`
+	Links       []link   `json:"links"`
+}
+
+type extent struct {
+	Spatial struct {
+		BBox [][]float64 `json:"bbox"`
+		CRS  string      `json:"crs"`
+	} `json:"spatial"`
+}
+
+func (s *Server) describe(r *http.Request, layer data.Layer, title, desc string) (collectionDoc, error) {
+	base := s.baseURL(r)
+	doc := collectionDoc{
+		ID: string(layer), Title: title, Description: desc, ItemType: "feature", CRS: []string{crs84},
+		Links: []link{
+			{Href: base + "/collections/" + string(layer), Rel: "self", Type: "application/json", Title: title},
+			{Href: base + "/collections/" + string(layer) + "/items", Rel: "items", Type: geoJSONType, Title: title + " as GeoJSON"},
+		},
+	}
+	b, ok, err := s.store.Extent(r.Context(), layer)
+	if err != nil {
+		return doc, err
+	}
+	if ok {
+		doc.Extent = &extent{}
+		doc.Extent.Spatial.BBox = [][]float64{{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}}
+		doc.Extent.Spatial.CRS = crs84
+	}
+	return doc, nil
+}
+
+func (s *Server) collections(w http.ResponseWriter, r *http.Request) error {
+	if err := checkParams(r, "f"); err != nil {
+		return err
+	}
+	base := s.baseURL(r)
+	out := struct {
+		Links       []link          `json:"links"`
+		Collections []collectionDoc `json:"collections"`
+	}{Links: []link{{Href: base + "/collections", Rel: "self", Type: "application/json"}}}
+	for _, c := range collectionInfo {
+		doc, err := s.describe(r, c.layer, c.title, c.desc)
+		if err != nil {
+			return err
+		}
+		out.Collections = append(out.Collections, doc)
+	}
+	return writeJSON(w, http.StatusOK, "application/json", out)
+}
+
+func (s *Server) collection(w http.ResponseWriter, r *http.Request) error {
+	if err := checkParams(r, "f"); err != nil {
+		return err
+	}
+	layer, err := servedLayer(mux.Vars(r)["collectionId"])
+	if err != nil {
+		return err
+	}
+	for _, c := range collectionInfo {
+		if c.layer == layer {
+			doc, err := s.describe(r, layer, c.title, c.desc)
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusOK, "application/json", doc)
+		}
+	}
+	return nil
+}
+
+// checkParams rejects query parameters the route does not define, as OGC
+// API Features asks: a misspelt filter must not silently return everything.
+func checkParams(r *http.Request, known ...string) error {
+	for name := range r.URL.Query() {
+		if !slices.Contains(known, name) {
+			return invalid("unknown query parameter %q (known here: %s)", name, strings.Join(known, ", "))
+		}
+	}
+	if f := r.URL.Query().Get("f"); f != "" && f != "json" && f != "html" {
+		return invalid("parameter f must be json or html, got %q", f)
+	}
+	return nil
+}
+
+// parseItemsQuery reads limit, offset, bbox, bbox-crs and property filters.
+func parseItemsQuery(r *http.Request, layer data.Layer) (data.Query, error) {
+	v := r.URL.Query()
+	known := append([]string{"limit", "offset", "bbox", "bbox-crs", "f"}, data.Filterable[layer]...)
+	if err := checkParams(r, known...); err != nil {
+		return data.Query{}, err
+	}
+	q := data.Query{Limit: defaultLimit}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			return q, invalid("parameter limit must be an integer from 1 to %d, got %q", maxLimit, s)
+		}
+		q.Limit = n
+	}
+	if s := v.Get("offset"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return q, invalid("parameter offset must be a non-negative integer, got %q", s)
+		}
+		q.Offset = n
+	}
+	if s := v.Get("bbox-crs"); s != "" && s != crs84 {
+		return q, invalid("parameter bbox-crs: only %s is supported, got %q", crs84, s)
+	}
+	if s := v.Get("bbox"); s != "" {
+		b, err := parseBBox(s)
+		if err != nil {
+			return q, err
+		}
+		q.BBox = &b
+	}
+	for _, name := range data.Filterable[layer] {
+		if s := v.Get(name); s != "" {
+			if err := checkFilter(name, s); err != nil {
+				return q, err
+			}
+			if q.Filter == nil {
+				q.Filter = map[string]string{}
+			}
+			q.Filter[name] = s
+		}
+	}
+	return q, nil
+}
+
+func checkFilter(name, value string) error {
+	var allowed []string
+	switch name {
+	case "category":
+		allowed = data.HazardCategories
+	case "status":
+		allowed = append(slices.Clone(data.HazardStatuses), data.CameraStatuses...)
+	case "severity":
+		allowed = []string{"1", "2", "3"}
+	case "level":
+		if n, err := strconv.Atoi(value); err != nil || n < 1 {
+			return invalid("parameter level must be a positive integer, got %q", value)
+		}
+		return nil
+	default:
+		return nil
+	}
+	if !slices.Contains(allowed, value) {
+		return invalid("parameter %s: unknown value %q (known: %s)", name, value, strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+// parseBBox reads "minLon,minLat,maxLon,maxLat" or the 6-number 3D form
+// (whose heights are ignored: wangge's data is 2D).
+func parseBBox(s string) (orb.Bound, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 && len(parts) != 6 {
+		return orb.Bound{}, invalid("parameter bbox must have 4 numbers (minLon,minLat,maxLon,maxLat) or 6, got %d", len(parts))
+	}
+	nums := make([]float64, len(parts))
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return orb.Bound{}, invalid("parameter bbox: item %d (%q) is not a number", i+1, p)
+		}
+		nums[i] = f
+	}
+	if len(nums) == 6 {
+		nums = []float64{nums[0], nums[1], nums[3], nums[4]}
+	}
+	minx, miny, maxx, maxy := nums[0], nums[1], nums[2], nums[3]
+	switch {
+	case minx < -180 || maxx > 180 || minx > 180 || maxx < -180:
+		return orb.Bound{}, invalid("parameter bbox: longitudes must be within [-180, 180]")
+	case miny < -90 || maxy > 90 || miny > 90 || maxy < -90:
+		return orb.Bound{}, invalid("parameter bbox: latitudes must be within [-90, 90]")
+	case miny > maxy:
+		return orb.Bound{}, invalid("parameter bbox: minLat %v is greater than maxLat %v", miny, maxy)
+	case minx > maxx:
+		return orb.Bound{}, invalid("parameter bbox: minLon %v is greater than maxLon %v (boxes across the antimeridian are not supported)", minx, maxx)
+	}
+	return orb.Bound{Min: orb.Point{minx, miny}, Max: orb.Point{maxx, maxy}}, nil
+}
+
+type featureCollection struct {
+	Type           string     `json:"type"`
+	Features       []*feature `json:"features"`
+	NumberMatched  int                `json:"numberMatched"`
+	NumberReturned int                `json:"numberReturned"`
+	TimeStamp      string             `json:"timeStamp"`
+	Links          []link             `json:"links"`
+}
+
+// feature is a GeoJSON Feature with the OGC links member.
+type feature struct {
+	Type       string            `json:"type"`
+	ID         int64             `json:"id"`
+	Geometry   *geojson.Geometry `json:"geometry"`
+	Properties map[string]any    `json:"properties"`
+	Links      []link            `json:"links,omitempty"`
+}
+
+func toGeoJSON(f data.Feature) *feature {
+	props := f.Properties
+	if props == nil {
+		props = map[string]any{}
+	}
+	return &feature{Type: "Feature", ID: f.FID, Geometry: geojson.NewGeometry(f.Geometry), Properties: props}
+}
+
+func (s *Server) items(w http.ResponseWriter, r *http.Request) error {
+	layer, err := servedLayer(mux.Vars(r)["collectionId"])
+	if err != nil {
+		return err
+	}
+	q, err := parseItemsQuery(r, layer)
+	if err != nil {
+		return err
+	}
+	page, err := s.store.Items(r.Context(), layer, q)
+	if err != nil {
+		return err
+	}
+	fc := featureCollection{
+		Type:           "FeatureCollection",
+		Features:       make([]*feature, 0, len(page.Features)),
+		NumberMatched:  page.Matched,
+		NumberReturned: len(page.Features),
+		TimeStamp:      time.Now().UTC().Format(time.RFC3339),
+	}
+	for _, f := range page.Features {
+		fc.Features = append(fc.Features, toGeoJSON(f))
+	}
+	self := s.baseURL(r) + r.URL.Path
+	withOffset := func(off int) string {
+		v := r.URL.Query()
+		v.Set("offset", strconv.Itoa(off))
+		v.Set("limit", strconv.Itoa(q.Limit))
+		return self + "?" + v.Encode()
+	}
+	fc.Links = []link{
+		{Href: self + query(r.URL.Query()), Rel: "self", Type: geoJSONType},
+		{Href: s.baseURL(r) + "/collections/" + string(layer), Rel: "collection", Type: "application/json"},
+	}
+	if q.Offset+len(page.Features) < page.Matched {
+		fc.Links = append(fc.Links, link{Href: withOffset(q.Offset + q.Limit), Rel: "next", Type: geoJSONType, Title: "next page"})
+	}
+	if q.Offset > 0 {
+		fc.Links = append(fc.Links, link{Href: withOffset(max(0, q.Offset-q.Limit)), Rel: "prev", Type: geoJSONType, Title: "previous page"})
+	}
+	return writeJSON(w, http.StatusOK, geoJSONType, fc)
+}
+
+func query(v url.Values) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
+	if err := checkParams(r, "f"); err != nil {
+		return err
+	}
+	vars := mux.Vars(r)
+	layer, err := servedLayer(vars["collectionId"])
+	if err != nil {
+		return err
+	}
+	fid, err := strconv.ParseInt(vars["featureId"], 10, 64)
+	if err != nil || fid < 1 {
+		return data.Errorf(data.ENOTFOUND, "no feature %q in %s: feature ids are positive integers", vars["featureId"], layer)
+	}
+	f, err := s.store.Item(r.Context(), layer, fid)
+	if err != nil {
+		return err
+	}
+	base := s.baseURL(r)
+	out := toGeoJSON(f)
+	out.Links = []link{
+		{Href: fmt.Sprintf("%s/collections/%s/items/%d", base, layer, fid), Rel: "self", Type: geoJSONType},
+		{Href: base + "/collections/" + string(layer), Rel: "collection", Type: "application/json"},
+	}
+	return writeJSON(w, http.StatusOK, geoJSONType, out)
+}

@@ -1,0 +1,133 @@
+// Package api is wangge's HTTP interface: OGC API Features over the store,
+// health and readiness, the OpenAPI document, and the map page. Routes are
+// declared once in a table that both the router and the OpenAPI document are
+// built from, so the document cannot miss a route.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/wangge/wangge/data"
+)
+
+// Config is what a Server needs.
+type Config struct {
+	Store   data.Store
+	Logger  *slog.Logger
+	Title   string // shown on the landing page
+	BaseURL string // absolute URL prefix for links, "" to derive from the request
+	// MaxBodyBytes limits request bodies; 0 means 1 MiB.
+	MaxBodyBytes int64
+}
+
+// Server serves wangge's HTTP API.
+type Server struct {
+	store   data.Store
+	log     *slog.Logger
+	cfg     Config
+	router  *mux.Router
+	routes  []route
+	ready   atomic.Bool
+	started time.Time
+}
+
+// New builds a Server. It is not ready (GET /readyz answers 503) until
+// SetReady is called, once the in-memory indexes are loaded.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Title == "" {
+		cfg.Title = "wangge"
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now()}
+	s.routes = s.routeTable()
+	s.router = mux.NewRouter()
+	for _, rt := range s.routes {
+		s.router.Handle(rt.path, s.handle(rt.handler)).Methods(rt.methods()...)
+	}
+	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusNotFound, "no route "+r.URL.Path+"; the API is described at /api")
+	})
+	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
+	})
+	return s
+}
+
+// SetReady marks the server ready (or not) to serve lookups.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+// ServeHTTP serves a request through the middleware chain.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if v := recover(); v != nil {
+			// A panic is our bug; the client gets a plain 500 and the log the stack.
+			s.log.ErrorContext(r.Context(), "panic", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			if !rec.wrote {
+				writeProblem(rec, r, http.StatusInternalServerError, "internal error")
+			}
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "http",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("dur", time.Since(start)))
+	}()
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
+	}
+	s.router.ServeHTTP(rec, r)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, "application/json", map[string]any{"status": "ok", "uptime_s": int(time.Since(s.started).Seconds())})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"store": "ok", "indexes": "ok"}
+	status := http.StatusOK
+	if err := s.store.Ping(ctx); err != nil {
+		checks["store"] = data.ErrorMessage(err)
+		status = http.StatusServiceUnavailable
+	}
+	if !s.ready.Load() {
+		checks["indexes"] = "loading"
+		status = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, status, "application/json", map[string]any{"ready": status == http.StatusOK, "checks": checks})
+}

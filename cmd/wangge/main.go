@@ -1,0 +1,128 @@
+// Command wangge is the wangge service and its tools: serve, import.
+//
+// Configuration comes from flags, each with a WANGGE_* environment variable
+// as its default (flag --db ⇔ WANGGE_DB); flags win.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/gpkg"
+)
+
+const usage = `wangge: grids for community governance (网格化管理)
+
+usage:
+  wangge serve   [--addr :8080] [--db wangge.gpkg] [--demo]
+  wangge import  households|areas|hazards|cameras FILE [--db wangge.gpkg] [--skip-invalid] [--replace]
+  wangge help
+
+Every flag can also be set by an environment variable: --db by WANGGE_DB,
+--addr by WANGGE_ADDR, and so on.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one subcommand and returns the process exit code: 0 done,
+// 1 failed, 2 wrong usage.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = runServe(ctx, args[1:], stdout, stderr)
+	case "import":
+		err = runImport(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "wangge: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "wangge %s: %v\n", args[0], err)
+		return 2
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	}
+	fmt.Fprintf(stderr, "wangge %s: %s\n", args[0], message(err))
+	return 1
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ error }
+
+// message is what the CLI prints for err: the data message when there is
+// one, else the error itself (the CLI user is the operator, not a client).
+func message(err error) string {
+	var de *data.Error
+	if errors.As(err, &de) && de.Message != "" {
+		return de.Message
+	}
+	return err.Error()
+}
+
+// newFlags returns a flag set whose flags take defaults from WANGGE_* variables.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// env returns the value of WANGGE_<NAME>, or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("WANGGE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string) bool {
+	switch strings.ToLower(env(name, "")) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// openStore opens the store a --db value names.
+func openStore(ctx context.Context, db string) (data.Store, error) {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return nil, usageError{errors.New("PostGIS stores are not supported by this build yet; use a .gpkg file")}
+	}
+	return gpkg.Open(ctx, db)
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if envBool("log_debug") {
+		opts.Level = slog.LevelDebug
+	}
+	if env("log_format", "text") == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

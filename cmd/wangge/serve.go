@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/wangge/wangge/api"
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/demo"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	addr := fs.String("addr", env("addr", ":8080"), "listen address (WANGGE_ADDR)")
+	db := fs.String("db", env("db", "wangge.gpkg"), "GeoPackage file, created when missing (WANGGE_DB)")
+	withDemo := fs.Bool("demo", envBool("demo"), "load the embedded Liechtenstein demo data when the store is empty (WANGGE_DEMO)")
+	baseURL := fs.String("base-url", env("base_url", ""), "absolute URL prefix for links, when behind a proxy (WANGGE_BASE_URL)")
+	if _, err := parseInterleaved(fs, args); err != nil {
+		return err
+	}
+	log := newLogger(stderr)
+
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	if *withDemo {
+		if err := loadDemo(ctx, store, log); err != nil {
+			return err
+		}
+	}
+
+	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL})
+	srv.SetReady(true)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "db", *db)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// loadDemo fills an empty store with the embedded demo data. A store that
+// holds anything is left alone: the demo never mixes with real data.
+func loadDemo(ctx context.Context, store data.Store, log *slog.Logger) error {
+	for _, l := range data.Layers {
+		n, err := store.Count(ctx, l)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("demo: store not empty, demo data not loaded", "layer", l, "features", n)
+			return nil
+		}
+	}
+	start := time.Now()
+	res, err := demo.Load(ctx, store)
+	if err != nil {
+		return err
+	}
+	for l, r := range res {
+		log.Info("demo: loaded", "layer", l, "imported", r.Imported)
+	}
+	log.Info("demo: done", "dur", time.Since(start).Round(time.Millisecond), "attribution", demo.Attribution)
+	return nil
+}
