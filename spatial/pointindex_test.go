@@ -1,0 +1,186 @@
+package spatial
+
+import (
+	"cmp"
+	"errors"
+	"math"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geo"
+	"github.com/paulmach/orb/planar"
+)
+
+func TestPointIndexNearbyMatchesBruteForce(t *testing.T) {
+	pts := randomPoints(5000, montevideoBound, 21)
+	x := NewPointIndex[int64]()
+	for i, p := range pts {
+		if err := x.Insert(int64(i), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for qi, q := range randomPoints(200, padBound(montevideoBound, 0.1), 22) {
+		radius := []float64{0, 150, 800, 3000, 1e5}[qi%5]
+		limit := []int{0, 1, 10, 50}[qi%4]
+		var want []Neighbor[int64]
+		for i, p := range pts {
+			if d := geo.DistanceHaversine(q, p); d <= radius {
+				want = append(want, Neighbor[int64]{int64(i), p, d})
+			}
+		}
+		slices.SortFunc(want, func(a, b Neighbor[int64]) int {
+			return cmp.Or(cmp.Compare(a.DistanceM, b.DistanceM), cmp.Compare(a.ID, b.ID))
+		})
+		if limit > 0 && len(want) > limit {
+			want = want[:limit]
+		}
+		got := x.Nearby(q, radius, limit)
+		if len(got) != len(want) {
+			t.Fatalf("Nearby(%v, %v, %d): %d results, want %d", q, radius, limit, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].ID != want[i].ID || math.Abs(got[i].DistanceM-want[i].DistanceM) > 1e-6 {
+				t.Fatalf("Nearby(%v, %v, %d)[%d] = %+v, want %+v", q, radius, limit, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestPointIndexWithinIntersects(t *testing.T) {
+	pts := randomPoints(3000, montevideoBound, 23)
+	x := NewPointIndex[int64]()
+	for i, p := range pts {
+		if err := x.Insert(int64(i), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := orb.Bound{Min: orb.Point{-56.3, -34.9}, Max: orb.Point{-56.1, -34.8}}
+	poly := Sector(orb.Point{-56.2, -34.85}, 45, 90, 5000, 16)
+	var wantB, wantP []int64
+	for i, p := range pts {
+		if b.Contains(p) {
+			wantB = append(wantB, int64(i))
+		}
+		if planar.PolygonContains(poly, p) {
+			wantP = append(wantP, int64(i))
+		}
+	}
+	ids := func(items []PointItem[int64]) []int64 {
+		var out []int64
+		for _, it := range items {
+			out = append(out, it.ID)
+			if it.Point != pts[it.ID] {
+				t.Fatalf("item %d has point %v, want %v", it.ID, it.Point, pts[it.ID])
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := ids(x.Within(b)); !slices.Equal(got, wantB) {
+		t.Errorf("Within: %d ids, want %d", len(got), len(wantB))
+	}
+	if got := ids(x.Intersects(poly)); !slices.Equal(got, wantP) || len(wantP) == 0 {
+		t.Errorf("Intersects: %d ids, want %d (>0)", len(got), len(wantP))
+	}
+}
+
+func TestPointIndexWrites(t *testing.T) {
+	x := NewPointIndex[int64]()
+	p, q := orb.Point{-56.2, -34.9}, orb.Point{-56.1, -34.8}
+	if err := x.Insert(1, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Insert(1, q); !errors.Is(err, ErrDuplicateID) {
+		t.Errorf("second Insert: %v, want ErrDuplicateID", err)
+	}
+	if err := x.Insert(2, orb.Point{math.NaN(), 0}); !errors.Is(err, ErrInvalidPoint) {
+		t.Errorf("Insert NaN: %v, want ErrInvalidPoint", err)
+	}
+	if err := x.Update(3, q); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Update missing: %v, want ErrNotFound", err)
+	}
+	if err := x.Update(1, q); err != nil {
+		t.Fatal(err)
+	}
+	if got := x.Nearby(p, 100, 0); len(got) != 0 {
+		t.Errorf("old position still found: %v", got)
+	}
+	if got := x.Nearby(q, 1, 0); len(got) != 1 || got[0].ID != 1 || got[0].DistanceM != 0 {
+		t.Errorf("new position: %v", got)
+	}
+	if !x.Delete(1) || x.Delete(1) || x.Len() != 0 {
+		t.Error("Delete did not remove exactly once")
+	}
+	if got := x.Within(orb.Bound{Min: orb.Point{-180, -90}, Max: orb.Point{180, 90}}); len(got) != 0 {
+		t.Errorf("deleted point still found: %v", got)
+	}
+}
+
+// TestPointIndexConcurrent runs one writer against several readers; run it
+// with -race.
+func TestPointIndexConcurrent(t *testing.T) {
+	x := NewPointIndex[int64]()
+	pts := randomPoints(2000, montevideoBound, 24)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i, p := range pts {
+			_ = x.Insert(int64(i), p)
+			if i%3 == 0 {
+				_ = x.Update(int64(i/2), pts[(i*7)%len(pts)])
+			}
+			if i%5 == 0 {
+				x.Delete(int64(i / 3))
+			}
+		}
+	}()
+	for r := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, q := range randomPoints(300, montevideoBound, uint64(30+r)) {
+				_ = x.Nearby(q, 2000, 5)
+				_ = x.Within(orb.Bound{Min: q, Max: orb.Point{q[0] + 0.01, q[1] + 0.01}})
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// BenchmarkNearby45k is the county of issue 4: 45,000 cameras, the 10
+// nearest within 500 m.
+func BenchmarkNearby45k(b *testing.B) {
+	x := NewPointIndex[int64]()
+	for i, p := range randomPoints(45_000, montevideoBound, 25) {
+		if err := x.Insert(int64(i), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	qs := randomPoints(1<<12, montevideoBound, 26)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		_ = x.Nearby(qs[i&(len(qs)-1)], 500, 10)
+		i++
+	}
+}
+
+func BenchmarkPointIndexUpdate45k(b *testing.B) {
+	x := NewPointIndex[int64]()
+	pts := randomPoints(45_000, montevideoBound, 27)
+	for i, p := range pts {
+		if err := x.Insert(int64(i), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	moves := randomPoints(1<<12, montevideoBound, 28)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		_ = x.Update(int64(i%len(pts)), moves[i&(len(moves)-1)])
+		i++
+	}
+}
