@@ -1,0 +1,183 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/wangge/wangge/data"
+)
+
+// Options control an import.
+type Options struct {
+	// SkipInvalid skips bad records (reported all the same) and commits the
+	// rest; without it any bad record rolls the whole import back.
+	SkipInvalid bool
+	// Replace deletes the layer's features first, in the same transaction.
+	Replace bool
+	// Progress, if set, is called with the number of bytes read so far each
+	// time more of the file is read; the CLI draws its progress bar from it.
+	Progress func(readBytes int64)
+	// Report, if set, is called for every bad record as it is found,
+	// including those beyond the MaxErrors kept in Result.Errors.
+	Report func(RowError)
+}
+
+// Result sums up an import.
+type Result struct {
+	Read     int        // records read, good and bad
+	Imported int        // records committed; 0 if the import was rolled back
+	Rejected int        // bad records, all of them
+	Errors   []RowError // the first MaxErrors bad records
+}
+
+// Import reads layer's records from r (name is the file name for messages
+// and format detection) and writes them to store in one transaction. See the
+// package documentation for the policy on bad records. The error is nil on
+// commit; it wraps ErrRejected when bad records made the import roll back,
+// and is a *data.Error with EINVALID for a file that cannot be read at all.
+func Import(ctx context.Context, store data.Store, layer data.Layer, r io.Reader, name string, opt Options) (Result, error) {
+	if opt.Progress != nil {
+		r = &progressReader{r: r, fn: opt.Progress}
+	}
+	rd, err := NewReader(r, name, layer)
+	if err != nil {
+		return Result{}, err
+	}
+	im := &importer{store: store, layer: layer, name: name, opt: opt}
+	if layer == data.LayerAreas {
+		err = im.areas(ctx, rd)
+	} else {
+		err = im.points(ctx, rd)
+	}
+	return im.res, err
+}
+
+// importer is the state of one Import call.
+type importer struct {
+	store data.Store
+	layer data.Layer
+	name  string
+	opt   Options
+	res   Result
+	added int // records written to the transaction so far
+}
+
+func (im *importer) reject(e RowError) {
+	im.res.Rejected++
+	if len(im.res.Errors) < MaxErrors {
+		im.res.Errors = append(im.res.Errors, e)
+	}
+	if im.opt.Report != nil {
+		im.opt.Report(e)
+	}
+}
+
+// storeRejected reports whether err is the store refusing one record (which
+// leaves the transaction usable) rather than failing.
+func storeRejected(err error) bool {
+	code := data.ErrorCode(err)
+	return code == data.EINVALID || code == data.ECONFLICT
+}
+
+// ctxCheckEvery is how many records pass between looks at ctx: often
+// enough to stop promptly, rare enough to cost nothing.
+const ctxCheckEvery = 1024
+
+// begin starts the transaction and, for Replace, clears the layer in it.
+func (im *importer) begin(ctx context.Context) (data.Tx, error) {
+	tx, err := im.store.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if im.opt.Replace {
+		if err := tx.Clear(ctx, im.layer); err != nil {
+			_ = tx.Rollback()
+			return nil, err
+		}
+	}
+	return tx, nil
+}
+
+// points streams households, hazards or cameras into one transaction. Valid
+// records are written even after a bad one in the default mode, so that the
+// store still finds every duplicate id to report; the rollback at the end
+// discards them.
+func (im *importer) points(ctx context.Context, rd *Reader) error {
+	tx, err := im.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }() // does nothing after Commit
+	for n := 0; ; n++ {
+		if n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var re *RowError
+			if !errors.As(err, &re) {
+				return err
+			}
+			im.res.Read++
+			im.reject(*re)
+			continue
+		}
+		im.res.Read++
+		switch im.layer {
+		case data.LayerHouseholds:
+			_, err = tx.AddHousehold(ctx, rec.Household)
+		case data.LayerHazards:
+			_, err = tx.AddHazard(ctx, rec.Hazard)
+		case data.LayerCameras:
+			_, err = tx.AddCamera(ctx, rec.Camera)
+		}
+		if err != nil {
+			if !storeRejected(err) {
+				return err
+			}
+			im.reject(RowError{File: im.name, Line: rec.Line, Feature: rec.Feature, Reason: data.ErrorMessage(err)})
+			continue
+		}
+		im.added++
+	}
+	return im.finish(tx)
+}
+
+// finish commits, or rolls back when bad records are not to be skipped.
+func (im *importer) finish(tx data.Tx) error {
+	if im.res.Rejected > 0 && !im.opt.SkipInvalid {
+		if err := tx.Rollback(); err != nil {
+			return err
+		}
+		return data.Wrap(data.EINVALID, ErrRejected,
+			"%s: %d of %d records are invalid, so nothing was imported (skip them with --skip-invalid)",
+			im.name, im.res.Rejected, im.res.Read)
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	im.res.Imported = im.added
+	return nil
+}
+
+// progressReader reports the bytes read so far after every read.
+type progressReader struct {
+	r  io.Reader
+	n  int64
+	fn func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.n += int64(n)
+		p.fn(p.n)
+	}
+	return n, err
+}
