@@ -602,8 +602,15 @@ func toLines(v any) (orb.MultiLineString, string, string) {
 // toRing checks a linear ring: at least 4 positions, first equal to last
 // in lon and lat (an altitude on one end only does not open a ring).
 func toRing(v any) (orb.Ring, string, string) {
-	if _, ok := v.([]any); !ok {
+	arr, ok := v.([]any)
+	if !ok {
 		return nil, "", fmt.Sprintf("%s, want a ring (an array of positions)", anyKind(v))
+	}
+	if len(arr) == 2 || len(arr) == 3 {
+		// A polygon written as a bare list of positions, one level short.
+		if _, ok := arr[0].(float64); ok {
+			return nil, "", "a position, want a ring (an array of positions): the polygon needs one more level of brackets"
+		}
 	}
 	ls, path, reason := toPositions(v, 0)
 	if reason != "" {

@@ -11,12 +11,39 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/gpkg"
 )
+
+// storeKinds are the stores the driver tests run against: the real
+// GeoPackage store, and memStore, which can count commits and fail on cue.
+var storeKinds = []struct {
+	name string
+	open func(t *testing.T) data.Store
+}{
+	{"gpkg", func(t *testing.T) data.Store {
+		s, err := gpkg.Open(context.Background(), filepath.Join(t.TempDir(), "test.gpkg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}},
+	{"mem", func(*testing.T) data.Store { return newMemStore() }},
+}
+
+func count(t *testing.T, s data.Store, layer data.Layer) int {
+	t.Helper()
+	n, err := s.Count(context.Background(), layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
 
 const threeHouseholds = "id,lon,lat,households\nh1,9.5,47.1,1\nh2,9.6,47.2,3\nh3,9.7,47.3,12\n"
 
 // seed stores records before a test, through a committed transaction.
-func seed(t *testing.T, s *memStore, layer data.Layer, input, name string) {
+func seed(t *testing.T, s data.Store, layer data.Layer, input, name string) {
 	t.Helper()
 	if _, err := Import(context.Background(), s, layer, strings.NewReader(input), name, Options{}); err != nil {
 		t.Fatalf("seeding: %v", err)
@@ -119,41 +146,43 @@ func TestImportPolicy(t *testing.T) {
 			read:  2, imp: 2, stored: 2,
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := newMemStore()
-			if tt.seed != "" {
-				seed(t, s, data.LayerHouseholds, tt.seed, "seed.csv")
-			}
-			res, err := Import(context.Background(), s, tt.layer, strings.NewReader(tt.input), tt.file, tt.opt)
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Fatalf("err = %v, want nil", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
-			}
-			if got := errors.Is(err, ErrRejected); got != tt.wantRej {
-				t.Errorf("errors.Is(err, ErrRejected) = %v, want %v", got, tt.wantRej)
-			}
-			if err != nil && data.ErrorCode(err) != data.EINVALID {
-				t.Errorf("error code = %s, want %s", data.ErrorCode(err), data.EINVALID)
-			}
-			if res.Read != tt.read || res.Imported != tt.imp || res.Rejected != tt.rej {
-				t.Errorf("result read/imported/rejected = %d/%d/%d, want %d/%d/%d",
-					res.Read, res.Imported, res.Rejected, tt.read, tt.imp, tt.rej)
-			}
-			if got := s.count(tt.layer); got != tt.stored {
-				t.Errorf("stored %d records, want %d", got, tt.stored)
-			}
-			if len(res.Errors) != len(tt.reasons) && tt.reasons != nil {
-				t.Fatalf("errors = %v, want %d", res.Errors, len(tt.reasons))
-			}
-			for i, want := range tt.reasons {
-				if got := res.Errors[i].Error(); !strings.Contains(got, want) {
-					t.Errorf("error %d = %q, want it to contain %q", i, got, want)
+	for _, kind := range storeKinds {
+		for _, tt := range tests {
+			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
+				s := kind.open(t)
+				if tt.seed != "" {
+					seed(t, s, data.LayerHouseholds, tt.seed, "seed.csv")
 				}
-			}
-		})
+				res, err := Import(context.Background(), s, tt.layer, strings.NewReader(tt.input), tt.file, tt.opt)
+				switch {
+				case tt.wantErr == "" && err != nil:
+					t.Fatalf("err = %v, want nil", err)
+				case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				if got := errors.Is(err, ErrRejected); got != tt.wantRej {
+					t.Errorf("errors.Is(err, ErrRejected) = %v, want %v", got, tt.wantRej)
+				}
+				if err != nil && data.ErrorCode(err) != data.EINVALID {
+					t.Errorf("error code = %s, want %s", data.ErrorCode(err), data.EINVALID)
+				}
+				if res.Read != tt.read || res.Imported != tt.imp || res.Rejected != tt.rej {
+					t.Errorf("result read/imported/rejected = %d/%d/%d, want %d/%d/%d",
+						res.Read, res.Imported, res.Rejected, tt.read, tt.imp, tt.rej)
+				}
+				if got := count(t, s, tt.layer); got != tt.stored {
+					t.Errorf("stored %d records, want %d", got, tt.stored)
+				}
+				if len(res.Errors) != len(tt.reasons) && tt.reasons != nil {
+					t.Fatalf("errors = %v, want %d", res.Errors, len(tt.reasons))
+				}
+				for i, want := range tt.reasons {
+					if got := res.Errors[i].Error(); !strings.Contains(got, want) {
+						t.Errorf("error %d = %q, want it to contain %q", i, got, want)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -259,7 +288,7 @@ func featureCollection(features ...string) string {
 	return `{"type":"FeatureCollection","features":[` + "\n" + strings.Join(features, ",\n") + "\n]}\n"
 }
 
-func storedAreas(t *testing.T, s *memStore) map[string]data.Area {
+func storedAreas(t *testing.T, s data.Store) map[string]data.Area {
 	t.Helper()
 	areas, _ := s.Areas(context.Background())
 	m := make(map[string]data.Area)
@@ -287,19 +316,25 @@ func TestImportAreasNesting(t *testing.T) {
 		areaFeature("S2", "", 6, "Polygon", "["+square(2, 0, 3, 1)+"]"),
 	)
 
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) { testAreasNesting(t, kind.open, file) })
+	}
+}
+
+func testAreasNesting(t *testing.T, open func(*testing.T) data.Store, file string) {
 	t.Run("default aborts on the unknown parent", func(t *testing.T) {
-		s := newMemStore()
+		s := open(t)
 		res, err := Import(context.Background(), s, data.LayerAreas, strings.NewReader(file), "areas.geojson", Options{})
 		if !errors.Is(err, ErrRejected) {
 			t.Fatalf("err = %v, want ErrRejected", err)
 		}
-		if s.count(data.LayerAreas) != 0 || res.Rejected != 1 || !strings.Contains(res.Errors[0].Error(), `areas.geojson:6: feature 5: parent_code "NOPE" is not an area`) {
-			t.Errorf("stored %d, result %+v", s.count(data.LayerAreas), res)
+		if count(t, s, data.LayerAreas) != 0 || res.Rejected != 1 || !strings.Contains(res.Errors[0].Error(), `areas.geojson:6: feature 5: parent_code "NOPE" is not an area`) {
+			t.Errorf("stored %d, result %+v", count(t, s, data.LayerAreas), res)
 		}
 	})
 
 	t.Run("nesting by geometry and by code", func(t *testing.T) {
-		s := newMemStore()
+		s := open(t)
 		res, err := Import(context.Background(), s, data.LayerAreas, strings.NewReader(file), "areas.geojson", Options{SkipInvalid: true})
 		if err != nil {
 			t.Fatal(err)
@@ -327,18 +362,20 @@ func TestImportAreasNesting(t *testing.T) {
 			}
 		}
 		// Parents before children in the order of writing.
-		seen := map[string]bool{}
-		for _, r := range s.rows[data.LayerAreas] {
-			a := r.(data.Area)
-			if a.ParentCode != "" && !seen[a.ParentCode] {
-				t.Errorf("%s written before its parent %s", a.Code, a.ParentCode)
+		if ms, ok := s.(*memStore); ok {
+			seen := map[string]bool{}
+			for _, r := range ms.rows[data.LayerAreas] {
+				a := r.(data.Area)
+				if a.ParentCode != "" && !seen[a.ParentCode] {
+					t.Errorf("%s written before its parent %s", a.Code, a.ParentCode)
+				}
+				seen[a.Code] = true
 			}
-			seen[a.Code] = true
 		}
 	})
 
 	t.Run("parents from the store", func(t *testing.T) {
-		s := newMemStore()
+		s := open(t)
 		seed(t, s, data.LayerAreas, featureCollection(
 			areaFeature("S1", "", 6, "Polygon", "["+square(0, 0, 1, 1)+"]"),
 			areaFeature("S2", "", 6, "Polygon", "["+square(2, 0, 3, 1)+"]"),
@@ -357,7 +394,7 @@ func TestImportAreasNesting(t *testing.T) {
 	})
 
 	t.Run("rejected parents take their children with them", func(t *testing.T) {
-		s := newMemStore()
+		s := open(t)
 		res, err := Import(context.Background(), s, data.LayerAreas, strings.NewReader(featureCollection(
 			areaFeature("A", "B", 0, "Polygon", "["+square(0, 0, 1, 1)+"]"),
 			areaFeature("B", "A", 0, "Polygon", "["+square(2, 0, 3, 1)+"]"),
@@ -379,7 +416,7 @@ func TestImportAreasNesting(t *testing.T) {
 	})
 
 	t.Run("a parent the store refuses rejects its children", func(t *testing.T) {
-		s := newMemStore()
+		s := open(t)
 		seed(t, s, data.LayerAreas, featureCollection(areaFeature("S1", "", 6, "Polygon", "["+square(10, 10, 11, 11)+"]")), "old.geojson")
 		res, err := Import(context.Background(), s, data.LayerAreas, strings.NewReader(featureCollection(
 			areaFeature("S1", "", 6, "Polygon", "["+square(0, 0, 1, 1)+"]"),
@@ -394,7 +431,7 @@ func TestImportAreasNesting(t *testing.T) {
 	})
 
 	t.Run("areas need GeoJSON", func(t *testing.T) {
-		_, err := Import(context.Background(), newMemStore(), data.LayerAreas, strings.NewReader("code,name\n1,a\n"), "a.csv", Options{})
+		_, err := Import(context.Background(), open(t), data.LayerAreas, strings.NewReader("code,name\n1,a\n"), "a.csv", Options{})
 		if err == nil || !strings.Contains(err.Error(), "GeoJSON only") {
 			t.Fatalf("err = %v", err)
 		}
@@ -463,7 +500,7 @@ func sharedData(t *testing.T, parts ...string) string {
 
 func TestImportLiechtenstein(t *testing.T) {
 	dir := sharedData(t, "liechtenstein")
-	s := newMemStore()
+	s := storeKinds[0].open(t) // the real GeoPackage store
 	for _, f := range []struct {
 		layer data.Layer
 		file  string

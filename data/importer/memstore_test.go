@@ -18,12 +18,12 @@ import (
 // interfaces so that methods the importer never calls need no stubs.
 type memStore struct {
 	data.Store // nil: only Begin, Areas and Count are used
-	mu        sync.Mutex
-	rows      map[data.Layer][]any // committed records, in insertion order
-	commits   int
-	rollbacks int
-	failAt    int // the failAt-th Add returns an internal error; 0 = never
-	adds      int
+	mu         sync.Mutex
+	rows       map[data.Layer][]any // committed records, in insertion order
+	commits    int
+	rollbacks  int
+	failAt     int // the failAt-th Add returns an internal error; 0 = never
+	adds       int
 }
 
 var _ data.Store = (*memStore)(nil)
@@ -82,10 +82,10 @@ func (s *memStore) Count(ctx context.Context, layer data.Layer) (int, error) {
 
 type memTx struct {
 	data.Tx // nil: plans are not the importer's business
-	s    *memStore
-	rows map[data.Layer][]any
-	keys map[data.Layer]map[string]bool
-	done bool
+	s       *memStore
+	rows    map[data.Layer][]any
+	keys    map[data.Layer]map[string]bool
+	done    bool
 }
 
 func (tx *memTx) add(l data.Layer, r any) (int64, error) {
