@@ -142,6 +142,11 @@ type Report struct {
 	CutEdges          int         `json:"cut_edges"`
 	HouseholdsMoved   int         `json:"households_moved"`
 	HouseholdsOutside int         `json:"households_outside"`
+	Parts             int         `json:"parts"`          // separately partitioned pieces of parents (exclaves, islands)
+	Cells             int         `json:"cells"`          // cell pieces in the partition graph
+	EmptyGrids        int         `json:"empty_grids"`    // grids with no households (parts without any)
+	ParentAreaM2      float64     `json:"parent_area_m2"` // sum of the parents' areas
+	GridAreaM2        float64     `json:"grid_area_m2"`   // sum of the grids' areas
 	HeavyCells        []HeavyCell `json:"heavy_cells,omitempty"`
 	Warnings          []string    `json:"warnings,omitempty"`
 	RuntimeSeconds    float64     `json:"runtime_seconds"`

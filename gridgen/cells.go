@@ -1,0 +1,322 @@
+package gridgen
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/paulmach/orb"
+	"github.com/uber/h3-go/v4"
+)
+
+// Tags on piece segments after adjacency is resolved.
+const (
+	tagBoundary  = -1 // the segment lies on the parent's boundary
+	tagUnmatched = -2 // a cell edge inside the parent with no cell on the other side: a gap
+)
+
+// piece is one connected part of an H3 cell inside one parent. Most cells
+// are a single whole hexagon; cells on the parent boundary may fall apart
+// into several pieces (a river bend, a narrow inlet), and each piece is a
+// vertex of the partition graph of its own, so that contiguity is judged on
+// what is really connected.
+type piece struct {
+	cell h3.Cell
+	poly poly // segment tags: neighbour piece id, tagBoundary or tagUnmatched
+	full bool // the whole cell lies inside the parent
+	c    orb.Point
+	hh   int // households
+}
+
+// parentCells is the cell cover of one parent.
+type parentCells struct {
+	pieces    []piece
+	byCell    map[h3.Cell][]int32
+	unmatched int // cell edges with no neighbour: would be gaps
+}
+
+// normRings returns the parent's rings, open (no repeated last point), outer
+// rings counter-clockwise and holes clockwise, so that the even-odd test and
+// segment directions agree everywhere.
+func normRings(mp orb.MultiPolygon) [][]orb.Point {
+	var out [][]orb.Point
+	for _, p := range mp {
+		for ri, r := range p {
+			pts := []orb.Point(r)
+			if len(pts) > 1 && pts[0] == pts[len(pts)-1] {
+				pts = pts[:len(pts)-1]
+			}
+			pts = slices.Clone(pts)
+			ccw := signedArea2(pts) > 0
+			if (ri == 0) != ccw {
+				slices.Reverse(pts)
+			}
+			out = append(out, pts)
+		}
+	}
+	return out
+}
+
+// vertexTable gives every cell vertex one canonical float64 pair. H3
+// computes a vertex shared by three cells separately for each of them and
+// the results can differ in the last bits; snapping to the first value seen
+// makes shared edges bit-identical. It is filled in sorted cell order so the
+// output is deterministic.
+type vertexTable struct{ m map[[2]int64]orb.Point }
+
+const vertexQuantum = 1e9 // 1e-9 degrees ≈ 0.1 mm
+
+func (t *vertexTable) canon(p orb.Point) orb.Point {
+	fx, fy := p[0]*vertexQuantum, p[1]*vertexQuantum
+	kx, ky := math.Round(fx), math.Round(fy)
+	k := [2]int64{int64(kx), int64(ky)}
+	if c, ok := t.m[k]; ok {
+		return c
+	}
+	// The twin of a point near a rounding boundary may have rounded to the
+	// neighbouring key.
+	if math.Abs(fx-kx) > 0.4 || math.Abs(fy-ky) > 0.4 {
+		for dx := int64(-1); dx <= 1; dx++ {
+			for dy := int64(-1); dy <= 1; dy++ {
+				if c, ok := t.m[[2]int64{k[0] + dx, k[1] + dy}]; ok &&
+					math.Abs(c[0]-p[0]) < 1e-11 && math.Abs(c[1]-p[1]) < 1e-11 {
+					return c
+				}
+			}
+		}
+	}
+	t.m[k] = p
+	return p
+}
+
+// chunked runs fn over [0,n) split into chunks on up to GOMAXPROCS
+// goroutines; small inputs run inline.
+func chunked(n, minChunk int, fn func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < 2*minChunk || workers < 2 {
+		fn(0, n)
+		return
+	}
+	workers = min(workers, n/minChunk)
+	var wg sync.WaitGroup
+	step := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += step {
+		hi := min(n, lo+step)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// cellRing returns the cell's boundary, open and counter-clockwise in
+// lon/lat.
+func cellRing(c h3.Cell) ([]orb.Point, error) {
+	b, err := h3.CellToBoundary(c)
+	if err != nil {
+		return nil, err
+	}
+	r := make([]orb.Point, len(b))
+	for i, ll := range b {
+		r[i] = orb.Point{ll.Lng, ll.Lat}
+	}
+	if signedArea2(r) < 0 {
+		slices.Reverse(r)
+	}
+	return r, nil
+}
+
+func toGeoPolygon(p orb.Polygon) h3.GeoPolygon {
+	loop := func(r orb.Ring) h3.GeoLoop {
+		l := make(h3.GeoLoop, 0, len(r))
+		for i, pt := range r {
+			if i == len(r)-1 && len(r) > 1 && pt == r[0] {
+				break
+			}
+			l = append(l, h3.LatLng{Lat: pt[1], Lng: pt[0]})
+		}
+		return l
+	}
+	gp := h3.GeoPolygon{GeoLoop: loop(p[0])}
+	for _, h := range p[1:] {
+		gp.Holes = append(gp.Holes, loop(h))
+	}
+	return gp
+}
+
+// buildCells covers one parent with cell pieces and links neighbouring
+// pieces. Candidate cells come from H3's "overlapping" polyfill; because H3
+// judges overlap with its own geometry, the neighbours of every cell the
+// boundary crosses are examined too, until no new cell turns up, so that no
+// sliver of the parent is left without a cell.
+func buildCells(ctx context.Context, mp orb.MultiPolygon, res int) (*parentCells, error) {
+	rings := normRings(mp)
+	ix := newEdgeIndex(rings)
+	seen := make(map[h3.Cell]bool)
+	var batch []h3.Cell
+	for _, p := range mp {
+		cs, err := h3.PolygonToCellsExperimental(toGeoPolygon(p), res, h3.ContainmentOverlapping)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			if !seen[c] {
+				seen[c] = true
+				batch = append(batch, c)
+			}
+		}
+	}
+	pc := &parentCells{byCell: make(map[h3.Cell][]int32, len(batch))}
+	vt := &vertexTable{m: make(map[[2]int64]orb.Point, 2*len(batch))}
+	trusted := true
+	type result struct {
+		polys []poly
+		full  bool
+	}
+	for len(batch) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		slices.Sort(batch)
+		hexes := make([][]orb.Point, len(batch))
+		var errOnce error
+		var mu sync.Mutex
+		chunked(len(batch), 2048, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				r, err := cellRing(batch[i])
+				if err != nil {
+					mu.Lock()
+					errOnce = err
+					mu.Unlock()
+					return
+				}
+				hexes[i] = r
+			}
+		})
+		if errOnce != nil {
+			return nil, errOnce
+		}
+		for _, h := range hexes {
+			for j := range h {
+				h[j] = vt.canon(h[j])
+			}
+		}
+		results := make([]result, len(batch))
+		chunked(len(batch), 2048, func(lo, hi int) {
+			q := ix.querier()
+			for i := lo; i < hi; i++ {
+				h := hexes[i]
+				b := orb.MultiPoint(h).Bound()
+				near := q.near(b)
+				if len(near) == 0 {
+					if trusted || ix.contains(centroid(h)) {
+						results[i] = result{full: true}
+					}
+					continue
+				}
+				results[i] = result{polys: clipCell(h, q, near)}
+			}
+		})
+		var next []h3.Cell
+		for i, c := range batch {
+			r := results[i]
+			if r.full {
+				tags := make([]int32, len(hexes[i]))
+				pc.add(piece{cell: c, poly: poly{ring{pts: hexes[i], tags: tags}}, full: true, c: centroid(hexes[i])})
+				continue
+			}
+			if len(r.polys) == 0 && !trusted {
+				continue
+			}
+			for _, p := range r.polys {
+				pc.add(piece{cell: c, poly: p, c: polyCentroid(p[0].pts)})
+			}
+			// The boundary passes near this cell: look at its neighbours.
+			nb, err := h3.GridDisk(c, 1)
+			if err != nil {
+				return nil, err
+			}
+			for _, n := range nb {
+				if !seen[n] {
+					seen[n] = true
+					next = append(next, n)
+				}
+			}
+		}
+		batch = next
+		trusted = false
+	}
+	pc.link()
+	return pc, nil
+}
+
+func (pc *parentCells) add(p piece) {
+	id := int32(len(pc.pieces))
+	pc.pieces = append(pc.pieces, p)
+	pc.byCell[p.cell] = append(pc.byCell[p.cell], id)
+}
+
+// link replaces the cell-edge tags of every piece segment by the id of the
+// piece on the other side, matching segments by their exact end points.
+func (pc *parentCells) link() {
+	type ref struct{ p, r, s int32 }
+	open := make(map[[4]float64]ref)
+	for pi := range pc.pieces {
+		for ri, r := range pc.pieces[pi].poly {
+			for si, t := range r.tags {
+				if t < 0 {
+					continue
+				}
+				a, b := r.pts[si], r.pts[(si+1)%len(r.pts)]
+				if lessPt(b, a) {
+					a, b = b, a
+				}
+				k := [4]float64{a[0], a[1], b[0], b[1]}
+				if o, ok := open[k]; ok {
+					delete(open, k)
+					r.tags[si] = o.p
+					pc.pieces[o.p].poly[o.r].tags[o.s] = int32(pi)
+					continue
+				}
+				open[k] = ref{int32(pi), int32(ri), int32(si)}
+			}
+		}
+	}
+	for _, o := range open {
+		pc.pieces[o.p].poly[o.r].tags[o.s] = tagUnmatched
+		pc.unmatched++
+	}
+}
+
+func centroid(r []orb.Point) orb.Point {
+	var x, y float64
+	for _, p := range r {
+		x += p[0]
+		y += p[1]
+	}
+	return orb.Point{x / float64(len(r)), y / float64(len(r))}
+}
+
+// polyCentroid is the area centroid of an open ring, or its vertex mean
+// when the ring is degenerate.
+func polyCentroid(r []orb.Point) orb.Point {
+	var a, cx, cy float64
+	n := len(r)
+	o := r[0]
+	for i := 0; i < n; i++ {
+		p, q := r[i], r[(i+1)%n]
+		px, py, qx, qy := p[0]-o[0], p[1]-o[1], q[0]-o[0], q[1]-o[1]
+		c := px*qy - qx*py
+		a += c
+		cx += (px + qx) * c
+		cy += (py + qy) * c
+	}
+	if a == 0 {
+		return centroid(r)
+	}
+	return orb.Point{o[0] + cx/(3*a), o[1] + cy/(3*a)}
+}

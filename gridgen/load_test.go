@@ -1,0 +1,89 @@
+package gridgen
+
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"github.com/wangge/wangge/data"
+)
+
+// sharedData is where the real test data lives (see /work/shared/data/README.md).
+var sharedData = filepath.Join("..", "..", "shared", "data")
+
+func skipIfMissing(tb testing.TB, path string) {
+	tb.Helper()
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		tb.Skipf("real data %s not found: put the shared OSM extracts next to the repository (../shared/data) to run this", path)
+	}
+}
+
+func loadHouseholds(tb testing.TB, path string) []data.Household {
+	tb.Helper()
+	skipIfMissing(tb, path)
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	if _, err := r.Read(); err != nil {
+		tb.Fatal(err)
+	}
+	var out []data.Household
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		lon, _ := strconv.ParseFloat(rec[1], 64)
+		lat, _ := strconv.ParseFloat(rec[2], 64)
+		n, _ := strconv.Atoi(rec[3])
+		out = append(out, data.Household{ID: rec[0], Point: orb.Point{lon, lat}, Households: n})
+	}
+	return out
+}
+
+// loadLeaves returns the admin_level 8 areas of a boundaries file.
+func loadLeaves(tb testing.TB, path string) []data.Area {
+	tb.Helper()
+	skipIfMissing(tb, path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fc, err := geojson.UnmarshalFeatureCollection(b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []data.Area
+	for _, f := range fc.Features {
+		if f.Properties.MustInt("admin_level", 0) != 8 {
+			continue
+		}
+		var mp orb.MultiPolygon
+		switch g := f.Geometry.(type) {
+		case orb.Polygon:
+			mp = orb.MultiPolygon{g}
+		case orb.MultiPolygon:
+			mp = g
+		}
+		out = append(out, data.Area{Code: f.Properties.MustString("code"), Name: f.Properties.MustString("name", ""), Level: 2, AdminLevel: 8, Geometry: mp})
+	}
+	return out
+}
+
+func liechtenstein(tb testing.TB) ([]data.Household, []data.Area) {
+	hh := loadHouseholds(tb, filepath.Join(sharedData, "liechtenstein", "households.csv"))
+	return hh, loadLeaves(tb, filepath.Join(sharedData, "liechtenstein", "boundaries.geojson"))
+}

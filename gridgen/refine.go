@@ -1,0 +1,259 @@
+package gridgen
+
+import (
+	"context"
+	"math"
+)
+
+// partResult is the partition of one part graph.
+type partResult struct {
+	labels []int32 // grid label of every vertex, 0..grids-1
+	grids  int
+	heavy  []int32 // vertices heavier than the target, each a grid of its own
+	bounds []bounds
+	fixed  []bool // per grid: never changed by refinement (heavy cells, locked grids)
+}
+
+// boundsFor returns the acceptable grid weights for a component of weight w
+// split into k grids: ±10 % of the target where the mean allows it,
+// otherwise a band of the same width around the mean, which is the best any
+// partition can do.
+func boundsFor(w float64, k int, target float64) bounds {
+	m := w / float64(k)
+	if m >= 0.9*target && m <= 1.1*target {
+		return bounds{0.9 * target, 1.1 * target}
+	}
+	return bounds{math.Max(0, m-0.1*target), m + 0.1*target}
+}
+
+// partitionPart splits a connected part graph into grids of about target
+// households each.
+func partitionPart(ctx context.Context, g *graph, target float64, sem chan struct{}) partResult {
+	n := g.n()
+	res := partResult{labels: make([]int32, n)}
+	for i := range res.labels {
+		res.labels[i] = -1
+	}
+	// A cell heavier than the target cannot share a grid without breaking
+	// balance for its partner, so it is a grid of its own.
+	for v := 0; v < n; v++ {
+		if float64(g.w[v]) > target {
+			res.labels[v] = int32(res.grids)
+			res.grids++
+			res.heavy = append(res.heavy, int32(v))
+			res.bounds = append(res.bounds, bounds{0, math.Inf(1)})
+			res.fixed = append(res.fixed, true)
+		}
+	}
+	heavyW := make([]int, res.grids)
+	for i, v := range res.heavy {
+		heavyW[i] = g.w[v]
+	}
+	// Components of the rest.
+	comp := make([]int32, n)
+	for i := range comp {
+		comp[i] = -1
+	}
+	var stack []int32
+	local := make([]int32, n)
+	for i := range local {
+		local[i] = -1
+	}
+	for s := 0; s < n; s++ {
+		if res.labels[s] >= 0 || comp[s] >= 0 {
+			continue
+		}
+		var vs []int32
+		W := 0
+		comp[s] = int32(s)
+		stack = append(stack[:0], int32(s))
+		for len(stack) > 0 {
+			v := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			vs = append(vs, v)
+			W += g.w[v]
+			for _, u := range g.nbrs(v) {
+				if comp[u] < 0 && res.labels[u] < 0 {
+					comp[u] = int32(s)
+					stack = append(stack, u)
+				}
+			}
+		}
+		k := int(math.Round(float64(W) / target))
+		if k == 0 && len(res.heavy) > 0 {
+			// Too few households for a grid of its own: join the lightest
+			// heavy cell it touches (it touches one, the part is connected).
+			best := int32(-1)
+			for _, v := range vs {
+				for _, u := range g.nbrs(v) {
+					if l := res.labels[u]; l >= 0 && res.fixed[l] && (best < 0 || heavyW[l] < heavyW[best]) {
+						best = l
+					}
+				}
+			}
+			if best >= 0 {
+				for _, v := range vs {
+					res.labels[v] = best
+				}
+				heavyW[best] += W
+				continue
+			}
+		}
+		k = max(1, k)
+		b := boundsFor(float64(W), k, target)
+		sg := g.sub(vs, local)
+		pt := &partitioner{ctx: ctx, g: sg, labels: make([]int32, len(vs)), sem: sem}
+		pt.bisectAll(sg, identity(len(vs)), k, b)
+		base := int32(res.grids)
+		for i, v := range vs {
+			res.labels[v] = base + pt.labels[i]
+		}
+		for i := int32(0); i < pt.nextID; i++ {
+			res.bounds = append(res.bounds, b)
+			res.fixed = append(res.fixed, false)
+		}
+		res.grids += int(pt.nextID)
+	}
+	if ctx.Err() != nil {
+		return res
+	}
+	refine(g, res.labels, res.grids, res.bounds, res.fixed, 12)
+	return res
+}
+
+func identity(n int) []int32 {
+	s := make([]int32, n)
+	for i := range s {
+		s[i] = int32(i)
+	}
+	return s
+}
+
+func penalty(w float64, b bounds) float64 {
+	return math.Max(0, b.lo-w) + math.Max(0, w-b.hi)
+}
+
+// refine moves boundary vertices between neighbouring grids to repair
+// balance first and shorten the cut second. A vertex only leaves its grid if
+// its neighbours in that grid stay connected among themselves, which keeps
+// every grid connected without a global search.
+func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes int) {
+	n := g.n()
+	wg := make([]float64, k)
+	cnt := make([]int, k)
+	for v := 0; v < n; v++ {
+		wg[labels[v]] += float64(g.w[v])
+		cnt[labels[v]]++
+	}
+	type lc struct {
+		l int32
+		c int
+	}
+	var nl []lc
+	var sameNb []int32
+	for pass := 0; pass < passes; pass++ {
+		moved := 0
+		for v := int32(0); v < int32(n); v++ {
+			a := labels[v]
+			if fixed[a] {
+				continue
+			}
+			nl = nl[:0]
+			own := 0
+			for _, u := range g.nbrs(v) {
+				l := labels[u]
+				if l == a {
+					own++
+					continue
+				}
+				found := false
+				for i := range nl {
+					if nl[i].l == l {
+						nl[i].c++
+						found = true
+						break
+					}
+				}
+				if !found {
+					nl = append(nl, lc{l, 1})
+				}
+			}
+			if len(nl) == 0 || own == 0 {
+				continue
+			}
+			w := float64(g.w[v])
+			bestL, bestGain, bestDPen := int32(-1), 0, 0.0
+			for _, c := range nl {
+				b := c.l
+				if fixed[b] {
+					continue
+				}
+				dPen := penalty(wg[a]-w, bs[a]) + penalty(wg[b]+w, bs[b]) - penalty(wg[a], bs[a]) - penalty(wg[b], bs[b])
+				gain := c.c - own
+				better := false
+				switch {
+				case dPen < -1e-9:
+					better = bestL < 0 || dPen < bestDPen-1e-9 || (math.Abs(dPen-bestDPen) <= 1e-9 && gain > bestGain)
+				case dPen <= 1e-9 && gain > 0:
+					better = bestL < 0 || (bestDPen > -1e-9 && gain > bestGain)
+				}
+				if better {
+					bestL, bestGain, bestDPen = b, gain, dPen
+				}
+			}
+			if bestL < 0 {
+				continue
+			}
+			if !canLeave(g, labels, v, &sameNb) {
+				continue
+			}
+			labels[v] = bestL
+			wg[a] -= w
+			wg[bestL] += w
+			cnt[a]--
+			cnt[bestL]++
+			moved++
+		}
+		if moved == 0 {
+			break
+		}
+	}
+}
+
+// canLeave reports whether v can leave its grid without disconnecting it:
+// true when v's neighbours in the grid are connected to each other through
+// vertices that are themselves neighbours of v. This is sufficient (any path
+// through v can go around it) and cheap; it may refuse a few safe moves.
+func canLeave(g *graph, labels []int32, v int32, scratch *[]int32) bool {
+	a := labels[v]
+	same := (*scratch)[:0]
+	for _, u := range g.nbrs(v) {
+		if labels[u] == a {
+			same = append(same, u)
+		}
+	}
+	*scratch = same
+	if len(same) <= 1 {
+		return len(same) == 1
+	}
+	// Small BFS inside same; reached marks via a bitmask (degree ≤ 64 in
+	// practice; larger neighbourhoods are refused).
+	if len(same) > 64 {
+		return false
+	}
+	var reached uint64 = 1
+	queue := []int{0}
+	for len(queue) > 0 {
+		i := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, u := range g.nbrs(same[i]) {
+			for j, s := range same {
+				if s == u && reached&(1<<j) == 0 {
+					reached |= 1 << j
+					queue = append(queue, j)
+				}
+			}
+		}
+	}
+	return reached == (uint64(1)<<len(same))-1
+}
