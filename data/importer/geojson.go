@@ -484,7 +484,7 @@ func buildGeometry(g rawGeometry, typ string, depth int) (orb.Geometry, string) 
 	var v any
 	if err := json.Unmarshal(g.Coordinates, &v); err != nil {
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Value == "number" {
+		if errors.As(err, &te) && strings.HasPrefix(te.Value, "number") {
 			return nil, "coordinates: a number is out of range"
 		}
 		return nil, "bad coordinates: " + err.Error()
