@@ -46,9 +46,9 @@ type Locator struct {
 	minX, minY, maxX, maxY float64
 	invW, invH             float64 // bins per degree
 	nx, ny                 int
-	bins                   []uint32 // 0: no grid; g+1: wholly inside grids[g]; mixedBit|l: candidate list l
-	candOff                []uint32 // candidate list l is cands[candOff[l]:candOff[l+1]]
-	cands                  []uint32 // grid indexes, ascending
+	bins                   []uint32 // 0: no grid; g+1: wholly inside grids[g]; mixedBit|o: candidate list at cands[o]
+	cands                  []uint32 // candidate lists, each its length then grid indexes ascending (one cache line for the common short list)
+	nLists                 int
 
 	grids     []prepGrid
 	byID      map[int]uint32
@@ -76,8 +76,9 @@ const (
 	// binsPerEdge sets the raster size; four bins per edge leaves most bins
 	// pure on H3-shaped plans while the raster stays a few bytes per edge.
 	binsPerEdge = 4
-	// maxBins caps the raster at 16 MiB for very large plans.
-	maxBins = 1 << 22
+	// maxBins caps the raster at 32 MiB for very large plans (100,000
+	// grids reach it at about four bins per edge).
+	maxBins = 1 << 23
 )
 
 // NewLocator prepares grids for lookup. Rings may be open or closed; holes
@@ -93,6 +94,20 @@ func NewLocator(grids []LocatorGrid) (*Locator, error) {
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(grids[a].ID, grids[b].ID) })
 
 	l := &Locator{byID: make(map[int]uint32, len(grids))}
+	// Size the big arrays up front: appending 100,000 grids would otherwise
+	// copy them a dozen times.
+	npts, nrings := 0, 0
+	for _, g := range grids {
+		for _, poly := range g.Geom {
+			nrings += len(poly)
+			for _, r := range poly {
+				npts += len(r) + 1
+			}
+		}
+	}
+	l.pts = make([]orb.Point, 0, npts)
+	l.rings = make([]uint32, 0, nrings+1)
+	l.grids = make([]prepGrid, 0, len(grids))
 	l.rings = append(l.rings, 0)
 	l.bandStart = append(l.bandStart, 0)
 	bound := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
@@ -311,7 +326,6 @@ func (l *Locator) buildRaster(b orb.Bound) {
 
 	l.bins = make([]uint32, nbins)
 	lists := make(map[string]uint32)
-	l.candOff = append(l.candOff[:0], 0)
 	var cand []uint32
 	for r := 0; r < l.ny; r++ {
 		cy := l.minY + (float64(r)+0.5)/l.invH
@@ -357,18 +371,18 @@ func (l *Locator) buildRaster(b orb.Bound) {
 				slices.Sort(cand)
 			}
 			key := unsafe.String((*byte)(unsafe.Pointer(&cand[0])), len(cand)*4)
-			li, ok := lists[key]
+			off, ok := lists[key]
 			if !ok {
-				li = uint32(len(l.candOff) - 1)
+				off = uint32(len(l.cands))
+				l.cands = append(l.cands, uint32(len(cand)))
 				l.cands = append(l.cands, cand...)
-				l.candOff = append(l.candOff, uint32(len(l.cands)))
-				lists[string([]byte(key))] = li
+				lists[string([]byte(key))] = off
+				l.nLists++
 			}
-			l.bins[bin] = mixedBit | li
+			l.bins[bin] = mixedBit | off
 		}
 	}
 	l.cands = slices.Clip(l.cands)
-	l.candOff = slices.Clip(l.candOff)
 }
 
 // rasterizeEdge calls fn for every bin within edgePad of segment a–b,
@@ -412,8 +426,8 @@ func (l *Locator) Locate(p orb.Point) (id int, ok bool) {
 		}
 		return l.grids[v-1].id, true
 	}
-	li := v &^ mixedBit
-	for _, gi := range l.cands[l.candOff[li]:l.candOff[li+1]] {
+	off := v &^ mixedBit
+	for _, gi := range l.cands[off+1 : off+1+l.cands[off]] {
 		if l.contains(gi, x, y) {
 			return l.grids[gi].id, true
 		}
@@ -489,16 +503,15 @@ func (l *Locator) Stats() LocatorStats {
 		return s
 	}
 	s.Edges = len(l.pts) - len(l.rings) + 1
-	s.CandidateLists = len(l.candOff) - 1
+	s.CandidateLists = l.nLists
 	mixed, cands := 0, 0
 	for _, v := range l.bins {
 		if v&mixedBit == 0 {
 			s.PureBins++
 			continue
 		}
-		li := v &^ mixedBit
 		mixed++
-		cands += int(l.candOff[li+1] - l.candOff[li])
+		cands += int(l.cands[v&^mixedBit])
 	}
 	if mixed > 0 {
 		s.MeanCandidates = float64(cands) / float64(mixed)
@@ -511,7 +524,7 @@ func (l *Locator) Stats() LocatorStats {
 func (l *Locator) MemoryBytes() int {
 	const mapEntry = 8 + 4 + 8 // key, value and a share of bucket overhead
 	return int(unsafe.Sizeof(*l)) +
-		cap(l.bins)*4 + cap(l.candOff)*4 + cap(l.cands)*4 +
+		cap(l.bins)*4 + cap(l.cands)*4 +
 		cap(l.grids)*int(unsafe.Sizeof(prepGrid{})) +
 		len(l.byID)*mapEntry +
 		cap(l.pts)*16 + cap(l.rings)*4 + cap(l.bandStart)*4 + cap(l.bandEdges)*4
