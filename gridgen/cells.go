@@ -64,30 +64,33 @@ func normRings(mp orb.MultiPolygon) [][]orb.Point {
 // the results can differ in the last bits; snapping to the first value seen
 // makes shared edges bit-identical. It is filled in sorted cell order so the
 // output is deterministic.
-type vertexTable struct{ m map[[2]int64]orb.Point }
+type vertexTable struct{ m map[uint64]orb.Point }
 
 const vertexQuantum = 1e9 // 1e-9 degrees ≈ 0.1 mm
+
+func vkey(kx, ky int64) uint64 { return uint64(kx)*0x9E3779B97F4A7C15 ^ uint64(ky) }
 
 func (t *vertexTable) canon(p orb.Point) orb.Point {
 	fx, fy := p[0]*vertexQuantum, p[1]*vertexQuantum
 	kx, ky := math.Round(fx), math.Round(fy)
-	k := [2]int64{int64(kx), int64(ky)}
-	if c, ok := t.m[k]; ok {
+	ix, iy := int64(kx), int64(ky)
+	if c, ok := t.m[vkey(ix, iy)]; ok && math.Abs(c[0]-p[0]) < 1e-11 && math.Abs(c[1]-p[1]) < 1e-11 {
 		return c
 	}
 	// The twin of a point near a rounding boundary may have rounded to the
-	// neighbouring key.
-	if math.Abs(fx-kx) > 0.4 || math.Abs(fy-ky) > 0.4 {
+	// neighbouring key. Twins differ by about 1e-14 degrees, 1e-5 of a
+	// quantum, so only points within 1e-3 of the boundary need the search.
+	if math.Abs(fx-kx) > 0.499 || math.Abs(fy-ky) > 0.499 {
 		for dx := int64(-1); dx <= 1; dx++ {
 			for dy := int64(-1); dy <= 1; dy++ {
-				if c, ok := t.m[[2]int64{k[0] + dx, k[1] + dy}]; ok &&
+				if c, ok := t.m[vkey(ix+dx, iy+dy)]; ok &&
 					math.Abs(c[0]-p[0]) < 1e-11 && math.Abs(c[1]-p[1]) < 1e-11 {
 					return c
 				}
 			}
 		}
 	}
-	t.m[k] = p
+	t.m[vkey(ix, iy)] = p
 	return p
 }
 
@@ -171,7 +174,7 @@ func buildCells(ctx context.Context, mp orb.MultiPolygon, res int) (*parentCells
 		}
 	}
 	pc := &parentCells{byCell: make(map[h3.Cell][]int32, len(batch))}
-	vt := &vertexTable{m: make(map[[2]int64]orb.Point, 2*len(batch))}
+	vt := &vertexTable{m: make(map[uint64]orb.Point, 2*len(batch))}
 	trusted := true
 	type result struct {
 		polys []poly

@@ -282,17 +282,18 @@ func cellParent(c h3.Cell, res int) h3.Cell {
 
 // parentOut is everything processParent learned about one parent.
 type parentOut struct {
-	pc       *parentCells
-	labels   []int32 // piece → grid index within the parent
-	grids    []gridOut
-	parts    int
-	cut      int
-	areaM2   float64
-	planar   float64 // planar area in degrees²
-	m2PerDeg float64 // m² per degree² at the parent's latitude
-	top      float64 // northernmost latitude, for code bands
-	warnings []string
-	moved    int
+	pc        *parentCells
+	labels    []int32 // piece → grid index within the parent
+	grids     []gridOut
+	parts     int
+	cut       int
+	areaM2    float64
+	planar    float64 // planar area in degrees²
+	m2PerDeg  float64 // m² per degree² at the parent's latitude
+	top       float64 // northernmost latitude, for code bands
+	warnings  []string
+	moved     int
+	baseCodes []string // per piece, in a redraw
 }
 
 // gridOut is one grid before codes are given.
@@ -342,11 +343,14 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 		}
 		target = math.Max(1, float64(total)/float64(k))
 	}
-	labels, heavy, parts, moved := r.partitionParent(ctx, a, pc, target, bisectSem)
+	if r.base != nil {
+		out.baseCodes = r.base.pieceCodes(a.Code, pc)
+	}
+	labels, _, parts := r.partitionParent(ctx, pc, out.baseCodes, target, bisectSem)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out.labels, out.parts, out.moved = labels, parts, moved
+	out.labels, out.parts = labels, parts
 	r.step()
 
 	ng := 0
@@ -358,8 +362,10 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 		out.grids[l].pieces = append(out.grids[l].pieces, int32(p))
 		out.grids[l].hh += pc.pieces[p].hh
 	}
-	for _, h := range heavy {
-		out.grids[labels[h]].heavy = true
+	for p := range pc.pieces {
+		if float64(pc.pieces[p].hh) > target {
+			out.grids[labels[p]].heavy = true
+		}
 	}
 	for p, t := range pcEdges(pc) {
 		if t > int32(p) && labels[t] != labels[p] {
@@ -379,6 +385,9 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	})
 	if gerr != nil {
 		out.warnings = append(out.warnings, fmt.Sprintf("parent %s: %v", a.Code, gerr))
+	}
+	if r.base != nil {
+		r.inheritCodes(out.baseCodes, out)
 	}
 	r.step()
 	return out, nil
@@ -516,9 +525,9 @@ func partGraph(pc *parentCells, vs []int32, local []int32) *graph {
 }
 
 // partitionParent partitions every part of a parent and returns the grid
-// label of every piece (numbered across the parent), the heavy pieces, the
-// number of parts and the households moved against the base plan.
-func (r *run) partitionParent(ctx context.Context, a data.Area, pc *parentCells, target float64, sem chan struct{}) ([]int32, []int32, int, int) {
+// label of every piece (numbered across the parent), the heavy pieces and
+// the number of parts.
+func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, sem chan struct{}) ([]int32, []int32, int) {
 	part, nparts := partsOf(pc)
 	byPart := make([][]int32, nparts)
 	for p, k := range part {
@@ -528,15 +537,14 @@ func (r *run) partitionParent(ctx context.Context, a data.Area, pc *parentCells,
 	local := make([]int32, len(pc.pieces))
 	var heavy []int32
 	next := int32(0)
-	moved := 0
 	for _, vs := range byPart {
 		if ctx.Err() != nil {
-			return nil, nil, 0, 0
+			return nil, nil, 0
 		}
 		g := partGraph(pc, vs, local)
 		var res partResult
 		if r.base != nil {
-			res, moved = r.redrawPart(ctx, a.Code, pc, vs, g, target, sem, moved)
+			res = r.redrawPart(ctx, baseCodes, vs, g, target, sem)
 		} else {
 			res = partitionPart(ctx, g, target, sem)
 		}
@@ -548,7 +556,7 @@ func (r *run) partitionParent(ctx context.Context, a data.Area, pc *parentCells,
 		}
 		next += int32(res.grids)
 	}
-	return labels, heavy, nparts, moved
+	return labels, heavy, nparts
 }
 
 // gridGeometry unions the pieces of grid g: every piece segment whose
@@ -642,6 +650,16 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) {
 	for pi, o := range outs {
 		a := r.in.Parents[pi]
 		codes := r.codes(a, o)
+		if r.base != nil {
+			// Households moved: those whose cell lies in a grid with another
+			// code than in the base plan. Cells new to the parent had no
+			// grid, so they do not count.
+			for p, l := range o.labels {
+				if c := o.baseCodes[p]; c != "" && c != codes[l] {
+					o.moved += o.pc.pieces[p].hh
+				}
+			}
+		}
 		rep.Warnings = append(rep.Warnings, o.warnings...)
 		rep.CutEdges += o.cut
 		rep.Parts += o.parts

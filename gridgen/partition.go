@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // graph is the adjacency graph of the pieces of one parent part, in CSR
@@ -20,71 +21,93 @@ func (g *graph) n() int { return len(g.w) }
 
 func (g *graph) nbrs(v int32) []int32 { return g.adj[g.xadj[v]:g.xadj[v+1]] }
 
-// sub returns the subgraph induced by vs (in that order) and nothing else.
-func (g *graph) sub(vs []int32, local []int32) *graph {
-	for i, v := range vs {
-		local[v] = int32(i)
-	}
-	s := &graph{
-		xadj: make([]int32, len(vs)+1),
-		w:    make([]int, len(vs)),
-		x:    make([]float64, len(vs)),
-		y:    make([]float64, len(vs)),
-	}
-	for i, v := range vs {
-		s.w[i], s.x[i], s.y[i] = g.w[v], g.x[v], g.y[v]
-		for _, u := range g.nbrs(v) {
-			if l := local[u]; l >= 0 && int(l) < len(vs) && vs[l] == u {
-				s.adj = append(s.adj, l)
-			}
-		}
-		s.xadj[i+1] = int32(len(s.adj))
-	}
-	return s
-}
-
 // bounds are the acceptable households of one grid.
 type bounds struct{ lo, hi float64 }
 
-// partitioner splits one connected part graph into k connected grids.
-type partitioner struct {
+// sweepDirs are the directions of the sweeps tried at every split, in
+// radians; each is swept both ways.
+var sweepDirs = [...]float64{0, math.Pi / 4, math.Pi / 2, 3 * math.Pi / 4}
+
+// bisector splits one connected part graph into k connected grids by
+// recursive bisection. Each region of the recursion keeps its vertices
+// sorted along every sweep direction, so a split is a linear scan, and the
+// sorted lists of the two halves are filtered from the parent's.
+//
+// Regions are split concurrently. region[v] is read for neighbours that
+// may belong to a region another goroutine is relabelling, so it is
+// accessed atomically; a region's new ids are fresh, so a stale read can
+// never make a foreign vertex look like a member. stamp and comp are only
+// touched for the vertices of the caller's own region.
+type bisector struct {
 	ctx    context.Context
 	g      *graph
+	region []int32
+	stamp  []int32
+	comp   []int32
 	labels []int32
-	sem    chan struct{} // bounds the goroutines of recursive bisection
-	mu     sync.Mutex
-	nextID int32
+	ids    atomic.Int32 // fresh region, stamp and component ids
+	next   atomic.Int32 // grid labels
+	sem    chan struct{}
 }
 
-// bisectAll recursively bisects g (connected) into k grids whose weights lie
-// within b where possible, writing grid labels for the vertices orig (the
-// ids of g's vertices in the part graph).
-//
-// Each split is chosen among sweeps in several directions: the region grows
-// from the extreme vertex in the sweep direction, always through a graph
-// neighbour, so the grown side is connected; the prefix with the fewest cut
-// edges whose weight lets both sides be split further within bounds wins.
-// Pockets the sweep cuts off from the other side are handed to the grown
-// side, so both sides stay connected.
-func (pt *partitioner) bisectAll(g *graph, orig []int32, k int, b bounds) {
-	if pt.ctx.Err() != nil {
+func newBisector(ctx context.Context, g *graph, sem chan struct{}) *bisector {
+	n := g.n()
+	return &bisector{ctx: ctx, g: g, region: make([]int32, n), stamp: make([]int32, n), comp: make([]int32, n), labels: make([]int32, n), sem: sem}
+}
+
+// run partitions vertices vs (connected) into k grids within b.
+func (bs *bisector) run(vs []int32, k int, b bounds) {
+	id := bs.ids.Add(1)
+	for _, v := range vs {
+		atomic.StoreInt32(&bs.region[v], id)
+	}
+	var orders [len(sweepDirs)][]int32
+	var wg sync.WaitGroup
+	for d, th := range sweepDirs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, s := math.Cos(th), math.Sin(th)
+			proj := make([]float64, bs.g.n())
+			o := slices.Clone(vs)
+			for _, v := range o {
+				proj[v] = bs.g.x[v]*c + bs.g.y[v]*s
+			}
+			slices.SortFunc(o, func(a, b int32) int {
+				pa, pb := proj[a], proj[b]
+				switch {
+				case pa < pb:
+					return -1
+				case pa > pb:
+					return 1
+				}
+				return int(a - b)
+			})
+			orders[d] = o
+		}()
+	}
+	wg.Wait()
+	bs.split(id, orders, k, b)
+}
+
+func (bs *bisector) split(id int32, orders [len(sweepDirs)][]int32, k int, b bounds) {
+	if bs.ctx.Err() != nil {
 		return
 	}
-	if k <= 1 || g.n() <= 1 {
-		pt.mu.Lock()
-		id := pt.nextID
-		pt.nextID++
-		pt.mu.Unlock()
-		for _, v := range orig {
-			pt.labels[v] = id
+	g := bs.g
+	all := orders[0]
+	if k <= 1 || len(all) <= 1 {
+		l := bs.next.Add(1) - 1
+		for _, v := range all {
+			bs.labels[v] = l
 		}
 		return
 	}
 	k1 := k / 2
 	k2 := k - k1
 	W := 0.0
-	for _, w := range g.w {
-		W += float64(w)
+	for _, v := range all {
+		W += float64(g.w[v])
 	}
 	aLo := math.Max(float64(k1)*b.lo, W-float64(k2)*b.hi)
 	aHi := math.Min(float64(k1)*b.hi, W-float64(k2)*b.lo)
@@ -92,69 +115,20 @@ func (pt *partitioner) bisectAll(g *graph, orig []int32, k int, b bounds) {
 	if aLo > aHi {
 		aLo, aHi = ideal, ideal
 	}
-	inA := bestSplit(g, aLo, aHi, ideal)
-	var va, vb, oa, ob []int32
-	for i := range g.w {
-		if inA[i] {
-			va = append(va, int32(i))
-			oa = append(oa, orig[i])
-		} else {
-			vb = append(vb, int32(i))
-			ob = append(ob, orig[i])
-		}
-	}
-	if len(va) == 0 || len(vb) == 0 {
-		// Nothing to split (a single heavy vertex and empty ones): one grid.
-		pt.bisectAll(g, orig, 1, b)
-		return
-	}
-	local := make([]int32, g.n())
-	for i := range local {
-		local[i] = -1
-	}
-	ga := g.sub(va, local)
-	gb := g.sub(vb, local)
-	run := func() { pt.bisectAll(gb, ob, k2, b) }
-	if g.n() > 2000 {
-		select {
-		case pt.sem <- struct{}{}:
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-pt.sem }()
-				run()
-			}()
-			pt.bisectAll(ga, oa, k1, b)
-			wg.Wait()
-			return
-		default:
-		}
-	}
-	pt.bisectAll(ga, oa, k1, b)
-	run()
-}
-
-// sweepDirs are the sweep directions tried at every split, in radians.
-var sweepDirs = [...]float64{0, math.Pi / 4, math.Pi / 2, 3 * math.Pi / 4}
-
-// bestSplit returns the vertex set of the grown side A.
-func bestSplit(g *graph, aLo, aHi, ideal float64) []bool {
-	n := g.n()
 	type cand struct {
-		order []int32
-		m     int // prefix length
+		d     int
+		rev   bool
+		m     int
 		score float64
 	}
-	var cands []cand
-	for _, th := range sweepDirs {
-		for _, dir := range [...]float64{1, -1} {
-			c, s := math.Cos(th)*dir, math.Sin(th)*dir
-			order, m, score := sweep(g, c, s, aLo, aHi, ideal)
-			cands = append(cands, cand{order, m, score})
+	var cands [2 * len(sweepDirs)]cand
+	for d := range sweepDirs {
+		for r := 0; r < 2; r++ {
+			m, score := bs.sweep(id, orders[d], r == 1, aLo, aHi, ideal, W)
+			cands[2*d+r] = cand{d, r == 1, m, score}
 		}
 	}
-	slices.SortStableFunc(cands, func(a, b cand) int {
+	slices.SortStableFunc(cands[:], func(a, b cand) int {
 		switch {
 		case a.score < b.score:
 			return -1
@@ -163,138 +137,180 @@ func bestSplit(g *graph, aLo, aHi, ideal float64) []bool {
 		}
 		return 0
 	})
-	var fallback []bool
-	fallbackDev := math.Inf(1)
-	for _, c := range cands {
-		inA := make([]bool, n)
-		for _, v := range c.order[:c.m] {
-			inA[v] = true
-		}
-		wa := absorbPockets(g, inA)
-		if wa >= aLo-1e-9 && wa <= aHi+1e-9 {
-			return inA
-		}
-		dev := math.Max(aLo-wa, wa-aHi)
-		if dev < fallbackDev {
-			fallback, fallbackDev = inA, dev
+	stampPrefix := func(c cand, st int32) {
+		o := orders[c.d]
+		for i := 0; i < c.m; i++ {
+			v := o[i]
+			if c.rev {
+				v = o[len(o)-1-i]
+			}
+			bs.stamp[v] = st
 		}
 	}
-	return fallback
+	aStamp := int32(0)
+	bestDev := math.Inf(1)
+	best := cands[0]
+	for _, c := range cands {
+		st := bs.ids.Add(1)
+		stampPrefix(c, st)
+		wa := bs.connectSides(id, all, st)
+		if wa >= aLo-1e-9 && wa <= aHi+1e-9 {
+			aStamp = st
+			break
+		}
+		if dev := math.Max(aLo-wa, wa-aHi); dev < bestDev {
+			bestDev, best = dev, c
+		}
+	}
+	if aStamp == 0 {
+		// No sweep met the window: take the closest and leave the rest to
+		// refinement.
+		aStamp = bs.ids.Add(1)
+		stampPrefix(best, aStamp)
+		bs.connectSides(id, all, aStamp)
+	}
+	var oa, ob [len(sweepDirs)][]int32
+	for d := range orders {
+		for _, v := range orders[d] {
+			if bs.stamp[v] == aStamp {
+				oa[d] = append(oa[d], v)
+			} else {
+				ob[d] = append(ob[d], v)
+			}
+		}
+	}
+	if len(oa[0]) == 0 || len(ob[0]) == 0 {
+		bs.split(id, orders, 1, b)
+		return
+	}
+	ida, idb := bs.ids.Add(1), bs.ids.Add(1)
+	for _, v := range oa[0] {
+		atomic.StoreInt32(&bs.region[v], ida)
+	}
+	for _, v := range ob[0] {
+		atomic.StoreInt32(&bs.region[v], idb)
+	}
+	if len(all) > 4000 {
+		select {
+		case bs.sem <- struct{}{}:
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-bs.sem }()
+				bs.split(idb, ob, k2, b)
+			}()
+			bs.split(ida, oa, k1, b)
+			wg.Wait()
+			return
+		default:
+		}
+	}
+	bs.split(ida, oa, k1, b)
+	bs.split(idb, ob, k2, b)
 }
 
-// sweep grows a region from the vertex with the lowest projection on (c, s),
-// always taking the frontier vertex with the lowest projection, and returns
-// the growth order, the best prefix length and its score (cut edges, plus a
-// heavy penalty for missing the weight window).
-func sweep(g *graph, c, s, aLo, aHi, ideal float64) ([]int32, int, float64) {
-	n := g.n()
-	proj := make([]float64, n)
-	start := 0
-	for i := 0; i < n; i++ {
-		proj[i] = g.x[i]*c + g.y[i]*s
-		if proj[i] < proj[start] {
-			start = i
-		}
-	}
-	state := make([]uint8, n) // 0 unseen, 1 in heap, 2 taken
-	h := vheap{key: proj}
-	h.push(int32(start))
-	state[start] = 1
-	order := make([]int32, 0, n)
+// sweep scans vertices in projection order and returns the prefix length
+// with the best score: fewest cut edges among prefixes whose weight lies in
+// [aLo, aHi] (ties: nearest the ideal weight), or, when none does, a heavy
+// penalty plus the distance to the window.
+func (bs *bisector) sweep(id int32, o []int32, rev bool, aLo, aHi, ideal, W float64) (int, float64) {
+	g := bs.g
+	st := bs.ids.Add(1)
 	wa := 0.0
 	cut := 0
 	bestM, bestScore := 1, math.Inf(1)
-	total := 0.0
-	for _, w := range g.w {
-		total += float64(w)
-	}
-	for len(h.items) > 0 {
-		v := h.pop()
-		state[v] = 2
-		order = append(order, v)
+	n := len(o)
+	for i := 0; i < n-1; i++ {
+		v := o[i]
+		if rev {
+			v = o[n-1-i]
+		}
+		bs.stamp[v] = st
 		wa += float64(g.w[v])
 		for _, u := range g.nbrs(v) {
-			if state[u] == 2 {
+			if atomic.LoadInt32(&bs.region[u]) != id {
+				continue
+			}
+			if bs.stamp[u] == st {
 				cut--
 			} else {
 				cut++
-				if state[u] == 0 {
-					state[u] = 1
-					h.push(u)
-				}
 			}
-		}
-		if len(order) == n {
-			break
 		}
 		var score float64
 		if wa >= aLo-1e-9 && wa <= aHi+1e-9 {
-			// Within the window prefer short cuts, then nearness to ideal.
-			score = float64(cut) + math.Abs(wa-ideal)/(total+1)
+			score = float64(cut) + math.Abs(wa-ideal)/(W+1)
 		} else {
 			score = 1e9 + math.Max(aLo-wa, wa-aHi)
 		}
 		if score < bestScore {
-			bestScore, bestM = score, len(order)
+			bestScore, bestM = score, i+1
 		}
-		if wa > aHi && len(order) > 1 && bestScore < 1e9 {
+		if wa > aHi && bestScore < 1e9 {
 			break
 		}
 	}
-	return order, bestM, bestScore
+	return bestM, bestScore
 }
 
-// absorbPockets moves every component of the complement of inA except the
-// heaviest (largest on ties) into A, so that both sides are connected, and
-// returns A's weight.
-func absorbPockets(g *graph, inA []bool) float64 {
-	n := g.n()
-	comp := make([]int32, n)
-	for i := range comp {
-		comp[i] = -1
-	}
-	var cw []float64
-	var cs []int
-	queue := make([]int32, 0, 64)
-	for i := 0; i < n; i++ {
-		if inA[i] || comp[i] >= 0 {
+// connectSides makes both sides of a split connected: components of A
+// other than its heaviest go to B, then components of B other than its
+// heaviest go to A (each such pocket touches A, since the region is
+// connected). It returns A's weight. A is the set stamped st.
+func (bs *bisector) connectSides(id int32, all []int32, st int32) float64 {
+	g := bs.g
+	for pass := 0; pass < 2; pass++ {
+		inSide := func(v int32) bool { return (bs.stamp[v] == st) == (pass == 0) }
+		base := bs.ids.Load()
+		var heads []int32
+		var weights []float64
+		var stack []int32
+		for _, s := range all {
+			if !inSide(s) || bs.comp[s] > base {
+				continue
+			}
+			c := bs.ids.Add(1)
+			heads = append(heads, c)
+			w := 0.0
+			bs.comp[s] = c
+			stack = append(stack[:0], s)
+			for len(stack) > 0 {
+				v := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				w += float64(g.w[v])
+				for _, u := range g.nbrs(v) {
+					if atomic.LoadInt32(&bs.region[u]) == id && inSide(u) && bs.comp[u] <= base {
+						bs.comp[u] = c
+						stack = append(stack, u)
+					}
+				}
+			}
+			weights = append(weights, w)
+		}
+		if len(heads) <= 1 {
 			continue
 		}
-		id := int32(len(cw))
-		cw = append(cw, 0)
-		cs = append(cs, 0)
-		comp[i] = id
-		queue = append(queue[:0], int32(i))
-		for len(queue) > 0 {
-			v := queue[len(queue)-1]
-			queue = queue[:len(queue)-1]
-			cw[id] += float64(g.w[v])
-			cs[id]++
-			for _, u := range g.nbrs(v) {
-				if !inA[u] && comp[u] < 0 {
-					comp[u] = id
-					queue = append(queue, u)
+		keep := 0
+		for i := range weights {
+			if weights[i] > weights[keep] {
+				keep = i
+			}
+		}
+		for _, v := range all {
+			if inSide(v) && bs.comp[v] != heads[keep] {
+				if pass == 0 {
+					bs.stamp[v] = 0
+				} else {
+					bs.stamp[v] = st
 				}
 			}
 		}
 	}
-	if len(cw) > 1 {
-		keep := 0
-		for i := range cw {
-			if cw[i] > cw[keep] || (cw[i] == cw[keep] && cs[i] > cs[keep]) {
-				keep = i
-			}
-		}
-		for i := 0; i < n; i++ {
-			if !inA[i] && comp[i] != int32(keep) {
-				inA[i] = true
-			}
-		}
-	}
 	wa := 0.0
-	for i := 0; i < n; i++ {
-		if inA[i] {
-			wa += float64(g.w[i])
+	for _, v := range all {
+		if bs.stamp[v] == st {
+			wa += float64(g.w[v])
 		}
 	}
 	return wa

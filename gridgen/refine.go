@@ -55,10 +55,6 @@ func partitionPart(ctx context.Context, g *graph, target float64, sem chan struc
 		comp[i] = -1
 	}
 	var stack []int32
-	local := make([]int32, n)
-	for i := range local {
-		local[i] = -1
-	}
 	for s := 0; s < n; s++ {
 		if res.labels[s] >= 0 || comp[s] >= 0 {
 			continue
@@ -101,23 +97,22 @@ func partitionPart(ctx context.Context, g *graph, target float64, sem chan struc
 		}
 		k = max(1, k)
 		b := boundsFor(float64(W), k, target)
-		sg := g.sub(vs, local)
-		pt := &partitioner{ctx: ctx, g: sg, labels: make([]int32, len(vs)), sem: sem}
-		pt.bisectAll(sg, identity(len(vs)), k, b)
+		bsr := newBisector(ctx, g, sem)
+		bsr.run(vs, k, b)
 		base := int32(res.grids)
-		for i, v := range vs {
-			res.labels[v] = base + pt.labels[i]
+		for _, v := range vs {
+			res.labels[v] = base + bsr.labels[v]
 		}
-		for i := int32(0); i < pt.nextID; i++ {
+		for i := int32(0); i < bsr.next.Load(); i++ {
 			res.bounds = append(res.bounds, b)
 			res.fixed = append(res.fixed, false)
 		}
-		res.grids += int(pt.nextID)
+		res.grids += int(bsr.next.Load())
 	}
 	if ctx.Err() != nil {
 		return res
 	}
-	refine(g, res.labels, res.grids, res.bounds, res.fixed, 12)
+	refine(g, res.labels, res.grids, res.bounds, res.fixed, 12, false)
 	return res
 }
 
@@ -136,8 +131,10 @@ func penalty(w float64, b bounds) float64 {
 // refine moves boundary vertices between neighbouring grids to repair
 // balance first and shorten the cut second. A vertex only leaves its grid if
 // its neighbours in that grid stay connected among themselves, which keeps
-// every grid connected without a global search.
-func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes int) {
+// every grid connected without a global search. With stable set (a redraw)
+// households only move to repair balance; empty cells may still move to
+// shorten the cut.
+func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes int, stable bool) {
 	n := g.n()
 	wg := make([]float64, k)
 	cnt := make([]int, k)
@@ -194,7 +191,7 @@ func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes i
 				switch {
 				case dPen < -1e-9:
 					better = bestL < 0 || dPen < bestDPen-1e-9 || (math.Abs(dPen-bestDPen) <= 1e-9 && gain > bestGain)
-				case dPen <= 1e-9 && gain > 0:
+				case dPen <= 1e-9 && gain > 0 && (!stable || w == 0):
 					better = bestL < 0 || (bestDPen > -1e-9 && gain > bestGain)
 				}
 				if better {
