@@ -145,6 +145,7 @@ type Report struct {
 	Parts             int         `json:"parts"`          // separately partitioned pieces of parents (exclaves, islands)
 	Cells             int         `json:"cells"`          // cell pieces in the partition graph
 	EmptyGrids        int         `json:"empty_grids"`    // grids with no households (parts without any)
+	Constrained       int         `json:"constrained"`    // grids that cannot be within ±10 %: heavy cells, locked grids, parts whose households do not split evenly
 	ParentAreaM2      float64     `json:"parent_area_m2"` // sum of the parents' areas
 	GridAreaM2        float64     `json:"grid_area_m2"`   // sum of the grids' areas
 	HeavyCells        []HeavyCell `json:"heavy_cells,omitempty"`

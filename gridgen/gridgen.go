@@ -298,17 +298,18 @@ type parentOut struct {
 
 // gridOut is one grid before codes are given.
 type gridOut struct {
-	pieces     []int32
-	hh         int
-	geom       orb.MultiPolygon
-	areaM2     float64
-	perimM     float64
-	planar     float64 // planar area in degrees², for the exact coverage sums
-	c          orb.Point
-	components int
-	heavy      bool
-	baseCode   string // inherited code in a redraw, "" if new
-	locked     bool
+	pieces      []int32
+	hh          int
+	geom        orb.MultiPolygon
+	areaM2      float64
+	perimM      float64
+	planar      float64 // planar area in degrees², for the exact coverage sums
+	c           orb.Point
+	components  int
+	heavy       bool
+	constrained bool
+	baseCode    string // inherited code in a redraw, "" if new
+	locked      bool
 }
 
 func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectSem chan struct{}) (*parentOut, error) {
@@ -346,7 +347,7 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	if r.base != nil {
 		out.baseCodes = r.base.pieceCodes(a.Code, pc)
 	}
-	labels, _, parts := r.partitionParent(ctx, pc, out.baseCodes, target, bisectSem)
+	labels, constrained, parts := r.partitionParent(ctx, pc, out.baseCodes, target, bisectSem)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -361,6 +362,9 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	for p, l := range labels {
 		out.grids[l].pieces = append(out.grids[l].pieces, int32(p))
 		out.grids[l].hh += pc.pieces[p].hh
+	}
+	for l, c := range constrained {
+		out.grids[l].constrained = c
 	}
 	for p := range pc.pieces {
 		if float64(pc.pieces[p].hh) > target {
@@ -525,9 +529,10 @@ func partGraph(pc *parentCells, vs []int32, local []int32) *graph {
 }
 
 // partitionParent partitions every part of a parent and returns the grid
-// label of every piece (numbered across the parent), the heavy pieces and
-// the number of parts.
-func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, sem chan struct{}) ([]int32, []int32, int) {
+// label of every piece (numbered across the parent), whether each grid is
+// constrained (cannot be within ±10 % of the target) and the number of
+// parts.
+func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, sem chan struct{}) ([]int32, []bool, int) {
 	part, nparts := partsOf(pc)
 	byPart := make([][]int32, nparts)
 	for p, k := range part {
@@ -537,6 +542,7 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 	local := make([]int32, len(pc.pieces))
 	var heavy []int32
 	next := int32(0)
+	var constrained []bool
 	for _, vs := range byPart {
 		if ctx.Err() != nil {
 			return nil, nil, 0
@@ -554,9 +560,12 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 		for _, h := range res.heavy {
 			heavy = append(heavy, vs[h])
 		}
+		for _, b := range res.bounds {
+			constrained = append(constrained, b.lo != 0.9*target || b.hi != 1.1*target)
+		}
 		next += int32(res.grids)
 	}
-	return labels, heavy, nparts
+	return labels, constrained, nparts
 }
 
 // gridGeometry unions the pieces of grid g: every piece segment whose
@@ -703,7 +712,9 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) {
 			if dev <= 10+1e-9 {
 				rep.WithinTenPct++
 			}
-			if !g.heavy && dev > rep.MaxDeviationPct {
+			if g.constrained || g.heavy {
+				rep.Constrained++
+			} else if dev > rep.MaxDeviationPct {
 				rep.MaxDeviationPct = dev
 			}
 		}
