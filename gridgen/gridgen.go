@@ -90,84 +90,9 @@ func (r *run) step() {
 // EINVALID *data.Error for bad input and ctx's error if cancelled.
 func Generate(ctx context.Context, in Input, opt Options) (data.Plan, error) {
 	start := time.Now()
-	if err := validate(in); err != nil {
+	r, rep, err := newRun(ctx, in, opt)
+	if err != nil {
 		return data.Plan{}, err
-	}
-	r := &run{in: in, progress: opt.Progress}
-	var rep data.Report
-	rep.Target = in.Target
-
-	// Cells of every household at the finest resolution that may be used;
-	// coarser ones are derived by bit arithmetic instead of more cgo calls.
-	fine := in.Resolution
-	if fine == 0 && in.Base != nil && in.Base.Resolution != 0 {
-		fine = in.Base.Resolution
-	}
-	auto := fine == 0
-	if auto {
-		fine = autoMaxRes
-	}
-	cells := make([]h3.Cell, len(in.Households))
-	var cellErr atomic.Value
-	chunked(len(in.Households), 4096, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			p := in.Households[i].Point
-			c, err := h3.LatLngToCell(h3.LatLng{Lat: p[1], Lng: p[0]}, fine)
-			if err != nil {
-				cellErr.Store(err)
-				return
-			}
-			cells[i] = c
-		}
-	})
-	if e := cellErr.Load(); e != nil {
-		return data.Plan{}, data.Wrap(data.EINTERNAL, e.(error), "locating households in H3 cells")
-	}
-	if err := ctx.Err(); err != nil {
-		return data.Plan{}, err
-	}
-	r.res = fine
-	if auto {
-		r.res = chooseResolution(in, cells)
-		for i := range cells {
-			cells[i] = cellParent(cells[i], r.res)
-		}
-	}
-	rep.Resolution, rep.ResolutionAuto = r.res, auto
-	if est := estimateCells(in.Parents, r.res); est > maxCells {
-		return data.Plan{}, data.Errorf(data.EINVALID, "resolution %d is too fine for these areas: about %.0f cells (limit %d)", r.res, est, maxCells)
-	}
-	r.hhCell = cells
-	r.hhOrder = make([]int32, len(cells))
-	for i := range r.hhOrder {
-		r.hhOrder[i] = int32(i)
-	}
-	slices.SortFunc(r.hhOrder, func(a, b int32) int {
-		switch {
-		case cells[a] < cells[b]:
-			return -1
-		case cells[a] > cells[b]:
-			return 1
-		}
-		return int(a - b)
-	})
-	r.hhRange = make(map[h3.Cell][2]int32)
-	for i := 0; i < len(r.hhOrder); {
-		j := i
-		c := cells[r.hhOrder[i]]
-		for j < len(r.hhOrder) && cells[r.hhOrder[j]] == c {
-			j++
-		}
-		r.hhRange[c] = [2]int32{int32(i), int32(j)}
-		i = j
-	}
-	r.owner = make([]int32, len(cells))
-	for i := range r.owner {
-		r.owner[i] = -1
-	}
-	r.ownPiece = make([]int32, len(cells))
-	if in.Base != nil {
-		r.base = newBaseIndex(in.Base, in.Locked)
 	}
 
 	// Parents are independent: process them in parallel.
@@ -223,6 +148,94 @@ func Generate(ctx context.Context, in Input, opt Options) (data.Plan, error) {
 	plan.Report = rep
 	return plan, nil
 }
+
+// newRun validates the input, chooses the resolution and locates the
+// households in cells: everything before the parents are processed.
+func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, error) {
+	if err := validate(in); err != nil {
+		return nil, data.Report{}, err
+	}
+	r := &run{in: in, progress: opt.Progress}
+	var rep data.Report
+	rep.Target = in.Target
+
+	// Cells of every household at the finest resolution that may be used;
+	// coarser ones are derived by bit arithmetic instead of more cgo calls.
+	fine := in.Resolution
+	if fine == 0 && in.Base != nil && in.Base.Resolution != 0 {
+		fine = in.Base.Resolution
+	}
+	auto := fine == 0
+	if auto {
+		fine = autoMaxRes
+	}
+	cells := make([]h3.Cell, len(in.Households))
+	var cellErr atomic.Value
+	chunked(len(in.Households), 4096, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			p := in.Households[i].Point
+			c, err := h3.LatLngToCell(h3.LatLng{Lat: p[1], Lng: p[0]}, fine)
+			if err != nil {
+				cellErr.Store(err)
+				return
+			}
+			cells[i] = c
+		}
+	})
+	if e := cellErr.Load(); e != nil {
+		return nil, data.Report{}, data.Wrap(data.EINTERNAL, e.(error), "locating households in H3 cells")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, data.Report{}, err
+	}
+	r.res = fine
+	if auto {
+		r.res = chooseResolution(in, cells)
+		for i := range cells {
+			cells[i] = cellParent(cells[i], r.res)
+		}
+	}
+	rep.Resolution, rep.ResolutionAuto = r.res, auto
+	if est := estimateCells(in.Parents, r.res); est > maxCells {
+		return nil, data.Report{}, data.Errorf(data.EINVALID, "resolution %d is too fine for these areas: about %.0f cells (limit %d)", r.res, est, maxCells)
+	}
+	r.hhCell = cells
+	r.hhOrder = make([]int32, len(cells))
+	for i := range r.hhOrder {
+		r.hhOrder[i] = int32(i)
+	}
+	slices.SortFunc(r.hhOrder, func(a, b int32) int {
+		switch {
+		case cells[a] < cells[b]:
+			return -1
+		case cells[a] > cells[b]:
+			return 1
+		}
+		return int(a - b)
+	})
+	r.hhRange = make(map[h3.Cell][2]int32)
+	for i := 0; i < len(r.hhOrder); {
+		j := i
+		c := cells[r.hhOrder[i]]
+		for j < len(r.hhOrder) && cells[r.hhOrder[j]] == c {
+			j++
+		}
+		r.hhRange[c] = [2]int32{int32(i), int32(j)}
+		i = j
+	}
+	r.owner = make([]int32, len(cells))
+	for i := range r.owner {
+		r.owner[i] = -1
+	}
+	r.ownPiece = make([]int32, len(cells))
+	if in.Base != nil {
+		r.base = newBaseIndex(in.Base, in.Locked)
+	}
+
+	return r, rep, nil
+}
+
+func workers() int { return runtime.GOMAXPROCS(0) }
 
 // chooseResolution returns the coarsest resolution whose non-empty cells
 // give the average grid autoCellsPerGrid of them.

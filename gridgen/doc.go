@@ -1,0 +1,72 @@
+// Package gridgen draws management grids: it partitions the H3 cells of
+// each parent area into balanced, contiguous grids of about a target number
+// of households, and reports on their quality (DESIGN.md, "Grid
+// generation").
+//
+// # Cells
+//
+// Each parent is covered by the H3 cells that overlap it. Cells on the
+// boundary are clipped by the parent (clip.go), and a clipped cell that
+// falls apart (a river bend, an inlet) becomes several pieces. Pieces, not
+// cells, are the vertices of the partition graph; two are adjacent when
+// they share a stretch of cell edge inside the parent. Cell vertices are
+// snapped to one canonical value and crossing points are computed from
+// canonically ordered operands, so neighbours share bit-identical edges: a
+// grid is the union of its pieces by cancelling shared segments, and the
+// grids of a parent tile it with no gap and no overlap. Geometry is planar
+// in lon/lat; the report's gap and overlap come from exact planar area sums
+// scaled to m², areas of grids from orb/geo (spherical).
+//
+// # Parts
+//
+// The connected components of a parent's piece graph are its parts
+// (exclaves, islands, MultiPolygon members that do not touch). Each part is
+// partitioned on its own into round(households / target) grids, at least
+// one: a grid must be one connected piece and may not leave its parent, so
+// a part never shares a grid with another. A part without households (an
+// uninhabited exclave) is still covered, by one empty grid: the land needs
+// someone responsible for it, and a planner can give that grid to the
+// worker next door without the map lying about contiguity. Such grids, and
+// parts whose households cannot be split within ±10 % (say 450 households:
+// one grid of 450 or two of 225), are counted in Report.Constrained.
+//
+// # Partition
+//
+// A piece heavier than the target (a tower block) is a grid of its own and
+// is listed in Report.HeavyCells. The rest is split by recursive
+// bisection: every split tries sweeps in four directions, both ways, and
+// takes the prefix with the fewest cut edges whose weight lets both halves
+// be split further within ±10 %; pockets a sweep cuts off are handed to the
+// other side, so both halves stay connected. Halves are split in parallel.
+// Then boundary pieces move between neighbouring grids to repair balance
+// and shorten the cut; a piece only leaves a grid if its neighbours in that
+// grid stay connected to each other, which keeps every grid connected.
+//
+// # Redraw
+//
+// With a base plan, pieces start in their base grid, grids are split or
+// merged until the part has the number of grids its households call for,
+// and balance is repaired by moving boundary pieces; households only move
+// to fix balance. Locked grids and grids holding a heavy cell are left
+// alone. If that cannot reach balance and a fresh partition can, the fresh
+// one is used (balance ranks above stability). Grids inherit the code of
+// the base grid that holds more than half of their households.
+// HouseholdsMoved counts households whose cell is in a grid with another
+// code than in the base.
+//
+// # Codes
+//
+// A grid code is the parent code plus a 3-digit sequence. Grids are
+// numbered north→south by row band, west→east within a band: bands are as
+// high as the side of an average grid, √(parent area / grids), counted from
+// the parent's northernmost point, a grid falls in the band of its centroid
+// and within a band grids are ordered by the centroid's longitude. In a
+// redraw inherited codes stay and new grids take the next free numbers in
+// the same order.
+//
+// # Resolution
+//
+// Resolution 0 picks the coarsest resolution (7–12) at which the average
+// grid spans at least 20 non-empty cells, so one cell is a small share of a
+// grid and balance can be fine.
+package gridgen
