@@ -94,6 +94,7 @@ func createSchema(ctx context.Context, db *sql.DB) error {
 
 // rtreeStatements creates the spatial index of GeoPackage 1.3 Annex F.3
 // (extension gpkg_rtree_index) with the triggers that keep it in step.
+// Element 2 is the insert trigger, which Tx drops and restores.
 func rtreeStatements(t, c, i string) []string {
 	r := fmt.Sprintf("rtree_%s_%s", t, c)
 	set := fmt.Sprintf(`INSERT OR REPLACE INTO %s VALUES (NEW.%s, ST_MinX(NEW.%s), ST_MaxX(NEW.%s), ST_MinY(NEW.%s), ST_MaxY(NEW.%s));`, r, i, c, c, c, c)

