@@ -231,13 +231,13 @@ func BenchmarkGiStarCounty60k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(len(study)), "cells")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := GetisOrdGiStar(counts, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(len(study)), "cells")
 }
 
 // BenchmarkHotspotsCounty60k is the whole request minus I/O: bin 60,000
