@@ -115,6 +115,13 @@ func (bs *bisector) split(id int32, orders [len(sweepDirs)][]int32, k int, b bou
 	if aLo > aHi {
 		aLo, aHi = ideal, ideal
 	}
+	if k > 2 {
+		// Halves at the extremes of the window leave their own splits no
+		// slack; keep them nearer the ideal so the last splits, where one
+		// cell is a large share of a grid, can still land within bounds.
+		aLo = ideal - 0.3*(ideal-aLo)
+		aHi = ideal + 0.3*(aHi-ideal)
+	}
 	type cand struct {
 		d     int
 		rev   bool
