@@ -553,7 +553,6 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 	}
 	labels := make([]int32, len(pc.pieces))
 	local := make([]int32, len(pc.pieces))
-	var heavy []int32
 	next := int32(0)
 	var constrained []bool
 	for _, vs := range byPart {
@@ -569,9 +568,6 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 		}
 		for i, v := range vs {
 			labels[v] = next + res.labels[i]
-		}
-		for _, h := range res.heavy {
-			heavy = append(heavy, vs[h])
 		}
 		for _, b := range res.bounds {
 			constrained = append(constrained, b.lo != 0.9*target || b.hi != 1.1*target)
