@@ -40,7 +40,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	srv := api.New(api.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	srv.SetReady(true)
+	if err := srv.Load(ctx); err != nil {
+		panic(err)
+	}
 	server = httptest.NewServer(srv)
 	code := m.Run()
 	server.Close()

@@ -260,10 +260,10 @@ func parseBBox(s string) (orb.Bound, error) {
 type featureCollection struct {
 	Type           string     `json:"type"`
 	Features       []*feature `json:"features"`
-	NumberMatched  int                `json:"numberMatched"`
-	NumberReturned int                `json:"numberReturned"`
-	TimeStamp      string             `json:"timeStamp"`
-	Links          []link             `json:"links"`
+	NumberMatched  int        `json:"numberMatched"`
+	NumberReturned int        `json:"numberReturned"`
+	TimeStamp      string     `json:"timeStamp"`
+	Links          []link     `json:"links"`
 }
 
 // feature is a GeoJSON Feature with the OGC links member.
@@ -357,4 +357,32 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
 		{Href: base + "/collections/" + string(layer), Rel: "collection", Type: "application/json"},
 	}
 	return writeJSON(w, http.StatusOK, geoJSONType, out)
+}
+
+func (s *Server) featureRoutes() []route {
+	itemsParams := []param{
+		pathParam("collectionId", "collection id: areas, grids, hazards, cameras"),
+		queryParam("limit", "page size", map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": defaultLimit}),
+		queryParam("offset", "features to skip, for paging (the next link sets it)", map[string]any{"type": "integer", "minimum": 0, "default": 0}),
+		{name: "bbox", in: "query", desc: "minLon,minLat,maxLon,maxLat (WGS 84): features intersecting the box",
+			schema: map[string]any{"type": "array", "minItems": 4, "maxItems": 6, "items": map[string]any{"type": "number"}}},
+		queryParam("bbox-crs", "CRS of bbox; only "+crs84+" is supported", map[string]any{"type": "string", "format": "uri"}),
+		queryParam("category", "hazards only: fire, traffic, building, electrical, water, other", str),
+		queryParam("status", "hazards (open, in_progress, resolved) and cameras (online, offline, maintenance)", str),
+		queryParam("severity", "hazards only: 1, 2 or 3", map[string]any{"type": "integer", "minimum": 1, "maximum": 3}),
+		queryParam("level", "areas only: nesting level, 1 = top", map[string]any{"type": "integer", "minimum": 1}),
+		queryParam("parent_code", "areas and grids: code of the parent area", str),
+		fParam,
+	}
+	return []route{
+		{method: "GET", path: "/collections", id: "getCollections", tag: "Data", summary: "The feature collections: areas, grids (published plan), hazards, cameras",
+			params: []param{fParam}, responses: map[int]string{200: "collections"}, produces: "application/json", handler: s.collections},
+		{method: "GET", path: "/collections/{collectionId}", id: "describeCollection", tag: "Data", summary: "One collection's metadata",
+			params: []param{pathParam("collectionId", "collection id"), fParam}, responses: withProblems(map[int]string{200: "collection"}), produces: "application/json", handler: s.collection},
+		{method: "GET", path: "/collections/{collectionId}/items", id: "getFeatures", tag: "Data", summary: "Features of a collection, paged, filtered by bbox and properties",
+			params: itemsParams, responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection with numberMatched, numberReturned and links"}), produces: "application/geo+json", handler: s.items},
+		{method: "GET", path: "/collections/{collectionId}/items/{featureId}", id: "getFeature", tag: "Data", summary: "One feature",
+			params:    []param{pathParam("collectionId", "collection id"), pathParam("featureId", "feature id (integer)"), fParam},
+			responses: withProblems(map[int]string{200: "GeoJSON Feature"}), produces: "application/geo+json", handler: s.item},
+	}
 }

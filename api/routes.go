@@ -44,29 +44,30 @@ var (
 	problems = map[int]string{400: "bad parameter (problem+json)", 404: "not found (problem+json)"}
 )
 
+// routeTable lists every route. Each resource declares its routes in its
+// own file; a new resource adds its group here.
 func (s *Server) routeTable() []route {
-	withProblems := func(m map[int]string) map[int]string {
-		for k, v := range problems {
-			if _, ok := m[k]; !ok {
-				m[k] = v
-			}
+	var all []route
+	for _, group := range [][]route{
+		s.capabilityRoutes(),
+		s.featureRoutes(),
+	} {
+		all = append(all, group...)
+	}
+	return all
+}
+
+// withProblems adds the problem+json responses to a route's responses.
+func withProblems(m map[int]string) map[int]string {
+	for k, v := range problems {
+		if _, ok := m[k]; !ok {
+			m[k] = v
 		}
-		return m
 	}
-	itemsParams := []param{
-		pathParam("collectionId", "collection id: areas, grids, hazards, cameras"),
-		queryParam("limit", "page size", map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": defaultLimit}),
-		queryParam("offset", "features to skip, for paging (the next link sets it)", map[string]any{"type": "integer", "minimum": 0, "default": 0}),
-		{name: "bbox", in: "query", desc: "minLon,minLat,maxLon,maxLat (WGS 84): features intersecting the box",
-			schema: map[string]any{"type": "array", "minItems": 4, "maxItems": 6, "items": map[string]any{"type": "number"}}},
-		queryParam("bbox-crs", "CRS of bbox; only "+crs84+" is supported", map[string]any{"type": "string", "format": "uri"}),
-		queryParam("category", "hazards only: fire, traffic, building, electrical, water, other", str),
-		queryParam("status", "hazards (open, in_progress, resolved) and cameras (online, offline, maintenance)", str),
-		queryParam("severity", "hazards only: 1, 2 or 3", map[string]any{"type": "integer", "minimum": 1, "maximum": 3}),
-		queryParam("level", "areas only: nesting level, 1 = top", map[string]any{"type": "integer", "minimum": 1}),
-		queryParam("parent_code", "areas and grids: code of the parent area", str),
-		fParam,
-	}
+	return m
+}
+
+func (s *Server) capabilityRoutes() []route {
 	return []route{
 		{method: "GET", path: "/", id: "getLandingPage", tag: "Capabilities", summary: "Landing page: JSON for API clients, the map page for browsers",
 			params: []param{fParam}, responses: map[int]string{200: "landing page"}, produces: "application/json", handler: s.landing},
@@ -78,14 +79,5 @@ func (s *Server) routeTable() []route {
 			responses: map[int]string{200: "alive"}, produces: "application/json", handler: s.healthz},
 		{method: "GET", path: "/readyz", id: "getReady", tag: "Operations", summary: "Readiness: store reachable and indexes loaded",
 			responses: map[int]string{200: "ready", 503: "not ready"}, produces: "application/json", handler: s.readyz},
-		{method: "GET", path: "/collections", id: "getCollections", tag: "Data", summary: "The feature collections: areas, grids (published plan), hazards, cameras",
-			params: []param{fParam}, responses: map[int]string{200: "collections"}, produces: "application/json", handler: s.collections},
-		{method: "GET", path: "/collections/{collectionId}", id: "describeCollection", tag: "Data", summary: "One collection's metadata",
-			params: []param{pathParam("collectionId", "collection id"), fParam}, responses: withProblems(map[int]string{200: "collection"}), produces: "application/json", handler: s.collection},
-		{method: "GET", path: "/collections/{collectionId}/items", id: "getFeatures", tag: "Data", summary: "Features of a collection, paged, filtered by bbox and properties",
-			params: itemsParams, responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection with numberMatched, numberReturned and links"}), produces: "application/geo+json", handler: s.items},
-		{method: "GET", path: "/collections/{collectionId}/items/{featureId}", id: "getFeature", tag: "Data", summary: "One feature",
-			params: []param{pathParam("collectionId", "collection id"), pathParam("featureId", "feature id (integer)"), fParam},
-			responses: withProblems(map[int]string{200: "GeoJSON Feature"}), produces: "application/geo+json", handler: s.item},
 	}
 }

@@ -36,10 +36,11 @@ type Server struct {
 	routes  []route
 	ready   atomic.Bool
 	started time.Time
+	live    *live
 }
 
-// New builds a Server. It is not ready (GET /readyz answers 503) until
-// SetReady is called, once the in-memory indexes are loaded.
+// New builds a Server. It is not ready (GET /readyz answers 503) until Load
+// has built the in-memory indexes.
 func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -50,7 +51,7 @@ func New(cfg Config) *Server {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now()}
+	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: newLive()}
 	s.routes = s.routeTable()
 	s.router = mux.NewRouter()
 	for _, rt := range s.routes {

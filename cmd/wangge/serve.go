@@ -39,7 +39,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL})
-	srv.SetReady(true)
+	if err := srv.Load(ctx); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
