@@ -20,6 +20,9 @@ type Store interface {
 	Hazards(ctx context.Context) ([]Hazard, error)
 	// Cameras returns every camera, ordered by FID.
 	Cameras(ctx context.Context) ([]Camera, error)
+	// Hazard and Camera return one record by FID; ENOTFOUND if there is none.
+	Hazard(ctx context.Context, fid int64) (Hazard, error)
+	Camera(ctx context.Context, fid int64) (Camera, error)
 	// EachHousehold calls fn for every household point, in FID order, without
 	// holding them all in memory. An error from fn stops the walk and is returned.
 	EachHousehold(ctx context.Context, fn func(Household) error) error
@@ -57,6 +60,12 @@ type Tx interface {
 	AddArea(ctx context.Context, a Area) (int64, error)
 	AddHazard(ctx context.Context, h Hazard) (int64, error)
 	AddCamera(ctx context.Context, c Camera) (int64, error)
+	// UpdateHazard replaces the hazard with h.FID; ENOTFOUND if there is none.
+	UpdateHazard(ctx context.Context, h Hazard) error
+	// UpdateCamera replaces the camera with c.FID; ENOTFOUND if there is none.
+	UpdateCamera(ctx context.Context, c Camera) error
+	// Delete removes one feature of a layer; ENOTFOUND if there is none.
+	Delete(ctx context.Context, layer Layer, fid int64) error
 	// Clear deletes every feature of a layer (for imports that replace it).
 	Clear(ctx context.Context, layer Layer) error
 

@@ -329,3 +329,56 @@ func equal(a, b []int64) bool {
 	}
 	return true
 }
+
+func TestUpdateDelete(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	fill(t, s)
+	tx, _ := s.Begin(ctx)
+	h, err := s.Hazard(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Status, h.Point = "resolved", orb.Point{9.9, 47.9}
+	if err := tx.UpdateHazard(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Delete(ctx, data.LayerCameras, 1); err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"update missing": tx.UpdateHazard(ctx, data.Hazard{FID: 99, ID: "q", Point: h.Point, Category: "fire", Severity: 1, Status: "open", ReportedAt: h.ReportedAt}),
+		"delete missing": tx.Delete(ctx, data.LayerHazards, 99),
+	} {
+		if data.ErrorCode(err) != data.ENOTFOUND {
+			t.Errorf("%s: %v, want ENOTFOUND", name, err)
+		}
+	}
+	h2 := h
+	h2.ID = "z2" // taken by hazard 2
+	if err := tx.UpdateHazard(ctx, h2); data.ErrorCode(err) != data.ECONFLICT {
+		t.Errorf("update to a taken id: %v, want ECONFLICT", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Hazard(ctx, 1)
+	if got.Status != "resolved" || got.Point != (orb.Point{9.9, 47.9}) {
+		t.Errorf("after update: %+v", got)
+	}
+	// The R-tree moved with the point: the old box is empty, the new one finds it.
+	old := orb.Bound{Min: orb.Point{9.51, 47.11}, Max: orb.Point{9.53, 47.13}}
+	moved := orb.Bound{Min: orb.Point{9.89, 47.89}, Max: orb.Point{9.91, 47.91}}
+	for _, tc := range []struct {
+		b    orb.Bound
+		want int
+	}{{old, 0}, {moved, 1}} {
+		page, _ := s.Items(ctx, data.LayerHazards, data.Query{BBox: &tc.b, Limit: 5})
+		if page.Matched != tc.want {
+			t.Errorf("bbox %v: %d, want %d", tc.b, page.Matched, tc.want)
+		}
+	}
+	if _, err := s.Camera(ctx, 1); data.ErrorCode(err) != data.ENOTFOUND {
+		t.Errorf("deleted camera: %v", err)
+	}
+}

@@ -252,9 +252,23 @@ func decodePoint(blob []byte) (orb.Point, error) {
 	return p, nil
 }
 
+// Hazard returns one hazard.
+func (s *Store) Hazard(ctx context.Context, fid int64) (data.Hazard, error) {
+	hz, err := s.hazards(ctx, ` WHERE fid = ?`, fid)
+	if err != nil {
+		return data.Hazard{}, err
+	}
+	if len(hz) == 0 {
+		return data.Hazard{}, data.Errorf(data.ENOTFOUND, "no hazard %d", fid)
+	}
+	return hz[0], nil
+}
+
 // Hazards returns every hazard by fid.
-func (s *Store) Hazards(ctx context.Context) ([]data.Hazard, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT fid, geom, source_id, category, severity, status, reported_at FROM hazards ORDER BY fid`)
+func (s *Store) Hazards(ctx context.Context) ([]data.Hazard, error) { return s.hazards(ctx, "") }
+
+func (s *Store) hazards(ctx context.Context, where string, args ...any) ([]data.Hazard, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT fid, geom, source_id, category, severity, status, reported_at FROM hazards`+where+` ORDER BY fid`, args...)
 	if err != nil {
 		return nil, mapErr(err, "read hazards")
 	}
@@ -278,9 +292,23 @@ func (s *Store) Hazards(ctx context.Context) ([]data.Hazard, error) {
 	return out, mapErr(rows.Err(), "read hazards")
 }
 
+// Camera returns one camera.
+func (s *Store) Camera(ctx context.Context, fid int64) (data.Camera, error) {
+	cs, err := s.cameras(ctx, ` WHERE fid = ?`, fid)
+	if err != nil {
+		return data.Camera{}, err
+	}
+	if len(cs) == 0 {
+		return data.Camera{}, data.Errorf(data.ENOTFOUND, "no camera %d", fid)
+	}
+	return cs[0], nil
+}
+
 // Cameras returns every camera by fid.
-func (s *Store) Cameras(ctx context.Context) ([]data.Camera, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT fid, geom, source_id, azimuth, fov, range_m, status FROM cameras ORDER BY fid`)
+func (s *Store) Cameras(ctx context.Context) ([]data.Camera, error) { return s.cameras(ctx, "") }
+
+func (s *Store) cameras(ctx context.Context, where string, args ...any) ([]data.Camera, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT fid, geom, source_id, azimuth, fov, range_m, status FROM cameras`+where+` ORDER BY fid`, args...)
 	if err != nil {
 		return nil, mapErr(err, "read cameras")
 	}

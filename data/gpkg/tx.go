@@ -143,6 +143,58 @@ func (t *Tx) AddArea(ctx context.Context, a data.Area) (int64, error) {
 		a.Code, a.Name, a.NameEn, a.Level, adminLevel, parent, a.OSMID)
 }
 
+// update runs an UPDATE by fid and reports ENOTFOUND when no row matched.
+// The R-tree follows through the update triggers, which stay in place.
+func (t *Tx) update(ctx context.Context, table, what string, fid int64, g orb.Geometry, query string, args ...any) error {
+	blob, err := encodeGeom(g)
+	if err != nil {
+		return data.Wrap(data.EINVALID, err, "%s: geometry cannot be encoded", what)
+	}
+	res, err := t.exec(ctx, table, query, append(append([]any{blob}, args...), fid)...)
+	if err != nil {
+		return mapErr(err, "%s", what)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return data.Errorf(data.ENOTFOUND, "no %s %d", strings.TrimSuffix(table, "s"), fid)
+	}
+	return nil
+}
+
+// UpdateHazard replaces the hazard with h.FID.
+func (t *Tx) UpdateHazard(ctx context.Context, h data.Hazard) error {
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	return t.update(ctx, "hazards", fmt.Sprintf("duplicate id %q", h.ID), h.FID, h.Point,
+		`UPDATE hazards SET geom = ?, source_id = ?, category = ?, severity = ?, status = ?, reported_at = ? WHERE fid = ?`,
+		h.ID, h.Category, h.Severity, h.Status, h.ReportedAt.UTC().Format(timeFormat))
+}
+
+// UpdateCamera replaces the camera with c.FID.
+func (t *Tx) UpdateCamera(ctx context.Context, c data.Camera) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return t.update(ctx, "cameras", fmt.Sprintf("duplicate id %q", c.ID), c.FID, c.Point,
+		`UPDATE cameras SET geom = ?, source_id = ?, azimuth = ?, fov = ?, range_m = ?, status = ? WHERE fid = ?`,
+		c.ID, c.Azimuth, c.FOV, c.RangeM, c.Status)
+}
+
+// Delete removes one feature.
+func (t *Tx) Delete(ctx context.Context, layer data.Layer, fid int64) error {
+	if _, err := data.ParseLayer(string(layer)); err != nil {
+		return err
+	}
+	res, err := t.exec(ctx, string(layer), `DELETE FROM `+string(layer)+` WHERE fid = ?`, fid)
+	if err != nil {
+		return mapErr(err, "delete %s %d", layer, fid)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return data.Errorf(data.ENOTFOUND, "no feature %d in %s", fid, layer)
+	}
+	return nil
+}
+
 // Clear deletes every feature of a layer. Clearing grids deletes every plan.
 func (t *Tx) Clear(ctx context.Context, layer data.Layer) error {
 	table := string(layer)
