@@ -35,11 +35,13 @@
 //
 // # What is accepted and what is not
 //
-// Every record is validated: numbers must be finite decimals, longitude in
-// [-180, 180], latitude in [-90, 90], households a whole number ≥ 1, ids
-// non-empty, severity 1–3, azimuth in [0, 360), fov in (0, 360], range_m > 0,
-// category and status from the lists in package data. Geometries follow
-// RFC 7946 with these deliberate choices:
+// Every record is validated: numbers must be finite decimals (no NaN, Inf,
+// hexadecimal or decimal commas), longitude in [-180, 180], latitude in
+// [-90, 90], households a whole number from 1 to 1,000,000, ids non-empty,
+// severity 1–3, azimuth in [0, 360), fov in (0, 360], range_m > 0, category
+// and status from the lists in package data; last, the domain type's own
+// Validate runs, so every record a Reader returns is one the store accepts.
+// Geometries follow RFC 7946 with these deliberate choices:
 //
 //   - A top-level value that is not a FeatureCollection (a bare geometry, a
 //     single Feature, null, …) is a whole-file error: the import needs a list
@@ -60,6 +62,8 @@
 //     checked: the right-hand rule is a SHOULD in RFC 7946, and area and
 //     containment do not depend on it. Self-intersection is not checked.
 //   - A null geometry is rejected: every layer needs a location.
+//   - GeometryCollections are parsed (no layer takes one) down to 8 levels of
+//     nesting; deeper is rejected rather than recursed into.
 //
 // # Errors and the transaction
 //

@@ -67,7 +67,7 @@ type Reader struct {
 
 // bom is the UTF-8 byte order mark that spreadsheet programs put in front
 // of "CSV UTF-8" exports.
-var bom = []byte{0xEF, 0xBB, 0xBF}
+const bom = "\xEF\xBB\xBF"
 
 // sniffSize is how much of the file is looked at to find its format; also
 // the read buffer size, large enough that reads are few.
@@ -83,7 +83,7 @@ func NewReader(r io.Reader, name string, layer data.Layer) (*Reader, error) {
 		return nil, data.Errorf(data.EINVALID, "cannot import %q: the importable layers are households, areas, hazards and cameras", layer)
 	}
 	br := bufio.NewReaderSize(r, sniffSize)
-	if b, _ := br.Peek(len(bom)); bytes.Equal(b, bom) {
+	if b, _ := br.Peek(len(bom)); string(b) == bom {
 		_, _ = br.Discard(len(bom))
 	}
 	head, err := br.Peek(sniffSize)
