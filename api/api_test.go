@@ -237,7 +237,8 @@ func TestLandingNegotiation(t *testing.T) {
 	}
 }
 
-// Every route the router serves is in the OpenAPI document, with its methods.
+// The core routes are in the OpenAPI document and answer; routes_test.go
+// checks that every route the router serves is documented.
 func TestOpenAPICoversRoutes(t *testing.T) {
 	_, body := get(t, "/api")
 	var doc struct {
@@ -257,9 +258,6 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Errorf("GET %s = %d", p, res.StatusCode)
 		}
-	}
-	if len(doc.Paths) != len(want) {
-		t.Errorf("OpenAPI has %d paths, the test knows %d: add the new route here", len(doc.Paths), len(want))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/wangge/wangge/data"
 )
@@ -44,6 +45,12 @@ func statusOf(code string) int {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away; nobody to answer
+	}
+	var busy *tooBusy
+	if errors.As(err, &busy) {
+		w.Header().Set("Retry-After", strconv.Itoa(busy.retryAfter))
+		writeProblem(w, r, http.StatusTooManyRequests, busy.Error())
+		return
 	}
 	code := data.ErrorCode(err)
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -37,6 +37,8 @@ type Server struct {
 	ready   atomic.Bool
 	started time.Time
 	live    *live
+	jobs    *jobs
+	stop    context.CancelFunc // cancels background jobs
 }
 
 // New builds a Server. It is not ready (GET /readyz answers 503) until Load
@@ -51,7 +53,8 @@ func New(cfg Config) *Server {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: newLive()}
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: newLive(), jobs: &jobs{ctx: ctx}, stop: stop}
 	s.routes = s.routeTable()
 	s.router = mux.NewRouter()
 	for _, rt := range s.routes {
@@ -65,6 +68,10 @@ func New(cfg Config) *Server {
 	})
 	return s
 }
+
+// Close cancels background jobs (plan generation). Call it after the HTTP
+// server has shut down.
+func (s *Server) Close() { s.stop() }
 
 // SetReady marks the server ready (or not) to serve lookups.
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }

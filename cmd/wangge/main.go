@@ -25,6 +25,8 @@ const usage = `wangge: grids for community governance (网格化管理)
 usage:
   wangge serve   [--addr :8080] [--db wangge.gpkg] [--demo]
   wangge import  households|areas|hazards|cameras FILE [--db wangge.gpkg] [--skip-invalid] [--replace]
+  wangge gridgen --target 300 [--res N] [--base PLAN] [--lock CODE,…] [--publish]
+                 [--out grids.geojson] [--report report.json] [--db wangge.gpkg]
   wangge help
 
 Every flag can also be set by an environment variable: --db by WANGGE_DB,
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runServe(ctx, args[1:], stdout, stderr)
 	case "import":
 		err = runImport(ctx, args[1:], stdout, stderr)
+	case "gridgen":
+		err = runGridgen(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

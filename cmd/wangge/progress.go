@@ -30,7 +30,8 @@ func newProgress(w io.Writer, label string, total int64) *progress {
 			tty = true
 		}
 	}
-	return &progress{w: w, tty: tty, label: label, total: total, start: time.Now()}
+	now := time.Now()
+	return &progress{w: w, tty: tty, label: label, total: total, start: now, last: now}
 }
 
 // Set reports that done of total units are finished.

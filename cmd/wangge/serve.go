@@ -13,6 +13,7 @@ import (
 	"github.com/wangge/wangge/api"
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/demo"
+	"github.com/wangge/wangge/gridgen"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,6 +40,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL})
+	defer srv.Close()
 	if err := srv.Load(ctx); err != nil {
 		return err
 	}
@@ -97,6 +99,25 @@ func loadDemo(ctx context.Context, store data.Store, log *slog.Logger) error {
 	for l, r := range res {
 		log.Info("demo: loaded", "layer", l, "imported", r.Imported)
 	}
+	// A published plan, so that locate, tiles and the map page work on the
+	// first run.
+	in, err := gridgen.LoadInput(ctx, store, gridgen.Request{Target: demoTarget})
+	if err != nil {
+		return err
+	}
+	plan, err := gridgen.Generate(ctx, in, gridgen.Options{})
+	if err != nil {
+		return fmt.Errorf("demo: generate grids: %w", err)
+	}
+	id, err := savePlan(ctx, store, plan, true)
+	if err != nil {
+		return err
+	}
+	log.Info("demo: plan published", "plan", id, "grids", len(plan.Grids), "target", demoTarget, "res", plan.Resolution)
 	log.Info("demo: done", "dur", time.Since(start).Round(time.Millisecond), "attribution", demo.Attribution)
 	return nil
 }
+
+// demoTarget is the households per grid of the demo plan: the middle of the
+// 200–500 households a grid worker usually serves.
+const demoTarget = 300

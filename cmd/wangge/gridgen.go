@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/gridgen"
+)
+
+func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("gridgen", stderr)
+	db := fs.String("db", env("db", "wangge.gpkg"), "GeoPackage file (WANGGE_DB)")
+	target := fs.Int("target", 0, "households per grid (required)")
+	res := fs.Int("res", 0, fmt.Sprintf("H3 resolution %d–%d; 0 chooses one", gridgen.MinResolution, gridgen.MaxResolution))
+	base := fs.Int64("base", 0, "id of the plan to redraw from, moving as few households as possible")
+	lock := fs.String("lock", "", "comma-separated codes of base grids to keep unchanged")
+	publish := fs.Bool("publish", false, "publish the new plan")
+	out := fs.String("out", "", "write the grids as GeoJSON to this file")
+	report := fs.String("report", "", "write the quality report as JSON to this file")
+	if _, err := parseInterleaved(fs, args); err != nil {
+		return err
+	}
+	req := gridgen.Request{Target: *target, Resolution: *res, BaseID: *base}
+	if *lock != "" {
+		req.Locked = strings.Split(*lock, ",")
+	}
+	if *target <= 0 {
+		return usageError{errors.New("--target must be a positive number of households per grid")}
+	}
+
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	in, err := gridgen.LoadInput(ctx, store, req)
+	if err != nil {
+		return err
+	}
+	bar := newProgress(stderr, "gridgen", 1)
+	plan, err := gridgen.Generate(ctx, in, gridgen.Options{Progress: func(done, total int) {
+		bar.total = int64(total)
+		bar.Set(int64(done))
+	}})
+	bar.Done()
+	if err != nil {
+		return err
+	}
+	id, err := savePlan(ctx, store, plan, *publish)
+	if err != nil {
+		return err
+	}
+	r := plan.Report
+	fmt.Fprintf(stdout, "plan %d: %d grids in %d parents, res %d%s, households %d–%d (median %.0f), max deviation %.1f%%, %d within ±10%%, %d non-contiguous, %d heavy cells, %d households moved, %.2fs\n",
+		id, r.Grids, r.Parents, r.Resolution, map[bool]string{true: " (auto)"}[r.ResolutionAuto], r.HouseholdsMin, r.HouseholdsMax,
+		r.HouseholdsMedian, r.MaxDeviationPct, r.WithinTenPct, r.NonContiguous, len(r.HeavyCells), r.HouseholdsMoved, r.RuntimeSeconds)
+	for _, w := range r.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if *publish {
+		fmt.Fprintf(stdout, "plan %d published\n", id)
+	}
+	if *out != "" {
+		if err := writeFileAtomic(*out, func(w io.Writer) error { return json.NewEncoder(w).Encode(gridsGeoJSON(plan)) }); err != nil {
+			return err
+		}
+	}
+	if *report != "" {
+		if err := writeFileAtomic(*report, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(r)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// savePlan stores a plan, and publishes it if asked, in one transaction.
+func savePlan(ctx context.Context, store data.Store, plan data.Plan, publish bool) (int64, error) {
+	tx, err := store.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	id, err := tx.SavePlan(ctx, plan)
+	if err != nil {
+		return 0, err
+	}
+	if publish {
+		if err := tx.PublishPlan(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return id, tx.Commit()
+}
+
+// gridsGeoJSON is the --out file: one feature per grid with its code,
+// parent and households.
+func gridsGeoJSON(p data.Plan) *geojson.FeatureCollection {
+	fc := geojson.NewFeatureCollection()
+	for _, g := range p.Grids {
+		f := geojson.NewFeature(g.Geometry)
+		f.Properties = geojson.Properties{
+			"code": g.Code, "parent_code": g.ParentCode, "households": g.Households,
+			"area_m2": g.AreaM2, "cells": len(g.Cells),
+		}
+		fc.Append(f)
+	}
+	return fc
+}
+
+// writeFileAtomic writes through a temporary file and renames it, so a
+// failed run never leaves half a file where a good one was.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(dirOf(path), ".wangge-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		return path[:i+1]
+	}
+	return "."
+}
