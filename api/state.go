@@ -27,6 +27,14 @@ type live struct {
 	hazardByID map[int64]data.Hazard
 	cameraByID map[int64]data.Camera
 
+	// writeMu serialises writes from read-modify-write to index update, so
+	// the indexes change in the order the store committed.
+	writeMu sync.Mutex
+
+	// derived holds results computed from the indexes (coverage, stats),
+	// each kept for one version.
+	derived derivedCache
+
 	// Swapped whole on publish, so a lookup sees one plan or the next.
 	areas     atomic.Pointer[areaSet]
 	published atomic.Pointer[publishedPlan]
@@ -36,6 +44,12 @@ type live struct {
 type areaSet struct {
 	list   []data.Area
 	byCode map[string]int
+	// levels[i] locates the areas of level i+1 (locator id = index in list):
+	// areas of one level do not overlap, so each level answers once.
+	levels []*spatial.Locator
+	// chains[i] is the JSON array of area i and its ancestors, nearest first,
+	// rendered once so that locate only copies it.
+	chains [][]byte
 }
 
 // publishedPlan is the published plan with its exact grid locator. Grid i
@@ -44,6 +58,8 @@ type publishedPlan struct {
 	plan    data.Plan
 	locator *spatial.Locator
 	byCode  map[string]int
+	// gridJSON[i] is grid i as locate shows it, rendered once.
+	gridJSON [][]byte
 }
 
 func newLive() *live {
@@ -104,6 +120,10 @@ func (s *Server) reloadAreas(ctx context.Context) error {
 	for i, a := range areas {
 		set.byCode[a.Code] = i
 	}
+	if set.levels, err = areaLocators(areas); err != nil {
+		return err
+	}
+	set.chains = areaChains(set)
 	s.live.areas.Store(set)
 	return nil
 }
@@ -132,7 +152,7 @@ func (s *Server) reloadPlan(ctx context.Context) error {
 	if err != nil {
 		return data.Wrap(data.EINVALID, err, "plan %d has an invalid grid geometry: %v", p.ID, err)
 	}
-	s.live.published.Store(&publishedPlan{plan: p, locator: loc, byCode: byCode})
+	s.live.published.Store(&publishedPlan{plan: p, locator: loc, byCode: byCode, gridJSON: renderGrids(p)})
 	s.live.version.Add(1)
 	return nil
 }

@@ -1,0 +1,6 @@
+package api
+
+// derivedCache holds results derived from the indexes for one version.
+type derivedCache struct{}
+
+func (s *Server) coverageRoutes() []route { return nil }

@@ -1,0 +1,400 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/paulmach/orb"
+
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/spatial"
+)
+
+// maxBatch is the most points one POST /v1/locate may carry: enough for a
+// day of a field team's tracks, small enough to answer in a few milliseconds.
+const maxBatch = 10000
+
+// locateRoutes is the group of issue 4: locate, nearby, writes, coverage and
+// per-grid statistics. One group keeps routeTable to one line for all of them.
+func (s *Server) locateRoutes() []route {
+	crsParam := queryParam("crs", "coordinate system of the point: wgs84 (default), gcj02 (AMap, Tencent) or bd09 (Baidu)",
+		map[string]any{"type": "string", "enum": []string{"wgs84", "gcj02", "bd09"}, "default": "wgs84"})
+	rt := []route{
+		{method: "GET", path: "/v1/locate", id: "locate", tag: "Locate", summary: "The published grid containing a point, its parent areas and the distance to its boundary",
+			params: []param{
+				{name: "lon", in: "query", desc: "longitude", schema: map[string]any{"type": "number", "minimum": -180, "maximum": 180}, required: true},
+				{name: "lat", in: "query", desc: "latitude", schema: map[string]any{"type": "number", "minimum": -90, "maximum": 90}, required: true},
+				crsParam,
+			},
+			responses: withProblems(map[int]string{200: `{"point", "grid" (null outside every grid), "parents", "distance_to_boundary_m"}`}),
+			produces:  "application/json", handler: s.locate},
+		{method: "POST", path: "/v1/locate", id: "locateBatch", tag: "Locate",
+			summary:   fmt.Sprintf(`Batch locate: body {"points": [[lon, lat], …], "crs": "wgs84"} with up to %d points; results in the same order`, maxBatch),
+			responses: withProblems(map[int]string{200: `{"results": […]}, one locate answer per point`}),
+			produces:  "application/json", handler: s.locateBatch},
+	}
+	rt = append(rt, s.nearbyRoutes(crsParam)...)
+	rt = append(rt, s.writeRoutes(crsParam)...)
+	rt = append(rt, s.coverageRoutes()...)
+	return append(rt, s.statsRoutes()...)
+}
+
+// queryOnly rejects parameters outside known, like checkParams, but on
+// values already parsed: locate is the hot path and parses the query once.
+func queryOnly(v url.Values, known ...string) error {
+	for name := range v {
+		if !slices.Contains(known, name) {
+			return invalid("unknown query parameter %q (known here: %s)", name, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// parseCoord reads a required longitude or latitude parameter.
+func parseCoord(v url.Values, name string, limit float64) (float64, error) {
+	s, ok := v[name]
+	if !ok || len(s) == 0 || s[0] == "" {
+		return 0, invalid("parameter %s is required", name)
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(s[0]), 64)
+	if err != nil {
+		return 0, invalid("parameter %s must be a number, got %q", name, s[0])
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, invalid("parameter %s must be a finite number, got %q", name, s[0])
+	}
+	if f < -limit || f > limit {
+		return 0, invalid("parameter %s must be within [%v, %v], got %v", name, -limit, limit, f)
+	}
+	return f, nil
+}
+
+// parseCRSParam reads the optional crs parameter; WGS 84 when absent.
+func parseCRSParam(v url.Values) (spatial.CRS, error) {
+	s := v.Get("crs")
+	if s == "" {
+		return spatial.WGS84, nil
+	}
+	c, err := spatial.ParseCRS(s)
+	if err != nil {
+		return 0, invalid("parameter crs: unknown coordinate system %q (want wgs84, gcj02 or bd09)", s)
+	}
+	return c, nil
+}
+
+// parsePoint reads lon, lat and crs and returns the point in WGS 84.
+func parsePoint(v url.Values) (orb.Point, error) {
+	lon, err := parseCoord(v, "lon", 180)
+	if err != nil {
+		return orb.Point{}, err
+	}
+	lat, err := parseCoord(v, "lat", 90)
+	if err != nil {
+		return orb.Point{}, err
+	}
+	c, err := parseCRSParam(v)
+	if err != nil {
+		return orb.Point{}, err
+	}
+	return c.ToWGS84(orb.Point{lon, lat}), nil
+}
+
+func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query()
+	if err := queryOnly(v, "lon", "lat", "crs"); err != nil {
+		return err
+	}
+	p, err := parsePoint(v)
+	if err != nil {
+		return err
+	}
+	buf := s.appendLocate(make([]byte, 0, 512), s.live.published.Load(), s.live.areas.Load(), p)
+	buf = append(buf, '\n')
+	return writeRaw(w, buf)
+}
+
+// locateRequest is the body of POST /v1/locate.
+type locateRequest struct {
+	Points []json.RawMessage `json:"points"`
+	CRS    string            `json:"crs"`
+}
+
+func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
+	if err := queryOnly(r.URL.Query()); err != nil {
+		return err
+	}
+	var req locateRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Points == nil {
+		return invalid(`body: "points" is required: {"points": [[lon, lat], …]}`)
+	}
+	if len(req.Points) > maxBatch {
+		return invalid("body: points has %d positions, the limit is %d", len(req.Points), maxBatch)
+	}
+	c := spatial.WGS84
+	if req.CRS != "" {
+		var err error
+		if c, err = spatial.ParseCRS(req.CRS); err != nil {
+			return invalid("body: crs: unknown coordinate system %q (want wgs84, gcj02 or bd09)", req.CRS)
+		}
+	}
+	// Parse every point before answering any, so a bad point rejects the
+	// batch with its index rather than a half-written answer.
+	pts := make([]orb.Point, len(req.Points))
+	for i, raw := range req.Points {
+		p, err := parsePosition(raw)
+		if err != nil {
+			return invalid("body: points[%d] %v", i, err)
+		}
+		pts[i] = c.ToWGS84(p)
+	}
+	pp, as := s.live.published.Load(), s.live.areas.Load()
+	buf := make([]byte, 0, 64+len(pts)*256)
+	buf = append(buf, `{"results":[`...)
+	for i, p := range pts {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = s.appendLocate(buf, pp, as, p)
+	}
+	buf = append(buf, "]}\n"...)
+	return writeRaw(w, buf)
+}
+
+// parsePosition reads one [lon, lat] position; the error completes a
+// sentence that starts with the position's name.
+func parsePosition(raw json.RawMessage) (orb.Point, error) {
+	var xy []float64
+	if err := json.Unmarshal(raw, &xy); err != nil || len(xy) != 2 {
+		return orb.Point{}, fmt.Errorf("must be [lon, lat] (two numbers), got %.40s", string(raw))
+	}
+	p := orb.Point{xy[0], xy[1]}
+	if reason := data.ValidPoint(p); reason != "" {
+		return p, errors.New(reason)
+	}
+	return p, nil
+}
+
+// decodeBody reads a JSON body into v, rejecting unknown members, trailing
+// data and bodies over the size limit with a 400 that says which.
+func decodeBody(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
+		return invalid("body must be JSON (Content-Type application/json), got %q", ct)
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonBodyError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalid("body: unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// jsonBodyError turns a JSON decoding error into a message naming where the
+// body went wrong.
+func jsonBodyError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var big *http.MaxBytesError
+	switch {
+	case errors.As(err, &big):
+		return invalid("body is larger than %d bytes", big.Limit)
+	case errors.Is(err, io.EOF):
+		return invalid("body is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalid("body: JSON ends early")
+	case errors.As(err, &syn):
+		return invalid("body is not valid JSON at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "the body"
+		}
+		return invalid("body: %s must be %s, got JSON %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return invalid("body: unknown member %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return invalid("body: %v", err)
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	}
+	return "a number"
+}
+
+// appendLocate appends the locate answer for WGS 84 point p.
+func (s *Server) appendLocate(buf []byte, pp *publishedPlan, as *areaSet, p orb.Point) []byte {
+	buf = append(buf, `{"point":[`...)
+	buf = strconv.AppendFloat(buf, p[0], 'f', -1, 64)
+	buf = append(buf, ',')
+	buf = strconv.AppendFloat(buf, p[1], 'f', -1, 64)
+	buf = append(buf, "],"...)
+	gi, ok := -1, false
+	if pp != nil {
+		gi, ok = pp.locator.Locate(p)
+	}
+	if !ok {
+		buf = append(buf, `"grid":null,"parents":`...)
+		buf = append(buf, containingAreas(as, p)...)
+		return append(buf, `,"distance_to_boundary_m":null}`...)
+	}
+	g := &pp.plan.Grids[gi]
+	buf = append(buf, `"grid":`...)
+	buf = append(buf, pp.gridJSON[gi]...)
+	buf = append(buf, `,"parents":`...)
+	buf = append(buf, gridParents(as, g.ParentCode)...)
+	buf = append(buf, `,"distance_to_boundary_m":`...)
+	d := pp.locator.DistanceToBoundaryM(p, gi)
+	buf = strconv.AppendFloat(buf, math.Round(d*10)/10, 'f', -1, 64)
+	return append(buf, '}')
+}
+
+// gridParents returns the chain of a grid's parent area and its ancestors.
+func gridParents(as *areaSet, parentCode string) []byte {
+	if as == nil {
+		return []byte("[]")
+	}
+	if i, ok := as.byCode[parentCode]; ok {
+		return as.chains[i]
+	}
+	return []byte("[]")
+}
+
+// containingAreas returns the chain of the deepest area containing p, by
+// point-in-polygon on the areas: what locate answers where no grid is.
+func containingAreas(as *areaSet, p orb.Point) []byte {
+	if as == nil {
+		return []byte("[]")
+	}
+	for lvl := len(as.levels) - 1; lvl >= 0; lvl-- {
+		if as.levels[lvl] == nil {
+			continue
+		}
+		if i, ok := as.levels[lvl].Locate(p); ok {
+			return as.chains[i]
+		}
+	}
+	return []byte("[]")
+}
+
+// areaLocators builds one exact locator per area level. Area i of areas
+// has locator id i.
+func areaLocators(areas []data.Area) ([]*spatial.Locator, error) {
+	var byLevel [][]spatial.LocatorGrid
+	for i, a := range areas {
+		if a.Level < 1 {
+			continue
+		}
+		for len(byLevel) < a.Level {
+			byLevel = append(byLevel, nil)
+		}
+		byLevel[a.Level-1] = append(byLevel[a.Level-1], spatial.LocatorGrid{ID: i, Geom: a.Geometry})
+	}
+	out := make([]*spatial.Locator, len(byLevel))
+	for lvl, grids := range byLevel {
+		if len(grids) == 0 {
+			continue
+		}
+		loc, err := spatial.NewLocator(grids)
+		if err != nil {
+			return nil, data.Wrap(data.EINVALID, err, "areas of level %d cannot be indexed: %v", lvl+1, err)
+		}
+		out[lvl] = loc
+	}
+	return out, nil
+}
+
+// areaRef is an area as locate lists it among a point's parents.
+type areaRef struct {
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	Level int    `json:"level"`
+}
+
+// areaChains renders, for every area, the JSON array of it and its
+// ancestors by parent_code, nearest first. A cycle in parent codes (which
+// the importer rejects) stops the walk instead of looping.
+func areaChains(as *areaSet) [][]byte {
+	out := make([][]byte, len(as.list))
+	for i := range as.list {
+		var chain []areaRef
+		seen := map[int]bool{}
+		for j, ok := i, true; ok && !seen[j]; j, ok = as.byCode[as.list[j].ParentCode] {
+			seen[j] = true
+			a := as.list[j]
+			chain = append(chain, areaRef{Code: a.Code, Name: a.Name, Level: a.Level})
+		}
+		out[i] = mustJSON(chain)
+	}
+	return out
+}
+
+// gridRef is a grid as locate shows it.
+type gridRef struct {
+	Code       string  `json:"code"`
+	Name       string  `json:"name"`
+	ParentCode string  `json:"parent_code"`
+	Households int     `json:"households"`
+	AreaM2     float64 `json:"area_m2"`
+	Worker     string  `json:"worker"`
+	PlanID     int64   `json:"plan_id"`
+}
+
+// renderGrids renders every grid of p as locate shows it.
+func renderGrids(p data.Plan) [][]byte {
+	out := make([][]byte, len(p.Grids))
+	for i, g := range p.Grids {
+		out[i] = mustJSON(gridRef{Code: g.Code, Name: g.Name, ParentCode: g.ParentCode, Households: g.Households,
+			AreaM2: finiteOr0(math.Round(g.AreaM2)), Worker: g.Worker, PlanID: p.ID})
+	}
+	return out
+}
+
+// mustJSON encodes plain structs of strings and finite numbers, which
+// cannot fail; should one not be, the answer shows null rather than break.
+func mustJSON(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return []byte("null")
+	}
+	return bytes.TrimRight(b.Bytes(), "\n")
+}
+
+// writeRaw writes an already encoded JSON answer.
+func writeRaw(w http.ResponseWriter, body []byte) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_, err := w.Write(body)
+	return err
+}
+
+func finiteOr0(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
+}

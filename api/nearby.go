@@ -1,0 +1,118 @@
+package api
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/wangge/wangge/data"
+)
+
+const (
+	defaultNearbyRadiusM = 500
+	maxNearbyRadiusM     = 50000 // a county; wider questions belong to /collections?bbox=
+	defaultNearbyLimit   = 10
+	maxNearbyLimit       = 1000
+	// storeTimeFormat is how the store shows reported_at, so nearby and
+	// /collections print the same text for the same hazard.
+	storeTimeFormat = "2006-01-02T15:04:05.000Z"
+)
+
+func (s *Server) nearbyRoutes(crsParam param) []route {
+	return []route{
+		{method: "GET", path: "/v1/nearby", id: "nearby", tag: "Locate", summary: "Hazards or cameras near a point, nearest first (great-circle metres), from the in-memory index",
+			params: []param{
+				{name: "lon", in: "query", desc: "longitude", schema: map[string]any{"type": "number", "minimum": -180, "maximum": 180}, required: true},
+				{name: "lat", in: "query", desc: "latitude", schema: map[string]any{"type": "number", "minimum": -90, "maximum": 90}, required: true},
+				crsParam,
+				{name: "kind", in: "query", desc: "what to find: hazards or cameras", schema: map[string]any{"type": "string", "enum": []string{"hazards", "cameras"}}, required: true},
+				queryParam("radius_m", "search radius in metres", map[string]any{"type": "number", "exclusiveMinimum": 0, "maximum": maxNearbyRadiusM, "default": defaultNearbyRadiusM}),
+				queryParam("limit", "most features returned", map[string]any{"type": "integer", "minimum": 1, "maximum": maxNearbyLimit, "default": defaultNearbyLimit}),
+			},
+			responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection, nearest first, each with properties.distance_m"}),
+			produces:  geoJSONType, handler: s.nearby},
+	}
+}
+
+func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query()
+	if err := queryOnly(v, "lon", "lat", "crs", "kind", "radius_m", "limit"); err != nil {
+		return err
+	}
+	p, err := parsePoint(v)
+	if err != nil {
+		return err
+	}
+	kind := v.Get("kind")
+	if kind != string(data.LayerHazards) && kind != string(data.LayerCameras) {
+		if kind == "" {
+			return invalid("parameter kind is required: hazards or cameras")
+		}
+		return invalid("parameter kind must be hazards or cameras, got %q", kind)
+	}
+	radius := float64(defaultNearbyRadiusM)
+	if s := v.Get("radius_m"); s != "" {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || !(f > 0 && f <= maxNearbyRadiusM) {
+			return invalid("parameter radius_m must be a number of metres in (0, %d], got %q", maxNearbyRadiusM, s)
+		}
+		radius = f
+	}
+	limit := defaultNearbyLimit
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxNearbyLimit {
+			return invalid("parameter limit must be an integer from 1 to %d, got %q", maxNearbyLimit, s)
+		}
+		limit = n
+	}
+
+	fc := struct {
+		Type           string     `json:"type"`
+		Features       []*feature `json:"features"`
+		NumberReturned int        `json:"numberReturned"`
+	}{Type: "FeatureCollection", Features: []*feature{}}
+	base := s.baseURL(r)
+	add := func(fid int64, pt orb.Point, props map[string]any, dist float64) {
+		props["distance_m"] = math.Round(dist*10) / 10
+		fc.Features = append(fc.Features, &feature{Type: "Feature", ID: fid, Geometry: geojson.NewGeometry(pt), Properties: props,
+			Links: []link{{Href: base + "/collections/" + kind + "/items/" + strconv.FormatInt(fid, 10), Rel: "self", Type: geoJSONType}}})
+	}
+	// The index answers first and the maps are read after: a write between
+	// the two can remove a found id, which is then left out.
+	if kind == string(data.LayerHazards) {
+		found := s.live.hazards.Nearby(p, radius, limit)
+		s.live.mu.RLock()
+		for _, n := range found {
+			if h, ok := s.live.hazardByID[n.ID]; ok {
+				add(n.ID, h.Point, hazardProps(h), n.DistanceM)
+			}
+		}
+		s.live.mu.RUnlock()
+	} else {
+		found := s.live.cameras.Nearby(p, radius, limit)
+		s.live.mu.RLock()
+		for _, n := range found {
+			if c, ok := s.live.cameraByID[n.ID]; ok {
+				add(n.ID, c.Point, cameraProps(c), n.DistanceM)
+			}
+		}
+		s.live.mu.RUnlock()
+	}
+	fc.NumberReturned = len(fc.Features)
+	return writeJSON(w, http.StatusOK, geoJSONType, fc)
+}
+
+// hazardProps are a hazard's properties under the names /collections uses.
+func hazardProps(h data.Hazard) map[string]any {
+	return map[string]any{"source_id": h.ID, "category": h.Category, "severity": h.Severity, "status": h.Status,
+		"reported_at": h.ReportedAt.UTC().Format(storeTimeFormat)}
+}
+
+// cameraProps are a camera's properties under the names /collections uses.
+func cameraProps(c data.Camera) map[string]any {
+	return map[string]any{"source_id": c.ID, "azimuth": c.Azimuth, "fov": c.FOV, "range_m": c.RangeM, "status": c.Status}
+}
