@@ -51,7 +51,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Set("_foreign_keys", "1")
 	q.Set("_txlock", "immediate") // writers queue at BEGIN instead of failing on upgrade
 	q.Set("_synchronous", "NORMAL")
-	q.Set("_cache_size", "-65536")
+	q.Set("_cache_size", "-16384") // 16 MiB a connection: flat memory on big imports (docs/BENCHMARKS.md)
 	dsn := "file:" + path + "?" + q.Encode()
 	db := sql.OpenDB(connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: registerFuncs}})
 	s := &Store{db: db, path: path}
