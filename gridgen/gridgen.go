@@ -322,7 +322,6 @@ type gridOut struct {
 	heavy       bool
 	constrained bool
 	baseCode    string // inherited code in a redraw, "" if new
-	locked      bool
 }
 
 func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectSem chan struct{}) (*parentOut, error) {
