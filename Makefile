@@ -16,10 +16,14 @@ build:
 deps:
 	@scripts/deps.sh
 
+# staticcheck is pinned and fetched through the module proxy, not go.mod.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 test: deps lint
 	$(GO) test -race -count=1 -timeout 20m ./...
