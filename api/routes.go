@@ -51,6 +51,7 @@ func (s *Server) routeTable() []route {
 	for _, group := range [][]route{
 		s.capabilityRoutes(),
 		s.featureRoutes(),
+		s.tileRoutes(),
 		s.locateRoutes(),
 		s.planRoutes(),
 	} {

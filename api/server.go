@@ -37,6 +37,7 @@ type Server struct {
 	ready   atomic.Bool
 	started time.Time
 	live    *live
+	tiles   tileState // scene and cache of the tile routes (tiles.go)
 	jobs    *jobs
 	stop    context.CancelFunc // cancels background jobs
 }

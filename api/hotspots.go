@@ -1,0 +1,130 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/spatial"
+	"github.com/wangge/wangge/tiles"
+)
+
+func (s *Server) hotspotRoutes() []route {
+	return []route{
+		{method: "GET", path: "/v1/hotspots", id: "getHotspots", tag: "Analysis",
+			summary: "Getis-Ord Gi* hot and cold spots of hazards over H3 cells (k-ring 1, each cell its own neighbour), " +
+				"two-sided p, Benjamini–Hochberg FDR, bins −3…+3 for 99/95/90% cold and hot spots. " +
+				"Returns the cells with incidents or a nonzero bin; warns under 30 incidents",
+			params: []param{
+				queryParam("category", "hazard category: "+strings.Join(data.HazardCategories, ", "), map[string]any{"type": "string", "enum": data.HazardCategories}),
+				queryParam("since", "reported at or after: RFC 3339 time or YYYY-MM-DD", str),
+				queryParam("until", "reported before: RFC 3339 time or YYYY-MM-DD", str),
+				queryParam("res", "H3 resolution, 5–11 (default 9, cells of about 0.1 km²)", map[string]any{"type": "integer", "minimum": tiles.MinHotspotRes, "maximum": tiles.MaxHotspotRes}),
+			},
+			responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection of H3 cells"}), produces: geoJSONType, handler: s.hotspots},
+	}
+}
+
+// hotspotCollection is the /v1/hotspots answer: a GeoJSON FeatureCollection
+// with the analysis' parameters and warnings as foreign members.
+type hotspotCollection struct {
+	Type           string             `json:"type"`
+	Res            int                `json:"res"`
+	K              int                `json:"k"`
+	Incidents      int                `json:"incidents"`
+	Outside        int                `json:"incidents_outside_study"`
+	StudyCells     int                `json:"study_cells"`
+	Warnings       []string           `json:"warnings"`
+	NumberReturned int                `json:"numberReturned"`
+	Features       []*geojson.Feature `json:"features"`
+}
+
+func (s *Server) hotspots(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query()
+	if err := queryOnly(v, "category", "since", "until", "res"); err != nil {
+		return err
+	}
+	var q tiles.HotspotQuery
+	if c := v.Get("category"); c != "" {
+		if !slices.Contains(data.HazardCategories, c) {
+			return invalid("category: unknown value %q (known: %s)", c, strings.Join(data.HazardCategories, ", "))
+		}
+		q.Category = c
+	}
+	var err error
+	if q.Since, err = parseWhen("since", v.Get("since")); err != nil {
+		return err
+	}
+	if q.Until, err = parseWhen("until", v.Get("until")); err != nil {
+		return err
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+		return invalid("since (%s) must be before until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
+	}
+	if rs := v.Get("res"); rs != "" {
+		res, err := strconv.Atoi(rs)
+		if err != nil || res < tiles.MinHotspotRes || res > tiles.MaxHotspotRes {
+			return invalid("res must be an integer from %d to %d, got %q", tiles.MinHotspotRes, tiles.MaxHotspotRes, rs)
+		}
+		q.Res = res
+	}
+	sc, err := s.tileScene(r.Context())
+	if err != nil {
+		return err
+	}
+	res, err := tiles.Hotspots(r.Context(), sc.HazardList(), sc.Study, q)
+	if err != nil {
+		return err
+	}
+	out := hotspotCollection{Type: "FeatureCollection", Res: res.Res, K: res.K, Incidents: res.Incidents, Outside: res.Outside,
+		StudyCells: res.StudyCells, Warnings: res.Warnings, Features: []*geojson.Feature{}}
+	if out.Warnings == nil {
+		out.Warnings = []string{}
+	}
+	for _, c := range res.Cells {
+		if c.Value == 0 && c.Bin == 0 {
+			continue // an empty, ordinary cell says nothing the study size does not
+		}
+		f, err := hotspotFeature(c)
+		if err != nil {
+			return err
+		}
+		out.Features = append(out.Features, f)
+	}
+	out.NumberReturned = len(out.Features)
+	return writeJSON(w, http.StatusOK, geoJSONType, out)
+}
+
+func hotspotFeature(c spatial.HotspotCell) (*geojson.Feature, error) {
+	poly, err := spatial.CellPolygon(c.Cell)
+	if err != nil {
+		return nil, err
+	}
+	f := geojson.NewFeature(poly)
+	f.ID = c.Cell.String()
+	f.Properties = geojson.Properties{
+		"cell": c.Cell.String(), "count": int(c.Value), "neighbors": c.Neighbors,
+		"z": c.Z, "p": c.P, "p_fdr": c.PFDR, "bin": c.Bin,
+	}
+	return f, nil
+}
+
+// parseWhen reads a since/until bound: an RFC 3339 time or a date (UTC
+// midnight); "" is no bound.
+func parseWhen(name, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, invalid("%s must be an RFC 3339 time (2025-05-01T09:00:00Z) or a date (2025-05-01), got %q", name, s)
+}

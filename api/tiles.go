@@ -1,0 +1,306 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gorilla/mux"
+	"github.com/paulmach/orb"
+
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/tiles"
+)
+
+// tileCacheBytes bounds the tile cache: some 20,000 typical city tiles.
+const tileCacheBytes = 256 << 20
+
+// tileCacheControl lets browsers and CDNs keep tiles but makes them ask
+// again each time (a 304 when nothing changed), so that a changed hazard
+// shows on the next request.
+const tileCacheControl = "public, no-cache"
+
+// tileState is what the tile routes derive from live: the scene of the
+// current version, its reusable parts, and the cache of encoded tiles. Its
+// zero value is ready to use.
+type tileState struct {
+	mu    sync.Mutex
+	scene *tiles.Scene
+	// Parts kept across versions while the data they come from is the same.
+	plan  *publishedPlan
+	grids *tiles.Polygons
+	area  *areaSet
+	areas *tiles.Polygons
+	study *tiles.Study
+
+	cacheOnce sync.Once
+	cache     *tiles.Cache
+}
+
+func (ts *tileState) tileCache() *tiles.Cache {
+	ts.cacheOnce.Do(func() { ts.cache = tiles.NewCache(tileCacheBytes) })
+	return ts.cache
+}
+
+func (s *Server) tileRoutes() []route {
+	layersParam := pathParam("layers", "one layer or a comma list of "+strings.Join(tiles.LayerNames, ", "))
+	// Hotspots share the tiles' scene; their routes come with the tiles'.
+	return append(s.hotspotRoutes(), []route{
+		{method: "GET", path: "/tiles/{layers}/{z}/{x}/{y}.mvt", id: "getTile", tag: "Tiles",
+			summary:   "Mapbox Vector Tile (spec 2.1, extent 4096) of one or more layers; 204 when the tile is empty",
+			params:    []param{layersParam, pathParam("z", "zoom, 0–24"), pathParam("x", "column, 0 to 2^z−1"), pathParam("y", "row, 0 to 2^z−1")},
+			responses: withProblems(map[int]string{200: "vector tile", 204: "no feature in this tile", 304: "not modified (If-None-Match)"}),
+			produces:  "application/vnd.mapbox-vector-tile", handler: s.tile},
+		{method: "GET", path: "/tiles/{layers}.json", id: "getTileJSON", tag: "Tiles",
+			summary:   "TileJSON 3.0.0 of one or more layers with vector_layers and their fields",
+			params:    []param{layersParam},
+			responses: withProblems(map[int]string{200: "TileJSON"}), produces: "application/json", handler: s.tileJSON},
+		{method: "GET", path: "/style.json", id: "getStyle", tag: "Tiles",
+			summary:   "MapLibre GL style drawing every tile layer; no base map, fonts or sprites needed",
+			responses: map[int]string{200: "MapLibre style"}, produces: "application/json", handler: s.style},
+	}...)
+}
+
+// tileScene returns the scene of the current data version, building it
+// when the version moved. Parts whose data did not change are reused.
+func (s *Server) tileScene(ctx context.Context) (*tiles.Scene, error) {
+	ts := &s.tiles
+	v := s.live.version.Load()
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.scene != nil && ts.scene.Version == v {
+		return ts.scene, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sc := &tiles.Scene{Version: v}
+
+	plan := s.live.published.Load()
+	if plan != ts.plan || ts.grids == nil {
+		ts.plan, ts.grids = plan, nil
+		if plan != nil {
+			ts.grids = tiles.NewPolygons(tiles.GridFeatures(plan.plan))
+		}
+	}
+	sc.Grids = ts.grids
+
+	areas := s.live.areas.Load()
+	if areas != ts.area || ts.areas == nil {
+		ts.area, ts.areas = areas, nil
+		var list []data.Area
+		if areas != nil {
+			list = areas.list
+		}
+		ts.areas = tiles.NewPolygons(tiles.AreaFeatures(list))
+		ts.study = tiles.NewStudy(studyArea(list, plan))
+	}
+	sc.Areas, sc.Study = ts.areas, ts.study
+
+	s.live.mu.RLock()
+	hz := make([]data.Hazard, 0, len(s.live.hazardByID))
+	for _, h := range s.live.hazardByID {
+		hz = append(hz, h)
+	}
+	cams := make([]data.Camera, 0, len(s.live.cameraByID))
+	for _, c := range s.live.cameraByID {
+		cams = append(cams, c)
+	}
+	s.live.mu.RUnlock()
+	// Map order is random; FID order makes the same version encode the
+	// same bytes, so ETags agree between replicas.
+	slices.SortFunc(hz, func(a, b data.Hazard) int { return int(a.FID - b.FID) })
+	slices.SortFunc(cams, func(a, b data.Camera) int { return int(a.FID - b.FID) })
+	sc.Hazards, sc.Cameras = tiles.HazardPoints(hz), tiles.CameraPoints(cams)
+	ts.scene = sc
+	return sc, nil
+}
+
+// studyArea is where the hotspot analysis counts zeros: the leaf areas
+// (those no other area names as parent), else the published grids, else
+// nothing (then the incidents' bounding box).
+func studyArea(areas []data.Area, plan *publishedPlan) orb.MultiPolygon {
+	parents := map[string]bool{}
+	for _, a := range areas {
+		parents[a.ParentCode] = true
+	}
+	var mp orb.MultiPolygon
+	for _, a := range areas {
+		if !parents[a.Code] {
+			mp = append(mp, a.Geometry...)
+		}
+	}
+	if len(mp) == 0 && plan != nil {
+		for _, g := range plan.plan.Grids {
+			mp = append(mp, g.Geometry...)
+		}
+	}
+	return mp
+}
+
+func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
+	vars := mux.Vars(r)
+	layers, err := tiles.ParseLayers(vars["layers"])
+	if err != nil {
+		return err
+	}
+	t, err := tiles.ParseTile(vars["z"], vars["x"], vars["y"])
+	if err != nil {
+		return err
+	}
+	if err := noQuery(r); err != nil {
+		return err
+	}
+	sc, err := s.tileScene(r.Context())
+	if err != nil {
+		return err
+	}
+	key := vars["layers"] + "/" + strconv.Itoa(int(t.Z)) + "/" + strconv.FormatUint(uint64(t.X), 10) + "/" + strconv.FormatUint(uint64(t.Y), 10)
+	enc, err := s.tiles.tileCache().Get(sc.Version, key, func() (*tiles.Encoded, error) {
+		raw, err := sc.Render(context.WithoutCancel(r.Context()), layers, t)
+		if err != nil {
+			return nil, err
+		}
+		return tiles.Encode(raw), nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeEncoded(w, r, enc, "application/vnd.mapbox-vector-tile", tileCacheControl)
+}
+
+// noQuery rejects query parameters on routes that take none, so that a
+// misspelt filter is not silently ignored.
+func noQuery(r *http.Request) error {
+	for k := range r.URL.Query() {
+		return invalid("unknown query parameter %q: this route takes none", k)
+	}
+	return nil
+}
+
+// writeEncoded sends a cached body: gzip when the client accepts it, a
+// strong ETag per representation, 304 when If-None-Match has it, 204 for
+// an empty tile.
+func writeEncoded(w http.ResponseWriter, r *http.Request, e *tiles.Encoded, contentType, cacheControl string) error {
+	body, etag := e.Raw, e.ETag
+	gz := e.Gzip != nil && acceptsGzip(r.Header.Get("Accept-Encoding"))
+	if gz {
+		body, etag = e.Gzip, e.GzipETag
+	}
+	h := w.Header()
+	h.Set("Cache-Control", cacheControl)
+	h.Set("ETag", etag)
+	h.Add("Vary", "Accept-Encoding")
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	if len(e.Raw) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	h.Set("Content-Type", contentType)
+	if gz {
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err := w.Write(body)
+	return err
+}
+
+// acceptsGzip reports whether an Accept-Encoding header allows gzip.
+func acceptsGzip(ae string) bool {
+	for part := range strings.SplitSeq(ae, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name != "gzip" && name != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		if v, ok := strings.CutPrefix(q, "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil && f == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// etagMatch compares If-None-Match with the weak comparison RFC 9110 asks
+// for: W/ prefixes do not matter, "*" matches anything.
+func etagMatch(header, etag string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		t := strings.TrimPrefix(strings.TrimSpace(part), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// dataBounds is the extent of what the named layers draw.
+func (s *Server) dataBounds(sc *tiles.Scene, layers []string) (orb.Bound, bool) {
+	var b orb.Bound
+	have := false
+	add := func(x orb.Bound, ok bool) {
+		if !ok {
+			return
+		}
+		if !have {
+			b, have = x, true
+			return
+		}
+		b = b.Union(x)
+	}
+	for _, l := range layers {
+		switch l {
+		case tiles.LayerGrids:
+			add(sc.Grids.Bound())
+		case tiles.LayerAreas:
+			add(sc.Areas.Bound())
+		case tiles.LayerHazards, tiles.LayerHotspots:
+			add(sc.Hazards.Bound())
+		case tiles.LayerCameras:
+			add(sc.Cameras.Bound())
+		}
+	}
+	return b, have
+}
+
+func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
+	layers, err := tiles.ParseLayers(mux.Vars(r)["layers"])
+	if err != nil {
+		return err
+	}
+	if err := noQuery(r); err != nil {
+		return err
+	}
+	sc, err := s.tileScene(r.Context())
+	if err != nil {
+		return err
+	}
+	b, have := s.dataBounds(sc, layers)
+	w.Header().Set("Cache-Control", tileCacheControl)
+	return writeJSON(w, http.StatusOK, "application/json", tiles.NewTileJSON(s.baseURL(r), layers, b, have))
+}
+
+func (s *Server) style(w http.ResponseWriter, r *http.Request) error {
+	if err := noQuery(r); err != nil {
+		return err
+	}
+	sc, err := s.tileScene(r.Context())
+	if err != nil {
+		return err
+	}
+	b, have := s.dataBounds(sc, tiles.LayerNames)
+	w.Header().Set("Cache-Control", tileCacheControl)
+	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), b, have))
+}

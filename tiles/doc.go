@@ -1,0 +1,47 @@
+// Package tiles renders wangge's data as Mapbox Vector Tiles (spec 2.1):
+// the layers grids, areas, hazards, cameras and hotspots, tile addressing
+// and path parsing, per-zoom simplification that keeps shared edges shared,
+// an in-memory cache of encoded tiles keyed by data version, and the
+// TileJSON and MapLibre style documents that describe them.
+//
+// # Layers
+//
+//   - grids: the published plan's grids (code, name, parent_code,
+//     households, deviation_pct from the plan's target, area_km2, worker).
+//   - areas: administrative areas (code, name, name_en, level, parent_code).
+//   - hazards: one point per hazard (id, category, severity, status,
+//     reported_at) from zoom ClusterBelow up; below it, one point per
+//     cluster (count, open, max_severity, category: the most common).
+//   - cameras: one point per camera (id, azimuth, fov, range_m, status) and,
+//     from zoom SectorZoom up, its coverage sector as a polygon with the
+//     same attributes; below ClusterBelow, clusters (count, online).
+//   - hotspots: Getis-Ord Gi* hot and cold spots of all hazards over H3
+//     cells. From zoom HotspotCellZoom up one polygon per significant cell
+//     (cell, count, z, p, p_fdr, bin); below it the significant cells of
+//     each bin dissolved into one feature (bin, cells, count).
+//
+// Household points are never in any layer: they are personal data.
+//
+// # Why clusters below zoom 14
+//
+// A hazard is one short point (about 20 bytes with its attributes), so a
+// tile holds tens of thousands before it reaches 500 KB; but at zoom 13 a
+// tile is 4.9 km wide at the equator, a pixel about 19 m, and a county's
+// year of reports (60,000) already piles hundreds of points onto each
+// other in a town centre, which a map cannot show and a browser must still
+// decode. At zoom 14 a 512-pixel tile is 2.4 km wide and points of one
+// street block separate. Clusters are square bins of 1/16 of a tile (16
+// pixels on a 256-pixel tile) aligned to the global pixel grid, so a
+// hazard falls in exactly one bin at each zoom, bins nest from zoom to
+// zoom, and neighbouring tiles agree on every bin; a cluster sits at the
+// mean position of its points.
+//
+// # Simplification
+//
+// Polygon layers are cut into arcs shared between neighbours
+// (topology.go) and each arc is simplified once per zoom with
+// Douglas–Peucker at SimplifyTolerance tile units, so two grids that share
+// an edge draw the same line at every zoom: no slivers, no gaps.
+// Quantising to integer tile coordinates is the same function of the same
+// points on both sides, and clipping happens only in the tile's buffer.
+package tiles

@@ -1,0 +1,85 @@
+package tiles
+
+import (
+	"strings"
+
+	"github.com/paulmach/orb"
+)
+
+// Style returns a MapLibre GL style (spec version 8) that draws every
+// layer of wangge's tiles served under baseURL. It needs no base map, no
+// fonts and no sprites, so it works without the internet: labels would
+// need glyphs, so counts and severities are drawn as circle sizes.
+func Style(baseURL string, bounds orb.Bound, ok bool) map[string]any {
+	src := "wangge"
+	center, zoom := []float64{0, 0}, 1.0
+	if ok {
+		c := bounds.Center()
+		center, zoom = []float64{round6(c[0]), round6(c[1])}, float64(fitZoom(bounds))
+	}
+	layer := func(id, typ, sourceLayer string, filter any, paint map[string]any) map[string]any {
+		l := map[string]any{"id": id, "type": typ, "source": src, "source-layer": sourceLayer, "paint": paint}
+		if filter != nil {
+			l["filter"] = filter
+		}
+		return l
+	}
+	isPolygon := []any{"==", []any{"geometry-type"}, "Polygon"}
+	isCluster := []any{"has", "count"}
+	isPoint := []any{"all", []any{"==", []any{"geometry-type"}, "Point"}, []any{"!", []any{"has", "count"}}}
+	clusterRadius := []any{"interpolate", []any{"linear"}, []any{"sqrt", []any{"get", "count"}}, 1, 3, 10, 12, 40, 28}
+	layers := []any{
+		map[string]any{"id": "background", "type": "background", "paint": map[string]any{"background-color": "#f4f1ea"}},
+		layer("areas-fill", "fill", LayerAreas, []any{"==", []any{"get", "level"}, 1}, map[string]any{
+			"fill-color": "#e9e4d6", "fill-opacity": 0.8}),
+		layer("grids-fill", "fill", LayerGrids, nil, map[string]any{
+			// Blue under the target, white on it, red over it.
+			"fill-color": []any{"interpolate", []any{"linear"}, []any{"coalesce", []any{"get", "deviation_pct"}, 0},
+				-30, "#4575b4", -10, "#abd9e9", 0, "#ffffff", 10, "#fdae61", 30, "#d73027"},
+			"fill-opacity": 0.45}),
+		layer("grids-line", "line", LayerGrids, nil, map[string]any{
+			"line-color": "#3b3b3b", "line-opacity": 0.8,
+			"line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 0.3, 14, 1, 18, 2}}),
+		layer("areas-line", "line", LayerAreas, nil, map[string]any{
+			"line-color":     "#7a3e9d",
+			"line-width":     []any{"match", []any{"get", "level"}, 1, 2.5, 1.2},
+			"line-dasharray": []any{3, 1}}),
+		layer("hotspots-fill", "fill", LayerHotspots, nil, map[string]any{
+			// ArcGIS's hot spot colours: blue cold, red hot.
+			"fill-color": []any{"match", []any{"get", "bin"},
+				-3, "#4575b4", -2, "#91bfdb", -1, "#e0f3f8", 1, "#fee090", 2, "#fc8d59", 3, "#d73027", "#ffffff"},
+			"fill-opacity": 0.65}),
+		layer("camera-sectors", "fill", LayerCameras, isPolygon, map[string]any{
+			"fill-color":   []any{"match", []any{"get", "status"}, "online", "#1a9850", "offline", "#777777", "#fdae61"},
+			"fill-opacity": 0.25, "fill-outline-color": "#1a9850"}),
+		layer("camera-clusters", "circle", LayerCameras, isCluster, map[string]any{
+			"circle-color": "#1a9850", "circle-opacity": 0.7, "circle-radius": clusterRadius,
+			"circle-stroke-color": "#ffffff", "circle-stroke-width": 1}),
+		layer("cameras", "circle", LayerCameras, isPoint, map[string]any{
+			"circle-color":  []any{"match", []any{"get", "status"}, "online", "#1a9850", "offline", "#777777", "#fdae61"},
+			"circle-radius": 4, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1}),
+		layer("hazard-clusters", "circle", LayerHazards, isCluster, map[string]any{
+			"circle-color":   []any{"interpolate", []any{"linear"}, []any{"get", "max_severity"}, 1, "#fdd49e", 2, "#fc8d59", 3, "#b30000"},
+			"circle-opacity": 0.75, "circle-radius": clusterRadius,
+			"circle-stroke-color": "#ffffff", "circle-stroke-width": 1}),
+		layer("hazards", "circle", LayerHazards, isPoint, map[string]any{
+			"circle-color": []any{"match", []any{"get", "category"},
+				"fire", "#d7301f", "traffic", "#ff7f00", "building", "#8c510a", "electrical", "#6a3d9a", "water", "#1f78b4", "#666666"},
+			"circle-radius":       []any{"interpolate", []any{"linear"}, []any{"get", "severity"}, 1, 3, 3, 6},
+			"circle-stroke-color": []any{"match", []any{"get", "status"}, "open", "#000000", "#ffffff"},
+			"circle-stroke-width": 1}),
+	}
+	return map[string]any{
+		"version": 8,
+		"name":    "wangge",
+		"metadata": map[string]any{
+			"wangge:layers": strings.Join(LayerNames, ","),
+		},
+		"center": center,
+		"zoom":   zoom,
+		"sources": map[string]any{
+			src: map[string]any{"type": "vector", "url": baseURL + "/tiles/" + strings.Join(LayerNames, ",") + ".json", "attribution": Attribution},
+		},
+		"layers": layers,
+	}
+}
