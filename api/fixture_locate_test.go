@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +31,37 @@ type fixture struct {
 	url   string
 	store *gpkg.Store
 	srv   *api.Server
+	// failCommit makes every Commit of a write through the API fail (after
+	// rolling back), to show that a failed write changes nothing.
+	failCommit *atomic.Bool
+}
+
+// flakyStore is the fixture's store as the server sees it: it can make
+// commits fail.
+type flakyStore struct {
+	data.Store
+	fail *atomic.Bool
+}
+
+func (s flakyStore) Begin(ctx context.Context) (data.Tx, error) {
+	tx, err := s.Store.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return flakyTx{tx, s.fail}, nil
+}
+
+type flakyTx struct {
+	data.Tx
+	fail *atomic.Bool
+}
+
+func (t flakyTx) Commit() error {
+	if t.fail.Load() {
+		t.Tx.Rollback()
+		return errors.New("disk full (simulated)")
+	}
+	return t.Tx.Commit()
 }
 
 func newFixture(t *testing.T, fill func(ctx context.Context, store *gpkg.Store) error) *fixture {
@@ -42,13 +75,14 @@ func newFixture(t *testing.T, fill func(ctx context.Context, store *gpkg.Store) 
 	if err := fill(ctx, store); err != nil {
 		t.Fatal(err)
 	}
-	srv := api.New(api.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	fail := new(atomic.Bool)
+	srv := api.New(api.Config{Store: flakyStore{store, fail}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err := srv.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &fixture{url: hs.URL, store: store, srv: srv}
+	return &fixture{url: hs.URL, store: store, srv: srv, failCommit: fail}
 }
 
 // demoPlanFixture is the demo data with a plan drawn by gridgen from the

@@ -285,6 +285,12 @@ func TestLocateBadInput(t *testing.T) {
 		{"item out of range", "POST", "/v1/locate", `{"points": [[9.5, 47.1], [9.5, 91]]}`, "points[1] latitude out of range"},
 		{"batch crs", "POST", "/v1/locate", `{"points": [[9.5, 47.1]], "crs": "wgs72"}`, `crs: unknown coordinate system "wgs72"`},
 		{"trailing data", "POST", "/v1/locate", `{"points": []} {}`, "unexpected data after"},
+		{"nearby no kind", "GET", "/v1/nearby?lon=9.5&lat=47.1", "", "parameter kind is required"},
+		{"nearby bad kind", "GET", "/v1/nearby?lon=9.5&lat=47.1&kind=areas", "", `parameter kind must be hazards or cameras, got "areas"`},
+		{"nearby radius", "GET", "/v1/nearby?lon=9.5&lat=47.1&kind=hazards&radius_m=-1", "", "parameter radius_m must be a number of metres in (0, 50000]"},
+		{"nearby radius NaN", "GET", "/v1/nearby?lon=9.5&lat=47.1&kind=hazards&radius_m=NaN", "", "parameter radius_m"},
+		{"nearby limit", "GET", "/v1/nearby?lon=9.5&lat=47.1&kind=hazards&limit=0", "", "parameter limit must be an integer from 1 to 1000"},
+		{"nearby lat", "GET", "/v1/nearby?lon=9.5&kind=hazards", "", "parameter lat is required"},
 		{"batch over limit", "POST", "/v1/locate", `{"points": [` + strings.Repeat("[9.5,47.1],", 10000) + `[9.5,47.1]]}`, "points has 10001 positions, the limit is 10000"},
 	}
 	for _, tc := range tests {
