@@ -454,6 +454,7 @@ func (s *Server) indexCamera(c data.Camera, update bool) {
 	if err := putPoint(s.live.cameras, c.FID, c.Point, update); err != nil {
 		s.log.Error("camera index out of step with the store", "fid", c.FID, "err", err)
 	}
+	s.live.derived.cameraWrites.Add(1)
 	s.live.version.Add(1)
 }
 
@@ -473,6 +474,7 @@ func (s *Server) unindex(layer data.Layer, fid int64) {
 	} else {
 		delete(s.live.cameraByID, fid)
 		s.live.cameras.Delete(fid)
+		s.live.derived.cameraWrites.Add(1)
 	}
 	s.live.mu.Unlock()
 	s.live.version.Add(1)
