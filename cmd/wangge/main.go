@@ -18,6 +18,7 @@ import (
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/gpkg"
+	"github.com/wangge/wangge/data/postgis"
 )
 
 const usage = `wangge: grids for community governance (网格化管理)
@@ -53,6 +54,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runServe(ctx, args[1:], stdout, stderr)
 	case "import":
 		err = runImport(ctx, args[1:], stdout, stderr)
+	case "export":
+		err = runExport(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = runMigrate(ctx, args[1:], stdout, stderr)
 	case "gridgen":
 		err = runGridgen(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -114,8 +119,8 @@ func envBool(name string) bool {
 
 // openStore opens the store a --db value names.
 func openStore(ctx context.Context, db string) (data.Store, error) {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		return nil, usageError{errors.New("PostGIS stores are not supported by this build yet; use a .gpkg file")}
+	if postgis.IsURL(db) {
+		return postgis.Open(ctx, db)
 	}
 	return gpkg.Open(ctx, db)
 }

@@ -97,7 +97,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"import", "grids", "x.csv"}, 2, `cannot import "grids"`},
 		{[]string{"import", "households"}, 2, "want a layer and a file"},
 		{[]string{"import", "households", "/does/not/exist.csv"}, 1, "no such file"},
-		{[]string{"serve", "--db", "postgres://localhost/x"}, 2, "PostGIS"},
+		{[]string{"serve", "--db", "postgres://127.0.0.1:1/x"}, 1, "cannot connect to postgres://127.0.0.1:1/x"},
 	}
 	for _, tc := range tests {
 		code, _, errs := runCLI(t, tc.args...)

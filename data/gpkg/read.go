@@ -193,6 +193,9 @@ func (s *Store) Count(ctx context.Context, layer data.Layer) (int, error) {
 
 // Extent returns the bound of a layer as recorded in gpkg_contents.
 func (s *Store) Extent(ctx context.Context, layer data.Layer) (orb.Bound, bool, error) {
+	if _, ok := columns[layer]; !ok {
+		return orb.Bound{}, false, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
+	}
 	var minx, miny, maxx, maxy sql.NullFloat64
 	err := s.db.QueryRowContext(ctx, `SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?`, string(layer)).Scan(&minx, &miny, &maxx, &maxy)
 	if err != nil {

@@ -217,6 +217,21 @@ func (t *Tx) SavePlan(ctx context.Context, p data.Plan) (int64, error) {
 	if p.Target <= 0 {
 		return 0, data.Errorf(data.EINVALID, "plan target must be positive, got %d", p.Target)
 	}
+	// Every grid is checked before anything is written: a refused plan
+	// must leave no plan row or grids behind in a transaction that goes on.
+	codes := make(map[string]bool, len(p.Grids))
+	for _, g := range p.Grids {
+		if err := data.ValidMultiPolygon(g.Geometry); err != nil {
+			return 0, data.Errorf(data.EINVALID, "grid %s: %s", g.Code, data.ErrorMessage(err))
+		}
+		if g.Households < 0 {
+			return 0, data.Errorf(data.EINVALID, "grid %s: households must be 0 or more, got %d", g.Code, g.Households)
+		}
+		if codes[g.Code] {
+			return 0, data.Errorf(data.ECONFLICT, "duplicate grid code %q in plan", g.Code)
+		}
+		codes[g.Code] = true
+	}
 	report, err := json.Marshal(p.Report)
 	if err != nil {
 		return 0, fmt.Errorf("gpkg: encode report: %w", err)
@@ -239,9 +254,6 @@ func (t *Tx) SavePlan(ctx context.Context, p data.Plan) (int64, error) {
 		return 0, err
 	}
 	for _, g := range p.Grids {
-		if err := data.ValidMultiPolygon(g.Geometry); err != nil {
-			return 0, data.Errorf(data.EINVALID, "grid %s: %s", g.Code, data.ErrorMessage(err))
-		}
 		_, err := t.insert(ctx, "grids", fmt.Sprintf("duplicate grid code %q in plan", g.Code), g.Geometry,
 			`INSERT INTO grids (geom, plan_id, code, parent_code, name, households, area_m2, worker, cells) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, g.Code, g.ParentCode, g.Name, g.Households, g.AreaM2, g.Worker, encodeCells(g.Cells))
