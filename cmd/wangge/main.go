@@ -24,10 +24,12 @@ import (
 const usage = `wangge: grids for community governance (网格化管理)
 
 usage:
-  wangge serve   [--addr :8080] [--db wangge.gpkg] [--demo]
+  wangge serve   [--addr :8080] [--db wangge.gpkg | postgres://…] [--demo]
   wangge import  households|areas|hazards|cameras FILE [--db wangge.gpkg] [--skip-invalid] [--replace]
   wangge gridgen --target 300 [--res N] [--base PLAN] [--lock CODE,…] [--publish]
                  [--out grids.geojson] [--report report.json] [--db wangge.gpkg]
+  wangge export  --format gpkg|geojson|postgis OUT [--db wangge.gpkg]
+  wangge migrate [--db postgres://…]
   wangge help
 
 Every flag can also be set by an environment variable: --db by WANGGE_DB,
