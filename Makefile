@@ -4,7 +4,7 @@ BIN     := bin/wangge
 DB      ?= wangge.gpkg
 ADDR    ?= :8080
 
-.PHONY: run build test deps lint fmt bench clean
+.PHONY: run build test deps lint fmt bench clean tilesjs
 
 run: deps build
 	./$(BIN) serve --demo --db $(DB) --addr $(ADDR)
@@ -27,8 +27,13 @@ lint:
 
 # scripts/testdb.sh starts PostgreSQL when needed and sets WANGGE_TEST_PG to
 # a fresh database with PostGIS for this run, dropped afterwards.
-test: deps lint
+test: deps lint tilesjs
 	scripts/testdb.sh $(GO) test -race -count=1 -timeout 20m ./...
+
+# tilesjs installs the npm packages of the tile client test (test/tiles:
+# @mapbox/vector-tile, pbf, @mapbox/mvt-fixtures) from its lock file.
+tilesjs:
+	@[ -d test/tiles/node_modules/@mapbox/vector-tile ] || npm ci --prefix test/tiles --no-audit --no-fund
 
 fmt:
 	gofmt -w .
