@@ -218,6 +218,15 @@ func (s *Server) computeCoverage(ctx context.Context, pp *publishedPlan, writes 
 			return nil, ctx.Err()
 		}
 		sc := &secs[i]
+		// A sector whose disc lies inside one grid, with a margin of two
+		// cells for the raster and the flat-earth distances, credits all its
+		// cells to that grid without a locate per cell: most sectors are a
+		// few dozen metres across in grids of hundreds.
+		inside := -1
+		if gi, ok := pp.locator.Locate(orb.Point{sc.cx, sc.cy}); ok &&
+			pp.locator.DistanceToBoundaryM(orb.Point{sc.cx, sc.cy}, gi) > math.Sqrt(sc.r2)+2*r.cellM {
+			inside = gi
+		}
 		c0 := max(0, int(math.Floor((sc.box.Min[0]-r.minX)/r.dx)))
 		c1 := min(r.nx-1, int(math.Floor((sc.box.Max[0]-r.minX)/r.dx)))
 		r0 := max(0, int(math.Floor((sc.box.Min[1]-r.minY)/r.dy)))
@@ -232,7 +241,9 @@ func (s *Server) computeCoverage(ctx context.Context, pp *publishedPlan, writes 
 					continue
 				}
 				r.bits[idx>>6] |= 1 << (idx & 63)
-				if gi, ok := pp.locator.Locate(orb.Point{x, y}); ok {
+				if inside >= 0 {
+					cov.grids[inside].CoveredM2 += rowM2
+				} else if gi, ok := pp.locator.Locate(orb.Point{x, y}); ok {
 					cov.grids[gi].CoveredM2 += rowM2
 				}
 			}

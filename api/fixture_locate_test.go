@@ -64,7 +64,7 @@ func (t flakyTx) Commit() error {
 	return t.Tx.Commit()
 }
 
-func newFixture(t *testing.T, fill func(ctx context.Context, store *gpkg.Store) error) *fixture {
+func newFixture(t testing.TB, fill func(ctx context.Context, store *gpkg.Store) error) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	store, err := gpkg.Open(ctx, filepath.Join(t.TempDir(), "fixture.gpkg"))
@@ -189,7 +189,7 @@ func beijingFixture(t *testing.T, hh []data.Household, cams []data.Camera) *fixt
 
 // do sends a request with an optional JSON body and returns the response
 // and its body.
-func (f *fixture) do(t *testing.T, method, path string, body any) (*http.Response, []byte) {
+func (f *fixture) do(t testing.TB, method, path string, body any) (*http.Response, []byte) {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -225,7 +225,7 @@ func (f *fixture) do(t *testing.T, method, path string, body any) (*http.Respons
 }
 
 // decode unmarshals a JSON body or fails the test showing it.
-func decode(t *testing.T, body []byte, v any) {
+func decode(t testing.TB, body []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(body, v); err != nil {
 		t.Fatalf("decode %.300s: %v", body, err)
