@@ -25,6 +25,9 @@ type Config struct {
 	BaseURL string // absolute URL prefix for links, "" to derive from the request
 	// MaxBodyBytes limits request bodies; 0 means 1 MiB.
 	MaxBodyBytes int64
+	// TileCacheBytes bounds the tile cache; 0 means 256 MiB, negative turns
+	// caching off (for benchmarks of rendering).
+	TileCacheBytes int
 }
 
 // Server serves wangge's HTTP API.

@@ -40,9 +40,15 @@ type tileState struct {
 	cache     *tiles.Cache
 }
 
-func (ts *tileState) tileCache() *tiles.Cache {
-	ts.cacheOnce.Do(func() { ts.cache = tiles.NewCache(tileCacheBytes) })
-	return ts.cache
+func (s *Server) tileCache() *tiles.Cache {
+	s.tiles.cacheOnce.Do(func() {
+		n := s.cfg.TileCacheBytes
+		if n == 0 {
+			n = tileCacheBytes
+		}
+		s.tiles.cache = tiles.NewCache(max(n, 0))
+	})
+	return s.tiles.cache
 }
 
 func (s *Server) tileRoutes() []route {
@@ -159,7 +165,7 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	key := vars["layers"] + "/" + strconv.Itoa(int(t.Z)) + "/" + strconv.FormatUint(uint64(t.X), 10) + "/" + strconv.FormatUint(uint64(t.Y), 10)
-	enc, err := s.tiles.tileCache().Get(sc.Version, key, func() (*tiles.Encoded, error) {
+	enc, err := s.tileCache().Get(sc.Version, key, func() (*tiles.Encoded, error) {
 		raw, err := sc.Render(context.WithoutCancel(r.Context()), layers, t)
 		if err != nil {
 			return nil, err
