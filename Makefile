@@ -4,13 +4,36 @@ BIN     := bin/wangge
 DB      ?= wangge.gpkg
 ADDR    ?= :8080
 
-.PHONY: run build test deps lint fmt bench clean tilesjs
+.PHONY: run build test deps lint fmt bench clean tilesjs web browsertest
 
 run: deps build
 	./$(BIN) serve --demo --db $(DB) --addr $(ADDR)
 
 build:
+	@$(MAKE) --no-print-directory web || echo "build: map page not built (needs npm: scripts/deps.sh); the binary serves the fallback page" >&2
 	$(GO) build -o $(BIN) ./cmd/wangge
+
+# web builds the map page (web/: MapLibre, esbuild) into api/page/dist, which
+# go:embed puts in the binary. dist is not committed: without it the binary
+# serves api/page/index.html, a small fallback. See docs/DESIGN.md, "Map page".
+WEB_SRC := web/index.html web/build.mjs $(wildcard web/src/*)
+
+web: api/page/dist/index.html
+
+api/page/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build --silent
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+
+# browsertest starts the binary on the demo data and drives Debian's
+# Chromium through the map page (test/browser); screenshots go to
+# test/output. Under CI a missing browser is a failure, not a skip.
+browsertest: web build test/browser/node_modules/.package-lock.json
+	WANGGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/browser/map.test.mjs
+
+test/browser/node_modules/.package-lock.json: test/browser/package-lock.json
+	npm ci --prefix test/browser --no-audit --no-fund
 
 # deps installs the Debian packages the tests need, only when missing.
 deps:
@@ -27,8 +50,9 @@ lint:
 
 # scripts/testdb.sh starts PostgreSQL when needed and sets WANGGE_TEST_PG to
 # a fresh database with PostGIS for this run, dropped afterwards.
-test: deps lint tilesjs
+test: deps web lint tilesjs
 	scripts/testdb.sh $(GO) test -race -count=1 -timeout 20m ./...
+	@$(MAKE) --no-print-directory browsertest
 
 # tilesjs installs the npm packages of the tile client test (test/tiles:
 # @mapbox/vector-tile, pbf, @mapbox/mvt-fixtures) from its lock file.

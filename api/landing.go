@@ -1,14 +1,129 @@
 package api
 
 import (
-	_ "embed"
+	"embed"
+	"io/fs"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/wangge/wangge/data"
 )
 
-//go:embed page/index.html
-var mapPage []byte
+// pageFiles holds the map page. page/dist is what `npm run build` in web/
+// writes (gitignored); page/index.html is the committed fallback served when
+// the binary was built without it, so `go build` works on a fresh clone
+// without Node.js. See docs/DESIGN.md, "Map page".
+//
+//go:embed all:page
+var pageFiles embed.FS
+
+const (
+	builtIndex    = "page/dist/index.html"
+	fallbackIndex = "page/index.html"
+	assetDir      = "page/dist/assets"
+)
+
+// pageCSP is the Content-Security-Policy of the built map page: scripts,
+// styles, the MapLibre worker and every request from this origin only. The
+// page uses MapLibre's CSP build, whose worker is a file here rather than a
+// blob: URL, so neither blob: workers nor 'unsafe-eval' are needed. img-src
+// allows data: and blob: because MapLibre turns images into blobs.
+const pageCSP = "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; " +
+	"img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; manifest-src 'self'; " +
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// fallbackCSP is for the fallback page, which keeps its script and style
+// inline so that it is one committed file.
+const fallbackCSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// mapPage returns the page to serve and its CSP: the built page when the
+// binary has it, else the fallback.
+func mapPage() ([]byte, string, error) {
+	if b, err := pageFiles.ReadFile(builtIndex); err == nil {
+		return b, pageCSP, nil
+	}
+	b, err := pageFiles.ReadFile(fallbackIndex)
+	return b, fallbackCSP, err
+}
+
+func (s *Server) pageRoutes() []route {
+	return []route{
+		{method: "GET", path: "/assets/{file}", id: "getPageAsset", tag: "Capabilities",
+			summary: "A file of the map page (script, style, MapLibre worker); names carry a content hash and never change",
+			params:  []param{pathParam("file", "file name")}, responses: withProblems(map[int]string{200: "the file", 304: "not modified"}),
+			produces: "application/javascript", handler: s.pageAsset},
+	}
+}
+
+// assetTypes are the content types of the files the page build writes.
+var assetTypes = map[string]string{
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".map":  "application/json",
+	".png":  "image/png",
+	".svg":  "image/svg+xml",
+	".json": "application/json",
+	".txt":  "text/plain; charset=utf-8",
+}
+
+// pageAsset serves one built file. Names carry a content hash, so the file
+// is cached for a year; a gzip twin written by the build is sent to clients
+// that accept it (MapLibre is a megabyte, a quarter of that gzipped).
+func (s *Server) pageAsset(w http.ResponseWriter, r *http.Request) error {
+	if err := checkParams(r); err != nil {
+		return err
+	}
+	name := mux.Vars(r)["file"]
+	ct, ok := assetTypes[path.Ext(name)]
+	if !ok || strings.HasPrefix(name, ".") || !fs.ValidPath(name) {
+		return data.Errorf(data.ENOTFOUND, "no asset %q", name)
+	}
+	file := assetDir + "/" + name
+	body, err := pageFiles.ReadFile(file)
+	if err != nil {
+		return data.Errorf(data.ENOTFOUND, "no asset %q: the map page is served from the binary; rebuild it with `make web build`", name)
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Add("Vary", "Accept-Encoding")
+	etag := `"` + name + `"`
+	if gz, err := pageFiles.ReadFile(file + ".gz"); err == nil && gzipAccepted(r.Header.Get("Accept-Encoding")) {
+		body, etag = gz, `"`+name+`.gz"`
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("ETag", etag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err = w.Write(body)
+	return err
+}
+
+// gzipAccepted reports whether an Accept-Encoding header names gzip
+// without q=0.
+func gzipAccepted(ae string) bool {
+	for part := range strings.SplitSeq(ae, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		q := strings.ReplaceAll(params, " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
+}
 
 // wantsHTML decides between the map page and JSON: f= wins, then the Accept
 // header. Browsers ask for text/html first; curl and GDAL do not.
@@ -37,9 +152,19 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Add("Vary", "Accept")
 	if wantsHTML(r) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; img-src 'self' data:")
-		_, err := w.Write(mapPage)
+		page, csp, err := mapPage()
+		if err != nil {
+			return err
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		// The page names its assets by content hash: revalidate the page,
+		// keep the assets.
+		h.Set("Cache-Control", "no-cache")
+		_, err = w.Write(page)
 		return err
 	}
 	base := s.baseURL(r)

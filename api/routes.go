@@ -50,6 +50,7 @@ func (s *Server) routeTable() []route {
 	var all []route
 	for _, group := range [][]route{
 		s.capabilityRoutes(),
+		s.pageRoutes(),
 		s.featureRoutes(),
 		s.tileRoutes(),
 		s.locateRoutes(),

@@ -1,0 +1,71 @@
+package api_test
+
+import (
+	"compress/gzip"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The map page names its assets; each is served with a year of caching, a
+// gzip twin to clients that accept it, and 304 on a matching ETag. Without
+// the built page (no npm when the binary was built) the fallback is served.
+func TestMapPageAssets(t *testing.T) {
+	res, body := get(t, "/?f=html")
+	csp := res.Header.Get("Content-Security-Policy")
+	if res.StatusCode != 200 || csp == "" || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Fatalf("GET /?f=html: %d, CSP %q", res.StatusCode, csp)
+	}
+	names := regexp.MustCompile(`assets/([A-Za-z0-9_.-]+\.(?:js|css))`).FindAllStringSubmatch(string(body), -1)
+	if len(names) == 0 {
+		if !strings.Contains(csp, "'unsafe-inline'") {
+			t.Errorf("fallback page without 'unsafe-inline' in its CSP: %q", csp)
+		}
+		if os.Getenv("CI") != "" {
+			t.Fatal("the map page is not built into this binary: make test builds it (make web) before go test")
+		}
+		t.Skip("the map page is not built into this binary (make web); the fallback page was served")
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("built page CSP allows inline or eval: %q", csp)
+	}
+	for _, m := range names {
+		path := "/assets/" + m[1]
+		res, raw := get(t, path, "Accept-Encoding", "identity")
+		if res.StatusCode != 200 || len(raw) == 0 || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
+			t.Fatalf("%s: %d, %d bytes, Cache-Control %q", path, res.StatusCode, len(raw), res.Header.Get("Cache-Control"))
+		}
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") && !strings.HasPrefix(ct, "text/css") {
+			t.Errorf("%s: Content-Type %q", path, ct)
+		}
+		// Ask for gzip ourselves, so the transport hands over the raw body.
+		req, _ := http.NewRequest("GET", server.URL+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		gres, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(gres.Body)
+		if err != nil || gres.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s with gzip: %v, Content-Encoding %q", path, err, gres.Header.Get("Content-Encoding"))
+		}
+		unz, err := io.ReadAll(zr)
+		gres.Body.Close()
+		if err != nil || string(unz) != string(raw) {
+			t.Errorf("%s: the gzip twin differs from the file (%v)", path, err)
+		}
+		res, _ = get(t, path, "Accept-Encoding", "identity", "If-None-Match", res.Header.Get("ETag"))
+		if res.StatusCode != http.StatusNotModified {
+			t.Errorf("%s with its ETag: %d, want 304", path, res.StatusCode)
+		}
+	}
+	for _, bad := range []string{"/assets/nope.js", "/assets/..%2fpage%2findex.html", "/assets/x.exe"} {
+		res, body := get(t, bad)
+		if res.StatusCode != 404 || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("%s: %d %s %s", bad, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+	}
+}

@@ -1,0 +1,142 @@
+// The map's sources and layers. Areas and grids come from wangge's vector
+// tiles when the server has them, else from its GeoJSON collections; hazards
+// and cameras are GeoJSON so that filters act on every feature at every zoom.
+// No base map from the internet: areas and grids are the base.
+
+/** Hazard categories and their colours (the same as /style.json). */
+export const categoryColours = {
+  fire: "#d7301f", traffic: "#ff7f00", building: "#8c510a", electrical: "#6a3d9a", water: "#1f78b4", other: "#666666",
+};
+
+/** Hotspot bins −3…+3: colour and meaning. */
+export const hotspotBins = [
+  [3, "#d73027", "hot spot, 99 % confidence"],
+  [2, "#fc8d59", "hot spot, 95 %"],
+  [1, "#fee090", "hot spot, 90 %"],
+  [0, "#ffffff", "not significant"],
+  [-1, "#e0f3f8", "cold spot, 90 %"],
+  [-2, "#91bfdb", "cold spot, 95 %"],
+  [-3, "#4575b4", "cold spot, 99 %"],
+];
+
+/** Deviation from the target, in percent → colour: blue under, red over. */
+export const deviationStops = [[-30, "#4575b4"], [-10, "#abd9e9"], [0, "#ffffff"], [10, "#fdae61"], [30, "#d73027"]];
+
+/** Households per grid → colour, for comparing plans. */
+export const householdStops = [[0, "#f7fcf5"], [150, "#c7e9c0"], [300, "#74c476"], [450, "#238b45"], [600, "#00441b"]];
+
+export const emptyFC = () => ({ type: "FeatureCollection", features: [] });
+
+/** An expression: a grid's deviation from target in percent. */
+const deviation = (target) => ["*", 100, ["/", ["-", ["to-number", ["get", "households"], 0], target], target]];
+
+export function gridFillColour(target) {
+  const ramp = ["interpolate", ["linear"], deviation(target || 1)];
+  for (const [v, c] of deviationStops) ramp.push(v, c);
+  return ["case", ["==", ["to-number", ["get", "households"], 0], 0], "#dcdcdc", ramp];
+}
+
+export function householdColour(stops = householdStops) {
+  const ramp = ["interpolate", ["linear"], ["to-number", ["get", "households"], 0]];
+  for (const [v, c] of stops) ramp.push(v, c);
+  return ramp;
+}
+
+/**
+ * Adds every source and layer. tiles is the TileJSON URL of areas and grids
+ * or null to use GeoJSON; the GeoJSON sources start empty and are filled by
+ * the views.
+ */
+export function addLayers(map, { tiles, target }) {
+  const from = (layer) => (tiles ? { source: "wangge", "source-layer": layer } : { source: layer });
+  if (tiles) {
+    map.addSource("wangge", { type: "vector", url: tiles });
+  } else {
+    map.addSource("areas", { type: "geojson", data: emptyFC() });
+    map.addSource("grids", { type: "geojson", data: emptyFC() });
+  }
+  for (const id of ["hazards", "cameras", "sectors", "hotspots", "plan", "pick"]) {
+    map.addSource(id, { type: "geojson", data: emptyFC() });
+  }
+  const add = (l) => map.addLayer(l);
+  add({ id: "areas-fill", type: "fill", ...from("areas"), filter: ["==", ["get", "level"], 1],
+    paint: { "fill-color": "#e9e4d6", "fill-opacity": 0.9 } });
+  add({ id: "grids-fill", type: "fill", ...from("grids"),
+    paint: { "fill-color": gridFillColour(target), "fill-opacity": 0.55 } });
+  add({ id: "hotspots-fill", type: "fill", source: "hotspots", layout: { visibility: "none" },
+    paint: { "fill-color": ["match", ["get", "bin"], ...hotspotBins.flatMap(([b, c]) => [b, c]), "#ffffff"], "fill-opacity": 0.7 } });
+  add({ id: "plan-fill", type: "fill", source: "plan", layout: { visibility: "none" },
+    paint: { "fill-color": householdColour(), "fill-opacity": 0.75 } });
+  add({ id: "grids-line", type: "line", ...from("grids"),
+    paint: { "line-color": "#3b3b3b", "line-opacity": 0.8, "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.3, 14, 1, 18, 2] } });
+  add({ id: "plan-line", type: "line", source: "plan", layout: { visibility: "none" },
+    paint: { "line-color": "#00441b", "line-width": 1.2 } });
+  add({ id: "areas-line", type: "line", ...from("areas"),
+    paint: { "line-color": "#7a3e9d", "line-width": ["match", ["get", "level"], 1, 2.5, 1.4], "line-dasharray": [3, 1] } });
+  add({ id: "grids-locked", type: "line", ...from("grids"), filter: ["in", ["get", "code"], ["literal", []]],
+    paint: { "line-color": "#000000", "line-width": 3.5, "line-dasharray": [1, 1] } });
+  add({ id: "grids-selected", type: "line", ...from("grids"), filter: ["==", ["get", "code"], ""],
+    paint: { "line-color": "#0050ef", "line-width": 3.5 } });
+  add({ id: "camera-sectors", type: "fill", source: "sectors",
+    paint: { "fill-color": ["match", ["get", "status"], "online", "#1a9850", "offline", "#777777", "#fdae61"], "fill-opacity": 0.3,
+      "fill-outline-color": "#1a9850" } });
+  add({ id: "cameras", type: "circle", source: "cameras",
+    paint: { "circle-color": ["match", ["get", "status"], "online", "#1a9850", "offline", "#777777", "#fdae61"],
+      "circle-radius": 5, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 } });
+  add({ id: "hazards", type: "circle", source: "hazards",
+    paint: {
+      "circle-color": ["match", ["get", "category"], ...Object.entries(categoryColours).flat(), "#666666"],
+      "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, ["*", 1.2, ["get", "severity"]], 15, ["+", 3, ["*", 2, ["get", "severity"]]]],
+      "circle-stroke-color": ["match", ["get", "status"], "open", "#000000", "#ffffff"],
+      "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 9, 0.5, 15, 1.5],
+    } });
+  add({ id: "pick", type: "circle", source: "pick",
+    paint: { "circle-color": "#0050ef", "circle-radius": 7, "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 } });
+}
+
+/** Which map layers each toggle in the panel shows or hides. */
+export const toggles = {
+  areas: ["areas-fill", "areas-line"],
+  grids: ["grids-fill", "grids-line", "grids-selected"],
+  hazards: ["hazards"],
+  cameras: ["cameras", "camera-sectors"],
+  hotspots: ["hotspots-fill"],
+};
+
+export function setVisible(map, ids, on) {
+  for (const id of ids) map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+}
+
+const R = 6371008.8; // mean Earth radius, metres
+
+/** The point d metres from [lon, lat] in bearing deg (clockwise from north). */
+function offset([lon, lat], d, deg) {
+  const b = (deg * Math.PI) / 180, p1 = (lat * Math.PI) / 180, l1 = (lon * Math.PI) / 180, a = d / R;
+  const p2 = Math.asin(Math.sin(p1) * Math.cos(a) + Math.cos(p1) * Math.sin(a) * Math.cos(b));
+  const l2 = l1 + Math.atan2(Math.sin(b) * Math.sin(a) * Math.cos(p1), Math.cos(a) - Math.sin(p1) * Math.sin(p2));
+  return [(l2 * 180) / Math.PI, (p2 * 180) / Math.PI];
+}
+
+/** A camera's field of view as a polygon: its sector of range_m and fov. */
+export function sector(camera) {
+  const c = camera.geometry.coordinates, { azimuth = 0, fov = 360, range_m: range = 0 } = camera.properties;
+  if (!(range > 0)) return null;
+  const ring = [];
+  if (fov < 360) ring.push(c);
+  const steps = Math.max(8, Math.ceil(fov / 5));
+  for (let i = 0; i <= steps; i++) ring.push(offset(c, range, azimuth - fov / 2 + (fov * i) / steps));
+  ring.push(ring[0]);
+  return { type: "Feature", properties: { ...camera.properties }, geometry: { type: "Polygon", coordinates: [ring] } };
+}
+
+/** The bounding box [w, s, e, n] of a FeatureCollection, or null. */
+export function bbox(fc) {
+  let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
+  const visit = (c) => {
+    if (typeof c[0] === "number") {
+      w = Math.min(w, c[0]); e = Math.max(e, c[0]); s = Math.min(s, c[1]); n = Math.max(n, c[1]);
+    } else c.forEach(visit);
+  };
+  for (const f of fc.features) if (f.geometry) visit(f.geometry.coordinates);
+  return w <= e ? [w, s, e, n] : null;
+}

@@ -1,0 +1,115 @@
+// wangge's map page: a dashboard, a field view and a planner's view over one
+// MapLibre map. Built by ../build.mjs; served by the Go binary at GET /.
+// The CSP build: no blob: worker, no eval; its worker is a file (build.mjs).
+import maplibregl from "maplibre-gl/dist/maplibre-gl-csp.js";
+import "maplibre-gl/dist/maplibre-gl.css";
+import "./style.css";
+
+import { absolute, allFeatures, api, routes } from "./api.js";
+import { addLayers, bbox } from "./layers.js";
+import { $, clearError, setStatus, showError } from "./ui.js";
+import { Dashboard } from "./dashboard.js";
+import { Field } from "./field.js";
+import { Planner } from "./planner.js";
+
+// The CSP build's worker is a file next to this script (build.mjs names it).
+maplibregl.setWorkerUrl(absolute(`assets/${WORKER_FILE}`));
+
+const attribution =
+  '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap contributors</a>, ' +
+  '<a href="https://opendatacommons.org/licenses/odbl/1-0/">ODbL</a>';
+
+async function start() {
+  $("#error-close").addEventListener("click", clearError);
+  const map = new maplibregl.Map({
+    container: "map",
+    style: {
+      version: 8,
+      sources: {},
+      layers: [{ id: "background", type: "background", paint: { "background-color": "#f4f1ea" } }],
+    },
+    center: [0, 20],
+    zoom: 1,
+    attributionControl: false,
+    hash: false,
+    dragRotate: false,
+    pitchWithRotate: false,
+    maxPitch: 0,
+  });
+  map.touchZoomRotate.disableRotation();
+  map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: attribution }), "bottom-left");
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+  // The page's own state, for people debugging it and for the browser test.
+  window.wangge = { map };
+  map.on("error", (e) => showError("Map", e.error || e));
+
+  const [have, plans] = await Promise.all([routes(), api("v1/plans").catch((e) => (showError("Plans", e), { plans: [] }))]);
+  const published = (plans.plans || []).find((p) => p.published) || null;
+  await new Promise((resolve) => (map.loaded() ? resolve() : map.once("load", resolve)));
+
+  const tiles = have.has("GET /tiles/{layers}.json") ? absolute("tiles/areas,grids.json") : null;
+  document.body.dataset.source = tiles ? "tiles" : "geojson";
+  addLayers(map, { tiles, target: published ? published.target : 300 });
+
+  const ctx = { map, have, published, tiles, areas: null, reloadGrids: null };
+  // Areas are needed by the planner (its list of parents) and to frame the
+  // map; with tiles they are fetched for those alone.
+  const areasReq = api("collections/areas/items?limit=10000");
+  ctx.reloadGrids = async () => {
+    if (tiles) {
+      map.getSource("wangge").setUrl(tiles);
+    } else {
+      map.getSource("grids").setData(await allFeatures("collections/grids/items"));
+    }
+  };
+  try {
+    ctx.areas = await areasReq;
+    if (!tiles) {
+      map.getSource("areas").setData(ctx.areas);
+      await ctx.reloadGrids();
+    }
+    const b = bbox(ctx.areas);
+    if (b) map.fitBounds(b, { padding: 20, animate: false });
+  } catch (e) {
+    showError("Areas and grids", e);
+  }
+
+  const views = {
+    dashboard: new Dashboard(ctx),
+    field: new Field(ctx),
+    planner: new Planner(ctx),
+  };
+  let current = "dashboard";
+  const select = (name) => {
+    for (const tab of document.querySelectorAll("[role=tab]")) {
+      const on = tab.dataset.view === name;
+      tab.setAttribute("aria-selected", on ? "true" : "false");
+      $(`#view-${tab.dataset.view}`).hidden = !on;
+    }
+    if (name !== current) {
+      views[current].leave?.();
+      current = name;
+      views[current].enter?.();
+    }
+    document.body.dataset.view = name;
+  };
+  for (const tab of document.querySelectorAll("[role=tab]")) tab.addEventListener("click", () => select(tab.dataset.view));
+  map.on("click", (e) => views[current].click?.(e));
+  map.on("mousemove", (e) => {
+    const layers = current === "dashboard" || current === "planner" ? ["grids-fill"] : [];
+    const hit = layers.length && map.queryRenderedFeatures(e.point, { layers }).length;
+    map.getCanvas().style.cursor = current === "field" || hit ? "pointer" : "";
+  });
+  ctx.onPublished = () => views.dashboard.refresh();
+  select("dashboard");
+  await views.dashboard.load();
+  setStatus(published ? `Published plan ${published.id}: ${published.report.grids} grids, target ${published.target} households` : "No published plan yet: use the planner");
+  map.once("idle", () => (document.body.dataset.ready = "1"));
+  map.triggerRepaint();
+}
+
+start().catch((e) => {
+  showError("The map could not start", e);
+  setStatus("Failed to start");
+});
