@@ -67,7 +67,7 @@ type coverage struct {
 
 // gridCoverage is one grid's coverage.
 type gridCoverage struct {
-	Code                 string  `json:"code"`
+	Code                 string  `json:"code,omitempty"` // empty in the total
 	Households           int     `json:"households"`
 	HouseholdsCovered    int     `json:"households_covered"`
 	HouseholdsUncovered  int     `json:"households_uncovered"`
@@ -403,7 +403,7 @@ func (s *Server) coverageHandler(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	total := gridCoverage{Code: ""}
+	var total gridCoverage
 	for _, g := range cov.grids {
 		total.Households += g.Households
 		total.HouseholdsCovered += g.HouseholdsCovered
