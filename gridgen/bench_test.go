@@ -2,6 +2,7 @@ package gridgen
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -55,3 +56,79 @@ func BenchmarkGenerateMontevideo(b *testing.B) {
 }
 
 func resName(res int) string { return "res" + string(rune('0'+res/10)) + string(rune('0'+res%10)) }
+
+// BenchmarkPartitionMontevideo times the partitioner alone on the graph
+// bench/metisgraph exports for gpmetis, so profiles show only the partition.
+func BenchmarkPartitionMontevideo(b *testing.B) {
+	hh, areas := montevideo(b)
+	for _, res := range []int{10, 11} {
+		b.Run(resName(res), func(b *testing.B) {
+			gs, _, err := CellGraphs(context.Background(), Input{Households: hh, Parents: areas, Target: 300, Resolution: res})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			var k, cut, within, noncontig int
+			for b.Loop() {
+				k, cut, within, noncontig = 0, 0, 0, 0
+				for _, g := range gs {
+					l, n := PartitionGraph(context.Background(), g, 300)
+					k += n
+					c, w, nc := scoreGraph(g, l, n, 300)
+					cut += c
+					within += w
+					noncontig += nc
+				}
+			}
+			b.ReportMetric(float64(k), "grids")
+			b.ReportMetric(float64(cut), "cut")
+			b.ReportMetric(float64(within), "within10")
+			b.ReportMetric(float64(noncontig), "noncontig")
+		})
+	}
+}
+
+// scoreGraph returns the cut edges, the grids within ±10 % of target and
+// the grids that are not connected (by graph search).
+func scoreGraph(g Graph, labels []int32, k int, target float64) (cut, within, noncontig int) {
+	w := make([]int, k)
+	for v, l := range labels {
+		w[l] += g.Weights[v]
+	}
+	for _, x := range w {
+		if math.Abs(float64(x)-target) <= 0.1*target+1e-9 {
+			within++
+		}
+	}
+	comps := make([]int, k)
+	seen := make([]bool, len(labels))
+	var stack []int32
+	for s := range labels {
+		if seen[s] {
+			continue
+		}
+		comps[labels[s]]++
+		seen[s] = true
+		stack = append(stack[:0], int32(s))
+		for len(stack) > 0 {
+			v := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, u := range g.Adj[g.XAdj[v]:g.XAdj[v+1]] {
+				if labels[u] == labels[v] && !seen[u] {
+					seen[u] = true
+					stack = append(stack, u)
+				}
+				if labels[u] != labels[v] && u > v {
+					cut++
+				}
+			}
+		}
+	}
+	for _, c := range comps {
+		if c != 1 {
+			noncontig++
+		}
+	}
+	return cut, within, noncontig
+}

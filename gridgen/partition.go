@@ -10,14 +10,34 @@ import (
 
 // graph is the adjacency graph of the pieces of one parent part, in CSR
 // form, with vertex weights (households) and planar positions in metres.
+// Coarse graphs (coarsen.go) also carry edge weights (the cell edges an
+// edge stands for) and vertex sizes (the cells a vertex stands for); on the
+// cell graph both are nil and mean 1.
 type graph struct {
 	xadj []int32
 	adj  []int32
+	ew   []int32
 	w    []int
 	x, y []float64
+	size []int32
 }
 
 func (g *graph) n() int { return len(g.w) }
+
+// ewAt is the weight of the edge at adj index j.
+func (g *graph) ewAt(j int32) int32 {
+	if g.ew == nil {
+		return 1
+	}
+	return g.ew[j]
+}
+
+func (g *graph) sizeOf(v int32) int32 {
+	if g.size == nil {
+		return 1
+	}
+	return g.size[v]
+}
 
 func (g *graph) nbrs(v int32) []int32 { return g.adj[g.xadj[v]:g.xadj[v+1]] }
 
@@ -235,14 +255,15 @@ func (bs *bisector) sweep(id int32, o []int32, rev bool, aLo, aHi, ideal, W floa
 		}
 		bs.stamp[v] = st
 		wa += float64(g.w[v])
-		for _, u := range g.nbrs(v) {
+		for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
+			u := g.adj[j]
 			if atomic.LoadInt32(&bs.region[u]) != id {
 				continue
 			}
 			if bs.stamp[u] == st {
-				cut--
+				cut -= int(g.ewAt(j))
 			} else {
-				cut++
+				cut += int(g.ewAt(j))
 			}
 		}
 		var score float64
