@@ -1,12 +1,19 @@
 package api_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,6 +21,10 @@ import (
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/planar"
 
+	"github.com/wangge/wangge/api"
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/gpkg"
+	"github.com/wangge/wangge/gridgen"
 	"github.com/wangge/wangge/spatial"
 )
 
@@ -314,5 +325,91 @@ func TestLocateBadInput(t *testing.T) {
 	res, _ := f.do(t, "POST", "/v1/locate?"+url.Values{}.Encode(), enc)
 	if res.StatusCode != 200 {
 		t.Errorf("a batch of 10000 points: %d", res.StatusCode)
+	}
+}
+
+// montevideoServer is a server over the Montevideo plan of bench/locate.sh
+// (gridgen, one bbox parent, target 300) without the household points,
+// which locate does not need. It skips when the shared data is missing.
+func montevideoServer(b *testing.B) (*api.Server, orb.Bound) {
+	path := filepath.Join("..", "..", "shared", "data", "montevideo", "households.csv")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Skipf("%s not found: put the shared OSM extracts next to the repository (../shared/data)", path)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var hh []data.Household
+	bound := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
+	for _, r := range rows[1:] {
+		lon, _ := strconv.ParseFloat(r[1], 64)
+		lat, _ := strconv.ParseFloat(r[2], 64)
+		n, _ := strconv.Atoi(r[3])
+		hh = append(hh, data.Household{ID: r[0], Point: orb.Point{lon, lat}, Households: n})
+		bound = bound.Extend(orb.Point{lon, lat})
+	}
+	bound = bound.Pad(1e-4)
+	parent := data.Area{Code: "UY-MO", Name: "Montevideo", Level: 1, Geometry: orb.MultiPolygon{bound.ToPolygon()}}
+	f := newFixture(b, func(ctx context.Context, store *gpkg.Store) error {
+		plan, err := gridgen.Generate(ctx, gridgen.Input{Households: hh, Parents: []data.Area{parent}, Target: 300}, gridgen.Options{})
+		if err != nil {
+			return err
+		}
+		tx, err := store.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.AddArea(ctx, parent); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		return publish(ctx, store, plan)
+	})
+	return f.srv, bound
+}
+
+// BenchmarkLocateHandler is GET /v1/locate through the server's handler
+// chain (router, logging middleware to a discarding logger, handler) in
+// process: the cost of an answer without the network.
+func BenchmarkLocateHandler(b *testing.B) {
+	srv, bound := montevideoServer(b)
+	rng := rand.New(rand.NewPCG(7, 7))
+	urls := make([]string, 4096)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("/v1/locate?lon=%.7f&lat=%.7f", bound.Min[0]+rng.Float64()*(bound.Max[0]-bound.Min[0]), bound.Min[1]+rng.Float64()*(bound.Max[1]-bound.Min[1]))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest("GET", urls[i%len(urls)], nil))
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+		i++
+	}
+}
+
+// BenchmarkLocateBatch10k is one POST /v1/locate of 10,000 points in process.
+func BenchmarkLocateBatch10k(b *testing.B) {
+	srv, bound := montevideoServer(b)
+	rng := rand.New(rand.NewPCG(8, 8))
+	pts := make([]orb.Point, 10000)
+	for i := range pts {
+		pts[i] = orb.Point{bound.Min[0] + rng.Float64()*(bound.Max[0]-bound.Min[0]), bound.Min[1] + rng.Float64()*(bound.Max[1]-bound.Min[1])}
+	}
+	body, _ := json.Marshal(map[string]any{"points": pts})
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/locate", bytes.NewReader(body)))
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
 	}
 }
