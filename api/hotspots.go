@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -77,10 +78,14 @@ func (s *Server) hotspots(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	res, err := tiles.Hotspots(r.Context(), sc.HazardList(), sc.Study, q)
 	if err != nil {
 		return err
 	}
+	// The analysis' own time, apart from encoding, for dashboards' and
+	// benchmarks' sake (https://www.w3.org/TR/server-timing/).
+	w.Header().Set("Server-Timing", fmt.Sprintf("gistar;dur=%.1f", float64(time.Since(start).Microseconds())/1000))
 	out := hotspotCollection{Type: "FeatureCollection", Res: res.Res, K: res.K, Incidents: res.Incidents, Outside: res.Outside,
 		StudyCells: res.StudyCells, Warnings: res.Warnings, Features: []*geojson.Feature{}}
 	if out.Warnings == nil {

@@ -63,9 +63,10 @@ echo "## latency, one request at a time (gzip off, sizes raw)"
 
 echo "## hotspots over 60,000 hazards (uncached server; 5 runs)"
 for i in 1 2 3 4 5; do
-	curl -s -o /dev/null -w "GET /v1/hotspots: %{time_total}s %{size_download} bytes\n" "http://$UNCACHED/v1/hotspots"
+	curl -s -o /dev/null -D - -w "GET /v1/hotspots: %{time_total}s %{size_download} bytes\n" "http://$UNCACHED/v1/hotspots" | grep -E 'GET|Server-Timing'
 done
-curl -s -o /dev/null -w "GET /v1/hotspots?res=10: %{time_total}s %{size_download} bytes\n" "http://$UNCACHED/v1/hotspots?res=10"
+curl -s -o /dev/null -D - -w "GET /v1/hotspots?res=10: %{time_total}s %{size_download} bytes\n" "http://$UNCACHED/v1/hotspots?res=10" | grep -E 'GET|Server-Timing'
+curl -s -o /dev/null -D - -w "GET /v1/hotspots?category=fire: %{time_total}s %{size_download} bytes\n" "http://$UNCACHED/v1/hotspots?category=fire" | grep -E 'GET|Server-Timing' 
 
 echo "## low zooms z0-z9, all layers, tile of the city centre"
 for zxy in $(python3 -c "
@@ -77,19 +78,19 @@ for z in range(10):
 	curl -s -o /dev/null -w "z$zxy: %{size_download} bytes, %{time_total}s\n" "http://$UNCACHED/tiles/grids,areas,hazards,cameras,hotspots/$zxy.mvt"
 done
 echo "## largest tile of z10-z16 over the data, all layers"
-"$OUT/tilesbench" probe -dir "$OUT" -n 100000 -name "max size all layers" -url "http://$UNCACHED/tiles/grids,areas,hazards,cameras,hotspots/" -suffix .mvt | sed -n '1p;3,$p'
+"$OUT/tilesbench" probe -dir "$OUT" -n 100000 -name "max size all layers" -url "http://$UNCACHED/tiles/grids,areas,hazards,cameras,hotspots/" -suffix .mvt
 
-run_wrk() { # name prefix suffix
+run_wrk() { # name host path-prefix suffix
 	echo "### wrk $1 (load before: $(cut -d' ' -f1 /proc/loadavg))"
-	TILE_MIX="$OUT/mix.txt" TILE_PREFIX="$2" TILE_SUFFIX="$3" wrk -t"$THREADS" -c"$CONNS" -d"$DUR"s --latency -s bench/tiles.lua "http://127.0.0.1/" |
+	TILE_MIX="$OUT/mix.txt" TILE_PREFIX="$3" TILE_SUFFIX="$4" wrk -t"$THREADS" -c"$CONNS" -d"$DUR"s --latency -s bench/tiles.lua "http://$2/" |
 		grep -E 'Requests/sec|Transfer/sec|50%|99%|Non-2xx|Socket errors|requests in'
 }
 echo "## throughput: wrk -t$THREADS -c$CONNS -d${DUR}s over the z10-z16 mix ($(wc -l <"$OUT/mix.txt") tiles), gzip"
 # Warm the cache with the whole mix first, as a dashboard's users would.
-TILE_MIX="$OUT/mix.txt" TILE_PREFIX="http://$CACHED/tiles/grids,hazards/" TILE_SUFFIX=.mvt wrk -t2 -c8 -d5s -s bench/tiles.lua "http://127.0.0.1/" >/dev/null
-run_wrk "wangge cached (grids,hazards)" "http://$CACHED/tiles/grids,hazards/" .mvt
-run_wrk "wangge no cache (grids,hazards)" "http://$UNCACHED/tiles/grids,hazards/" .mvt
-run_wrk "PostGIS ST_AsMVT via pg_tileserv (bench_tile: grids,hazards)" "http://$TS/public.bench_tile/" .pbf
-run_wrk "wangge no cache (grids only)" "http://$UNCACHED/tiles/grids/" .mvt
-run_wrk "pg_tileserv table layer (bench_grids)" "http://$TS/public.bench_grids/" .pbf
+TILE_MIX="$OUT/mix.txt" TILE_PREFIX="/tiles/grids,hazards/" TILE_SUFFIX=.mvt wrk -t2 -c8 -d5s -s bench/tiles.lua "http://$CACHED/" >/dev/null
+run_wrk "wangge cached (grids,hazards)" "$CACHED" "/tiles/grids,hazards/" .mvt
+run_wrk "wangge no cache (grids,hazards)" "$UNCACHED" "/tiles/grids,hazards/" .mvt
+run_wrk "PostGIS ST_AsMVT via pg_tileserv (bench_tile: grids,hazards)" "$TS" "/public.bench_tile/" .pbf
+run_wrk "wangge no cache (grids only)" "$UNCACHED" "/tiles/grids/" .mvt
+run_wrk "pg_tileserv table layer (bench_grids)" "$TS" "/public.bench_grids/" .pbf
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
