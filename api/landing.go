@@ -1,9 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"embed"
+	"html"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -42,13 +45,54 @@ const fallbackCSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; scrip
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // mapPage returns the page to serve and its CSP: the built page when the
-// binary has it, else the fallback.
-func mapPage() ([]byte, string, error) {
-	if b, err := pageFiles.ReadFile(builtIndex); err == nil {
-		return b, pageCSP, nil
+// binary has it, else the fallback. A configured base map is named in the
+// page's wangge-basemap meta tag, and its origin is let through the CSP.
+func (s *Server) mapPage() ([]byte, string, error) {
+	b, err := pageFiles.ReadFile(builtIndex)
+	if err != nil {
+		b, err := pageFiles.ReadFile(fallbackIndex)
+		return b, fallbackCSP, err
 	}
-	b, err := pageFiles.ReadFile(fallbackIndex)
-	return b, fallbackCSP, err
+	csp := pageCSP
+	if s.cfg.BaseMap != "" {
+		origin := baseMapOrigin(s.cfg.BaseMap)
+		b = bytes.Replace(b, []byte(`<meta name="wangge-basemap" content="">`),
+			[]byte(`<meta name="wangge-basemap" content="`+html.EscapeString(s.cfg.BaseMap)+`">`), 1)
+		csp = strings.Replace(csp, "img-src 'self'", "img-src 'self' "+origin, 1)
+		csp = strings.Replace(csp, "connect-src 'self'", "connect-src 'self' "+origin, 1)
+	}
+	return b, csp, nil
+}
+
+// ValidBaseMap checks a base-map URL template: "" (none), or an absolute
+// http(s) URL with {z}, {x} and {y} and no characters that would break out
+// of the page's CSP.
+func ValidBaseMap(tmpl string) error {
+	if tmpl == "" {
+		return nil
+	}
+	for _, p := range []string{"{z}", "{x}", "{y}"} {
+		if !strings.Contains(tmpl, p) {
+			return data.Errorf(data.EINVALID, "base map %q: the URL template needs {z}, {x} and {y}", tmpl)
+		}
+	}
+	if strings.Contains(tmpl, "{s}") {
+		return data.Errorf(data.EINVALID, "base map %q: MapLibre does not expand {s}; name one host", tmpl)
+	}
+	u, err := url.Parse(strings.NewReplacer("{z}", "0", "{x}", "0", "{y}", "0", "{r}", "").Replace(tmpl))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(tmpl, " ;,'\"\n") {
+		return data.Errorf(data.EINVALID, "base map %q: want an absolute http(s) URL template such as https://tile.example.org/{z}/{x}/{y}.png", tmpl)
+	}
+	return nil
+}
+
+// baseMapOrigin is the scheme and host of a valid template.
+func baseMapOrigin(tmpl string) string {
+	u, err := url.Parse(strings.NewReplacer("{z}", "0", "{x}", "0", "{y}", "0", "{r}", "").Replace(tmpl))
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 func (s *Server) pageRoutes() []route {
@@ -152,7 +196,7 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Add("Vary", "Accept")
 	if wantsHTML(r) {
-		page, csp, err := mapPage()
+		page, csp, err := s.mapPage()
 		if err != nil {
 			return err
 		}

@@ -4,10 +4,13 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/wangge/wangge/api"
 )
 
 // The map page names its assets; each is served with a year of caching, a
@@ -67,5 +70,39 @@ func TestMapPageAssets(t *testing.T) {
 		if res.StatusCode != 404 || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
 			t.Errorf("%s: %d %s %s", bad, res.StatusCode, res.Header.Get("Content-Type"), body)
 		}
+	}
+}
+
+func TestBaseMap(t *testing.T) {
+	for _, tc := range []struct {
+		tmpl string
+		ok   bool
+	}{
+		{"", true},
+		{"https://tile.example.org/{z}/{x}/{y}.png", true},
+		{"http://localhost:8081/tiles/{z}/{x}/{y}.png?key=1", true},
+		{"https://tile.example.org/{z}/{x}.png", false},
+		{"https://{s}.tile.example.org/{z}/{x}/{y}.png", false},
+		{"ftp://tile.example.org/{z}/{x}/{y}.png", false},
+		{"/tiles/{z}/{x}/{y}.png", false},
+		{"https://tile.example.org/{z}/{x}/{y}.png; script-src *", false},
+	} {
+		if err := api.ValidBaseMap(tc.tmpl); (err == nil) != tc.ok {
+			t.Errorf("ValidBaseMap(%q) = %v, want ok %v", tc.tmpl, err, tc.ok)
+		}
+	}
+	srv := api.New(api.Config{BaseMap: "https://tile.example.org/{z}/{x}/{y}.png"})
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/?f=html", nil)
+	srv.ServeHTTP(rec, req)
+	csp, body := rec.Header().Get("Content-Security-Policy"), rec.Body.String()
+	if strings.Contains(csp, "'unsafe-inline'") {
+		t.Skip("the map page is not built into this binary (make web): no base map on the fallback page")
+	}
+	if !strings.Contains(csp, "img-src 'self' https://tile.example.org") || !strings.Contains(csp, "connect-src 'self' https://tile.example.org") {
+		t.Errorf("CSP does not let the base map through: %q", csp)
+	}
+	if !strings.Contains(body, `<meta name="wangge-basemap" content="https://tile.example.org/{z}/{x}/{y}.png">`) {
+		t.Errorf("page does not name the base map")
 	}
 }

@@ -25,6 +25,9 @@ type Config struct {
 	BaseURL string // absolute URL prefix for links, "" to derive from the request
 	// MaxBodyBytes limits request bodies; 0 means 1 MiB.
 	MaxBodyBytes int64
+	// BaseMap is an optional raster tile URL template (https://…/{z}/{x}/{y}.png)
+	// the map page draws under its layers; "" draws none (see ValidBaseMap).
+	BaseMap string
 	// TileCacheBytes bounds the tile cache; 0 means 256 MiB, negative turns
 	// caching off (for benchmarks of rendering).
 	TileCacheBytes int

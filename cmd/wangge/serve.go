@@ -22,7 +22,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	db := fs.String("db", env("db", "wangge.gpkg"), "GeoPackage file, created when missing (WANGGE_DB)")
 	withDemo := fs.Bool("demo", envBool("demo"), "load the embedded Liechtenstein demo data when the store is empty (WANGGE_DEMO)")
 	baseURL := fs.String("base-url", env("base_url", ""), "absolute URL prefix for links, when behind a proxy (WANGGE_BASE_URL)")
+	baseMap := fs.String("basemap", env("basemap", ""), "raster tile URL template with {z}, {x}, {y} drawn under the map page; none by default (WANGGE_BASEMAP)")
 	if _, err := parseInterleaved(fs, args); err != nil {
+		return err
+	}
+	if err := api.ValidBaseMap(*baseMap); err != nil {
 		return err
 	}
 	log := newLogger(stderr)
@@ -39,7 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL})
+	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL, BaseMap: *baseMap})
 	defer srv.Close()
 	if err := srv.Load(ctx); err != nil {
 		return err

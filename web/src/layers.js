@@ -47,7 +47,13 @@ export function householdColour(stops = householdStops) {
  * or null to use GeoJSON; the GeoJSON sources start empty and are filled by
  * the views.
  */
-export function addLayers(map, { tiles, target }) {
+export function addLayers(map, { tiles, target, basemap }) {
+  if (basemap) {
+    // Optional, configured on the server (--basemap); drawn under everything.
+    map.addSource("basemap", { type: "raster", tiles: [basemap], tileSize: 256, maxzoom: 19,
+      attribution: `Base map: ${new URL(basemap.replace(/[{}]/g, "")).host}` });
+    map.addLayer({ id: "basemap", type: "raster", source: "basemap", paint: { "raster-opacity": 0.6 } });
+  }
   const from = (layer) => (tiles ? { source: "wangge", "source-layer": layer } : { source: layer });
   if (tiles) {
     map.addSource("wangge", { type: "vector", url: tiles });
@@ -96,6 +102,7 @@ export function addLayers(map, { tiles, target }) {
 
 /** Which map layers each toggle in the panel shows or hides. */
 export const toggles = {
+  basemap: ["basemap"],
   areas: ["areas-fill", "areas-line"],
   grids: ["grids-fill", "grids-line", "grids-selected"],
   hazards: ["hazards"],

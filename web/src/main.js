@@ -50,7 +50,9 @@ async function start() {
 
   const tiles = have.has("GET /tiles/{layers}.json") ? absolute("tiles/areas,grids.json") : null;
   document.body.dataset.source = tiles ? "tiles" : "geojson";
-  addLayers(map, { tiles, target: published ? published.target : 300 });
+  const basemap = document.querySelector("meta[name=wangge-basemap]")?.content || "";
+  $("#basemap-toggle").hidden = !basemap;
+  addLayers(map, { tiles, target: published ? published.target : 300, basemap });
 
   const ctx = { map, have, published, tiles, areas: null, reloadGrids: null };
   // Areas are needed by the planner (its list of parents) and to frame the
