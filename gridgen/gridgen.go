@@ -170,29 +170,39 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 		fine = autoMaxRes
 	}
 	cells := make([]h3.Cell, len(in.Households))
-	var cellErr atomic.Value
-	chunked(len(in.Households), 4096, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			p := in.Households[i].Point
-			c, err := h3.LatLngToCell(h3.LatLng{Lat: p[1], Lng: p[0]}, fine)
-			if err != nil {
-				cellErr.Store(err)
-				return
+	locate := func(res int) error {
+		var cellErr atomic.Value
+		chunked(len(in.Households), 4096, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				p := in.Households[i].Point
+				c, err := h3.LatLngToCell(h3.LatLng{Lat: p[1], Lng: p[0]}, res)
+				if err != nil {
+					cellErr.Store(err)
+					return
+				}
+				cells[i] = c
 			}
-			cells[i] = c
+		})
+		if e := cellErr.Load(); e != nil {
+			return data.Wrap(data.EINTERNAL, e.(error), "locating households in H3 cells")
 		}
-	})
-	if e := cellErr.Load(); e != nil {
-		return nil, data.Report{}, data.Wrap(data.EINTERNAL, e.(error), "locating households in H3 cells")
+		return ctx.Err()
 	}
-	if err := ctx.Err(); err != nil {
+	if err := locate(fine); err != nil {
 		return nil, data.Report{}, err
 	}
 	r.res = fine
 	if auto {
+		// The parent of a point's fine cell is not always the cell holding
+		// the point (H3 children poke out of their parent), so cells at the
+		// chosen resolution are located afresh: a plan must put a household
+		// in the same cell whether its resolution was chosen or given, or a
+		// redraw at the base's resolution would see households move.
 		r.res = chooseResolution(in, cells)
-		for i := range cells {
-			cells[i] = cellParent(cells[i], r.res)
+		if r.res != fine {
+			if err := locate(r.res); err != nil {
+				return nil, data.Report{}, err
+			}
 		}
 	}
 	rep.Resolution, rep.ResolutionAuto = r.res, auto

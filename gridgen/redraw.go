@@ -15,6 +15,7 @@ type baseIndex struct {
 	plan   *data.Plan
 	grids  map[baseKey][]int // (parent, cell) → base grids holding the cell
 	locked map[string]bool
+	hh     map[string]int // households of each base grid, by code
 }
 
 type baseKey struct {
@@ -23,11 +24,12 @@ type baseKey struct {
 }
 
 func newBaseIndex(p *data.Plan, locked []string) *baseIndex {
-	b := &baseIndex{plan: p, grids: make(map[baseKey][]int), locked: make(map[string]bool)}
+	b := &baseIndex{plan: p, grids: make(map[baseKey][]int), locked: make(map[string]bool), hh: make(map[string]int, len(p.Grids))}
 	for _, c := range locked {
 		b.locked[c] = true
 	}
 	for gi, g := range p.Grids {
+		b.hh[g.Code] = g.Households
 		for _, c := range g.Cells {
 			k := baseKey{g.ParentCode, h3.Cell(c)}
 			b.grids[k] = append(b.grids[k], gi)
@@ -137,6 +139,14 @@ func (r *run) redrawPart(ctx context.Context, baseCodes []string, vs []int32, g 
 		want = 0
 	}
 	b := boundsFor(freeW, max(1, want), target)
+	// baseW is a grid's households in the base plan, or -1 once a split or
+	// merge made it a new grid. A grid the base left outside the bounds (a
+	// part that cannot be balanced, say) was accepted then; holding it to
+	// the bounds now would move households in an unchanged area.
+	baseW := make([]float64, k)
+	for l, c := range codes {
+		baseW[l] = float64(r.base.hh[c])
+	}
 	// Split the heaviest free grid until there are enough.
 	for free > 0 && free < want {
 		h := -1
@@ -157,6 +167,8 @@ func (r *run) redrawPart(ctx context.Context, baseCodes []string, vs []int32, g 
 		k++
 		fixed = append(fixed, false)
 		wg = append(wg, 0)
+		baseW[h] = -1
+		baseW = append(baseW, -1)
 		for _, v := range hv {
 			if bsr.labels[v] == 1 {
 				labels[v] = nl
@@ -196,26 +208,39 @@ func (r *run) redrawPart(ctx context.Context, baseCodes []string, vs []int32, g 
 		}
 		wg[nb] += wg[lightest]
 		wg[lightest] = -1 // gone
+		baseW[nb] = -1
 		free--
 	}
+	oldLabels := slices.Clone(labels)
 	labels, k, fixed = compact(labels, fixed)
 	bs := make([]bounds, k)
-	for l := range bs {
+	for v, l := range labels {
 		bs[l] = b
+		if bw := baseW[oldLabels[v]]; bw >= 0 {
+			bs[l] = bounds{math.Min(b.lo, bw), math.Max(b.hi, bw)}
+		}
+	}
+	for l := range bs {
 		if fixed[l] {
 			bs[l] = bounds{0, math.Inf(1)}
 		}
 	}
-	refine(g, labels, k, bs, fixed, 12, true)
+	// Repair only what is out of bounds: a grid within them keeps its cells
+	// (and an unchanged base moves nothing).
 	if outOfBounds(g, labels, k, bs, fixed) > 0 {
-		// Push weight through chains of grids: aim every free grid at the
-		// mean for a while, then relax back to the bounds.
+		refine(g, labels, k, bs, fixed, 12, true)
+	}
+	if bad := badGrids(g, labels, k, bs, fixed); len(bad) > 0 {
+		// Push weight through chains of grids: aim the grids out of bounds
+		// and those up to two grids away at the mean for a while, then
+		// relax back to the bounds. Grids further away keep their bounds,
+		// so households far from the change stay put.
 		m := freeW / float64(max(1, want))
-		tight := make([]bounds, k)
+		near := gridsNear(g, labels, k, bad, 2)
+		tight := slices.Clone(bs)
 		for l := range tight {
-			tight[l] = bounds{0.98 * m, 1.02 * m}
-			if fixed[l] {
-				tight[l] = bs[l]
+			if near[l] && !fixed[l] {
+				tight[l] = bounds{0.98 * m, 1.02 * m}
 			}
 		}
 		refine(g, labels, k, tight, fixed, 30, true)
@@ -250,17 +275,43 @@ func compact(labels []int32, fixed []bool) ([]int32, int, []bool) {
 
 // outOfBounds counts the free grids whose households are out of bounds.
 func outOfBounds(g *graph, labels []int32, k int, bs []bounds, fixed []bool) int {
+	return len(badGrids(g, labels, k, bs, fixed))
+}
+
+// badGrids lists the free grids whose households are out of bounds.
+func badGrids(g *graph, labels []int32, k int, bs []bounds, fixed []bool) []int32 {
 	w := make([]float64, k)
 	for v, l := range labels {
 		w[l] += float64(g.w[v])
 	}
-	n := 0
+	var out []int32
 	for l := range k {
 		if !fixed[l] && penalty(w[l], bs[l]) > 0 {
-			n++
+			out = append(out, int32(l))
 		}
 	}
-	return n
+	return out
+}
+
+// gridsNear marks the grids within hops grid adjacencies of the seeds.
+func gridsNear(g *graph, labels []int32, k int, seeds []int32, hops int) []bool {
+	near := make([]bool, k)
+	for _, l := range seeds {
+		near[l] = true
+	}
+	for range hops {
+		next := slices.Clone(near)
+		for v := int32(0); v < int32(g.n()); v++ {
+			if !near[labels[v]] {
+				continue
+			}
+			for _, u := range g.nbrs(v) {
+				next[labels[u]] = true
+			}
+		}
+		near = next
+	}
+	return near
 }
 
 // inheritCodes gives grids of a redraw the code of the base grid they

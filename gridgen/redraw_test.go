@@ -110,3 +110,36 @@ func sameCells(a, b []uint64) bool {
 	}
 	return true
 }
+
+// TestRedrawUnchanged redraws from a base plan with the same households and
+// target: nothing needs repair, so nothing may move and every grid keeps
+// its cells and code.
+func TestRedrawUnchanged(t *testing.T) {
+	hh, areas := liechtenstein(t)
+	ctx := context.Background()
+	for _, res := range []int{10, 0} {
+		base, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Resolution: res}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Base: &base}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := plan.Report.HouseholdsMoved; m != 0 {
+			t.Errorf("res %d: unchanged base, %d households moved", base.Resolution, m)
+		}
+		before := map[string]data.Grid{}
+		for _, g := range base.Grids {
+			before[g.Code] = g
+		}
+		for _, g := range plan.Grids {
+			if b, ok := before[g.Code]; !ok || !sameCells(b.Cells, g.Cells) {
+				t.Errorf("res %d: grid %s changed", base.Resolution, g.Code)
+			}
+		}
+		if len(plan.Grids) != len(base.Grids) {
+			t.Errorf("res %d: %d grids, base had %d", base.Resolution, len(plan.Grids), len(base.Grids))
+		}
+	}
+}
