@@ -95,8 +95,12 @@ const getJSON = async (path) => {
 test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 110_000 }, async (t) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const problems = [];
+  let expected = null; // a URL part whose 4xx a step provokes on purpose
   page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+    if (m.type() !== "error") return;
+    const where = m.location()?.url || "";
+    if (expected && where.includes(expected) && /status of 4\d\d/.test(m.text())) return;
+    problems.push(`console: ${m.text()} ${where}`);
   });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
@@ -154,6 +158,40 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     await page.uncheck("input[data-layer=hotspots]");
   });
 
+  await t.test("an API error is shown in words", async () => {
+    expected = "/v1/hotspots";
+    await page.check("input[data-layer=hotspots]");
+    await page.fill("#hazard-filter input[name=since]", "2025-06-01");
+    await page.fill("#hazard-filter input[name=until]", "2025-01-01");
+    await page.dispatchEvent("#hazard-filter input[name=until]", "change");
+    await page.waitForFunction(() => /must be before/.test(document.getElementById("error-text").textContent), null, { timeout: 15_000 });
+    assert.equal(await page.isVisible("#error"), true);
+    await page.click("#error-close");
+    assert.equal(await page.isVisible("#error"), false);
+    await page.fill("#hazard-filter input[name=since]", "");
+    await page.fill("#hazard-filter input[name=until]", "");
+    await page.dispatchEvent("#hazard-filter input[name=until]", "change");
+    await page.uncheck("input[data-layer=hotspots]");
+    await idle();
+    expected = null;
+  });
+
+  await t.test("grid table sorts; a hazard click opens its popup", async () => {
+    await page.click("#grid-table thead th[data-key=households]");
+    const first = Number((await page.textContent("#grid-table tbody tr:first-child td")).replace(/,/g, ""));
+    const plan = await getJSON("/v1/plans/1");
+    assert.equal(first, Math.max(...plan.grids.map((g) => g.households)));
+    const px = await page.evaluate(() => {
+      const m = window.wangge.map, f = m.queryRenderedFeatures({ layers: ["hazards"] })[0];
+      const p = m.project(f.geometry.coordinates), r = m.getCanvas().getBoundingClientRect();
+      return { x: r.left + p.x, y: r.top + p.y };
+    });
+    await page.mouse.click(px.x, px.y);
+    await page.waitForSelector(".maplibregl-popup", { timeout: 10_000 });
+    assert.match(await page.textContent(".maplibregl-popup"), /hazard.*severity/s);
+    await page.screenshot({ path: join(outDir, "dashboard.png") });
+  });
+
   await t.test("field view: a click names the grid /v1/locate names", async () => {
     await page.click("#tab-field");
     // Vaduz, inside the demo's grids.
@@ -189,6 +227,7 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     const plans = await getJSON("/v1/plans");
     const published = plans.plans.find((p) => p.published);
     assert.notEqual(published.id, 1, "a new plan is published");
+    await page.waitForFunction((n) => document.querySelectorAll("#plan-list option").length === n + 1, plans.plans.length, { timeout: 10_000 });
     await idle();
     await page.screenshot({ path: join(outDir, "planner.png") });
   });

@@ -1,5 +1,6 @@
 // The dashboard: layer switches, hazard filters, hotspots with their legend,
 // and a table of counts per grid.
+import maplibregl from "maplibre-gl/dist/maplibre-gl-csp.js";
 import { allFeatures, api } from "./api.js";
 import { categoryColours, deviationStops, hotspotBins, sector, setVisible, toggles } from "./layers.js";
 import { $, el, num, pct, kvTable, showError } from "./ui.js";
@@ -32,6 +33,9 @@ export class Dashboard {
     }
     $("#hazard-filter").addEventListener("change", () => this.filter());
     $("#hazard-filter").addEventListener("submit", (e) => e.preventDefault());
+    for (const th of document.querySelectorAll("#grid-table thead th")) {
+      th.addEventListener("click", () => this.sortBy(th.dataset.key));
+    }
     this.gridLegend();
     this.hotspotLegend();
   }
@@ -77,7 +81,6 @@ export class Dashboard {
 
   /** Fills the table of counts per grid. */
   async loadStats() {
-    const tbody = $("#grid-table tbody");
     const { have, published } = this.ctx;
     this.stats.clear();
     try {
@@ -104,10 +107,31 @@ export class Dashboard {
     } catch (e) {
       showError("Grid statistics", e);
     }
-    const rows = [...this.stats.values()].sort((a, b) => a.code.localeCompare(b.code));
+    this.renderTable();
+  }
+
+  renderTable() {
+    const tbody = $("#grid-table tbody");
+    const { key, dir } = this.sort || { key: "code", dir: 1 };
+    const val = (r) => (key === "code" ? r.code : r[key] ?? -1);
+    const rows = [...this.stats.values()].sort((a, b) => {
+      const x = val(a), y = val(b);
+      return dir * (typeof x === "string" ? x.localeCompare(y) : x - y) || a.code.localeCompare(b.code);
+    });
+    for (const th of document.querySelectorAll("#grid-table thead th")) {
+      th.setAttribute("aria-sort", th.dataset.key === key ? (dir > 0 ? "ascending" : "descending") : "none");
+    }
     tbody.replaceChildren(...rows.map((r) => el("tr", { dataset: { code: r.code }, tabindex: "0", onclick: () => this.select(r.code, true),
       onkeydown: (e) => e.key === "Enter" && this.select(r.code, true) },
     el("th", { scope: "row" }, r.code), el("td", {}, num(r.households)), el("td", {}, num(r.open)), el("td", {}, pct(r.coverage)))));
+    for (const tr of tbody.children) tr.classList.toggle("selected", tr.dataset.code === this.selected);
+  }
+
+  /** Sorts the grid table by a column; a second click reverses. */
+  sortBy(key) {
+    const cur = this.sort || { key: "code", dir: 1 };
+    this.sort = { key, dir: cur.key === key ? -cur.dir : key === "code" ? 1 : -1 };
+    this.renderTable();
   }
 
   toggle(layer, on) {
@@ -121,14 +145,15 @@ export class Dashboard {
   /** The hazard filter from the form, as values and a MapLibre expression. */
   currentFilter() {
     const form = $("#hazard-filter");
-    const status = form.status.value, since = form.since.value, until = form.until.value;
+    const status = form.status.value, since = form.since.value, until = form.until.value, severity = Number(form.severity.value) || 1;
     const cats = [...form.querySelectorAll("input[name=category]:checked")].map((i) => i.value);
     const expr = ["all", ["in", ["get", "category"], ["literal", cats]]];
     if (status) expr.push(["==", ["get", "status"], status]);
+    if (severity > 1) expr.push([">=", ["get", "severity"], severity]);
     const day = ["slice", ["get", "reported_at"], 0, 10];
     if (since) expr.push([">=", day, since]);
     if (until) expr.push(["<=", day, until]);
-    return { status, since, until, cats, expr };
+    return { status, since, until, cats, severity, expr };
   }
 
   filter() {
@@ -136,7 +161,8 @@ export class Dashboard {
     this.map.setFilter("hazards", f.expr);
     const shown = this.hazards.filter((h) => {
       const p = h.properties, day = String(p.reported_at || "").slice(0, 10);
-      return f.cats.includes(p.category) && (!f.status || p.status === f.status) && (!f.since || day >= f.since) && (!f.until || day <= f.until);
+      return f.cats.includes(p.category) && (!f.status || p.status === f.status) && p.severity >= f.severity &&
+        (!f.since || day >= f.since) && (!f.until || day <= f.until);
     }).length;
     const what = f.status ? `${statuses[f.status]} hazards` : "hazards";
     $("#hazard-count").textContent = `${num(shown)} of ${num(this.hazards.length)} ${what} shown`;
@@ -173,8 +199,38 @@ export class Dashboard {
   }
 
   click(e) {
+    const box = [[e.point.x - 4, e.point.y - 4], [e.point.x + 4, e.point.y + 4]];
+    const point = this.map.queryRenderedFeatures(box, { layers: ["hazards", "cameras"] })[0];
+    if (point) {
+      this.popup(point);
+      return;
+    }
     const hit = this.map.queryRenderedFeatures(e.point, { layers: ["grids-fill"] })[0];
     if (hit) this.select(hit.properties.code, false);
+  }
+
+  /** A popup naming a hazard or a camera. */
+  popup(f) {
+    const p = f.properties;
+    const body = f.layer.id === "hazards"
+      ? el("div", { class: "popup" }, el("strong", {}, `${p.category} hazard`), kvTable([
+        ["severity", String(p.severity)], ["status", String(p.status).replace("_", " ")],
+        ["reported", String(p.reported_at || "").replace("T", " ").replace(/(:00)?(\.000)?Z$/, " UTC")], ["id", p.source_id || String(f.id)]]))
+      : el("div", { class: "popup" }, el("strong", {}, "camera"), kvTable([
+        ["status", p.status], ["facing", `${Math.round(p.azimuth)}°`], ["field of view", `${Math.round(p.fov)}°`],
+        ["range", `${Math.round(p.range_m)} m`], ["id", p.source_id || String(f.id)]]));
+    this.closePopup();
+    this.openPopup = new maplibregl.Popup({ closeButton: true, maxWidth: "280px" })
+      .setLngLat(f.geometry.coordinates).setDOMContent(body).addTo(this.map);
+  }
+
+  closePopup() {
+    this.openPopup?.remove();
+    this.openPopup = null;
+  }
+
+  leave() {
+    this.closePopup();
   }
 
   /** Selects a grid: outlines it, marks its row and shows its figures. */

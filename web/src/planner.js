@@ -45,12 +45,31 @@ export class Planner {
       this.generate();
     });
     if (!ctx.published) $("#plan-form").base.checked = false;
+    $("#plan-open").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const id = $("#plan-list").value;
+      if (id) this.open(id).catch((err) => showError(`Plan ${id}`, err));
+    });
+  }
+
+  /** Fills the list of stored plans. */
+  async listPlans() {
+    try {
+      const res = await api("v1/plans");
+      const list = $("#plan-list"), keep = list.value;
+      list.replaceChildren(el("option", { value: "" }, "—"), ...(res.plans || []).map((p) => el("option", { value: String(p.id) },
+        `plan ${p.id}${p.published ? " (published)" : ""}: ${p.report.grids} grids, target ${p.target}, ${p.created_at.slice(0, 16).replace("T", " ")}`)));
+      list.value = keep;
+    } catch (e) {
+      showError("Stored plans", e);
+    }
   }
 
   enter() {
     this.map.setPaintProperty("grids-fill", "fill-color", householdColour());
     this.showCandidate(!!this.candidate);
     this.loadPublished();
+    this.listPlans();
   }
 
   leave() {
@@ -140,6 +159,7 @@ export class Planner {
       if (job.status !== "done") throw new Error(job.error || `the job ended as ${job.status}`);
       this.progress(1, 1, "done");
       await this.open(job.plan_id);
+      this.listPlans();
     } catch (e) {
       $("#plan-progress").hidden = true;
       showError("Plan generation", e);
@@ -217,6 +237,7 @@ export class Planner {
       await this.loadPublished();
       this.render();
       await this.ctx.onPublished?.(res);
+      this.listPlans();
       setStatus(`Published plan ${res.id}: ${res.report.grids} grids, target ${res.target} households`);
     } catch (e) {
       if (button) button.disabled = false;
