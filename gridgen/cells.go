@@ -156,7 +156,10 @@ func toGeoPolygon(p orb.Polygon) h3.GeoPolygon {
 // judges overlap with its own geometry, the neighbours of every cell the
 // boundary crosses are examined too, until no new cell turns up, so that no
 // sliver of the parent is left without a cell.
-func buildCells(ctx context.Context, mp orb.MultiPolygon, res int) (*parentCells, error) {
+//
+// prog, if set, is told the fraction done: the first batch (polyfill) is
+// nearly all cells, so it reports as it goes, a slice at a time.
+func buildCells(ctx context.Context, mp orb.MultiPolygon, res int, prog func(float64)) (*parentCells, error) {
 	rings := normRings(mp)
 	ix := newEdgeIndex(rings)
 	seen := make(map[h3.Cell]bool)
@@ -186,44 +189,56 @@ func buildCells(ctx context.Context, mp orb.MultiPolygon, res int) (*parentCells
 		}
 		slices.Sort(batch)
 		hexes := make([][]orb.Point, len(batch))
-		var errOnce error
-		var mu sync.Mutex
-		chunked(len(batch), 2048, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				r, err := cellRing(batch[i])
-				if err != nil {
-					mu.Lock()
-					errOnce = err
-					mu.Unlock()
-					return
-				}
-				hexes[i] = r
-			}
-		})
-		if errOnce != nil {
-			return nil, errOnce
-		}
-		for _, h := range hexes {
-			for j := range h {
-				h[j] = vt.canon(h[j])
-			}
-		}
 		results := make([]result, len(batch))
-		chunked(len(batch), 2048, func(lo, hi int) {
-			q := ix.querier()
-			for i := lo; i < hi; i++ {
-				h := hexes[i]
-				b := orb.MultiPoint(h).Bound()
-				near := q.near(b)
-				if len(near) == 0 {
-					if trusted || ix.contains(centroid(h)) {
-						results[i] = result{full: true}
-					}
-					continue
-				}
-				results[i] = result{polys: clipCell(h, q, near)}
+		// Slices of the batch: progress and cancellation between them.
+		for lo0 := 0; lo0 < len(batch); lo0 += coverSlice {
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
-		})
+			hi0 := min(len(batch), lo0+coverSlice)
+			var errOnce error
+			var mu sync.Mutex
+			chunked(hi0-lo0, 2048, func(lo, hi int) {
+				for i := lo0 + lo; i < lo0+hi; i++ {
+					r, err := cellRing(batch[i])
+					if err != nil {
+						mu.Lock()
+						errOnce = err
+						mu.Unlock()
+						return
+					}
+					hexes[i] = r
+				}
+			})
+			if errOnce != nil {
+				return nil, errOnce
+			}
+			// Snapping is sequential and in sorted cell order, so the
+			// canonical vertex values do not depend on scheduling.
+			for _, h := range hexes[lo0:hi0] {
+				for j := range h {
+					h[j] = vt.canon(h[j])
+				}
+			}
+			chunked(hi0-lo0, 2048, func(lo, hi int) {
+				q := ix.querier()
+				for i := lo0 + lo; i < lo0+hi; i++ {
+					h := hexes[i]
+					b := orb.MultiPoint(h).Bound()
+					near := q.near(b)
+					if len(near) == 0 {
+						if trusted || ix.contains(centroid(h)) {
+							results[i] = result{full: true}
+						}
+						continue
+					}
+					results[i] = result{polys: clipCell(h, q, near)}
+				}
+			})
+			if trusted {
+				report(prog, 0.9*float64(hi0)/float64(len(batch)))
+			}
+		}
 		var next []h3.Cell
 		for i, c := range batch {
 			r := results[i]
@@ -253,9 +268,14 @@ func buildCells(ctx context.Context, mp orb.MultiPolygon, res int) (*parentCells
 		batch = next
 		trusted = false
 	}
+	report(prog, 0.95)
 	pc.link()
+	report(prog, 1)
 	return pc, nil
 }
+
+// coverSlice is how many cells buildCells handles between progress reports.
+const coverSlice = 16384
 
 func (pc *parentCells) add(p piece) {
 	id := int32(len(pc.pieces))

@@ -28,7 +28,7 @@ func CellGraphs(ctx context.Context, in Input) ([]Graph, int, error) {
 	}
 	var out []Graph
 	for pi, a := range in.Parents {
-		pc, err := buildCells(ctx, a.Geometry, r.res)
+		pc, err := buildCells(ctx, a.Geometry, r.res, nil)
 		if err != nil {
 			return nil, 0, data.Wrap(data.EINTERNAL, err, "covering parent %q with H3 cells", a.Code)
 		}
@@ -57,6 +57,6 @@ func CellGraphs(ctx context.Context, in Input) ([]Graph, int, error) {
 func PartitionGraph(ctx context.Context, g Graph, target float64) ([]int32, int) {
 	gr := &graph{xadj: g.XAdj, adj: g.Adj, w: g.Weights, x: g.X, y: g.Y}
 	sem := make(chan struct{}, max(0, workers()-1))
-	res := partitionPart(ctx, gr, math.Max(1, target), sem)
+	res := partitionPart(ctx, gr, math.Max(1, target), sem, nil)
 	return res.labels, res.grids
 }

@@ -69,19 +69,51 @@ type run struct {
 	base     *baseIndex
 
 	progMu   sync.Mutex
+	progPer  []int // progress units done per parent
 	progDone int
 	progTot  int
 	progress func(done, total int)
 }
 
-func (r *run) step() {
+// Progress: every parent is progUnits units, split between its stages in
+// proportion to their measured share of the time (cell cover, partition,
+// grid polygons), and each stage reports the fraction it has done, so the
+// bar moves within a parent too (Montevideo is one parent).
+const progUnits = 100
+
+var progStages = [...][2]int{{0, 45}, {45, 85}, {85, 100}}
+
+const (
+	stageCover = iota
+	stagePartition
+	stageGeometry
+)
+
+// stageProgress returns the reporter of one stage of parent pi, or nil when
+// nobody listens. The reporter may be called from several goroutines.
+func (r *run) stageProgress(pi, stage int) func(frac float64) {
 	if r.progress == nil {
-		return
+		return nil
 	}
-	r.progMu.Lock()
-	defer r.progMu.Unlock()
-	r.progDone++
-	r.progress(r.progDone, r.progTot)
+	lo, hi := progStages[stage][0], progStages[stage][1]
+	return func(frac float64) {
+		u := lo + int(math.Min(1, math.Max(0, frac))*float64(hi-lo))
+		r.progMu.Lock()
+		defer r.progMu.Unlock()
+		if u <= r.progPer[pi] {
+			return
+		}
+		r.progDone += u - r.progPer[pi]
+		r.progPer[pi] = u
+		r.progress(r.progDone, r.progTot)
+	}
+}
+
+// report calls fn if it is set.
+func report(fn func(float64), frac float64) {
+	if fn != nil {
+		fn(frac)
+	}
 }
 
 // Generate draws grids inside in.Parents so that each holds about
@@ -96,7 +128,8 @@ func Generate(ctx context.Context, in Input, opt Options) (data.Plan, error) {
 	}
 
 	// Parents are independent: process them in parallel.
-	r.progTot = 3 * len(in.Parents)
+	r.progTot = progUnits * len(in.Parents)
+	r.progPer = make([]int, len(in.Parents))
 	outs := make([]*parentOut, len(in.Parents))
 	workers := opt.Workers
 	if workers <= 0 {
@@ -336,7 +369,7 @@ type gridOut struct {
 
 func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectSem chan struct{}) (*parentOut, error) {
 	a := r.in.Parents[pi]
-	pc, err := buildCells(ctx, a.Geometry, r.res)
+	pc, err := buildCells(ctx, a.Geometry, r.res, r.stageProgress(pi, stageCover))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -352,7 +385,6 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	if pc.unmatched > 0 {
 		out.warnings = append(out.warnings, fmt.Sprintf("parent %s: %d cell edges without a neighbour cell (possible gaps)", a.Code, pc.unmatched))
 	}
-	r.step()
 	r.assignHouseholds(pi, pc)
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -369,12 +401,11 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	if r.base != nil {
 		out.baseCodes = r.base.pieceCodes(a.Code, pc)
 	}
-	labels, constrained, parts := r.partitionParent(ctx, pc, out.baseCodes, target, bisectSem)
+	labels, constrained, parts := r.partitionParent(ctx, pc, out.baseCodes, target, bisectSem, r.stageProgress(pi, stagePartition))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	out.labels, out.parts = labels, parts
-	r.step()
 
 	ng := 0
 	for _, l := range labels {
@@ -400,6 +431,8 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	}
 	var gerr error
 	var mu sync.Mutex
+	var built atomic.Int32
+	geomProg := r.stageProgress(pi, stageGeometry)
 	chunked(ng, 16, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
 			if err := gridGeometry(pc, labels, int32(g), &out.grids[g]); err != nil {
@@ -407,6 +440,7 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 				gerr = err
 				mu.Unlock()
 			}
+			report(geomProg, float64(built.Add(1))/float64(ng))
 		}
 	})
 	if gerr != nil {
@@ -415,7 +449,7 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	if r.base != nil {
 		r.inheritCodes(out.baseCodes, out)
 	}
-	r.step()
+	report(geomProg, 1)
 	return out, nil
 }
 
@@ -554,7 +588,7 @@ func partGraph(pc *parentCells, vs []int32, local []int32) *graph {
 // label of every piece (numbered across the parent), whether each grid is
 // constrained (cannot be within ±10 % of the target) and the number of
 // parts.
-func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, sem chan struct{}) ([]int32, []bool, int) {
+func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, sem chan struct{}, prog func(float64)) ([]int32, []bool, int) {
 	part, nparts := partsOf(pc)
 	byPart := make([][]int32, nparts)
 	for p, k := range part {
@@ -564,16 +598,24 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 	local := make([]int32, len(pc.pieces))
 	next := int32(0)
 	var constrained []bool
+	// Each part's share of the stage is its share of the pieces.
+	doneV := 0
 	for _, vs := range byPart {
 		if ctx.Err() != nil {
 			return nil, nil, 0
 		}
 		g := partGraph(pc, vs, local)
+		var pp func(float64)
+		if prog != nil {
+			lo, span := float64(doneV)/float64(len(pc.pieces)), float64(len(vs))/float64(len(pc.pieces))
+			pp = func(f float64) { prog(lo + span*f) }
+		}
+		doneV += len(vs)
 		var res partResult
 		if r.base != nil {
-			res = r.redrawPart(ctx, baseCodes, vs, g, target, sem)
+			res = r.redrawPart(ctx, baseCodes, vs, g, target, sem, pp)
 		} else {
-			res = partitionPart(ctx, g, target, sem)
+			res = partitionPart(ctx, g, target, sem, pp)
 		}
 		for i, v := range vs {
 			labels[v] = next + res.labels[i]

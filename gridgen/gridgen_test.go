@@ -325,7 +325,7 @@ func TestClipCellAreas(t *testing.T) {
 		{{9.50, 47.10}, {9.53, 47.10}, {9.53, 47.13}, {9.515, 47.115}, {9.50, 47.13}, {9.50, 47.10}},
 		{{9.51, 47.105}, {9.51, 47.108}, {9.52, 47.108}, {9.52, 47.105}, {9.51, 47.105}},
 	}}
-	pc, err := buildCells(context.Background(), parent, 9)
+	pc, err := buildCells(context.Background(), parent, 9, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,5 +345,30 @@ func TestClipCellAreas(t *testing.T) {
 	}
 	if pc.unmatched != 0 {
 		t.Errorf("%d unmatched cell edges", pc.unmatched)
+	}
+}
+
+// TestProgressOneParent: with a single parent (Montevideo's case) the
+// progress still moves in many steps, never backwards, and ends at the
+// total.
+func TestProgressOneParent(t *testing.T) {
+	parent := data.Area{Code: "X", Geometry: orb.MultiPolygon{square(0, 0, 0.05, 0.05)}}
+	hh := scatter(orb.Bound{Min: orb.Point{0.001, 0.001}, Max: orb.Point{0.049, 0.049}}, 6000, 1)
+	var steps []int
+	tot := 0
+	_, err := Generate(context.Background(), Input{Households: hh, Parents: []data.Area{parent}, Target: 300, Resolution: 11}, Options{
+		Progress: func(done, total int) {
+			if len(steps) > 0 && done < steps[len(steps)-1] || done > total {
+				t.Errorf("progress %d/%d after %v", done, total, steps)
+			}
+			steps = append(steps, done)
+			tot = total
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) < 20 || steps[len(steps)-1] != tot {
+		t.Errorf("progress steps %v of %d: want ≥ 20 ending at the total", steps, tot)
 	}
 }

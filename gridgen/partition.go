@@ -68,6 +68,7 @@ type bisector struct {
 	ids    atomic.Int32 // fresh region, stamp and component ids
 	next   atomic.Int32 // grid labels
 	sem    chan struct{}
+	prog   func(grids int) // if set, told the grids finished so far (from any goroutine)
 }
 
 func newBisector(ctx context.Context, g *graph, sem chan struct{}) *bisector {
@@ -120,6 +121,9 @@ func (bs *bisector) split(id int32, orders [len(sweepDirs)][]int32, k int, b bou
 		l := bs.next.Add(1) - 1
 		for _, v := range all {
 			bs.labels[v] = l
+		}
+		if bs.prog != nil {
+			bs.prog(int(l) + 1)
 		}
 		return
 	}

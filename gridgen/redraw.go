@@ -71,7 +71,7 @@ func (b *baseIndex) pieceCodes(parent string, pc *parentCells) []string {
 // is within bounds. Locked grids take no part in any of it. If that leaves
 // grids out of bounds while a fresh partition would not, the fresh one
 // wins: balance ranks above stability.
-func (r *run) redrawPart(ctx context.Context, baseCodes []string, vs []int32, g *graph, target float64, sem chan struct{}) partResult {
+func (r *run) redrawPart(ctx context.Context, baseCodes []string, vs []int32, g *graph, target float64, sem chan struct{}, prog func(float64)) partResult {
 	n := g.n()
 	labels := make([]int32, n)
 	codeLabel := map[string]int32{}
@@ -91,7 +91,7 @@ func (r *run) redrawPart(ctx context.Context, baseCodes []string, vs []int32, g 
 		labels[i] = l
 	}
 	if len(codes) == 0 {
-		return partitionPart(ctx, g, target, sem)
+		return partitionPart(ctx, g, target, sem, prog)
 	}
 	// New cells (the parent grew, or the resolution of the base differs
 	// locally) join the grid they reach first.
@@ -246,9 +246,10 @@ func (r *run) redrawPart(ctx context.Context, baseCodes []string, vs []int32, g 
 		refine(g, labels, k, tight, fixed, 30, true)
 		refine(g, labels, k, bs, fixed, 12, true)
 	}
+	report(prog, 1)
 	res := partResult{labels: labels, grids: k, bounds: bs, fixed: fixed}
 	if bad := outOfBounds(g, labels, k, bs, fixed); bad > 0 && !slices.Contains(fixed, true) {
-		fresh := partitionPart(ctx, g, target, sem)
+		fresh := partitionPart(ctx, g, target, sem, nil)
 		if outOfBounds(g, fresh.labels, fresh.grids, fresh.bounds, fresh.fixed) < bad {
 			return fresh
 		}

@@ -28,7 +28,8 @@ func boundsFor(w float64, k int, target float64) bounds {
 
 // partitionPart splits a connected part graph into grids of about target
 // households each.
-func partitionPart(ctx context.Context, g *graph, target float64, sem chan struct{}) partResult {
+// prog, if set, is told the fraction done.
+func partitionPart(ctx context.Context, g *graph, target float64, sem chan struct{}, prog func(float64)) partResult {
 	n := g.n()
 	res := partResult{labels: make([]int32, n)}
 	for i := range res.labels {
@@ -55,6 +56,7 @@ func partitionPart(ctx context.Context, g *graph, target float64, sem chan struc
 		comp[i] = -1
 	}
 	var stack []int32
+	doneV := 0
 	for s := 0; s < n; s++ {
 		if res.labels[s] >= 0 || comp[s] >= 0 {
 			continue
@@ -97,7 +99,15 @@ func partitionPart(ctx context.Context, g *graph, target float64, sem chan struc
 		}
 		k = max(1, k)
 		b := boundsFor(float64(W), k, target)
-		lab, grids := splitComponent(ctx, g, vs, k, b, target, sem)
+		var cp func(float64)
+		if prog != nil {
+			// Components in turn, each by its share of the vertices; the
+			// last tenth is the final refinement.
+			lo, span := 0.9*float64(doneV)/float64(n), 0.9*float64(len(vs))/float64(n)
+			cp = func(f float64) { prog(lo + span*f) }
+		}
+		doneV += len(vs)
+		lab, grids := splitComponent(ctx, g, vs, k, b, target, sem, cp)
 		base := int32(res.grids)
 		for i, v := range vs {
 			res.labels[v] = base + lab[i]
@@ -111,14 +121,16 @@ func partitionPart(ctx context.Context, g *graph, target float64, sem chan struc
 	if ctx.Err() != nil {
 		return res
 	}
+	report(prog, 0.9)
 	refine(g, res.labels, res.grids, res.bounds, res.fixed, 12, false)
+	report(prog, 1)
 	return res
 }
 
 // splitComponent partitions the connected vertices vs of g into k grids
 // within b, multilevel (coarsen.go): it returns the grid of vs[i] and the
 // number of grids. The finest level is left to the caller's refinement.
-func splitComponent(ctx context.Context, g *graph, vs []int32, k int, b bounds, target float64, sem chan struct{}) ([]int32, int) {
+func splitComponent(ctx context.Context, g *graph, vs []int32, k int, b bounds, target float64, sem chan struct{}, prog func(float64)) ([]int32, int) {
 	if k <= 1 {
 		return make([]int32, len(vs)), 1
 	}
@@ -130,8 +142,17 @@ func splitComponent(ctx context.Context, g *graph, vs []int32, k int, b bounds, 
 		top = levels[len(levels)-1].g
 	}
 	bsr := newBisector(ctx, top, sem)
+	// Bisection is about the first third of the work, the levels the rest
+	// (each about twice the one above it).
+	if prog != nil {
+		bsr.prog = func(done int) { prog(0.3 * float64(done) / float64(k)) }
+	}
 	bsr.run(identity(top.n()), k, b)
 	grids := int(bsr.next.Load())
+	levelWork, work := 0.0, 0.0
+	for i := 0; i <= len(levels); i++ {
+		work += float64(int(1) << i)
+	}
 	lab := bsr.labels
 	bs := make([]bounds, grids)
 	for i := range bs {
@@ -153,6 +174,8 @@ func splitComponent(ctx context.Context, g *graph, vs []int32, k int, b bounds, 
 		if i > 0 {
 			refine(lg, lab, grids, bs, fixed, coarsePasses, false)
 		}
+		levelWork += float64(int(1) << (len(levels) - i))
+		report(prog, 0.3+0.7*levelWork/work)
 	}
 	return lab, grids
 }
