@@ -95,10 +95,19 @@ func TestTileBadInput(t *testing.T) {
 	}
 }
 
-// TestTileHTTP: gzip when asked, strong ETags per representation, 304,
-// Cache-Control, 204 for an empty tile, HEAD.
-func TestTileHTTP(t *testing.T) {
+// TestTiles runs the tile tests that need a published plan on one server
+// (gridgen runs once): the HTTP behaviour, the client decoder, and last,
+// as it writes, invalidation.
+func TestTiles(t *testing.T) {
 	f := demoPlanFixture(t)
+	t.Run("HTTP", func(t *testing.T) { testTileHTTP(t, f) })
+	t.Run("ClientDecoder", func(t *testing.T) { testTilesClientDecoder(t, f) })
+	t.Run("Invalidation", func(t *testing.T) { testTileInvalidation(t, f) })
+}
+
+// testTileHTTP: gzip when asked, strong ETags per representation, 304,
+// Cache-Control, 204 for an empty tile, HEAD.
+func testTileHTTP(t *testing.T, f *fixture) {
 	path := tilePath("grids,areas,hazards,cameras,hotspots", demoCentre, 12)
 	res, raw := f.getWith(t, path)
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/vnd.mapbox-vector-tile" || len(raw) == 0 {
@@ -148,10 +157,9 @@ func TestTileHTTP(t *testing.T) {
 	}
 }
 
-// TestTileInvalidation: a write shows on the next request (new ETag, the
-// hazard in the tile), as does a newly published plan.
-func TestTileInvalidation(t *testing.T) {
-	f := demoPlanFixture(t)
+// testTileInvalidation: a write shows on the next request (new ETag, the
+// hazard in the tile).
+func testTileInvalidation(t *testing.T, f *fixture) {
 	p := orb.Point{9.5251, 47.1302}
 	path := tilePath("hazards", p, 16)
 	res, before := f.getWith(t, path)
@@ -290,11 +298,11 @@ func TestHotspotsAPI(t *testing.T) {
 	}
 }
 
-// TestTilesClientDecoder starts the real server over the demo data with a
+// testTilesClientDecoder uses the real server over the demo data with a
 // gridgen plan, and decodes its tiles with @mapbox/vector-tile and pbf in
 // Node (test/tiles/decode.test.js), a decoder no one here wrote. The
 // expected features are read from the store and handed over as JSON.
-func TestTilesClientDecoder(t *testing.T) {
+func testTilesClientDecoder(t *testing.T, f *fixture) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -310,7 +318,6 @@ func TestTilesClientDecoder(t *testing.T) {
 			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 		}
 	}
-	f := demoPlanFixture(t)
 	ctx := context.Background()
 	plan, err := f.store.PublishedPlan(ctx)
 	if err != nil {
