@@ -18,7 +18,7 @@ run() { # name, res, extra flags
 	k=$(sed -n 's/^nparts //p' "$OUT/$name-r$res.txt")
 	for opt in "" -contig; do
 		echo "-- gpmetis -ufactor=100 $opt $k"
-		/usr/bin/time -f "gpmetis wall %es, max RSS %MKB" gpmetis -ufactor=100 $opt "$g" "$k" >"$OUT/$name-r$res.gpmetis.txt" 2>&1
+		/usr/bin/time -f "gpmetis wall %es, user %Us, sys %Ss (with reading the graph), max RSS %MKB" gpmetis -ufactor=100 $opt "$g" "$k" >"$OUT/$name-r$res.gpmetis.txt" 2>&1
 		grep -E "Partitioning:|wall|contig" "$OUT/$name-r$res.gpmetis.txt" || true
 		"$OUT/metisgraph" eval -graph "$g" -part "$g.part.$k" -target 300
 	done
