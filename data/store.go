@@ -2,6 +2,7 @@ package data
 
 import (
 	"context"
+	"time"
 
 	"github.com/paulmach/orb"
 )
@@ -45,6 +46,14 @@ type Store interface {
 	// no plan is published.
 	PublishedPlan(ctx context.Context) (Plan, error)
 
+	// Key returns an API key by id; ENOTFOUND if there is none.
+	Key(ctx context.Context, id string) (Key, error)
+	// Keys lists every API key, revoked ones too, oldest first.
+	Keys(ctx context.Context) ([]Key, error)
+	// AuditLog returns one page of the audit log, newest first, and the
+	// number of entries matching in all.
+	AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, int, error)
+
 	// Ping reports whether the store can be reached.
 	Ping(ctx context.Context) error
 	// Close releases the store.
@@ -73,6 +82,14 @@ type Tx interface {
 	SavePlan(ctx context.Context, p Plan) (int64, error)
 	// PublishPlan makes plan id the published one and unpublishes the others.
 	PublishPlan(ctx context.Context, id int64) error
+
+	// AddKey stores a new API key; ECONFLICT if its id exists.
+	AddKey(ctx context.Context, k Key) error
+	// RevokeKey marks a key revoked; ENOTFOUND if there is none.
+	RevokeKey(ctx context.Context, id string, at time.Time) error
+	// Audit appends an entry to the audit log, in the same transaction as
+	// the write it records.
+	Audit(ctx context.Context, e AuditEntry) error
 
 	Commit() error
 	// Rollback abandons the transaction; after Commit it does nothing.

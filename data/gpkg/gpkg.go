@@ -81,8 +81,12 @@ func (s *Store) check(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, `SELECT value FROM wangge_meta WHERE key = 'schema_version'`).Scan(&v); err != nil {
 		return data.Errorf(data.EINVALID, "%s: a GeoPackage, but not one written by wangge (no wangge_meta table)", s.path)
 	}
-	if n, _ := strconv.Atoi(v); n != schemaVersion {
-		return data.Errorf(data.EINVALID, "%s: schema version %s, this wangge reads version %d", s.path, v, schemaVersion)
+	n, _ := strconv.Atoi(v)
+	if n < 1 || n > schemaVersion {
+		return data.Errorf(data.EINVALID, "%s: schema version %s, this wangge reads versions 1 to %d", s.path, v, schemaVersion)
+	}
+	if n < schemaVersion {
+		return s.migrate(ctx, n)
 	}
 	return nil
 }

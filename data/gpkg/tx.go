@@ -47,7 +47,9 @@ func (t *Tx) exec(ctx context.Context, table, query string, args ...any) (sql.Re
 		}
 		t.stmts[query] = st
 	}
-	t.touched[table] = true
+	if table != "" { // "" is a table that is not a layer: no extent to keep
+		t.touched[table] = true
+	}
 	return st.ExecContext(ctx, args...)
 }
 

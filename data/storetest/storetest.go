@@ -51,6 +51,7 @@ func Run(t *testing.T, open Open) {
 		{"BadPlanLeavesNothing", testBadPlanLeavesNothing},
 		{"ConcurrentReaders", testConcurrentReaders},
 		{"Cancelled", testCancelled},
+		{"KeysAndAudit", testKeysAndAudit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

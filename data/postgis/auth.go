@@ -1,0 +1,171 @@
+package postgis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wangge/wangge/data"
+)
+
+// Key returns one API key.
+func (s *Store) Key(ctx context.Context, id string) (data.Key, error) {
+	keys, err := s.keys(ctx, ` WHERE id = $1`, id)
+	if err != nil {
+		return data.Key{}, err
+	}
+	if len(keys) == 0 {
+		return data.Key{}, data.Errorf(data.ENOTFOUND, "no key %q", id)
+	}
+	return keys[0], nil
+}
+
+// Keys lists every key, oldest first.
+func (s *Store) Keys(ctx context.Context) ([]data.Key, error) { return s.keys(ctx, "") }
+
+func (s *Store) keys(ctx context.Context, where string, args ...any) ([]data.Key, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, role, name, hash, created_at, revoked_at FROM wangge_keys`+where+` ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, mapErr(ctx, err, "read keys")
+	}
+	defer rows.Close()
+	var out []data.Key
+	for rows.Next() {
+		var k data.Key
+		var role string
+		var revoked *time.Time
+		if err := rows.Scan(&k.ID, &role, &k.Name, &k.Hash, &k.CreatedAt, &revoked); err != nil {
+			return nil, mapErr(ctx, err, "read keys")
+		}
+		k.Role = data.Role(role)
+		if revoked != nil {
+			k.RevokedAt = *revoked
+		}
+		out = append(out, k)
+	}
+	return out, mapErr(ctx, rows.Err(), "read keys")
+}
+
+// AuditLog returns a page of the audit log, newest first.
+func (s *Store) AuditLog(ctx context.Context, q data.AuditQuery) ([]data.AuditEntry, int, error) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf(cond, len(args)))
+	}
+	if q.Actor != "" {
+		add("actor = $%d", q.Actor)
+	}
+	if q.Action != "" {
+		add("action = $%d", q.Action)
+	}
+	if !q.Since.IsZero() {
+		add("at >= $%d", q.Since)
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM wangge_audit`+where, args...).Scan(&n); err != nil {
+		return nil, 0, mapErr(ctx, err, "read audit log")
+	}
+	limit := "ALL"
+	if q.Limit > 0 {
+		limit = fmt.Sprint(q.Limit)
+	}
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT id, at, actor, action, target, coalesce(before::text, 'null'), coalesce(after::text, 'null')
+		FROM wangge_audit%s ORDER BY id DESC LIMIT %s OFFSET %d`, where, limit, max(q.Offset, 0)), args...)
+	if err != nil {
+		return nil, 0, mapErr(ctx, err, "read audit log")
+	}
+	defer rows.Close()
+	out := []data.AuditEntry{}
+	for rows.Next() {
+		var e data.AuditEntry
+		var before, after string
+		if err := rows.Scan(&e.ID, &e.At, &e.Actor, &e.Action, &e.Target, &before, &after); err != nil {
+			return nil, 0, mapErr(ctx, err, "read audit log")
+		}
+		e.Before, e.After = []byte(before), []byte(after)
+		out = append(out, e)
+	}
+	return out, n, mapErr(ctx, rows.Err(), "read audit log")
+}
+
+// exec runs one statement in the transaction after the buffered rows, so
+// that it sees them; a failure spoils the transaction, as in PostgreSQL.
+func (t *Tx) exec(ctx context.Context, what string, sql string, args ...any) (int64, error) {
+	if err := t.usable(); err != nil {
+		return 0, err
+	}
+	if err := t.flushAll(ctx); err != nil {
+		return 0, err
+	}
+	tag, err := t.tx.Exec(ctx, sql, args...)
+	if err != nil {
+		return 0, t.fail(ctx, err, "%s", what)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// AddKey stores a new key. The id is checked first, so that a duplicate is
+// refused without spoiling the transaction.
+func (t *Tx) AddKey(ctx context.Context, k data.Key) error {
+	if _, err := data.ParseRole(string(k.Role)); err != nil {
+		return err
+	}
+	if k.ID == "" || len(k.Hash) == 0 {
+		return data.Errorf(data.EINVALID, "a key needs an id and a hash")
+	}
+	if err := checkText(k.ID, k.Name); err != nil {
+		return err
+	}
+	if err := t.usable(); err != nil {
+		return err
+	}
+	var exists bool
+	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM wangge_keys WHERE id = $1)`, k.ID).Scan(&exists); err != nil {
+		return t.fail(ctx, err, "add key")
+	}
+	if exists {
+		return data.Errorf(data.ECONFLICT, "duplicate key id %q", k.ID)
+	}
+	_, err := t.exec(ctx, "add key", `INSERT INTO wangge_keys (id, role, name, hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		k.ID, string(k.Role), k.Name, k.Hash, k.CreatedAt)
+	return err
+}
+
+// RevokeKey marks a key revoked; revoking twice keeps the first time.
+func (t *Tx) RevokeKey(ctx context.Context, id string, at time.Time) error {
+	n, err := t.exec(ctx, "revoke key", `UPDATE wangge_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, at, id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return data.Errorf(data.ENOTFOUND, "no key %q", id)
+	}
+	return nil
+}
+
+// Audit appends an entry to the audit log.
+func (t *Tx) Audit(ctx context.Context, e data.AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	if err := checkText(e.Actor, e.Action, e.Target); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, "append to the audit log", `INSERT INTO wangge_audit (at, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)`,
+		e.At, e.Actor, e.Action, e.Target, jsonArg(e.Before), jsonArg(e.After))
+	return err
+}
+
+func jsonArg(b []byte) any {
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	return string(b)
+}
