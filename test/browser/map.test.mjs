@@ -213,8 +213,28 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     await page.screenshot({ path: join(outDir, "field.png") });
   });
 
+  await t.test("field view: a typed GCJ-02 point is converted and located", async () => {
+    await page.fill("#coord-form input[name=coords]", "9.5209, 47.1410");
+    await page.selectOption("#coord-form select[name=crs]", "gcj02");
+    await page.click("#coord-form button[type=submit]");
+    await page.waitForSelector("#field-point[data-crs=gcj02]", { timeout: 15_000 });
+    const loc = await getJSON("/v1/locate?lon=9.5209&lat=47.1410&crs=gcj02");
+    assert.equal(await page.getAttribute("#field-grid", "data-code"), loc.grid ? loc.grid.code : "");
+    assert.match(await page.textContent("#field-point"), /→ WGS 84/);
+  });
+
   await t.test("planner: redraw one area, compare, publish", async () => {
     await page.click("#tab-planner");
+    // Lock the grid under Vaduz's point, then unlock it by its chip.
+    const px = await page.evaluate(() => {
+      const p = window.wangge.map.project([9.5209, 47.1410]), r = window.wangge.map.getCanvas().getBoundingClientRect();
+      return { x: r.left + p.x, y: r.top + p.y };
+    });
+    await page.mouse.click(px.x, px.y);
+    const locked = (await getJSON("/v1/locate?lon=9.5209&lat=47.1410")).grid.code;
+    await page.waitForSelector(`#locked-list .chip >> text=${locked}`, { timeout: 10_000 });
+    await page.click("#locked-list .chip");
+    assert.equal((await page.textContent("#locked-list")).trim(), "none");
     await page.selectOption("#plan-parent", "LI-05"); // Planken, the smallest
     await page.fill("#plan-form input[name=target]", "250");
     await page.click("#plan-generate");

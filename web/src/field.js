@@ -1,7 +1,7 @@
 // The field view: which grid is this point in, who serves it, how far is
 // its edge, and what hazards and cameras are near.
 import { api } from "./api.js";
-import { categoryColours } from "./layers.js";
+import { categoryColours, circle } from "./layers.js";
 import { $, el, kvTable, label, metres, num, showError } from "./ui.js";
 
 export class Field {
@@ -10,6 +10,19 @@ export class Field {
     this.map = ctx.map;
     this.seq = 0;
     $("#geolocate").addEventListener("click", () => this.geolocate());
+    $("#coord-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const form = e.target;
+      const m = form.coords.value.trim().match(/^(-?\d+(?:\.\d+)?)\s*[,\s]\s*(-?\d+(?:\.\d+)?)$/);
+      if (!m) {
+        showError("Point", new Error("type the longitude and the latitude as two numbers, e.g. 9.5209, 47.1410"));
+        return;
+      }
+      const lon = Number(m[1]), lat = Number(m[2]);
+      this.locate(lon, lat, `typed point (${form.crs.selectedOptions[0].textContent})`, form.crs.value).then((p) => {
+        if (p) this.map.flyTo({ center: p, zoom: Math.max(this.map.getZoom(), 15) });
+      });
+    });
   }
 
   enter() {
@@ -47,11 +60,14 @@ export class Field {
     );
   }
 
-  /** Locates a WGS 84 point and shows the answer. */
-  async locate(lon, lat, what) {
+  /**
+   * Locates a point given in crs (WGS 84 by default) and shows the answer;
+   * resolves with the point in WGS 84, or null when it failed.
+   */
+  async locate(lon, lat, what, crs = "wgs84") {
     const seq = ++this.seq;
     const out = $("#field-result");
-    this.map.getSource("pick").setData({ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [lon, lat] } });
+    if (crs === "wgs84") this.mark([lon, lat]);
     out.replaceChildren(el("p", { class: "note" }, `Looking up ${lon.toFixed(6)}, ${lat.toFixed(6)}…`));
     const { have } = this.ctx;
     if (!have.has("GET /v1/locate")) {
@@ -59,7 +75,7 @@ export class Field {
       return;
     }
     const radius = Number($("#radius").value) || 300;
-    const q = `lon=${lon}&lat=${lat}`;
+    const q = `lon=${lon}&lat=${lat}${crs === "wgs84" ? "" : `&crs=${crs}`}`;
     const nearby = (kind) => (have.has("GET /v1/nearby")
       ? api(`v1/nearby?${q}&kind=${kind}&radius_m=${radius}&limit=10`).catch((e) => (showError(`Nearby ${kind}`, e), null))
       : Promise.resolve(null));
@@ -69,10 +85,12 @@ export class Field {
     } catch (e) {
       if (seq === this.seq) out.replaceChildren();
       showError("Locate", e);
-      return;
+      return null;
     }
+    if (crs !== "wgs84") this.mark(loc.point);
     const [hz, cams] = await Promise.all([nearby("hazards"), nearby("cameras")]);
-    if (seq !== this.seq) return; // a later click won
+    if (seq !== this.seq) return null; // a later click won
+    this.mark(loc.point, radius);
     const g = loc.grid;
     this.map.setFilter("grids-selected", ["==", ["get", "code"], g ? g.code : ""]);
     const head = g
@@ -80,7 +98,8 @@ export class Field {
       : el("h3", { id: "field-grid", dataset: { code: "" } }, "Outside every grid");
     const parents = (loc.parents || []).map(label).join(" › ") || "—";
     out.replaceChildren(
-      el("div", { id: "field-point", dataset: { lon: String(lon), lat: String(lat) } }, el("small", {}, `${what}: ${lon.toFixed(6)}, ${lat.toFixed(6)}`)),
+      el("div", { id: "field-point", dataset: { lon: String(lon), lat: String(lat), crs } },
+        el("small", {}, `${what}: ${lon.toFixed(6)}, ${lat.toFixed(6)}`, crs === "wgs84" ? "" : ` → WGS 84 ${loc.point[0].toFixed(6)}, ${loc.point[1].toFixed(6)}`)),
       head,
       kvTable([
         g ? ["worker", g.worker || "not assigned"] : null,
@@ -96,6 +115,14 @@ export class Field {
       }),
       this.list(`Cameras within ${radius} m`, cams, (p) => [`camera ${p.source_id || p.id || ""}, ${p.status}, facing ${Math.round(p.azimuth)}°, ${Math.round(p.range_m)} m`]),
     );
+    return loc.point;
+  }
+
+  /** Marks a WGS 84 point, and the search circle when radius is given. */
+  mark(p, radius) {
+    const feats = [{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: p } }];
+    if (radius) feats.push(circle(p, radius));
+    this.map.getSource("pick").setData({ type: "FeatureCollection", features: feats });
   }
 
   list(title, fc, describe) {

@@ -76,7 +76,8 @@ export function addLayers(map, { tiles, target, basemap }) {
   add({ id: "grids-line", type: "line", ...from("grids"),
     paint: { "line-color": "#3b3b3b", "line-opacity": 0.8, "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.3, 14, 1, 18, 2] } });
   add({ id: "plan-line", type: "line", source: "plan", layout: { visibility: "none" },
-    paint: { "line-color": "#00441b", "line-width": 1.2 } });
+    paint: { "line-color": ["case", ["boolean", ["get", "changed"], false], "#c51b7d", "#00441b"],
+      "line-width": ["case", ["boolean", ["get", "changed"], false], 2.5, 1.2] } });
   add({ id: "areas-line", type: "line", ...from("areas"),
     paint: { "line-color": "#7a3e9d", "line-width": ["match", ["get", "level"], 1, 2.5, 1.4], "line-dasharray": [3, 1] } });
   add({ id: "grids-locked", type: "line", ...from("grids"), filter: ["in", ["get", "code"], ["literal", []]],
@@ -96,7 +97,9 @@ export function addLayers(map, { tiles, target, basemap }) {
       "circle-stroke-color": ["match", ["get", "status"], "open", "#000000", "#ffffff"],
       "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 9, 0.5, 15, 1.5],
     } });
-  add({ id: "pick", type: "circle", source: "pick",
+  add({ id: "pick-radius", type: "line", source: "pick", filter: ["==", ["geometry-type"], "Polygon"],
+    paint: { "line-color": "#0050ef", "line-width": 1.5, "line-dasharray": [2, 2] } });
+  add({ id: "pick", type: "circle", source: "pick", filter: ["==", ["geometry-type"], "Point"],
     paint: { "circle-color": "#0050ef", "circle-radius": 7, "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 } });
 }
 
@@ -122,6 +125,13 @@ function offset([lon, lat], d, deg) {
   const p2 = Math.asin(Math.sin(p1) * Math.cos(a) + Math.cos(p1) * Math.sin(a) * Math.cos(b));
   const l2 = l1 + Math.atan2(Math.sin(b) * Math.sin(a) * Math.cos(p1), Math.cos(a) - Math.sin(p1) * Math.sin(p2));
   return [(l2 * 180) / Math.PI, (p2 * 180) / Math.PI];
+}
+
+/** A circle of radius metres around [lon, lat], as a polygon. */
+export function circle(c, radius) {
+  const ring = [];
+  for (let i = 0; i <= 64; i++) ring.push(offset(c, radius, (360 * i) / 64));
+  return { type: "Feature", properties: { radius }, geometry: { type: "Polygon", coordinates: [ring] } };
 }
 
 /** A camera's field of view as a polygon: its sector of range_m and fov. */

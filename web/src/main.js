@@ -96,7 +96,18 @@ async function start() {
     }
     document.body.dataset.view = name;
   };
-  for (const tab of document.querySelectorAll("[role=tab]")) tab.addEventListener("click", () => select(tab.dataset.view));
+  const tabs = [...document.querySelectorAll("[role=tab]")];
+  for (const [i, tab] of tabs.entries()) {
+    tab.addEventListener("click", () => select(tab.dataset.view));
+    // Arrow keys move between tabs, as the ARIA tabs pattern has it.
+    tab.addEventListener("keydown", (e) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+      if (!step) return;
+      const next = tabs[(i + step + tabs.length) % tabs.length];
+      next.focus();
+      select(next.dataset.view);
+    });
+  }
   map.on("click", (e) => views[current].click?.(e));
   map.on("mousemove", (e) => {
     const layers = current === "dashboard" || current === "planner" ? ["grids-fill"] : [];

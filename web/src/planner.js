@@ -185,6 +185,11 @@ export class Planner {
     // Compared with the plan published when it was made, also after it is
     // published itself.
     this.compare = this.publishedGrids && this.publishedGrids.id !== plan.id ? this.publishedGrids : null;
+    if (this.compare) {
+      // Outline the grids that are new or whose households changed.
+      const before = new Map(this.compare.grids.map((g) => [g.code, g.households]));
+      for (const f of fc.features) f.properties.changed = before.get(f.properties.code) !== f.properties.households;
+    }
     this.map.getSource("plan").setData(fc);
     this.showCandidate(true);
     const b = bbox(fc);
@@ -202,7 +207,7 @@ export class Planner {
       el("th", { scope: "col" }, `new (${plan.id})`));
     const rows = reportRows.map(([k, text, f]) => el("tr", {}, el("th", { scope: "row" }, text),
       pub ? el("td", {}, f(pub.report[k])) : null, el("td", { dataset: { key: k } }, f(plan.report[k]))));
-    const legend = el("div", { class: "legend" }, el("div", {}, "Households per grid (new plan filled, published outlined):"),
+    const legend = el("div", { class: "legend" }, el("div", {}, "Households per grid (new plan filled, published outlined; new or changed grids outlined in magenta):"),
       el("div", { class: "items" }, householdStops.map(([v, c]) => {
         const s = el("span", { class: "swatch square" });
         s.style.setProperty("background", c);
