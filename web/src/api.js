@@ -12,13 +12,39 @@ export class APIError extends Error {
   }
 }
 
+// The API key, when the server asks for one: kept for this tab
+// (sessionStorage) or, if the user asks, on this device (localStorage).
+const keyName = "wangge.key";
+
+/** The API key in use, or "". */
+export function apiKey() {
+  try {
+    return sessionStorage.getItem(keyName) || localStorage.getItem(keyName) || "";
+  } catch {
+    return "";
+  }
+}
+
+/** Stores (or with "" forgets) the API key. */
+export function setAPIKey(key, remember) {
+  sessionStorage.removeItem(keyName);
+  localStorage.removeItem(keyName);
+  if (key) (remember ? localStorage : sessionStorage).setItem(keyName, key);
+}
+
+/** Headers that authenticate a request to this server. */
+export function authHeaders() {
+  const key = apiKey();
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
 // Paths are relative to the page, so the page works behind a proxy that
 // serves wangge under a prefix.
 const url = (path) => new URL(path.replace(/^\//, ""), document.baseURI).href;
 
 /** Fetches path and returns its JSON; throws APIError. */
 export async function api(path, { method = "GET", body, signal } = {}) {
-  const init = { method, signal, headers: { Accept: "application/json, application/geo+json;q=0.9" } };
+  const init = { method, signal, headers: { Accept: "application/json, application/geo+json;q=0.9", ...authHeaders() } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -43,6 +69,7 @@ export async function api(path, { method = "GET", body, signal } = {}) {
     const retry = Number(res.headers.get("Retry-After")) || 0;
     let msg = data && data.detail ? data.detail : `${res.status} ${res.statusText}`;
     if (res.status === 429 && retry) msg += ` (try again in ${retry} s)`;
+    if (res.status === 401) msg += apiKey() ? " The API key was refused: enter another with the Key button." : " This server needs an API key: enter one with the Key button.";
     if (res.status >= 500 && !(data && data.detail)) msg = `The server failed (HTTP ${res.status}); its log says why.`;
     throw new APIError(msg, res.status, retry);
   }

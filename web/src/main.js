@@ -5,7 +5,7 @@ import maplibregl from "maplibre-gl/dist/maplibre-gl-csp.js";
 import "maplibre-gl/dist/maplibre-gl.css";
 import "./style.css";
 
-import { absolute, allFeatures, api, routes } from "./api.js";
+import { absolute, allFeatures, api, apiKey, authHeaders, routes, setAPIKey } from "./api.js";
 import { addLayers, bbox } from "./layers.js";
 import { $, clearError, setStatus, showError } from "./ui.js";
 import { Dashboard } from "./dashboard.js";
@@ -19,8 +19,25 @@ const attribution =
   '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap contributors</a>, ' +
   '<a href="https://opendatacommons.org/licenses/odbl/1-0/">ODbL</a>';
 
+/** The Key button: an API key for servers that ask for one. */
+function keyDialog() {
+  const dlg = $("#key-dialog"), form = $("#key-form");
+  $("#key-button").textContent = apiKey() ? "Key ✓" : "Key";
+  $("#key-button").addEventListener("click", () => {
+    form.key.value = apiKey();
+    dlg.showModal();
+  });
+  form.addEventListener("submit", (e) => {
+    if (e.submitter && e.submitter.value === "cancel") return;
+    setAPIKey(e.submitter && e.submitter.value === "forget" ? "" : form.key.value.trim(), form.remember.checked);
+    location.reload(); // every layer and view starts again with the key
+  });
+}
+
 async function start() {
   $("#error-close").addEventListener("click", clearError);
+  keyDialog();
+  const origin = new URL(document.baseURI).origin;
   const map = new maplibregl.Map({
     container: "map",
     style: {
@@ -35,6 +52,8 @@ async function start() {
     dragRotate: false,
     pitchWithRotate: false,
     maxPitch: 0,
+    // Tiles and GeoJSON from this server carry the API key, if there is one.
+    transformRequest: (url) => (url.startsWith(origin) && apiKey() ? { url, headers: authHeaders() } : { url }),
   });
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: attribution }), "bottom-left");
