@@ -106,11 +106,19 @@ func (f *fixture) publishedGrids(t *testing.T) map[string]orb.MultiPolygon {
 	return out
 }
 
-// TestLocateAgreesWithPlanar locates 100,000 seeded random points over the
-// demo plan drawn by gridgen, in batches, and checks every answer against
-// orb/planar point-in-polygon over all grids.
-func TestLocateAgreesWithPlanar(t *testing.T) {
+// TestLocateDemoPlan runs the locate tests that need the demo plan drawn
+// by gridgen on one fixture, as drawing it is the slow part.
+func TestLocateDemoPlan(t *testing.T) {
 	f := demoPlanFixture(t)
+	t.Run("agrees with planar", func(t *testing.T) { testLocateAgreesWithPlanar(t, f) })
+	t.Run("answer", func(t *testing.T) { testLocateDemo(t, f) })
+}
+
+// testLocateAgreesWithPlanar locates 100,000 seeded random points over the
+// demo plan, in batches, and checks every answer against orb/planar
+// point-in-polygon over all grids (those whose box holds the point, found
+// through a coarse bucket grid).
+func testLocateAgreesWithPlanar(t *testing.T, f *fixture) {
 	grids := f.publishedGrids(t)
 	if len(grids) < 50 {
 		t.Fatalf("only %d grids published", len(grids))
@@ -127,6 +135,22 @@ func TestLocateAgreesWithPlanar(t *testing.T) {
 		all = all.Union(g.Bound())
 	}
 	all = all.Pad(0.01) // some points outside every grid too
+	const nb = 32
+	var buckets [nb][nb][]int
+	bucket := func(x, y float64) (int, int) {
+		i := int((x - all.Min[0]) / (all.Max[0] - all.Min[0]) * nb)
+		j := int((y - all.Min[1]) / (all.Max[1] - all.Min[1]) * nb)
+		return min(max(i, 0), nb-1), min(max(j, 0), nb-1)
+	}
+	for k, c := range cands {
+		i0, j0 := bucket(c.bound.Min[0], c.bound.Min[1])
+		i1, j1 := bucket(c.bound.Max[0], c.bound.Max[1])
+		for i := i0; i <= i1; i++ {
+			for j := j0; j <= j1; j++ {
+				buckets[i][j] = append(buckets[i][j], k)
+			}
+		}
+	}
 	rng := rand.New(rand.NewPCG(4, 100000))
 	const n, batch = 100000, 10000
 	inside, overlap := 0, 0
@@ -138,8 +162,9 @@ func TestLocateAgreesWithPlanar(t *testing.T) {
 		answers := f.locateBatch(t, pts, "")
 		for i, p := range pts {
 			var want []string
-			for _, c := range cands {
-				if c.bound.Contains(p) && planar.MultiPolygonContains(c.geom, p) {
+			bi, bj := bucket(p[0], p[1])
+			for _, k := range buckets[bi][bj] {
+				if c := cands[k]; c.bound.Contains(p) && planar.MultiPolygonContains(c.geom, p) {
 					want = append(want, c.code)
 				}
 			}
@@ -180,10 +205,9 @@ func TestLocateAgreesWithPlanar(t *testing.T) {
 	}
 }
 
-// TestLocateDemo checks one answer in full and the GET/POST agreement on
+// testLocateDemo checks one answer in full and the GET/POST agreement on
 // the demo plan.
-func TestLocateDemo(t *testing.T) {
-	f := demoPlanFixture(t)
+func testLocateDemo(t *testing.T, f *fixture) {
 	vaduz := "lon=9.5209&lat=47.1410" // the Vaduz town centre
 	a := f.locate(t, vaduz)
 	if a.Grid == nil || !strings.HasPrefix(a.Grid.Code, "LI-11") || a.Grid.ParentCode != "LI-11" || a.Grid.Households <= 0 || a.Grid.AreaM2 <= 0 {
