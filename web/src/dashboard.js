@@ -84,7 +84,9 @@ export class Dashboard {
     const { have, published } = this.ctx;
     this.stats.clear();
     try {
-      if (have.has("GET /v1/grids/stats")) {
+      if (!published) {
+        $("#grid-selected").textContent = "No plan is published yet: the planner draws one.";
+      } else if (have.has("GET /v1/grids/stats")) {
         const res = await api("v1/grids/stats?limit=10000");
         for (const g of res.grids || []) {
           this.stats.set(g.code, {
