@@ -122,8 +122,16 @@ func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
 	return writeRaw(w, buf)
 }
 
-// locateRequest is the body of POST /v1/locate.
+// locateRequest is the body of POST /v1/locate as first read: positions as
+// plain arrays of numbers, the fast way for a well-formed batch.
 type locateRequest struct {
+	Points [][]float64 `json:"points"`
+	CRS    string      `json:"crs"`
+}
+
+// locateRequestRaw is the body read again, item by item, when the fast read
+// fails: it finds the index of the item that is not [lon, lat].
+type locateRequestRaw struct {
 	Points []json.RawMessage `json:"points"`
 	CRS    string            `json:"crs"`
 }
@@ -132,9 +140,25 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 	if err := queryOnly(r.URL.Query()); err != nil {
 		return err
 	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return jsonBodyError(err)
+	}
 	var req locateRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
+	if err := decodeJSON(body, &req); err != nil {
+		var raw locateRequestRaw
+		if rerr := decodeJSON(body, &raw); rerr != nil {
+			return rerr
+		}
+		if len(raw.Points) > maxBatch {
+			return invalid("body: points has %d positions, the limit is %d", len(raw.Points), maxBatch)
+		}
+		for i, item := range raw.Points {
+			if _, perr := parsePosition(item); perr != nil {
+				return invalid("body: points[%d] %v", i, perr)
+			}
+		}
+		return err // not expected: the item-wise read found nothing wrong
 	}
 	if req.Points == nil {
 		return invalid(`body: "points" is required: {"points": [[lon, lat], …]}`)
@@ -144,18 +168,20 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 	}
 	c := spatial.WGS84
 	if req.CRS != "" {
-		var err error
 		if c, err = spatial.ParseCRS(req.CRS); err != nil {
 			return invalid("body: crs: unknown coordinate system %q (want wgs84, gcj02 or bd09)", req.CRS)
 		}
 	}
-	// Parse every point before answering any, so a bad point rejects the
+	// Check every point before answering any, so a bad point rejects the
 	// batch with its index rather than a half-written answer.
 	pts := make([]orb.Point, len(req.Points))
-	for i, raw := range req.Points {
-		p, err := parsePosition(raw)
-		if err != nil {
-			return invalid("body: points[%d] %v", i, err)
+	for i, xy := range req.Points {
+		if len(xy) != 2 {
+			return invalid("body: points[%d] must be [lon, lat] (two numbers), got %s", i, mustJSON(xy))
+		}
+		p := orb.Point{xy[0], xy[1]}
+		if reason := data.ValidPoint(p); reason != "" {
+			return invalid("body: points[%d] %s", i, reason)
 		}
 		pts[i] = c.ToWGS84(p)
 	}
@@ -191,7 +217,16 @@ func parsePosition(raw json.RawMessage) (orb.Point, error) {
 // Content-Type is not checked: curl -d sends a form type with JSON, and a
 // body that is not JSON is reported as such anyway.
 func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return jsonBodyError(err)
+	}
+	return decodeJSON(body, v)
+}
+
+// decodeJSON is decodeBody on a body already read.
+func decodeJSON(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonBodyError(err)
