@@ -246,11 +246,24 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     assert.equal((await page.textContent("#locked-list")).trim(), "none");
     await page.selectOption("#plan-parent", "LI-05"); // Planken, the smallest
     await page.fill("#plan-form input[name=target]", "250");
+    const before = await getJSON("/v1/plans/1");
+    const inPlanken = before.grids.filter((g) => g.parent_code === "LI-05").length;
+    await page.fill("#plan-form input[name=count]", String(inPlanken + 1));
     await page.click("#plan-generate");
     await page.waitForSelector("#plan-report", { timeout: 60_000 });
+    // Only Planken was redrawn, into more grids; the other areas' grids
+    // were locked and are as they were.
+    const made = (await getJSON("/v1/plans")).plans.find((p) => !p.published);
+    const after = await getJSON(`/v1/plans/${made.id}`);
+    const others = (plan) => plan.grids.filter((g) => g.parent_code !== "LI-05").map((g) => `${g.code}:${g.households}`).sort();
+    assert.deepEqual(others(after), others(before));
+    assert.ok(after.grids.filter((g) => g.parent_code === "LI-05").length > inPlanken, "more grids in Planken");
+    assert.match(await page.textContent("#plan-report"), new RegExp(`new \\(${made.id}\\)`));
     const text = await page.textContent("#plan-result");
     assert.match(text, /households moved/);
     assert.match(await page.textContent("#plan-report"), /published \(1\)/);
+    await idle();
+    await page.screenshot({ path: join(outDir, "planner-compare.png") });
     await page.click("#plan-publish");
     await page.waitForSelector("#plan-result .ok", { timeout: 20_000 });
     const plans = await getJSON("/v1/plans");
@@ -263,6 +276,12 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
 
   await t.test("dashboard after publishing", async () => {
     await page.click("#tab-dashboard");
+    await page.click("#refresh");
+    await page.waitForSelector("#refresh:not([disabled])", { timeout: 20_000 });
+    const plans = await getJSON("/v1/plans");
+    const published = plans.plans.find((p) => p.published);
+    assert.equal(await page.locator("#grid-table tbody tr").count(), published.report.grids);
+    assert.match(await page.textContent("#status"), new RegExp(`Published plan ${published.id}:`));
     await idle();
     assert.ok((await rendered("grids-fill")) > 0, "no grid drawn after publishing");
     await page.screenshot({ path: join(outDir, "map.png") });

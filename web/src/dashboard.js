@@ -2,7 +2,7 @@
 // and a table of counts per grid.
 import maplibregl from "maplibre-gl/dist/maplibre-gl-csp.js";
 import { allFeatures, api } from "./api.js";
-import { categoryColours, deviationStops, hotspotBins, sector, setVisible, toggles } from "./layers.js";
+import { categoryColours, deviationStops, gridFillColour, hotspotBins, sector, setVisible, toggles } from "./layers.js";
 import { $, el, num, pct, kvTable, showError } from "./ui.js";
 
 const statuses = { open: "open", in_progress: "in progress", resolved: "resolved" };
@@ -277,6 +277,17 @@ export class Dashboard {
     const visit = (c) => (typeof c[0] === "number" ? ((w = Math.min(w, c[0])), (e = Math.max(e, c[0])), (s = Math.min(s, c[1])), (n = Math.max(n, c[1]))) : c.forEach(visit));
     for (const f of feats) visit(f.geometry.coordinates);
     this.map.fitBounds([w, s, e, n], { padding: 60, maxZoom: 16, duration: 500 });
+  }
+
+  /** Loads everything again: hazards, cameras, figures, hotspots. */
+  async reload() {
+    this.hotspotsLoaded = null;
+    this.gridLegend();
+    if (document.body.dataset.view === "dashboard") {
+      this.map.setPaintProperty("grids-fill", "fill-color", gridFillColour(this.ctx.published ? this.ctx.published.target : 300));
+    }
+    await this.load();
+    if (this.map.getLayoutProperty("hotspots-fill", "visibility") === "visible") await this.loadHotspots();
   }
 
   /** After a publish: grids and their figures changed. */

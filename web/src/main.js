@@ -134,11 +134,30 @@ async function start() {
     map.getCanvas().style.cursor = current === "field" || hit ? "pointer" : "";
   });
   ctx.onPublished = () => views.dashboard.refresh();
+  $("#refresh").addEventListener("click", async () => {
+    const b = $("#refresh");
+    b.disabled = true;
+    try {
+      const plans = await api("v1/plans");
+      ctx.published = (plans.plans || []).find((p) => p.published) || null;
+      await Promise.all([ctx.reloadGrids(), views.dashboard.reload()]);
+      setStatus(statusLine(ctx.published));
+    } catch (e) {
+      showError("Refresh", e);
+    } finally {
+      b.disabled = false;
+    }
+  });
   select("dashboard");
   await views.dashboard.load();
-  setStatus(published ? `Published plan ${published.id}: ${published.report.grids} grids, target ${published.target} households` : "No published plan yet: use the planner");
+  setStatus(statusLine(published));
   map.once("idle", () => (document.body.dataset.ready = "1"));
   map.triggerRepaint();
+}
+
+/** The header's line about the published plan. */
+function statusLine(p) {
+  return p ? `Published plan ${p.id}: ${p.report.grids} grids, target ${p.target} households` : "No published plan yet: use the planner";
 }
 
 start().catch((e) => {

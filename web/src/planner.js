@@ -40,6 +40,11 @@ export class Planner {
     const parents = new Set(areas.map((a) => a.parent_code).filter(Boolean));
     const leaves = areas.filter((a) => !parents.has(a.code)).sort((a, b) => (a.name || a.code).localeCompare(b.name || b.code));
     for (const a of leaves) select.append(el("option", { value: a.code }, label(a)));
+    select.addEventListener("change", () => {
+      const count = $("#plan-form").count;
+      count.disabled = !select.value;
+      if (!select.value) count.value = "";
+    });
     $("#plan-form").addEventListener("submit", (e) => {
       e.preventDefault();
       this.generate();
@@ -121,6 +126,13 @@ export class Planner {
     const body = { target };
     const parent = form.parent.value;
     const pub = this.ctx.published;
+    const res = Number(form.res.value);
+    if (res) body.res = res;
+    if (parent && form.count.value) {
+      const n = Number(form.count.value);
+      if (!Number.isInteger(n) || n < 1) throw new Error("the number of grids must be a whole number of at least 1");
+      body.grids = { [parent]: n };
+    }
     const lock = new Set(this.locked);
     if (parent) {
       // The API draws every area; to redraw one, the grids of the others
@@ -192,8 +204,10 @@ export class Planner {
     }
     this.map.getSource("plan").setData(fc);
     this.showCandidate(true);
-    const b = bbox(fc);
-    if (b && $("#plan-form").parent.value) this.map.fitBounds(b, { padding: 30, duration: 500 });
+    // Frame the redrawn area, when one was chosen.
+    const parent = $("#plan-form").parent.value;
+    const b = parent && bbox({ features: fc.features.filter((f) => f.properties.parent_code === parent) });
+    if (b) this.map.fitBounds(b, { padding: 40, maxZoom: 15, duration: 500 });
     this.render();
   }
 
