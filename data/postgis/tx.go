@@ -34,6 +34,9 @@ const (
 	// loadLimit caps the ids loaded from a layer; beyond it every record is
 	// checked with a query, so a huge table does not fill the memory.
 	loadLimit = 2_000_000
+	// analyzeAdds is the import size from which Commit refreshes the
+	// layer's planner statistics.
+	analyzeAdds = 10_000
 )
 
 // table describes a layer written through Add: its unique key column and
@@ -589,7 +592,21 @@ func (t *Tx) Commit() error {
 		return mapErr(ctx, t.cause, "commit")
 	}
 	t.done = true
-	return mapErr(ctx, t.tx.Commit(ctx), "commit")
+	if err := t.tx.Commit(ctx); err != nil {
+		return mapErr(ctx, err, "commit")
+	}
+	// After a bulk import the planner's statistics still describe the
+	// table before it; refresh them now rather than when autovacuum
+	// notices, so bbox and filter queries get good plans at once. Best
+	// effort: the data is committed whatever happens here.
+	for l, ks := range t.keys {
+		if ks.adds >= analyzeAdds {
+			actx, cancel := context.WithTimeout(ctx, time.Minute)
+			t.s.pool.Exec(actx, `ANALYZE `+string(l))
+			cancel()
+		}
+	}
+	return nil
 }
 
 // Rollback abandons the transaction; after Commit it does nothing.
