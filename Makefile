@@ -2,12 +2,15 @@
 GO      ?= go
 BIN     := bin/wangge
 DB      ?= wangge.gpkg
-ADDR    ?= :8080
+ADDR    ?= 127.0.0.1:8080
 
 .PHONY: run build test deps lint fmt bench clean tilesjs web browsertest
 
+# The demo answers requests without a key as a planner, on loopback only:
+# a real deployment creates keys (wangge keys create) and leaves anonymous
+# access off, or opens reads alone with --public-read.
 run: deps build
-	./$(BIN) serve --demo --db $(DB) --addr $(ADDR)
+	./$(BIN) serve --demo --anonymous planner --db $(DB) --addr $(ADDR)
 
 build:
 	@$(MAKE) --no-print-directory web || echo "build: map page not built (needs npm: scripts/deps.sh); the binary serves the fallback page" >&2
@@ -26,10 +29,12 @@ api/page/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
 web/node_modules/.package-lock.json: web/package-lock.json
 	npm ci --prefix web --no-audit --no-fund
 
-# browsertest starts the binary on the demo data and drives Debian's
+# browsertest runs the page's unit tests (web/test), then starts the binary
+# on the demo data and drives Debian's
 # Chromium through the map page (test/browser); screenshots go to
 # test/output. Under CI a missing browser is a failure, not a skip.
 browsertest: web build test/browser/node_modules/.package-lock.json
+	node --test web/test/
 	WANGGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/browser/map.test.mjs
 
 test/browser/node_modules/.package-lock.json: test/browser/package-lock.json

@@ -46,6 +46,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away; nobody to answer
 	}
+	var ae *authError
+	if errors.As(err, &ae) {
+		if ae.status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="wangge"`)
+		}
+		writeProblem(w, r, ae.status, ae.msg)
+		return
+	}
+	var rl *rateLimited
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(rl.retryAfter.Seconds())+1))
+		writeProblem(w, r, http.StatusTooManyRequests, rl.Error())
+		return
+	}
 	var busy *tooBusy
 	if errors.As(err, &busy) {
 		w.Header().Set("Retry-After", strconv.Itoa(busy.retryAfter))

@@ -24,26 +24,34 @@ const (
 	geoJSONType  = "application/geo+json"
 )
 
-// collectionInfo describes the collections served. Households are not
-// among them: they are personal data, served only to roles allowed to see
-// them (see the access control issue), and never by default.
+// collectionInfo describes the collections served and the role each
+// needs. Household points are personal data and camera positions are
+// sensitive: both are for planners only, and other roles do not even see
+// them listed.
 var collectionInfo = []struct {
 	layer       data.Layer
 	title, desc string
+	role        data.Role
 }{
-	{data.LayerAreas, "Administrative areas", "Streets/townships (level 1) and communities/villages (level 2) that grids nest in"},
-	{data.LayerGrids, "Grids", "Management grids of the published plan"},
-	{data.LayerHazards, "Hazards", "Reported hazards: category, severity 1–3, status, reported_at"},
-	{data.LayerCameras, "Cameras", "Surveillance cameras: azimuth, field of view, range, status"},
+	{data.LayerAreas, "Administrative areas", "Streets/townships (level 1) and communities/villages (level 2) that grids nest in", data.RoleViewer},
+	{data.LayerGrids, "Grids", "Management grids of the published plan", data.RoleViewer},
+	{data.LayerHazards, "Hazards", "Reported hazards: category, severity 1–3, status, reported_at", data.RoleViewer},
+	{data.LayerCameras, "Cameras", "Surveillance cameras: azimuth, field of view, range, status", data.RolePlanner},
+	{data.LayerHouseholds, "Household points", "Residential buildings with their number of households (personal data)", data.RolePlanner},
 }
 
-func servedLayer(id string) (data.Layer, error) {
+// servedLayer returns the collection called id if the request's principal
+// may read it.
+func servedLayer(r *http.Request, id string) (data.Layer, error) {
 	for _, c := range collectionInfo {
 		if string(c.layer) == id {
+			if err := authorize(r, c.role, "read "+id); err != nil {
+				return "", err
+			}
 			return c.layer, nil
 		}
 	}
-	return "", data.Errorf(data.ENOTFOUND, "no collection %q (collections: areas, grids, hazards, cameras)", id)
+	return "", data.Errorf(data.ENOTFOUND, "no collection %q (collections: areas, grids, hazards, cameras, households)", id)
 }
 
 type link struct {
@@ -112,7 +120,11 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request) error {
 		Links       []link          `json:"links"`
 		Collections []collectionDoc `json:"collections"`
 	}{Links: []link{{Href: base + "/collections", Rel: "self", Type: "application/json"}}}
+	p := principalOf(r.Context())
 	for _, c := range collectionInfo {
+		if !p.role.Allows(c.role) {
+			continue
+		}
 		doc, err := s.describe(r, c.layer, c.title, c.desc)
 		if err != nil {
 			return err
@@ -126,7 +138,7 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request) error {
 	if err := checkParams(r, "f"); err != nil {
 		return err
 	}
-	layer, err := servedLayer(mux.Vars(r)["collectionId"])
+	layer, err := servedLayer(r, mux.Vars(r)["collectionId"])
 	if err != nil {
 		return err
 	}
@@ -284,7 +296,7 @@ func toGeoJSON(f data.Feature) *feature {
 }
 
 func (s *Server) items(w http.ResponseWriter, r *http.Request) error {
-	layer, err := servedLayer(mux.Vars(r)["collectionId"])
+	layer, err := servedLayer(r, mux.Vars(r)["collectionId"])
 	if err != nil {
 		return err
 	}
@@ -338,7 +350,7 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	vars := mux.Vars(r)
-	layer, err := servedLayer(vars["collectionId"])
+	layer, err := servedLayer(r, vars["collectionId"])
 	if err != nil {
 		return err
 	}

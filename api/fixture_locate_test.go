@@ -76,7 +76,7 @@ func newFixture(t testing.TB, fill func(ctx context.Context, store *gpkg.Store) 
 		t.Fatal(err)
 	}
 	fail := new(atomic.Bool)
-	srv := api.New(api.Config{Store: flakyStore{store, fail}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := api.New(api.Config{Store: flakyStore{store, fail}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Anonymous: data.RoleAdmin})
 	if err := srv.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

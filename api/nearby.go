@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -18,7 +19,8 @@ const (
 	maxNearbyLimit       = 1000
 	// storeTimeFormat is how the store shows reported_at, so nearby and
 	// /collections print the same text for the same hazard.
-	storeTimeFormat = "2006-01-02T15:04:05.000Z"
+	// Both stores print RFC 3339 with the fraction trimmed of zeros.
+	storeTimeFormat = time.RFC3339Nano
 )
 
 func (s *Server) nearbyRoutes(crsParam param) []route {
@@ -52,6 +54,11 @@ func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 			return invalid("parameter kind is required: hazards or cameras")
 		}
 		return invalid("parameter kind must be hazards or cameras, got %q", kind)
+	}
+	if kind == string(data.LayerCameras) {
+		if err := authorize(r, data.RolePlanner, "find cameras"); err != nil {
+			return err
+		}
 	}
 	radius := float64(defaultNearbyRadiusM)
 	if s := v.Get("radius_m"); s != "" {

@@ -83,12 +83,13 @@ func (s *Server) createPlan(w http.ResponseWriter, r *http.Request) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	actor := principalOf(r.Context()).actor() // the job outlives the request
 	j, err := s.jobs.start(req, func(ctx context.Context, j *job, progress func(done, total int)) (int64, error) {
 		plan, err := gridgen.Generate(ctx, in, gridgen.Options{Progress: progress})
 		if err != nil {
 			return 0, err
 		}
-		return s.savePlan(ctx, plan, req.Publish)
+		return s.savePlan(ctx, actor, plan, req.Publish)
 	})
 	if err != nil {
 		return err
@@ -97,8 +98,9 @@ func (s *Server) createPlan(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusAccepted, "application/json", s.jobView(r, j))
 }
 
-// savePlan stores a plan, publishes it if asked, and swaps the live plan.
-func (s *Server) savePlan(ctx context.Context, plan data.Plan, publish bool) (int64, error) {
+// savePlan stores a plan, publishes it if asked, and swaps the live plan;
+// the audit log records both, in the same transaction.
+func (s *Server) savePlan(ctx context.Context, actor string, plan data.Plan, publish bool) (int64, error) {
 	tx, err := s.store.Begin(ctx)
 	if err != nil {
 		return 0, err
@@ -108,8 +110,12 @@ func (s *Server) savePlan(ctx context.Context, plan data.Plan, publish bool) (in
 	if err != nil {
 		return 0, err
 	}
+	report, _ := json.Marshal(map[string]any{"target": plan.Target, "resolution": plan.Resolution, "base": plan.BaseID, "report": plan.Report})
+	if err := tx.Audit(ctx, data.AuditEntry{Actor: actor, Action: "plan.generate", Target: fmt.Sprintf("plans/%d", id), After: report}); err != nil {
+		return 0, err
+	}
 	if publish {
-		if err := tx.PublishPlan(ctx, id); err != nil {
+		if err := s.auditPublish(ctx, tx, actor, id); err != nil {
 			return 0, err
 		}
 	}
@@ -340,7 +346,7 @@ func (s *Server) publishPlan(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer tx.Rollback()
-	if err := tx.PublishPlan(r.Context(), p.ID); err != nil {
+	if err := s.auditPublish(r.Context(), tx, principalOf(r.Context()).actor(), p.ID); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -351,4 +357,17 @@ func (s *Server) publishPlan(w http.ResponseWriter, r *http.Request) error {
 	}
 	p.Published = true
 	return writeJSON(w, http.StatusOK, "application/json", s.summarize(r, p, false))
+}
+
+// auditPublish publishes plan id in tx and records which plan it replaced.
+func (s *Server) auditPublish(ctx context.Context, tx data.Tx, actor string, id int64) error {
+	var before json.RawMessage = []byte("null")
+	if pp := s.live.published.Load(); pp != nil {
+		before, _ = json.Marshal(map[string]int64{"published": pp.plan.ID})
+	}
+	if err := tx.PublishPlan(ctx, id); err != nil {
+		return err
+	}
+	after, _ := json.Marshal(map[string]int64{"published": id})
+	return tx.Audit(ctx, data.AuditEntry{Actor: actor, Action: "plan.publish", Target: fmt.Sprintf("plans/%d", id), Before: before, After: after})
 }

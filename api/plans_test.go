@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wangge/wangge/api"
+	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/demo"
 	"github.com/wangge/wangge/data/gpkg"
 )
@@ -29,7 +30,7 @@ func ownServer(t *testing.T) *httptest.Server {
 	if _, err := demo.Load(ctx, store); err != nil {
 		t.Fatal(err)
 	}
-	srv := api.New(api.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := api.New(api.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Anonymous: data.RoleAdmin})
 	if err := srv.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

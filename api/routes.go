@@ -55,6 +55,7 @@ func (s *Server) routeTable() []route {
 		s.tileRoutes(),
 		s.locateRoutes(),
 		s.planRoutes(),
+		s.adminRoutes(),
 	} {
 		all = append(all, group...)
 	}

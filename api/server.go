@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,18 @@ type Config struct {
 	// TileCacheBytes bounds the tile cache; 0 means 256 MiB, negative turns
 	// caching off (for benchmarks of rendering).
 	TileCacheBytes int
+	// Anonymous is the role of requests without an API key: "" (the
+	// default) refuses them everywhere but the public routes; RoleViewer
+	// opens read access for public dashboards (--public-read).
+	Anonymous data.Role
+	// RateLimit is the requests a second each key (or each address, for
+	// anonymous requests) may make on average, with bursts of RateBurst;
+	// 0 means no limit.
+	RateLimit float64
+	RateBurst int
+	// CORSOrigins lists the browser origins allowed to call the API from
+	// other sites ("https://dash.example.gov"); empty allows none.
+	CORSOrigins []string
 }
 
 // Server serves wangge's HTTP API.
@@ -46,6 +59,8 @@ type Server struct {
 	tiles   tileState // scene and cache of the tile routes (tiles.go)
 	jobs    *jobs
 	stop    context.CancelFunc // cancels background jobs
+	keys    *keyCache
+	limiter *limiter
 }
 
 // New builds a Server. It is not ready (GET /readyz answers 503) until Load
@@ -61,9 +76,15 @@ func New(cfg Config) *Server {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: newLive(), jobs: &jobs{ctx: ctx}, stop: stop}
+	burst := float64(cfg.RateBurst)
+	if burst < 1 {
+		burst = max(1, 2*cfg.RateLimit)
+	}
+	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: newLive(), jobs: &jobs{ctx: ctx}, stop: stop,
+		keys: &keyCache{store: cfg.Store}, limiter: &limiter{rate: cfg.RateLimit, burst: burst}}
 	s.routes = s.routeTable()
 	s.router = mux.NewRouter()
+	s.router.Use(s.authenticate)
 	for _, rt := range s.routes {
 		s.router.Handle(rt.path, s.handle(rt.handler)).Methods(rt.methods()...)
 	}
@@ -102,7 +123,53 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
 	}
+	securityHeaders(rec.Header(), r)
+	if s.cors(rec, r) {
+		return // a preflight request, answered
+	}
 	s.router.ServeHTTP(rec, r)
+}
+
+// securityHeaders are set on every response; the map page adds its own
+// Content-Security-Policy (landing.go).
+func securityHeaders(h http.Header, r *http.Request) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+}
+
+// cors answers cross-origin requests from the allow-list: it adds the
+// CORS headers for an allowed Origin and answers preflight requests. It
+// reports whether the request was a preflight, now answered. Origins not
+// on the list get no CORS headers, so browsers refuse them the response.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	w.Header().Add("Vary", "Origin")
+	if !slices.Contains(s.cfg.CORSOrigins, origin) {
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			writeProblem(w, r, http.StatusForbidden, "origin "+origin+" is not allowed (see --cors-origins)")
+			return true
+		}
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Expose-Headers", "ETag, Location, Retry-After")
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PATCH, DELETE")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-None-Match")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	return false
 }
 
 type statusRecorder struct {

@@ -153,6 +153,9 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := authorizeLayers(r, layers); err != nil {
+		return err
+	}
 	t, err := tiles.ParseTile(vars["z"], vars["x"], vars["y"])
 	if err != nil {
 		return err
@@ -175,7 +178,7 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeEncoded(w, r, enc, "application/vnd.mapbox-vector-tile", tileCacheControl)
+	return writeEncoded(w, r, enc, "application/vnd.mapbox-vector-tile", s.tileCacheControl())
 }
 
 // noQuery rejects query parameters on routes that take none, so that a
@@ -286,6 +289,9 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := authorizeLayers(r, layers); err != nil {
+		return err
+	}
 	if err := noQuery(r); err != nil {
 		return err
 	}
@@ -294,7 +300,7 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	b, have := s.dataBounds(sc, layers)
-	w.Header().Set("Cache-Control", tileCacheControl)
+	w.Header().Set("Cache-Control", s.tileCacheControl())
 	return writeJSON(w, http.StatusOK, "application/json", tiles.NewTileJSON(s.baseURL(r), layers, b, have))
 }
 
@@ -307,6 +313,28 @@ func (s *Server) style(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	b, have := s.dataBounds(sc, tiles.LayerNames)
-	w.Header().Set("Cache-Control", tileCacheControl)
+	w.Header().Set("Cache-Control", s.tileCacheControl())
 	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), b, have))
+}
+
+// authorizeLayers checks the tile layers against the principal's role:
+// camera positions and sectors are for planners, like the cameras
+// collection.
+func authorizeLayers(r *http.Request, layers []string) error {
+	for _, l := range layers {
+		if l == string(data.LayerCameras) {
+			return authorize(r, data.RolePlanner, "read the cameras layer")
+		}
+	}
+	return nil
+}
+
+// tileCacheControl is public when anonymous reads are open; otherwise a
+// shared cache (a CDN, a proxy) must not hand one key's tiles to another
+// client, so responses are private.
+func (s *Server) tileCacheControl() string {
+	if s.cfg.Anonymous == "" {
+		return "private, no-cache"
+	}
+	return tileCacheControl
 }

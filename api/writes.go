@@ -59,7 +59,7 @@ func (e errReadOnly) Error() string {
 
 // writableLayer returns hazards or cameras from the path.
 func writableLayer(r *http.Request) (data.Layer, error) {
-	layer, err := servedLayer(mux.Vars(r)["collectionId"])
+	layer, err := servedLayer(r, mux.Vars(r)["collectionId"])
 	if err != nil {
 		return "", err
 	}
@@ -300,7 +300,8 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 		}
 		s.live.writeMu.Lock()
 		defer s.live.writeMu.Unlock()
-		if h.FID, err = s.commitLocked(r.Context(), func(tx data.Tx) (int64, error) { return tx.AddHazard(r.Context(), h) }); err != nil {
+		if h.FID, err = s.commitLocked(r.Context(), change{action: "hazard.create", layer: layer, after: func(fid int64) any { h := h; h.FID = fid; return h }},
+			func(tx data.Tx) (int64, error) { return tx.AddHazard(r.Context(), h) }); err != nil {
 			return err
 		}
 		s.indexHazard(h, false)
@@ -315,7 +316,8 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 		}
 		s.live.writeMu.Lock()
 		defer s.live.writeMu.Unlock()
-		if c.FID, err = s.commitLocked(r.Context(), func(tx data.Tx) (int64, error) { return tx.AddCamera(r.Context(), c) }); err != nil {
+		if c.FID, err = s.commitLocked(r.Context(), change{action: "camera.create", layer: layer, after: func(fid int64) any { c := c; c.FID = fid; return c }},
+			func(tx data.Tx) (int64, error) { return tx.AddCamera(r.Context(), c) }); err != nil {
 			return err
 		}
 		s.indexCamera(c, false)
@@ -355,13 +357,15 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		before := h
 		if pt != nil {
 			h.Point = *pt
 		}
 		if err := applyHazard(p, &h); err != nil {
 			return err
 		}
-		if _, err := s.commitLocked(ctx, func(tx data.Tx) (int64, error) { return fid, tx.UpdateHazard(ctx, h) }); err != nil {
+		if _, err := s.commitLocked(ctx, change{action: "hazard.update", layer: layer, before: before, after: func(int64) any { return h }},
+			func(tx data.Tx) (int64, error) { return fid, tx.UpdateHazard(ctx, h) }); err != nil {
 			return err
 		}
 		s.indexHazard(h, true)
@@ -371,13 +375,15 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		before := c
 		if pt != nil {
 			c.Point = *pt
 		}
 		if err := applyCamera(p, &c); err != nil {
 			return err
 		}
-		if _, err := s.commitLocked(ctx, func(tx data.Tx) (int64, error) { return fid, tx.UpdateCamera(ctx, c) }); err != nil {
+		if _, err := s.commitLocked(ctx, change{action: "camera.update", layer: layer, before: before, after: func(int64) any { return c }},
+			func(tx data.Tx) (int64, error) { return fid, tx.UpdateCamera(ctx, c) }); err != nil {
 			return err
 		}
 		s.indexCamera(c, true)
@@ -405,7 +411,22 @@ func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	s.live.writeMu.Lock()
 	defer s.live.writeMu.Unlock()
-	if _, err := s.commitLocked(ctx, func(tx data.Tx) (int64, error) { return fid, tx.Delete(ctx, layer, fid) }); err != nil {
+	var before any
+	var err2 error
+	if layer == data.LayerHazards {
+		before, err2 = s.store.Hazard(ctx, fid)
+	} else {
+		before, err2 = s.store.Camera(ctx, fid)
+	}
+	if data.ErrorCode(err2) == data.ENOTFOUND {
+		return data.Errorf(data.ENOTFOUND, "no feature %d in %s", fid, layer)
+	}
+	if err2 != nil {
+		return err2
+	}
+	action := strings.TrimSuffix(string(layer), "s") + ".delete"
+	if _, err := s.commitLocked(ctx, change{action: action, layer: layer, before: before},
+		func(tx data.Tx) (int64, error) { return fid, tx.Delete(ctx, layer, fid) }); err != nil {
 		return err
 	}
 	s.unindex(layer, fid)
@@ -413,11 +434,20 @@ func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// commitLocked runs write in a transaction and commits it; on any error
-// the transaction is rolled back and nothing changes. The caller holds
-// live.writeMu and updates the indexes before releasing it, so the indexes
-// change in commit order.
-func (s *Server) commitLocked(ctx context.Context, write func(data.Tx) (int64, error)) (int64, error) {
+// change describes a write for the audit log: the record before (nil for
+// a create) and after (nil for a delete), given the fid the write returns.
+type change struct {
+	action string
+	layer  data.Layer
+	before any
+	after  func(fid int64) any
+}
+
+// commitLocked runs write in a transaction with its audit entry and commits
+// both; on any error the transaction is rolled back and nothing changes.
+// The caller holds live.writeMu and updates the indexes before releasing
+// it, so the indexes change in commit order.
+func (s *Server) commitLocked(ctx context.Context, c change, write func(data.Tx) (int64, error)) (int64, error) {
 	tx, err := s.store.Begin(ctx)
 	if err != nil {
 		return 0, err
@@ -425,6 +455,17 @@ func (s *Server) commitLocked(ctx context.Context, write func(data.Tx) (int64, e
 	defer tx.Rollback()
 	fid, err := write(tx)
 	if err != nil {
+		return 0, err
+	}
+	e := data.AuditEntry{Actor: principalOf(ctx).actor(), At: time.Now(), Action: c.action, Target: fmt.Sprintf("%s/%d", c.layer, fid),
+		Before: json.RawMessage("null"), After: json.RawMessage("null")}
+	if c.before != nil {
+		e.Before, _ = json.Marshal(c.before)
+	}
+	if c.after != nil {
+		e.After, _ = json.Marshal(c.after(fid))
+	}
+	if err := tx.Audit(ctx, e); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {

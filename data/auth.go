@@ -1,8 +1,14 @@
 package data
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -63,4 +69,50 @@ type AuditQuery struct {
 	Actor, Action string
 	Since         time.Time
 	Limit, Offset int
+}
+
+// tokenPrefix marks wangge API keys, so that secret scanners and people can
+// tell them from other tokens.
+const tokenPrefix = "wg_"
+
+// NewKey makes an API key for role: the token to show the user once
+// ("wg_<id>_<secret>") and the record to store, which keeps only the id and
+// a SHA-256 hash of the secret. The secret has 256 random bits, so a fast
+// hash is enough: there is nothing to brute-force.
+func NewKey(role Role, name string, now time.Time) (string, Key, error) {
+	if _, err := ParseRole(string(role)); err != nil {
+		return "", Key{}, err
+	}
+	idBytes := make([]byte, 10)
+	secret := make([]byte, 32)
+	if _, err := rand.Read(idBytes); err != nil {
+		return "", Key{}, err
+	}
+	if _, err := rand.Read(secret); err != nil {
+		return "", Key{}, err
+	}
+	id := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(idBytes))
+	sec := base64.RawURLEncoding.EncodeToString(secret)
+	return tokenPrefix + id + "_" + sec, Key{ID: id, Role: role, Name: name, Hash: HashSecret(sec), CreatedAt: now.UTC()}, nil
+}
+
+// ParseToken splits a token into its key id and secret.
+func ParseToken(token string) (id, secret string, ok bool) {
+	rest, found := strings.CutPrefix(token, tokenPrefix)
+	if !found {
+		return "", "", false
+	}
+	id, secret, ok = strings.Cut(rest, "_")
+	return id, secret, ok && id != "" && secret != ""
+}
+
+// HashSecret is the stored form of a key's secret.
+func HashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// Verify reports whether secret is this key's, in constant time.
+func (k Key) Verify(secret string) bool {
+	return subtle.ConstantTimeCompare(HashSecret(secret), k.Hash) == 1
 }

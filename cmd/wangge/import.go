@@ -64,6 +64,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	shown := 0
 	res, err := importer.Import(ctx, store, layer, f, pos[1], importer.Options{
 		SkipInvalid: *skip,
+		Actor:       cliActor(),
 		Replace:     *replace,
 		Progress:    func(n int64) { bar.Set(n) },
 		Report: func(e importer.RowError) {

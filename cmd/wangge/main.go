@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -30,6 +31,8 @@ usage:
                  [--out grids.geojson] [--report report.json] [--db wangge.gpkg]
   wangge export  --format gpkg|geojson|postgis OUT [--db wangge.gpkg]
   wangge migrate [--db postgres://…]
+  wangge keys    create --role viewer|field|planner|admin [--name NAME] | list | revoke ID  [--db …]
+                 (create prints the new key on its own line; it is never shown again)
   wangge help
 
 Every flag can also be set by an environment variable: --db by WANGGE_DB,
@@ -62,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runMigrate(ctx, args[1:], stdout, stderr)
 	case "gridgen":
 		err = runGridgen(ctx, args[1:], stdout, stderr)
+	case "keys":
+		err = runKeys(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -136,4 +141,12 @@ func newLogger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// envFloat returns WANGGE_<NAME> as a number, or def when unset or not one.
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(env(name, ""), 64); err == nil {
+		return v
+	}
+	return def
 }

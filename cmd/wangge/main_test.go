@@ -120,7 +120,7 @@ func TestServeDemo(t *testing.T) {
 	done := make(chan int)
 	var errb bytes.Buffer
 	go func() {
-		done <- run(ctx, []string{"serve", "--demo", "--addr", addr, "--db", filepath.Join(t.TempDir(), "w.gpkg")}, &bytes.Buffer{}, &errb)
+		done <- run(ctx, []string{"serve", "--demo", "--public-read", "--addr", addr, "--db", filepath.Join(t.TempDir(), "w.gpkg")}, &bytes.Buffer{}, &errb)
 	}()
 	var res *http.Response
 	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(100 * time.Millisecond) {
@@ -149,5 +149,47 @@ func TestServeDemo(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not shut down")
+	}
+}
+
+// TestKeys creates, lists and revokes a key with the CLI; the key is
+// printed once, on its own line, and the audit log names the CLI's user.
+func TestKeys(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.gpkg")
+	code, out, errs := runCLI(t, "keys", "create", "--role", "field", "--name", "tablet", "--db", db)
+	token := strings.TrimSpace(out)
+	id, _, ok := data.ParseToken(token)
+	if code != 0 || !ok || strings.Count(out, "\n") != 1 || !strings.Contains(errs, "shown this once") {
+		t.Fatalf("create: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "keys", "list", "--db", db)
+	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "field") || strings.Contains(out, token) {
+		t.Errorf("list: exit %d\n%s", code, out)
+	}
+	if code, _, _ = runCLI(t, "keys", "revoke", id, "--db", db); code != 0 {
+		t.Errorf("revoke: exit %d", code)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"keys", "revoke", "nope", "--db", db}, 1, `no key "nope"`},
+		{[]string{"keys", "create", "--role", "boss", "--db", db}, 1, `unknown role "boss"`},
+		{[]string{"keys", "create", "--db", db}, 2, "needs --role"},
+		{[]string{"keys", "--db", db}, 2, "want create"},
+	} {
+		if code, _, errs := runCLI(t, tc.args...); code != tc.code || !strings.Contains(errs, tc.msg) {
+			t.Errorf("wangge %v: exit %d %q, want %d with %q", tc.args, code, errs, tc.code, tc.msg)
+		}
+	}
+	s, err := gpkg.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	entries, n, err := s.AuditLog(context.Background(), data.AuditQuery{})
+	if err != nil || n != 2 || entries[0].Action != "key.revoke" || !strings.HasPrefix(entries[0].Actor, "cli") {
+		t.Errorf("audit: %d entries %+v %v", n, entries, err)
 	}
 }

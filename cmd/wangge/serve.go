@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/wangge/wangge/api"
@@ -23,11 +24,33 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	withDemo := fs.Bool("demo", envBool("demo"), "load the embedded Liechtenstein demo data when the store is empty (WANGGE_DEMO)")
 	baseURL := fs.String("base-url", env("base_url", ""), "absolute URL prefix for links, when behind a proxy (WANGGE_BASE_URL)")
 	baseMap := fs.String("basemap", env("basemap", ""), "raster tile URL template with {z}, {x}, {y} drawn under the map page; none by default (WANGGE_BASEMAP)")
+	anonymous := fs.String("anonymous", env("anonymous", ""), "role of requests without an API key: none (default), viewer, field, planner or admin (WANGGE_ANONYMOUS)")
+	publicRead := fs.Bool("public-read", envBool("public_read"), "let requests without a key read areas, grids, hazards, tiles and hotspots (the viewer role), for public dashboards (WANGGE_PUBLIC_READ)")
+	rateLimit := fs.Float64("rate-limit", envFloat("rate_limit", 200), "requests a second each API key (or address, without a key) may make on average; 0 for no limit (WANGGE_RATE_LIMIT)")
+	rateBurst := fs.Int("rate-burst", int(envFloat("rate_burst", 0)), "requests a key may make at once above the rate; 0 means twice the rate (WANGGE_RATE_BURST)")
+	corsOrigins := fs.String("cors-origins", env("cors_origins", ""), "comma-separated browser origins allowed to call the API, e.g. https://dash.example.gov (WANGGE_CORS_ORIGINS)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
 	if err := api.ValidBaseMap(*baseMap); err != nil {
 		return err
+	}
+	anon := data.Role("")
+	switch {
+	case *anonymous != "" && *anonymous != "none":
+		r, err := data.ParseRole(*anonymous)
+		if err != nil {
+			return usageError{fmt.Errorf("--anonymous: %s", data.ErrorMessage(err))}
+		}
+		anon = r
+	case *publicRead:
+		anon = data.RoleViewer
+	}
+	var origins []string
+	for _, o := range strings.Split(*corsOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
 	}
 	log := newLogger(stderr)
 
@@ -43,7 +66,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL, BaseMap: *baseMap})
+	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL, BaseMap: *baseMap,
+		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins})
+	if anon != "" {
+		log.Warn("requests without an API key act with role "+string(anon), "role", anon)
+	}
 	defer srv.Close()
 	if err := srv.Load(ctx); err != nil {
 		return err

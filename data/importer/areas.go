@@ -163,7 +163,7 @@ func (im *importer) areas(ctx context.Context, rd *Reader) error {
 	}
 	// Errors come from three passes; put them back in file order.
 	sort.SliceStable(im.res.Errors, func(i, j int) bool { return im.res.Errors[i].Feature < im.res.Errors[j].Feature })
-	return im.finish(tx)
+	return im.finish(ctx, tx)
 }
 
 // depth sets it.level from its parent chain; a cycle of parent codes or a

@@ -1,0 +1,168 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/wangge/wangge/data"
+)
+
+func (s *Server) adminRoutes() []route {
+	return []route{
+		{method: "GET", path: "/v1/keys", id: "listKeys", tag: "Admin", summary: "API keys (ids, roles, names, dates; never secrets)",
+			responses: withProblems(map[int]string{200: "keys"}), produces: "application/json", handler: s.listKeys},
+		{method: "POST", path: "/v1/keys", id: "createKey", tag: "Admin", summary: `Create an API key: body {"role": "viewer|field|planner|admin", "name": "…"}; the answer holds the key, shown this once`,
+			responses: withProblems(map[int]string{201: "the new key"}), produces: "application/json", handler: s.createKey},
+		{method: "DELETE", path: "/v1/keys/{keyId}", id: "revokeKey", tag: "Admin", summary: "Revoke an API key; it stops working at once",
+			params: []param{pathParam("keyId", "key id")}, responses: withProblems(map[int]string{204: "revoked"}), produces: "application/json", handler: s.revokeKey},
+		{method: "GET", path: "/v1/audit", id: "getAudit", tag: "Admin", summary: "The audit log, newest first: who wrote what, when, before and after",
+			params: []param{
+				queryParam("actor", "only entries by this actor (key:<id>, cli:<user>, anonymous)", str),
+				queryParam("action", "only this action, e.g. hazard.create, plan.publish, import.households, key.create", str),
+				queryParam("since", "only entries at or after this RFC 3339 time", map[string]any{"type": "string", "format": "date-time"}),
+				queryParam("limit", "page size", map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": 100}),
+				queryParam("offset", "entries to skip", map[string]any{"type": "integer", "minimum": 0}),
+			},
+			responses: withProblems(map[int]string{200: "audit entries"}), produces: "application/json", handler: s.audit},
+	}
+}
+
+// keyView is a key as the API shows it: never the hash.
+type keyView struct {
+	ID        string     `json:"id"`
+	Role      data.Role  `json:"role"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Key       string     `json:"key,omitempty"` // only in the answer to its creation
+}
+
+func viewKey(k data.Key) keyView {
+	v := keyView{ID: k.ID, Role: k.Role, Name: k.Name, CreatedAt: k.CreatedAt}
+	if !k.RevokedAt.IsZero() {
+		v.RevokedAt = &k.RevokedAt
+	}
+	return v
+}
+
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
+	keys, err := s.store.Keys(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []keyView{}
+	for _, k := range keys {
+		out = append(out, viewKey(k))
+	}
+	return writeJSON(w, http.StatusOK, "application/json", map[string]any{"keys": out})
+}
+
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Role data.Role `json:"role"`
+		Name string    `json:"name"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return bodyError(err)
+	}
+	token, k, err := data.NewKey(req.Role, req.Name, time.Now())
+	if err != nil {
+		return err
+	}
+	after, _ := json.Marshal(viewKey(k))
+	if err := s.write(r, data.AuditEntry{Action: "key.create", Target: "keys/" + k.ID, After: after}, func(tx data.Tx) error {
+		return tx.AddKey(r.Context(), k)
+	}); err != nil {
+		return err
+	}
+	s.keys.invalidate()
+	v := viewKey(k)
+	v.Key = token
+	w.Header().Set("Location", "/v1/keys/"+k.ID)
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusCreated, "application/json", v)
+}
+
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
+	id := mux.Vars(r)["keyId"]
+	k, err := s.store.Key(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	before, _ := json.Marshal(viewKey(k))
+	now := time.Now()
+	k.RevokedAt = now
+	after, _ := json.Marshal(viewKey(k))
+	if err := s.write(r, data.AuditEntry{Action: "key.revoke", Target: "keys/" + id, Before: before, After: after}, func(tx data.Tx) error {
+		return tx.RevokeKey(r.Context(), id, now)
+	}); err != nil {
+		return err
+	}
+	s.keys.invalidate()
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
+	if err := checkParams(r, "actor", "action", "since", "limit", "offset"); err != nil {
+		return err
+	}
+	v := r.URL.Query()
+	q := data.AuditQuery{Actor: v.Get("actor"), Action: v.Get("action"), Limit: 100}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			return invalid("parameter limit must be an integer from 1 to %d, got %q", maxLimit, s)
+		}
+		q.Limit = n
+	}
+	if s := v.Get("offset"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return invalid("parameter offset must be a non-negative integer, got %q", s)
+		}
+		q.Offset = n
+	}
+	if s := v.Get("since"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return invalid("parameter since must be an RFC 3339 time (2026-01-02T15:04:05Z), got %q", s)
+		}
+		q.Since = t
+	}
+	entries, n, err := s.store.AuditLog(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, "application/json", map[string]any{
+		"entries": entries, "numberMatched": n, "numberReturned": len(entries),
+	})
+}
+
+// write runs fn in a transaction with an audit entry for the request's
+// principal, committed together: a write is never without its record.
+func (s *Server) write(r *http.Request, e data.AuditEntry, fn func(data.Tx) error) error {
+	ctx := r.Context()
+	tx, err := s.store.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	e.Actor = principalOf(ctx).actor()
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	if err := tx.Audit(ctx, e); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

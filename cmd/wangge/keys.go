@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wangge/wangge/data"
+)
+
+// cliActor names the person at the terminal in the audit log.
+func cliActor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return "cli:" + u
+	}
+	return "cli"
+}
+
+func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("keys", stderr)
+	db := fs.String("db", env("db", "wangge.gpkg"), "GeoPackage file or postgres:// URL (WANGGE_DB)")
+	role := fs.String("role", "", "create: viewer, field, planner or admin")
+	name := fs.String("name", "", "create: what the key is for (a device, a dashboard, a person)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usageError{errors.New("want create --role ROLE [--name NAME], list, or revoke ID")}
+	}
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch pos[0] {
+	case "create":
+		if len(pos) != 1 {
+			return usageError{errors.New("create takes no arguments; use --role and --name")}
+		}
+		if *role == "" {
+			return usageError{errors.New("create needs --role viewer|field|planner|admin")}
+		}
+		token, k, err := data.NewKey(data.Role(*role), *name, time.Now())
+		if err != nil {
+			return err
+		}
+		after, _ := json.Marshal(map[string]any{"id": k.ID, "role": k.Role, "name": k.Name})
+		if err := audited(ctx, store, data.AuditEntry{Action: "key.create", Target: "keys/" + k.ID, After: after}, func(tx data.Tx) error {
+			return tx.AddKey(ctx, k)
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "created key %s (role %s); it is shown this once, store it now:\n", k.ID, k.Role)
+		fmt.Fprintln(stdout, token)
+	case "list":
+		keys, err := store.Keys(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tROLE\tNAME\tCREATED\tREVOKED")
+		for _, k := range keys {
+			revoked := "-"
+			if !k.RevokedAt.IsZero() {
+				revoked = k.RevokedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, k.Name, k.CreatedAt.Format(time.RFC3339), revoked)
+		}
+		return tw.Flush()
+	case "revoke":
+		if len(pos) != 2 {
+			return usageError{errors.New("revoke takes one key id (see wangge keys list)")}
+		}
+		id := pos[1]
+		k, err := store.Key(ctx, id)
+		if err != nil {
+			return err
+		}
+		before, _ := json.Marshal(map[string]any{"id": k.ID, "role": k.Role, "name": k.Name})
+		if err := audited(ctx, store, data.AuditEntry{Action: "key.revoke", Target: "keys/" + id, Before: before}, func(tx data.Tx) error {
+			return tx.RevokeKey(ctx, id, time.Now())
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked key %s; a running server refuses it within %s\n", id, "5s")
+	default:
+		return usageError{fmt.Errorf("unknown keys command %q: want create, list or revoke", pos[0])}
+	}
+	return nil
+}
+
+// audited runs fn and records e for the CLI's user in one transaction.
+func audited(ctx context.Context, store data.Store, e data.AuditEntry, fn func(data.Tx) error) error {
+	tx, err := store.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	e.Actor, e.At = cliActor(), time.Now()
+	if err := tx.Audit(ctx, e); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
