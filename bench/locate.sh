@@ -29,7 +29,7 @@ BBOX=$("$OUT/locateplan" -households "$DATA/montevideo/households.csv" -gpkg "$O
 export BBOX
 echo "bbox: $BBOX"
 
-"$OUT/wangge" serve --db "$OUT/locate.gpkg" --addr "$ADDR" 2>"$OUT/serve.log" &
+"$OUT/wangge" serve --db "$OUT/locate.gpkg" --addr "$ADDR" --anonymous field --rate-limit 0 2>"$OUT/serve.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 i=0

@@ -49,7 +49,7 @@ for store in gpkg postgis; do
 	"$tmp/wangge" import hazards "$tmp/hazards.csv" --db "$url" >/dev/null 2>&1
 
 	port=$((18080 + $$ % 1000))
-	"$tmp/wangge" serve --db "$url" --addr "127.0.0.1:$port" 2>"$tmp/serve.log" &
+	"$tmp/wangge" serve --db "$url" --addr "127.0.0.1:$port" --anonymous viewer --rate-limit 0 2>"$tmp/serve.log" &
 	pid=$!
 	i=0
 	until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do

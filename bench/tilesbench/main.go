@@ -203,7 +203,7 @@ func serve(ctx context.Context, args []string) error {
 		addr  string
 		cache int
 	}{{*cachedAddr, 0}, {*uncachedAddr, -1}} {
-		srv := api.New(api.Config{Store: store, Logger: log, TileCacheBytes: sv.cache})
+		srv := api.New(api.Config{Store: store, Logger: log, TileCacheBytes: sv.cache, Anonymous: data.RoleViewer}) // the peer has no auth either
 		if err := srv.Load(ctx); err != nil {
 			return err
 		}
