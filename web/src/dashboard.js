@@ -41,7 +41,7 @@ export class Dashboard {
   }
 
   gridLegend() {
-    const t = this.ctx.published ? this.ctx.published.target : 300;
+    const t = this.ctx.published ? this.ctx.published.target : null;
     const items = deviationStops.map(([v, c]) => {
       const s = el("span", { class: "swatch square" });
       s.style.setProperty("background", c);
@@ -49,7 +49,7 @@ export class Dashboard {
     });
     const none = el("span", { class: "swatch square" });
     none.style.setProperty("background", "#dcdcdc");
-    $("#legend-grids").replaceChildren(el("div", {}, `Grid colour: households against the target of ${t}`), el("div", { class: "items" }, items,
+    $("#legend-grids").replaceChildren(el("div", {}, t ? `Grid colour: households against the target of ${t}` : "Grid colour: households against the plan's target"), el("div", { class: "items" }, items,
       el("span", { class: "item" }, none, "no households")));
   }
 
@@ -73,10 +73,22 @@ export class Dashboard {
       allFeatures("collections/cameras/items").then((fc) => {
         map.getSource("cameras").setData(fc);
         map.getSource("sectors").setData({ type: "FeatureCollection", features: fc.features.map(sector).filter(Boolean) });
-      }).catch((e) => showError("Cameras", e)),
+      }).catch((e) => {
+        // Camera positions are for planners; others see why there are none.
+        if (e.status === 403 || (e.status === 401 && !this.ctx.canPlan)) this.note("cameras", "hidden: cameras need a planner's key");
+        else showError("Cameras", e);
+      }),
       this.loadStats(),
     ];
     await Promise.all(jobs);
+  }
+
+  /** Writes a short note next to a layer's switch. */
+  note(layer, text) {
+    const label = document.querySelector(`#layer-toggles input[data-layer=${layer}]`).parentElement;
+    let small = label.querySelector(".why");
+    if (!small) label.append(" ", (small = el("small", { class: "why" })));
+    small.textContent = `(${text})`;
   }
 
   /** Fills the table of counts per grid. */
@@ -84,7 +96,7 @@ export class Dashboard {
     const { have, published } = this.ctx;
     this.stats.clear();
     try {
-      if (!published) {
+      if (!published && this.ctx.canPlan) {
         $("#grid-selected").textContent = "No plan is published yet: the planner draws one.";
       } else if (have.has("GET /v1/grids/stats")) {
         const res = await api("v1/grids/stats?limit=10000");

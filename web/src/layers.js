@@ -31,7 +31,10 @@ export const emptyFC = () => ({ type: "FeatureCollection", features: [] });
 const deviation = (target) => ["*", 100, ["/", ["-", ["to-number", ["get", "households"], 0], target], target]];
 
 export function gridFillColour(target) {
-  const ramp = ["interpolate", ["linear"], deviation(target || 1)];
+  // Tiles carry the deviation from the plan's own target; GeoJSON grids
+  // only households, so it is computed from the target here.
+  const dev = ["case", ["has", "deviation_pct"], ["to-number", ["get", "deviation_pct"], 0], deviation(target || 1)];
+  const ramp = ["interpolate", ["linear"], dev];
   for (const [v, c] of deviationStops) ramp.push(v, c);
   return ["case", ["==", ["to-number", ["get", "households"], 0], 0], "#dcdcdc", ramp];
 }

@@ -63,7 +63,14 @@ async function start() {
   window.wangge = { map };
   map.on("error", (e) => showError("Map", e.error || e));
 
-  const [have, plans] = await Promise.all([routes(), api("v1/plans").catch((e) => (showError("Plans", e), { plans: [] }))]);
+  // Plans are for planners: a viewer's or field worker's 401/403 here is
+  // no error, the planner view just says what it needs.
+  let canPlan = true;
+  const [have, plans] = await Promise.all([routes(), api("v1/plans").catch((e) => {
+    if (e.status === 401 || e.status === 403) canPlan = false;
+    else showError("Plans", e);
+    return { plans: [] };
+  })]);
   const published = (plans.plans || []).find((p) => p.published) || null;
   await new Promise((resolve) => (map.loaded() ? resolve() : map.once("load", resolve)));
 
@@ -73,7 +80,7 @@ async function start() {
   $("#basemap-toggle").hidden = !basemap;
   addLayers(map, { tiles, target: published ? published.target : 300, basemap });
 
-  const ctx = { map, have, published, tiles, areas: null, reloadGrids: null };
+  const ctx = { map, have, published, canPlan, tiles, areas: null, reloadGrids: null };
   // Areas are needed by the planner (its list of parents) and to frame the
   // map; with tiles they are fetched for those alone.
   const areasReq = api("collections/areas/items?limit=10000");
@@ -150,7 +157,7 @@ async function start() {
   });
   select("dashboard");
   await views.dashboard.load();
-  setStatus(statusLine(published));
+  setStatus(canPlan ? statusLine(published) : "Grids of the published plan");
   map.once("idle", () => (document.body.dataset.ready = "1"));
   map.triggerRepaint();
 }

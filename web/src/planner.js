@@ -59,6 +59,7 @@ export class Planner {
 
   /** Fills the list of stored plans. */
   async listPlans() {
+    if (!this.ctx.canPlan) return;
     try {
       const res = await api("v1/plans");
       const list = $("#plan-list"), keep = list.value;
@@ -71,6 +72,10 @@ export class Planner {
   }
 
   enter() {
+    if (!this.ctx.canPlan) {
+      $("#plan-result").replaceChildren(el("p", { class: "note" }, "Plans are for planners: enter a planner's key with the Key button to draw and publish grids."));
+      $("#plan-generate").disabled = true;
+    }
     this.map.setPaintProperty("grids-fill", "fill-color", householdColour());
     this.showCandidate(!!this.candidate);
     this.loadPublished();
@@ -84,6 +89,7 @@ export class Planner {
 
   async loadPublished() {
     const p = this.ctx.published;
+    if (!this.ctx.canPlan) return;
     if (!p || (this.publishedGrids && this.publishedGrids.id === p.id)) return;
     try {
       const plan = await api(`v1/plans/${p.id}`);
