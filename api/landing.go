@@ -203,8 +203,11 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) error {
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Security-Policy", csp)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
+		if s.cfg.BaseMap != "" && csp != fallbackCSP {
+			// Public tile servers ask who uses them: send the page's origin
+			// (not its path) to the base map, where no-referrer sends nothing.
+			h.Set("Referrer-Policy", "strict-origin")
+		}
 		// The page names its assets by content hash: revalidate the page,
 		// keep the assets.
 		h.Set("Cache-Control", "no-cache")

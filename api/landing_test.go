@@ -102,6 +102,9 @@ func TestBaseMap(t *testing.T) {
 	if !strings.Contains(csp, "img-src 'self' https://tile.example.org") || !strings.Contains(csp, "connect-src 'self' https://tile.example.org") {
 		t.Errorf("CSP does not let the base map through: %q", csp)
 	}
+	if rp := rec.Header().Get("Referrer-Policy"); rp != "strict-origin" {
+		t.Errorf("Referrer-Policy with a base map = %q, want strict-origin (tile servers ask who uses them)", rp)
+	}
 	if !strings.Contains(body, `<meta name="wangge-basemap" content="https://tile.example.org/{z}/{x}/{y}.png">`) {
 		t.Errorf("page does not name the base map")
 	}
