@@ -123,7 +123,8 @@ func TestServeDemo(t *testing.T) {
 		done <- run(ctx, []string{"serve", "--demo", "--public-read", "--addr", addr, "--db", filepath.Join(t.TempDir(), "w.gpkg")}, &bytes.Buffer{}, &errb)
 	}()
 	var res *http.Response
-	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(100 * time.Millisecond) {
+	// Generous: the first start draws the demo plan, slow under -race.
+	for start := time.Now(); time.Since(start) < 120*time.Second; time.Sleep(100 * time.Millisecond) {
 		if res, err = http.Get("http://" + addr + "/collections/hazards/items?limit=2"); err == nil {
 			break
 		}

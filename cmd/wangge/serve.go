@@ -132,7 +132,7 @@ func loadDemo(ctx context.Context, store data.Store, log *slog.Logger) error {
 	}
 	// A published plan, so that locate, tiles and the map page work on the
 	// first run.
-	in, err := gridgen.LoadInput(ctx, store, gridgen.Request{Target: demoTarget})
+	in, err := gridgen.LoadInput(ctx, store, gridgen.Request{Target: demoTarget, Resolution: demoResolution})
 	if err != nil {
 		return err
 	}
@@ -152,3 +152,8 @@ func loadDemo(ctx context.Context, store data.Store, log *slog.Logger) error {
 // demoTarget is the households per grid of the demo plan: the middle of the
 // 200–500 households a grid worker usually serves.
 const demoTarget = 300
+
+// demoResolution is fixed rather than automatic (which picks 11 for the
+// demo): at 10 the demo's grids are as balanced (docs/BENCHMARKS.md,
+// gridgen) and the first start takes a quarter of the time.
+const demoResolution = 10

@@ -1,0 +1,434 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // raw reads of the file, beside the store's own
+
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/gpkg"
+	"github.com/wangge/wangge/data/postgis"
+	"github.com/wangge/wangge/data/storetest"
+)
+
+// The kill -9 tests: a write (an import, a plan publish) is killed with
+// SIGKILL at several points of its run, and after each kill the store must
+// open, hold the state before the write or after it whole, and serve.
+// Kill times are fractions of a full run measured first, so they fall in
+// the reading, the writing and the commit whatever the machine's speed;
+// the assertions hold for any kill time, so a kill that lands before the
+// process starts writing or after it ends is a weaker test, never a
+// failure.
+
+// killFractions are the kill times as fractions of a full run's duration.
+var killFractions = []float64{0.15, 0.5, 0.8, 0.93, 1.0}
+
+// durabilityRows is the size of the CSV imported and killed (about 4 s of
+// import on the benchmark machine).
+const durabilityRows = 150_000
+
+// buildWangge builds this command into dir and returns the binary's path.
+func buildWangge(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "wangge")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// killed runs the binary with args and sends it SIGKILL after d (if it is
+// still running); it reports whether the kill came before the process
+// ended. A process that ends on its own must succeed.
+func killed(t *testing.T, bin string, d time.Duration, args ...string) bool {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), "WANGGE_LOG_FORMAT=text")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return false
+	case <-time.After(d):
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	err := <-done
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return true
+	}
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return false // ended between the timer and the signal
+}
+
+// timed runs the binary to its end and returns how long it took.
+func timed(t *testing.T, bin string, args ...string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return time.Since(start)
+}
+
+// writeHouseholds writes n household rows with ids that start with prefix,
+// over Liechtenstein, so they fall in the demo areas.
+func writeHouseholds(t *testing.T, path, prefix string, n int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fmt.Fprintln(w, "id,lon,lat,households")
+	x := uint64(len(prefix)) + 1
+	for i := range n {
+		x = x*6364136223846793005 + 1442695040888963407 // a fixed LCG: the same file every run
+		lon := 9.47 + float64(x>>40)/float64(1<<24)*0.16
+		lat := 47.05 + float64(x>>16&0xffffff)/float64(1<<24)*0.22
+		fmt.Fprintf(w, "%s%d,%.6f,%.6f,%d\n", prefix, i, lon, lat, 1+i%3)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openAny opens the store at db (a GeoPackage path or a postgres:// URL).
+func openAny(t *testing.T, db string) data.Store {
+	t.Helper()
+	s, err := openStore(context.Background(), db)
+	if err != nil {
+		t.Fatalf("store does not open after the kill: %v", err)
+	}
+	return s
+}
+
+// checkGPKG checks what only a GeoPackage file has: SQLite's integrity,
+// each layer's R-tree holding one entry per feature, the R-tree triggers
+// in place (an import drops the insert trigger inside its transaction), and
+// that GDAL reads the file.
+func checkGPKG(t *testing.T, db string, want map[data.Layer]int) {
+	t.Helper()
+	conn, err := sql.Open("sqlite3", "file:"+db+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var ok string
+	if err := conn.QueryRow(`PRAGMA quick_check`).Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("quick_check: %q %v", ok, err)
+	}
+	for _, l := range []data.Layer{data.LayerHouseholds, data.LayerAreas, data.LayerGrids} {
+		var rows, index, triggers int
+		if err := conn.QueryRow(`SELECT count(*) FROM ` + string(l)).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRow(`SELECT count(*) FROM rtree_` + string(l) + `_geom`).Scan(&index); err != nil {
+			t.Fatal(err)
+		}
+		if rows != index {
+			t.Errorf("%s: %d rows but %d R-tree entries", l, rows, index)
+		}
+		if err := conn.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?`, "rtree_"+string(l)+"_geom_%").Scan(&triggers); err != nil {
+			t.Fatal(err)
+		}
+		if triggers < 4 {
+			t.Errorf("%s: %d R-tree triggers left", l, triggers)
+		}
+	}
+	ogrinfo, err := exec.LookPath("ogrinfo")
+	if err != nil {
+		return
+	}
+	out, err := exec.Command(ogrinfo, "-ro", "-so", db, "households").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ogrinfo: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`Feature Count: (\d+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("ogrinfo: no feature count:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(string(m[1])); n != want[data.LayerHouseholds] {
+		t.Errorf("ogrinfo counts %d households, the store %d", n, want[data.LayerHouseholds])
+	}
+}
+
+// freeAddr returns a loopback address no one listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serves starts `wangge serve` on db, waits for /readyz to answer 200 and
+// returns the answer to GET path (anonymous requests act as viewers).
+func serves(t *testing.T, bin, db, path string) []byte {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--db", db, "--addr", addr, "--public-read", "--rate-limit", "0")
+	log := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := client.Get("http://" + addr + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve not ready after 30 s (last: %v)\n%s", err, log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res, err := client.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, res.StatusCode, body)
+	}
+	return body
+}
+
+// counts returns each layer's feature count and the import audit entries.
+func counts(t *testing.T, s data.Store) (map[data.Layer]int, int) {
+	t.Helper()
+	ctx := context.Background()
+	out := map[data.Layer]int{}
+	for _, l := range data.Layers {
+		n, err := s.Count(ctx, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[l] = n
+	}
+	_, audits, err := s.AuditLog(ctx, data.AuditQuery{Action: "import.households", Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, audits
+}
+
+func TestKillDuringImport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill -9 test: builds the binary and imports 150,000 rows several times")
+	}
+	bin := buildWangge(t)
+	t.Run("gpkg", func(t *testing.T) {
+		killImport(t, bin, filepath.Join(t.TempDir(), "kill.gpkg"))
+	})
+	t.Run("postgis", func(t *testing.T) {
+		killImport(t, bin, storetest.PostgresSchema(t))
+	})
+}
+
+// killImport imports a CSV once to the end, to time it, then again with a
+// new id prefix each time, killed at fractions of that time. After every
+// kill the households are as many as before or as many plus the whole file.
+func killImport(t *testing.T, bin, db string) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "h.csv")
+	writeHouseholds(t, csv, "full-", durabilityRows)
+	full := timed(t, bin, "import", "households", csv, "--db", db)
+	t.Logf("full import of %d rows: %v", durabilityRows, full.Round(time.Millisecond))
+	s := openAny(t, db)
+	prev, prevAudits := counts(t, s)
+	s.Close()
+	if prev[data.LayerHouseholds] != durabilityRows || prevAudits != 1 {
+		t.Fatalf("after the full import: %d households, %d audit entries", prev[data.LayerHouseholds], prevAudits)
+	}
+	for i, frac := range killFractions {
+		csv := filepath.Join(dir, fmt.Sprintf("h%d.csv", i))
+		writeHouseholds(t, csv, fmt.Sprintf("k%d-", i), durabilityRows)
+		d := time.Duration(float64(full) * frac)
+		wasKilled := killed(t, bin, d, "import", "households", csv, "--db", db)
+		s := openAny(t, db)
+		now, audits := counts(t, s)
+		s.Close()
+		got, before := now[data.LayerHouseholds], prev[data.LayerHouseholds]
+		committed := got == before+durabilityRows
+		t.Logf("kill at %v (%.0f%%): killed %v, households %d → %d", d.Round(time.Millisecond), frac*100, wasKilled, before, got)
+		if got != before && !committed {
+			t.Fatalf("after the kill: %d households, want %d (old) or %d (new)", got, before, before+durabilityRows)
+		}
+		if !wasKilled && !committed {
+			t.Fatalf("import ended on its own but %d households, want %d", got, before+durabilityRows)
+		}
+		// The audit entry commits with the rows or not at all.
+		if wantAudits := prevAudits + map[bool]int{true: 1}[committed]; audits != wantAudits {
+			t.Fatalf("%d import audit entries, want %d", audits, wantAudits)
+		}
+		for _, l := range data.Layers {
+			if l != data.LayerHouseholds && now[l] != prev[l] {
+				t.Fatalf("%s changed from %d to %d", l, prev[l], now[l])
+			}
+		}
+		if !postgis.IsURL(db) {
+			if _, err := gpkg.Open(context.Background(), db); err != nil {
+				t.Fatal(err)
+			}
+			checkGPKG(t, db, now)
+		}
+		prev, prevAudits = now, audits
+	}
+	serves(t, bin, db, "/readyz")
+}
+
+func TestKillDuringPublish(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill -9 test: builds the binary and generates plans several times")
+	}
+	bin := buildWangge(t)
+	t.Run("gpkg", func(t *testing.T) {
+		killPublish(t, bin, filepath.Join(t.TempDir(), "kill.gpkg"))
+	})
+	t.Run("postgis", func(t *testing.T) {
+		killPublish(t, bin, storetest.PostgresSchema(t))
+	})
+}
+
+// planState is what the store says about plans.
+type planState struct {
+	plans     int
+	published int64
+	grids     int // the published plan's
+}
+
+// checkPlans checks that every stored plan is whole (as many grids as its
+// report says), that exactly one is published, and returns the state.
+func checkPlans(t *testing.T, s data.Store) planState {
+	t.Helper()
+	ctx := context.Background()
+	plans, err := s.Plans(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st planState
+	st.plans = len(plans)
+	published := 0
+	for _, p := range plans {
+		full, err := s.Plan(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(full.Grids) != full.Report.Grids || full.Report.Grids == 0 {
+			t.Fatalf("plan %d: %d grids, its report says %d", p.ID, len(full.Grids), full.Report.Grids)
+		}
+		if p.Published {
+			published++
+			st.published, st.grids = p.ID, len(full.Grids)
+		}
+	}
+	if published != 1 {
+		t.Fatalf("%d plans published, want exactly 1", published)
+	}
+	pp, err := s.PublishedPlan(ctx)
+	if err != nil || pp.ID != st.published || len(pp.Grids) != st.grids {
+		t.Fatalf("published plan %d with %d grids, want %d with %d (%v)", pp.ID, len(pp.Grids), st.published, st.grids, err)
+	}
+	total, err := s.Count(ctx, data.LayerGrids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0
+	for _, p := range plans {
+		full, _ := s.Plan(ctx, p.ID)
+		sum += len(full.Grids)
+	}
+	if total != sum {
+		t.Fatalf("%d grids stored, the plans hold %d", total, sum)
+	}
+	return st
+}
+
+// killPublish generates and publishes a plan on the demo data once to the
+// end, to time it, then again killed at fractions of that time: after
+// every kill exactly one plan is published, the old one or the new one,
+// and each plan has all its grids.
+func killPublish(t *testing.T, bin, db string) {
+	for _, imp := range [][2]string{{"areas", "boundaries.geojson"}, {"households", "households.csv"}} {
+		if out, err := exec.Command(bin, "import", imp[0], filepath.Join("..", "..", "data", "demo", imp[1]), "--db", db).CombinedOutput(); err != nil {
+			t.Fatalf("import %s: %v\n%s", imp[0], err, out)
+		}
+	}
+	gridgen := []string{"gridgen", "--target", "300", "--publish", "--db", db}
+	full := timed(t, bin, gridgen...)
+	t.Logf("full gridgen --publish: %v", full.Round(time.Millisecond))
+	s := openAny(t, db)
+	prev := checkPlans(t, s)
+	layers, _ := counts(t, s)
+	s.Close()
+	for _, frac := range killFractions {
+		d := time.Duration(float64(full) * frac)
+		wasKilled := killed(t, bin, d, gridgen...)
+		s := openAny(t, db)
+		now := checkPlans(t, s)
+		s.Close()
+		t.Logf("kill at %v (%.0f%%): killed %v, plans %d → %d, published %d → %d", d.Round(time.Millisecond), frac*100, wasKilled, prev.plans, now.plans, prev.published, now.published)
+		switch {
+		case now.plans == prev.plans && now.published == prev.published:
+			if !wasKilled {
+				t.Fatal("gridgen ended on its own but stored no plan")
+			}
+		case now.plans == prev.plans+1 && now.published > prev.published:
+		default:
+			t.Fatalf("plans %d → %d, published %d → %d: neither the old state nor the new", prev.plans, now.plans, prev.published, now.published)
+		}
+		if !postgis.IsURL(db) {
+			checkGPKG(t, db, layers)
+		}
+		prev = now
+	}
+	body := serves(t, bin, db, "/collections/grids/items?limit=1")
+	var fc struct {
+		NumberMatched int `json:"numberMatched"`
+	}
+	if err := json.Unmarshal(body, &fc); err != nil || fc.NumberMatched != prev.grids {
+		t.Fatalf("grids collection: %d grids, the published plan has %d (%v)", fc.NumberMatched, prev.grids, err)
+	}
+}
