@@ -326,7 +326,7 @@ func TestGDALClient(t *testing.T) {
 	if n := run("-spat", "9.50", "47.10", "9.55", "47.15", src, "hazards"); n != want || n == 0 {
 		t.Errorf("GDAL counts %d hazards in the box, want %d", n, want)
 	}
-	if n := run("OAPIF:"+server.URL+"/collections/areas", "areas"); n != 17 {
-		t.Errorf("GDAL counts %d areas, want 17", n)
+	if n := run("OAPIF:"+server.URL+"/collections/areas", "areas"); n != 13 {
+		t.Errorf("GDAL counts %d areas, want 13", n)
 	}
 }

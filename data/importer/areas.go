@@ -126,6 +126,7 @@ func (im *importer) areas(ctx context.Context, rd *Reader) error {
 			im.depth(it)
 		}
 	}
+	im.rejectOverlaps(items, candidates)
 
 	// Parents before children: by level, then in file order.
 	var good []*areaItem
@@ -164,6 +165,58 @@ func (im *importer) areas(ctx context.Context, rd *Reader) error {
 	// Errors come from three passes; put them back in file order.
 	sort.SliceStable(im.res.Errors, func(i, j int) bool { return im.res.Errors[i].Feature < im.res.Errors[j].Feature })
 	return im.finish(ctx, tx)
+}
+
+// rejectOverlaps rejects an area that overlaps another area it does not
+// nest with: grids drawn in both would overlap, and a point would be in two
+// grids. Of two such areas the smaller is rejected (of two equal ones, the
+// later in the file), which is what real data needs: OpenStreetMap extracts
+// carry an exclave both as a part of its municipality and as a polygon of
+// its own (the Liechtenstein file has four such copies).
+func (im *importer) rejectOverlaps(items, candidates []*areaItem) {
+	for _, it := range items {
+		if it.bad {
+			continue
+		}
+		for _, c := range candidates {
+			if c == it || c.bad || !c.bound.Intersects(it.bound) || nested(it, c) || nested(c, it) {
+				continue
+			}
+			if c.size < it.size || (c.size == it.size && !c.fromStore && c.feature > it.feature) {
+				continue // c is the one to go, when its turn comes
+			}
+			part := probeInside(it, c)
+			if part < 0 {
+				part = probeInside(c, it)
+			}
+			if part >= 0 {
+				im.rejectArea(it, fmt.Sprintf("overlaps area %q, which it does not nest in: areas must nest or be apart, or their grids would overlap (is it a copy of a part of %q?)", c.a.Code, c.a.Code))
+				break
+			}
+		}
+	}
+}
+
+// nested reports whether a is inside b by the nesting found: b is a or an
+// ancestor of a.
+func nested(a, b *areaItem) bool {
+	for p := a; p != nil; p = p.parent {
+		if p == b {
+			return true
+		}
+	}
+	return false
+}
+
+// probeInside returns the index of the first part of a whose interior point
+// lies inside b, or -1.
+func probeInside(a, b *areaItem) int {
+	for i, p := range a.probes {
+		if b.bound.Contains(p) && planar.MultiPolygonContains(b.a.Geometry, p) {
+			return i
+		}
+	}
+	return -1
 }
 
 // depth sets it.level from its parent chain; a cycle of parent codes or a
