@@ -25,10 +25,11 @@ type level struct {
 }
 
 // coarsen returns the levels from g down to a graph of about stopAt
-// vertices. No coarse vertex weighs more than maxW, so that the coarsest
-// graph can still be split within balance; coarsening stops early when
-// matching no longer shrinks the graph.
-func coarsen(g *graph, maxW int, stopAt int) []level {
+// vertices, then up to extra levels that merge only empty vertices. No
+// coarse vertex weighs more than maxW, so that the coarsest graph can still
+// be split within balance; coarsening stops early when matching no longer
+// shrinks the graph. It returns the levels and how many of them are extra.
+func coarsen(g *graph, maxW int, stopAt int, extra int) ([]level, int) {
 	var levels []level
 	cur := g
 	// A fixed seed: plans must be reproducible.
@@ -42,7 +43,18 @@ func coarsen(g *graph, maxW int, stopAt int) []level {
 		levels = append(levels, level{g: next, cmap: cmap})
 		cur = next
 	}
-	return levels
+	regular := len(levels)
+	for range extra {
+		// maxW 0: only vertices without households pair up.
+		cmap, cn := match(cur, 0, rng)
+		if cn > cur.n()*99/100 {
+			break
+		}
+		next := contract(cur, cmap, cn)
+		levels = append(levels, level{g: next, cmap: cmap})
+		cur = next
+	}
+	return levels, len(levels) - regular
 }
 
 // match pairs every vertex with an unmatched neighbour, preferring the

@@ -33,14 +33,24 @@
 // # Partition
 //
 // A piece heavier than the target (a tower block) is a grid of its own and
-// is listed in Report.HeavyCells. The rest is split by recursive
+// is listed in Report.HeavyCells. The rest is partitioned multilevel
+// (coarsen.go): neighbouring pieces are merged pairwise, level by level, to
+// about 100 vertices per grid (no merged vertex over an eighth of the
+// target), then a few more levels merge only empty vertices, so that sea
+// and fields become a few large ones. That graph is split by recursive
 // bisection: every split tries sweeps in four directions, both ways, and
 // takes the prefix with the fewest cut edges whose weight lets both halves
 // be split further within ±10 %; pockets a sweep cuts off are handed to the
 // other side, so both halves stay connected. Halves are split in parallel.
-// Then boundary pieces move between neighbouring grids to repair balance
-// and shorten the cut; a piece only leaves a grid if its neighbours in that
-// grid stay connected to each other, which keeps every grid connected.
+// Then the labels go back down level by level, and at each level grids are
+// reshaped towards round, balanced cells of a power diagram (lloyd.go),
+// connected shares of empty land move whole to the neighbour with which
+// they share more boundary (empty.go), and boundary vertices move to repair
+// balance and shorten the cut. The two halves of the first split are worked
+// on in parallel. A vertex only leaves a grid if its neighbours in that grid
+// stay connected to each other, and a merged vertex is a connected set of
+// pieces, so every grid stays connected at every level. A last refinement
+// on the pieces themselves finishes.
 //
 // # Redraw
 //

@@ -41,6 +41,7 @@ func lloyd(g *graph, labels []int32, k int, bs []bounds, fixed []bool, iters int
 	}
 	bd := boundaryMask(g, labels)
 	var scratch []int32
+	var nl []labelEdges
 	for it := 0; it < iters; it++ {
 		for l := range k {
 			if ss[l] <= 0 {
@@ -67,32 +68,41 @@ func lloyd(g *graph, labels []int32, k int, bs []bounds, fixed []bool, iters int
 			if fixed[a] {
 				continue
 			}
+			// One pass over the neighbours: edges to a, and to each other
+			// grid (a vertex has few neighbouring grids).
+			nl = nl[:0]
+			own := int32(0)
+			for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
+				l := labels[g.adj[j]]
+				e := g.ewAt(j)
+				if l == a {
+					own += e
+					continue
+				}
+				found := false
+				for i := range nl {
+					if nl[i].l == l {
+						nl[i].e += e
+						found = true
+						break
+					}
+				}
+				if !found {
+					nl = append(nl, labelEdges{l, e})
+				}
+			}
+			if len(nl) == 0 {
+				continue
+			}
 			x, y := g.x[v], g.y[v]
 			bestD := sqr(x-cx[a]) + sqr(y-cy[a]) - lam[a]
 			best := int32(-1)
-			own := int32(0)
-			for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
-				if labels[g.adj[j]] == a {
-					own += g.ewAt(j)
-				}
-			}
-			for _, u := range g.nbrs(v) {
-				b := labels[u]
-				if b == a || fixed[b] || b == best {
+			for _, c := range nl {
+				if c.e < own || fixed[c.l] {
 					continue
 				}
-				d := sqr(x-cx[b]) + sqr(y-cy[b]) - lam[b]
-				if d >= bestD {
-					continue
-				}
-				to := int32(0)
-				for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
-					if labels[g.adj[j]] == b {
-						to += g.ewAt(j)
-					}
-				}
-				if to >= own {
-					best, bestD = b, d
+				if d := sqr(x-cx[c.l]) + sqr(y-cy[c.l]) - lam[c.l]; d < bestD {
+					best, bestD = c.l, d
 				}
 			}
 			if best < 0 {
@@ -116,3 +126,9 @@ func lloyd(g *graph, labels []int32, k int, bs []bounds, fixed []bool, iters int
 }
 
 func sqr(x float64) float64 { return x * x }
+
+// labelEdges is the weight of the edges from a vertex to one grid.
+type labelEdges struct {
+	l int32
+	e int32
+}

@@ -108,22 +108,43 @@ func (bs *bisector) run(vs []int32, k int, b bounds) {
 		}()
 	}
 	wg.Wait()
-	bs.split(id, orders, k, b)
+	bs.split(id, orders, k, b, 0)
+	if int(bs.next.Load()) < k {
+		// A split that found no cut left fewer grids than asked: number
+		// the grids densely.
+		m := make([]int32, k)
+		for _, v := range vs {
+			m[bs.labels[v]] = 1
+		}
+		next := int32(0)
+		for l := range m {
+			if m[l] > 0 {
+				m[l] = next
+				next++
+			}
+		}
+		for _, v := range vs {
+			bs.labels[v] = m[bs.labels[v]]
+		}
+	}
 }
 
-func (bs *bisector) split(id int32, orders [len(sweepDirs)][]int32, k int, b bounds) {
+// split labels the region's grids base, base+1, …: by position in the
+// recursion, not by which goroutine finishes first, so labels (and every
+// tie broken by them later) do not depend on scheduling.
+func (bs *bisector) split(id int32, orders [len(sweepDirs)][]int32, k int, b bounds, base int32) {
 	if bs.ctx.Err() != nil {
 		return
 	}
 	g := bs.g
 	all := orders[0]
 	if k <= 1 || len(all) <= 1 {
-		l := bs.next.Add(1) - 1
+		done := bs.next.Add(1)
 		for _, v := range all {
-			bs.labels[v] = l
+			bs.labels[v] = base
 		}
 		if bs.prog != nil {
-			bs.prog(int(l) + 1)
+			bs.prog(int(done))
 		}
 		return
 	}
@@ -211,7 +232,7 @@ func (bs *bisector) split(id int32, orders [len(sweepDirs)][]int32, k int, b bou
 		}
 	}
 	if len(oa[0]) == 0 || len(ob[0]) == 0 {
-		bs.split(id, orders, 1, b)
+		bs.split(id, orders, 1, b, base)
 		return
 	}
 	ida, idb := bs.ids.Add(1), bs.ids.Add(1)
@@ -229,16 +250,16 @@ func (bs *bisector) split(id int32, orders [len(sweepDirs)][]int32, k int, b bou
 			go func() {
 				defer wg.Done()
 				defer func() { <-bs.sem }()
-				bs.split(idb, ob, k2, b)
+				bs.split(idb, ob, k2, b, base+int32(k1))
 			}()
-			bs.split(ida, oa, k1, b)
+			bs.split(ida, oa, k1, b, base)
 			wg.Wait()
 			return
 		default:
 		}
 	}
-	bs.split(ida, oa, k1, b)
-	bs.split(idb, ob, k2, b)
+	bs.split(ida, oa, k1, b, base)
+	bs.split(idb, ob, k2, b, base+int32(k1))
 }
 
 // sweep scans vertices in projection order and returns the prefix length

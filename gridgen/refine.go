@@ -3,6 +3,7 @@ package gridgen
 import (
 	"context"
 	"math"
+	"slices"
 )
 
 // partResult is the partition of one part graph.
@@ -129,36 +130,108 @@ func partitionPart(ctx context.Context, g *graph, target float64, sem chan struc
 
 // splitComponent partitions the connected vertices vs of g into k grids
 // within b, multilevel (coarsen.go): it returns the grid of vs[i] and the
-// number of grids. The finest level is left to the caller's refinement.
+// number of grids. prog, if set, is told the fraction done.
 func splitComponent(ctx context.Context, g *graph, vs []int32, k int, b bounds, target float64, sem chan struct{}, prog func(float64)) ([]int32, int) {
 	if k <= 1 {
 		return make([]int32, len(vs)), 1
 	}
-	sub := induced(g, vs)
+	// When the component is the whole graph (the common case), work on g
+	// itself and read the labels through vs at the end, instead of copying
+	// the graph.
+	sub, whole := g, len(vs) == g.n()
+	if !whole {
+		sub = induced(g, vs)
+	}
+	// A coarse vertex may weigh an eighth of a grid: heavier ones would
+	// make the bounds of the bisection hard to meet.
 	maxW := max(1, int(target/8))
-	levels := coarsen(sub, maxW, max(bisectPerGrid*k, 256))
+	levels, extra := coarsen(sub, maxW, max(bisectPerGrid*k, 256), emptyLevels)
 	top := sub
 	if len(levels) > 0 {
 		top = levels[len(levels)-1].g
 	}
 	bsr := newBisector(ctx, top, sem)
-	// Bisection is about the first third of the work, the levels the rest
-	// (each about twice the one above it).
+	// Bisection is about a third of the work, the levels the rest.
 	if prog != nil {
 		bsr.prog = func(done int) { prog(0.3 * float64(done) / float64(k)) }
 	}
 	bsr.run(identity(top.n()), k, b)
 	grids := int(bsr.next.Load())
-	levelWork, work := 0.0, 0.0
-	for i := 0; i <= len(levels); i++ {
-		work += float64(int(1) << i)
-	}
 	lab := bsr.labels
 	bs := make([]bounds, grids)
 	for i := range bs {
 		bs[i] = b
 	}
-	fixed := make([]bool, grids)
+	var levelProg func(float64)
+	if prog != nil {
+		levelProg = func(f float64) { prog(0.3 + 0.7*f) }
+	}
+	// The two halves of the first split are reshaped and refined
+	// independently, in parallel when a core is free: each sees the other's
+	// grids as fixed, and works on its own copy of the labels, so neither
+	// reads what the other writes. The cut between the halves is left to
+	// the final refinement of partitionPart.
+	k1 := int32(k / 2)
+	// Distances to households, per level, for moveEmptyClumps: computed
+	// once for both halves.
+	dists := make([][]int32, len(levels)+1)
+	dists[0] = householdDistance(sub)
+	for i, l := range levels {
+		dists[i+1] = householdDistance(l.g)
+	}
+	inOrder := func(lab []int32) []int32 {
+		if !whole {
+			return lab
+		}
+		out := make([]int32, len(vs))
+		for i, v := range vs {
+			out[i] = lab[v]
+		}
+		return out
+	}
+	if grids < k || len(levels) == 0 {
+		return inOrder(uncoarsen(ctx, sub, levels, extra, dists, lab, bs, make([]bool, grids), levelProg)), grids
+	}
+	fixedA, fixedB := make([]bool, grids), make([]bool, grids)
+	for l := range grids {
+		fixedA[l] = int32(l) >= k1
+		fixedB[l] = int32(l) < k1
+	}
+	var labB []int32
+	labA := slices.Clone(lab)
+	done := make(chan struct{})
+	select {
+	case sem <- struct{}{}:
+		go func() {
+			defer close(done)
+			defer func() { <-sem }()
+			labB = uncoarsen(ctx, sub, levels, extra, dists, lab, bs, fixedB, nil)
+		}()
+	default:
+		labB = uncoarsen(ctx, sub, levels, extra, dists, lab, bs, fixedB, nil)
+		close(done)
+	}
+	labA = uncoarsen(ctx, sub, levels, extra, dists, labA, bs, fixedA, levelProg)
+	<-done
+	for v, l := range labB {
+		if l >= k1 {
+			labA[v] = l
+		}
+	}
+	return inOrder(labA), grids
+}
+
+// uncoarsen carries the labels of the coarsest level down to sub, reshaping
+// (lloyd), consolidating empty land (moveEmptyClumps) and refining at every
+// level; the last refinement of sub is left to the caller. Grids marked in
+// fixed are not touched. It returns the labels of sub.
+func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists [][]int32, lab []int32, bs []bounds, fixed []bool, prog func(float64)) []int32 {
+	grids := len(bs)
+	// Each level is about twice the work of the one above it.
+	levelWork, work := 0.0, 0.0
+	for i := 0; i <= len(levels); i++ {
+		work += float64(int(1) << i)
+	}
 	for i := len(levels); i >= 0; i-- {
 		if ctx.Err() != nil {
 			break
@@ -170,25 +243,39 @@ func splitComponent(ctx context.Context, g *graph, vs []int32, k int, b bounds, 
 		if i < len(levels) {
 			lab = project(levels[i].cmap, lab)
 		}
-		lloyd(lg, lab, grids, bs, fixed, lloydIters)
+		// The levels that merged only empty land change little between
+		// them: a few rounds of reshaping do.
+		it := lloydIters
+		if i > len(levels)-extra {
+			it = lloydItersEmpty
+		}
+		lloyd(lg, lab, grids, bs, fixed, it)
+		moveEmptyClumps(lg, lab, grids, fixed, emptyRounds, emptyDepth, dists[i])
 		if i > 0 {
 			refine(lg, lab, grids, bs, fixed, coarsePasses, false)
 		}
 		levelWork += float64(int(1) << (len(levels) - i))
-		report(prog, 0.3+0.7*levelWork/work)
+		report(prog, levelWork/work)
 	}
-	return lab, grids
+	return lab
 }
 
-// Multilevel tuning, measured on Montevideo at res 10 and 11: bisection
-// runs on a graph of about bisectPerGrid vertices per grid (coarser loses
-// cut that the levels cannot win back, finer costs time for nothing);
-// every level gets lloydIters rounds of reshaping and coarsePasses of
-// refinement.
+// Multilevel tuning, measured on Montevideo at res 10 and 11: coarsening
+// stops at about bisectPerGrid vertices per grid (coarser loses cut that
+// the levels cannot win back, finer costs time for nothing), then up to
+// emptyLevels more levels merge only empty vertices, so that the sea and
+// the fields become a few large vertices the bisection and the clump moves
+// can hand over whole; every level gets lloydIters rounds of reshaping,
+// emptyRounds of clump moves (of empty land more than emptyDepth hops from
+// households) and coarsePasses of refinement.
 const (
-	bisectPerGrid = 100
-	lloydIters    = 10
-	coarsePasses  = 6
+	bisectPerGrid   = 100
+	emptyLevels     = 8
+	lloydIters      = 10
+	lloydItersEmpty = 3
+	emptyRounds     = 3
+	emptyDepth      = 1
+	coarsePasses    = 6
 )
 
 // induced returns the subgraph of g on vs, vertex i of it being vs[i].
@@ -246,8 +333,16 @@ func identity(n int) []int32 {
 	return s
 }
 
+// penalty is how far w lies outside b. (Plain comparisons: math.Max is
+// not inlined and this runs for every candidate move.)
 func penalty(w float64, b bounds) float64 {
-	return math.Max(0, b.lo-w) + math.Max(0, w-b.hi)
+	if w < b.lo {
+		return b.lo - w
+	}
+	if w > b.hi {
+		return w - b.hi
+	}
+	return 0
 }
 
 // refine moves boundary vertices between neighbouring grids to repair
@@ -258,6 +353,9 @@ func penalty(w float64, b bounds) float64 {
 // shorten the cut.
 func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes int, stable bool) {
 	n := g.n()
+	if n == 0 {
+		return
+	}
 	wg := make([]float64, k)
 	for v := 0; v < n; v++ {
 		wg[labels[v]] += float64(g.w[v])
@@ -272,10 +370,16 @@ func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes i
 	// passes look at the boundary mask and skip the neighbour scan for the
 	// rest.
 	bd := boundaryMask(g, labels)
+	// After the first pass, a vertex's cut gain can only have changed if a
+	// neighbour moved, so while every grid is within bounds (no balance
+	// move is pending anywhere) only the neighbourhoods of the last pass's
+	// moves are looked at again.
+	active := bd
+	touched := make([]bool, n)
 	for pass := 0; pass < passes; pass++ {
 		moved := 0
 		for v := int32(0); v < int32(n); v++ {
-			if !bd[v] {
+			if !active[v] || !bd[v] {
 				continue
 			}
 			a := labels[v]
@@ -336,10 +440,33 @@ func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes i
 			wg[a] -= w
 			wg[bestL] += w
 			updateBoundary(g, labels, bd, v)
+			touched[v] = true
+			for _, u := range g.nbrs(v) {
+				touched[u] = true
+			}
 			moved++
 		}
 		if moved == 0 {
 			break
+		}
+		inBounds := true
+		for l := range k {
+			if !fixed[l] && penalty(wg[l], bs[l]) > 0 {
+				inBounds = false
+				break
+			}
+		}
+		if inBounds {
+			if &active[0] == &bd[0] {
+				active = make([]bool, n)
+			}
+			active, touched = touched, active
+			clear(touched)
+		} else {
+			for v := range touched {
+				touched[v] = false
+			}
+			active = bd
 		}
 	}
 }
