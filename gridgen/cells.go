@@ -30,10 +30,10 @@ type piece struct {
 	hh   int // households
 }
 
-// parentCells is the cell cover of one parent.
+// parentCells is the cell cover of one parent. The pieces of one cell are
+// consecutive.
 type parentCells struct {
 	pieces    []piece
-	byCell    map[h3.Cell][]int32
 	unmatched int // cell edges with no neighbour: would be gaps
 }
 
@@ -63,19 +63,25 @@ func normRings(mp orb.MultiPolygon) [][]orb.Point {
 // computes a vertex shared by three cells separately for each of them and
 // the results can differ in the last bits; snapping to the first value seen
 // makes shared edges bit-identical. It is filled in sorted cell order so the
-// output is deterministic.
-type vertexTable struct{ m map[uint64]orb.Point }
+// output is deterministic. Each canonical vertex also gets an id, so that
+// link can match cell edges by a pair of ids instead of four floats.
+type vertexTable struct {
+	m   map[uint64]int32
+	pts []orb.Point
+}
 
 const vertexQuantum = 1e9 // 1e-9 degrees ≈ 0.1 mm
 
 func vkey(kx, ky int64) uint64 { return uint64(kx)*0x9E3779B97F4A7C15 ^ uint64(ky) }
 
-func (t *vertexTable) canon(p orb.Point) orb.Point {
+func (t *vertexTable) canon(p orb.Point) (orb.Point, int32) {
 	fx, fy := p[0]*vertexQuantum, p[1]*vertexQuantum
 	kx, ky := math.Round(fx), math.Round(fy)
 	ix, iy := int64(kx), int64(ky)
-	if c, ok := t.m[vkey(ix, iy)]; ok && math.Abs(c[0]-p[0]) < 1e-11 && math.Abs(c[1]-p[1]) < 1e-11 {
-		return c
+	if id, ok := t.m[vkey(ix, iy)]; ok {
+		if c := t.pts[id]; math.Abs(c[0]-p[0]) < 1e-11 && math.Abs(c[1]-p[1]) < 1e-11 {
+			return c, id
+		}
 	}
 	// The twin of a point near a rounding boundary may have rounded to the
 	// neighbouring key. Twins differ by about 1e-14 degrees, 1e-5 of a
@@ -83,15 +89,18 @@ func (t *vertexTable) canon(p orb.Point) orb.Point {
 	if math.Abs(fx-kx) > 0.499 || math.Abs(fy-ky) > 0.499 {
 		for dx := int64(-1); dx <= 1; dx++ {
 			for dy := int64(-1); dy <= 1; dy++ {
-				if c, ok := t.m[vkey(ix+dx, iy+dy)]; ok &&
-					math.Abs(c[0]-p[0]) < 1e-11 && math.Abs(c[1]-p[1]) < 1e-11 {
-					return c
+				if id, ok := t.m[vkey(ix+dx, iy+dy)]; ok {
+					if c := t.pts[id]; math.Abs(c[0]-p[0]) < 1e-11 && math.Abs(c[1]-p[1]) < 1e-11 {
+						return c, id
+					}
 				}
 			}
 		}
 	}
-	t.m[vkey(ix, iy)] = p
-	return p
+	id := int32(len(t.pts))
+	t.pts = append(t.pts, p)
+	t.m[vkey(ix, iy)] = id
+	return p, id
 }
 
 // chunked runs fn over [0,n) split into chunks on up to GOMAXPROCS
@@ -176,8 +185,8 @@ func buildCells(ctx context.Context, mp orb.MultiPolygon, res int, prog func(flo
 			}
 		}
 	}
-	pc := &parentCells{byCell: make(map[h3.Cell][]int32, len(batch))}
-	vt := &vertexTable{m: make(map[uint64]orb.Point, 2*len(batch))}
+	pc := &parentCells{pieces: make([]piece, 0, len(batch))}
+	vt := &vertexTable{m: make(map[uint64]int32, 2*len(batch)), pts: make([]orb.Point, 0, 2*len(batch))}
 	trusted := true
 	type result struct {
 		polys []poly
@@ -189,6 +198,7 @@ func buildCells(ctx context.Context, mp orb.MultiPolygon, res int, prog func(flo
 		}
 		slices.Sort(batch)
 		hexes := make([][]orb.Point, len(batch))
+		vids := make([][]int32, len(batch)) // canonical vertex ids of hexes
 		results := make([]result, len(batch))
 		// Slices of the batch: progress and cancellation between them.
 		for lo0 := 0; lo0 < len(batch); lo0 += coverSlice {
@@ -215,10 +225,18 @@ func buildCells(ctx context.Context, mp orb.MultiPolygon, res int, prog func(flo
 			}
 			// Snapping is sequential and in sorted cell order, so the
 			// canonical vertex values do not depend on scheduling.
+			nv := 0
 			for _, h := range hexes[lo0:hi0] {
+				nv += len(h)
+			}
+			slab := make([]int32, nv)
+			for i, h := range hexes[lo0:hi0] {
+				ids := slab[:len(h):len(h)]
+				slab = slab[len(h):]
 				for j := range h {
-					h[j] = vt.canon(h[j])
+					h[j], ids[j] = vt.canon(h[j])
 				}
+				vids[lo0+i] = ids
 			}
 			chunked(hi0-lo0, 2048, func(lo, hi int) {
 				q := ix.querier()
@@ -240,18 +258,43 @@ func buildCells(ctx context.Context, mp orb.MultiPolygon, res int, prog func(flo
 			}
 		}
 		var next []h3.Cell
+		// Tags of whole cells from one slab: one allocation, not one a cell.
+		ntags := 0
+		for i := range batch {
+			if results[i].full {
+				ntags += len(hexes[i])
+			}
+		}
+		tagSlab := make([]int32, ntags)
 		for i, c := range batch {
 			r := results[i]
 			if r.full {
-				tags := make([]int32, len(hexes[i]))
-				pc.add(piece{cell: c, poly: poly{ring{pts: hexes[i], tags: tags}}, full: true, c: centroid(hexes[i])})
+				h := hexes[i]
+				tags := tagSlab[:len(h):len(h)]
+				tagSlab = tagSlab[len(h):]
+				pc.pieces = append(pc.pieces, piece{cell: c, poly: poly{ring{pts: h, tags: tags, vid: vids[i]}}, full: true, c: centroid(h)})
 				continue
 			}
 			if len(r.polys) == 0 && !trusted {
 				continue
 			}
 			for _, p := range r.polys {
-				pc.add(piece{cell: c, poly: p, c: polyCentroid(p[0].pts)})
+				// Points of a piece that are cell vertices get their ids;
+				// crossing points with the parent boundary have none.
+				for ri := range p {
+					rg := &p[ri]
+					rg.vid = make([]int32, len(rg.pts))
+					for j, pt := range rg.pts {
+						rg.vid[j] = -1
+						for hj, hp := range hexes[i] {
+							if hp == pt {
+								rg.vid[j] = vids[i][hj]
+								break
+							}
+						}
+					}
+				}
+				pc.pieces = append(pc.pieces, piece{cell: c, poly: p, c: polyCentroid(p[0].pts)})
 			}
 			// The boundary passes near this cell: look at its neighbours.
 			nb, err := h3.GridDisk(c, 1)
@@ -277,39 +320,57 @@ func buildCells(ctx context.Context, mp orb.MultiPolygon, res int, prog func(flo
 // coverSlice is how many cells buildCells handles between progress reports.
 const coverSlice = 16384
 
-func (pc *parentCells) add(p piece) {
-	id := int32(len(pc.pieces))
-	pc.pieces = append(pc.pieces, p)
-	pc.byCell[p.cell] = append(pc.byCell[p.cell], id)
-}
-
 // link replaces the cell-edge tags of every piece segment by the id of the
-// piece on the other side, matching segments by their exact end points.
+// piece on the other side, matching segments by their exact end points: by
+// the ids of the two canonical cell vertices where both ends are vertices
+// (nearly every segment), by the four coordinates where an end is a
+// crossing with the parent boundary.
 func (pc *parentCells) link() {
 	type ref struct{ p, r, s int32 }
-	open := make(map[[4]float64]ref)
+	open := make(map[uint64]ref, 3*len(pc.pieces))
+	openF := make(map[[4]float64]ref)
+	match := func(o ref, pi, ri, si int32) {
+		pc.pieces[pi].poly[ri].tags[si] = o.p
+		pc.pieces[o.p].poly[o.r].tags[o.s] = pi
+	}
 	for pi := range pc.pieces {
 		for ri, r := range pc.pieces[pi].poly {
 			for si, t := range r.tags {
 				if t < 0 {
 					continue
 				}
-				a, b := r.pts[si], r.pts[(si+1)%len(r.pts)]
+				me := ref{int32(pi), int32(ri), int32(si)}
+				sj := (si + 1) % len(r.pts)
+				if r.vid != nil && r.vid[si] >= 0 && r.vid[sj] >= 0 {
+					a, b := uint64(r.vid[si]), uint64(r.vid[sj])
+					k := min(a, b)<<32 | max(a, b)
+					if o, ok := open[k]; ok {
+						delete(open, k)
+						match(o, me.p, me.r, me.s)
+						continue
+					}
+					open[k] = me
+					continue
+				}
+				a, b := r.pts[si], r.pts[sj]
 				if lessPt(b, a) {
 					a, b = b, a
 				}
 				k := [4]float64{a[0], a[1], b[0], b[1]}
-				if o, ok := open[k]; ok {
-					delete(open, k)
-					r.tags[si] = o.p
-					pc.pieces[o.p].poly[o.r].tags[o.s] = int32(pi)
+				if o, ok := openF[k]; ok {
+					delete(openF, k)
+					match(o, me.p, me.r, me.s)
 					continue
 				}
-				open[k] = ref{int32(pi), int32(ri), int32(si)}
+				openF[k] = me
 			}
 		}
 	}
 	for _, o := range open {
+		pc.pieces[o.p].poly[o.r].tags[o.s] = tagUnmatched
+		pc.unmatched++
+	}
+	for _, o := range openF {
 		pc.pieces[o.p].poly[o.r].tags[o.s] = tagUnmatched
 		pc.unmatched++
 	}

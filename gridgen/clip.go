@@ -285,10 +285,13 @@ type tseg struct {
 }
 
 // ring is an open ring of points with one tag per segment (segment i runs
-// from pts[i] to pts[(i+1)%len]).
+// from pts[i] to pts[(i+1)%len]). Rings of cell pieces also carry the
+// canonical vertex id of each point (-1 for crossings with the parent
+// boundary), for link; vid is nil elsewhere.
 type ring struct {
 	pts  []orb.Point
 	tags []int32
+	vid  []int32
 }
 
 // poly is an outer counter-clockwise ring and its clockwise holes.

@@ -472,7 +472,15 @@ func pcEdges(pc *parentCells) func(func(int, int32) bool) {
 // containing it. Households in a cell wholly inside the parent need no test.
 func (r *run) assignHouseholds(pi int, pc *parentCells) {
 	ix := newEdgeIndex(normRings(r.in.Parents[pi].Geometry))
-	for c, ids := range pc.byCell {
+	for i0 := 0; i0 < len(pc.pieces); {
+		// The pieces of one cell are consecutive.
+		c := pc.pieces[i0].cell
+		i1 := i0 + 1
+		for i1 < len(pc.pieces) && pc.pieces[i1].cell == c {
+			i1++
+		}
+		lo, hi1 := int32(i0), int32(i1)
+		i0 = i1
 		rg, ok := r.hhRange[c]
 		if !ok {
 			continue
@@ -480,10 +488,10 @@ func (r *run) assignHouseholds(pi int, pc *parentCells) {
 		for _, hi := range r.hhOrder[rg[0]:rg[1]] {
 			pt := r.in.Households[hi].Point
 			best := int32(-1)
-			if len(ids) == 1 && pc.pieces[ids[0]].full {
-				best = ids[0]
+			if hi1-lo == 1 && pc.pieces[lo].full {
+				best = lo
 			} else {
-				for _, id := range ids {
+				for id := lo; id < hi1; id++ {
 					if pointInPoly(pc.pieces[id].poly, pt) {
 						best = id
 						break
@@ -494,7 +502,7 @@ func (r *run) assignHouseholds(pi int, pc *parentCells) {
 					// runs a hair to the other side of it: take the nearest
 					// piece.
 					d := math.Inf(1)
-					for _, id := range ids {
+					for id := lo; id < hi1; id++ {
 						c := pc.pieces[id].c
 						if dd := math.Hypot(c[0]-pt[0], c[1]-pt[1]); dd < d {
 							d, best = dd, id
