@@ -4,7 +4,7 @@ BIN     := bin/wangge
 DB      ?= wangge.gpkg
 ADDR    ?= 127.0.0.1:8080
 
-.PHONY: run build test deps lint fmt bench clean tilesjs web browsertest
+.PHONY: run build test deps lint fmt bench clean tilesjs web browsertest fuzz
 
 # The demo answers requests without a key as a planner, on loopback only:
 # a real deployment creates keys (wangge keys create) and leaves anonymous
@@ -55,7 +55,7 @@ lint:
 
 # scripts/testdb.sh starts PostgreSQL when needed and sets WANGGE_TEST_PG to
 # a fresh database with PostGIS for this run, dropped afterwards.
-test: deps web lint tilesjs
+test: deps web lint tilesjs fuzz
 	scripts/testdb.sh $(GO) test -race -count=1 -timeout 20m ./...
 	@$(MAKE) --no-print-directory browsertest
 
@@ -63,6 +63,20 @@ test: deps web lint tilesjs
 # @mapbox/vector-tile, pbf, @mapbox/mvt-fixtures) from its lock file.
 tilesjs:
 	@[ -d test/tiles/node_modules/@mapbox/vector-tile ] || npm ci --prefix test/tiles --no-audit --no-fund
+
+# fuzz runs every fuzz target (func Fuzz… in a _test.go file) for
+# $(FUZZTIME): its seeds, then new inputs. A failing input is written to
+# the package's testdata/fuzz/<Name>/; fix the bug and check the file in.
+FUZZTIME ?= 4s
+
+fuzz:
+	@for f in $$(grep -rl --include='*_test.go' --exclude-dir=node_modules '^func Fuzz' .); do \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "fuzz $$(dirname $$f) $$name ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$f) >/tmp/wangge-fuzz.$$$$.log 2>&1 || \
+				{ tail -40 /tmp/wangge-fuzz.$$$$.log; rm -f /tmp/wangge-fuzz.$$$$.log; exit 1; }; \
+		done; \
+	done; rm -f /tmp/wangge-fuzz.$$$$.log
 
 fmt:
 	gofmt -w .

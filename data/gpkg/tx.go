@@ -23,6 +23,7 @@ type Tx struct {
 	stmts   map[string]*sql.Stmt
 	touched map[string]bool
 	bulk    map[string]bool // tables whose R-tree insert trigger is dropped
+	rows    map[string]int  // rows inserted per table
 	done    bool
 }
 
@@ -35,7 +36,7 @@ func (s *Store) Begin(ctx context.Context) (data.Tx, error) {
 	if err != nil {
 		return nil, mapErr(err, "begin")
 	}
-	return &Tx{tx: tx, stmts: map[string]*sql.Stmt{}, touched: map[string]bool{}, bulk: map[string]bool{}}, nil
+	return &Tx{tx: tx, stmts: map[string]*sql.Stmt{}, touched: map[string]bool{}, bulk: map[string]bool{}, rows: map[string]int{}}, nil
 }
 
 func (t *Tx) exec(ctx context.Context, table, query string, args ...any) (sql.Result, error) {
@@ -53,19 +54,20 @@ func (t *Tx) exec(ctx context.Context, table, query string, args ...any) (sql.Re
 	return st.ExecContext(ctx, args...)
 }
 
-// insert adds a row and its R-tree entry. The R-tree insert trigger, which
-// calls back into Go four times a row, is dropped for the transaction and the
-// entry written directly from the envelope we already have (measured: 42 µs
-// a row with the trigger, 15 µs without, on 200,000 points). Commit restores
-// the trigger; a rollback undoes the drop with everything else, as SQLite's
-// DDL is transactional. (Feeding the R-tree in Z-order at commit was tried:
-// no less CPU on a million random points, and twice the memory.)
+// insert adds a row and its R-tree entry. Past bulkAfter rows of a table,
+// the R-tree insert trigger, which calls back into Go four times a row, is
+// dropped for the transaction and the entry written directly from the
+// envelope we already have (measured: 42 µs a row with the trigger, 15 µs
+// without, on 200,000 points). Commit restores the trigger; a rollback
+// undoes the drop with everything else, as SQLite's DDL is transactional.
+// (Feeding the R-tree in Z-order at commit was tried: no less CPU on a
+// million random points, and twice the memory.)
 func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, query string, args ...any) (int64, error) {
 	blob, err := encodeGeom(g)
 	if err != nil {
 		return 0, data.Wrap(data.EINVALID, err, "%s: geometry cannot be encoded", what)
 	}
-	if !t.bulk[table] {
+	if t.rows[table]++; !t.bulk[table] && t.rows[table] > bulkAfter {
 		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(`DROP TRIGGER rtree_%s_geom_insert`, table)); err != nil {
 			return 0, mapErr(err, "prepare %s for writing", table)
 		}
@@ -79,12 +81,24 @@ func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, que
 	if err != nil {
 		return 0, err
 	}
+	if !t.bulk[table] {
+		return fid, nil // the trigger wrote the entry
+	}
 	b := g.Bound()
 	if _, err := t.exec(ctx, table, fmt.Sprintf(`INSERT INTO rtree_%s_geom VALUES (?, ?, ?, ?, ?)`, table), fid, b.Min[0], b.Max[0], b.Min[1], b.Max[1]); err != nil {
 		return 0, mapErr(err, "index %s", what)
 	}
 	return fid, nil
 }
+
+// bulkAfter is how many rows of a table a transaction inserts through the
+// R-tree trigger before it drops it. Dropping and restoring the trigger
+// changes the schema, and every schema change makes the readers on other
+// connections prepare their statements again: under a stream of one-row
+// writes (the API's hazard reports) a reader's prepare can then fail with
+// "database schema has changed" (bench/load.sh found it). Small writes keep
+// the schema as it is; imports and plans drop the trigger once.
+const bulkAfter = 64
 
 // restoreTriggers puts back the R-tree insert triggers dropped by insert.
 func (t *Tx) restoreTriggers(ctx context.Context) error {
