@@ -58,8 +58,20 @@ func BenchmarkNewLocatorLattice100k(b *testing.B) {
 	}
 }
 
+// BenchmarkDistanceToBoundaryM measures the distance from random points to
+// the boundary of the grid containing them, as locate asks it, on the
+// Montevideo plan (~34 edges a grid).
 func BenchmarkDistanceToBoundaryM(b *testing.B) {
-	grids := montevideoPlan(b, 700, 1)
+	benchDistance(b, montevideoPlan(b, 700, 1), (*Locator).DistanceToBoundaryM)
+}
+
+// BenchmarkDistanceToBoundaryMBrute is the same with every edge of the grid
+// measured, as DistanceToBoundaryM did before its distance cells.
+func BenchmarkDistanceToBoundaryMBrute(b *testing.B) {
+	benchDistance(b, montevideoPlan(b, 700, 1), distanceBrute)
+}
+
+func benchDistance(b *testing.B, grids []LocatorGrid, dist func(*Locator, orb.Point, int) float64) {
 	loc, err := NewLocator(grids)
 	if err != nil {
 		b.Fatal(err)
@@ -76,7 +88,18 @@ func BenchmarkDistanceToBoundaryM(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		_ = loc.DistanceToBoundaryM(in[i%len(in)], ids[i%len(in)])
+		_ = dist(loc, in[i%len(in)], ids[i%len(in)])
 		i++
 	}
+}
+
+// BenchmarkDistanceToBoundaryMLarge measures the distance on grids of ~250
+// edges (60 grids over Montevideo), the size of the larger grids gridgen
+// draws at resolution 10 (up to 413 edges on the locate benchmark's plan).
+func BenchmarkDistanceToBoundaryMLarge(b *testing.B) {
+	benchDistance(b, montevideoPlan(b, 60, 1), (*Locator).DistanceToBoundaryM)
+}
+
+func BenchmarkDistanceToBoundaryMLargeBrute(b *testing.B) {
+	benchDistance(b, montevideoPlan(b, 60, 1), distanceBrute)
 }

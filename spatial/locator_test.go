@@ -3,6 +3,7 @@ package spatial
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -275,5 +276,91 @@ func TestDistanceToBoundaryM(t *testing.T) {
 	}
 	if d := loc.DistanceToBoundaryM(c, 8); d != -1 {
 		t.Errorf("unknown id: %v, want -1", d)
+	}
+}
+
+// distanceBrute is DistanceToBoundaryM as it was before the distance cells:
+// every edge of the grid, the reference the indexed search must match bit
+// for bit.
+func distanceBrute(l *Locator, p orb.Point, id int) float64 {
+	gi, ok := l.byID[id]
+	if !ok {
+		return -1
+	}
+	g := &l.grids[gi]
+	ky := orb.EarthRadius * math.Pi / 180
+	kx := ky * math.Cos(p[1]*math.Pi/180)
+	best := math.Inf(1)
+	for r := g.ring0; r < g.ring1; r++ {
+		for e := l.rings[r]; e+1 < l.rings[r+1]; e++ {
+			ax, ay := (l.pts[e][0]-p[0])*kx, (l.pts[e][1]-p[1])*ky
+			bx, by := (l.pts[e+1][0]-p[0])*kx, (l.pts[e+1][1]-p[1])*ky
+			best = math.Min(best, originToSegment2(ax, ay, bx, by))
+		}
+	}
+	return math.Sqrt(best)
+}
+
+func TestDistanceToBoundaryMAgreesWithBruteForce(t *testing.T) {
+	// Three kinds of point per plan: in the grid that contains it (the
+	// locate answer), on or within a hair of a vertex, and measured to
+	// other grids, near and far (up to the whole plan away), so that the
+	// search starts from a clamped cell outside the grid's bound.
+	holes := orb.MultiPolygon{
+		{{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}}, {{0.2, 0.2}, {0.2, 0.8}, {0.8, 0.8}, {0.8, 0.2}, {0.2, 0.2}}},
+		{{{2, 0}, {2.1, 0}, {2.1, 0.1}, {2, 0}}},            // a second part
+		{{{3, 0}, {3.5, 0}, {3.5, 0}, {3, 0}}},              // degenerate: all on one line
+		{{{4, 0}, {4.000001, 0}, {4.000001, 1e-6}, {4, 0}}}, // tiny
+	}
+	for _, tc := range []struct {
+		name  string
+		grids []LocatorGrid
+		n     int
+	}{
+		{"montevideo700", montevideoPlan(t, 700, 1), 100000},
+		{"montevideo40", montevideoPlan(t, 40, 3), 30000},
+		{"lattice10k", latticePlan(100, 100, orb.Point{114, 28}, 0.01, 5, 1), 100000},
+		{"holes", []LocatorGrid{{ID: 1, Geom: holes[:2]}, {ID: 2, Geom: holes[2:3]}, {ID: 3, Geom: holes[3:]}}, 20000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			loc, err := NewLocator(tc.grids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(7, 8))
+			b := loc.Bound()
+			ids := make([]int, len(tc.grids))
+			for i, g := range tc.grids {
+				ids[i] = g.ID
+			}
+			check := func(p orb.Point, id int, kind string) {
+				t.Helper()
+				got, want := loc.DistanceToBoundaryM(p, id), distanceBrute(loc, p, id)
+				if got != want {
+					t.Fatalf("%s point %v, grid %d: indexed %v m, brute force %v m", kind, p, id, got, want)
+				}
+			}
+			inside := 0
+			for i := range tc.n {
+				p := orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}
+				if id, ok := loc.Locate(p); ok {
+					check(p, id, "inside")
+					inside++
+				}
+				check(p, ids[rng.IntN(len(ids))], "other grid")
+				if i%10 == 0 {
+					g := tc.grids[rng.IntN(len(tc.grids))]
+					ring := g.Geom[rng.IntN(len(g.Geom))][0]
+					v := ring[rng.IntN(len(ring))]
+					eps := []float64{0, 1e-12, 1e-9, 1e-7}[rng.IntN(4)]
+					check(orb.Point{v[0] + eps*(rng.Float64()-0.5), v[1] + eps*(rng.Float64()-0.5)}, g.ID, "vertex")
+				}
+				if i%100 == 0 { // far outside the plan: the search starts from a corner cell
+					far := orb.Point{b.Min[0] - 1 + rng.Float64()*(b.Max[0]-b.Min[0]+2), b.Max[1] + rng.Float64()*3}
+					check(far, ids[rng.IntN(len(ids))], "far")
+				}
+			}
+			t.Logf("%d points, %d inside a grid", tc.n, inside)
+		})
 	}
 }
