@@ -65,7 +65,10 @@ func needs(method, template string) data.Role {
 	if method == http.MethodHead {
 		method = http.MethodGet
 	}
-	role, ok := policy[method+" "+template]
+	// The key is built on the stack: indexing a map with string(bytes)
+	// does not allocate, and this runs on every request.
+	var key [96]byte
+	role, ok := policy[string(append(append(append(key[:0], method...), ' '), template...))]
 	if !ok {
 		return data.RoleAdmin
 	}
@@ -89,9 +92,26 @@ func (p principal) actor() string {
 
 type principalKey struct{}
 
+// principalCtx carries the principal in a request's context: one
+// allocation, where context.WithValue takes two (the context and the
+// principal boxed in an interface).
+type principalCtx struct {
+	context.Context
+	p principal
+}
+
+func (c *principalCtx) Value(key any) any {
+	if _, ok := key.(principalKey); ok {
+		return &c.p
+	}
+	return c.Context.Value(key)
+}
+
 func principalOf(ctx context.Context) principal {
-	p, _ := ctx.Value(principalKey{}).(principal)
-	return p
+	if p, ok := ctx.Value(principalKey{}).(*principal); ok {
+		return *p
+	}
+	return principal{}
 }
 
 // authorize answers whether the request's principal has role need; the
@@ -123,29 +143,42 @@ func (e *authError) Error() string { return e.msg }
 // limit, and passes the principal down in the context.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.identify(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		template := ""
 		if route := mux.CurrentRoute(r); route != nil {
 			template, _ = route.GetPathTemplate()
 		}
-		need := needs(r.Method, template)
-		if err := authorize(r, need, r.Method+" "+template); err != nil {
-			s.writeError(w, r, err)
+		s.serveAuthenticated(w, r, template, next)
+	})
+}
+
+// guarded is authenticate for a handler whose route template is known,
+// for the routes ServeHTTP serves without the router.
+func (s *Server) guarded(template string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serveAuthenticated(w, r, template, next)
+	})
+}
+
+func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, template string, next http.Handler) {
+	p, err := s.identify(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	r = r.WithContext(&principalCtx{Context: r.Context(), p: p})
+	need := needs(r.Method, template)
+	// The refusal's message is built only for a refusal.
+	if need != "" && !p.role.Allows(need) {
+		s.writeError(w, r, authorize(r, need, r.Method+" "+template))
+		return
+	}
+	if need != "" && s.limiter.active() {
+		if wait := s.limiter.take(p.limitKey(), time.Now()); wait > 0 {
+			s.writeError(w, r, &rateLimited{retryAfter: wait})
 			return
 		}
-		if need != "" {
-			if wait := s.limiter.take(p.limitKey(), time.Now()); wait > 0 {
-				s.writeError(w, r, &rateLimited{retryAfter: wait})
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+	}
+	next.ServeHTTP(w, r)
 }
 
 func (p principal) limitKey() string {
@@ -241,9 +274,13 @@ type bucket struct {
 	last   time.Time
 }
 
+// active reports whether the limiter limits anything, so that callers
+// need not build a key for one that does not.
+func (l *limiter) active() bool { return l != nil && l.rate > 0 }
+
 // take spends a token of key's bucket, or returns how long to wait.
 func (l *limiter) take(key string, now time.Time) time.Duration {
-	if l == nil || l.rate <= 0 {
+	if !l.active() {
 		return 0
 	}
 	l.mu.Lock()

@@ -59,18 +59,18 @@ func queryOnly(v url.Values, known ...string) error {
 	return nil
 }
 
-// parseCoord reads a required longitude or latitude parameter.
-func parseCoord(v url.Values, name string, limit float64) (float64, error) {
-	s, ok := v[name]
-	if !ok || len(s) == 0 || s[0] == "" {
+// coordValue checks the first value s of a required longitude or latitude
+// parameter ("" when absent).
+func coordValue(name, s string, limit float64) (float64, error) {
+	if s == "" {
 		return 0, invalid("parameter %s is required", name)
 	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(s[0]), 64)
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil {
-		return 0, invalid("parameter %s must be a number, got %q", name, s[0])
+		return 0, invalid("parameter %s must be a number, got %q", name, s)
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, invalid("parameter %s must be a finite number, got %q", name, s[0])
+		return 0, invalid("parameter %s must be a finite number, got %q", name, s)
 	}
 	if f < -limit || f > limit {
 		return 0, invalid("parameter %s must be within [%v, %v], got %v", name, -limit, limit, f)
@@ -80,7 +80,11 @@ func parseCoord(v url.Values, name string, limit float64) (float64, error) {
 
 // parseCRSParam reads the optional crs parameter; WGS 84 when absent.
 func parseCRSParam(v url.Values) (spatial.CRS, error) {
-	s := v.Get("crs")
+	return crsValue(v.Get("crs"))
+}
+
+// crsValue checks the first value s of the crs parameter ("" when absent).
+func crsValue(s string) (spatial.CRS, error) {
 	if s == "" {
 		return spatial.WGS84, nil
 	}
@@ -93,33 +97,95 @@ func parseCRSParam(v url.Values) (spatial.CRS, error) {
 
 // parsePoint reads lon, lat and crs and returns the point in WGS 84.
 func parsePoint(v url.Values) (orb.Point, error) {
-	lon, err := parseCoord(v, "lon", 180)
+	return pointValue(v.Get("lon"), v.Get("lat"), v.Get("crs"))
+}
+
+// pointValue checks the first values of lon, lat and crs ("" when absent),
+// in that order, and returns the point in WGS 84.
+func pointValue(lonS, latS, crsS string) (orb.Point, error) {
+	lon, err := coordValue("lon", lonS, 180)
 	if err != nil {
 		return orb.Point{}, err
 	}
-	lat, err := parseCoord(v, "lat", 90)
+	lat, err := coordValue("lat", latS, 90)
 	if err != nil {
 		return orb.Point{}, err
 	}
-	c, err := parseCRSParam(v)
+	c, err := crsValue(crsS)
 	if err != nil {
 		return orb.Point{}, err
 	}
 	return c.ToWGS84(orb.Point{lon, lat}), nil
 }
 
-func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
-	v := r.URL.Query()
-	if err := queryOnly(v, "lon", "lat", "crs"); err != nil {
-		return err
+// plainLocateQuery reads lon, lat and crs from a raw query string without
+// building url.Values, which costs a map and a slice per parameter on the
+// busiest route. It handles only what needs no decoding (no '%', '+' or
+// ';') and names no other parameter; for anything else it reports false
+// and locate asks url.ParseQuery, so odd queries get exactly its answer.
+// Like url.Values.Get, it keeps the first value of a repeated parameter.
+func plainLocateQuery(raw string) (lon, lat, crs string, ok bool) {
+	if strings.ContainsAny(raw, "%+;") {
+		return "", "", "", false
 	}
-	p, err := parsePoint(v)
+	var seenLon, seenLat, seenCRS bool
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		switch {
+		case key == "lon":
+			if !seenLon {
+				lon, seenLon = value, true
+			}
+		case key == "lat":
+			if !seenLat {
+				lat, seenLat = value, true
+			}
+		case key == "crs":
+			if !seenCRS {
+				crs, seenCRS = value, true
+			}
+		default:
+			return "", "", "", false
+		}
+	}
+	return lon, lat, crs, true
+}
+
+func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
+	var p orb.Point
+	var err error
+	if lon, lat, crs, ok := plainLocateQuery(r.URL.RawQuery); ok {
+		p, err = pointValue(lon, lat, crs)
+	} else {
+		v := r.URL.Query()
+		if err := queryOnly(v, "lon", "lat", "crs"); err != nil {
+			return err
+		}
+		p, err = parsePoint(v)
+	}
 	if err != nil {
 		return err
 	}
-	buf := s.appendLocate(make([]byte, 0, 512), s.live.published.Load(), s.live.areas.Load(), p)
+	// The answer is a few hundred bytes, copied into the connection's
+	// buffer by Write, so its buffer is reused by the next request.
+	bp, _ := s.answerBufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+		*bp = make([]byte, 0, 512)
+	}
+	buf := s.appendLocate((*bp)[:0], s.live.published.Load(), s.live.areas.Load(), p)
 	buf = append(buf, '\n')
-	return writeRaw(w, buf)
+	err = writeRaw(w, buf)
+	if cap(buf) <= 64<<10 {
+		*bp = buf
+		s.answerBufs.Put(bp)
+	}
+	return err
 }
 
 // locateRequest is the body of POST /v1/locate as first read: positions as
@@ -418,10 +484,14 @@ func mustJSON(v any) []byte {
 	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
-// writeRaw writes an already encoded JSON answer.
+// writeRaw writes an already encoded JSON answer. The header values share
+// one allocation and are stored under their canonical names, which is what
+// Header.Set does at three allocations.
 func writeRaw(w http.ResponseWriter, body []byte) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	h := w.Header()
+	vals := make([]string, 2)
+	vals[0], vals[1] = "application/json", strconv.Itoa(len(body))
+	h["Content-Type"], h["Content-Length"] = vals[0:1:1], vals[1:2:2]
 	_, err := w.Write(body)
 	return err
 }
