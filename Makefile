@@ -67,7 +67,7 @@ tilesjs:
 # fuzz runs every fuzz target (func Fuzz… in a _test.go file) for
 # $(FUZZTIME): its seeds, then new inputs. A failing input is written to
 # the package's testdata/fuzz/<Name>/; fix the bug and check the file in.
-FUZZTIME ?= 4s
+FUZZTIME ?= 3s
 
 fuzz:
 	@for f in $$(grep -rl --include='*_test.go' --exclude-dir=node_modules '^func Fuzz' .); do \

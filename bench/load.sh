@@ -54,8 +54,12 @@ cat "$OUT/write.txt"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "rss_kib end $(rss)" >>"$OUT/rss.txt"
 kill $SAMPLER 2>/dev/null || true
-awk '/^rss_kib start/ {s=$3} /^rss_kib end/ {e=$3} /^rss_kib [0-9]/ {if ($3>p) p=$3} END {
-	printf "RESULT rss start_mib=%.1f peak_mib=%.1f end_mib=%.1f\n", s/1024, p/1024, e/1024 }' "$OUT/rss.txt"
+# Flat: after the first third of the run (warm-up: tile cache, heap), the
+# last third holds no more than the middle one.
+awk '/^rss_kib start/ {s=$3} /^rss_kib end/ {e=$3} /^rss_kib [0-9]/ {r[++n]=$3; if ($3>p) p=$3} END {
+	for (i = 1; i <= n; i++) if (i > 2*n/3) {c+=r[i]; nc++} else if (i > n/3) {b+=r[i]; nb++}
+	printf "RESULT rss start_mib=%.1f peak_mib=%.1f end_mib=%.1f middle_third_mean_mib=%.1f last_third_mean_mib=%.1f samples=%d\n",
+		s/1024, p/1024, e/1024, b/nb/1024, c/nc/1024, n }' "$OUT/rss.txt"
 hazards=$(curl -sf -H "Authorization: Bearer $READ_KEY" "http://$ADDR/collections/hazards/items?limit=1" | sed -n 's/.*"numberMatched":\([0-9]*\).*/\1/p')
 echo "hazards after: $hazards (the writer deletes what it creates)"
 if grep -E 'Socket errors|Non-2xx' "$OUT/read.txt" "$OUT/write.txt" || grep -E 'RESULT wrk' "$OUT/read.txt" "$OUT/write.txt" | grep -vq 'errors=0 non2xx=0 5xx=0'; then
