@@ -172,12 +172,11 @@ func splitComponent(ctx context.Context, g *graph, vs []int32, k int, b bounds, 
 	// reads what the other writes. The cut between the halves is left to
 	// the final refinement of partitionPart.
 	k1 := int32(k / 2)
-	// Distances to households, per level, for moveEmptyClumps: computed
-	// once for both halves.
+	// Distances to households, per level, for moveEmptyClumps (which runs
+	// from level 2 up): computed once for both halves.
 	dists := make([][]int32, len(levels)+1)
-	dists[0] = householdDistance(sub)
-	for i, l := range levels {
-		dists[i+1] = householdDistance(l.g)
+	for i := 2; i <= len(levels); i++ {
+		dists[i] = householdDistance(levels[i-1].g)
 	}
 	inOrder := func(lab []int32) []int32 {
 		if !whole {
@@ -250,7 +249,11 @@ func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists
 			it = lloydItersEmpty
 		}
 		lloyd(lg, lab, grids, bs, fixed, it)
-		moveEmptyClumps(lg, lab, grids, fixed, emptyRounds, emptyDepth, dists[i])
+		// On the finest two levels the clumps are the fringes the coarser
+		// levels left, and moving them gained nothing measurable.
+		if i >= 2 {
+			moveEmptyClumps(lg, lab, grids, fixed, emptyRounds, emptyDepth, dists[i])
+		}
 		if i > 0 {
 			refine(lg, lab, grids, bs, fixed, coarsePasses, false)
 		}
