@@ -8,41 +8,86 @@
 #   2. wrk -t$THREADS -c$CONNS -d$DUR against `wangge serve` on loopback;
 #   3. pgbench -c$CONNS -j$THREADS -T$DUR -M prepared, ST_Contains on a random
 #      point of the same bound, p99 from its per-transaction log.
-# Needs wrk, pgbench and PostgreSQL 15 with PostGIS at $PGHOST:$PGPORT
-# (scripts/deps.sh installs postgresql-15-postgis-3; apt-get install wrk).
+# Steps 2 and 3 are repeated $RUNS times, back to back.
+#
+# Pinning (PIN=1, the default): on a small machine the load generator, the
+# server and PostgreSQL compete for the same cores, and the kernel shares
+# CPU per runnable thread, so 64 PostgreSQL backends out-compete a server
+# with GOMAXPROCS threads. Both peers therefore get the same share: the
+# server (GOMAXPROCS=$SERVER_PROCS) and PostgreSQL run on CPUs $SERVER_CPUS,
+# wrk and pgbench on CPUs $CLIENT_CPUS, each with $THREADS threads. To pin
+# PostgreSQL without touching a shared cluster, PGPRIVATE=1 (the default)
+# starts a scratch cluster in $OUT/pg on port $PGPORT under taskset and stops
+# it at the end.
+#
+# Needs wrk, pgbench, taskset and PostgreSQL 15 with PostGIS (scripts/deps.sh
+# installs postgresql-15-postgis-3; apt-get install wrk). REUSE=1 keeps the
+# plan and the PostGIS table of an earlier run in $OUT. BIN=path serves with
+# that wangge binary instead of building one (to compare builds).
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-/tmp/wangge-locate-bench}
-PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
+PIN=${PIN:-1} PGPRIVATE=${PGPRIVATE:-1}
+SERVER_CPUS=${SERVER_CPUS:-0} CLIENT_CPUS=${CLIENT_CPUS:-1} SERVER_PROCS=${SERVER_PROCS:-1}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+if [ "$PGPRIVATE" = 1 ]; then DEFPORT=55432; else DEFPORT=5432; fi
+PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-$DEFPORT} PGUSER=${PGUSER:-postgres}
 PGDB=${PGDB:-wangge_locate_bench}
-CONNS=${CONNS:-64} THREADS=${THREADS:-2} DUR=${DUR:-15}
+CONNS=${CONNS:-64} THREADS=${THREADS:-1} DUR=${DUR:-15} RUNS=${RUNS:-1}
 ADDR=${ADDR:-127.0.0.1:18480}
+REUSE=${REUSE:-0}
 export PGHOST PGPORT PGUSER
 mkdir -p "$OUT"
 
+if [ "$PIN" = 1 ]; then
+	ON_SERVER="taskset -c $SERVER_CPUS" ON_CLIENT="taskset -c $CLIENT_CPUS"
+else
+	ON_SERVER="" ON_CLIENT=""
+fi
+
+SERVER=""
+cleanup() {
+	[ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true
+	if [ "$PGPRIVATE" = 1 ] && [ -f "$OUT/pg/data/postmaster.pid" ]; then
+		su postgres -c "$PGBIN/pg_ctl -D $OUT/pg/data -m fast stop" >/dev/null 2>&1 || true
+	fi
+}
+trap cleanup EXIT
+
+if [ "$PGPRIVATE" = 1 ]; then
+	# A scratch cluster: reads only, so no fsync; pinned like the server.
+	if [ ! -f "$OUT/pg/data/PG_VERSION" ]; then
+		mkdir -p "$OUT/pg" && chown postgres "$OUT/pg"
+		su postgres -c "$PGBIN/initdb -D $OUT/pg/data -A trust -U $PGUSER" >"$OUT/pg/initdb.log"
+		cat >>"$OUT/pg/data/postgresql.conf" <<CONF
+port = $PGPORT
+listen_addresses = '$PGHOST'
+unix_socket_directories = '$OUT/pg'
+max_connections = $((CONNS + 20))
+fsync = off
+synchronous_commit = off
+CONF
+	fi
+	su postgres -c "$ON_SERVER $PGBIN/pg_ctl -D $OUT/pg/data -l $OUT/pg/log -w start" >/dev/null
+fi
+
 psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PGDB'" | grep -q 1 || psql -d postgres -qc "CREATE DATABASE $PGDB"
-go build -o "$OUT/wangge" ./cmd/wangge
-go build -o "$OUT/locateplan" ./bench/locateplan
-BBOX=$("$OUT/locateplan" -households "$DATA/montevideo/households.csv" -gpkg "$OUT/locate.gpkg" \
-	-pg "postgres://$PGUSER@$PGHOST:$PGPORT/$PGDB" | sed -n 's/^bbox //p')
+if [ -z "${BIN:-}" ]; then
+	go build -o "$OUT/wangge" ./cmd/wangge
+	BIN=$OUT/wangge
+fi
+if [ "$REUSE" = 1 ] && [ -f "$OUT/locate.gpkg" ] && [ -f "$OUT/bbox" ]; then
+	BBOX=$(cat "$OUT/bbox")
+else
+	go build -o "$OUT/locateplan" ./bench/locateplan
+	BBOX=$("$OUT/locateplan" -households "$DATA/montevideo/households.csv" -gpkg "$OUT/locate.gpkg" \
+		-pg "postgres://$PGUSER@$PGHOST:$PGPORT/$PGDB" | sed -n 's/^bbox //p')
+	echo "$BBOX" >"$OUT/bbox"
+fi
 export BBOX
 echo "bbox: $BBOX"
-
-"$OUT/wangge" serve --db "$OUT/locate.gpkg" --addr "$ADDR" --anonymous field --rate-limit 0 2>"$OUT/serve.log" &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-i=0
-until curl -sf "http://$ADDR/readyz" >/dev/null; do
-	i=$((i + 1)); [ $i -lt 100 ] || { echo "server did not become ready"; cat "$OUT/serve.log"; exit 1; }
-	sleep 0.2
-done
-curl -s "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011"; echo
-
-echo "== wangge: wrk -t$THREADS -c$CONNS -d${DUR}s GET /v1/locate"
-uptime
-wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s bench/locate.lua "http://$ADDR"
-kill $SERVER; wait $SERVER 2>/dev/null || true
+echo "pinning: PIN=$PIN server+PostgreSQL on CPUs $SERVER_CPUS (GOMAXPROCS=$SERVER_PROCS), wrk+pgbench on CPUs $CLIENT_CPUS, $THREADS thread(s), $CONNS connections"
 
 set -- $BBOX
 cat >"$OUT/contains.sql" <<SQL
@@ -50,9 +95,29 @@ cat >"$OUT/contains.sql" <<SQL
 \set lat $2 + random(0, 999999) * ($4 - $2) / 1000000.0
 SELECT code, parent_code, name, households, worker FROM locate_grids WHERE ST_Contains(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) LIMIT 1;
 SQL
-rm -f "$OUT"/pgbench_log.*
-echo "== PostGIS: pgbench -c$CONNS -j$THREADS -T$DUR -M prepared (ST_Contains, GiST)"
-uptime
-(cd "$OUT" && pgbench -n -M prepared -c "$CONNS" -j "$THREADS" -T "$DUR" -f contains.sql -l "$PGDB")
-cat "$OUT"/pgbench_log.* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {
-	printf "RESULT pgbench transactions=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", NR, a[int(NR*0.50)]/1000, a[int(NR*0.99)]/1000, a[NR]/1000 }'
+
+GOMAXPROCS=$SERVER_PROCS $ON_SERVER "$BIN" serve --db "$OUT/locate.gpkg" --addr "$ADDR" --anonymous field --rate-limit 0 2>"$OUT/serve.log" &
+SERVER=$!
+i=0
+until curl -sf "http://$ADDR/readyz" >/dev/null; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "server did not become ready"; cat "$OUT/serve.log"; exit 1; }
+	sleep 0.2
+done
+curl -s "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011"; echo
+
+run=1
+while [ $run -le "$RUNS" ]; do
+	echo "== run $run/$RUNS $(date -u +%H:%M:%S) wangge: wrk -t$THREADS -c$CONNS -d${DUR}s GET /v1/locate"
+	uptime
+	$ON_CLIENT wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s bench/locate.lua "http://$ADDR" | grep RESULT
+
+	rm -f "$OUT"/pgbench_log.*
+	echo "== run $run/$RUNS $(date -u +%H:%M:%S) PostGIS: pgbench -c$CONNS -j$THREADS -T$DUR -M prepared (ST_Contains, GiST)"
+	uptime
+	(cd "$OUT" && $ON_CLIENT pgbench -n -M prepared -c "$CONNS" -j "$THREADS" -T "$DUR" -f contains.sql -l "$PGDB" >pgbench.out 2>&1) ||
+		{ cat "$OUT/pgbench.out"; exit 1; }
+	grep -E '^(tps|number of failed|initial connection time)' "$OUT/pgbench.out"
+	cat "$OUT"/pgbench_log.* | awk '{print $3}' | sort -n | awk -v dur="$DUR" '{a[NR]=$1} END {
+		printf "RESULT pgbench transactions=%d tps=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", NR, NR/dur, a[int(NR*0.50)]/1000, a[int(NR*0.99)]/1000, a[NR]/1000 }'
+	run=$((run + 1))
+done
