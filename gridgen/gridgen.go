@@ -79,9 +79,13 @@ type run struct {
 // proportion to their measured share of the time (cell cover, partition,
 // grid polygons), and each stage reports the fraction it has done, so the
 // bar moves within a parent too (Montevideo is one parent).
-const progUnits = 100
+const progUnits = 1000
 
-var progStages = [...][2]int{{0, 45}, {45, 85}, {85, 100}}
+// Where each stage ends, in progress units.
+const (
+	progCoverEnd     = 450
+	progPartitionEnd = 850
+)
 
 const (
 	stageCover = iota
@@ -95,7 +99,13 @@ func (r *run) stageProgress(pi, stage int) func(frac float64) {
 	if r.progress == nil {
 		return nil
 	}
-	lo, hi := progStages[stage][0], progStages[stage][1]
+	lo, hi := 0, progCoverEnd
+	switch stage {
+	case stagePartition:
+		lo, hi = progCoverEnd, progPartitionEnd
+	case stageGeometry:
+		lo, hi = progPartitionEnd, progUnits
+	}
 	return func(frac float64) {
 		u := lo + int(math.Min(1, math.Max(0, frac))*float64(hi-lo))
 		r.progMu.Lock()
