@@ -105,19 +105,40 @@ until curl -sf "http://$ADDR/readyz" >/dev/null; do
 done
 curl -s "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011"; echo
 
+# CPU time of a process and of its reaped children (PostgreSQL's backends
+# exit when pgbench disconnects and are reaped by the postmaster), in clock
+# ticks: divided by the requests served it gives the CPU cost of one
+# answer, which the machine's load disturbs much less than requests/s.
+cputicks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+PGPID=""
+[ "$PGPRIVATE" = 1 ] && PGPID=$(head -1 "$OUT/pg/data/postmaster.pid")
+
 run=1
 while [ $run -le "$RUNS" ]; do
 	echo "== run $run/$RUNS $(date -u +%H:%M:%S) wangge: wrk -t$THREADS -c$CONNS -d${DUR}s GET /v1/locate"
 	uptime
-	$ON_CLIENT wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s bench/locate.lua "http://$ADDR" | grep RESULT
+	t0=$(cputicks "$SERVER")
+	$ON_CLIENT wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s bench/locate.lua "http://$ADDR" >"$OUT/wrk.out"
+	t1=$(cputicks "$SERVER")
+	grep RESULT "$OUT/wrk.out"
+	sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$OUT/wrk.out" | awk -v t="$((t1 - t0))" -v hz="$TCK" '{
+		printf "RESULT wangge server_cpu_s=%.2f cpu_us_per_request=%.1f\n", t/hz, t/hz*1e6/$1 }'
 
 	rm -f "$OUT"/pgbench_log.*
 	echo "== run $run/$RUNS $(date -u +%H:%M:%S) PostGIS: pgbench -c$CONNS -j$THREADS -T$DUR -M prepared (ST_Contains, GiST)"
 	uptime
+	[ -z "$PGPID" ] || t0=$(cputicks "$PGPID")
 	(cd "$OUT" && $ON_CLIENT pgbench -n -M prepared -c "$CONNS" -j "$THREADS" -T "$DUR" -f contains.sql -l "$PGDB" >pgbench.out 2>&1) ||
 		{ cat "$OUT/pgbench.out"; exit 1; }
 	grep -E '^(tps|number of failed|initial connection time)' "$OUT/pgbench.out"
+	sleep 1 # the backends exit and are reaped
+	[ -z "$PGPID" ] || t1=$(cputicks "$PGPID")
 	cat "$OUT"/pgbench_log.* | awk '{print $3}' | sort -n | awk -v dur="$DUR" '{a[NR]=$1} END {
 		printf "RESULT pgbench transactions=%d tps=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", NR, NR/dur, a[int(NR*0.50)]/1000, a[int(NR*0.99)]/1000, a[NR]/1000 }'
+	if [ -n "$PGPID" ]; then
+		cat "$OUT"/pgbench_log.* | wc -l | awk -v t="$((t1 - t0))" -v hz="$TCK" '{
+			printf "RESULT postgres cpu_s=%.2f cpu_us_per_query=%.1f (postmaster and its backends, connections included)\n", t/hz, t/hz*1e6/$1 }'
+	fi
 	run=$((run + 1))
 done
