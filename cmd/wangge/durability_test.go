@@ -23,7 +23,6 @@ import (
 	_ "github.com/mattn/go-sqlite3" // raw reads of the file, beside the store's own
 
 	"github.com/wangge/wangge/data"
-	"github.com/wangge/wangge/data/gpkg"
 	"github.com/wangge/wangge/data/postgis"
 	"github.com/wangge/wangge/data/storetest"
 )
@@ -82,10 +81,35 @@ func buildWangge(t *testing.T) string {
 	return bin
 }
 
-// killed runs the binary with args and sends it SIGKILL after d (if it is
-// still running); it reports whether the kill came before the process
+// after returns when a kill after d is due.
+func after(d time.Duration) func() <-chan time.Time {
+	return func() <-chan time.Time { return time.After(d) }
+}
+
+// onWAL returns when a kill is due d after the GeoPackage's write-ahead log
+// starts to grow: a small transaction (a plan) keeps its pages in memory
+// until the commit writes them to the log, so this kills the process in
+// the middle of its commit. It gives up (never fires) after limit.
+func onWAL(db string, d, limit time.Duration) func() <-chan time.Time {
+	return func() <-chan time.Time {
+		c := make(chan time.Time, 1)
+		go func() {
+			for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(200 * time.Microsecond) {
+				if st, err := os.Stat(db + "-wal"); err == nil && st.Size() > 0 {
+					time.Sleep(d)
+					c <- time.Now()
+					return
+				}
+			}
+		}()
+		return c
+	}
+}
+
+// killed runs the binary with args and sends it SIGKILL when at says (if it
+// is still running); it reports whether the kill came before the process
 // ended. A process that ends on its own must succeed.
-func killed(t *testing.T, bin string, d time.Duration, args ...string) bool {
+func killed(t *testing.T, bin string, at func() <-chan time.Time, args ...string) bool {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	out := &strings.Builder{}
@@ -102,7 +126,7 @@ func killed(t *testing.T, bin string, d time.Duration, args ...string) bool {
 			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 		return false
-	case <-time.After(d):
+	case <-at():
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	err := <-done
@@ -317,7 +341,7 @@ func killImport(t *testing.T, bin, db string) {
 		csv := filepath.Join(dir, fmt.Sprintf("h%d.csv", i))
 		writeHouseholds(t, csv, fmt.Sprintf("k%d-", i), rows)
 		d := time.Duration(float64(full) * frac)
-		wasKilled := killed(t, bin, d, "import", "households", csv, "--db", db)
+		wasKilled := killed(t, bin, after(d), "import", "households", csv, "--db", db)
 		s := openAny(t, db)
 		now, audits := counts(t, s)
 		s.Close()
@@ -340,9 +364,6 @@ func killImport(t *testing.T, bin, db string) {
 			}
 		}
 		if !postgis.IsURL(db) {
-			if _, err := gpkg.Open(context.Background(), db); err != nil {
-				t.Fatal(err)
-			}
 			checkGPKG(t, db, now)
 		}
 		prev, prevAudits = now, audits
@@ -424,13 +445,25 @@ func killPublish(t *testing.T, bin, db string) {
 	prev := checkPlans(t, s)
 	layers, _ := counts(t, s)
 	s.Close()
+	type kill struct {
+		what string
+		at   func() <-chan time.Time
+	}
+	var kills []kill
 	for _, frac := range publishKills {
-		d := time.Duration(float64(full) * frac)
-		wasKilled := killed(t, bin, d, gridgen...)
+		kills = append(kills, kill{fmt.Sprintf("at %.0f%% of a full run", frac*100), after(time.Duration(float64(full) * frac))})
+	}
+	if !postgis.IsURL(db) {
+		for _, d := range []time.Duration{0, time.Millisecond, 3 * time.Millisecond} {
+			kills = append(kills, kill{fmt.Sprintf("%v into the commit", d), onWAL(db, d, 3*full)})
+		}
+	}
+	for _, k := range kills {
+		wasKilled := killed(t, bin, k.at, gridgen...)
 		s := openAny(t, db)
 		now := checkPlans(t, s)
 		s.Close()
-		t.Logf("kill at %v (%.0f%%): killed %v, plans %d → %d, published %d → %d", d.Round(time.Millisecond), frac*100, wasKilled, prev.plans, now.plans, prev.published, now.published)
+		t.Logf("kill %s: killed %v, plans %d → %d, published %d → %d", k.what, wasKilled, prev.plans, now.plans, prev.published, now.published)
 		switch {
 		case now.plans == prev.plans && now.published == prev.published:
 			if !wasKilled {
