@@ -43,8 +43,18 @@ func statusOf(code string) int {
 // their cause and shown to the client only as "internal error": no SQL, no
 // stack, no file paths leave the server.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		return // the client went away; nobody to answer
+	if r.Context().Err() != nil {
+		// The client went away: whatever failed after that (a cancelled
+		// query, a commit of a transaction database/sql already rolled
+		// back) is nobody's to read, and nothing was written.
+		s.log.DebugContext(r.Context(), "client gone", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
+	if sr, ok := w.(*statusRecorder); ok && sr.wrote {
+		// The answer had begun (a broken pipe mid-body): too late for a
+		// problem document.
+		s.log.WarnContext(r.Context(), "response cut short", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
 	}
 	var ae *authError
 	if errors.As(err, &ae) {

@@ -411,7 +411,8 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	if r.base != nil {
 		out.baseCodes = r.base.pieceCodes(a.Code, pc)
 	}
-	labels, constrained, parts := r.partitionParent(ctx, pc, out.baseCodes, target, bisectSem, r.stageProgress(pi, stagePartition))
+	want := r.in.Grids[a.Code] // 0: as many grids as the target calls for
+	labels, constrained, parts := r.partitionParent(ctx, pc, out.baseCodes, target, want, bisectSem, r.stageProgress(pi, stagePartition))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -606,22 +607,24 @@ func partGraph(pc *parentCells, vs []int32, local []int32) *graph {
 // label of every piece (numbered across the parent), whether each grid is
 // constrained (cannot be within ±10 % of the target) and the number of
 // parts.
-func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, sem chan struct{}, prog func(float64)) ([]int32, []bool, int) {
+func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, want int, sem chan struct{}, prog func(float64)) ([]int32, []bool, int) {
 	part, nparts := partsOf(pc)
 	byPart := make([][]int32, nparts)
 	for p, k := range part {
 		byPart[k] = append(byPart[k], int32(p))
 	}
+	targets := partTargets(pc, byPart, target, want)
 	labels := make([]int32, len(pc.pieces))
 	local := make([]int32, len(pc.pieces))
 	next := int32(0)
 	var constrained []bool
 	// Each part's share of the stage is its share of the pieces.
 	doneV := 0
-	for _, vs := range byPart {
+	for pi, vs := range byPart {
 		if ctx.Err() != nil {
 			return nil, nil, 0
 		}
+		target := targets[pi]
 		g := partGraph(pc, vs, local)
 		var pp func(float64)
 		if prog != nil {
@@ -644,6 +647,68 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 		next += int32(res.grids)
 	}
 	return labels, constrained, nparts
+}
+
+// partTargets gives each part of a parent its target. By default every
+// part has the parent's. When the planner asked for want grids in the
+// parent, they are shared among the inhabited parts in proportion to their
+// households (largest remainder, at least one each), and each part's
+// target is its households over its share, so the parent gets exactly want
+// grids, plus one for each uninhabited part (land still needs a grid) and
+// any cell heavier than its target. With fewer grids asked for than
+// inhabited parts, each inhabited part gets one: a grid cannot span parts.
+func partTargets(pc *parentCells, byPart [][]int32, target float64, want int) []float64 {
+	targets := make([]float64, len(byPart))
+	for i := range targets {
+		targets[i] = target
+	}
+	if want <= 0 {
+		return targets
+	}
+	hh := make([]int, len(byPart))
+	var inhabited []int
+	total := 0
+	for i, vs := range byPart {
+		for _, v := range vs {
+			hh[i] += pc.pieces[v].hh
+		}
+		if hh[i] > 0 {
+			inhabited = append(inhabited, i)
+			total += hh[i]
+		}
+	}
+	if len(inhabited) == 0 {
+		return targets
+	}
+	share := make(map[int]int, len(inhabited))
+	left := want
+	if want <= len(inhabited) {
+		for _, i := range inhabited {
+			share[i] = 1
+		}
+	} else {
+		type rem struct {
+			part int
+			frac float64
+		}
+		var rems []rem
+		for _, i := range inhabited {
+			exact := float64(want-len(inhabited)) * float64(hh[i]) / float64(total)
+			share[i] = 1 + int(exact)
+			left -= share[i]
+			rems = append(rems, rem{i, exact - math.Floor(exact)})
+		}
+		sort.SliceStable(rems, func(a, b int) bool { return rems[a].frac > rems[b].frac })
+		for k := 0; k < left; k++ {
+			share[rems[k%len(rems)].part]++
+		}
+	}
+	for _, i := range inhabited {
+		// A hair above the mean, so that rounding households / target
+		// gives the share and not one more.
+		targets[i] = float64(hh[i]) / float64(share[i]) * (1 + 1e-9)
+	}
+	return targets
 }
 
 // gridGeometry unions the pieces of grid g: every piece segment whose
