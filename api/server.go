@@ -156,7 +156,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				slog.Int("status", rec.status), slog.Duration("dur", time.Since(start)))
 		}
 	}()
-	if r.Body != nil {
+	// A request without a body (every GET) has http.NoBody, which has
+	// nothing to limit; wrapping it would cost an allocation a request.
+	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
 	}
 	securityHeaders(rec.Header(), r)
