@@ -206,7 +206,15 @@ func (s *Store) Extent(ctx context.Context, layer data.Layer) (orb.Bound, bool, 
 		return orb.Bound{}, false, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
 	}
 	var minx, miny, maxx, maxy sql.NullFloat64
-	err := s.db.QueryRowContext(ctx, `SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?`, string(layer)).Scan(&minx, &miny, &maxx, &maxy)
+	query, args := `SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?`, []any{string(layer)}
+	if layer == data.LayerGrids {
+		// gpkg_contents holds the extent of every stored plan's grids,
+		// which is what GDAL should see; the grids collection is the
+		// published plan's alone.
+		query, args = `SELECT min(r.minx), min(r.miny), max(r.maxx), max(r.maxy) FROM rtree_grids_geom r JOIN grids g ON g.fid = r.id
+			WHERE g.plan_id = (SELECT id FROM plans WHERE published = 1)`, nil
+	}
+	err := s.db.QueryRowContext(ctx, query, args...).Scan(&minx, &miny, &maxx, &maxy)
 	if err != nil {
 		return orb.Bound{}, false, mapErr(err, "extent of %s", layer)
 	}
