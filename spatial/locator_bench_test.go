@@ -93,9 +93,10 @@ func benchDistance(b *testing.B, grids []LocatorGrid, dist func(*Locator, orb.Po
 	}
 }
 
-// BenchmarkDistanceToBoundaryMLarge measures the distance on grids of ~250
-// edges (60 grids over Montevideo), the size of the larger grids gridgen
-// draws at resolution 10 (up to 413 edges on the locate benchmark's plan).
+// BenchmarkDistanceToBoundaryMLarge measures the distance on grids of ~130
+// edges (60 grids over Montevideo; the grid of a random point has 133 on
+// average), gridgen's larger grids: its plan of the locate benchmark has
+// grids of 17 to 413 vertices.
 func BenchmarkDistanceToBoundaryMLarge(b *testing.B) {
 	benchDistance(b, montevideoPlan(b, 60, 1), (*Locator).DistanceToBoundaryM)
 }
