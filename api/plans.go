@@ -98,34 +98,14 @@ func (s *Server) createPlan(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusAccepted, "application/json", s.jobView(r, j))
 }
 
-// savePlan stores a plan, publishes it if asked, and swaps the live plan;
-// the audit log records both, in the same transaction.
+// savePlan stores a plan, publishes it if asked (both audited), and swaps
+// the live plan.
 func (s *Server) savePlan(ctx context.Context, actor string, plan data.Plan, publish bool) (int64, error) {
-	tx, err := s.store.Begin(ctx)
-	if err != nil {
-		return 0, err
+	id, err := data.SavePlan(ctx, s.store, plan, publish, actor)
+	if err != nil || !publish {
+		return id, err
 	}
-	defer tx.Rollback()
-	id, err := tx.SavePlan(ctx, plan)
-	if err != nil {
-		return 0, err
-	}
-	report, _ := json.Marshal(map[string]any{"target": plan.Target, "resolution": plan.Resolution, "base": plan.BaseID, "report": plan.Report})
-	if err := tx.Audit(ctx, data.AuditEntry{Actor: actor, Action: "plan.generate", Target: fmt.Sprintf("plans/%d", id), After: report}); err != nil {
-		return 0, err
-	}
-	if publish {
-		if err := s.auditPublish(ctx, tx, actor, id); err != nil {
-			return 0, err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, err
-	}
-	if publish {
-		return id, s.reloadPlan(ctx)
-	}
-	return id, nil
+	return id, s.reloadPlan(ctx)
 }
 
 // bodyError turns a JSON decoding failure into a 400 that says where.
@@ -341,15 +321,7 @@ func (s *Server) publishPlan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tx, err := s.store.Begin(r.Context())
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := s.auditPublish(r.Context(), tx, principalOf(r.Context()).actor(), p.ID); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
+	if err := data.PublishPlan(r.Context(), s.store, p.ID, principalOf(r.Context()).actor()); err != nil {
 		return err
 	}
 	if err := s.reloadPlan(r.Context()); err != nil {
@@ -357,17 +329,4 @@ func (s *Server) publishPlan(w http.ResponseWriter, r *http.Request) error {
 	}
 	p.Published = true
 	return writeJSON(w, http.StatusOK, "application/json", s.summarize(r, p, false))
-}
-
-// auditPublish publishes plan id in tx and records which plan it replaced.
-func (s *Server) auditPublish(ctx context.Context, tx data.Tx, actor string, id int64) error {
-	var before json.RawMessage = []byte("null")
-	if pp := s.live.published.Load(); pp != nil {
-		before, _ = json.Marshal(map[string]int64{"published": pp.plan.ID})
-	}
-	if err := tx.PublishPlan(ctx, id); err != nil {
-		return err
-	}
-	after, _ := json.Marshal(map[string]int64{"published": id})
-	return tx.Audit(ctx, data.AuditEntry{Actor: actor, Action: "plan.publish", Target: fmt.Sprintf("plans/%d", id), Before: before, After: after})
 }

@@ -129,6 +129,16 @@ func TestPlanGenerateAndPublish(t *testing.T) {
 	if fc.NumberMatched != plan.Report.Grids {
 		t.Errorf("grids after publish: %d, want %d", fc.NumberMatched, plan.Report.Grids)
 	}
+	// Both steps are in the audit log.
+	for _, action := range []string{"plan.generate", "plan.publish"} {
+		var log struct {
+			Entries []struct{ Actor, Target string }
+		}
+		call(t, "GET", ts.URL+"/v1/audit?action="+action, "", &log)
+		if len(log.Entries) != 1 || log.Entries[0].Target != "plans/"+itoa(j.PlanID) || log.Entries[0].Actor != "anonymous" {
+			t.Errorf("audit of %s: %+v", action, log.Entries)
+		}
+	}
 	var gj struct{ Features []json.RawMessage }
 	if code := call(t, "GET", ts.URL+"/v1/plans/"+j.ID+"/grids", "", &gj); code != 200 || len(gj.Features) != plan.Report.Grids {
 		t.Errorf("plan grids via job id: %d, %d features", code, len(gj.Features))

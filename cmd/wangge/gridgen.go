@@ -85,39 +85,10 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// savePlan stores a plan, and publishes it if asked, with their audit
-// entries, in one transaction.
+// savePlan stores a plan, and publishes it if asked, audited as the CLI's
+// user.
 func savePlan(ctx context.Context, store data.Store, plan data.Plan, publish bool) (int64, error) {
-	// Read before the transaction: a read inside it would need a second
-	// connection while the write holds the first.
-	var before json.RawMessage = []byte("null")
-	if old, err := store.PublishedPlan(ctx); err == nil {
-		before, _ = json.Marshal(map[string]int64{"published": old.ID})
-	}
-	tx, err := store.Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	id, err := tx.SavePlan(ctx, plan)
-	if err != nil {
-		return 0, err
-	}
-	actor, target := cliActor(), fmt.Sprintf("plans/%d", id)
-	report, _ := json.Marshal(map[string]any{"target": plan.Target, "resolution": plan.Resolution, "base": plan.BaseID, "report": plan.Report})
-	if err := tx.Audit(ctx, data.AuditEntry{Actor: actor, Action: "plan.generate", Target: target, After: report}); err != nil {
-		return 0, err
-	}
-	if publish {
-		if err := tx.PublishPlan(ctx, id); err != nil {
-			return 0, err
-		}
-		after, _ := json.Marshal(map[string]int64{"published": id})
-		if err := tx.Audit(ctx, data.AuditEntry{Actor: actor, Action: "plan.publish", Target: target, Before: before, After: after}); err != nil {
-			return 0, err
-		}
-	}
-	return id, tx.Commit()
+	return data.SavePlan(ctx, store, plan, publish, cliActor())
 }
 
 // gridsGeoJSON is the --out file: one feature per grid with its code,
