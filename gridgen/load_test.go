@@ -1,18 +1,16 @@
 package gridgen
 
 import (
-	"encoding/csv"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/importer"
 )
 
 // sharedData is where the real test data lives (see /work/shared/data/README.md).
@@ -33,25 +31,11 @@ func loadHouseholds(tb testing.TB, path string) []data.Household {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	if _, err := r.Read(); err != nil {
+	hh, err := importer.ReadHouseholds(f, path)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	var out []data.Household
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		lon, _ := strconv.ParseFloat(rec[1], 64)
-		lat, _ := strconv.ParseFloat(rec[2], 64)
-		n, _ := strconv.Atoi(rec[3])
-		out = append(out, data.Household{ID: rec[0], Point: orb.Point{lon, lat}, Households: n})
-	}
-	return out
+	return hh
 }
 
 // loadLeaves returns the admin_level 8 areas of a boundaries file.

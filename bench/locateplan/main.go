@@ -8,13 +8,10 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/gpkg"
+	"github.com/wangge/wangge/data/importer"
 	"github.com/wangge/wangge/gridgen"
 )
 
@@ -135,29 +133,5 @@ func readHouseholds(path string) ([]data.Household, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	if _, err := r.Read(); err != nil {
-		return nil, err
-	}
-	var out []data.Household
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		lon, err1 := strconv.ParseFloat(rec[1], 64)
-		lat, err2 := strconv.ParseFloat(rec[2], 64)
-		n, err3 := strconv.Atoi(rec[3])
-		if err := errors.Join(err1, err2, err3); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
-		out = append(out, data.Household{ID: rec[0], Point: orb.Point{lon, lat}, Households: n})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no households", path)
-	}
-	return out, nil
+	return importer.ReadHouseholds(f, path)
 }

@@ -12,10 +12,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -25,6 +23,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/importer"
 	"github.com/wangge/wangge/gridgen"
 )
 
@@ -279,24 +278,7 @@ func readHouseholds(path string) ([]data.Household, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	if _, err := r.Read(); err != nil {
-		return nil, err
-	}
-	var out []data.Household
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		lon, _ := strconv.ParseFloat(rec[1], 64)
-		lat, _ := strconv.ParseFloat(rec[2], 64)
-		n, _ := strconv.Atoi(rec[3])
-		out = append(out, data.Household{ID: rec[0], Point: orb.Point{lon, lat}, Households: n})
-	}
+	return importer.ReadHouseholds(f, path)
 }
 
 func readLeaves(path string) ([]data.Area, error) {

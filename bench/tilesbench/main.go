@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
@@ -42,6 +41,7 @@ import (
 	"github.com/wangge/wangge/api"
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/gpkg"
+	"github.com/wangge/wangge/data/importer"
 	"github.com/wangge/wangge/gridgen"
 )
 
@@ -72,24 +72,7 @@ func loadHouseholds(path string) ([]data.Household, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	if _, err := r.Read(); err != nil {
-		return nil, err
-	}
-	var out []data.Household
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		lon, _ := strconv.ParseFloat(rec[1], 64)
-		lat, _ := strconv.ParseFloat(rec[2], 64)
-		n, _ := strconv.Atoi(rec[3])
-		out = append(out, data.Household{ID: rec[0], Point: orb.Point{lon, lat}, Households: n})
-	}
+	return importer.ReadHouseholds(f, path)
 }
 
 // synthetic hazards: 70 % uniform over the bound, 30 % in five clusters of

@@ -288,3 +288,24 @@ func tokenKind(t json.Token) string {
 	}
 	return "a number"
 }
+
+// ReadHouseholds reads every household point of a CSV or GeoJSON file into
+// memory, for tools and tests that need them all at once (gridgen inputs,
+// benchmarks); the first bad record is the error. Imports stream instead.
+func ReadHouseholds(r io.Reader, name string) ([]data.Household, error) {
+	rd, err := NewReader(r, name, data.LayerHouseholds)
+	if err != nil {
+		return nil, err
+	}
+	var out []data.Household
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec.Household)
+	}
+}
