@@ -56,20 +56,13 @@ func (im *importer) areas(ctx context.Context, rd *Reader) error {
 	var items []*areaItem
 	byCode := make(map[string]*areaItem)
 	for {
-		rec, err := rd.Next()
+		rec, err := im.next(rd)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			var re *RowError
-			if !errors.As(err, &re) {
-				return err
-			}
-			im.res.Read++
-			im.reject(*re)
-			continue
+			return err
 		}
-		im.res.Read++
 		it := newAreaItem(rec.Area)
 		it.line, it.feature = rec.Line, rec.Feature
 		if first, ok := byCode[it.a.Code]; ok {

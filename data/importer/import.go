@@ -107,6 +107,26 @@ func (im *importer) begin(ctx context.Context) (data.Tx, error) {
 // records are written even after a bad one in the default mode, so that the
 // store still finds every duplicate id to report; the rollback at the end
 // discards them.
+// next returns the next good record, counting every record read and
+// reporting the bad ones on the way; io.EOF at the end, or a whole-file
+// error.
+func (im *importer) next(rd *Reader) (Record, error) {
+	for {
+		rec, err := rd.Next()
+		var re *RowError
+		switch {
+		case err == nil:
+			im.res.Read++
+			return rec, nil
+		case errors.As(err, &re):
+			im.res.Read++
+			im.reject(*re)
+		default:
+			return rec, err
+		}
+	}
+}
+
 func (im *importer) points(ctx context.Context, rd *Reader) error {
 	tx, err := im.begin(ctx)
 	if err != nil {
@@ -119,20 +139,13 @@ func (im *importer) points(ctx context.Context, rd *Reader) error {
 				return err
 			}
 		}
-		rec, err := rd.Next()
+		rec, err := im.next(rd)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			var re *RowError
-			if !errors.As(err, &re) {
-				return err
-			}
-			im.res.Read++
-			im.reject(*re)
-			continue
+			return err
 		}
-		im.res.Read++
 		switch im.layer {
 		case data.LayerHouseholds:
 			_, err = tx.AddHousehold(ctx, rec.Household)
