@@ -197,16 +197,22 @@ func (l *LayerWriter) AddLines(id uint64, lines [][]Point, props []Prop) {
 		if len(ln) < 2 {
 			continue
 		}
-		l.geom = append(l.geom, command(cmdMoveTo, 1), zigzag(ln[0].X-cx), zigzag(ln[0].Y-cy))
-		cx, cy = ln[0].X, ln[0].Y
-		l.geom = append(l.geom, command(cmdLineTo, len(ln)-1))
-		for _, p := range ln[1:] {
-			l.geom = append(l.geom, zigzag(p.X-cx), zigzag(p.Y-cy))
-			cx, cy = p.X, p.Y
-		}
+		l.path(ln, &cx, &cy)
 	}
 	if len(l.geom) > 0 {
 		l.addFeature(id, GeomLineString, props)
+	}
+}
+
+// path appends a MoveTo to the first point and a LineTo through the rest,
+// deltas from the cursor (cx, cy), which it moves to the last point.
+func (l *LayerWriter) path(pts []Point, cx, cy *int32) {
+	l.geom = append(l.geom, command(cmdMoveTo, 1), zigzag(pts[0].X-*cx), zigzag(pts[0].Y-*cy))
+	*cx, *cy = pts[0].X, pts[0].Y
+	l.geom = append(l.geom, command(cmdLineTo, len(pts)-1))
+	for _, p := range pts[1:] {
+		l.geom = append(l.geom, zigzag(p.X-*cx), zigzag(p.Y-*cy))
+		*cx, *cy = p.X, p.Y
 	}
 }
 
@@ -223,13 +229,7 @@ func (l *LayerWriter) AddPolygon(id uint64, rings [][]Point, props []Prop) {
 		if len(r) < 3 {
 			continue
 		}
-		l.geom = append(l.geom, command(cmdMoveTo, 1), zigzag(r[0].X-cx), zigzag(r[0].Y-cy))
-		cx, cy = r[0].X, r[0].Y
-		l.geom = append(l.geom, command(cmdLineTo, len(r)-1))
-		for _, p := range r[1:] {
-			l.geom = append(l.geom, zigzag(p.X-cx), zigzag(p.Y-cy))
-			cx, cy = p.X, p.Y
-		}
+		l.path(r, &cx, &cy)
 		l.geom = append(l.geom, command(cmdClosePath, 1))
 	}
 	if len(l.geom) > 0 {
