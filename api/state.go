@@ -146,11 +146,11 @@ func (s *Server) reloadPlan(ctx context.Context) error {
 		byCode[g.Code] = i
 	}
 	loc, err := spatial.NewLocator(grids)
-	if err != nil && !errors.Is(err, spatial.ErrInvalidGeometry) {
-		return fmt.Errorf("build locator for plan %d: %w", p.ID, err)
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, spatial.ErrInvalidGeometry):
 		return data.Wrap(data.EINVALID, err, "plan %d has an invalid grid geometry: %v", p.ID, err)
+	case err != nil:
+		return fmt.Errorf("build locator for plan %d: %w", p.ID, err)
 	}
 	s.live.published.Store(&publishedPlan{plan: p, locator: loc, byCode: byCode, gridJSON: renderGrids(p)})
 	s.live.version.Add(1)
