@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,4 @@ func TestPlanBadRequests(t *testing.T) {
 	}
 }
 
-func itoa(n int64) string { return jsonNum(n) }
-
-func jsonNum(n int64) string { b, _ := json.Marshal(n); return string(b) }
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
