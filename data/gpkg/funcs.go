@@ -3,6 +3,7 @@ package gpkg
 import (
 	"github.com/mattn/go-sqlite3"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 )
 
 // registerFuncs adds to a connection the SQL functions the GeoPackage R-tree
@@ -107,7 +108,7 @@ func polygonIntersectsBound(p orb.Polygon, b orb.Bound) bool {
 		}
 	}
 	// The box wholly inside the polygon (and not inside a hole): test a corner.
-	return polygonContains(p, b.Min)
+	return planar.PolygonContains(p, b.Min)
 }
 
 // segmentIntersectsBound clips the segment a–b to the box (Liang–Barsky).
@@ -138,19 +139,4 @@ func segmentIntersectsBound(a, c orb.Point, b orb.Bound) bool {
 	}
 	return clip(-dx, a[0]-b.Min[0]) && clip(dx, b.Max[0]-a[0]) &&
 		clip(-dy, a[1]-b.Min[1]) && clip(dy, b.Max[1]-a[1])
-}
-
-// polygonContains is the even-odd rule over every ring, so holes count.
-func polygonContains(p orb.Polygon, pt orb.Point) bool {
-	in := false
-	for _, r := range p {
-		for i, j := 0, len(r)-1; i < len(r); j, i = i, i+1 {
-			a, c := r[i], r[j]
-			if (a[1] > pt[1]) != (c[1] > pt[1]) &&
-				pt[0] < (c[0]-a[0])*(pt[1]-a[1])/(c[1]-a[1])+a[0] {
-				in = !in
-			}
-		}
-	}
-	return in
 }
