@@ -9,11 +9,12 @@ import (
 // layer or the CLI carries one, so that it can be mapped to a status or an
 // exit code in one place.
 const (
-	EINVALID     = "invalid"     // the caller sent something wrong
-	ENOTFOUND    = "not_found"   // no such thing
-	ECONFLICT    = "conflict"    // duplicate id, stale state
-	EUNAVAILABLE = "unavailable" // the store is down; retry later
-	EINTERNAL    = "internal"    // a bug or an unexpected failure
+	EINVALID      = "invalid"             // the caller sent something wrong
+	ENOTFOUND     = "not_found"           // no such thing
+	ECONFLICT     = "conflict"            // duplicate id, stale state
+	EPRECONDITION = "precondition_failed" // If-Match names a version that is no longer current
+	EUNAVAILABLE  = "unavailable"         // the store is down; retry later
+	EINTERNAL     = "internal"            // a bug or an unexpected failure
 )
 
 // Error is wangge's application error: a code for machines and a message for

@@ -54,6 +54,9 @@ type Store interface {
 	// number of entries matching in all.
 	AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, int, error)
 
+	// Feed is the store's change feed (changes.go).
+	Feed
+
 	// Ping reports whether the store can be reached.
 	Ping(ctx context.Context) error
 	// Close releases the store.
@@ -69,6 +72,12 @@ type Tx interface {
 	AddArea(ctx context.Context, a Area) (int64, error)
 	AddHazard(ctx context.Context, h Hazard) (int64, error)
 	AddCamera(ctx context.Context, c Camera) (int64, error)
+	// HazardForUpdate and CameraForUpdate read one record inside the
+	// transaction and keep others from changing it until Commit, so that a
+	// read-merge-write cannot lose a concurrent update; ENOTFOUND if there
+	// is none.
+	HazardForUpdate(ctx context.Context, fid int64) (Hazard, error)
+	CameraForUpdate(ctx context.Context, fid int64) (Camera, error)
 	// UpdateHazard replaces the hazard with h.FID; ENOTFOUND if there is none.
 	UpdateHazard(ctx context.Context, h Hazard) error
 	// UpdateCamera replaces the camera with c.FID; ENOTFOUND if there is none.
@@ -90,6 +99,10 @@ type Tx interface {
 	// Audit appends an entry to the audit log, in the same transaction as
 	// the write it records.
 	Audit(ctx context.Context, e AuditEntry) error
+
+	// Seq returns the highest change-feed Seq this transaction sees: after
+	// its own writes, the Seq its last change will have once committed.
+	Seq(ctx context.Context) (int64, error)
 
 	Commit() error
 	// Rollback abandons the transaction; after Commit it does nothing.
