@@ -208,7 +208,7 @@ func (s *Server) identify(r *http.Request) (principal, error) {
 	if !ok {
 		return principal{}, &authError{status: http.StatusUnauthorized, msg: "malformed API key: wangge keys look like wg_<id>_<secret>"}
 	}
-	k, found, err := s.keys.get(r.Context(), id)
+	k, found, err := s.live.Key(r.Context(), id)
 	if err != nil {
 		return principal{}, err
 	}
@@ -219,44 +219,6 @@ func (s *Server) identify(r *http.Request) (principal, error) {
 		return principal{}, &authError{status: http.StatusUnauthorized, msg: "API key " + k.ID + " was revoked"}
 	}
 	return principal{keyID: k.ID, role: k.Role, addr: host}, nil
-}
-
-// keyCache holds the stored keys in memory, so a lookup costs no query.
-// It is reloaded on every key change made through the API and at most
-// keyCacheTTL after one made with the CLI (another process), so a key
-// revoked with `wangge keys revoke` stops working within that time.
-type keyCache struct {
-	store  data.Store
-	mu     sync.Mutex
-	keys   map[string]data.Key
-	loaded time.Time
-}
-
-const keyCacheTTL = 5 * time.Second
-
-func (c *keyCache) get(ctx context.Context, id string) (data.Key, bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.keys == nil || time.Since(c.loaded) > keyCacheTTL {
-		keys, err := c.store.Keys(ctx)
-		if err != nil {
-			return data.Key{}, false, err
-		}
-		c.keys = make(map[string]data.Key, len(keys))
-		for _, k := range keys {
-			c.keys[k.ID] = k
-		}
-		c.loaded = time.Now()
-	}
-	k, ok := c.keys[id]
-	return k, ok, nil
-}
-
-// invalidate forces a reload on the next lookup.
-func (c *keyCache) invalidate() {
-	c.mu.Lock()
-	c.keys = nil
-	c.mu.Unlock()
 }
 
 // limiter is a token bucket per principal: rate requests a second on

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -14,6 +13,7 @@ import (
 	"github.com/uber/h3-go/v4"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/live"
 	"github.com/wangge/wangge/spatial"
 )
 
@@ -28,9 +28,8 @@ import (
 // sector, and counts for the grid containing its centre, so the estimate is
 // unbiased and off by at most a cell's width along each sector's edge.
 //
-// The result is computed on first use and kept until the plan or a camera
-// changes: household points change only by import, which a running server
-// does not see (it re-reads them on start).
+// The result is computed on first use and kept until the plan, a camera or
+// a household point changes (live counts each in a generation).
 
 const (
 	// coverageCellM is the raster cell size unless the plan is too large
@@ -44,10 +43,6 @@ const (
 // derivedCache holds results derived from the indexes and the store, each
 // with the state it was computed from.
 type derivedCache struct {
-	// cameraWrites counts committed camera writes; coverage keys on it so
-	// that hazard writes do not throw it away.
-	cameraWrites atomic.Uint64
-
 	mu       sync.Mutex // one computation at a time; later callers reuse it
 	coverage *coverage
 	stats    *hazardsByGrid
@@ -55,8 +50,8 @@ type derivedCache struct {
 
 // coverage is the camera coverage of one plan with one set of cameras.
 type coverage struct {
-	plan         *publishedPlan
-	cameraWrites uint64
+	plan         *live.Plan
+	gens         [2]uint64 // camera and household generations it was computed at
 	computed     time.Time
 	took         time.Duration
 	online       int
@@ -166,18 +161,18 @@ func (s *sector) contains(x, y float64) bool {
 // coverageFor returns the coverage of the published plan, computing it if
 // the plan or a camera changed since the last time.
 func (s *Server) coverageFor(ctx context.Context) (*coverage, error) {
-	pp := s.live.published.Load()
+	pp := s.live.Published()
 	if pp == nil {
 		return nil, data.Errorf(data.ENOTFOUND, "no published plan: coverage is per grid of the published plan (POST /v1/plans, then publish)")
 	}
-	d := &s.live.derived
+	d := &s.derived
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	writes := d.cameraWrites.Load()
-	if c := d.coverage; c != nil && c.plan == pp && c.cameraWrites == writes {
+	gens := [2]uint64{s.live.CameraGen(), s.live.HouseholdGen()}
+	if c := d.coverage; c != nil && c.plan == pp && c.gens == gens {
 		return c, nil
 	}
-	c, err := s.computeCoverage(ctx, pp, writes)
+	c, err := s.computeCoverage(ctx, pp, gens)
 	if err != nil {
 		return nil, err
 	}
@@ -185,32 +180,30 @@ func (s *Server) coverageFor(ctx context.Context) (*coverage, error) {
 	return c, nil
 }
 
-func (s *Server) computeCoverage(ctx context.Context, pp *publishedPlan, writes uint64) (*coverage, error) {
+func (s *Server) computeCoverage(ctx context.Context, pp *live.Plan, gens [2]uint64) (*coverage, error) {
 	start := time.Now()
-	grids := pp.plan.Grids
-	cov := &coverage{plan: pp, cameraWrites: writes, computed: start, grids: make([]gridCoverage, len(grids))}
+	grids := pp.Plan.Grids
+	cov := &coverage{plan: pp, gens: gens, computed: start, grids: make([]gridCoverage, len(grids))}
 	for i, g := range grids {
 		cov.grids[i] = gridCoverage{Code: g.Code, AreaM2: spatial.AreaM2(g.Geometry)}
 	}
 
 	// Online cameras, as sectors.
 	var secs []sector
-	s.live.mu.RLock()
-	for _, c := range s.live.cameraByID {
+	s.live.EachCamera(func(c data.Camera) {
 		if c.Status != "online" {
-			continue
+			return
 		}
 		secs = append(secs, newSector(c))
-		if gi, ok := pp.locator.Locate(c.Point); ok {
+		if gi, ok := pp.Locator.Locate(c.Point); ok {
 			cov.grids[gi].CamerasOnline++
 		}
-	}
-	s.live.mu.RUnlock()
+	})
 	cov.online = len(secs)
 
 	// Area: mark the raster cells whose centres are in a sector; each newly
 	// marked cell counts for the grid containing its centre.
-	cov.r = newRaster(pp.locator.Bound())
+	cov.r = newRaster(pp.Locator.Bound())
 	r := &cov.r
 	cellM2 := r.dx * r.dy * metresPerDegree * metresPerDegree
 	for i := range secs {
@@ -223,8 +216,8 @@ func (s *Server) computeCoverage(ctx context.Context, pp *publishedPlan, writes 
 		// cells to that grid without a locate per cell: most sectors are a
 		// few dozen metres across in grids of hundreds.
 		inside := -1
-		if gi, ok := pp.locator.Locate(orb.Point{sc.cx, sc.cy}); ok &&
-			pp.locator.DistanceToBoundaryM(orb.Point{sc.cx, sc.cy}, gi) > math.Sqrt(sc.r2)+2*r.cellM {
+		if gi, ok := pp.Locator.Locate(orb.Point{sc.cx, sc.cy}); ok &&
+			pp.Locator.DistanceToBoundaryM(orb.Point{sc.cx, sc.cy}, gi) > math.Sqrt(sc.r2)+2*r.cellM {
 			inside = gi
 		}
 		c0 := max(0, int(math.Floor((sc.box.Min[0]-r.minX)/r.dx)))
@@ -243,7 +236,7 @@ func (s *Server) computeCoverage(ctx context.Context, pp *publishedPlan, writes 
 				r.bits[idx>>6] |= 1 << (idx & 63)
 				if inside >= 0 {
 					cov.grids[inside].CoveredM2 += rowM2
-				} else if gi, ok := pp.locator.Locate(orb.Point{x, y}); ok {
+				} else if gi, ok := pp.Locator.Locate(orb.Point{x, y}); ok {
 					cov.grids[gi].CoveredM2 += rowM2
 				}
 			}
@@ -260,7 +253,7 @@ func (s *Server) computeCoverage(ctx context.Context, pp *publishedPlan, writes 
 	}
 	var pts []hh
 	if err := s.store.EachHousehold(ctx, func(h data.Household) error {
-		if gi, ok := pp.locator.Locate(h.Point); ok {
+		if gi, ok := pp.Locator.Locate(h.Point); ok {
 			pts = append(pts, hh{p: h.Point, n: h.Households, grid: gi})
 			cov.grids[gi].Households += h.Households
 		}
@@ -316,7 +309,7 @@ func (s *Server) computeCoverage(ctx context.Context, pp *publishedPlan, writes 
 		g.AreaM2 = math.Round(g.AreaM2)
 	}
 	cov.took = time.Since(start)
-	s.log.Info("coverage computed", "plan", pp.plan.ID, "grids", len(grids), "cameras_online", len(secs),
+	s.log.Info("coverage computed", "plan", pp.Plan.ID, "grids", len(grids), "cameras_online", len(secs),
 		"households", len(pts), "cell_m", r.cellM, "dur", cov.took.Round(time.Millisecond))
 	return cov, nil
 }
@@ -419,7 +412,7 @@ func (s *Server) coverageHandler(w http.ResponseWriter, r *http.Request) error {
 		total.AreaShare = round4(total.CoveredM2 / total.AreaM2)
 	}
 	return writeJSON(w, http.StatusOK, "application/json", map[string]any{
-		"plan_id":        cov.plan.plan.ID,
+		"plan_id":        cov.plan.Plan.ID,
 		"cameras_online": cov.online,
 		"raster_cell_m":  math.Round(cov.r.cellM*100) / 100,
 		"computed_at":    cov.computed.UTC().Format(time.RFC3339),
@@ -452,15 +445,15 @@ func (s *Server) coverageGaps(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pp := cov.plan
-	idx := make([]int, 0, len(pp.plan.Grids))
+	idx := make([]int, 0, len(pp.Plan.Grids))
 	if code := v.Get("grid"); code != "" {
-		i, ok := pp.byCode[code]
+		i, ok := pp.ByCode[code]
 		if !ok {
 			return data.Errorf(data.ENOTFOUND, "parameter grid: no grid %q in the published plan", code)
 		}
 		idx = append(idx, i)
 	} else {
-		for i := range pp.plan.Grids {
+		for i := range pp.Plan.Grids {
 			idx = append(idx, i)
 		}
 	}
@@ -472,7 +465,7 @@ func (s *Server) coverageGaps(w http.ResponseWriter, r *http.Request) error {
 		GridsMatched int `json:"grids_matched"`
 		Offset       int `json:"offset"`
 		Limit        int `json:"limit"`
-	}{Type: "FeatureCollection", Features: []*geojson.Feature{}, GridsMatched: len(pp.plan.Grids), Offset: offset, Limit: limit}
+	}{Type: "FeatureCollection", Features: []*geojson.Feature{}, GridsMatched: len(pp.Plan.Grids), Offset: offset, Limit: limit}
 	if v.Get("grid") != "" {
 		fc.GridsMatched = 1
 	}
@@ -480,7 +473,7 @@ func (s *Server) coverageGaps(w http.ResponseWriter, r *http.Request) error {
 		if err := r.Context().Err(); err != nil {
 			return err
 		}
-		g := pp.plan.Grids[i]
+		g := pp.Plan.Grids[i]
 		var gaps []h3.Cell
 		for _, poly := range g.Geometry {
 			cells, err := spatial.PolygonToCells(poly, res)

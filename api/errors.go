@@ -33,6 +33,8 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case data.ECONFLICT:
 		return http.StatusConflict
+	case data.EPRECONDITION:
+		return http.StatusPreconditionFailed
 	case data.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/live"
 )
 
 const (
@@ -362,6 +364,17 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if tag, err := s.itemETag(r.Context(), layer, fid); err != nil {
+		return err
+	} else if tag != "" {
+		// The tag a PATCH or DELETE sends back in If-Match.
+		w.Header().Set("ETag", tag)
+		w.Header().Set("Cache-Control", "no-cache")
+		if inm := r.Header.Get("If-None-Match"); inm != "" && live.MatchesETag(inm, tag) {
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+	}
 	base := s.baseURL(r)
 	out := toGeoJSON(f)
 	out.Links = []link{
@@ -369,6 +382,20 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
 		{Href: base + "/collections/" + string(layer), Rel: "collection", Type: "application/json"},
 	}
 	return writeJSON(w, http.StatusOK, geoJSONType, out)
+}
+
+// itemETag is the entity tag of a writable feature, "" for the layers that
+// take no writes.
+func (s *Server) itemETag(ctx context.Context, layer data.Layer, fid int64) (string, error) {
+	switch layer {
+	case data.LayerHazards:
+		h, err := s.store.Hazard(ctx, fid)
+		return h.ETag(), err
+	case data.LayerCameras:
+		c, err := s.store.Camera(ctx, fid)
+		return c.ETag(), err
+	}
+	return "", nil
 }
 
 func (s *Server) featureRoutes() []route {

@@ -74,10 +74,7 @@ func (s *Server) hotspots(w http.ResponseWriter, r *http.Request) error {
 		}
 		q.Res = res
 	}
-	sc, err := s.tileScene(r.Context())
-	if err != nil {
-		return err
-	}
+	sc := s.live.Scene()
 	start := time.Now()
 	res, err := tiles.Hotspots(r.Context(), sc.HazardList(), sc.Study, q)
 	if err != nil {

@@ -81,7 +81,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	}); err != nil {
 		return err
 	}
-	s.keys.invalidate()
+	setVersion(w, s.live.Shown(r.Context()))
 	v := viewKey(k)
 	v.Key = token
 	w.Header().Set("Location", "/v1/keys/"+k.ID)
@@ -104,7 +104,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	}); err != nil {
 		return err
 	}
-	s.keys.invalidate()
+	setVersion(w, s.live.Shown(r.Context()))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/live"
 	"github.com/wangge/wangge/spatial"
 )
 
@@ -178,7 +179,7 @@ func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
 		bp = new([]byte)
 		*bp = make([]byte, 0, 512)
 	}
-	buf := s.appendLocate((*bp)[:0], s.live.published.Load(), s.live.areas.Load(), p)
+	buf := s.appendLocate((*bp)[:0], s.live.Published(), s.live.Areas(), p)
 	buf = append(buf, '\n')
 	err = writeRaw(w, buf)
 	if cap(buf) <= 64<<10 {
@@ -251,7 +252,7 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 		}
 		pts[i] = c.ToWGS84(p)
 	}
-	pp, as := s.live.published.Load(), s.live.areas.Load()
+	pp, as := s.live.Published(), s.live.Areas()
 	buf := make([]byte, 0, 64+len(pts)*256)
 	buf = append(buf, `{"results":[`...)
 	for i, p := range pts {
@@ -345,7 +346,7 @@ func jsonKind(goKind string) string {
 }
 
 // appendLocate appends the locate answer for WGS 84 point p.
-func (s *Server) appendLocate(buf []byte, pp *publishedPlan, as *areaSet, p orb.Point) []byte {
+func (s *Server) appendLocate(buf []byte, pp *live.Plan, as *live.Areas, p orb.Point) []byte {
 	buf = append(buf, `{"point":[`...)
 	buf = strconv.AppendFloat(buf, p[0], 'f', -1, 64)
 	buf = append(buf, ',')
@@ -353,123 +354,50 @@ func (s *Server) appendLocate(buf []byte, pp *publishedPlan, as *areaSet, p orb.
 	buf = append(buf, "],"...)
 	gi, ok := -1, false
 	if pp != nil {
-		gi, ok = pp.locator.Locate(p)
+		gi, ok = pp.Locator.Locate(p)
 	}
 	if !ok {
 		buf = append(buf, `"grid":null,"parents":`...)
 		buf = append(buf, containingAreas(as, p)...)
 		return append(buf, `,"distance_to_boundary_m":null}`...)
 	}
-	g := &pp.plan.Grids[gi]
+	g := &pp.Plan.Grids[gi]
 	buf = append(buf, `"grid":`...)
-	buf = append(buf, pp.gridJSON[gi]...)
+	buf = append(buf, pp.GridJSON[gi]...)
 	buf = append(buf, `,"parents":`...)
 	buf = append(buf, gridParents(as, g.ParentCode)...)
 	buf = append(buf, `,"distance_to_boundary_m":`...)
-	d := pp.locator.DistanceToBoundaryM(p, gi)
+	d := pp.Locator.DistanceToBoundaryM(p, gi)
 	buf = strconv.AppendFloat(buf, math.Round(d*10)/10, 'f', -1, 64)
 	return append(buf, '}')
 }
 
 // gridParents returns the chain of a grid's parent area and its ancestors.
-func gridParents(as *areaSet, parentCode string) []byte {
+func gridParents(as *live.Areas, parentCode string) []byte {
 	if as == nil {
 		return []byte("[]")
 	}
-	if i, ok := as.byCode[parentCode]; ok {
-		return as.chains[i]
+	if i, ok := as.ByCode[parentCode]; ok {
+		return as.Chains[i]
 	}
 	return []byte("[]")
 }
 
 // containingAreas returns the chain of the deepest area containing p, by
 // point-in-polygon on the areas: what locate answers where no grid is.
-func containingAreas(as *areaSet, p orb.Point) []byte {
+func containingAreas(as *live.Areas, p orb.Point) []byte {
 	if as == nil {
 		return []byte("[]")
 	}
-	for lvl := len(as.levels) - 1; lvl >= 0; lvl-- {
-		if as.levels[lvl] == nil {
+	for lvl := len(as.Levels) - 1; lvl >= 0; lvl-- {
+		if as.Levels[lvl] == nil {
 			continue
 		}
-		if i, ok := as.levels[lvl].Locate(p); ok {
-			return as.chains[i]
+		if i, ok := as.Levels[lvl].Locate(p); ok {
+			return as.Chains[i]
 		}
 	}
 	return []byte("[]")
-}
-
-// areaLocators builds one exact locator per area level. Area i of areas
-// has locator id i.
-func areaLocators(areas []data.Area) ([]*spatial.Locator, error) {
-	var byLevel [][]spatial.LocatorGrid
-	for i, a := range areas {
-		if a.Level < 1 {
-			continue
-		}
-		for len(byLevel) < a.Level {
-			byLevel = append(byLevel, nil)
-		}
-		byLevel[a.Level-1] = append(byLevel[a.Level-1], spatial.LocatorGrid{ID: i, Geom: a.Geometry})
-	}
-	out := make([]*spatial.Locator, len(byLevel))
-	for lvl, grids := range byLevel {
-		if len(grids) == 0 {
-			continue
-		}
-		loc, err := spatial.NewLocator(grids)
-		if err != nil {
-			return nil, data.Wrap(data.EINVALID, err, "areas of level %d cannot be indexed: %v", lvl+1, err)
-		}
-		out[lvl] = loc
-	}
-	return out, nil
-}
-
-// areaRef is an area as locate lists it among a point's parents.
-type areaRef struct {
-	Code  string `json:"code"`
-	Name  string `json:"name"`
-	Level int    `json:"level"`
-}
-
-// areaChains renders, for every area, the JSON array of it and its
-// ancestors by parent_code, nearest first. A cycle in parent codes (which
-// the importer rejects) stops the walk instead of looping.
-func areaChains(as *areaSet) [][]byte {
-	out := make([][]byte, len(as.list))
-	for i := range as.list {
-		var chain []areaRef
-		seen := map[int]bool{}
-		for j, ok := i, true; ok && !seen[j]; j, ok = as.byCode[as.list[j].ParentCode] {
-			seen[j] = true
-			a := as.list[j]
-			chain = append(chain, areaRef{Code: a.Code, Name: a.Name, Level: a.Level})
-		}
-		out[i] = mustJSON(chain)
-	}
-	return out
-}
-
-// gridRef is a grid as locate shows it.
-type gridRef struct {
-	Code       string  `json:"code"`
-	Name       string  `json:"name"`
-	ParentCode string  `json:"parent_code"`
-	Households int     `json:"households"`
-	AreaM2     float64 `json:"area_m2"`
-	Worker     string  `json:"worker"`
-	PlanID     int64   `json:"plan_id"`
-}
-
-// renderGrids renders every grid of p as locate shows it.
-func renderGrids(p data.Plan) [][]byte {
-	out := make([][]byte, len(p.Grids))
-	for i, g := range p.Grids {
-		out[i] = mustJSON(gridRef{Code: g.Code, Name: g.Name, ParentCode: g.ParentCode, Households: g.Households,
-			AreaM2: finiteOr0(math.Round(g.AreaM2)), Worker: g.Worker, PlanID: p.ID})
-	}
-	return out
 }
 
 // mustJSON encodes plain structs of strings and finite numbers, which

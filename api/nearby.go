@@ -88,26 +88,14 @@ func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 		fc.Features = append(fc.Features, &feature{Type: "Feature", ID: fid, Geometry: geojson.NewGeometry(pt), Properties: props,
 			Links: []link{{Href: base + "/collections/" + kind + "/items/" + strconv.FormatInt(fid, 10), Rel: "self", Type: geoJSONType}}})
 	}
-	// The index answers first and the maps are read after: a write between
-	// the two can remove a found id, which is then left out.
 	if kind == string(data.LayerHazards) {
-		found := s.live.hazards.Nearby(p, radius, limit)
-		s.live.mu.RLock()
-		for _, n := range found {
-			if h, ok := s.live.hazardByID[n.ID]; ok {
-				add(n.ID, h.Point, hazardProps(h), n.DistanceM)
-			}
+		for _, n := range s.live.NearbyHazards(p, radius, limit) {
+			add(n.FID, n.Point, hazardProps(n.Hazard), n.DistanceM)
 		}
-		s.live.mu.RUnlock()
 	} else {
-		found := s.live.cameras.Nearby(p, radius, limit)
-		s.live.mu.RLock()
-		for _, n := range found {
-			if c, ok := s.live.cameraByID[n.ID]; ok {
-				add(n.ID, c.Point, cameraProps(c), n.DistanceM)
-			}
+		for _, n := range s.live.NearbyCameras(p, radius, limit) {
+			add(n.FID, n.Point, cameraProps(n.Camera), n.DistanceM)
 		}
-		s.live.mu.RUnlock()
 	}
 	fc.NumberReturned = len(fc.Features)
 	return writeJSON(w, http.StatusOK, geoJSONType, fc)

@@ -105,7 +105,8 @@ func (s *Server) savePlan(ctx context.Context, actor string, plan data.Plan, pub
 	if err != nil || !publish {
 		return id, err
 	}
-	return id, s.reloadPlan(ctx)
+	s.live.Shown(ctx)
+	return id, nil
 }
 
 // bodyError turns a JSON decoding failure into a 400 that says where.
@@ -324,9 +325,7 @@ func (s *Server) publishPlan(w http.ResponseWriter, r *http.Request) error {
 	if err := data.PublishPlan(r.Context(), s.store, p.ID, principalOf(r.Context()).actor()); err != nil {
 		return err
 	}
-	if err := s.reloadPlan(r.Context()); err != nil {
-		return err
-	}
+	setVersion(w, s.live.Shown(r.Context()))
 	p.Published = true
 	return writeJSON(w, http.StatusOK, "application/json", s.summarize(r, p, false))
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/live"
 )
 
 // Config is what a Server needs.
@@ -44,6 +46,9 @@ type Config struct {
 	// 0 means no limit.
 	RateLimit float64
 	RateBurst int
+	// Live is the live state the server reads; nil builds one over Store
+	// (Load then loads it and follows the store's change feed).
+	Live *live.Service
 	// CORSOrigins lists the browser origins allowed to call the API from
 	// other sites ("https://dash.example.gov"); empty allows none.
 	CORSOrigins []string
@@ -58,11 +63,13 @@ type Server struct {
 	routes  []route
 	ready   atomic.Bool
 	started time.Time
-	live    *live
-	tiles   tileState // scene and cache of the tile routes (tiles.go)
+	live    *live.Service
+	derived derivedCache // coverage and statistics (coverage.go, stats.go)
 	jobs    *jobs
 	stop    context.CancelFunc // cancels background jobs
-	keys    *keyCache
+	// follow stops following the feed; set by Load.
+	followMu sync.Mutex
+	follow   context.CancelFunc
 	limiter *limiter
 	// exact holds the routes without path variables by "METHOD /path",
 	// each behind the same authentication as the router's: ServeHTTP
@@ -89,8 +96,12 @@ func New(cfg Config) *Server {
 	if burst < 1 {
 		burst = max(1, 2*cfg.RateLimit)
 	}
-	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: newLive(), jobs: &jobs{ctx: ctx}, stop: stop,
-		keys: &keyCache{store: cfg.Store}, limiter: &limiter{rate: cfg.RateLimit, burst: burst}}
+	lv := cfg.Live
+	if lv == nil {
+		lv = live.New(live.Config{Store: cfg.Store, Logger: cfg.Logger, TileCacheBytes: cfg.TileCacheBytes})
+	}
+	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: lv, jobs: &jobs{ctx: ctx}, stop: stop,
+		limiter: &limiter{rate: cfg.RateLimit, burst: burst}}
 	s.routes = s.routeTable()
 	s.router = mux.NewRouter()
 	s.router.Use(s.authenticate)
@@ -123,9 +134,34 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Close cancels background jobs (plan generation). Call it after the HTTP
-// server has shut down.
-func (s *Server) Close() { s.stop() }
+// Load loads the live state from the store, starts following the store's
+// change feed for as long as the server lives, and marks the server ready.
+func (s *Server) Load(ctx context.Context) error {
+	if err := s.live.Load(ctx); err != nil {
+		return err
+	}
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.followMu.Lock()
+	if s.follow != nil {
+		s.follow()
+	}
+	s.follow = cancel
+	s.followMu.Unlock()
+	go s.live.Run(fctx)
+	s.SetReady(true)
+	return nil
+}
+
+// Close cancels background jobs (plan generation) and stops following the
+// feed. Call it after the HTTP server has shut down.
+func (s *Server) Close() {
+	s.stop()
+	s.followMu.Lock()
+	if s.follow != nil {
+		s.follow()
+	}
+	s.followMu.Unlock()
+}
 
 // SetReady marks the server ready (or not) to serve lookups.
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
@@ -164,6 +200,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(rec.Header(), r)
 	if s.cors(rec, r) {
 		return // a preflight request, answered
+	}
+	if v := r.Header.Get(minVersionHeader); v != "" && !s.atLeast(rec, r, v) {
+		return
 	}
 	// The key is built on the stack: indexing a map with string(bytes)
 	// does not allocate.
@@ -219,10 +258,10 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Expose-Headers", "ETag, Location, Retry-After")
+	h.Set("Access-Control-Expose-Headers", "ETag, Location, Retry-After, Wangge-Version")
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PATCH, DELETE")
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-None-Match")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match, Wangge-Min-Version")
 		h.Set("Access-Control-Max-Age", "600")
 		w.WriteHeader(http.StatusNoContent)
 		return true
@@ -256,9 +295,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	// A second is long for a local store to answer a ping; a balancer
+	// polling readiness should learn of a stall sooner than later.
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
-	checks := map[string]string{"store": "ok", "indexes": "ok"}
+	checks := map[string]string{"store": "ok", "indexes": "ok", "feed": "ok"}
 	status := http.StatusOK
 	if err := s.store.Ping(ctx); err != nil {
 		checks["store"] = data.ErrorMessage(err)
@@ -267,7 +308,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if !s.ready.Load() {
 		checks["indexes"] = "loading"
 		status = http.StatusServiceUnavailable
+	} else if err := s.live.Health(); err != nil {
+		// Views that stopped following the store would answer with old
+		// data: a balancer should send requests elsewhere until they catch up.
+		checks["feed"] = err.Error()
+		status = http.StatusServiceUnavailable
 	}
+	w.Header().Set(versionHeader, strconv.FormatInt(s.live.Version(), 10))
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, status, "application/json", map[string]any{"ready": status == http.StatusOK, "checks": checks})
 }

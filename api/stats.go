@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/live"
 )
 
 // Per-grid statistics for dashboards and grid offices: households, hazards
@@ -19,8 +20,8 @@ import (
 // for one data version: assigning is a locate per feature, cheap but not
 // worth repeating on every request.
 type hazardsByGrid struct {
-	plan    *publishedPlan
-	version uint64
+	plan    *live.Plan
+	version [2]uint64 // hazard and camera generations
 	hazards []gridHazard
 	cameras []gridCounts // by grid index
 }
@@ -36,30 +37,28 @@ type gridCounts struct{ online, total int }
 
 // gridAssignment returns the hazards and cameras by grid for pp, computing
 // it when the data changed.
-func (s *Server) gridAssignment(pp *publishedPlan) *hazardsByGrid {
-	d := &s.live.derived
-	version := s.live.version.Load()
+func (s *Server) gridAssignment(pp *live.Plan) *hazardsByGrid {
+	d := &s.derived
+	version := [2]uint64{s.live.HazardGen(), s.live.CameraGen()}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if a := d.stats; a != nil && a.plan == pp && a.version == version {
 		return a
 	}
-	a := &hazardsByGrid{plan: pp, version: version, cameras: make([]gridCounts, len(pp.plan.Grids))}
-	s.live.mu.RLock()
-	for _, h := range s.live.hazardByID {
-		if gi, ok := pp.locator.Locate(h.Point); ok {
+	a := &hazardsByGrid{plan: pp, version: version, cameras: make([]gridCounts, len(pp.Plan.Grids))}
+	s.live.EachHazard(func(h data.Hazard) {
+		if gi, ok := pp.Locator.Locate(h.Point); ok {
 			a.hazards = append(a.hazards, gridHazard{grid: gi, category: h.Category, status: h.Status, reportedAt: h.ReportedAt})
 		}
-	}
-	for _, c := range s.live.cameraByID {
-		if gi, ok := pp.locator.Locate(c.Point); ok {
+	})
+	s.live.EachCamera(func(c data.Camera) {
+		if gi, ok := pp.Locator.Locate(c.Point); ok {
 			a.cameras[gi].total++
 			if c.Status == "online" {
 				a.cameras[gi].online++
 			}
 		}
-	}
-	s.live.mu.RUnlock()
+	})
 	d.stats = a
 	return a
 }
@@ -169,7 +168,7 @@ func (q statsQuery) inPeriod(t time.Time) bool {
 
 // gridStatsFor computes the statistics of the grids with the given plan
 // indexes (all when idx is nil) and their total.
-func (s *Server) gridStatsFor(ctx context.Context, pp *publishedPlan, idx []int, q statsQuery) ([]gridStats, gridStats, error) {
+func (s *Server) gridStatsFor(ctx context.Context, pp *live.Plan, idx []int, q statsQuery) ([]gridStats, gridStats, error) {
 	a := s.gridAssignment(pp)
 	var cov *coverage
 	if q.coverage {
@@ -182,7 +181,7 @@ func (s *Server) gridStatsFor(ctx context.Context, pp *publishedPlan, idx []int,
 		}
 	}
 	if idx == nil {
-		idx = make([]int, len(pp.plan.Grids))
+		idx = make([]int, len(pp.Plan.Grids))
 		for i := range idx {
 			idx[i] = i
 		}
@@ -190,7 +189,7 @@ func (s *Server) gridStatsFor(ctx context.Context, pp *publishedPlan, idx []int,
 	pos := make(map[int]int, len(idx)) // plan index → position in out
 	out := make([]gridStats, len(idx))
 	for k, i := range idx {
-		g := pp.plan.Grids[i]
+		g := pp.Plan.Grids[i]
 		pos[i] = k
 		out[k] = gridStats{Code: g.Code, Name: g.Name, ParentCode: g.ParentCode, Worker: g.Worker, Households: g.Households,
 			Hazards: newHazardStats(), Cameras: cameraStats{Online: a.cameras[i].online, Total: a.cameras[i].total}}
@@ -236,8 +235,8 @@ func (s *Server) gridStatsFor(ctx context.Context, pp *publishedPlan, idx []int,
 	return out, total, nil
 }
 
-func (s *Server) publishedOr404() (*publishedPlan, error) {
-	pp := s.live.published.Load()
+func (s *Server) publishedOr404() (*live.Plan, error) {
+	pp := s.live.Published()
 	if pp == nil {
 		return nil, data.Errorf(data.ENOTFOUND, "no published plan: statistics are per grid of the published plan (POST /v1/plans, then publish)")
 	}
@@ -254,9 +253,9 @@ func (s *Server) gridStatsOne(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	code := mux.Vars(r)["code"]
-	i, ok := pp.byCode[code]
+	i, ok := pp.ByCode[code]
 	if !ok {
-		return data.Errorf(data.ENOTFOUND, "no grid %q in the published plan %d", code, pp.plan.ID)
+		return data.Errorf(data.ENOTFOUND, "no grid %q in the published plan %d", code, pp.Plan.ID)
 	}
 	out, _, err := s.gridStatsFor(r.Context(), pp, []int{i}, q)
 	if err != nil {
@@ -290,7 +289,7 @@ func (s *Server) gridStatsAll(w http.ResponseWriter, r *http.Request) error {
 		period["until"] = q.until.UTC().Format(time.RFC3339)
 	}
 	return writeJSON(w, http.StatusOK, "application/json", map[string]any{
-		"plan_id": pp.plan.ID, "period": period, "total": total,
+		"plan_id": pp.Plan.ID, "period": period, "total": total,
 		"numberMatched": len(out), "grids": page(out, limit, offset),
 	})
 }

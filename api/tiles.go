@@ -1,12 +1,9 @@
 package api
 
 import (
-	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/gorilla/mux"
 	"github.com/paulmach/orb"
@@ -15,41 +12,10 @@ import (
 	"github.com/wangge/wangge/tiles"
 )
 
-// tileCacheBytes bounds the tile cache: some 20,000 typical city tiles.
-const tileCacheBytes = 256 << 20
-
 // tileCacheControl lets browsers and CDNs keep tiles but makes them ask
 // again each time (a 304 when nothing changed), so that a changed hazard
 // shows on the next request.
 const tileCacheControl = "public, no-cache"
-
-// tileState is what the tile routes derive from live: the scene of the
-// current version, its reusable parts, and the cache of encoded tiles. Its
-// zero value is ready to use.
-type tileState struct {
-	mu    sync.Mutex
-	scene *tiles.Scene
-	// Parts kept across versions while the data they come from is the same.
-	plan  *publishedPlan
-	grids *tiles.Polygons
-	area  *areaSet
-	areas *tiles.Polygons
-	study *tiles.Study
-
-	cacheOnce sync.Once
-	cache     *tiles.Cache
-}
-
-func (s *Server) tileCache() *tiles.Cache {
-	s.tiles.cacheOnce.Do(func() {
-		n := s.cfg.TileCacheBytes
-		if n == 0 {
-			n = tileCacheBytes
-		}
-		s.tiles.cache = tiles.NewCache(max(n, 0))
-	})
-	return s.tiles.cache
-}
 
 func (s *Server) tileRoutes() []route {
 	layersParam := pathParam("layers", "one layer or a comma list of "+strings.Join(tiles.LayerNames, ", "))
@@ -70,83 +36,6 @@ func (s *Server) tileRoutes() []route {
 	}...)
 }
 
-// tileScene returns the scene of the current data version, building it
-// when the version moved. Parts whose data did not change are reused.
-func (s *Server) tileScene(ctx context.Context) (*tiles.Scene, error) {
-	ts := &s.tiles
-	v := s.live.version.Load()
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if ts.scene != nil && ts.scene.Version == v {
-		return ts.scene, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	sc := &tiles.Scene{Version: v}
-
-	plan := s.live.published.Load()
-	if plan != ts.plan || ts.grids == nil {
-		ts.plan, ts.grids = plan, nil
-		if plan != nil {
-			ts.grids = tiles.NewPolygons(tiles.GridFeatures(plan.plan))
-		}
-	}
-	sc.Grids = ts.grids
-
-	areas := s.live.areas.Load()
-	if areas != ts.area || ts.areas == nil {
-		ts.area, ts.areas = areas, nil
-		var list []data.Area
-		if areas != nil {
-			list = areas.list
-		}
-		ts.areas = tiles.NewPolygons(tiles.AreaFeatures(list))
-		ts.study = tiles.NewStudy(studyArea(list, plan))
-	}
-	sc.Areas, sc.Study = ts.areas, ts.study
-
-	s.live.mu.RLock()
-	hz := make([]data.Hazard, 0, len(s.live.hazardByID))
-	for _, h := range s.live.hazardByID {
-		hz = append(hz, h)
-	}
-	cams := make([]data.Camera, 0, len(s.live.cameraByID))
-	for _, c := range s.live.cameraByID {
-		cams = append(cams, c)
-	}
-	s.live.mu.RUnlock()
-	// Map order is random; FID order makes the same version encode the
-	// same bytes, so ETags agree between replicas.
-	slices.SortFunc(hz, func(a, b data.Hazard) int { return int(a.FID - b.FID) })
-	slices.SortFunc(cams, func(a, b data.Camera) int { return int(a.FID - b.FID) })
-	sc.Hazards, sc.Cameras = tiles.HazardPoints(hz), tiles.CameraPoints(cams)
-	ts.scene = sc
-	return sc, nil
-}
-
-// studyArea is where the hotspot analysis counts zeros: the leaf areas
-// (those no other area names as parent), else the published grids, else
-// nothing (then the incidents' bounding box).
-func studyArea(areas []data.Area, plan *publishedPlan) orb.MultiPolygon {
-	parents := map[string]bool{}
-	for _, a := range areas {
-		parents[a.ParentCode] = true
-	}
-	var mp orb.MultiPolygon
-	for _, a := range areas {
-		if !parents[a.Code] {
-			mp = append(mp, a.Geometry...)
-		}
-	}
-	if len(mp) == 0 && plan != nil {
-		for _, g := range plan.plan.Grids {
-			mp = append(mp, g.Geometry...)
-		}
-	}
-	return mp
-}
-
 func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	layers, err := tiles.ParseLayers(vars["layers"])
@@ -163,18 +52,7 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	sc, err := s.tileScene(r.Context())
-	if err != nil {
-		return err
-	}
-	key := vars["layers"] + "/" + strconv.Itoa(int(t.Z)) + "/" + strconv.FormatUint(uint64(t.X), 10) + "/" + strconv.FormatUint(uint64(t.Y), 10)
-	enc, err := s.tileCache().Get(sc.Version, key, func() (*tiles.Encoded, error) {
-		raw, err := sc.Render(context.WithoutCancel(r.Context()), layers, t)
-		if err != nil {
-			return nil, err
-		}
-		return tiles.Encode(raw), nil
-	})
+	enc, err := s.live.Tile(r.Context(), layers, t)
 	if err != nil {
 		return err
 	}
@@ -295,10 +173,7 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	sc, err := s.tileScene(r.Context())
-	if err != nil {
-		return err
-	}
+	sc := s.live.Scene()
 	b, have := s.dataBounds(sc, layers)
 	w.Header().Set("Cache-Control", s.tileCacheControl())
 	return writeJSON(w, http.StatusOK, "application/json", tiles.NewTileJSON(s.baseURL(r), layers, b, have))
@@ -308,10 +183,7 @@ func (s *Server) style(w http.ResponseWriter, r *http.Request) error {
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	sc, err := s.tileScene(r.Context())
-	if err != nil {
-		return err
-	}
+	sc := s.live.Scene()
 	b, have := s.dataBounds(sc, tiles.LayerNames)
 	w.Header().Set("Cache-Control", s.tileCacheControl())
 	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), b, have))

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -18,13 +17,12 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/wangge/wangge/data"
-	"github.com/wangge/wangge/spatial"
 )
 
-// Writes to hazards and cameras. Each write is one store transaction; the
-// in-memory indexes change only after it commits, under live.writeMu so
-// that they change in commit order. Areas come from imports and grids from
-// plans, so those collections are read-only here.
+// Writes to hazards and cameras. Each write is one audited store
+// transaction (live.Service does it) and answers once this replica's
+// views show it. Areas come from imports and grids from plans, so those
+// collections are read-only here.
 
 func (s *Server) writeRoutes(crsParam param) []route {
 	coll := pathParam("collectionId", "hazards or cameras")
@@ -289,7 +287,10 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 		return invalid(`body: geometry is required: {"type": "Point", "coordinates": [lon, lat]}`)
 	}
 	p := props(fb.Properties)
+	ctx, actor := r.Context(), principalOf(r.Context()).actor()
 	var f *feature
+	var etag string
+	var version int64
 	if layer == data.LayerHazards {
 		h := data.Hazard{Point: *pt, Status: "open", ReportedAt: time.Now().UTC().Truncate(time.Millisecond), ID: newSourceID()}
 		if err := p.require("category", "severity"); err != nil {
@@ -298,14 +299,11 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 		if err := applyHazard(p, &h); err != nil {
 			return err
 		}
-		s.live.writeMu.Lock()
-		defer s.live.writeMu.Unlock()
-		if h.FID, err = s.commitLocked(r.Context(), change{action: "hazard.create", layer: layer, after: func(fid int64) any { h := h; h.FID = fid; return h }},
-			func(tx data.Tx) (int64, error) { return tx.AddHazard(r.Context(), h) }); err != nil {
+		res, err := s.live.CreateHazard(ctx, actor, h)
+		if err != nil {
 			return err
 		}
-		s.indexHazard(h, false)
-		f = hazardFeature(h)
+		f, etag, version = hazardFeature(res.Value), res.Value.ETag(), res.Version
 	} else {
 		c := data.Camera{Point: *pt, Status: "online", ID: newSourceID()}
 		if err := p.require("azimuth", "fov", "range_m"); err != nil {
@@ -314,21 +312,24 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 		if err := applyCamera(p, &c); err != nil {
 			return err
 		}
-		s.live.writeMu.Lock()
-		defer s.live.writeMu.Unlock()
-		if c.FID, err = s.commitLocked(r.Context(), change{action: "camera.create", layer: layer, after: func(fid int64) any { c := c; c.FID = fid; return c }},
-			func(tx data.Tx) (int64, error) { return tx.AddCamera(r.Context(), c) }); err != nil {
+		res, err := s.live.CreateCamera(ctx, actor, c)
+		if err != nil {
 			return err
 		}
-		s.indexCamera(c, false)
-		f = cameraFeature(c)
+		f, etag, version = cameraFeature(res.Value), res.Value.ETag(), res.Version
 	}
 	self := fmt.Sprintf("%s/collections/%s/items/%d", s.baseURL(r), layer, f.ID)
 	f.Links = []link{{Href: self, Rel: "self", Type: geoJSONType}}
 	w.Header().Set("Location", self)
+	w.Header().Set("ETag", etag)
+	setVersion(w, version)
 	return writeJSON(w, http.StatusCreated, geoJSONType, f)
 }
 
+// patchItem merges the body into the stored feature in one transaction
+// that holds the row, so concurrent patches through any replica apply one
+// after the other. With If-Match, a feature changed since the client read
+// it is refused with 412.
 func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) error {
 	layer, err := writableLayer(r)
 	if readOnly(w, r, err) {
@@ -346,50 +347,39 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := props(fb.Properties)
-	ctx := r.Context()
-	// Read, merge and write under the write lock, so two patches of one
-	// feature cannot both start from the same old version.
-	s.live.writeMu.Lock()
-	defer s.live.writeMu.Unlock()
+	if err := p.check(layerProperties(layer)...); err != nil {
+		return err
+	}
+	ctx, actor, ifMatch := r.Context(), principalOf(r.Context()).actor(), r.Header.Get("If-Match")
 	var f *feature
+	var etag string
+	var version int64
 	if layer == data.LayerHazards {
-		h, err := s.store.Hazard(ctx, fid)
+		res, err := s.live.UpdateHazard(ctx, actor, fid, ifMatch, func(h *data.Hazard) error {
+			if pt != nil {
+				h.Point = *pt
+			}
+			return applyHazard(p, h)
+		})
 		if err != nil {
 			return err
 		}
-		before := h
-		if pt != nil {
-			h.Point = *pt
-		}
-		if err := applyHazard(p, &h); err != nil {
-			return err
-		}
-		if _, err := s.commitLocked(ctx, change{action: "hazard.update", layer: layer, before: before, after: func(int64) any { return h }},
-			func(tx data.Tx) (int64, error) { return fid, tx.UpdateHazard(ctx, h) }); err != nil {
-			return err
-		}
-		s.indexHazard(h, true)
-		f = hazardFeature(h)
+		f, etag, version = hazardFeature(res.Value), res.Value.ETag(), res.Version
 	} else {
-		c, err := s.store.Camera(ctx, fid)
+		res, err := s.live.UpdateCamera(ctx, actor, fid, ifMatch, func(c *data.Camera) error {
+			if pt != nil {
+				c.Point = *pt
+			}
+			return applyCamera(p, c)
+		})
 		if err != nil {
 			return err
 		}
-		before := c
-		if pt != nil {
-			c.Point = *pt
-		}
-		if err := applyCamera(p, &c); err != nil {
-			return err
-		}
-		if _, err := s.commitLocked(ctx, change{action: "camera.update", layer: layer, before: before, after: func(int64) any { return c }},
-			func(tx data.Tx) (int64, error) { return fid, tx.UpdateCamera(ctx, c) }); err != nil {
-			return err
-		}
-		s.indexCamera(c, true)
-		f = cameraFeature(c)
+		f, etag, version = cameraFeature(res.Value), res.Value.ETag(), res.Version
 	}
 	f.Links = []link{{Href: fmt.Sprintf("%s/collections/%s/items/%d", s.baseURL(r), layer, fid), Rel: "self", Type: geoJSONType}}
+	w.Header().Set("ETag", etag)
+	setVersion(w, version)
 	return writeJSON(w, http.StatusOK, geoJSONType, f)
 }
 
@@ -408,117 +398,24 @@ func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	s.live.writeMu.Lock()
-	defer s.live.writeMu.Unlock()
-	var before any
-	var err2 error
-	if layer == data.LayerHazards {
-		before, err2 = s.store.Hazard(ctx, fid)
-	} else {
-		before, err2 = s.store.Camera(ctx, fid)
-	}
-	if data.ErrorCode(err2) == data.ENOTFOUND {
+	version, err := s.live.Delete(r.Context(), principalOf(r.Context()).actor(), layer, fid, r.Header.Get("If-Match"))
+	if data.ErrorCode(err) == data.ENOTFOUND {
 		return data.Errorf(data.ENOTFOUND, "no feature %d in %s", fid, layer)
 	}
-	if err2 != nil {
-		return err2
-	}
-	action := strings.TrimSuffix(string(layer), "s") + ".delete"
-	if _, err := s.commitLocked(ctx, change{action: action, layer: layer, before: before},
-		func(tx data.Tx) (int64, error) { return fid, tx.Delete(ctx, layer, fid) }); err != nil {
+	if err != nil {
 		return err
 	}
-	s.unindex(layer, fid)
+	setVersion(w, version)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// change describes a write for the audit log: the record before (nil for
-// a create) and after (nil for a delete), given the fid the write returns.
-type change struct {
-	action string
-	layer  data.Layer
-	before any
-	after  func(fid int64) any
-}
-
-// commitLocked runs write in a transaction with its audit entry and commits
-// both; on any error the transaction is rolled back and nothing changes.
-// The caller holds live.writeMu and updates the indexes before releasing
-// it, so the indexes change in commit order.
-func (s *Server) commitLocked(ctx context.Context, c change, write func(data.Tx) (int64, error)) (int64, error) {
-	tx, err := s.store.Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	fid, err := write(tx)
-	if err != nil {
-		return 0, err
-	}
-	e := data.AuditEntry{Actor: principalOf(ctx).actor(), At: time.Now(), Action: c.action, Target: fmt.Sprintf("%s/%d", c.layer, fid),
-		Before: json.RawMessage("null"), After: json.RawMessage("null")}
-	if c.before != nil {
-		e.Before, _ = json.Marshal(c.before)
-	}
-	if c.after != nil {
-		e.After, _ = json.Marshal(c.after(fid))
-	}
-	if err := tx.Audit(ctx, e); err != nil {
-		return 0, err
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, err
-	}
-	return fid, nil
-}
-
-// indexHazard puts a committed hazard into the indexes and bumps the
-// version. A failure here means the index and the store disagree, which a
-// restart mends; it is logged, as the client's write did succeed.
-func (s *Server) indexHazard(h data.Hazard, update bool) {
-	s.live.mu.Lock()
-	s.live.hazardByID[h.FID] = h
-	s.live.mu.Unlock()
-	if err := putPoint(s.live.hazards, h.FID, h.Point, update); err != nil {
-		s.log.Error("hazard index out of step with the store", "fid", h.FID, "err", err)
-	}
-	s.live.version.Add(1)
-}
-
-// indexCamera is indexHazard for cameras.
-func (s *Server) indexCamera(c data.Camera, update bool) {
-	s.live.mu.Lock()
-	s.live.cameraByID[c.FID] = c
-	s.live.mu.Unlock()
-	if err := putPoint(s.live.cameras, c.FID, c.Point, update); err != nil {
-		s.log.Error("camera index out of step with the store", "fid", c.FID, "err", err)
-	}
-	s.live.derived.cameraWrites.Add(1)
-	s.live.version.Add(1)
-}
-
-func putPoint(x *spatial.PointIndex[int64], fid int64, p orb.Point, update bool) error {
-	if update {
-		return x.Update(fid, p)
-	}
-	return x.Insert(fid, p)
-}
-
-// unindex removes a deleted feature from the indexes and bumps the version.
-func (s *Server) unindex(layer data.Layer, fid int64) {
-	s.live.mu.Lock()
+// layerProperties are the properties a write may set on layer.
+func layerProperties(layer data.Layer) []string {
 	if layer == data.LayerHazards {
-		delete(s.live.hazardByID, fid)
-		s.live.hazards.Delete(fid)
-	} else {
-		delete(s.live.cameraByID, fid)
-		s.live.cameras.Delete(fid)
-		s.live.derived.cameraWrites.Add(1)
+		return hazardProperties
 	}
-	s.live.mu.Unlock()
-	s.live.version.Add(1)
+	return cameraProperties
 }
 
 func hazardFeature(h data.Hazard) *feature {

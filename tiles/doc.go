@@ -1,8 +1,9 @@
 // Package tiles renders wangge's data as Mapbox Vector Tiles (spec 2.1):
 // the layers grids, areas, hazards, cameras and hotspots, tile addressing
 // and path parsing, per-zoom simplification that keeps shared edges shared,
-// an in-memory cache of encoded tiles keyed by data version, and the
-// TileJSON and MapLibre style documents that describe them.
+// point layers that follow writes in time proportional to the write, an
+// in-memory cache of encoded tiles that a write invalidates by place, and
+// the TileJSON and MapLibre style documents that describe them.
 //
 // # Layers
 //
@@ -35,6 +36,21 @@
 // hazard falls in exactly one bin at each zoom, bins nest from zoom to
 // zoom, and neighbouring tiles agree on every bin; a cluster sits at the
 // mean position of its points.
+//
+// # Writes
+//
+// A hazard or camera write derives the next layer (Points.WithHazards,
+// Points.WithCameras, or Scene.WithHazards and Scene.WithCameras, which
+// also say where the tiles changed) from an immutable base sorted by
+// mercator x and a small overlay of the changes, merged on read and
+// compacted into a new base in the background every few thousand changes
+// (points.go). Features are drawn in the order of mercator x, then FID,
+// and clusters sum their points in that order, so a tile is a function of
+// the set of records alone: replicas with the same records serve the same
+// bytes and ETags whatever their history. Cache.Invalidate then drops the
+// cached tiles that reach the changed places (the tile buffer, a cluster
+// bin below ClusterBelow, a camera sector from SectorZoom), walking the
+// tile pyramid over the change rather than the cache.
 //
 // # Simplification
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/wangge/wangge/data"
@@ -12,7 +13,8 @@ import (
 // Scene is everything the tiles of one data version are drawn from. Build
 // one per version; its parts may be shared with the scenes of other
 // versions when they did not change (a hazard write leaves the grids
-// alone). A Scene is safe for concurrent use.
+// alone), and WithHazards and WithCameras derive the next one in time
+// proportional to the write. A Scene is safe for concurrent use.
 type Scene struct {
 	Version uint64
 	Grids   *Polygons // the published plan's grids; nil when none is published
@@ -23,9 +25,16 @@ type Scene struct {
 	// it and Hazards on first use.
 	Study *Study
 
-	hotOnce sync.Once
-	hot     *hotspotLayer
-	hotErr  error
+	hotInit sync.Once
+	hot     *lazyHotspots // shared with the scenes derived by WithCameras
+}
+
+// lazyHotspots is the hotspots layer of one set of hazards and study area,
+// computed on first use.
+type lazyHotspots struct {
+	once  sync.Once
+	layer *hotspotLayer
+	err   error
 }
 
 // Render encodes the tile t with the named layers, in the order named. A
@@ -65,26 +74,78 @@ func (s *Scene) Render(ctx context.Context, layers []string, t maptile.Tile) ([]
 	return out, nil
 }
 
-// HazardList returns the scene's hazards in FID order.
+// HazardList returns the scene's hazards in FID order. It is shared: the
+// caller must not change it. After writes it is merged once per layer, in
+// O(n).
 func (s *Scene) HazardList() []data.Hazard {
-	if s.Hazards == nil {
-		return nil
-	}
-	return s.Hazards.hazards
+	return s.Hazards.hazardList()
 }
 
-// hotspots computes the hotspots layer once per scene: Gi* over all
-// hazards at the default resolution.
+// WithHazards returns the scene after a write: s with the hazards put
+// (inserted, or replacing the hazard of the same FID) and the FIDs del
+// deleted, Version one more; and where its tiles changed, for
+// Cache.Invalidate: the hazards layer at the old and the new place of
+// every hazard touched, and all of hotspots. s is unchanged and stays
+// usable. The cost is O(k·log n) for k changes plus a bounded overlay copy
+// (Points.WithHazards); the hotspots layer is computed again, in O(n), on
+// its first use.
+func (s *Scene) WithHazards(put []data.Hazard, del []int64) (*Scene, []Dirty) {
+	hz, removed := s.Hazards.withHazards(put, del)
+	n := &Scene{Version: s.Version + 1, Grids: s.Grids, Areas: s.Areas, Hazards: hz, Cameras: s.Cameras, Study: s.Study}
+	dirty := make([]Dirty, 0, len(removed)+len(put)+1)
+	for _, it := range removed {
+		dirty = append(dirty, HazardDirty(*it.r.hz))
+	}
+	for _, h := range put {
+		dirty = append(dirty, HazardDirty(h))
+	}
+	return n, append(dirty, Dirty{Layer: LayerHotspots, All: true})
+}
+
+// WithCameras is WithHazards for cameras: the cameras layer is dirty where
+// each camera touched, and its sector, was and is. Hotspots stay, and are
+// not computed again.
+func (s *Scene) WithCameras(put []data.Camera, del []int64) (*Scene, []Dirty) {
+	cams, removed := s.Cameras.withCameras(put, del)
+	n := &Scene{Version: s.Version + 1, Grids: s.Grids, Areas: s.Areas, Hazards: s.Hazards, Cameras: cams, Study: s.Study,
+		hot: s.lazyHot()}
+	dirty := make([]Dirty, 0, len(removed)+len(put))
+	for _, it := range removed {
+		dirty = append(dirty, Dirty{Layer: LayerCameras, Bound: lonLatBound(it.r.cam.bound)})
+	}
+	for _, c := range put {
+		dirty = append(dirty, CameraDirty(c))
+	}
+	return n, dirty
+}
+
+// lonLatBound is the lon/lat bound of a mercator bound.
+func lonLatBound(m orb.Bound) orb.Bound {
+	return orb.Bound{Min: unproject(mpt{m.Min[0], m.Max[1]}), Max: unproject(mpt{m.Max[0], m.Min[1]})}
+}
+
+func (s *Scene) lazyHot() *lazyHotspots {
+	s.hotInit.Do(func() {
+		if s.hot == nil {
+			s.hot = &lazyHotspots{}
+		}
+	})
+	return s.hot
+}
+
+// hotspots computes the hotspots layer once per set of hazards: Gi* over
+// all hazards at the default resolution.
 func (s *Scene) hotspots(ctx context.Context) (*hotspotLayer, error) {
-	s.hotOnce.Do(func() {
+	h := s.lazyHot()
+	h.once.Do(func() {
 		// Shared by every request of this version: one caller going away
 		// must not spoil it for the others.
 		r, err := Hotspots(context.WithoutCancel(ctx), s.HazardList(), s.Study, HotspotQuery{})
 		if err != nil {
-			s.hotErr = err
+			h.err = err
 			return
 		}
-		s.hot, s.hotErr = newHotspotLayer(r)
+		h.layer, h.err = newHotspotLayer(r)
 	})
-	return s.hot, s.hotErr
+	return h.layer, h.err
 }

@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -178,6 +179,8 @@ func TestClustersConserveCounts(t *testing.T) {
 	}
 }
 
+// TestCache: concurrent misses render once, the byte bound holds, errors
+// are not cached, a key without layers is not a tile.
 func TestCache(t *testing.T) {
 	c := NewCache(10_000)
 	var renders atomic.Int32
@@ -188,10 +191,11 @@ func TestCache(t *testing.T) {
 			return Encode([]byte(s)), nil
 		}
 	}
+	tile := maptile.New(1, 2, 3)
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			e, err := c.Get(1, "a", render("A"))
+			e, err := c.Get("a", []string{LayerGrids}, tile, render("A"))
 			if err != nil || string(e.Raw) != "A" {
 				t.Errorf("got %v %v", e, err)
 			}
@@ -201,20 +205,34 @@ func TestCache(t *testing.T) {
 	if n := renders.Load(); n != 1 {
 		t.Errorf("20 concurrent requests rendered %d times", n)
 	}
-	if e, _ := c.Get(2, "a", render("B")); string(e.Raw) != "B" {
-		t.Errorf("a new version served %q", e.Raw)
+	if e, _ := c.Get("a", []string{LayerGrids}, tile, render("B")); string(e.Raw) != "A" {
+		t.Errorf("not cached: %q", e.Raw)
 	}
-	if e, _ := c.Get(1, "a", render("old")); string(e.Raw) != "old" {
-		t.Errorf("an old version's request got %q", e.Raw) // rendered, not cached
+	if _, err := c.Get("err", []string{LayerGrids}, tile, func() (*Encoded, error) { return nil, errors.New("boom") }); err == nil {
+		t.Errorf("the error was lost")
 	}
-	if e, _ := c.Get(2, "a", render("C")); string(e.Raw) != "B" {
-		t.Errorf("the current version was not cached: %q", e.Raw)
+	if e, err := c.Get("err", []string{LayerGrids}, tile, render("ok")); err != nil || string(e.Raw) != "ok" {
+		t.Errorf("an error was cached: %v %v", e, err)
 	}
 	big := make([]byte, 6000)
-	c.Get(2, "big1", func() (*Encoded, error) { return &Encoded{Raw: big}, nil })
-	c.Get(2, "big2", func() (*Encoded, error) { return &Encoded{Raw: big}, nil })
+	c.Get("big1", []string{LayerGrids}, tile, func() (*Encoded, error) { return &Encoded{Raw: big}, nil })
+	c.Get("big2", nil, maptile.Tile{}, func() (*Encoded, error) { return &Encoded{Raw: big}, nil })
 	if st := c.Stats(); st.Bytes > 10_000 || st.Entries != 1 {
 		t.Errorf("over budget: %+v", st)
+	}
+	if n := c.Invalidate(Dirty{Layer: LayerGrids, All: true}); n != 0 {
+		t.Errorf("a layer's All dropped %d entries that are not tiles", n)
+	}
+	if n := c.Invalidate(Dirty{All: true}); n != 1 {
+		t.Errorf("All of every layer dropped %d, want 1", n)
+	}
+	// A render that panics leaves the key free and tells those waiting.
+	func() {
+		defer func() { recover() }()
+		c.Get("p", nil, tile, func() (*Encoded, error) { panic("render") })
+	}()
+	if e, err := c.Get("p", nil, tile, render("fine")); err != nil || string(e.Raw) != "fine" {
+		t.Errorf("after a panic: %v %v", e, err)
 	}
 	e := Encode(make([]byte, 4096))
 	if e.Gzip == nil || e.ETag == e.GzipETag || e.ETag[0] != '"' {

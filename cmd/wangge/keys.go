@@ -92,7 +92,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "revoked key %s; a running server refuses it within %s\n", id, "5s")
+		fmt.Fprintf(stdout, "revoked key %s; every running server refuses it within %s\n", id, "1s")
 	default:
 		return usageError{fmt.Errorf("unknown keys command %q: want create, list or revoke", pos[0])}
 	}

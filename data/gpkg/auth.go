@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,17 +23,35 @@ var authSchema = []string{
 }
 
 // migrate brings a file of an older wangge schema up to schemaVersion, in
-// one transaction.
+// one transaction: version 2 adds keys and the audit log, version 3 the
+// change feed (changes.go).
 func (s *Store) migrate(ctx context.Context, from int) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: one migrating process at a time
 	if err != nil {
 		return mapErr(err, "migrate")
 	}
 	defer tx.Rollback()
-	if from < 2 {
-		for _, st := range authSchema {
+	// Another process may have migrated the file since check read the
+	// version; under the write lock the version read now is the one.
+	var v string
+	if err := tx.QueryRowContext(ctx, `SELECT value FROM wangge_meta WHERE key = 'schema_version'`).Scan(&v); err != nil {
+		return mapErr(err, "migrate")
+	}
+	if n, _ := strconv.Atoi(v); n >= schemaVersion {
+		return nil
+	} else if n > from {
+		from = n
+	}
+	for _, step := range []struct {
+		version int
+		stmts   []string
+	}{{2, authSchema}, {3, feedSchema()}} {
+		if from >= step.version {
+			continue
+		}
+		for _, st := range step.stmts {
 			if _, err := tx.ExecContext(ctx, st); err != nil {
-				return mapErr(err, "migrate to schema 2")
+				return mapErr(err, "migrate to schema %d", step.version)
 			}
 		}
 	}
@@ -147,6 +166,9 @@ func (t *Tx) AddKey(ctx context.Context, k data.Key) error {
 	if k.ID == "" || len(k.Hash) == 0 {
 		return data.Errorf(data.EINVALID, "a key needs an id and a hash")
 	}
+	if err := t.flushFeed(ctx); err != nil {
+		return err
+	}
 	_, err := t.exec(ctx, "", `INSERT INTO wangge_keys (id, role, name, hash, created_at) VALUES (?, ?, ?, ?, ?)`,
 		k.ID, string(k.Role), k.Name, k.Hash, k.CreatedAt.UTC().Format(timeFormat))
 	return mapErr(err, "duplicate key id %q", k.ID)
@@ -154,6 +176,9 @@ func (t *Tx) AddKey(ctx context.Context, k data.Key) error {
 
 // RevokeKey marks a key revoked; revoking twice keeps the first time.
 func (t *Tx) RevokeKey(ctx context.Context, id string, at time.Time) error {
+	if err := t.flushFeed(ctx); err != nil {
+		return err
+	}
 	res, err := t.exec(ctx, "", `UPDATE wangge_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, at.UTC().Format(timeFormat), id)
 	if err != nil {
 		return mapErr(err, "revoke key %s", id)

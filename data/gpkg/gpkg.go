@@ -67,6 +67,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			os.Remove(path)
 			return nil, err
 		}
+		// The header (application_id "GPKG") is in the WAL until a
+		// checkpoint; GDAL and the validator read it from the file itself
+		// and would call the file no GeoPackage while this store runs.
+		if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			db.Close()
+			return nil, mapErr(err, "checkpoint %s", path)
+		}
 	} else if err := s.check(ctx); err != nil {
 		db.Close()
 		return nil, err

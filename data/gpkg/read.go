@@ -3,6 +3,7 @@ package gpkg
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -274,7 +275,7 @@ func decodePoint(blob []byte) (orb.Point, error) {
 
 // Hazard returns one hazard.
 func (s *Store) Hazard(ctx context.Context, fid int64) (data.Hazard, error) {
-	hz, err := s.hazards(ctx, ` WHERE fid = ?`, fid)
+	hz, err := hazards(ctx, s.db, ` WHERE fid = ?`, fid)
 	if err != nil {
 		return data.Hazard{}, err
 	}
@@ -285,10 +286,15 @@ func (s *Store) Hazard(ctx context.Context, fid int64) (data.Hazard, error) {
 }
 
 // Hazards returns every hazard by fid.
-func (s *Store) Hazards(ctx context.Context) ([]data.Hazard, error) { return s.hazards(ctx, "") }
+func (s *Store) Hazards(ctx context.Context) ([]data.Hazard, error) { return hazards(ctx, s.db, "") }
 
-func (s *Store) hazards(ctx context.Context, where string, args ...any) ([]data.Hazard, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT fid, geom, source_id, category, severity, status, reported_at FROM hazards`+where+` ORDER BY fid`, args...)
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func hazards(ctx context.Context, db querier, where string, args ...any) ([]data.Hazard, error) {
+	rows, err := db.QueryContext(ctx, `SELECT fid, geom, source_id, category, severity, status, reported_at FROM hazards`+where+` ORDER BY fid`, args...)
 	if err != nil {
 		return nil, mapErr(err, "read hazards")
 	}
@@ -314,7 +320,7 @@ func (s *Store) hazards(ctx context.Context, where string, args ...any) ([]data.
 
 // Camera returns one camera.
 func (s *Store) Camera(ctx context.Context, fid int64) (data.Camera, error) {
-	cs, err := s.cameras(ctx, ` WHERE fid = ?`, fid)
+	cs, err := cameras(ctx, s.db, ` WHERE fid = ?`, fid)
 	if err != nil {
 		return data.Camera{}, err
 	}
@@ -325,10 +331,10 @@ func (s *Store) Camera(ctx context.Context, fid int64) (data.Camera, error) {
 }
 
 // Cameras returns every camera by fid.
-func (s *Store) Cameras(ctx context.Context) ([]data.Camera, error) { return s.cameras(ctx, "") }
+func (s *Store) Cameras(ctx context.Context) ([]data.Camera, error) { return cameras(ctx, s.db, "") }
 
-func (s *Store) cameras(ctx context.Context, where string, args ...any) ([]data.Camera, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT fid, geom, source_id, azimuth, fov, range_m, status FROM cameras`+where+` ORDER BY fid`, args...)
+func cameras(ctx context.Context, db querier, where string, args ...any) ([]data.Camera, error) {
+	rows, err := db.QueryContext(ctx, `SELECT fid, geom, source_id, azimuth, fov, range_m, status FROM cameras`+where+` ORDER BY fid`, args...)
 	if err != nil {
 		return nil, mapErr(err, "read cameras")
 	}
@@ -418,13 +424,36 @@ func (s *Store) PublishedPlan(ctx context.Context) (data.Plan, error) {
 	return s.plan(ctx, `published = 1`)
 }
 
+// readTx starts a read transaction, for reads that must see one moment (a
+// plan and its grids), and returns the connection it runs on and the
+// function that ends it. Not db.BeginTx: the connections begin with BEGIN
+// IMMEDIATE, which takes the write lock, and a reader must not wait for a
+// writer (an import holds the lock for minutes). A plain BEGIN takes no
+// lock until the first read, and then only a WAL snapshot.
+func (s *Store) readTx(ctx context.Context) (*sql.Conn, func(), error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN DEFERRED`); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, func() {
+		if _, err := conn.ExecContext(context.Background(), `ROLLBACK`); err != nil {
+			// Never hand the pool a connection still in a transaction.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}, nil
+}
+
 func (s *Store) plan(ctx context.Context, cond string, args ...any) (data.Plan, error) {
-	// One read transaction, so the plan and its grids are of the same moment.
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, done, err := s.readTx(ctx)
 	if err != nil {
 		return data.Plan{}, mapErr(err, "read plan")
 	}
-	defer tx.Rollback()
+	defer done()
 	rows, err := tx.QueryContext(ctx, `SELECT id, created_at, target, resolution, coalesce(base_id, 0), published, report FROM plans WHERE `+cond, args...)
 	if err != nil {
 		return data.Plan{}, mapErr(err, "read plan")

@@ -36,7 +36,7 @@ var layerDefs = []layerDef{
 
 // schemaVersion is bumped with every change to the statements below; a file
 // with a newer version is refused rather than misread.
-const schemaVersion = 2
+const schemaVersion = 3
 
 func createSchema(ctx context.Context, db *sql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
@@ -85,6 +85,7 @@ func createSchema(ctx context.Context, db *sql.DB) error {
 	}
 	stmts = append(stmts, `CREATE INDEX grids_plan ON grids(plan_id)`, `CREATE INDEX hazards_category ON hazards(category, status)`)
 	stmts = append(stmts, authSchema...)
+	stmts = append(stmts, feedSchema()...)
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("gpkg: create schema: %w (in %.60s…)", err, strings.TrimSpace(s))

@@ -25,6 +25,11 @@ type Tx struct {
 	bulk    map[string]bool // tables whose R-tree insert trigger is dropped
 	rows    map[string]int  // rows inserted per table
 	done    bool
+
+	// deferred is the table whose inserts the feed trigger leaves to
+	// flushFeed (changes.go), and deferFrom–deferTo the fids inserted since.
+	deferred           string
+	deferFrom, deferTo int64
 }
 
 var _ data.Tx = (*Tx)(nil)
@@ -62,6 +67,9 @@ func (t *Tx) exec(ctx context.Context, table, query string, args ...any) (sql.Re
 // undoes the drop with everything else, as SQLite's DDL is transactional.
 // (Feeding the R-tree in Z-order at commit was tried: no less CPU on a
 // million random points, and twice the memory.)
+//
+// The same rows go into the change feed through flushFeed rather than the
+// feed's trigger, for the same reason (changes.go).
 func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, query string, args ...any) (int64, error) {
 	blob, err := encodeGeom(g)
 	if err != nil {
@@ -73,6 +81,16 @@ func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, que
 		}
 		t.bulk[table] = true
 	}
+	if t.deferred != table {
+		if err := t.flushFeed(ctx); err != nil {
+			return 0, err
+		}
+		if t.bulk[table] {
+			if err := t.deferFeed(ctx, table); err != nil {
+				return 0, err
+			}
+		}
+	}
 	res, err := t.exec(ctx, table, query, append([]any{blob}, args...)...)
 	if err != nil {
 		return 0, mapErr(err, "%s", what)
@@ -80,6 +98,17 @@ func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, que
 	fid, err := res.LastInsertId()
 	if err != nil {
 		return 0, err
+	}
+	if t.deferred == table {
+		if t.deferFrom == 0 {
+			t.deferFrom = fid
+		}
+		t.deferTo = fid
+		if t.deferTo-t.deferFrom+1 >= recordEvery {
+			if err := t.recordDeferred(ctx); err != nil {
+				return 0, err
+			}
+		}
 	}
 	if !t.bulk[table] {
 		return fid, nil // the trigger wrote the entry
@@ -166,6 +195,9 @@ func (t *Tx) update(ctx context.Context, table, what string, fid int64, g orb.Ge
 	if err != nil {
 		return data.Wrap(data.EINVALID, err, "%s: geometry cannot be encoded", what)
 	}
+	if err := t.flushFeed(ctx); err != nil {
+		return err
+	}
 	res, err := t.exec(ctx, table, query, append(append([]any{blob}, args...), fid)...)
 	if err != nil {
 		return mapErr(err, "%s", what)
@@ -201,6 +233,9 @@ func (t *Tx) Delete(ctx context.Context, layer data.Layer, fid int64) error {
 	if _, err := data.ParseLayer(string(layer)); err != nil {
 		return err
 	}
+	if err := t.flushFeed(ctx); err != nil {
+		return err
+	}
 	res, err := t.exec(ctx, string(layer), `DELETE FROM `+string(layer)+` WHERE fid = ?`, fid)
 	if err != nil {
 		return mapErr(err, "delete %s %d", layer, fid)
@@ -215,6 +250,9 @@ func (t *Tx) Delete(ctx context.Context, layer data.Layer, fid int64) error {
 func (t *Tx) Clear(ctx context.Context, layer data.Layer) error {
 	table := string(layer)
 	if _, err := data.ParseLayer(table); err != nil {
+		return err
+	}
+	if err := t.flushFeed(ctx); err != nil {
 		return err
 	}
 	if layer == data.LayerGrids {
@@ -260,6 +298,9 @@ func (t *Tx) SavePlan(ctx context.Context, p data.Plan) (int64, error) {
 	if p.BaseID != 0 {
 		base = p.BaseID
 	}
+	if err := t.flushFeed(ctx); err != nil {
+		return 0, err
+	}
 	res, err := t.exec(ctx, "plans", `INSERT INTO plans (created_at, target, resolution, base_id, published, report) VALUES (?, ?, ?, ?, 0, ?)`,
 		created.UTC().Format(timeFormat), p.Target, p.Resolution, base, string(report))
 	if err != nil {
@@ -289,6 +330,9 @@ func (t *Tx) PublishPlan(ctx context.Context, id int64) error {
 	if n == 0 {
 		return data.Errorf(data.ENOTFOUND, "no plan %d", id)
 	}
+	if err := t.flushFeed(ctx); err != nil {
+		return err
+	}
 	if _, err := t.exec(ctx, "plans", `UPDATE plans SET published = 0 WHERE published = 1 AND id != ?`, id); err != nil {
 		return mapErr(err, "publish plan %d", id)
 	}
@@ -306,6 +350,10 @@ func (t *Tx) Commit() error {
 		return data.Errorf(data.EINTERNAL, "transaction already finished")
 	}
 	ctx := context.Background() // the commit itself must not be half-cancelled
+	if err := t.flushFeed(ctx); err != nil {
+		t.Rollback()
+		return err
+	}
 	if err := t.restoreTriggers(ctx); err != nil {
 		t.Rollback()
 		return err

@@ -73,9 +73,17 @@ func migrate(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('wangge_migrate.' || current_schema()))`); err != nil {
 		return nil, mapErr(ctx, err, "migrate: lock")
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS wangge_migrations (
-		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return nil, mapErr(ctx, err, "migrate: create wangge_migrations")
+	// A hot standby (or a read-only user) cannot migrate, but may serve
+	// readers of a database that is up to date.
+	var readOnly bool
+	if err := tx.QueryRow(ctx, `SELECT current_setting('transaction_read_only') = 'on'`).Scan(&readOnly); err != nil {
+		return nil, mapErr(ctx, err, "migrate: read transaction_read_only")
+	}
+	if !readOnly {
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS wangge_migrations (
+			version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return nil, mapErr(ctx, err, "migrate: create wangge_migrations")
+		}
 	}
 	rows, err := tx.Query(ctx, `SELECT version FROM wangge_migrations`)
 	if err != nil {
@@ -96,6 +104,9 @@ func migrate(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	for _, m := range ms {
 		if have[m.version] {
 			continue
+		}
+		if readOnly {
+			return nil, data.Errorf(data.EINVALID, "the database is read-only (a standby?) and lacks migration %s: run wangge on the primary first", m.name)
 		}
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			return nil, mapErr(ctx, err, "migration %s", m.name)

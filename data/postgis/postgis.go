@@ -15,6 +15,13 @@
 // PostgreSQL setting for every connection: statement_timeout (default 30s)
 // bounds a slow query, search_path selects the schema.
 //
+// The change feed (data.Feed) is kept by statement-level triggers on every
+// table it covers (migrations/0003_changes.sql), so writes from psql, GDAL
+// or QGIS are recorded as wangge's are. Its writers, Begin included, take an
+// advisory lock per schema and hold it until they commit, so that seqs grow
+// in commit order; the triggers NOTIFY a channel per schema, which Listen
+// (data.Notifier) listens on.
+//
 // Errors: a lost or refused connection, a server shutting down and a
 // statement timeout are data.EUNAVAILABLE (HTTP 503), so the service answers
 // "retry later" while the database restarts and recovers by itself when it
@@ -31,6 +38,7 @@ import (
 	"net"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -53,11 +61,25 @@ const DefaultStatementTimeout = "30s"
 // Store is a data.Store on PostgreSQL + PostGIS.
 type Store struct {
 	pool *pgxpool.Pool
+	// cfg is the pool's configuration; Listen opens its own connection
+	// from it.
+	cfg *pgxpool.Config
 	// seed hashes source ids for the duplicate checks of transactions.
 	seed maphash.Seed
+	// feed is the change feed's lock key and NOTIFY channel (changes.go).
+	feed feedID
+	// writer holds a token while a transaction of this Store is open;
+	// Begin waits at most writeWait for it (0: as long as ctx allows).
+	writer    chan struct{}
+	writeWait time.Duration
+	// listenIdle and listenPing replace Listen's timings when set (tests).
+	listenIdle, listenPing time.Duration
 }
 
-var _ data.Store = (*Store)(nil)
+var (
+	_ data.Store    = (*Store)(nil)
+	_ data.Notifier = (*Store)(nil)
+)
 
 // IsURL reports whether a --db value names a PostgreSQL database.
 func IsURL(db string) bool {
@@ -79,6 +101,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, connectErr(ctx, err, cfg)
 	}
 	_, err = migrate(ctx, conn)
+	var feed feedID
+	if err == nil {
+		feed, err = readFeedID(ctx, conn)
+	}
 	conn.Close(context.Background())
 	if err != nil {
 		return nil, err
@@ -87,7 +113,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, mapErr(ctx, err, "connect to %s", redact(cfg))
 	}
-	s := &Store{pool: pool, seed: maphash.MakeSeed()}
+	s := &Store{pool: pool, cfg: cfg, seed: maphash.MakeSeed(), feed: feed,
+		writer: make(chan struct{}, 1), writeWait: lockWait(cfg.ConnConfig.RuntimeParams)}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -135,6 +162,44 @@ func poolConfig(dsn string) (*pgxpool.Config, error) {
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	cfg.AfterConnect = registerGeometry
 	return cfg, nil
+}
+
+// lockWait is how long a statement of these settings may wait for a lock:
+// the shorter of statement_timeout and lock_timeout, 0 when neither is set.
+func lockWait(params map[string]string) time.Duration {
+	var wait time.Duration
+	for _, name := range []string{"statement_timeout", "lock_timeout"} {
+		v, ok := params[name]
+		if !ok {
+			continue
+		}
+		d, ok := pgDuration(v)
+		if !ok {
+			d, _ = pgDuration(DefaultStatementTimeout)
+		}
+		if d > 0 && (wait == 0 || d < wait) {
+			wait = d
+		}
+	}
+	return wait
+}
+
+// pgDuration parses a PostgreSQL time setting in milliseconds by default:
+// "30s", "1500", "2 min", "0.5h".
+func pgDuration(v string) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	i := strings.IndexFunc(v, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := v, "ms"
+	if i >= 0 {
+		num, unit = v[:i], strings.TrimSpace(v[i:])
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	scale := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second,
+		"min": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[unit]
+	if err != nil || scale == 0 || f < 0 {
+		return 0, false
+	}
+	return time.Duration(f * float64(scale)), true
 }
 
 func hasParam(raw, name string) bool {
@@ -228,6 +293,8 @@ func mapErr(ctx context.Context, err error, format string, args ...any) error {
 			return data.Wrap(data.EINVALID, err, format, args...)
 		case pe.Code == "57014":
 			return data.Wrap(data.EUNAVAILABLE, err, "the database took too long to answer (statement timeout); retry later")
+		case pe.Code == "55P03":
+			return data.Wrap(data.EUNAVAILABLE, err, "the data is locked by another writer (lock timeout); retry later")
 		case pe.Code[:2] == "08", pe.Code[:2] == "53", pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03",
 			pe.Code == "40001", pe.Code == "40P01":
 			return data.Wrap(data.EUNAVAILABLE, err, "database unavailable (%s); retry later", pe.Code)

@@ -344,7 +344,7 @@ func (s *Store) Areas(ctx context.Context) ([]data.Area, error) {
 
 // Hazard returns one hazard.
 func (s *Store) Hazard(ctx context.Context, fid int64) (data.Hazard, error) {
-	hz, err := s.hazards(ctx, ` WHERE fid = $1`, fid)
+	hz, err := readHazards(ctx, s.pool, ` WHERE fid = $1`, fid)
 	if err != nil {
 		return data.Hazard{}, err
 	}
@@ -355,10 +355,19 @@ func (s *Store) Hazard(ctx context.Context, fid int64) (data.Hazard, error) {
 }
 
 // Hazards returns every hazard by fid.
-func (s *Store) Hazards(ctx context.Context) ([]data.Hazard, error) { return s.hazards(ctx, "") }
+func (s *Store) Hazards(ctx context.Context) ([]data.Hazard, error) {
+	return readHazards(ctx, s.pool, ` ORDER BY fid`)
+}
 
-func (s *Store) hazards(ctx context.Context, where string, args ...any) ([]data.Hazard, error) {
-	rows, err := s.pool.Query(ctx, `SELECT fid, geom, source_id, category, severity, status, reported_at FROM hazards`+where+` ORDER BY fid`, args...)
+// querier is the pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// readHazards reads hazards; tail is the rest of the statement after
+// FROM hazards (WHERE, ORDER BY, FOR UPDATE).
+func readHazards(ctx context.Context, q querier, tail string, args ...any) ([]data.Hazard, error) {
+	rows, err := q.Query(ctx, `SELECT fid, geom, source_id, category, severity, status, reported_at FROM hazards`+tail, args...)
 	if err != nil {
 		return nil, mapErr(ctx, err, "read hazards")
 	}
@@ -381,7 +390,7 @@ func (s *Store) hazards(ctx context.Context, where string, args ...any) ([]data.
 
 // Camera returns one camera.
 func (s *Store) Camera(ctx context.Context, fid int64) (data.Camera, error) {
-	cs, err := s.cameras(ctx, ` WHERE fid = $1`, fid)
+	cs, err := readCameras(ctx, s.pool, ` WHERE fid = $1`, fid)
 	if err != nil {
 		return data.Camera{}, err
 	}
@@ -392,10 +401,13 @@ func (s *Store) Camera(ctx context.Context, fid int64) (data.Camera, error) {
 }
 
 // Cameras returns every camera by fid.
-func (s *Store) Cameras(ctx context.Context) ([]data.Camera, error) { return s.cameras(ctx, "") }
+func (s *Store) Cameras(ctx context.Context) ([]data.Camera, error) {
+	return readCameras(ctx, s.pool, ` ORDER BY fid`)
+}
 
-func (s *Store) cameras(ctx context.Context, where string, args ...any) ([]data.Camera, error) {
-	rows, err := s.pool.Query(ctx, `SELECT fid, geom, source_id, azimuth, fov, range_m, status FROM cameras`+where+` ORDER BY fid`, args...)
+// readCameras reads cameras, as readHazards.
+func readCameras(ctx context.Context, q querier, tail string, args ...any) ([]data.Camera, error) {
+	rows, err := q.Query(ctx, `SELECT fid, geom, source_id, azimuth, fov, range_m, status FROM cameras`+tail, args...)
 	if err != nil {
 		return nil, mapErr(ctx, err, "read cameras")
 	}

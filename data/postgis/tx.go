@@ -17,9 +17,11 @@ import (
 	"github.com/wangge/wangge/data"
 )
 
-// Batching: rows are buffered per layer and sent with COPY when a buffer
-// holds batchRows rows or batchBytes bytes of geometry, and before any
-// statement that must see them (update, delete, publish, commit).
+// Batching: rows are buffered and sent with COPY when the buffer holds
+// batchRows rows or batchBytes bytes of geometry, before any other statement
+// (update, delete, plans, keys, commit) and before a row of another layer
+// is buffered. Rows thus reach the table, and the change feed, in the order
+// they were added, among the other writes of the transaction.
 const (
 	batchRows  = 8192
 	batchBytes = 8 << 20
@@ -68,6 +70,10 @@ type Tx struct {
 	err   error // the statement failure that spoiled the transaction
 	cause error // its pgx error
 	done  bool
+
+	// buffered is the layer whose rows are buffered, if any: one layer's
+	// at a time, to keep the order of the writes.
+	buffered data.Layer
 }
 
 var _ data.Tx = (*Tx)(nil)
@@ -97,13 +103,57 @@ type fids struct {
 
 // Begin starts a write transaction. Readers keep seeing the last committed
 // state until Commit.
+//
+// It first takes the change feed's advisory lock (see
+// migrations/0003_changes.sql), which the feed's triggers take too and which
+// is held until Commit or Rollback: writers commit one at a time, so the
+// feed's seqs grow in commit order, and every row lock of a transaction is
+// taken after the advisory lock, never before, so writers cannot deadlock
+// on the pair. The wait is bounded by the statement (or lock) timeout.
+//
+// Writers of one Store first wait for each other in the process, so that
+// only one of them holds a pooled connection while it waits for the lock
+// and waiting writers cannot starve the readers of connections. That wait
+// is bounded like the lock's, by the statement or lock timeout.
 func (s *Store) Begin(ctx context.Context) (data.Tx, error) {
+	if err := s.acquireWriter(ctx); err != nil {
+		return nil, err
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
+		s.releaseWriter()
 		return nil, mapErr(ctx, err, "begin")
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.feed.key); err != nil {
+		tx.Rollback(context.Background())
+		s.releaseWriter()
+		return nil, mapErr(ctx, err, "begin: wait for the other writers")
 	}
 	return &Tx{s: s, tx: tx, bufs: map[data.Layer]*buffer{}, keys: map[data.Layer]*keySet{}, ids: map[data.Layer]*fids{}}, nil
 }
+
+// acquireWriter waits until no other transaction of this Store is open.
+func (s *Store) acquireWriter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var timeout <-chan time.Time
+	if s.writeWait > 0 {
+		t := time.NewTimer(s.writeWait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case s.writer <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timeout:
+		return data.Errorf(data.EUNAVAILABLE, "another write has kept the store busy for %v; retry later", s.writeWait)
+	}
+}
+
+func (s *Store) releaseWriter() { <-s.writer }
 
 // usable returns why the transaction cannot take more work, or nil.
 func (t *Tx) usable() error {
@@ -240,6 +290,12 @@ func (t *Tx) add(ctx context.Context, layer data.Layer, key, dup string, g orb.G
 	}
 	ks.seen[h] = struct{}{}
 	ks.adds++
+	if t.buffered != "" && t.buffered != layer {
+		if err := t.flush(ctx, t.buffered); err != nil {
+			return 0, err
+		}
+	}
+	t.buffered = layer
 	b := t.bufs[layer]
 	if b == nil {
 		b = &buffer{}
@@ -350,7 +406,7 @@ func (t *Tx) flush(ctx context.Context, layer data.Layer) error {
 	return nil
 }
 
-// flushAll sends every buffer, in a fixed order.
+// flushAll sends what is buffered.
 func (t *Tx) flushAll(ctx context.Context) error {
 	for _, l := range data.Layers {
 		if err := t.flush(ctx, l); err != nil {
@@ -402,6 +458,61 @@ func (t *Tx) update(ctx context.Context, layer data.Layer, fid int64, key, dup s
 		ks.seen[maphash.String(t.s.seed, key)] = struct{}{}
 	}
 	return nil
+}
+
+// HazardForUpdate reads a hazard and locks its row until the transaction
+// ends (SELECT … FOR UPDATE); rows still buffered are sent first.
+func (t *Tx) HazardForUpdate(ctx context.Context, fid int64) (data.Hazard, error) {
+	if err := t.usable(); err != nil {
+		return data.Hazard{}, err
+	}
+	if err := t.flushAll(ctx); err != nil {
+		return data.Hazard{}, err
+	}
+	hz, err := readHazards(ctx, t.tx, ` WHERE fid = $1 FOR UPDATE`, fid)
+	if err != nil {
+		return data.Hazard{}, t.fail(ctx, err, "read hazard %d", fid)
+	}
+	if len(hz) == 0 {
+		return data.Hazard{}, data.Errorf(data.ENOTFOUND, "no hazard %d", fid)
+	}
+	return hz[0], nil
+}
+
+// CameraForUpdate reads a camera and locks its row, as HazardForUpdate.
+func (t *Tx) CameraForUpdate(ctx context.Context, fid int64) (data.Camera, error) {
+	if err := t.usable(); err != nil {
+		return data.Camera{}, err
+	}
+	if err := t.flushAll(ctx); err != nil {
+		return data.Camera{}, err
+	}
+	cs, err := readCameras(ctx, t.tx, ` WHERE fid = $1 FOR UPDATE`, fid)
+	if err != nil {
+		return data.Camera{}, t.fail(ctx, err, "read camera %d", fid)
+	}
+	if len(cs) == 0 {
+		return data.Camera{}, data.Errorf(data.ENOTFOUND, "no camera %d", fid)
+	}
+	return cs[0], nil
+}
+
+// Seq returns the highest seq of the change feed this transaction sees,
+// after sending its buffered rows. The transaction holds the feed's lock
+// (Begin), so no other writer's change can come between: once committed,
+// its last change has this seq.
+func (t *Tx) Seq(ctx context.Context) (int64, error) {
+	if err := t.usable(); err != nil {
+		return 0, err
+	}
+	if err := t.flushAll(ctx); err != nil {
+		return 0, err
+	}
+	var seq int64
+	if err := t.tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM wangge_changes`).Scan(&seq); err != nil {
+		return 0, t.fail(ctx, err, "read the feed's last seq")
+	}
+	return seq, nil
 }
 
 // UpdateHazard replaces the hazard with h.FID.
@@ -464,6 +575,9 @@ func (t *Tx) Clear(ctx context.Context, layer data.Layer) error {
 		clear(b.rows)
 		b.rows, b.bytes = b.rows[:0], 0
 	}
+	if err := t.flushAll(ctx); err != nil {
+		return err
+	}
 	if layer == data.LayerGrids {
 		if _, err := t.tx.Exec(ctx, `DELETE FROM plans`); err != nil {
 			return t.fail(ctx, err, "clear plans")
@@ -520,6 +634,9 @@ func (t *Tx) SavePlan(ctx context.Context, p data.Plan) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("postgis: encode report: %w", err)
 	}
+	if err := t.flushAll(ctx); err != nil {
+		return 0, err
+	}
 	created := p.CreatedAt
 	if created.IsZero() {
 		created = time.Now()
@@ -555,8 +672,15 @@ func (t *Tx) SavePlan(ctx context.Context, p data.Plan) (int64, error) {
 }
 
 // PublishPlan makes plan id the only published plan.
+//
+// The transaction holds the change feed's lock from Begin, so publishes
+// take turns: each one sees the plan the one before it published and
+// unpublishes it.
 func (t *Tx) PublishPlan(ctx context.Context, id int64) error {
 	if err := t.usable(); err != nil {
+		return err
+	}
+	if err := t.flushAll(ctx); err != nil {
 		return err
 	}
 	var exists bool
@@ -592,7 +716,9 @@ func (t *Tx) Commit() error {
 		return mapErr(ctx, t.cause, "commit")
 	}
 	t.done = true
-	if err := t.tx.Commit(ctx); err != nil {
+	err := t.tx.Commit(ctx)
+	t.s.releaseWriter()
+	if err != nil {
 		return mapErr(ctx, err, "commit")
 	}
 	// After a bulk import the planner's statistics still describe the
@@ -616,6 +742,7 @@ func (t *Tx) Rollback() error {
 	}
 	t.done = true
 	err := t.tx.Rollback(context.Background())
+	t.s.releaseWriter()
 	if errors.Is(err, pgx.ErrTxClosed) {
 		return nil
 	}

@@ -52,6 +52,14 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentReaders", testConcurrentReaders},
 		{"Cancelled", testCancelled},
 		{"KeysAndAudit", testKeysAndAudit},
+		{"ChangesEachWrite", testChangesEachWrite},
+		{"ChangesBulk", testChangesBulk},
+		{"ChangesRollback", testChangesRollback},
+		{"ChangesSeq", testChangesSeq},
+		{"ChangesQuery", testChangesQuery},
+		{"PruneChanges", testPruneChanges},
+		{"ForUpdate", testForUpdate},
+		{"ForUpdateConcurrent", testForUpdateConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

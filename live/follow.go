@@ -1,0 +1,298 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/wangge/wangge/data"
+)
+
+const (
+	// feedPage is how many feed entries one read returns.
+	feedPage = 5000
+	// reloadAbove is the number of changed rows of one layer in one batch
+	// above which the layer is reloaded whole rather than row by row (a
+	// CLI import, an ogr2ogr append).
+	reloadAbove = 2000
+	// pollTimeout bounds one read of the feed, so a stalled store delays
+	// the follower rather than stopping it.
+	pollTimeout = 10 * time.Second
+	// pruneEvery is how often the follower trims the feed.
+	pruneEvery = time.Minute
+)
+
+// followed lists the feed's layers the views depend on; household changes
+// are left to the store (gridgen reads them from there).
+var followed = []string{string(data.LayerHazards), string(data.LayerCameras), string(data.LayerAreas),
+	string(data.LayerGrids), data.FeedPlans, data.FeedKeys}
+
+// Run follows the change feed until ctx ends: it reads the feed every
+// Poll, or at once when a write through this process or a store
+// notification asks, and applies what changed. A read that fails is
+// retried at the next poll; Health reports it meanwhile.
+func (s *Service) Run(ctx context.Context) {
+	if n, ok := s.store.(data.Notifier); ok {
+		go s.listen(ctx, n)
+	}
+	t := time.NewTicker(s.cfg.Poll)
+	defer t.Stop()
+	failing := false
+	for {
+		err := s.poll(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			s.log.Warn("change feed unreadable; views stay at their version until it is back", "version", s.Version(), "err", err)
+		case err == nil && failing:
+			s.log.Info("change feed readable again", "version", s.Version())
+		}
+		failing = err != nil
+		s.markRead(err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+	}
+}
+
+// listen turns store notifications into kicks, reconnecting after a lost
+// connection. Polling covers the gaps.
+func (s *Service) listen(ctx context.Context, n data.Notifier) {
+	for {
+		err := n.Listen(ctx, s.Kick)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("change notifications lost; polling until they are back", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *Service) markRead(err error) {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	s.lastErr = err
+	if err == nil {
+		s.lastRead = time.Now()
+	}
+}
+
+// Health returns nil when the views follow the store: loaded, and the feed
+// read without error within Stale. Otherwise it says what is wrong.
+func (s *Service) Health() error {
+	if !s.loaded.Load() {
+		return errors.New("views are loading")
+	}
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	if age := time.Since(s.lastRead); age > s.cfg.Stale {
+		if s.lastErr != nil {
+			return errors.New("change feed unreadable for " + age.Round(time.Second).String() + ": " + data.ErrorMessage(s.lastErr))
+		}
+		return errors.New("change feed not read for " + age.Round(time.Second).String())
+	}
+	return nil
+}
+
+// batch is what one read of the feed changed.
+type batch struct {
+	hazards, cameras map[int64]bool
+	reloadHazards    bool
+	reloadCameras    bool
+	areas, plan      bool
+	keys             bool
+}
+
+// poll reads the feed from the current version to its end and applies it.
+func (s *Service) poll(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, pollTimeout)
+	defer cancel()
+	first, last, err := s.store.FeedBounds(ctx)
+	if err != nil {
+		return err
+	}
+	s.prune(ctx, last)
+	cur := s.Version()
+	if last <= cur {
+		return nil
+	}
+	if first > cur+1 {
+		// Pruned past us: what we missed is gone from the feed.
+		s.log.Info("change feed pruned past this replica's version; reloading", "version", cur, "feed_first", first)
+		return s.Load(ctx)
+	}
+	b := batch{hazards: map[int64]bool{}, cameras: map[int64]bool{}}
+	for after := cur; after < last; {
+		page, err := s.store.Changes(ctx, data.ChangeQuery{After: after, UpTo: last, Layers: followed, Limit: feedPage})
+		if err != nil {
+			return err
+		}
+		for _, c := range page {
+			b.add(c)
+		}
+		if len(page) < feedPage {
+			break
+		}
+		after = page[len(page)-1].Seq
+	}
+	// Household points are not held here, only counted in derived results:
+	// one entry is enough to know they moved, however many an import made.
+	hh, err := s.store.Changes(ctx, data.ChangeQuery{After: cur, UpTo: last, Layers: []string{string(data.LayerHouseholds)}, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if err := s.apply(ctx, &b); err != nil {
+		return err
+	}
+	if len(hh) > 0 {
+		s.householdGen.Add(1)
+	}
+	s.setVersion(last)
+	return nil
+}
+
+func (b *batch) add(c data.Change) {
+	switch c.Layer {
+	case string(data.LayerHazards):
+		if !b.reloadHazards {
+			b.hazards[c.FID] = true
+			b.reloadHazards = len(b.hazards) > reloadAbove
+		}
+	case string(data.LayerCameras):
+		if !b.reloadCameras {
+			b.cameras[c.FID] = true
+			b.reloadCameras = len(b.cameras) > reloadAbove
+		}
+	case string(data.LayerAreas):
+		b.areas = true
+	case string(data.LayerGrids), data.FeedPlans:
+		b.plan = true
+	case data.FeedKeys:
+		b.keys = true
+	}
+}
+
+// apply brings the views up to date with what b names, re-reading each
+// changed row from the store: applying a change twice, or a change whose
+// row has changed again since, leaves the view equal to the store.
+func (s *Service) apply(ctx context.Context, b *batch) error {
+	if b.keys {
+		if err := s.keys.reload(ctx); err != nil {
+			return err
+		}
+	}
+	if b.areas {
+		if err := s.reloadAreas(ctx); err != nil {
+			return err
+		}
+	}
+	if b.plan {
+		if err := s.reloadPlan(ctx); err != nil {
+			return err
+		}
+	}
+	var d sceneDelta
+	d.shapes = b.areas || b.plan
+	if b.reloadHazards || b.reloadCameras {
+		if err := s.reloadPoints(ctx); err != nil {
+			return err
+		}
+		s.rebuildScene()
+		return nil
+	}
+	for fid := range b.hazards {
+		h, err := s.store.Hazard(ctx, fid)
+		switch {
+		case data.ErrorCode(err) == data.ENOTFOUND:
+			d.hazardDels = append(d.hazardDels, fid)
+		case err != nil:
+			return err
+		default:
+			d.hazardPuts = append(d.hazardPuts, h)
+		}
+	}
+	for fid := range b.cameras {
+		c, err := s.store.Camera(ctx, fid)
+		switch {
+		case data.ErrorCode(err) == data.ENOTFOUND:
+			d.cameraDels = append(d.cameraDels, fid)
+		case err != nil:
+			return err
+		default:
+			d.cameraPuts = append(d.cameraPuts, c)
+		}
+	}
+	s.applyPoints(&d)
+	s.updateScene(&d)
+	return nil
+}
+
+// applyPoints puts d's hazards and cameras into the maps and indexes.
+func (s *Service) applyPoints(d *sceneDelta) {
+	if len(d.hazardPuts)+len(d.hazardDels)+len(d.cameraPuts)+len(d.cameraDels) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range d.hazardPuts {
+		if _, ok := s.hazardByID[h.FID]; ok {
+			s.hazards.Delete(h.FID)
+		}
+		s.hazardByID[h.FID] = h
+		if err := s.hazards.Insert(h.FID, h.Point); err != nil {
+			s.log.Error("hazard not indexed", "fid", h.FID, "err", err)
+		}
+	}
+	for _, fid := range d.hazardDels {
+		if _, ok := s.hazardByID[fid]; ok {
+			delete(s.hazardByID, fid)
+			s.hazards.Delete(fid)
+		}
+	}
+	for _, c := range d.cameraPuts {
+		if _, ok := s.cameraByID[c.FID]; ok {
+			s.cameras.Delete(c.FID)
+		}
+		s.cameraByID[c.FID] = c
+		if err := s.cameras.Insert(c.FID, c.Point); err != nil {
+			s.log.Error("camera not indexed", "fid", c.FID, "err", err)
+		}
+	}
+	for _, fid := range d.cameraDels {
+		if _, ok := s.cameraByID[fid]; ok {
+			delete(s.cameraByID, fid)
+			s.cameras.Delete(fid)
+		}
+	}
+	if len(d.hazardPuts)+len(d.hazardDels) > 0 {
+		s.hazardGen.Add(1)
+	}
+	if len(d.cameraPuts)+len(d.cameraDels) > 0 {
+		s.cameraGen.Add(1)
+	}
+}
+
+// prune trims the feed now and then. Every replica may; on a standby it
+// does nothing.
+func (s *Service) prune(ctx context.Context, last int64) {
+	if time.Since(s.lastPrune) < pruneEvery || last < int64(s.cfg.FeedKeep) {
+		return
+	}
+	s.lastPrune = time.Now()
+	n, err := s.store.PruneChanges(ctx, s.cfg.FeedKeep)
+	if err != nil {
+		s.log.Warn("change feed not pruned", "err", err)
+		return
+	}
+	if n > 0 {
+		s.log.Debug("change feed pruned", "deleted", n)
+	}
+}

@@ -1,0 +1,340 @@
+// Package live owns the state that wangge derives from its store: the
+// in-memory indexes of hazards and cameras, the areas and the published
+// plan with their locators, the tile scene and cache, the key snapshot,
+// and the version they all stand at. It follows the store's change feed,
+// so every view converges on every committed change, whoever made it: this
+// process, another replica, the CLI, GDAL or QGIS on the GeoPackage, psql.
+//
+// The api package turns HTTP into calls on a Service and its answers into
+// HTTP; nothing in here knows about requests.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/spatial"
+	"github.com/wangge/wangge/tiles"
+)
+
+// Defaults of Config.
+const (
+	DefaultPoll     = 100 * time.Millisecond
+	DefaultFeedKeep = 100_000
+	// DefaultStale is how long the feed may go unread before the service
+	// says it is not ready.
+	DefaultStale = 3 * time.Second
+	// tileCacheBytes bounds the tile cache: some 20,000 typical city tiles.
+	tileCacheBytes = 256 << 20
+)
+
+// Config is what a Service needs.
+type Config struct {
+	Store  data.Store
+	Logger *slog.Logger
+	// Poll is how often the change feed is read when nothing wakes the
+	// follower sooner; 0 means DefaultPoll.
+	Poll time.Duration
+	// FeedKeep is how many feed entries pruning keeps; 0 means
+	// DefaultFeedKeep. A follower further behind than that reloads in full.
+	FeedKeep int
+	// Stale is how long a feed may go unread before Health fails; 0 means
+	// DefaultStale.
+	Stale time.Duration
+	// TileCacheBytes bounds the tile cache; 0 means 256 MiB, negative turns
+	// caching off (for benchmarks of rendering).
+	TileCacheBytes int
+}
+
+// Service is the live state. Its zero value is not usable; call New, then
+// Load, then Run in a goroutine.
+type Service struct {
+	store data.Store
+	log   *slog.Logger
+	cfg   Config
+
+	// version is the change-feed Seq up to which every view is applied.
+	version atomic.Int64
+	// changed is closed and replaced each time version moves.
+	waitMu  sync.Mutex
+	changed chan struct{}
+	// kick asks the follower to read the feed now.
+	kick chan struct{}
+
+	hazards *spatial.PointIndex[int64] // by fid
+	cameras *spatial.PointIndex[int64]
+
+	mu         sync.RWMutex // guards the maps below; indexes have their own locks
+	hazardByID map[int64]data.Hazard
+	cameraByID map[int64]data.Camera
+
+	// hazardGen and cameraGen count applied changes of each layer; derived
+	// results (coverage, statistics) key on them.
+	hazardGen    atomic.Uint64
+	cameraGen    atomic.Uint64
+	householdGen atomic.Uint64
+
+	// Swapped whole, so a lookup sees one plan or the next.
+	areas     atomic.Pointer[Areas]
+	published atomic.Pointer[Plan]
+
+	keys  keySnapshot
+	tiles tileState
+
+	// health of the follower (follow.go).
+	healthMu  sync.Mutex
+	lastRead  time.Time
+	lastErr   error
+	loaded    atomic.Bool
+	lastPrune time.Time
+}
+
+// New builds a Service over cfg.Store. It holds nothing until Load.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.FeedKeep <= 0 {
+		cfg.FeedKeep = DefaultFeedKeep
+	}
+	if cfg.Stale <= 0 {
+		cfg.Stale = DefaultStale
+	}
+	n := cfg.TileCacheBytes
+	if n == 0 {
+		n = tileCacheBytes
+	}
+	s := &Service{store: cfg.Store, log: cfg.Logger, cfg: cfg, changed: make(chan struct{}), kick: make(chan struct{}, 1),
+		hazards: spatial.NewPointIndex[int64](), cameras: spatial.NewPointIndex[int64](),
+		hazardByID: map[int64]data.Hazard{}, cameraByID: map[int64]data.Camera{}}
+	s.keys.store = cfg.Store
+	s.tiles.cache = tiles.NewCache(max(n, 0))
+	return s
+}
+
+// Store returns the store the service follows.
+func (s *Service) Store() data.Store { return s.store }
+
+// Load builds every view from the store, at the feed's current end: what
+// it reads is at least that new, and changes after it are applied by Run
+// (applying one twice does no harm, as each re-reads the row).
+func (s *Service) Load(ctx context.Context) error {
+	start := time.Now()
+	_, last, err := s.store.FeedBounds(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.reloadPoints(ctx); err != nil {
+		return err
+	}
+	if err := s.reloadAreas(ctx); err != nil {
+		return err
+	}
+	if err := s.reloadPlan(ctx); err != nil {
+		return err
+	}
+	if err := s.keys.reload(ctx); err != nil {
+		return err
+	}
+	s.rebuildScene()
+	s.tiles.cache.Invalidate(tiles.Dirty{All: true})
+	s.setVersion(last)
+	s.markRead(nil)
+	s.loaded.Store(true)
+	s.mu.RLock()
+	nh, nc := len(s.hazardByID), len(s.cameraByID)
+	s.mu.RUnlock()
+	s.log.Info("views loaded", "hazards", nh, "cameras", nc, "version", last, "dur", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Loaded reports whether Load has succeeded once.
+func (s *Service) Loaded() bool { return s.loaded.Load() }
+
+// reloadPoints replaces the hazards and cameras with the store's.
+func (s *Service) reloadPoints(ctx context.Context) error {
+	hz, err := s.store.Hazards(ctx)
+	if err != nil {
+		return err
+	}
+	cams, err := s.store.Cameras(ctx)
+	if err != nil {
+		return err
+	}
+	hx, cx := spatial.NewPointIndex[int64](), spatial.NewPointIndex[int64]()
+	hm, cm := make(map[int64]data.Hazard, len(hz)), make(map[int64]data.Camera, len(cams))
+	for _, h := range hz {
+		hm[h.FID] = h
+		if err := hx.Insert(h.FID, h.Point); err != nil {
+			return fmt.Errorf("index hazard %d: %w", h.FID, err)
+		}
+	}
+	for _, c := range cams {
+		cm[c.FID] = c
+		if err := cx.Insert(c.FID, c.Point); err != nil {
+			return fmt.Errorf("index camera %d: %w", c.FID, err)
+		}
+	}
+	s.mu.Lock()
+	s.hazards, s.cameras, s.hazardByID, s.cameraByID = hx, cx, hm, cm
+	s.mu.Unlock()
+	s.hazardGen.Add(1)
+	s.cameraGen.Add(1)
+	s.householdGen.Add(1)
+	return nil
+}
+
+// Version returns the change-feed Seq every view has applied.
+func (s *Service) Version() int64 { return s.version.Load() }
+
+func (s *Service) setVersion(v int64) {
+	s.waitMu.Lock()
+	if v > s.version.Load() {
+		s.version.Store(v)
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
+	s.waitMu.Unlock()
+}
+
+// ErrBehind is returned by WaitFor when the views do not reach the version
+// asked for in time.
+var ErrBehind = errors.New("live: views are behind the version asked for")
+
+// WaitFor waits until every view has applied Seq v, asking the follower to
+// read the feed at once, for as long as ctx allows; ErrBehind (wrapped in
+// an EUNAVAILABLE error) when ctx ends first.
+func (s *Service) WaitFor(ctx context.Context, v int64) error {
+	for {
+		s.waitMu.Lock()
+		ch, cur := s.changed, s.version.Load()
+		s.waitMu.Unlock()
+		if cur >= v {
+			return nil
+		}
+		s.Kick()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return data.Wrap(data.EUNAVAILABLE, ErrBehind, "this replica is at version %d, not yet at %d; retry shortly", cur, v)
+		}
+	}
+}
+
+// Sync waits until every view shows every change committed to the store
+// before the call: what a writer calls so that its response is never
+// newer than its own reads.
+func (s *Service) Sync(ctx context.Context) (int64, error) {
+	_, last, err := s.store.FeedBounds(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return last, s.WaitFor(ctx, last)
+}
+
+// Kick asks the follower to read the feed now rather than at its next poll.
+func (s *Service) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Published returns the published plan, nil when none is.
+func (s *Service) Published() *Plan { return s.published.Load() }
+
+// Areas returns every area, nil before Load.
+func (s *Service) Areas() *Areas { return s.areas.Load() }
+
+// HazardGen, CameraGen and HouseholdGen change whenever a hazard, a
+// camera or a household point does: results derived from them key on it.
+func (s *Service) HazardGen() uint64    { return s.hazardGen.Load() }
+func (s *Service) CameraGen() uint64    { return s.cameraGen.Load() }
+func (s *Service) HouseholdGen() uint64 { return s.householdGen.Load() }
+
+// Hazard returns one hazard by fid.
+func (s *Service) Hazard(fid int64) (data.Hazard, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	h, ok := s.hazardByID[fid]
+	return h, ok
+}
+
+// Camera returns one camera by fid.
+func (s *Service) Camera(fid int64) (data.Camera, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.cameraByID[fid]
+	return c, ok
+}
+
+// EachHazard calls fn for every hazard, in no order, holding a read lock:
+// fn must not call back into the service.
+func (s *Service) EachHazard(fn func(data.Hazard)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, h := range s.hazardByID {
+		fn(h)
+	}
+}
+
+// EachCamera is EachHazard for cameras.
+func (s *Service) EachCamera(fn func(data.Camera)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, c := range s.cameraByID {
+		fn(c)
+	}
+}
+
+// NearHazard is a hazard with its distance from the point asked about.
+type NearHazard struct {
+	data.Hazard
+	DistanceM float64
+}
+
+// NearCamera is a camera with its distance from the point asked about.
+type NearCamera struct {
+	data.Camera
+	DistanceM float64
+}
+
+// NearbyHazards returns up to limit hazards within radiusM metres of p,
+// nearest first.
+func (s *Service) NearbyHazards(p orb.Point, radiusM float64, limit int) []NearHazard {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	found := s.hazards.Nearby(p, radiusM, limit)
+	out := make([]NearHazard, 0, len(found))
+	for _, n := range found {
+		if h, ok := s.hazardByID[n.ID]; ok {
+			out = append(out, NearHazard{h, n.DistanceM})
+		}
+	}
+	return out
+}
+
+// NearbyCameras is NearbyHazards for cameras.
+func (s *Service) NearbyCameras(p orb.Point, radiusM float64, limit int) []NearCamera {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	found := s.cameras.Nearby(p, radiusM, limit)
+	out := make([]NearCamera, 0, len(found))
+	for _, n := range found {
+		if c, ok := s.cameraByID[n.ID]; ok {
+			out = append(out, NearCamera{c, n.DistanceM})
+		}
+	}
+	return out
+}

@@ -1,0 +1,245 @@
+package live_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/demo"
+	"github.com/wangge/wangge/data/gpkg"
+	"github.com/wangge/wangge/live"
+)
+
+// fixture is a service following a demo GeoPackage, and a second handle on
+// the same file that plays another process (the CLI, GDAL).
+type fixture struct {
+	svc   *live.Service
+	other data.Store
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "live.gpkg")
+	store, err := gpkg.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := demo.Load(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	other, err := gpkg.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	svc := live.New(live.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: 20 * time.Millisecond})
+	if err := svc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); svc.Run(runCtx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return fixture{svc: svc, other: other}
+}
+
+// eventually polls cond for up to a second.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not seen within 1 s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func commit(t *testing.T, s data.Store, fn func(ctx context.Context, tx data.Tx) error) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := fn(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Vaduz, inside the demo's areas.
+var vaduz = orb.Point{9.5209, 47.1410}
+
+func TestFollowsOtherWriters(t *testing.T) {
+	f := newFixture(t)
+	near := func() map[int64]data.Hazard {
+		out := map[int64]data.Hazard{}
+		for _, n := range f.svc.NearbyHazards(vaduz, 5, 100) {
+			out[n.FID] = n.Hazard
+		}
+		return out
+	}
+	var fid int64
+	h := data.Hazard{ID: "other/1", Point: vaduz, Category: "fire", Severity: 2, Status: "open", ReportedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	commit(t, f.other, func(ctx context.Context, tx data.Tx) (err error) { fid, err = tx.AddHazard(ctx, h); return err })
+	eventually(t, "hazard added by another process in nearby", func() bool { _, ok := near()[fid]; return ok })
+
+	h.FID, h.Status = fid, "resolved"
+	commit(t, f.other, func(ctx context.Context, tx data.Tx) error { return tx.UpdateHazard(ctx, h) })
+	eventually(t, "hazard updated by another process", func() bool { got, ok := f.svc.Hazard(fid); return ok && got.Status == "resolved" })
+
+	commit(t, f.other, func(ctx context.Context, tx data.Tx) error { return tx.Delete(ctx, data.LayerHazards, fid) })
+	eventually(t, "hazard deleted by another process", func() bool { _, ok := near()[fid]; return !ok })
+	if _, ok := f.svc.Hazard(fid); ok {
+		t.Fatal("deleted hazard still in the map")
+	}
+
+	// A new plan published elsewhere replaces the live one.
+	plan := leafPlan(t, f.svc)
+	var id int64
+	commit(t, f.other, func(ctx context.Context, tx data.Tx) (err error) {
+		if id, err = tx.SavePlan(ctx, plan); err != nil {
+			return err
+		}
+		return tx.PublishPlan(ctx, id)
+	})
+	eventually(t, "plan published by another process", func() bool { p := f.svc.Published(); return p != nil && p.Plan.ID == id })
+	if _, ok := f.svc.Published().Locator.Locate(vaduz); !ok {
+		t.Fatal("locate finds no grid of the newly published plan in Vaduz")
+	}
+}
+
+// leafPlan is a plan of one grid per leaf area: enough to locate with.
+func leafPlan(t *testing.T, svc *live.Service) data.Plan {
+	t.Helper()
+	as := svc.Areas()
+	parents := map[string]bool{}
+	for _, a := range as.List {
+		parents[a.ParentCode] = true
+	}
+	p := data.Plan{CreatedAt: time.Now().UTC().Truncate(time.Millisecond), Target: 300, Resolution: 9}
+	for _, a := range as.List {
+		if !parents[a.Code] {
+			p.Grids = append(p.Grids, data.Grid{Code: a.Code + "001", ParentCode: a.Code, Name: a.Name, Households: 1, AreaM2: 1, Geometry: a.Geometry})
+		}
+	}
+	if len(p.Grids) == 0 {
+		t.Fatal("the demo has no leaf areas")
+	}
+	return p
+}
+
+func TestKeyRevocationFollows(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, k, err := data.NewKey(data.RolePlanner, "field team", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(t, f.other, func(ctx context.Context, tx data.Tx) error { return tx.AddKey(ctx, k) })
+	eventually(t, "new key", func() bool { _, ok, err := f.svc.Key(ctx, k.ID); return ok && err == nil })
+	commit(t, f.other, func(ctx context.Context, tx data.Tx) error { return tx.RevokeKey(ctx, k.ID, time.Now()) })
+	eventually(t, "revocation", func() bool { got, _, _ := f.svc.Key(ctx, k.ID); return !got.RevokedAt.IsZero() })
+}
+
+func TestWriteShowsBeforeItReturns(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i := range 20 {
+		h := data.Hazard{ID: "api/" + string(rune('a'+i)), Point: orb.Point{vaduz[0] + float64(i)*1e-4, vaduz[1]}, Category: "water", Severity: 1,
+			Status: "open", ReportedAt: time.Now().UTC().Truncate(time.Millisecond)}
+		res, err := f.svc.CreateHazard(ctx, "test", h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := f.svc.Hazard(res.Value.FID); !ok || got.ID != h.ID {
+			t.Fatalf("write %d answered before its own view showed it", i)
+		}
+		if res.Version > f.svc.Version() {
+			t.Fatalf("write %d: version %d ahead of the views' %d", i, res.Version, f.svc.Version())
+		}
+	}
+}
+
+func TestIfMatch(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := data.Hazard{ID: "api/if-match", Point: vaduz, Category: "fire", Severity: 1, Status: "open", ReportedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	res, err := f.svc.CreateHazard(ctx, "test", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := res.Value.ETag()
+	up, err := f.svc.UpdateHazard(ctx, "test", res.Value.FID, tag, func(h *data.Hazard) error { h.Severity = 3; return nil })
+	if err != nil {
+		t.Fatalf("update with the current ETag: %v", err)
+	}
+	if up.Value.ETag() == tag {
+		t.Fatal("ETag unchanged by an update")
+	}
+	_, err = f.svc.UpdateHazard(ctx, "test", res.Value.FID, tag, func(h *data.Hazard) error { h.Severity = 2; return nil })
+	if data.ErrorCode(err) != data.EPRECONDITION {
+		t.Fatalf("update with a stale ETag: got %v, want %s", err, data.EPRECONDITION)
+	}
+	if _, err := f.svc.Delete(ctx, "test", data.LayerHazards, res.Value.FID, tag); data.ErrorCode(err) != data.EPRECONDITION {
+		t.Fatalf("delete with a stale ETag: got %v, want %s", err, data.EPRECONDITION)
+	}
+	if got, _ := f.svc.Hazard(res.Value.FID); got.Severity != 3 {
+		t.Fatalf("refused writes changed the hazard: severity %d", got.Severity)
+	}
+}
+
+func TestConcurrentUpdatesLoseNothing(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := data.Hazard{ID: "api/concurrent", Point: vaduz, Category: "fire", Severity: 1, Status: "open", ReportedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	res, err := f.svc.CreateHazard(ctx, "test", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two services on one file play two replicas; each moves the hazard
+	// east by a step, so a lost update shows as a missing step.
+	other := live.New(live.Config{Store: f.other, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: 20 * time.Millisecond})
+	if err := other.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go other.Run(runCtx)
+	const steps = 20
+	var wg sync.WaitGroup
+	for _, svc := range []*live.Service{f.svc, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range steps {
+				if _, err := svc.UpdateHazard(ctx, "test", res.Value.FID, "", func(h *data.Hazard) error { h.Point[0] += 1e-5; return nil }); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := f.other.Hazard(ctx, res.Value.FID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := vaduz[0] + 2*steps*1e-5; got.Point[0] < want-1e-9 || got.Point[0] > want+1e-9 {
+		t.Fatalf("after %d concurrent moves the hazard is at %.6f, want %.6f: updates were lost", 2*steps, got.Point[0], want)
+	}
+}

@@ -1,0 +1,180 @@
+package live
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/tiles"
+)
+
+// tileState is the tile scene of the current version and the cache of
+// encoded tiles. A write replaces the scene with one that shares every
+// unchanged part and drops only the cached tiles the change can reach.
+type tileState struct {
+	mu    sync.Mutex // held by writers of scene (the follower) only
+	scene *tiles.Scene
+	// Parts kept while the data they come from is the same.
+	plan  *Plan
+	grids *tiles.Polygons
+	area  *Areas
+	areas *tiles.Polygons
+	study *tiles.Study
+
+	cache *tiles.Cache
+}
+
+// sceneDelta is one batch of point changes for the scene, and the places
+// the old points stood.
+type sceneDelta struct {
+	hazardPuts []data.Hazard
+	hazardDels []int64
+	cameraPuts []data.Camera
+	cameraDels []int64
+	shapes     bool // areas or the plan changed
+}
+
+// Scene returns the tile scene of the current version.
+func (s *Service) Scene() *tiles.Scene {
+	ts := &s.tiles
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.scene
+}
+
+// TileCache returns the cache of encoded tiles.
+func (s *Service) TileCache() *tiles.Cache { return s.tiles.cache }
+
+// Tile returns the encoded tile t of layers, rendered from the current
+// scene when it is not cached. The scene is read inside the render, after
+// the cache has noted the render's start, so that a render of a scene a
+// write has just replaced is never kept.
+func (s *Service) Tile(ctx context.Context, layers []string, t maptile.Tile) (*tiles.Encoded, error) {
+	return s.tiles.cache.Get(tiles.TileKey(layers, t), layers, t, func() (*tiles.Encoded, error) {
+		raw, err := s.Scene().Render(context.WithoutCancel(ctx), layers, t)
+		if err != nil {
+			return nil, err
+		}
+		return tiles.Encode(raw), nil
+	})
+}
+
+// shapes refreshes the polygon layers from the areas and plan when either
+// changed; it reports whether they did. The caller holds ts.mu.
+func (s *Service) shapes(ts *tileState) bool {
+	plan, areas := s.published.Load(), s.areas.Load()
+	changed := false
+	if plan != ts.plan || ts.grids == nil {
+		ts.plan, ts.grids, changed = plan, nil, true
+		if plan != nil {
+			ts.grids = tiles.NewPolygons(tiles.GridFeatures(plan.Plan))
+		}
+	}
+	if areas != ts.area || ts.areas == nil || changed {
+		ts.area, changed = areas, true
+		var list []data.Area
+		if areas != nil {
+			list = areas.List
+		}
+		ts.areas = tiles.NewPolygons(tiles.AreaFeatures(list))
+		ts.study = tiles.NewStudy(studyArea(list, plan))
+	}
+	return changed
+}
+
+// rebuildScene builds the whole scene from the maps and drops every
+// cached tile: after a load or a layer reloaded whole.
+func (s *Service) rebuildScene() {
+	ts := &s.tiles
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	s.shapes(ts)
+	s.mu.RLock()
+	hz := make([]data.Hazard, 0, len(s.hazardByID))
+	for _, h := range s.hazardByID {
+		hz = append(hz, h)
+	}
+	cams := make([]data.Camera, 0, len(s.cameraByID))
+	for _, c := range s.cameraByID {
+		cams = append(cams, c)
+	}
+	s.mu.RUnlock()
+	// FID order, so every replica builds the same scene.
+	slices.SortFunc(hz, func(a, b data.Hazard) int { return cmpInt(a.FID, b.FID) })
+	slices.SortFunc(cams, func(a, b data.Camera) int { return cmpInt(a.FID, b.FID) })
+	ts.scene = &tiles.Scene{Grids: ts.grids, Areas: ts.areas, Study: ts.study, Hazards: tiles.HazardPoints(hz), Cameras: tiles.CameraPoints(cams)}
+	ts.cache.Invalidate(tiles.Dirty{All: true})
+}
+
+// updateScene derives the next scene from the current one and d, and
+// drops the cached tiles that the old or new places of d's points reach.
+// The scene is swapped before the cache is invalidated: a render that
+// reads the old scene after the swap started before the invalidation, and
+// the cache does not keep it.
+func (s *Service) updateScene(d *sceneDelta) {
+	ts := &s.tiles
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.scene == nil {
+		return
+	}
+	next := ts.scene
+	var dirty []tiles.Dirty
+	if d.shapes && s.shapes(ts) {
+		next = &tiles.Scene{Version: next.Version + 1, Grids: ts.grids, Areas: ts.areas, Study: ts.study,
+			Hazards: next.Hazards, Cameras: next.Cameras}
+		dirty = append(dirty, tiles.Dirty{Layer: tiles.LayerGrids, All: true}, tiles.Dirty{Layer: tiles.LayerAreas, All: true},
+			tiles.Dirty{Layer: tiles.LayerHotspots, All: true})
+	}
+	if len(d.hazardPuts)+len(d.hazardDels) > 0 {
+		var dd []tiles.Dirty
+		next, dd = next.WithHazards(d.hazardPuts, d.hazardDels)
+		dirty = append(dirty, dd...)
+	}
+	if len(d.cameraPuts)+len(d.cameraDels) > 0 {
+		var dd []tiles.Dirty
+		next, dd = next.WithCameras(d.cameraPuts, d.cameraDels)
+		dirty = append(dirty, dd...)
+	}
+	if len(dirty) == 0 {
+		return
+	}
+	ts.scene = next
+	ts.cache.Invalidate(dirty...)
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// studyArea is where the hotspot analysis counts zeros: the leaf areas
+// (those no other area names as parent), else the published grids, else
+// nothing (then the incidents' bounding box).
+func studyArea(areas []data.Area, plan *Plan) orb.MultiPolygon {
+	parents := map[string]bool{}
+	for _, a := range areas {
+		parents[a.ParentCode] = true
+	}
+	var mp orb.MultiPolygon
+	for _, a := range areas {
+		if !parents[a.Code] {
+			mp = append(mp, a.Geometry...)
+		}
+	}
+	if len(mp) == 0 && plan != nil {
+		for _, g := range plan.Plan.Grids {
+			mp = append(mp, g.Geometry...)
+		}
+	}
+	return mp
+}
