@@ -50,11 +50,11 @@ type derivedCache struct {
 
 // coverage is the camera coverage of one plan with one set of cameras.
 type coverage struct {
-	plan         *live.Plan
-	gens         [2]uint64 // camera and household generations it was computed at
-	computed     time.Time
-	took         time.Duration
-	online       int
+	plan     *live.Plan
+	gens     [2]uint64 // camera and household generations it was computed at
+	computed time.Time
+	took     time.Duration
+	online   int
 
 	grids []gridCoverage // by plan grid index
 	r     raster

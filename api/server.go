@@ -70,7 +70,7 @@ type Server struct {
 	// follow stops following the feed; set by Load.
 	followMu sync.Mutex
 	follow   context.CancelFunc
-	limiter *limiter
+	limiter  *limiter
 	// exact holds the routes without path variables by "METHOD /path",
 	// each behind the same authentication as the router's: ServeHTTP
 	// finds them with one map lookup instead of the router's regular
