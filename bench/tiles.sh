@@ -89,6 +89,25 @@ echo "## throughput: wrk -t$THREADS -c$CONNS -d${DUR}s over the z10-z16 mix ($(w
 # Warm the cache with the whole mix first, as a dashboard's users would.
 TILE_MIX="$OUT/mix.txt" TILE_PREFIX="/tiles/grids,hazards/" TILE_SUFFIX=.mvt wrk -t2 -c8 -d5s -s bench/tiles.lua "http://$CACHED/" >/dev/null
 run_wrk "wangge cached (grids,hazards)" "$CACHED" "/tiles/grids,hazards/" .mvt
+# The same run while a client creates one hazard a second somewhere in the
+# city (One truth: a write drops only the tiles it reaches, not the cache).
+(
+	i=0
+	while :; do
+		i=$((i + 1))
+		printf '{"type":"Feature","geometry":{"type":"Point","coordinates":[%s,%s]},"properties":{"category":"fire","severity":2}}' \
+			$(awk -v s="$i" 'BEGIN { srand(s); printf "%.6f %.6f", -56.25 + rand() * 0.2, -34.92 + rand() * 0.14 }') |
+			curl -s -o /dev/null -w "%{http_code} %{time_total}\n" -X POST -H 'Content-Type: application/geo+json' --data-binary @- \
+				"http://$CACHED/collections/hazards/items" >>"$OUT/writes.log"
+		sleep 1
+	done
+) &
+WRITER=$!
+PIDS="$PIDS $WRITER"
+run_wrk "wangge cached (grids,hazards) under one write a second" "$CACHED" "/tiles/grids,hazards/" .mvt
+kill $WRITER 2>/dev/null || true
+echo "writes during that run: $(wc -l <"$OUT/writes.log") ($(grep -c '^201 ' "$OUT/writes.log") created), write latency max $(sort -k2 -n "$OUT/writes.log" | tail -1 | cut -d' ' -f2)s"
+rm -f "$OUT/writes.log"
 run_wrk "wangge no cache (grids,hazards)" "$UNCACHED" "/tiles/grids,hazards/" .mvt
 run_wrk "PostGIS ST_AsMVT via pg_tileserv (bench_tile: grids,hazards)" "$TS" "/public.bench_tile/" .pbf
 run_wrk "wangge no cache (grids only)" "$UNCACHED" "/tiles/grids/" .mvt

@@ -10,6 +10,8 @@ pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "insta
 have gcc || need="$need gcc libc6-dev"
 have make || need="$need make"
 have ogrinfo || need="$need gdal-bin"
+# GDAL's GeoPackage validator (validate_gpkg.py) for the change feed's tests.
+pkg_installed python3-gdal || need="$need python3-gdal"
 have node || need="$need nodejs"
 have npm || need="$need npm"
 # The map page's browser test drives Debian's Chromium (test/browser).

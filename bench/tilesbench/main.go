@@ -186,7 +186,10 @@ func serve(ctx context.Context, args []string) error {
 		addr  string
 		cache int
 	}{{*cachedAddr, 0}, {*uncachedAddr, -1}} {
-		srv := api.New(api.Config{Store: store, Logger: log, TileCacheBytes: sv.cache, Anonymous: data.RoleViewer}) // the peer has no auth either
+		// The peer has no auth either; planner, so that the probes may ask
+		// for the cameras layer and bench/tiles.sh may write during a run.
+		// Both listen on loopback only.
+		srv := api.New(api.Config{Store: store, Logger: log, TileCacheBytes: sv.cache, Anonymous: data.RolePlanner})
 		if err := srv.Load(ctx); err != nil {
 			return err
 		}

@@ -99,9 +99,11 @@ func (s *Store) check(ctx context.Context) error {
 		return data.Errorf(data.EINVALID, "%s: schema version %s, this wangge reads versions 1 to %d", s.path, v, schemaVersion)
 	}
 	if n < schemaVersion {
-		return s.migrate(ctx, n)
+		if err := s.migrate(ctx, n); err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.clearDeferralFlags(ctx)
 }
 
 // Path returns the file the store was opened on.

@@ -26,6 +26,12 @@ type Tx struct {
 	rows    map[string]int  // rows inserted per table
 	done    bool
 
+	// grow is the bound of the geometries written per table, by which
+	// Commit extends the table's extent; full marks tables whose extent
+	// Commit recomputes instead (Clear, bulk imports).
+	grow map[string]orb.Bound
+	full map[string]bool
+
 	// deferred is the table whose inserts the feed trigger leaves to
 	// flushFeed (changes.go), and deferFrom–deferTo the fids inserted since.
 	deferred           string
@@ -95,6 +101,7 @@ func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, que
 	if err != nil {
 		return 0, mapErr(err, "%s", what)
 	}
+	t.extend(table, g)
 	fid, err := res.LastInsertId()
 	if err != nil {
 		return 0, err
@@ -199,6 +206,9 @@ func (t *Tx) update(ctx context.Context, table, what string, fid int64, g orb.Ge
 		return err
 	}
 	res, err := t.exec(ctx, table, query, append(append([]any{blob}, args...), fid)...)
+	if err == nil {
+		t.extend(table, g)
+	}
 	if err != nil {
 		return mapErr(err, "%s", what)
 	}
@@ -263,6 +273,7 @@ func (t *Tx) Clear(ctx context.Context, layer data.Layer) error {
 	if _, err := t.exec(ctx, table, `DELETE FROM `+table); err != nil {
 		return mapErr(err, "clear %s", table)
 	}
+	t.markFull(table)
 	return nil
 }
 
@@ -362,10 +373,28 @@ func (t *Tx) Commit() error {
 		if table == "plans" {
 			continue
 		}
-		r := fmt.Sprintf("rtree_%s_geom", table)
-		_, err := t.tx.ExecContext(ctx, fmt.Sprintf(`UPDATE gpkg_contents SET last_change = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now'),
-			min_x = (SELECT min(minx) FROM %[1]s), max_x = (SELECT max(maxx) FROM %[1]s),
-			min_y = (SELECT min(miny) FROM %[1]s), max_y = (SELECT max(maxy) FROM %[1]s) WHERE table_name = ?`, r), table)
+		var err error
+		b, grew := t.grow[table]
+		switch {
+		case t.full[table] || t.bulk[table]:
+			// A layer replaced or imported: its extent is read from the
+			// R-tree, a scan of the layer once an import.
+			r := fmt.Sprintf("rtree_%s_geom", table)
+			_, err = t.tx.ExecContext(ctx, fmt.Sprintf(`UPDATE gpkg_contents SET last_change = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now'),
+				min_x = (SELECT min(minx) FROM %[1]s), max_x = (SELECT max(maxx) FROM %[1]s),
+				min_y = (SELECT min(miny) FROM %[1]s), max_y = (SELECT max(maxy) FROM %[1]s) WHERE table_name = ?`, r), table)
+		case grew:
+			// A few features written: the extent grows to hold them, in
+			// constant time (a scan here cost 0.9 s a write at 960,000
+			// hazards). Deletes leave it as it was: it still holds every
+			// feature, as gpkg_contents asks, if not tightly.
+			_, err = t.tx.ExecContext(ctx, `UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
+				min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2),
+				max_x = max(coalesce(max_x, ?3), ?3), max_y = max(coalesce(max_y, ?4), ?4) WHERE table_name = ?5`,
+				b.Min[0], b.Min[1], b.Max[0], b.Max[1], table)
+		default:
+			_, err = t.tx.ExecContext(ctx, `UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?`, table)
+		}
 		if err != nil {
 			t.Rollback()
 			return mapErr(err, "update extent of %s", table)
@@ -374,6 +403,26 @@ func (t *Tx) Commit() error {
 	t.done = true
 	t.closeStmts()
 	return mapErr(t.tx.Commit(), "commit")
+}
+
+// extend records that g was written to table, for its extent.
+func (t *Tx) extend(table string, g orb.Geometry) {
+	if t.grow == nil {
+		t.grow = map[string]orb.Bound{}
+	}
+	if b, ok := t.grow[table]; ok {
+		t.grow[table] = b.Union(g.Bound())
+	} else {
+		t.grow[table] = g.Bound()
+	}
+}
+
+// markFull makes Commit recompute table's extent.
+func (t *Tx) markFull(table string) {
+	if t.full == nil {
+		t.full = map[string]bool{}
+	}
+	t.full[table] = true
 }
 
 // Rollback abandons the transaction; after Commit it does nothing.

@@ -1,0 +1,149 @@
+package live_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/gpkg"
+	"github.com/wangge/wangge/live"
+)
+
+// Montevideo's bound: the hazards of the benchmarks are seeded in it.
+var montevideo = orb.Bound{Min: orb.Point{-56.43, -34.94}, Max: orb.Point{-56.02, -34.70}}
+
+// benchService is a service over a GeoPackage holding n seeded hazards.
+func benchService(b *testing.B, n int) (*live.Service, data.Store) {
+	b.Helper()
+	ctx := context.Background()
+	store, err := gpkg.Open(ctx, filepath.Join(b.TempDir(), "bench.gpkg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	rng := rand.New(rand.NewPCG(1, uint64(n)))
+	tx, err := store.Begin(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		h := data.Hazard{ID: fmt.Sprintf("seed/%d", i), Point: randomPoint(rng), Category: data.HazardCategories[i%len(data.HazardCategories)],
+			Severity: 1 + i%3, Status: "open", ReportedAt: at.Add(time.Duration(i) * time.Minute)}
+		if _, err := tx.AddHazard(ctx, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	svc := live.New(live.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := svc.Load(ctx); err != nil {
+		b.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	b.Cleanup(cancel)
+	go svc.Run(runCtx)
+	return svc, store
+}
+
+func randomPoint(rng *rand.Rand) orb.Point {
+	return orb.Point{montevideo.Min[0] + rng.Float64()*(montevideo.Max[0]-montevideo.Min[0]),
+		montevideo.Min[1] + rng.Float64()*(montevideo.Max[1]-montevideo.Min[1])}
+}
+
+// benchHazard is the i-th hazard a benchmark writes.
+func benchHazard(i int, p orb.Point) data.Hazard {
+	return data.Hazard{ID: fmt.Sprintf("bench/%d", i), Point: p, Category: "fire", Severity: 2, Status: "open",
+		ReportedAt: time.Now().UTC().Truncate(time.Millisecond)}
+}
+
+var benchSizes = []int{60_000, 960_000}
+
+// BenchmarkWrite is one hazard created through the service: the audited
+// transaction, the feed, and the wait until every view shows it.
+func BenchmarkWrite(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("hazards=%d", n), func(b *testing.B) {
+			svc, _ := benchService(b, n)
+			rng := rand.New(rand.NewPCG(2, 2))
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := svc.CreateHazard(ctx, "bench", benchHazard(i, randomPoint(rng))); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkStoreWrite is the peer of BenchmarkWrite: the same audited
+// transaction straight on the store, with no view to update.
+func BenchmarkStoreWrite(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("hazards=%d", n), func(b *testing.B) {
+			_, store := benchService(b, n)
+			rng := rand.New(rand.NewPCG(2, 2))
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				h := benchHazard(i, randomPoint(rng))
+				if _, err := data.Audited(ctx, store, func(tx data.Tx) (data.AuditEntry, error) {
+					_, err := tx.AddHazard(ctx, h)
+					return data.AuditEntry{Actor: "bench", Action: "hazard.create"}, err
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTileAfterWrite is the first request of a cached z14 tile after
+// a write that changed it: the write is not timed, the tile is (reported as
+// tile-ms, with its p99 over the run).
+func BenchmarkTileAfterWrite(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("hazards=%d", n), func(b *testing.B) {
+			svc, _ := benchService(b, n)
+			ctx := context.Background()
+			layers := []string{"hazards"}
+			centre := montevideo.Center()
+			tile := maptile.At(centre, 14)
+			if _, err := svc.Tile(ctx, layers, tile); err != nil {
+				b.Fatal(err)
+			}
+			var took []time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				if _, err := svc.CreateHazard(ctx, "bench", benchHazard(i, orb.Point{centre[0] + float64(i%100)*1e-6, centre[1]})); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				if _, err := svc.Tile(ctx, layers, tile); err != nil {
+					b.Fatal(err)
+				}
+				took = append(took, time.Since(start))
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
