@@ -70,45 +70,41 @@ func benchHazard(i int, p orb.Point) data.Hazard {
 
 var benchSizes = []int{60_000, 960_000}
 
-// BenchmarkWrite is one hazard created through the service: the audited
-// transaction, the feed, and the wait until every view shows it.
+// BenchmarkWrite is one hazard created through the service ("live": the
+// audited transaction, the feed, and the wait until every view shows it)
+// and, as its floor, the same audited transaction straight on the store
+// ("store": no view to update).
 func BenchmarkWrite(b *testing.B) {
+	ctx := context.Background()
 	for _, n := range benchSizes {
-		b.Run(fmt.Sprintf("hazards=%d", n), func(b *testing.B) {
-			svc, _ := benchService(b, n)
-			rng := rand.New(rand.NewPCG(2, 2))
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				if _, err := svc.CreateHazard(ctx, "bench", benchHazard(i, randomPoint(rng))); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkStoreWrite is the peer of BenchmarkWrite: the same audited
-// transaction straight on the store, with no view to update.
-func BenchmarkStoreWrite(b *testing.B) {
-	for _, n := range benchSizes {
-		b.Run(fmt.Sprintf("hazards=%d", n), func(b *testing.B) {
-			_, store := benchService(b, n)
-			rng := rand.New(rand.NewPCG(2, 2))
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				h := benchHazard(i, randomPoint(rng))
-				if _, err := data.Audited(ctx, store, func(tx data.Tx) (data.AuditEntry, error) {
+		for _, path := range []struct {
+			name  string
+			write func(svc *live.Service, store data.Store, h data.Hazard) error
+		}{
+			{"live", func(svc *live.Service, _ data.Store, h data.Hazard) error {
+				_, err := svc.CreateHazard(ctx, "bench", h)
+				return err
+			}},
+			{"store", func(_ *live.Service, store data.Store, h data.Hazard) error {
+				_, err := data.Audited(ctx, store, func(tx data.Tx) (data.AuditEntry, error) {
 					_, err := tx.AddHazard(ctx, h)
 					return data.AuditEntry{Actor: "bench", Action: "hazard.create"}, err
-				}); err != nil {
-					b.Fatal(err)
+				})
+				return err
+			}},
+		} {
+			b.Run(fmt.Sprintf("%s/hazards=%d", path.name, n), func(b *testing.B) {
+				svc, store := benchService(b, n)
+				rng := rand.New(rand.NewPCG(2, 2))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					if err := path.write(svc, store, benchHazard(i, randomPoint(rng))); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
