@@ -423,10 +423,3 @@ func writeRaw(w http.ResponseWriter, body []byte) error {
 	_, err := w.Write(body)
 	return err
 }
-
-func finiteOr0(f float64) float64 {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0
-	}
-	return f
-}
