@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,39 +8,20 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/gridgen"
+	"github.com/wangge/wangge/live"
 )
 
-// jobs runs plan generation in the background, one at a time: a partition
-// of a city takes both cores for seconds, and a queue of them would starve
-// lookups. A second request while one runs gets 429 with Retry-After.
-type jobs struct {
-	ctx  context.Context // the server's lifetime; jobs outlive requests
-	mu   sync.Mutex
-	next int
-	byID map[string]*job
-	busy bool
-}
-
-// job is one plan generation, as GET /v1/plans/{id} shows it.
-type job struct {
-	ID       string          `json:"id"`
-	Status   string          `json:"status"` // running, done, failed
-	Request  gridgen.Request `json:"request"`
-	Publish  bool            `json:"publish"`
-	Done     int             `json:"progress_done"`
-	Total    int             `json:"progress_total"`
-	PlanID   int64           `json:"plan_id,omitempty"`
-	Error    string          `json:"error,omitempty"`
-	Started  time.Time       `json:"started"`
-	Finished *time.Time      `json:"finished,omitempty"`
-	Links    []link          `json:"links,omitempty"`
+// jobView is a plan job as GET /v1/plans/{id} shows it: live's job with
+// its links.
+type jobView struct {
+	live.Job
+	Links []link `json:"links,omitempty"`
 }
 
 func (s *Server) planRoutes() []route {
@@ -84,29 +64,16 @@ func (s *Server) createPlan(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	actor := principalOf(r.Context()).actor() // the job outlives the request
-	j, err := s.jobs.start(req, func(ctx context.Context, j *job, progress func(done, total int)) (int64, error) {
-		plan, err := gridgen.Generate(ctx, in, gridgen.Options{Progress: progress})
-		if err != nil {
-			return 0, err
-		}
-		return s.savePlan(ctx, actor, plan, req.Publish)
-	})
+	j, err := s.live.StartPlanJob(actor, in, req.Request, req.Publish)
+	if errors.Is(err, live.ErrBusy) {
+		// A second request while one runs waits: 429 with Retry-After.
+		return &tooBusy{retryAfter: 5}
+	}
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/v1/plans/"+j.ID)
-	return writeJSON(w, http.StatusAccepted, "application/json", s.jobView(r, j))
-}
-
-// savePlan stores a plan, publishes it if asked (both audited), and swaps
-// the live plan.
-func (s *Server) savePlan(ctx context.Context, actor string, plan data.Plan, publish bool) (int64, error) {
-	id, err := data.SavePlan(ctx, s.store, plan, publish, actor)
-	if err != nil || !publish {
-		return id, err
-	}
-	s.live.Shown(ctx)
-	return id, nil
+	return writeJSON(w, http.StatusAccepted, "application/json", s.jobView(r, j.ID))
 }
 
 // bodyError turns a JSON decoding failure into a 400 that says where.
@@ -132,59 +99,15 @@ func bodyError(err error) error {
 	return invalid("request body: %v", err)
 }
 
-func (j *jobs) start(req planRequest, run func(ctx context.Context, j *job, progress func(done, total int)) (int64, error)) (*job, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.busy {
-		return nil, &tooBusy{retryAfter: 5}
-	}
-	j.busy = true
-	j.next++
-	jb := &job{ID: fmt.Sprintf("job-%d", j.next), Status: "running", Request: req.Request, Publish: req.Publish, Started: time.Now().UTC()}
-	if j.byID == nil {
-		j.byID = map[string]*job{}
-	}
-	j.byID[jb.ID] = jb
-	go func() {
-		id, err := run(j.ctx, jb, func(done, total int) {
-			j.mu.Lock()
-			jb.Done, jb.Total = done, total
-			j.mu.Unlock()
-		})
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		now := time.Now().UTC()
-		jb.Finished = &now
-		if err != nil {
-			jb.Status, jb.Error = "failed", data.ErrorMessage(err)
-		} else {
-			jb.Status, jb.PlanID, jb.Done = "done", id, jb.Total
-		}
-		j.busy = false
-	}()
-	return jb, nil
-}
-
-// snapshot copies a job under the lock, for a consistent view.
-func (j *jobs) snapshot(id string) (job, bool) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	jb, ok := j.byID[id]
-	if !ok {
-		return job{}, false
-	}
-	return *jb, true
-}
-
 // tooBusy is the error for a request that must wait for a running job.
 type tooBusy struct{ retryAfter int }
 
-func (e *tooBusy) Error() string {
-	return "a plan is being generated; retry when it is done"
-}
+func (e *tooBusy) Error() string { return live.ErrBusy.Error() }
 
-func (s *Server) jobView(r *http.Request, j *job) job {
-	v, _ := s.jobs.snapshot(j.ID)
+// jobView shows job id as it is now, with its links.
+func (s *Server) jobView(r *http.Request, id string) jobView {
+	j, _ := s.live.Job(id)
+	v := jobView{Job: j}
 	base := s.baseURL(r)
 	v.Links = []link{{Href: base + "/v1/plans/" + v.ID, Rel: "self", Type: "application/json"}}
 	if v.PlanID != 0 {
@@ -246,22 +169,12 @@ func (s *Server) listPlans(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := struct {
 		Plans []planSummary `json:"plans"`
-		Jobs  []job         `json:"jobs"`
-	}{Plans: []planSummary{}, Jobs: []job{}}
+		Jobs  []live.Job    `json:"jobs"`
+	}{Plans: []planSummary{}, Jobs: []live.Job{}}
 	for _, p := range plans {
 		out.Plans = append(out.Plans, s.summarize(r, p, false))
 	}
-	s.jobs.mu.Lock()
-	ids := make([]string, 0, len(s.jobs.byID))
-	for id := range s.jobs.byID {
-		ids = append(ids, id)
-	}
-	s.jobs.mu.Unlock()
-	for _, id := range ids {
-		if v, ok := s.jobs.snapshot(id); ok {
-			out.Jobs = append(out.Jobs, v)
-		}
-	}
+	out.Jobs = append(out.Jobs, s.live.Jobs()...)
 	return writeJSON(w, http.StatusOK, "application/json", out)
 }
 
@@ -269,7 +182,7 @@ func (s *Server) listPlans(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) plan(r *http.Request) (data.Plan, error) {
 	id := mux.Vars(r)["planId"]
 	if strings.HasPrefix(id, "job-") {
-		j, ok := s.jobs.snapshot(id)
+		j, ok := s.live.Job(id)
 		if !ok {
 			return data.Plan{}, data.Errorf(data.ENOTFOUND, "no job %s", id)
 		}
@@ -288,11 +201,11 @@ func (s *Server) plan(r *http.Request) (data.Plan, error) {
 func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["planId"]
 	if strings.HasPrefix(id, "job-") {
-		j, ok := s.jobs.snapshot(id)
+		j, ok := s.live.Job(id)
 		if !ok {
 			return data.Errorf(data.ENOTFOUND, "no job %s", id)
 		}
-		return writeJSON(w, http.StatusOK, "application/json", s.jobView(r, &j))
+		return writeJSON(w, http.StatusOK, "application/json", s.jobView(r, j.ID))
 	}
 	p, err := s.plan(r)
 	if err != nil {

@@ -64,9 +64,6 @@ type Server struct {
 	ready   atomic.Bool
 	started time.Time
 	live    *live.Service
-	derived derivedCache // coverage and statistics (coverage.go, stats.go)
-	jobs    *jobs
-	stop    context.CancelFunc // cancels background jobs
 	// follow stops following the feed; set by Load.
 	followMu sync.Mutex
 	follow   context.CancelFunc
@@ -91,7 +88,6 @@ func New(cfg Config) *Server {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	ctx, stop := context.WithCancel(context.Background())
 	burst := float64(cfg.RateBurst)
 	if burst < 1 {
 		burst = max(1, 2*cfg.RateLimit)
@@ -100,7 +96,7 @@ func New(cfg Config) *Server {
 	if lv == nil {
 		lv = live.New(live.Config{Store: cfg.Store, Logger: cfg.Logger, TileCacheBytes: cfg.TileCacheBytes})
 	}
-	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: lv, jobs: &jobs{ctx: ctx}, stop: stop,
+	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: lv,
 		limiter: &limiter{rate: cfg.RateLimit, burst: burst}}
 	s.routes = s.routeTable()
 	s.router = mux.NewRouter()
@@ -155,7 +151,7 @@ func (s *Server) Load(ctx context.Context) error {
 // Close cancels background jobs (plan generation) and stops following the
 // feed. Call it after the HTTP server has shut down.
 func (s *Server) Close() {
-	s.stop()
+	s.live.Close()
 	s.followMu.Lock()
 	if s.follow != nil {
 		s.follow()

@@ -16,53 +16,6 @@ import (
 // by category and status, the closure rate (resolved / reported, the figure
 // grid offices report) and camera coverage, over the published plan.
 
-// hazardsByGrid is every hazard and camera assigned to its grid of one plan,
-// for one data version: assigning is a locate per feature, cheap but not
-// worth repeating on every request.
-type hazardsByGrid struct {
-	plan    *live.Plan
-	version [2]uint64 // hazard and camera generations
-	hazards []gridHazard
-	cameras []gridCounts // by grid index
-}
-
-type gridHazard struct {
-	grid       int
-	category   string
-	status     string
-	reportedAt time.Time
-}
-
-type gridCounts struct{ online, total int }
-
-// gridAssignment returns the hazards and cameras by grid for pp, computing
-// it when the data changed.
-func (s *Server) gridAssignment(pp *live.Plan) *hazardsByGrid {
-	d := &s.derived
-	version := [2]uint64{s.live.HazardGen(), s.live.CameraGen()}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if a := d.stats; a != nil && a.plan == pp && a.version == version {
-		return a
-	}
-	a := &hazardsByGrid{plan: pp, version: version, cameras: make([]gridCounts, len(pp.Plan.Grids))}
-	s.live.EachHazard(func(h data.Hazard) {
-		if gi, ok := pp.Locator.Locate(h.Point); ok {
-			a.hazards = append(a.hazards, gridHazard{grid: gi, category: h.Category, status: h.Status, reportedAt: h.ReportedAt})
-		}
-	})
-	s.live.EachCamera(func(c data.Camera) {
-		if gi, ok := pp.Locator.Locate(c.Point); ok {
-			a.cameras[gi].total++
-			if c.Status == "online" {
-				a.cameras[gi].online++
-			}
-		}
-	})
-	d.stats = a
-	return a
-}
-
 // gridStats is one grid's statistics.
 type gridStats struct {
 	Code       string       `json:"code,omitempty"`
@@ -169,14 +122,14 @@ func (q statsQuery) inPeriod(t time.Time) bool {
 // gridStatsFor computes the statistics of the grids with the given plan
 // indexes (all when idx is nil) and their total.
 func (s *Server) gridStatsFor(ctx context.Context, pp *live.Plan, idx []int, q statsQuery) ([]gridStats, gridStats, error) {
-	a := s.gridAssignment(pp)
-	var cov *coverage
+	a := s.live.GridAssignment(pp)
+	var cov *live.Coverage
 	if q.coverage {
 		var err error
-		if cov, err = s.coverageFor(ctx); err != nil {
+		if cov, err = s.live.Coverage(ctx); err != nil {
 			return nil, gridStats{}, err
 		}
-		if cov.plan != pp { // published again meanwhile: answer from one plan
+		if cov.Plan != pp { // published again meanwhile: answer from one plan
 			return nil, gridStats{}, data.Errorf(data.EUNAVAILABLE, "the published plan changed during the request; retry")
 		}
 	}
@@ -192,20 +145,20 @@ func (s *Server) gridStatsFor(ctx context.Context, pp *live.Plan, idx []int, q s
 		g := pp.Plan.Grids[i]
 		pos[i] = k
 		out[k] = gridStats{Code: g.Code, Name: g.Name, ParentCode: g.ParentCode, Worker: g.Worker, Households: g.Households,
-			Hazards: newHazardStats(), Cameras: cameraStats{Online: a.cameras[i].online, Total: a.cameras[i].total}}
+			Hazards: newHazardStats(), Cameras: cameraStats{Online: a.Cameras[i].Online, Total: a.Cameras[i].Total}}
 		if cov != nil {
-			gc := cov.grids[i]
+			gc := cov.Grids[i]
 			out[k].Coverage = &gridCovStat{HouseholdsShare: gc.HouseholdsShare, AreaShare: gc.AreaShare, HouseholdsUncovered: gc.HouseholdsUncovered}
 		}
 	}
 	total := gridStats{Hazards: newHazardStats()}
-	for _, h := range a.hazards {
-		k, ok := pos[h.grid]
-		if !ok || !q.inPeriod(h.reportedAt) {
+	for _, h := range a.Hazards {
+		k, ok := pos[h.Grid]
+		if !ok || !q.inPeriod(h.ReportedAt) {
 			continue
 		}
-		out[k].Hazards.add(h.category, h.status)
-		total.Hazards.add(h.category, h.status)
+		out[k].Hazards.add(h.Category, h.Status)
+		total.Hazards.add(h.Category, h.Status)
 	}
 	var covHH, covHHCovered int
 	var covArea, covAreaCovered float64
@@ -215,7 +168,7 @@ func (s *Server) gridStatsFor(ctx context.Context, pp *live.Plan, idx []int, q s
 		total.Cameras.Online += out[k].Cameras.Online
 		total.Cameras.Total += out[k].Cameras.Total
 		if cov != nil {
-			gc := cov.grids[i]
+			gc := cov.Grids[i]
 			covHH += gc.Households
 			covHHCovered += gc.HouseholdsCovered
 			covArea += gc.AreaM2

@@ -190,12 +190,12 @@ func (s *Service) apply(ctx context.Context, b *batch) error {
 		}
 	}
 	if b.areas {
-		if err := s.reloadAreas(ctx); err != nil {
+		if err := s.reloadAreas(ctx); err != nil && !s.keepOld("areas", err) {
 			return err
 		}
 	}
 	if b.plan {
-		if err := s.reloadPlan(ctx); err != nil {
+		if err := s.reloadPlan(ctx); err != nil && !s.keepOld("published plan", err) {
 			return err
 		}
 	}
@@ -233,6 +233,18 @@ func (s *Service) apply(ctx context.Context, b *batch) error {
 	s.applyPoints(&d)
 	s.updateScene(&d)
 	return nil
+}
+
+// keepOld reports whether a reload failed on the data itself (an invalid
+// geometry written by GDAL, QGIS or psql, which wangge's own writes refuse),
+// logging it: the views keep the previous areas or plan and the follower
+// goes on, rather than stop at this version on every replica.
+func (s *Service) keepOld(what string, err error) bool {
+	if data.ErrorCode(err) != data.EINVALID {
+		return false
+	}
+	s.log.Error("the store's "+what+" cannot be indexed; the previous one stays in use until it is mended", "err", err)
+	return true
 }
 
 // applyPoints puts d's hazards and cameras into the maps and indexes.

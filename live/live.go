@@ -88,6 +88,9 @@ type Service struct {
 
 	keys  keySnapshot
 	tiles tileState
+	// derived holds coverage and statistics (coverage.go, stats.go).
+	derived derivedCache
+	jobs    jobs
 
 	// health of the follower (follow.go).
 	healthMu  sync.Mutex
@@ -119,6 +122,7 @@ func New(cfg Config) *Service {
 		hazards: spatial.NewPointIndex[int64](), cameras: spatial.NewPointIndex[int64](),
 		hazardByID: map[int64]data.Hazard{}, cameraByID: map[int64]data.Camera{}}
 	s.keys.store = cfg.Store
+	s.jobs.ctx, s.jobs.stop = context.WithCancel(context.Background())
 	s.tiles.cache = tiles.NewCache(max(n, 0))
 	return s
 }

@@ -109,7 +109,15 @@ func TestFollowsOtherWriters(t *testing.T) {
 	}
 
 	// A new plan published elsewhere replaces the live one.
-	plan := leafPlan(t, f.svc)
+	if _, ok := f.publishElsewhere(t, leafPlan(t, f.svc)).Locator.Locate(vaduz); !ok {
+		t.Fatal("locate finds no grid of the newly published plan in Vaduz")
+	}
+}
+
+// publishElsewhere saves and publishes plan as another process would, and
+// returns it once the service shows it.
+func (f fixture) publishElsewhere(t *testing.T, plan data.Plan) *live.Plan {
+	t.Helper()
 	var id int64
 	commit(t, f.other, func(ctx context.Context, tx data.Tx) (err error) {
 		if id, err = tx.SavePlan(ctx, plan); err != nil {
@@ -118,9 +126,7 @@ func TestFollowsOtherWriters(t *testing.T) {
 		return tx.PublishPlan(ctx, id)
 	})
 	eventually(t, "plan published by another process", func() bool { p := f.svc.Published(); return p != nil && p.Plan.ID == id })
-	if _, ok := f.svc.Published().Locator.Locate(vaduz); !ok {
-		t.Fatal("locate finds no grid of the newly published plan in Vaduz")
-	}
+	return f.svc.Published()
 }
 
 // leafPlan is a plan of one grid per leaf area: enough to locate with.
@@ -241,5 +247,55 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 	}
 	if want := vaduz[0] + 2*steps*1e-5; got.Point[0] < want-1e-9 || got.Point[0] > want+1e-9 {
 		t.Fatalf("after %d concurrent moves the hazard is at %.6f, want %.6f: updates were lost", 2*steps, got.Point[0], want)
+	}
+}
+
+// TestGridAssignmentFollowsWrites checks that the assignment kept from one
+// statistics request to the next, which locates only new or moved hazards,
+// equals one that locates every hazard.
+func TestGridAssignmentFollowsWrites(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	pp := f.publishElsewhere(t, leafPlan(t, f.svc))
+	check := func(step string) {
+		t.Helper()
+		want := map[live.GridHazard]int{}
+		f.svc.EachHazard(func(h data.Hazard) {
+			if gi, ok := pp.Locator.Locate(h.Point); ok {
+				want[live.GridHazard{Grid: gi, Category: h.Category, Status: h.Status, ReportedAt: h.ReportedAt}]++
+			}
+		})
+		got := map[live.GridHazard]int{}
+		for _, h := range f.svc.GridAssignment(pp).Hazards {
+			got[h]++
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d distinct hazards assigned, want %d", step, len(got), len(want))
+		}
+		for k, n := range want {
+			if got[k] != n {
+				t.Fatalf("%s: %+v assigned %d times, want %d", step, k, got[k], n)
+			}
+		}
+	}
+	check("loaded")
+	h := data.Hazard{ID: "stats/1", Point: vaduz, Category: "fire", Severity: 2, Status: "open", ReportedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	res, err := f.svc.CreateHazard(ctx, "test", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("created")
+	for _, c := range []struct {
+		step   string
+		change func(*data.Hazard)
+	}{
+		{"resolved", func(h *data.Hazard) { h.Status = "resolved" }},
+		{"moved out of every grid", func(h *data.Hazard) { h.Point = orb.Point{9, 47} }},
+		{"moved back", func(h *data.Hazard) { h.Point = vaduz }},
+	} {
+		if _, err := f.svc.UpdateHazard(ctx, "test", res.Value.FID, "", func(h *data.Hazard) error { c.change(h); return nil }); err != nil {
+			t.Fatalf("%s: %v", c.step, err)
+		}
+		check(c.step)
 	}
 }
