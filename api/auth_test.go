@@ -350,3 +350,52 @@ func TestCORSAndHeaders(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestGridStatsByRole: camera counts and coverage derive from camera
+// positions, which only planners and admins may see.
+func TestGridStatsByRole(t *testing.T) {
+	srv, ts, tokens := authServer(t, Config{})
+	ctx := context.Background()
+	plan, err := fuzzPlan(ctx, srv.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := srv.store.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := tx.SavePlan(ctx, plan)
+	if err == nil {
+		err = tx.PublishPlan(ctx, id)
+	}
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.live.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range data.Roles {
+		res, body := do(t, "GET", ts.URL+"/v1/grids/stats", tokens[role], "")
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: /v1/grids/stats answered %d: %s", role, res.StatusCode, body)
+		}
+		var got struct {
+			Grids []map[string]json.RawMessage `json:"grids"`
+			Total map[string]json.RawMessage   `json:"total"`
+		}
+		if err := json.Unmarshal([]byte(body), &got); err != nil || len(got.Grids) == 0 {
+			t.Fatalf("%s: no grids in %.200s (%v)", role, body, err)
+		}
+		want := role.Allows(data.RolePlanner)
+		for _, row := range append(got.Grids, got.Total) {
+			_, cams := row["cameras"]
+			_, cov := row["coverage"]
+			if cams != want || cov != want {
+				t.Fatalf("%s: cameras shown %v, coverage shown %v; want %v for both: %.300s", role, cams, cov, want, body)
+			}
+		}
+	}
+}

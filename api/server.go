@@ -197,6 +197,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cors(rec, r) {
 		return // a preflight request, answered
 	}
+	if r.URL.RawQuery != "" {
+		if err := checkRawQuery(r.URL.RawQuery); err != nil {
+			s.writeError(rec, r, err)
+			return
+		}
+	}
 	if v := r.Header.Get(minVersionHeader); v != "" && !s.atLeast(rec, r, v) {
 		return
 	}

@@ -24,7 +24,7 @@ type gridStats struct {
 	Worker     string       `json:"worker,omitempty"`
 	Households int          `json:"households"` // as the plan counted them
 	Hazards    hazardStats  `json:"hazards"`
-	Cameras    cameraStats  `json:"cameras"`
+	Cameras    *cameraStats `json:"cameras,omitempty"` // planners and admins only, as cameras are
 	Coverage   *gridCovStat `json:"coverage,omitempty"`
 }
 
@@ -121,7 +121,12 @@ func (q statsQuery) inPeriod(t time.Time) bool {
 
 // gridStatsFor computes the statistics of the grids with the given plan
 // indexes (all when idx is nil) and their total.
+//
+// Camera counts and coverage derive from camera positions, which only
+// planners and admins may see (docs/SECURITY.md): other roles get neither.
 func (s *Server) gridStatsFor(ctx context.Context, pp *live.Plan, idx []int, q statsQuery) ([]gridStats, gridStats, error) {
+	cameras := principalOf(ctx).role.Allows(data.RolePlanner)
+	q.coverage = q.coverage && cameras
 	a := s.live.GridAssignment(pp)
 	var cov *live.Coverage
 	if q.coverage {
@@ -145,13 +150,19 @@ func (s *Server) gridStatsFor(ctx context.Context, pp *live.Plan, idx []int, q s
 		g := pp.Plan.Grids[i]
 		pos[i] = k
 		out[k] = gridStats{Code: g.Code, Name: g.Name, ParentCode: g.ParentCode, Worker: g.Worker, Households: g.Households,
-			Hazards: newHazardStats(), Cameras: cameraStats{Online: a.Cameras[i].Online, Total: a.Cameras[i].Total}}
+			Hazards: newHazardStats()}
+		if cameras {
+			out[k].Cameras = &cameraStats{Online: a.Cameras[i].Online, Total: a.Cameras[i].Total}
+		}
 		if cov != nil {
 			gc := cov.Grids[i]
 			out[k].Coverage = &gridCovStat{HouseholdsShare: gc.HouseholdsShare, AreaShare: gc.AreaShare, HouseholdsUncovered: gc.HouseholdsUncovered}
 		}
 	}
 	total := gridStats{Hazards: newHazardStats()}
+	if cameras {
+		total.Cameras = &cameraStats{}
+	}
 	for _, h := range a.Hazards {
 		k, ok := pos[h.Grid]
 		if !ok || !q.inPeriod(h.ReportedAt) {
@@ -165,8 +176,10 @@ func (s *Server) gridStatsFor(ctx context.Context, pp *live.Plan, idx []int, q s
 	for k, i := range idx {
 		out[k].Hazards.close()
 		total.Households += out[k].Households
-		total.Cameras.Online += out[k].Cameras.Online
-		total.Cameras.Total += out[k].Cameras.Total
+		if cameras {
+			total.Cameras.Online += out[k].Cameras.Online
+			total.Cameras.Total += out[k].Cameras.Total
+		}
 		if cov != nil {
 			gc := cov.Grids[i]
 			covHH += gc.Households
