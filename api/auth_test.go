@@ -356,22 +356,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func TestGridStatsByRole(t *testing.T) {
 	srv, ts, tokens := authServer(t, Config{})
 	ctx := context.Background()
-	plan, err := fuzzPlan(ctx, srv.store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := srv.store.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := tx.SavePlan(ctx, plan)
-	if err == nil {
-		err = tx.PublishPlan(ctx, id)
-	}
-	if err == nil {
-		err = tx.Commit()
-	}
-	if err != nil {
+	if err := publishFuzzPlan(ctx, srv.store); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := srv.live.Sync(ctx); err != nil {

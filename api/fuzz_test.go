@@ -72,22 +72,7 @@ func newFuzzTarget(f *testing.F, withPlan, jobsOff bool) *fuzzTarget {
 		f.Fatal(err)
 	}
 	if withPlan {
-		plan, err := fuzzPlan(ctx, store)
-		if err != nil {
-			f.Fatal(err)
-		}
-		tx, err := store.Begin(ctx)
-		if err != nil {
-			f.Fatal(err)
-		}
-		id, err := tx.SavePlan(ctx, plan)
-		if err == nil {
-			err = tx.PublishPlan(ctx, id)
-		}
-		if err == nil {
-			err = tx.Commit()
-		}
-		if err != nil {
+		if err := publishFuzzPlan(ctx, store); err != nil {
 			f.Fatal(err)
 		}
 	}
@@ -122,6 +107,27 @@ func fuzzPlan(ctx context.Context, store data.Store) (data.Plan, error) {
 		fuzzPlanOnce.plan, fuzzPlanOnce.err = gridgen.Generate(ctx, in, gridgen.Options{})
 	})
 	return fuzzPlanOnce.plan, fuzzPlanOnce.err
+}
+
+// publishFuzzPlan stores and publishes the plan of fuzzPlan.
+func publishFuzzPlan(ctx context.Context, store data.Store) error {
+	plan, err := fuzzPlan(ctx, store)
+	if err != nil {
+		return err
+	}
+	tx, err := store.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	id, err := tx.SavePlan(ctx, plan)
+	if err != nil {
+		return err
+	}
+	if err := tx.PublishPlan(ctx, id); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // do serves one request in process and fails the test on a 5xx.

@@ -122,7 +122,8 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error { return s.db.Close() }
 
 // mapErr turns SQLite errors into data errors: the caller's mistakes keep
-// their meaning, cancellations stay cancellations, the rest is internal.
+// their meaning, cancellations stay cancellations, a busy, full or failing
+// disk is unavailable (never a conflict), the rest is internal.
 func mapErr(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
@@ -142,8 +143,19 @@ func mapErr(err error, format string, args ...any) error {
 		case sqlite3.ErrConstraintCheck, sqlite3.ErrConstraintNotNull, sqlite3.ErrConstraintForeignKey:
 			return data.Wrap(data.EINVALID, err, format, args...)
 		}
-		if se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked {
+		// The caller's format names what a constraint failure would mean
+		// ("duplicate id …"); a failing disk means none of it, so these
+		// messages do not use it. SQLite rolls the statement back, and a
+		// failed COMMIT is rolled back by the driver: nothing was written.
+		switch se.Code {
+		case sqlite3.ErrBusy, sqlite3.ErrLocked:
 			return data.Wrap(data.EUNAVAILABLE, err, "store busy, retry later")
+		case sqlite3.ErrFull:
+			return data.Wrap(data.EUNAVAILABLE, err, "store full: the disk (or the database's page limit) is full; nothing was written, retry after freeing space")
+		case sqlite3.ErrIoErr:
+			return data.Wrap(data.EUNAVAILABLE, err, "store unavailable: a disk read or write failed; nothing was written, retry later")
+		case sqlite3.ErrCantOpen:
+			return data.Wrap(data.EUNAVAILABLE, err, "store unavailable: its file or journal cannot be opened; nothing was written, retry later")
 		}
 	}
 	return fmt.Errorf("gpkg: "+format+": %w", append(args, err)...)
