@@ -109,6 +109,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 // handle adapts a handlerFunc to http.Handler.
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !checkBody(w, r) {
+			return
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -197,6 +197,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cors(rec, r) {
 		return // a preflight request, answered
 	}
+	if !s.checkOrigin(rec, r) {
+		return
+	}
 	if r.URL.RawQuery != "" {
 		if err := checkRawQuery(r.URL.RawQuery); err != nil {
 			s.writeError(rec, r, err)
