@@ -95,6 +95,11 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !k.RevokedAt.IsZero() {
+		// Revoked already: DELETE is idempotent, and nothing changed to audit.
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	before, _ := json.Marshal(viewKey(k))
 	now := time.Now()
 	k.RevokedAt = now

@@ -73,6 +73,9 @@ func coordValue(name, s string, limit float64) (float64, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, invalid("parameter %s must be a finite number, got %q", name, s)
 	}
+	if !decimal(strings.TrimSpace(s)) {
+		return 0, invalid("parameter %s must be a decimal number, got %q", name, s)
+	}
 	if f < -limit || f > limit {
 		return 0, invalid("parameter %s must be within [%v, %v], got %v", name, -limit, limit, f)
 	}
@@ -422,4 +425,18 @@ func writeRaw(w http.ResponseWriter, body []byte) error {
 	h["Content-Type"], h["Content-Length"] = vals[0:1:1], vals[1:2:2]
 	_, err := w.Write(body)
 	return err
+}
+
+// decimal reports whether s is written as a plain decimal number: Go's
+// ParseFloat also reads hex floats (0x1p3 is 8) and digit separators
+// (1_0), which no client means in a coordinate.
+func decimal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c == '.', c == '-', c == '+', c == 'e', c == 'E':
+		default:
+			return false
+		}
+	}
+	return true
 }

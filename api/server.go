@@ -125,7 +125,16 @@ func New(cfg Config) *Server {
 		writeProblem(w, r, http.StatusNotFound, "no route "+r.URL.Path+"; the API is described at /api")
 	})
 	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
+		// RFC 9110: a 405 names the methods the resource does take.
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			var match mux.RouteMatch
+			if s.router.Match(&http.Request{Method: m, URL: r.URL, Header: http.Header{}}, &match) && match.MatchErr == nil {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeProblem(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path+" (allowed: "+strings.Join(allow, ", ")+")")
 	})
 	return s
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,7 +57,13 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeEncoded(w, r, enc, "application/vnd.mapbox-vector-tile", s.tileCacheControl())
+	cc := s.tileCacheControl()
+	if slices.Contains(layers, tiles.LayerCameras) {
+		// Cameras are for planners: no shared cache may hand them on,
+		// even where anonymous reads make other tiles public.
+		cc = "private, no-cache"
+	}
+	return writeEncoded(w, r, enc, "application/vnd.mapbox-vector-tile", cc)
 }
 
 // noQuery rejects query parameters on routes that take none, so that a

@@ -196,7 +196,8 @@ func (p props) time(name string, dst *time.Time) error {
 	if err != nil {
 		return invalid("body: properties.%s must be an RFC 3339 time such as 2025-05-01T09:00:00Z, got %q", name, s)
 	}
-	*dst = t.UTC()
+	// Milliseconds: what both stores keep, so the answer shows what is stored.
+	*dst = t.UTC().Truncate(time.Millisecond)
 	return nil
 }
 
@@ -349,6 +350,10 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) error {
 	p := props(fb.Properties)
 	if err := p.check(layerProperties(layer)...); err != nil {
 		return err
+	}
+	if pt == nil && len(p) == 0 {
+		// Not a no-op to audit: a client that sent this meant something else.
+		return invalid("body changes nothing: give a geometry or properties to change")
 	}
 	ctx, actor, ifMatch := r.Context(), principalOf(r.Context()).actor(), r.Header.Get("If-Match")
 	var f *feature

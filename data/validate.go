@@ -3,6 +3,8 @@ package data
 import (
 	"math"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/paulmach/orb"
 )
@@ -23,10 +25,25 @@ func ValidPoint(p orb.Point) string {
 	return ""
 }
 
+// validSourceID reports why a source id cannot be stored alike in both
+// stores (PostgreSQL refuses NUL in text, SQLite keeps it), or "".
+func validSourceID(id string) string {
+	if !utf8.ValidString(id) {
+		return "is not valid UTF-8"
+	}
+	if strings.ContainsRune(id, 0) {
+		return "contains a NUL character"
+	}
+	return ""
+}
+
 // Validate returns an EINVALID *Error naming the first thing wrong with h.
 func (h Household) Validate() error {
 	if h.ID == "" {
 		return Errorf(EINVALID, "id is empty")
+	}
+	if r := validSourceID(h.ID); r != "" {
+		return Errorf(EINVALID, "id %s", r)
 	}
 	if r := ValidPoint(h.Point); r != "" {
 		return Errorf(EINVALID, "%s", r)
@@ -41,6 +58,9 @@ func (h Household) Validate() error {
 func (h Hazard) Validate() error {
 	if r := ValidPoint(h.Point); r != "" {
 		return Errorf(EINVALID, "%s", r)
+	}
+	if r := validSourceID(h.ID); r != "" {
+		return Errorf(EINVALID, "source_id %s", r)
 	}
 	if !slices.Contains(HazardCategories, h.Category) {
 		return Errorf(EINVALID, "unknown category %q (known: %v)", h.Category, HazardCategories)
@@ -61,6 +81,9 @@ func (h Hazard) Validate() error {
 func (c Camera) Validate() error {
 	if r := ValidPoint(c.Point); r != "" {
 		return Errorf(EINVALID, "%s", r)
+	}
+	if r := validSourceID(c.ID); r != "" {
+		return Errorf(EINVALID, "source_id %s", r)
 	}
 	switch {
 	case !(c.Azimuth >= 0 && c.Azimuth < 360):
