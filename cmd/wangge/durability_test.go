@@ -260,21 +260,8 @@ func serves(t *testing.T, bin, db, path string) []byte {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}()
+	waitReady(t, addr, log)
 	client := &http.Client{Timeout: 5 * time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := client.Get("http://" + addr + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready after 30 s (last: %v)\n%s", err, log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 	res, err := client.Get("http://" + addr + path)
 	if err != nil {
 		t.Fatal(err)

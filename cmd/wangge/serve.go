@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	publicRead := fs.Bool("public-read", envBool("public_read"), "let requests without a key read areas, grids, hazards, tiles and hotspots (the viewer role), for public dashboards (WANGGE_PUBLIC_READ)")
 	rateLimit := fs.Float64("rate-limit", envFloat("rate_limit", 200), "requests a second each API key (or address, without a key) may make on average; 0 for no limit (WANGGE_RATE_LIMIT)")
 	rateBurst := fs.Int("rate-burst", int(envFloat("rate_burst", 0)), "requests a key may make at once above the rate; 0 means twice the rate (WANGGE_RATE_BURST)")
+	connsPerAddr := fs.Int("max-conns-per-addr", int(envFloat("max_conns_per_addr", api.DefaultConnsPerAddr)), "connections one client address may hold open at once; 0 for no limit; raise it behind a proxy (WANGGE_MAX_CONNS_PER_ADDR)")
 	corsOrigins := fs.String("cors-origins", env("cors_origins", ""), "comma-separated browser origins allowed to call the API, e.g. https://dash.example.gov (WANGGE_CORS_ORIGINS)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -80,14 +81,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	ln = api.LimitListener(ln, *connsPerAddr)
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		// Idle keep-alive connections cost a file each: half a minute is
+		// enough for a dashboard's next tile, and frees them soon after.
+		IdleTimeout: 30 * time.Second,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "db", *db)
 	errc := make(chan error, 1)
