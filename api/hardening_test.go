@@ -21,6 +21,16 @@ func TestSmallerHardening(t *testing.T) {
 			t.Errorf("PUT on items: %d, Allow %q: %s", res.StatusCode, allow, body)
 		}
 	})
+	t.Run("BD-09 near the poles", func(t *testing.T) {
+		for _, q := range []string{"lon=-180&lat=-90&crs=bd09", "lon=-180&lat=0&crs=bd09"} {
+			if res, body := do(t, "GET", ts.URL+"/v1/locate?"+q, planner, ""); res.StatusCode != 400 || !strings.Contains(body, "outside WGS 84") {
+				t.Errorf("locate?%s: %d %s", q, res.StatusCode, body)
+			}
+		}
+		if res, body := do(t, "POST", ts.URL+"/v1/locate", planner, `{"points": [[9.52, 47.14], [-180, -90]], "crs": "bd09"}`); res.StatusCode != 400 || !strings.Contains(body, "points[1]") {
+			t.Errorf("batch: %d %s", res.StatusCode, body)
+		}
+	})
 	t.Run("coordinates are decimal numbers", func(t *testing.T) {
 		for _, q := range []string{"lon=0x1p3&lat=47.14", "lon=9.52&lat=4_7", "lon=9.52&lat=0X2Ap0"} {
 			if res, body := do(t, "GET", ts.URL+"/v1/locate?"+q, planner, ""); res.StatusCode != 400 || !strings.Contains(body, "decimal") {

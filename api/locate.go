@@ -119,7 +119,19 @@ func pointValue(lonS, latS, crsS string) (orb.Point, error) {
 	if err != nil {
 		return orb.Point{}, err
 	}
-	return c.ToWGS84(orb.Point{lon, lat}), nil
+	return toWGS84(c, orb.Point{lon, lat}, "the point")
+}
+
+// toWGS84 converts p from c, refusing a result outside WGS 84's range:
+// GCJ-02 and BD-09 are offsets defined around China, and near the poles
+// BD-09's formula leaves the globe ([-180.0067, -90.0055] from [-180, -90]).
+func toWGS84(c spatial.CRS, p orb.Point, what string) (orb.Point, error) {
+	w := c.ToWGS84(p)
+	if !spatial.ValidLonLat(w) {
+		return orb.Point{}, invalid("%s [%v, %v] in %s converts to [%v, %v], outside WGS 84's range; %s is an offset defined around China",
+			what, p[0], p[1], c, w[0], w[1], c)
+	}
+	return w, nil
 }
 
 // plainLocateQuery reads lon, lat and crs from a raw query string without
@@ -253,7 +265,10 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 		if reason := data.ValidPoint(p); reason != "" {
 			return invalid("body: points[%d] %s", i, reason)
 		}
-		pts[i] = c.ToWGS84(p)
+		var err error
+		if pts[i], err = toWGS84(c, p, fmt.Sprintf("body: points[%d]", i)); err != nil {
+			return err
+		}
 	}
 	pp, as := s.live.Published(), s.live.Areas()
 	buf := make([]byte, 0, 64+len(pts)*256)

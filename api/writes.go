@@ -131,7 +131,9 @@ func readFeature(r *http.Request) (featureBody, *orb.Point, error) {
 	if err != nil {
 		return fb, nil, invalid("body: geometry.coordinates %v", err)
 	}
-	p = c.ToWGS84(p)
+	if p, err = toWGS84(c, p, "body: geometry.coordinates"); err != nil {
+		return fb, nil, err
+	}
 	return fb, &p, nil
 }
 
