@@ -72,7 +72,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if dst, err = gpkg.Open(ctx, out); err != nil {
 			return err
 		}
-		counts, err = copyStore(ctx, dst, src)
+		counts, err = copyStore(ctx, dst, src, sourceName(*db))
 		dst.Close()
 		if err != nil {
 			os.Remove(out)
@@ -82,7 +82,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if dst, err = postgis.Open(ctx, out); err != nil {
 			return err
 		}
-		counts, err = copyStore(ctx, dst, src)
+		counts, err = copyStore(ctx, dst, src, sourceName(*db))
 		dst.Close()
 	}
 	if err != nil {
@@ -98,7 +98,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // whose fids have no gaps keeps them; otherwise they are renumbered in the
 // same order. Source ids, codes, plan links (base plan, published) and every
 // field are kept.
-func copyStore(ctx context.Context, dst, src data.Store) (map[string]int, error) {
+func copyStore(ctx context.Context, dst, src data.Store, from string) (map[string]int, error) {
 	for _, l := range data.Layers {
 		if n, err := dst.Count(ctx, l); err != nil || n > 0 {
 			if err != nil {
@@ -194,7 +194,23 @@ func copyStore(ctx context.Context, dst, src data.Store) (map[string]int, error)
 		counts["plans"]++
 		counts["grids"] += len(p.Grids)
 	}
+	// The target's audit log says where its data came from, who moved it
+	// and how much, like an import's entry.
+	after, _ := json.Marshal(counts)
+	if err := tx.Audit(ctx, data.AuditEntry{At: time.Now(), Actor: cliActor(), Action: "export", Target: from,
+		Before: json.RawMessage("null"), After: after}); err != nil {
+		return nil, err
+	}
 	return counts, tx.Commit()
+}
+
+// sourceName names a store in the audit log: a GeoPackage by its file
+// name, PostGIS without its URL, which may carry a password.
+func sourceName(db string) string {
+	if postgis.IsURL(db) {
+		return "PostGIS database"
+	}
+	return filepath.Base(db)
 }
 
 func cmpInt(a, b int64) int {

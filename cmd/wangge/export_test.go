@@ -97,6 +97,17 @@ func TestExportRoundTrip(t *testing.T) {
 	defer b.Close()
 	t.Run("gpkg to postgis", func(t *testing.T) { storetest.SameContent(t, a, p) })
 	t.Run("postgis to gpkg", func(t *testing.T) { storetest.SameContent(t, a, b) })
+	t.Run("audited", func(t *testing.T) {
+		for name, s := range map[string]data.Store{"postgis": p, "gpkg": b} {
+			entries, _, err := s.AuditLog(ctx, data.AuditQuery{Action: "export", Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 1 || !strings.Contains(string(entries[0].After), `"hazards"`) || strings.Contains(entries[0].Target, "postgres://") {
+				t.Errorf("%s: export audit entries %+v, want one with the counts and no URL", name, entries)
+			}
+		}
+	})
 
 	// Export never overwrites, and never mixes into a store with data.
 	if code, _, errs := runCLI(t, "export", "--format", "gpkg", back, "--db", pg); code != 2 || !strings.Contains(errs, "exists") {
