@@ -259,7 +259,8 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 	pts := make([]orb.Point, len(req.Points))
 	for i, xy := range req.Points {
 		if len(xy) != 2 {
-			return invalid("body: points[%d] must be [lon, lat] (two numbers), got %s", i, mustJSON(xy))
+			got, _ := json.Marshal(xy) // numbers just decoded from JSON
+			return invalid("body: points[%d] must be [lon, lat] (two numbers), got %s", i, got)
 		}
 		p := orb.Point{xy[0], xy[1]}
 		if reason := data.ValidPoint(p); reason != "" {
@@ -416,18 +417,6 @@ func containingAreas(as *live.Areas, p orb.Point) []byte {
 		}
 	}
 	return []byte("[]")
-}
-
-// mustJSON encodes plain structs of strings and finite numbers, which
-// cannot fail; should one not be, the answer shows null rather than break.
-func mustJSON(v any) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return []byte("null")
-	}
-	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
 // writeRaw writes an already encoded JSON answer. The header values share

@@ -90,11 +90,11 @@ func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 	}
 	if kind == string(data.LayerHazards) {
 		for _, n := range s.live.NearbyHazards(p, radius, limit) {
-			add(n.FID, n.Point, hazardProps(n.Hazard), n.DistanceM)
+			add(n.Record.FID, n.Record.Point, hazardProps(n.Record), n.DistanceM)
 		}
 	} else {
 		for _, n := range s.live.NearbyCameras(p, radius, limit) {
-			add(n.FID, n.Point, cameraProps(n.Camera), n.DistanceM)
+			add(n.Record.FID, n.Record.Point, cameraProps(n.Record), n.DistanceM)
 		}
 	}
 	fc.NumberReturned = len(fc.Features)

@@ -208,27 +208,12 @@ func (s *Service) apply(ctx context.Context, b *batch) error {
 		s.rebuildScene()
 		return nil
 	}
-	for fid := range b.hazards {
-		h, err := s.store.Hazard(ctx, fid)
-		switch {
-		case data.ErrorCode(err) == data.ENOTFOUND:
-			d.hazardDels = append(d.hazardDels, fid)
-		case err != nil:
-			return err
-		default:
-			d.hazardPuts = append(d.hazardPuts, h)
-		}
+	var err error
+	if d.hazardPuts, d.hazardDels, err = reread(ctx, b.hazards, s.store.Hazard); err != nil {
+		return err
 	}
-	for fid := range b.cameras {
-		c, err := s.store.Camera(ctx, fid)
-		switch {
-		case data.ErrorCode(err) == data.ENOTFOUND:
-			d.cameraDels = append(d.cameraDels, fid)
-		case err != nil:
-			return err
-		default:
-			d.cameraPuts = append(d.cameraPuts, c)
-		}
+	if d.cameraPuts, d.cameraDels, err = reread(ctx, b.cameras, s.store.Camera); err != nil {
+		return err
 	}
 	s.applyPoints(&d)
 	s.updateScene(&d)
@@ -247,6 +232,23 @@ func (s *Service) keepOld(what string, err error) bool {
 	return true
 }
 
+// reread reads the rows fids name as the store has them now: those still
+// there to put, those gone to delete.
+func reread[T any](ctx context.Context, fids map[int64]bool, get func(context.Context, int64) (T, error)) (puts []T, dels []int64, err error) {
+	for fid := range fids {
+		v, err := get(ctx, fid)
+		switch {
+		case data.ErrorCode(err) == data.ENOTFOUND:
+			dels = append(dels, fid)
+		case err != nil:
+			return nil, nil, err
+		default:
+			puts = append(puts, v)
+		}
+	}
+	return puts, dels, nil
+}
+
 // applyPoints puts d's hazards and cameras into the maps and indexes.
 func (s *Service) applyPoints(d *sceneDelta) {
 	if len(d.hazardPuts)+len(d.hazardDels)+len(d.cameraPuts)+len(d.cameraDels) == 0 {
@@ -255,34 +257,20 @@ func (s *Service) applyPoints(d *sceneDelta) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, h := range d.hazardPuts {
-		if _, ok := s.hazardByID[h.FID]; ok {
-			s.hazards.Delete(h.FID)
-		}
-		s.hazardByID[h.FID] = h
-		if err := s.hazards.Insert(h.FID, h.Point); err != nil {
-			s.log.Error("hazard not indexed", "fid", h.FID, "err", err)
+		if err := s.hazards.put(h); err != nil {
+			s.log.Error("point layer out of step with the store", "err", err)
 		}
 	}
 	for _, fid := range d.hazardDels {
-		if _, ok := s.hazardByID[fid]; ok {
-			delete(s.hazardByID, fid)
-			s.hazards.Delete(fid)
-		}
+		s.hazards.del(fid)
 	}
 	for _, c := range d.cameraPuts {
-		if _, ok := s.cameraByID[c.FID]; ok {
-			s.cameras.Delete(c.FID)
-		}
-		s.cameraByID[c.FID] = c
-		if err := s.cameras.Insert(c.FID, c.Point); err != nil {
-			s.log.Error("camera not indexed", "fid", c.FID, "err", err)
+		if err := s.cameras.put(c); err != nil {
+			s.log.Error("point layer out of step with the store", "err", err)
 		}
 	}
 	for _, fid := range d.cameraDels {
-		if _, ok := s.cameraByID[fid]; ok {
-			delete(s.cameraByID, fid)
-			s.cameras.Delete(fid)
-		}
+		s.cameras.del(fid)
 	}
 	if len(d.hazardPuts)+len(d.hazardDels) > 0 {
 		s.hazardGen.Add(1)

@@ -12,7 +12,6 @@ package live
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -69,12 +68,9 @@ type Service struct {
 	// kick asks the follower to read the feed now.
 	kick chan struct{}
 
-	hazards *spatial.PointIndex[int64] // by fid
-	cameras *spatial.PointIndex[int64]
-
-	mu         sync.RWMutex // guards the maps below; indexes have their own locks
-	hazardByID map[int64]data.Hazard
-	cameraByID map[int64]data.Camera
+	mu      sync.RWMutex // guards the point layers
+	hazards points[data.Hazard]
+	cameras points[data.Camera]
 
 	// hazardGen and cameraGen count applied changes of each layer; derived
 	// results (coverage, statistics) key on them.
@@ -119,8 +115,8 @@ func New(cfg Config) *Service {
 		n = tileCacheBytes
 	}
 	s := &Service{store: cfg.Store, log: cfg.Logger, cfg: cfg, changed: make(chan struct{}), kick: make(chan struct{}, 1),
-		hazards: spatial.NewPointIndex[int64](), cameras: spatial.NewPointIndex[int64](),
-		hazardByID: map[int64]data.Hazard{}, cameraByID: map[int64]data.Camera{}}
+		hazards: points[data.Hazard]{kind: "hazard", at: hazardAt, byID: map[int64]data.Hazard{}, index: spatial.NewPointIndex[int64]()},
+		cameras: points[data.Camera]{kind: "camera", at: cameraAt, byID: map[int64]data.Camera{}, index: spatial.NewPointIndex[int64]()}}
 	s.keys.store = cfg.Store
 	s.jobs.ctx, s.jobs.stop = context.WithCancel(context.Background())
 	s.tiles.cache = tiles.NewCache(max(n, 0))
@@ -157,7 +153,7 @@ func (s *Service) Load(ctx context.Context) error {
 	s.markRead(nil)
 	s.loaded.Store(true)
 	s.mu.RLock()
-	nh, nc := len(s.hazardByID), len(s.cameraByID)
+	nh, nc := len(s.hazards.byID), len(s.cameras.byID)
 	s.mu.RUnlock()
 	s.log.Info("views loaded", "hazards", nh, "cameras", nc, "version", last, "dur", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -176,22 +172,16 @@ func (s *Service) reloadPoints(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hx, cx := spatial.NewPointIndex[int64](), spatial.NewPointIndex[int64]()
-	hm, cm := make(map[int64]data.Hazard, len(hz)), make(map[int64]data.Camera, len(cams))
-	for _, h := range hz {
-		hm[h.FID] = h
-		if err := hx.Insert(h.FID, h.Point); err != nil {
-			return fmt.Errorf("index hazard %d: %w", h.FID, err)
-		}
+	hp, err := newPoints("hazard", hazardAt, hz)
+	if err != nil {
+		return err
 	}
-	for _, c := range cams {
-		cm[c.FID] = c
-		if err := cx.Insert(c.FID, c.Point); err != nil {
-			return fmt.Errorf("index camera %d: %w", c.FID, err)
-		}
+	cp, err := newPoints("camera", cameraAt, cams)
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
-	s.hazards, s.cameras, s.hazardByID, s.cameraByID = hx, cx, hm, cm
+	s.hazards, s.cameras = hp, cp
 	s.mu.Unlock()
 	s.hazardGen.Add(1)
 	s.cameraGen.Add(1)
@@ -271,7 +261,7 @@ func (s *Service) HouseholdGen() uint64 { return s.householdGen.Load() }
 func (s *Service) Hazard(fid int64) (data.Hazard, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	h, ok := s.hazardByID[fid]
+	h, ok := s.hazards.byID[fid]
 	return h, ok
 }
 
@@ -279,7 +269,7 @@ func (s *Service) Hazard(fid int64) (data.Hazard, bool) {
 func (s *Service) Camera(fid int64) (data.Camera, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.cameraByID[fid]
+	c, ok := s.cameras.byID[fid]
 	return c, ok
 }
 
@@ -288,7 +278,7 @@ func (s *Service) Camera(fid int64) (data.Camera, bool) {
 func (s *Service) EachHazard(fn func(data.Hazard)) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, h := range s.hazardByID {
+	for _, h := range s.hazards.byID {
 		fn(h)
 	}
 }
@@ -297,48 +287,22 @@ func (s *Service) EachHazard(fn func(data.Hazard)) {
 func (s *Service) EachCamera(fn func(data.Camera)) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, c := range s.cameraByID {
+	for _, c := range s.cameras.byID {
 		fn(c)
 	}
 }
 
-// NearHazard is a hazard with its distance from the point asked about.
-type NearHazard struct {
-	data.Hazard
-	DistanceM float64
-}
-
-// NearCamera is a camera with its distance from the point asked about.
-type NearCamera struct {
-	data.Camera
-	DistanceM float64
-}
-
 // NearbyHazards returns up to limit hazards within radiusM metres of p,
 // nearest first.
-func (s *Service) NearbyHazards(p orb.Point, radiusM float64, limit int) []NearHazard {
+func (s *Service) NearbyHazards(p orb.Point, radiusM float64, limit int) []Near[data.Hazard] {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	found := s.hazards.Nearby(p, radiusM, limit)
-	out := make([]NearHazard, 0, len(found))
-	for _, n := range found {
-		if h, ok := s.hazardByID[n.ID]; ok {
-			out = append(out, NearHazard{h, n.DistanceM})
-		}
-	}
-	return out
+	return s.hazards.nearby(p, radiusM, limit)
 }
 
 // NearbyCameras is NearbyHazards for cameras.
-func (s *Service) NearbyCameras(p orb.Point, radiusM float64, limit int) []NearCamera {
+func (s *Service) NearbyCameras(p orb.Point, radiusM float64, limit int) []Near[data.Camera] {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	found := s.cameras.Nearby(p, radiusM, limit)
-	out := make([]NearCamera, 0, len(found))
-	for _, n := range found {
-		if c, ok := s.cameraByID[n.ID]; ok {
-			out = append(out, NearCamera{c, n.DistanceM})
-		}
-	}
-	return out
+	return s.cameras.nearby(p, radiusM, limit)
 }

@@ -89,7 +89,7 @@ func TestFollowsOtherWriters(t *testing.T) {
 	near := func() map[int64]data.Hazard {
 		out := map[int64]data.Hazard{}
 		for _, n := range f.svc.NearbyHazards(vaduz, 5, 100) {
-			out[n.FID] = n.Hazard
+			out[n.Record.FID] = n.Record
 		}
 		return out
 	}

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -94,18 +95,18 @@ func (s *Service) rebuildScene() {
 	defer ts.mu.Unlock()
 	s.shapes(ts)
 	s.mu.RLock()
-	hz := make([]data.Hazard, 0, len(s.hazardByID))
-	for _, h := range s.hazardByID {
+	hz := make([]data.Hazard, 0, len(s.hazards.byID))
+	for _, h := range s.hazards.byID {
 		hz = append(hz, h)
 	}
-	cams := make([]data.Camera, 0, len(s.cameraByID))
-	for _, c := range s.cameraByID {
+	cams := make([]data.Camera, 0, len(s.cameras.byID))
+	for _, c := range s.cameras.byID {
 		cams = append(cams, c)
 	}
 	s.mu.RUnlock()
 	// FID order, so every replica builds the same scene.
-	slices.SortFunc(hz, func(a, b data.Hazard) int { return cmpInt(a.FID, b.FID) })
-	slices.SortFunc(cams, func(a, b data.Camera) int { return cmpInt(a.FID, b.FID) })
+	slices.SortFunc(hz, func(a, b data.Hazard) int { return cmp.Compare(a.FID, b.FID) })
+	slices.SortFunc(cams, func(a, b data.Camera) int { return cmp.Compare(a.FID, b.FID) })
 	ts.scene = &tiles.Scene{Grids: ts.grids, Areas: ts.areas, Study: ts.study, Hazards: tiles.HazardPoints(hz), Cameras: tiles.CameraPoints(cams)}
 	ts.cache.Invalidate(tiles.Dirty{All: true})
 }
@@ -145,16 +146,6 @@ func (s *Service) updateScene(d *sceneDelta) {
 	}
 	ts.scene = next
 	ts.cache.Invalidate(dirty...)
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // studyArea is where the hotspot analysis counts zeros: the leaf areas

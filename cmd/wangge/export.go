@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,7 +130,7 @@ func copyStore(ctx context.Context, dst, src data.Store, from string) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(areas, func(a, b data.Area) int { return cmpInt(a.FID, b.FID) })
+	slices.SortFunc(areas, func(a, b data.Area) int { return cmp.Compare(a.FID, b.FID) })
 	for _, a := range areas {
 		if _, err := tx.AddArea(ctx, a); err != nil {
 			return nil, refused("area "+a.Code, err)
@@ -179,7 +180,7 @@ func copyStore(ctx context.Context, dst, src data.Store, from string) (map[strin
 		if err != nil {
 			return nil, err
 		}
-		slices.SortFunc(p.Grids, func(a, b data.Grid) int { return cmpInt(a.FID, b.FID) })
+		slices.SortFunc(p.Grids, func(a, b data.Grid) int { return cmp.Compare(a.FID, b.FID) })
 		p.BaseID = newID[p.BaseID] // 0 stays 0; a base plan that is gone becomes none
 		id, err := tx.SavePlan(ctx, p)
 		if err != nil {
@@ -211,16 +212,6 @@ func sourceName(db string) string {
 		return "PostGIS database"
 	}
 	return filepath.Base(db)
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // exportGeoJSON writes one FeatureCollection per layer into the new

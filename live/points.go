@@ -1,0 +1,75 @@
+package live
+
+import (
+	"fmt"
+
+	"github.com/paulmach/orb"
+
+	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/spatial"
+)
+
+// points is one point layer held in memory: its records by fid and their
+// spatial index. The Service's mu guards both.
+type points[T any] struct {
+	kind  string // for log lines: "hazard", "camera"
+	at    func(T) (int64, orb.Point)
+	byID  map[int64]T
+	index *spatial.PointIndex[int64]
+}
+
+func hazardAt(h data.Hazard) (int64, orb.Point) { return h.FID, h.Point }
+func cameraAt(c data.Camera) (int64, orb.Point) { return c.FID, c.Point }
+
+// newPoints indexes list.
+func newPoints[T any](kind string, at func(T) (int64, orb.Point), list []T) (points[T], error) {
+	p := points[T]{kind: kind, at: at, byID: make(map[int64]T, len(list)), index: spatial.NewPointIndex[int64]()}
+	for _, v := range list {
+		fid, pt := at(v)
+		p.byID[fid] = v
+		if err := p.index.Insert(fid, pt); err != nil {
+			return p, fmt.Errorf("index %s %d: %w", kind, fid, err)
+		}
+	}
+	return p, nil
+}
+
+// put inserts v, or replaces the record of its fid.
+func (p points[T]) put(v T) error {
+	fid, pt := p.at(v)
+	if _, ok := p.byID[fid]; ok {
+		p.index.Delete(fid)
+	}
+	p.byID[fid] = v
+	if err := p.index.Insert(fid, pt); err != nil {
+		return fmt.Errorf("%s %d not indexed: %w", p.kind, fid, err)
+	}
+	return nil
+}
+
+// del removes the record of fid, if there is one.
+func (p points[T]) del(fid int64) {
+	if _, ok := p.byID[fid]; ok {
+		delete(p.byID, fid)
+		p.index.Delete(fid)
+	}
+}
+
+// Near is a record with its distance from the point asked about.
+type Near[T any] struct {
+	Record    T
+	DistanceM float64
+}
+
+// nearby returns up to limit records within radiusM metres of pt, nearest
+// first.
+func (p points[T]) nearby(pt orb.Point, radiusM float64, limit int) []Near[T] {
+	found := p.index.Nearby(pt, radiusM, limit)
+	out := make([]Near[T], 0, len(found))
+	for _, n := range found {
+		if v, ok := p.byID[n.ID]; ok {
+			out = append(out, Near[T]{v, n.DistanceM})
+		}
+	}
+	return out
+}
