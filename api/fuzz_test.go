@@ -115,19 +115,8 @@ func publishFuzzPlan(ctx context.Context, store data.Store) error {
 	if err != nil {
 		return err
 	}
-	tx, err := store.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	id, err := tx.SavePlan(ctx, plan)
-	if err != nil {
-		return err
-	}
-	if err := tx.PublishPlan(ctx, id); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err = data.SavePlan(ctx, store, plan, true, "test")
+	return err
 }
 
 // do serves one request in process and fails the test on a 5xx.
