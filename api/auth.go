@@ -26,6 +26,7 @@ var policy = map[string]data.Role{
 	"GET /api":           "",
 	"GET /healthz":       "",
 	"GET /readyz":        "",
+	"GET /readyz/write":  "",
 	"GET /assets/{file}": "",
 	"GET /style.json":    "",
 

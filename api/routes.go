@@ -82,7 +82,9 @@ func (s *Server) capabilityRoutes() []route {
 			responses: map[int]string{200: "OpenAPI document"}, produces: "application/vnd.oai.openapi+json;version=3.0", handler: s.openAPI},
 		{method: "GET", path: "/healthz", id: "getHealth", tag: "Operations", summary: "Liveness: the process answers",
 			responses: map[int]string{200: "alive"}, produces: "application/json", handler: s.healthz},
-		{method: "GET", path: "/readyz", id: "getReady", tag: "Operations", summary: "Readiness: store reachable and indexes loaded",
+		{method: "GET", path: "/readyz", id: "getReady", tag: "Operations", summary: "Readiness to serve reads: indexes loaded, following the store's change feed, store readable (a standby or the primary); what a load balancer checks",
 			responses: map[int]string{200: "ready", 503: "not ready"}, produces: "application/json", handler: s.readyz},
+		{method: "GET", path: "/readyz/write", id: "getReadyWrite", tag: "Operations", summary: "Readiness to take writes: ready, and the primary answers and is not in recovery",
+			responses: map[int]string{200: "ready to write", 503: "writes would fail now"}, produces: "application/json", handler: s.readyzWrite},
 	}
 }

@@ -56,14 +56,16 @@ type Config struct {
 
 // Server serves wangge's HTTP API.
 type Server struct {
-	store   data.Store
-	log     *slog.Logger
-	cfg     Config
-	router  *mux.Router
-	routes  []route
-	ready   atomic.Bool
-	started time.Time
-	live    *live.Service
+	store  data.Store
+	log    *slog.Logger
+	cfg    Config
+	router *mux.Router
+	routes []route
+	ready  atomic.Bool
+	// draining is set by Drain, before a graceful shutdown.
+	draining atomic.Bool
+	started  time.Time
+	live     *live.Service
 	// follow stops following the feed; set by Load.
 	followMu sync.Mutex
 	follow   context.CancelFunc
@@ -218,6 +220,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v := r.Header.Get(minVersionHeader); v != "" && !s.atLeast(rec, r, v) {
 		return
 	}
+	if !hotPath(r.URL.Path) {
+		// Reads that reach the store (items, plans, the audit log) must not
+		// be older than this replica's views, which the client may have
+		// seen already: a standby behind them is passed over
+		// (data.ReadAtLeast). The hot paths answer from memory.
+		r = r.WithContext(data.ReadAtLeast(r.Context(), s.live.Version()))
+	}
 	// The key is built on the stack: indexing a map with string(bytes)
 	// does not allocate.
 	var key [64]byte
@@ -232,7 +241,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // debug level.
 func hotPath(path string) bool {
 	return strings.HasPrefix(path, "/v1/locate") || strings.HasPrefix(path, "/tiles/") || strings.HasPrefix(path, "/v1/nearby") ||
-		path == "/healthz" || path == "/readyz"
+		path == "/healthz" || strings.HasPrefix(path, "/readyz")
 }
 
 // securityHeaders are set on every response; the map page adds its own
@@ -309,26 +318,62 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	// A second is long for a local store to answer a ping; a balancer
-	// polling readiness should learn of a stall sooner than later.
+	return s.readiness(w, r, false)
+}
+
+func (s *Server) readyzWrite(w http.ResponseWriter, r *http.Request) error {
+	return s.readiness(w, r, true)
+}
+
+// readiness answers /readyz and /readyz/write. Both report every check;
+// they differ in which ones decide the status. Reads are served from the
+// views and from a standby, so losing the primary leaves /readyz at 200
+// and only /readyz/write at 503: a balancer checks /readyz, or every
+// replica would leave it together with the primary and reads would fail
+// for no reason.
+func (s *Server) readiness(w http.ResponseWriter, r *http.Request, write bool) error {
+	// A second is long for a store to answer a ping; a balancer polling
+	// readiness should learn of a stall sooner than later.
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
-	checks := map[string]string{"store": "ok", "indexes": "ok", "feed": "ok"}
+	checks := map[string]string{"store": "ok", "write": "ok", "indexes": "ok", "feed": "ok"}
 	status := http.StatusOK
+	// The two pings run at once: a primary that hangs must not delay the
+	// answer about reads.
+	werr := make(chan error, 1)
+	go func() { werr <- s.store.PingWrite(ctx) }()
 	if err := s.store.Ping(ctx); err != nil {
 		checks["store"] = data.ErrorMessage(err)
 		status = http.StatusServiceUnavailable
 	}
-	if !s.ready.Load() {
+	if err := <-werr; err != nil {
+		checks["write"] = data.ErrorMessage(err)
+		if write {
+			status = http.StatusServiceUnavailable
+		}
+	}
+	switch {
+	case !s.ready.Load():
 		checks["indexes"] = "loading"
 		status = http.StatusServiceUnavailable
-	} else if err := s.live.Health(); err != nil {
-		// Views that stopped following the store would answer with old
-		// data: a balancer should send requests elsewhere until they catch up.
-		checks["feed"] = err.Error()
+	case s.draining.Load():
+		// Shutting down: the balancer should stop sending requests here
+		// while those in flight finish.
+		checks["indexes"] = "draining"
 		status = http.StatusServiceUnavailable
+	default:
+		if err := s.live.Health(); err != nil {
+			// Views that stopped following the store would answer with old
+			// data: a balancer should send requests elsewhere until they catch up.
+			checks["feed"] = err.Error()
+			status = http.StatusServiceUnavailable
+		}
 	}
 	w.Header().Set(versionHeader, strconv.FormatInt(s.live.Version(), 10))
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, status, "application/json", map[string]any{"ready": status == http.StatusOK, "checks": checks})
 }
+
+// Drain makes /readyz answer 503 from now on, so that a balancer stops
+// sending requests here before the server shuts down (serve --drain).
+func (s *Server) Drain() { s.draining.Store(true) }

@@ -96,3 +96,13 @@ func etag(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return `"` + hex.EncodeToString(sum[:10]) + `"`
 }
+
+// JobLocker is implemented by stores that several replicas share
+// (PostgreSQL): a job that must run once across all of them, such as plan
+// generation, takes the lock first.
+type JobLocker interface {
+	// TryLockJob takes the lock called name and returns its release; ok is
+	// false when another process holds it. The lock is also released when
+	// the process dies, so a crashed job never keeps others out.
+	TryLockJob(ctx context.Context, name string) (release func(), ok bool, err error)
+}

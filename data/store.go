@@ -57,8 +57,12 @@ type Store interface {
 	// Feed is the store's change feed (changes.go).
 	Feed
 
-	// Ping reports whether the store can be reached.
+	// Ping reports whether the store can be read: on a store with
+	// standbys, a standby or the primary answers.
 	Ping(ctx context.Context) error
+	// PingWrite reports whether the store takes writes now: on a store
+	// with standbys, the primary answers and is not in recovery.
+	PingWrite(ctx context.Context) error
 	// Close releases the store.
 	Close() error
 }

@@ -62,12 +62,25 @@ func (s *Service) Run(ctx context.Context) {
 // listen turns store notifications into kicks, reconnecting after a lost
 // connection. Polling covers the gaps.
 func (s *Service) listen(ctx context.Context, n data.Notifier) {
+	lost := false
 	for {
-		err := n.Listen(ctx, s.Kick)
+		heard := false
+		err := n.Listen(ctx, func() {
+			if !heard && lost {
+				s.log.Info("change notifications back")
+			}
+			heard, lost = true, false
+			s.Kick()
+		})
 		if ctx.Err() != nil {
 			return
 		}
-		s.log.Warn("change notifications lost; polling until they are back", "err", err)
+		// Once per outage: while the primary is down this fails every
+		// second, and polling the standbys goes on meanwhile.
+		if !lost {
+			s.log.Warn("change notifications lost; polling until they are back", "err", err)
+		}
+		lost = true
 		select {
 		case <-ctx.Done():
 			return
@@ -115,12 +128,18 @@ type batch struct {
 func (s *Service) poll(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, pollTimeout)
 	defer cancel()
+	cur := s.Version()
+	// On a store with standbys: read where the feed goes at least as far
+	// as these views, and as a waiting writer needs (data.ReadAtLeast).
+	ctx = data.ReadAtLeast(ctx, max(cur, s.want.Load()))
 	first, last, err := s.store.FeedBounds(ctx)
 	if err != nil {
 		return err
 	}
+	// Rows re-read below must be at least as new as the entries naming
+	// them; a newer row is fine (its own entry comes next).
+	ctx = data.ReadAtLeast(ctx, last)
 	s.prune(ctx, last)
-	cur := s.Version()
 	if last <= cur {
 		return nil
 	}

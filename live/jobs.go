@@ -11,7 +11,8 @@ import (
 	"github.com/wangge/wangge/gridgen"
 )
 
-// ErrBusy is returned by StartPlanJob while another plan is generated.
+// ErrBusy is returned by StartPlanJob while another plan is generated, by
+// this process or another replica of the same store.
 var ErrBusy = errors.New("a plan is being generated; retry when it is done")
 
 // jobs runs plan generation in the background, one at a time: a partition
@@ -51,6 +52,21 @@ func (s *Service) StartPlanJob(actor string, in gridgen.Input, req gridgen.Reque
 	if j.busy {
 		return Job{}, ErrBusy
 	}
+	release := func() {}
+	if l, ok := s.store.(data.JobLocker); ok {
+		// One job across every replica of the store: generation takes a
+		// machine's cores, and two plans raced to publish help nobody.
+		ctx, cancel := context.WithTimeout(j.ctx, 5*time.Second)
+		rel, ok, err := l.TryLockJob(ctx, "plan")
+		cancel()
+		switch {
+		case err != nil:
+			return Job{}, err
+		case !ok:
+			return Job{}, ErrBusy
+		}
+		release = rel
+	}
 	j.busy = true
 	j.next++
 	jb := &Job{ID: fmt.Sprintf("job-%d", j.next), Status: "running", Request: req, Publish: publish, Started: time.Now().UTC()}
@@ -64,6 +80,9 @@ func (s *Service) StartPlanJob(actor string, in gridgen.Input, req gridgen.Reque
 			jb.Done, jb.Total = done, total
 			j.mu.Unlock()
 		})
+		// A save that never committed leaves nothing: SavePlan is one
+		// transaction, and the lock goes with the process if it dies.
+		release()
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		now := time.Now().UTC()

@@ -62,6 +62,9 @@ type Service struct {
 
 	// version is the change-feed Seq up to which every view is applied.
 	version atomic.Int64
+	// want is the highest version a WaitFor has asked for: the follower
+	// reads at least that far, from the primary when standbys lag.
+	want atomic.Int64
 	// changed is closed and replaced each time version moves.
 	waitMu  sync.Mutex
 	changed chan struct{}
@@ -131,10 +134,14 @@ func (s *Service) Store() data.Store { return s.store }
 // (applying one twice does no harm, as each re-reads the row).
 func (s *Service) Load(ctx context.Context) error {
 	start := time.Now()
+	// Never load older than what is shown already (a reload after the
+	// feed was pruned); every read below sees at least the feed's end.
+	ctx = data.ReadAtLeast(ctx, s.Version())
 	_, last, err := s.store.FeedBounds(ctx)
 	if err != nil {
 		return err
 	}
+	ctx = data.ReadAtLeast(ctx, last)
 	if err := s.reloadPoints(ctx); err != nil {
 		return err
 	}
@@ -210,6 +217,8 @@ var ErrBehind = errors.New("live: views are behind the version asked for")
 // read the feed at once, for as long as ctx allows; ErrBehind (wrapped in
 // an EUNAVAILABLE error) when ctx ends first.
 func (s *Service) WaitFor(ctx context.Context, v int64) error {
+	for cur := s.want.Load(); cur < v && !s.want.CompareAndSwap(cur, v); cur = s.want.Load() {
+	}
 	for {
 		s.waitMu.Lock()
 		ch, cur := s.changed, s.version.Load()
@@ -230,7 +239,8 @@ func (s *Service) WaitFor(ctx context.Context, v int64) error {
 // before the call: what a writer calls so that its response is never
 // newer than its own reads.
 func (s *Service) Sync(ctx context.Context) (int64, error) {
-	_, last, err := s.store.FeedBounds(ctx)
+	// Only the primary knows everything committed before now.
+	_, last, err := s.store.FeedBounds(data.ReadPrimary(ctx))
 	if err != nil {
 		return 0, err
 	}

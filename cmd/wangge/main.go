@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/gpkg"
@@ -125,9 +127,9 @@ func envBool(name string) bool {
 }
 
 // openStore opens the store a --db value names.
-func openStore(ctx context.Context, db string) (data.Store, error) {
+func openStore(ctx context.Context, db string, reads ...string) (data.Store, error) {
 	if postgis.IsURL(db) {
-		return postgis.Open(ctx, db)
+		return postgis.Open(ctx, db, reads...)
 	}
 	return gpkg.Open(ctx, db)
 }
@@ -141,6 +143,38 @@ func newLogger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// envDuration returns WANGGE_<NAME> as a duration, or def when unset or
+// not one.
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(env(name, "")); err == nil {
+		return d
+	}
+	return def
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// redactURL drops the password from a database URL for the log.
+func redactURL(db string) string {
+	u, err := url.Parse(db)
+	if err != nil || u.User == nil {
+		return db
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 // envFloat returns WANGGE_<NAME> as a number, or def when unset or not one.

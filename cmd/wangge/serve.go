@@ -14,6 +14,7 @@ import (
 	"github.com/wangge/wangge/api"
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/demo"
+	"github.com/wangge/wangge/data/postgis"
 	"github.com/wangge/wangge/gridgen"
 )
 
@@ -29,9 +30,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rateLimit := fs.Float64("rate-limit", envFloat("rate_limit", 200), "requests a second each API key (or address, without a key) may make on average; 0 for no limit (WANGGE_RATE_LIMIT)")
 	rateBurst := fs.Int("rate-burst", int(envFloat("rate_burst", 0)), "requests a key may make at once above the rate; 0 means twice the rate (WANGGE_RATE_BURST)")
 	connsPerAddr := fs.Int("max-conns-per-addr", int(envFloat("max_conns_per_addr", api.DefaultConnsPerAddr)), "connections one client address may hold open at once; 0 for no limit; raise it behind a proxy (WANGGE_MAX_CONNS_PER_ADDR)")
+	var readDBs []string
+	fs.Func("read-db", "PostgreSQL URL of a hot standby to send reads to; repeat the flag or separate URLs with commas (WANGGE_READ_DB). Writes go to --db, which may list several hosts with target_session_attrs=read-write", func(v string) error {
+		readDBs = append(readDBs, splitList(v)...)
+		return nil
+	})
+	drain := fs.Duration("drain", envDuration("drain", 0), "on SIGTERM, answer /readyz 503 for this long before shutting down, so a load balancer stops sending requests first; e.g. 2s behind HAProxy (WANGGE_DRAIN)")
 	corsOrigins := fs.String("cors-origins", env("cors_origins", ""), "comma-separated browser origins allowed to call the API, e.g. https://dash.example.gov (WANGGE_CORS_ORIGINS)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
+	}
+	if len(readDBs) == 0 {
+		readDBs = splitList(env("read_db", ""))
+	}
+	if len(readDBs) > 0 && !postgis.IsURL(*db) {
+		return usageError{fmt.Errorf("--read-db needs --db to be a PostgreSQL URL (postgres://…): a GeoPackage has no standbys")}
+	}
+	for _, u := range readDBs {
+		if !postgis.IsURL(u) {
+			return usageError{fmt.Errorf("--read-db: %q is not a PostgreSQL URL (postgres://user@host:port/db)", u)}
+		}
 	}
 	if err := api.ValidBaseMap(*baseMap); err != nil {
 		return err
@@ -55,7 +73,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := newLogger(stderr)
 
-	store, err := openStore(ctx, *db)
+	store, err := openStore(ctx, *db, readDBs...)
 	if err != nil {
 		return err
 	}
@@ -93,13 +111,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "db", *db)
+	log.Info("serving", "addr", ln.Addr().String(), "db", redactURL(*db), "read_dbs", len(readDBs))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	if *drain > 0 {
+		// The balancer learns from /readyz that this replica is going and
+		// sends new requests elsewhere; those it already sent finish.
+		log.Info("draining before shutdown", "for", *drain)
+		srv.Drain()
+		time.Sleep(*drain)
 	}
 	log.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)

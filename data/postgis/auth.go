@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/wangge/wangge/data"
 )
 
@@ -25,7 +26,11 @@ func (s *Store) Key(ctx context.Context, id string) (data.Key, error) {
 func (s *Store) Keys(ctx context.Context) ([]data.Key, error) { return s.keys(ctx, "") }
 
 func (s *Store) keys(ctx context.Context, where string, args ...any) ([]data.Key, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, role, name, hash, created_at, revoked_at FROM wangge_keys`+where+` ORDER BY created_at, id`, args...)
+	return readOn(ctx, s, func(db *pgxpool.Pool) ([]data.Key, error) { return keysOn(ctx, db, where, args...) })
+}
+
+func keysOn(ctx context.Context, db *pgxpool.Pool, where string, args ...any) ([]data.Key, error) {
+	rows, err := db.Query(ctx, `SELECT id, role, name, hash, created_at, revoked_at FROM wangge_keys`+where+` ORDER BY created_at, id`, args...)
 	if err != nil {
 		return nil, mapErr(ctx, err, "read keys")
 	}
@@ -49,6 +54,18 @@ func (s *Store) keys(ctx context.Context, where string, args ...any) ([]data.Key
 
 // AuditLog returns a page of the audit log, newest first.
 func (s *Store) AuditLog(ctx context.Context, q data.AuditQuery) ([]data.AuditEntry, int, error) {
+	type page struct {
+		entries []data.AuditEntry
+		n       int
+	}
+	p, err := readOn(ctx, s, func(db *pgxpool.Pool) (page, error) {
+		es, n, err := auditOn(ctx, db, q)
+		return page{es, n}, err
+	})
+	return p.entries, p.n, err
+}
+
+func auditOn(ctx context.Context, db *pgxpool.Pool, q data.AuditQuery) ([]data.AuditEntry, int, error) {
 	var conds []string
 	var args []any
 	add := func(cond string, v any) {
@@ -69,14 +86,14 @@ func (s *Store) AuditLog(ctx context.Context, q data.AuditQuery) ([]data.AuditEn
 		where = " WHERE " + strings.Join(conds, " AND ")
 	}
 	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM wangge_audit`+where, args...).Scan(&n); err != nil {
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM wangge_audit`+where, args...).Scan(&n); err != nil {
 		return nil, 0, mapErr(ctx, err, "read audit log")
 	}
 	limit := "ALL"
 	if q.Limit > 0 {
 		limit = fmt.Sprint(q.Limit)
 	}
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT id, at, actor, action, target, coalesce(before::text, 'null'), coalesce(after::text, 'null')
+	rows, err := db.Query(ctx, fmt.Sprintf(`SELECT id, at, actor, action, target, coalesce(before::text, 'null'), coalesce(after::text, 'null')
 		FROM wangge_audit%s ORDER BY id DESC LIMIT %s OFFSET %d`, where, limit, max(q.Offset, 0)), args...)
 	if err != nil {
 		return nil, 0, mapErr(ctx, err, "read audit log")

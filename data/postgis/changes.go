@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wangge/wangge/data"
 )
@@ -45,6 +46,10 @@ func (s *Store) Channel() string { return s.feed.channel }
 
 // Changes returns entries of the change feed in seq order.
 func (s *Store) Changes(ctx context.Context, q data.ChangeQuery) ([]data.Change, error) {
+	return readOn(ctx, s, func(db *pgxpool.Pool) ([]data.Change, error) { return changesOn(ctx, db, q) })
+}
+
+func changesOn(ctx context.Context, db *pgxpool.Pool, q data.ChangeQuery) ([]data.Change, error) {
 	if q.Limit <= 0 {
 		return nil, data.Errorf(data.EINVALID, "a change query needs a limit above 0, got %d", q.Limit)
 	}
@@ -59,7 +64,7 @@ func (s *Store) Changes(ctx context.Context, q data.ChangeQuery) ([]data.Change,
 		conds = append(conds, `layer = ANY($`+strconv.Itoa(len(args))+`)`)
 	}
 	args = append(args, q.Limit)
-	rows, err := s.pool.Query(ctx, `SELECT seq, layer, fid, op, at FROM wangge_changes WHERE `+strings.Join(conds, ` AND `)+
+	rows, err := db.Query(ctx, `SELECT seq, layer, fid, op, at FROM wangge_changes WHERE `+strings.Join(conds, ` AND `)+
 		` ORDER BY seq LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, mapErr(ctx, err, "read the change feed")
@@ -79,11 +84,22 @@ func (s *Store) Changes(ctx context.Context, q data.ChangeQuery) ([]data.Change,
 // FeedBounds returns the lowest and highest seq in the feed; 0, 0 when it
 // is empty.
 func (s *Store) FeedBounds(ctx context.Context) (first, last int64, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM wangge_changes`).Scan(&first, &last)
-	if err != nil {
-		return 0, 0, mapErr(ctx, err, "read the bounds of the change feed")
-	}
-	return first, last, nil
+	b, err := readOn(ctx, s, func(db *pgxpool.Pool) ([2]int64, error) {
+		var b [2]int64
+		err := db.QueryRow(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM wangge_changes`).Scan(&b[0], &b[1])
+		if err != nil {
+			return b, mapErr(ctx, err, "read the bounds of the change feed")
+		}
+		// What a standby holds is learnt here at every poll, so the
+		// reads that follow seldom need to ask it again.
+		for _, sb := range s.standbys {
+			if sb.pool == db {
+				sb.saw(b[1])
+			}
+		}
+		return b, nil
+	})
+	return b[0], b[1], err
 }
 
 // PruneChanges deletes all but the newest keep entries (at least one is

@@ -40,6 +40,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -74,6 +75,9 @@ type Store struct {
 	writeWait time.Duration
 	// listenIdle and listenPing replace Listen's timings when set (tests).
 	listenIdle, listenPing time.Duration
+	// standbys take the reads (standby.go); next spreads them.
+	standbys []*standby
+	next     atomic.Uint32
 }
 
 var (
@@ -89,10 +93,25 @@ func IsURL(db string) bool {
 // Open connects to the database at dsn (a postgres:// URL), applies the migrations it lacks and
 // returns the store. The database must have the postgis extension or allow
 // the user to create it.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+//
+// dsn may list several hosts (postgres://a:5432,b:5432/db) with
+// target_session_attrs=read-write: new connections then go to whichever of
+// them is the primary, so after a standby is promoted writes find it without
+// a restart. reads are URLs of hot standbys of the same database, which take
+// the reads (standby.go); a standby that cannot be reached now is tried
+// again later, so none of them has to be up for Open.
+func Open(ctx context.Context, dsn string, reads ...string) (*Store, error) {
 	cfg, err := poolConfig(dsn)
 	if err != nil {
 		return nil, err
+	}
+	var rcfgs []*pgxpool.Config
+	for _, r := range reads {
+		rc, err := poolConfig(r)
+		if err != nil {
+			return nil, data.Errorf(data.EINVALID, "read database: %s", data.ErrorMessage(err))
+		}
+		rcfgs = append(rcfgs, rc)
 	}
 	// Migrate on one plain connection first: the pool registers the
 	// geometry type on each connection, which needs PostGIS installed.
@@ -118,6 +137,16 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	for _, rc := range rcfgs {
+		// A standby's pool connects on first use: one that is down now
+		// is skipped until it answers.
+		rp, err := pgxpool.NewWithConfig(ctx, rc)
+		if err != nil {
+			s.Close()
+			return nil, mapErr(ctx, err, "connect to %s", redact(rc))
+		}
+		s.standbys = append(s.standbys, &standby{pool: rp})
 	}
 	return s, nil
 }
@@ -248,20 +277,27 @@ func scrub(err error) string {
 	return "cannot parse"
 }
 
-// Ping reports whether the database answers.
+// Ping reports whether reads can be served: a standby or, failing every
+// standby, the primary answers. PingWrite (standby.go) asks the primary.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		if ctx.Err() != nil {
-			return data.Wrap(data.EUNAVAILABLE, err, "database did not answer in time")
+	_, err := readOn(ctx, s, func(db *pgxpool.Pool) (struct{}, error) {
+		if err := db.Ping(ctx); err != nil {
+			if ctx.Err() != nil {
+				return struct{}{}, data.Wrap(data.EUNAVAILABLE, err, "database did not answer in time")
+			}
+			return struct{}{}, mapErr(ctx, err, "ping")
 		}
-		return mapErr(ctx, err, "ping")
-	}
-	return nil
+		return struct{}{}, nil
+	})
+	return err
 }
 
 // Close closes every connection.
 func (s *Store) Close() error {
 	s.pool.Close()
+	for _, sb := range s.standbys {
+		sb.pool.Close()
+	}
 	return nil
 }
 
@@ -296,6 +332,7 @@ func mapErr(ctx context.Context, err error, format string, args ...any) error {
 		case pe.Code == "55P03":
 			return data.Wrap(data.EUNAVAILABLE, err, "the data is locked by another writer (lock timeout); retry later")
 		case pe.Code[:2] == "08", pe.Code[:2] == "53", pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03",
+			pe.Code == "25006", // read_only_sql_transaction: a standby, until it is promoted
 			pe.Code == "40001", pe.Code == "40P01":
 			return data.Wrap(data.EUNAVAILABLE, err, "database unavailable (%s); retry later", pe.Code)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/ewkb"
 
@@ -122,6 +123,10 @@ func wholeNumber(s string) (int64, bool) {
 // Items returns one page of a layer, ordered by fid, and the number of
 // matching features; both statements go in one round trip.
 func (s *Store) Items(ctx context.Context, layer data.Layer, q data.Query) (data.Page, error) {
+	return readOn(ctx, s, func(db *pgxpool.Pool) (data.Page, error) { return itemsOn(ctx, db, layer, q) })
+}
+
+func itemsOn(ctx context.Context, db *pgxpool.Pool, layer data.Layer, q data.Query) (data.Page, error) {
 	if _, ok := columns[layer]; !ok {
 		return data.Page{}, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
 	}
@@ -138,7 +143,7 @@ func (s *Store) Items(ctx context.Context, layer data.Layer, q data.Query) (data
 	b.Queue(`SELECT count(*) FROM `+string(layer)+w, args...)
 	b.Queue(fmt.Sprintf(`SELECT %s FROM %s%s ORDER BY fid LIMIT $%d OFFSET $%d`, selectList(layer), layer, w, n+1, n+2),
 		append(slices.Clip(args), limit, max(q.Offset, 0))...)
-	br := s.pool.SendBatch(ctx, b)
+	br := db.SendBatch(ctx, b)
 	defer br.Close()
 	var page data.Page
 	if err := br.QueryRow().Scan(&page.Matched); err != nil {
@@ -164,6 +169,10 @@ func (s *Store) Items(ctx context.Context, layer data.Layer, q data.Query) (data
 
 // Item returns one feature by fid (for grids, only of the published plan).
 func (s *Store) Item(ctx context.Context, layer data.Layer, fid int64) (data.Feature, error) {
+	return readOn(ctx, s, func(db *pgxpool.Pool) (data.Feature, error) { return itemOn(ctx, db, layer, fid) })
+}
+
+func itemOn(ctx context.Context, db *pgxpool.Pool, layer data.Layer, fid int64) (data.Feature, error) {
 	if _, ok := columns[layer]; !ok {
 		return data.Feature{}, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
 	}
@@ -171,7 +180,7 @@ func (s *Store) Item(ctx context.Context, layer data.Layer, fid int64) (data.Fea
 	if layer == data.LayerGrids {
 		cond += ` AND ` + publishedOnly
 	}
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE %s`, selectList(layer), layer, cond), fid)
+	rows, err := db.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE %s`, selectList(layer), layer, cond), fid)
 	if err != nil {
 		return data.Feature{}, mapErr(ctx, err, "query %s", layer)
 	}
@@ -246,6 +255,10 @@ func scanFeature(rows pgx.Rows, layer data.Layer) (data.Feature, error) {
 
 // Count returns the number of features in a layer (published grids only).
 func (s *Store) Count(ctx context.Context, layer data.Layer) (int, error) {
+	return readOn(ctx, s, func(db *pgxpool.Pool) (int, error) { return countOn(ctx, db, layer) })
+}
+
+func countOn(ctx context.Context, db *pgxpool.Pool, layer data.Layer) (int, error) {
 	if _, ok := columns[layer]; !ok {
 		return 0, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
 	}
@@ -254,13 +267,25 @@ func (s *Store) Count(ctx context.Context, layer data.Layer) (int, error) {
 		q += ` WHERE ` + publishedOnly
 	}
 	var n int
-	err := s.pool.QueryRow(ctx, q).Scan(&n)
+	err := db.QueryRow(ctx, q).Scan(&n)
 	return n, mapErr(ctx, err, "count %s", layer)
 }
 
 // Extent returns the bound of a layer's features (for grids, of the
 // published plan, as Items serves them); false when there are none.
 func (s *Store) Extent(ctx context.Context, layer data.Layer) (orb.Bound, bool, error) {
+	type extent struct {
+		b  orb.Bound
+		ok bool
+	}
+	e, err := readOn(ctx, s, func(db *pgxpool.Pool) (extent, error) {
+		b, ok, err := extentOn(ctx, db, layer)
+		return extent{b, ok}, err
+	})
+	return e.b, e.ok, err
+}
+
+func extentOn(ctx context.Context, db *pgxpool.Pool, layer data.Layer) (orb.Bound, bool, error) {
 	if _, ok := columns[layer]; !ok {
 		return orb.Bound{}, false, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
 	}
@@ -270,7 +295,7 @@ func (s *Store) Extent(ctx context.Context, layer data.Layer) (orb.Bound, bool, 
 	}
 	q = `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (` + q + `) AS x(e)`
 	var minx, miny, maxx, maxy *float64
-	if err := s.pool.QueryRow(ctx, q).Scan(&minx, &miny, &maxx, &maxy); err != nil {
+	if err := db.QueryRow(ctx, q).Scan(&minx, &miny, &maxx, &maxy); err != nil {
 		return orb.Bound{}, false, mapErr(ctx, err, "extent of %s", layer)
 	}
 	if minx == nil {
@@ -321,7 +346,11 @@ func decodePoint(b []byte) (orb.Point, error) {
 
 // Areas returns every area, by level then code.
 func (s *Store) Areas(ctx context.Context) ([]data.Area, error) {
-	rows, err := s.pool.Query(ctx, `SELECT fid, geom, code, name, name_en, level, coalesce(admin_level, 0), coalesce(parent_code, ''), coalesce(osm_id, '')
+	return readOn(ctx, s, func(db *pgxpool.Pool) ([]data.Area, error) { return areasOn(ctx, db) })
+}
+
+func areasOn(ctx context.Context, db *pgxpool.Pool) ([]data.Area, error) {
+	rows, err := db.Query(ctx, `SELECT fid, geom, code, name, name_en, level, coalesce(admin_level, 0), coalesce(parent_code, ''), coalesce(osm_id, '')
 		FROM areas ORDER BY level, code COLLATE "C"`)
 	if err != nil {
 		return nil, mapErr(ctx, err, "read areas")
@@ -344,7 +373,7 @@ func (s *Store) Areas(ctx context.Context) ([]data.Area, error) {
 
 // Hazard returns one hazard.
 func (s *Store) Hazard(ctx context.Context, fid int64) (data.Hazard, error) {
-	hz, err := readHazards(ctx, s.pool, ` WHERE fid = $1`, fid)
+	hz, err := readOn(ctx, s, func(db *pgxpool.Pool) ([]data.Hazard, error) { return readHazards(ctx, db, ` WHERE fid = $1`, fid) })
 	if err != nil {
 		return data.Hazard{}, err
 	}
@@ -356,7 +385,7 @@ func (s *Store) Hazard(ctx context.Context, fid int64) (data.Hazard, error) {
 
 // Hazards returns every hazard by fid.
 func (s *Store) Hazards(ctx context.Context) ([]data.Hazard, error) {
-	return readHazards(ctx, s.pool, ` ORDER BY fid`)
+	return readOn(ctx, s, func(db *pgxpool.Pool) ([]data.Hazard, error) { return readHazards(ctx, db, ` ORDER BY fid`) })
 }
 
 // querier is the pool or a transaction.
@@ -390,7 +419,7 @@ func readHazards(ctx context.Context, q querier, tail string, args ...any) ([]da
 
 // Camera returns one camera.
 func (s *Store) Camera(ctx context.Context, fid int64) (data.Camera, error) {
-	cs, err := readCameras(ctx, s.pool, ` WHERE fid = $1`, fid)
+	cs, err := readOn(ctx, s, func(db *pgxpool.Pool) ([]data.Camera, error) { return readCameras(ctx, db, ` WHERE fid = $1`, fid) })
 	if err != nil {
 		return data.Camera{}, err
 	}
@@ -402,7 +431,7 @@ func (s *Store) Camera(ctx context.Context, fid int64) (data.Camera, error) {
 
 // Cameras returns every camera by fid.
 func (s *Store) Cameras(ctx context.Context) ([]data.Camera, error) {
-	return readCameras(ctx, s.pool, ` ORDER BY fid`)
+	return readOn(ctx, s, func(db *pgxpool.Pool) ([]data.Camera, error) { return readCameras(ctx, db, ` ORDER BY fid`) })
 }
 
 // readCameras reads cameras, as readHazards.
@@ -430,7 +459,10 @@ func readCameras(ctx context.Context, q querier, tail string, args ...any) ([]da
 // EachHousehold streams every household point by fid; the rows come from
 // the server as they are read, so memory stays flat.
 func (s *Store) EachHousehold(ctx context.Context, fn func(data.Household) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT fid, geom, source_id, households FROM households ORDER BY fid`)
+	// Not readOn: rows already handed to fn cannot be taken back, so a
+	// failure part way is the caller's to retry.
+	db, _ := s.reader(ctx)
+	rows, err := db.Query(ctx, `SELECT fid, geom, source_id, households FROM households ORDER BY fid`)
 	if err != nil {
 		return mapErr(ctx, err, "read households")
 	}
@@ -468,7 +500,11 @@ func scanPlan(row pgx.Row) (data.Plan, error) {
 
 // Plans lists plans without grids, newest first.
 func (s *Store) Plans(ctx context.Context) ([]data.Plan, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+planColumns+` FROM plans ORDER BY id DESC`)
+	return readOn(ctx, s, func(db *pgxpool.Pool) ([]data.Plan, error) { return plansOn(ctx, db) })
+}
+
+func plansOn(ctx context.Context, db *pgxpool.Pool) ([]data.Plan, error) {
+	rows, err := db.Query(ctx, `SELECT `+planColumns+` FROM plans ORDER BY id DESC`)
 	if err != nil {
 		return nil, mapErr(ctx, err, "read plans")
 	}
@@ -495,9 +531,13 @@ func (s *Store) PublishedPlan(ctx context.Context) (data.Plan, error) {
 }
 
 func (s *Store) plan(ctx context.Context, cond string, args ...any) (data.Plan, error) {
+	return readOn(ctx, s, func(db *pgxpool.Pool) (data.Plan, error) { return planOn(ctx, db, cond, args...) })
+}
+
+func planOn(ctx context.Context, db *pgxpool.Pool, cond string, args ...any) (data.Plan, error) {
 	// One snapshot, so the plan and its grids are of the same moment even if
 	// a publish commits in between.
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := db.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return data.Plan{}, mapErr(ctx, err, "read plan")
 	}
