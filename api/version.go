@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/wangge/wangge/data"
 )
 
 // Read-your-writes across replicas. Every write answers with the version
@@ -29,7 +31,12 @@ func (s *Server) atLeast(w http.ResponseWriter, r *http.Request, header string) 
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), minVersionWait)
 	defer cancel()
-	if err := s.live.WaitFor(ctx, want); err != nil {
+	err = s.live.WaitForClient(ctx, want)
+	if data.ErrorCode(err) == data.EINVALID {
+		writeProblem(w, r, http.StatusBadRequest, minVersionHeader+": "+data.ErrorMessage(err))
+		return false
+	}
+	if err != nil {
 		w.Header().Set("Retry-After", "1")
 		w.Header().Set(versionHeader, strconv.FormatInt(s.live.Version(), 10))
 		writeProblem(w, r, http.StatusServiceUnavailable, "this replica's data is at version "+strconv.FormatInt(s.live.Version(), 10)+

@@ -217,8 +217,16 @@ var ErrBehind = errors.New("live: views are behind the version asked for")
 // read the feed at once, for as long as ctx allows; ErrBehind (wrapped in
 // an EUNAVAILABLE error) when ctx ends first.
 func (s *Service) WaitFor(ctx context.Context, v int64) error {
+	if v <= s.Version() {
+		return nil
+	}
 	for cur := s.want.Load(); cur < v && !s.want.CompareAndSwap(cur, v); cur = s.want.Load() {
 	}
+	// The wish ends with the wait: a version nobody waits for any more
+	// must not keep the follower reading from the primary. (A waiter for a
+	// lower one may lose its wish here; it still gets there with the
+	// standbys, only not sooner.)
+	defer s.want.CompareAndSwap(v, 0)
 	for {
 		s.waitMu.Lock()
 		ch, cur := s.changed, s.version.Load()
@@ -233,6 +241,24 @@ func (s *Service) WaitFor(ctx context.Context, v int64) error {
 			return data.Wrap(data.EUNAVAILABLE, ErrBehind, "this replica is at version %d, not yet at %d; retry shortly", cur, v)
 		}
 	}
+}
+
+// ErrFuture is returned by WaitForClient for a version no write has made.
+var ErrFuture = errors.New("live: version newer than any write")
+
+// WaitForClient is WaitFor for a version a client sends back
+// (Wangge-Min-Version): one beyond the primary's feed was never given out,
+// and is refused (EINVALID) rather than waited for, so that a made-up
+// number cannot keep the follower reading from the primary. While the
+// primary cannot say, it is waited for like any other.
+func (s *Service) WaitForClient(ctx context.Context, v int64) error {
+	if v <= s.Version() {
+		return nil
+	}
+	if _, last, err := s.store.FeedBounds(data.ReadPrimary(ctx)); err == nil && v > last {
+		return data.Wrap(data.EINVALID, ErrFuture, "version %d is newer than any write (the store is at %d)", v, last)
+	}
+	return s.WaitFor(ctx, v)
 }
 
 // Sync waits until every view shows every change committed to the store
