@@ -46,10 +46,16 @@ func statusOf(code string) int {
 // stack, no file paths leave the server.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
-		// The client went away: whatever failed after that (a cancelled
-		// query, a commit of a transaction database/sql already rolled
-		// back) is nobody's to read, and nothing was written.
-		s.log.DebugContext(r.Context(), "client gone", "method", r.Method, "path", r.URL.Path, "err", err)
+		// The client went away, or the server is stopping: whatever failed
+		// after that (a cancelled query, a commit of a transaction
+		// database/sql already rolled back) is not the client's fault. A
+		// client still there gets 503 rather than Go's implicit empty 200;
+		// one that left reads nothing, and writing costs nothing.
+		s.log.DebugContext(r.Context(), "request cancelled", "method", r.Method, "path", r.URL.Path, "err", err)
+		if sr, ok := w.(*statusRecorder); !ok || !sr.wrote {
+			w.Header().Set("Retry-After", "1")
+			writeProblem(w, r, http.StatusServiceUnavailable, "the request was cancelled before it was done; retry")
+		}
 		return
 	}
 	if sr, ok := w.(*statusRecorder); ok && sr.wrote {

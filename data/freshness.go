@@ -35,6 +35,16 @@ func ReadPrimary(ctx context.Context) context.Context {
 	return context.WithValue(ctx, freshKey{}, int64(primarySeq))
 }
 
+// ReadAny returns a context whose reads may go anywhere again, for work
+// that outlives the one that asked for the primary (a follower started
+// during start-up) and says its own freshness read by read.
+func ReadAny(ctx context.Context) context.Context {
+	if ReadFreshness(ctx) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, freshKey{}, int64(0))
+}
+
 // ReadFreshness returns the Seq reads under ctx must see: 0 for any, -1
 // for the primary only.
 func ReadFreshness(ctx context.Context) int64 {

@@ -32,6 +32,9 @@ var followed = []string{string(data.LayerHazards), string(data.LayerCameras), st
 // notification asks, and applies what changed. A read that fails is
 // retried at the next poll; Health reports it meanwhile.
 func (s *Service) Run(ctx context.Context) {
+	// Each poll says how fresh its reads must be; whatever the caller's
+	// context asked for (the primary, at start-up) is not for ever.
+	ctx = data.ReadAny(ctx)
 	if n, ok := s.store.(data.Notifier); ok {
 		go s.listen(ctx, n)
 	}

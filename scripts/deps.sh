@@ -16,6 +16,8 @@ have node || need="$need nodejs"
 have npm || need="$need npm"
 # The map page's browser test drives Debian's Chromium (test/browser).
 [ -x /usr/bin/chromium ] || need="$need chromium fonts-dejavu-core"
+# scripts/cluster.sh puts HAProxy in front of its replicas.
+have haproxy || need="$need haproxy"
 pkg_installed postgresql-15-postgis-3 || { [ -d /usr/lib/postgresql/15 ] && need="$need postgresql-15-postgis-3"; } || true
 
 if [ -n "$need" ]; then

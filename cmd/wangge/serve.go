@@ -79,8 +79,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer store.Close()
 
+	// Start-up reads go to the primary: a standby may not have replayed
+	// the migrations just applied, nor what another replica wrote.
+	startCtx := data.ReadPrimary(ctx)
 	if *withDemo {
-		if err := loadDemo(ctx, store, log); err != nil {
+		if err := loadDemo(startCtx, store, log); err != nil {
 			return err
 		}
 	}
@@ -91,7 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Warn("requests without an API key act with role "+string(anon), "role", anon)
 	}
 	defer srv.Close()
-	if err := srv.Load(ctx); err != nil {
+	if err := srv.Load(startCtx); err != nil {
 		return err
 	}
 
@@ -109,7 +112,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// enough for a dashboard's next tile, and frees them soon after.
 		IdleTimeout: 30 * time.Second,
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext: func(net.Listener) context.Context { return ctx },
+		// Requests must outlive the signal: SIGTERM cancels ctx, and
+		// requests still in flight during the drain and Shutdown finish.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "db", redactURL(*db), "read_dbs", len(readDBs))
 	errc := make(chan error, 1)

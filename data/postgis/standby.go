@@ -2,10 +2,12 @@ package postgis
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"sync/atomic"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wangge/wangge/data"
@@ -115,10 +117,18 @@ func (s *Store) replayed(ctx context.Context, sb *standby) int64 {
 func readOn[T any](ctx context.Context, s *Store, read func(db *pgxpool.Pool) (T, error)) (T, error) {
 	db, sb := s.reader(ctx)
 	v, err := read(db)
-	if sb == nil || err == nil || ctx.Err() != nil || data.ErrorCode(err) != data.EUNAVAILABLE {
+	if sb == nil || err == nil || ctx.Err() != nil {
 		return v, err
 	}
-	sb.fail()
+	var pe *pgconn.PgError
+	switch {
+	case data.ErrorCode(err) == data.EUNAVAILABLE:
+		sb.fail()
+	case errors.As(err, &pe) && pe.Code == "42P01":
+		// undefined_table: the standby has not replayed a migration yet.
+	default:
+		return v, err
+	}
 	return read(s.pool)
 }
 
