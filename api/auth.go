@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -193,10 +192,7 @@ func (p principal) limitKey() string {
 // is a 401 even where anonymous access is open: a client that sends a key
 // means to use it, and should learn that it does not work.
 func (s *Server) identify(r *http.Request) (principal, error) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+	host := clientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustedProxies)
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return principal{role: s.cfg.Anonymous, addr: host}, nil

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"slices"
@@ -52,6 +53,10 @@ type Config struct {
 	// CORSOrigins lists the browser origins allowed to call the API from
 	// other sites ("https://dash.example.gov"); empty allows none.
 	CORSOrigins []string
+	// TrustedProxies are the load balancers in front (proxy.go): for
+	// requests from them, the client's address is taken from
+	// X-Forwarded-For, for rate limits and the audit log.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves wangge's HTTP API.

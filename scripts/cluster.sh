@@ -199,8 +199,12 @@ replica_start() {
 	_port=$(replica_port "$1")
 	# nohup and no inherited descriptors: the replica outlives this script
 	# and the terminal, and a caller reading our output is not held open.
+	# Every connection comes from HAProxy: one address, so the limit of
+	# connections per address is off, and the client's own address comes
+	# from HAProxy's X-Forwarded-For (--trusted-proxies). Rate limits are
+	# off for load tests; they are per replica (docs/SECURITY.md).
 	nohup "$BIN" serve --db "$DB_URL" --read-db "$READ_URL" --drain 2s \
-		--demo --anonymous planner --rate-limit 0 --max-conns-per-addr 0 \
+		--demo --anonymous planner --rate-limit 0 --max-conns-per-addr 0 --trusted-proxies 127.0.0.1 \
 		--addr "127.0.0.1:$_port" </dev/null >>"$DIR/wangge-$1.log" 2>&1 &
 	echo $! >"$DIR/wangge-$1.pid"
 }

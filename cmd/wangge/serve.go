@@ -36,6 +36,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	})
 	drain := fs.Duration("drain", envDuration("drain", 0), "on SIGTERM, answer /readyz 503 for this long before shutting down, so a load balancer stops sending requests first; e.g. 2s behind HAProxy (WANGGE_DRAIN)")
+	trustedProxies := fs.String("trusted-proxies", env("trusted_proxies", ""), "comma-separated addresses or CIDR prefixes of load balancers in front (e.g. 127.0.0.1 for scripts/cluster.sh's HAProxy): for their requests the client address, which rate limits and the audit log use, comes from X-Forwarded-For (WANGGE_TRUSTED_PROXIES)")
 	corsOrigins := fs.String("cors-origins", env("cors_origins", ""), "comma-separated browser origins allowed to call the API, e.g. https://dash.example.gov (WANGGE_CORS_ORIGINS)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -65,6 +66,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *publicRead:
 		anon = data.RoleViewer
 	}
+	proxies, err := api.ParseProxies(*trustedProxies)
+	if err != nil {
+		return usageError{fmt.Errorf("--trusted-proxies: %v", err)}
+	}
 	var origins []string
 	for _, o := range strings.Split(*corsOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -89,7 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL, BaseMap: *baseMap,
-		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins})
+		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins, TrustedProxies: proxies})
 	if anon != "" {
 		log.Warn("requests without an API key act with role "+string(anon), "role", anon)
 	}
