@@ -119,6 +119,13 @@ type Query struct {
 	Filter map[string]string // property = value, on the layer's filterable properties
 	Limit  int               // page size, > 0
 	Offset int
+	// AfterFID keeps features with a greater FID only: keyset paging,
+	// where a page goes on from the last FID of the one before, so that
+	// rows deleted or added in between neither shift nor repeat features.
+	AfterFID int64
+	// NoCount skips counting the matching features (Page.Matched is then
+	// -1): the count is a second scan, needless for a page's later chunks.
+	NoCount bool
 }
 
 // Page is one page of features and the number of features matching in all.

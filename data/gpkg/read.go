@@ -74,6 +74,10 @@ func where(layer data.Layer, q data.Query) (string, []any, error) {
 		conds = append(conds, k+" = ?")
 		args = append(args, q.Filter[k])
 	}
+	if q.AfterFID > 0 {
+		conds = append(conds, "fid > ?")
+		args = append(args, q.AfterFID)
+	}
 	if len(conds) == 0 {
 		return join, nil, nil
 	}
@@ -89,9 +93,11 @@ func (s *Store) Items(ctx context.Context, layer data.Layer, q data.Query) (data
 	if err != nil {
 		return data.Page{}, err
 	}
-	var page data.Page
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+string(layer)+w, args...).Scan(&page.Matched); err != nil {
-		return data.Page{}, mapErr(err, "count %s", layer)
+	page := data.Page{Matched: -1}
+	if !q.NoCount {
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+string(layer)+w, args...).Scan(&page.Matched); err != nil {
+			return data.Page{}, mapErr(err, "count %s", layer)
+		}
 	}
 	limit := q.Limit
 	if limit <= 0 {

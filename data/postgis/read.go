@@ -92,6 +92,9 @@ func where(layer data.Layer, q data.Query) (string, []any, error) {
 		}
 		conds = append(conds, k+" = "+arg(v))
 	}
+	if q.AfterFID > 0 {
+		conds = append(conds, "fid > "+arg(q.AfterFID))
+	}
 	if len(conds) == 0 {
 		return "", args, nil
 	}
@@ -140,7 +143,11 @@ func itemsOn(ctx context.Context, db *pgxpool.Pool, layer data.Layer, q data.Que
 	}
 	n := len(args)
 	b := &pgx.Batch{}
-	b.Queue(`SELECT count(*) FROM `+string(layer)+w, args...)
+	if q.NoCount {
+		b.Queue(`SELECT -1`)
+	} else {
+		b.Queue(`SELECT count(*) FROM `+string(layer)+w, args...)
+	}
 	b.Queue(fmt.Sprintf(`SELECT %s FROM %s%s ORDER BY fid LIMIT $%d OFFSET $%d`, selectList(layer), layer, w, n+1, n+2),
 		append(slices.Clip(args), limit, max(q.Offset, 0))...)
 	br := db.SendBatch(ctx, b)

@@ -417,6 +417,14 @@ func testItems(t *testing.T, s data.Store) {
 		{"severity not a number", data.Query{Limit: 10, Filter: map[string]string{"severity": "high"}}, 0, nil},
 		{"none", data.Query{Limit: 10, Filter: map[string]string{"category": "water"}}, 0, nil},
 		{"case matters", data.Query{Limit: 10, Filter: map[string]string{"category": "FIRE"}}, 0, nil},
+		// Keyset paging: after a FID, with the filters still applied;
+		// matched counts what matches after it.
+		{"after", data.Query{Limit: 10, AfterFID: z[0]}, 2, z[1:]},
+		{"after and filter", data.Query{Limit: 10, AfterFID: z[0], Filter: map[string]string{"category": "fire"}}, 1, z[2:]},
+		{"after and bbox", data.Query{Limit: 1, AfterFID: z[0], BBox: &bbox}, 1, z[1:2]},
+		{"after the last", data.Query{Limit: 10, AfterFID: z[2]}, 0, nil},
+		{"no count", data.Query{Limit: 2, NoCount: true}, -1, z[:2]},
+		{"no count after", data.Query{Limit: 2, NoCount: true, AfterFID: z[1], Filter: map[string]string{"category": "fire"}}, -1, z[2:]},
 	}
 	for _, tc := range tests {
 		page, err := s.Items(ctx, data.LayerHazards, tc.q)
