@@ -4,7 +4,7 @@ BIN     := bin/wangge
 DB      ?= wangge.gpkg
 ADDR    ?= 127.0.0.1:8080
 
-.PHONY: run build test deps lint fmt bench clean tilesjs web browsertest fuzz
+.PHONY: run build test deps lint fmt bench clean tilesjs validators web browsertest fuzz
 
 # The demo answers requests without a key as a planner, on loopback only:
 # a real deployment creates keys (wangge keys create) and leaves anonymous
@@ -55,7 +55,7 @@ lint:
 
 # scripts/testdb.sh starts PostgreSQL when needed and sets WANGGE_TEST_PG to
 # a fresh database with PostGIS for this run, dropped afterwards.
-test: deps web lint tilesjs fuzz
+test: deps web lint tilesjs validators fuzz
 	scripts/testdb.sh $(GO) test -race -count=1 -timeout 20m ./...
 	@$(MAKE) --no-print-directory browsertest
 
@@ -63,6 +63,16 @@ test: deps web lint tilesjs fuzz
 # @mapbox/vector-tile, pbf, @mapbox/mvt-fixtures) from its lock file.
 tilesjs:
 	@[ -d test/tiles/node_modules/@mapbox/vector-tile ] || npm ci --prefix test/tiles --no-audit --no-fund
+
+# validators installs, from their lock file, the validators that
+# TestOpenAPIValidators (api/openapi_test.go) runs on the real server's
+# /api and /style.json: @apidevtools/swagger-parser,
+# @seriousme/openapi-schema-validator and @maplibre/maplibre-gl-style-spec
+# (test/validators/validate.mjs).
+validators: test/validators/node_modules/.package-lock.json
+
+test/validators/node_modules/.package-lock.json: test/validators/package-lock.json
+	npm ci --prefix test/validators --no-audit --no-fund
 
 # fuzz runs every fuzz target (func Fuzz… in a _test.go file) for
 # $(FUZZTIME): its seeds, then new inputs. A failing input is written to

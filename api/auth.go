@@ -33,6 +33,7 @@ var policy = map[string]data.Role{
 	"GET /collections/{collectionId}":                   data.RoleViewer,
 	"GET /collections/{collectionId}/items":             data.RoleViewer,
 	"GET /collections/{collectionId}/items/{featureId}": data.RoleViewer,
+	"GET /collections/{collectionId}/queryables":        data.RoleViewer,
 	"GET /tiles/{layers}/{z}/{x}/{y}.mvt":               data.RoleViewer,
 	"GET /tiles/{layers}.json":                          data.RoleViewer,
 	"GET /v1/hotspots":                                  data.RoleViewer,
@@ -58,6 +59,7 @@ var policy = map[string]data.Role{
 	"POST /v1/keys":           data.RoleAdmin,
 	"DELETE /v1/keys/{keyId}": data.RoleAdmin,
 	"GET /v1/audit":           data.RoleAdmin,
+	"GET /metrics":            data.RoleAdmin,
 }
 
 // needs returns the role a route needs.
@@ -146,6 +148,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		template := ""
 		if route := mux.CurrentRoute(r); route != nil {
 			template, _ = route.GetPathTemplate()
+			s.metrics.matched(w, route, r.Method)
 		}
 		s.serveAuthenticated(w, r, template, next)
 	})

@@ -126,6 +126,8 @@ func TestRoleTable(t *testing.T) {
 		{req{"GET", "/collections/cameras", ""}, data.RolePlanner},
 		{req{"GET", "/collections/households/items", ""}, data.RolePlanner},
 		{req{"GET", "/collections/households/items/1", ""}, data.RolePlanner},
+		{req{"GET", "/collections/cameras/queryables", ""}, data.RolePlanner},
+		{req{"GET", "/collections/households/queryables", ""}, data.RolePlanner},
 		{req{"GET", "/tiles/grids,cameras/14/8593/5747.mvt", ""}, data.RolePlanner},
 		{req{"GET", "/tiles/cameras.json", ""}, data.RolePlanner},
 		{req{"GET", "/v1/nearby?lon=9.52&lat=47.14&kind=cameras", ""}, data.RolePlanner},

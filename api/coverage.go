@@ -32,7 +32,7 @@ func (s *Server) coverageRoutes() []route {
 		{method: "GET", path: "/v1/coverage", id: "coverage", tag: "Cameras",
 			summary:   "Per grid of the published plan: share of households and of area inside at least one online camera's sector, uncovered households",
 			params:    paging,
-			responses: withProblems(map[int]string{200: "coverage per grid, with totals"}),
+			responses: withProblems(map[int]string{200: "coverage per grid, with totals", 404: "no published plan"}),
 			produces:  "application/json", handler: s.coverageHandler},
 		{method: "GET", path: "/v1/coverage/gaps", id: "coverageGaps", tag: "Cameras",
 			summary: "Uncovered areas per grid as GeoJSON: the H3 cells (resolution res) of the grid whose centres no online camera covers",
@@ -40,7 +40,7 @@ func (s *Server) coverageRoutes() []route {
 				queryParam("grid", "one grid's code", str),
 				queryParam("res", "H3 resolution of the gap cells (9–13; 11 ≈ 25 m cells)", map[string]any{"type": "integer", "minimum": 9, "maximum": 13, "default": defaultGapRes}),
 			}, paging...),
-			responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection, one MultiPolygon feature per grid with gaps"}),
+			responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection, one MultiPolygon feature per grid with gaps", 404: "no published plan, or no such grid"}),
 			produces:  geoJSONType, handler: s.coverageGaps},
 	}
 }

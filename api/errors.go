@@ -78,6 +78,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, r, http.StatusTooManyRequests, rl.Error())
 		return
 	}
+	var na *notAcceptable
+	if errors.As(err, &na) {
+		writeProblem(w, r, http.StatusNotAcceptable, na.msg)
+		return
+	}
 	var busy *tooBusy
 	if errors.As(err, &busy) {
 		w.Header().Set("Retry-After", strconv.Itoa(busy.retryAfter))

@@ -16,6 +16,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/cql2"
 	"github.com/wangge/wangge/live"
 )
 
@@ -37,7 +38,7 @@ var collectionInfo = []struct {
 }{
 	{data.LayerAreas, "Administrative areas", "Streets/townships (level 1) and communities/villages (level 2) that grids nest in", data.RoleViewer},
 	{data.LayerGrids, "Grids", "Management grids of the published plan", data.RoleViewer},
-	{data.LayerHazards, "Hazards", "Reported hazards: category, severity 1–3, status, reported_at", data.RoleViewer},
+	{data.LayerHazards, "Hazards", "Reported hazards: category, severity 1–3, status, reported_at (the time datetime selects on)", data.RoleViewer},
 	{data.LayerCameras, "Cameras", "Surveillance cameras: azimuth, field of view, range, status", data.RolePlanner},
 	{data.LayerHouseholds, "Household points", "Residential buildings with their number of households (personal data)", data.RolePlanner},
 }
@@ -90,7 +91,18 @@ type extent struct {
 		BBox [][]float64 `json:"bbox"`
 		CRS  string      `json:"crs"`
 	} `json:"spatial"`
+	Temporal *temporalExtent `json:"temporal,omitempty"`
 }
+
+// temporalExtent is the interval of a collection's temporal property
+// (data.TimeProperty), in the Gregorian calendar; a null end is open.
+type temporalExtent struct {
+	Interval [][2]*string `json:"interval"`
+	TRS      string       `json:"trs"`
+}
+
+// gregorian is the only temporal reference system of OGC API Features Core.
+const gregorian = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
 func (s *Server) describe(r *http.Request, layer data.Layer, title, desc string) (collectionDoc, error) {
 	base := s.baseURL(r)
@@ -99,6 +111,7 @@ func (s *Server) describe(r *http.Request, layer data.Layer, title, desc string)
 		Links: []link{
 			{Href: base + "/collections/" + string(layer), Rel: "self", Type: "application/json", Title: title},
 			{Href: base + "/collections/" + string(layer) + "/items", Rel: "items", Type: geoJSONType, Title: title + " as GeoJSON"},
+			queryablesLink(base, layer),
 		},
 	}
 	b, ok, err := s.store.Extent(r.Context(), layer)
@@ -109,8 +122,31 @@ func (s *Server) describe(r *http.Request, layer data.Layer, title, desc string)
 		doc.Extent = &extent{}
 		doc.Extent.Spatial.BBox = [][]float64{{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}}
 		doc.Extent.Spatial.CRS = crs84
+		if first, last, ok := s.timeExtent(layer); ok {
+			f, l := first.Format(storeTimeFormat), last.Format(storeTimeFormat)
+			doc.Extent.Temporal = &temporalExtent{Interval: [][2]*string{{&f, &l}}, TRS: gregorian}
+		}
 	}
 	return doc, nil
+}
+
+// timeExtent is the first and last time of a layer's temporal property,
+// from the live views (the store has no index on it); false for a layer
+// without one, or with no features.
+func (s *Server) timeExtent(layer data.Layer) (first, last time.Time, ok bool) {
+	if layer != data.LayerHazards {
+		return first, last, false
+	}
+	s.live.EachHazard(func(h data.Hazard) {
+		if !ok || h.ReportedAt.Before(first) {
+			first = h.ReportedAt
+		}
+		if !ok || h.ReportedAt.After(last) {
+			last = h.ReportedAt
+		}
+		ok = true
+	})
+	return first.UTC(), last.UTC(), ok
 }
 
 func (s *Server) collections(w http.ResponseWriter, r *http.Request) error {
@@ -170,20 +206,22 @@ func checkParams(r *http.Request, known ...string) error {
 	return nil
 }
 
-// parseItemsQuery reads limit, offset, bbox, bbox-crs and property filters.
+// parseItemsQuery reads limit, offset, bbox, bbox-crs, datetime and the
+// layer's property filters (its queryables, queryables.go).
 func parseItemsQuery(r *http.Request, layer data.Layer) (data.Query, error) {
 	v := r.URL.Query()
-	known := append([]string{"limit", "offset", "bbox", "bbox-crs", "f"}, data.Filterable[layer]...)
-	if err := checkParams(r, known...); err != nil {
+	if err := checkParams(r, itemsParams(layer)...); err != nil {
 		return data.Query{}, err
 	}
 	q := data.Query{Limit: defaultLimit}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
+		if err != nil || n < 1 {
 			return q, invalid("parameter limit must be an integer from 1 to %d, got %q", maxLimit, s)
 		}
-		q.Limit = n
+		// Above the maximum is the maximum, not an error
+		// (/req/core/fc-limit-response-1 C); the next link says which.
+		q.Limit = min(n, maxLimit)
 	}
 	if s := v.Get("offset"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -202,6 +240,29 @@ func parseItemsQuery(r *http.Request, layer data.Layer) (data.Query, error) {
 		}
 		q.BBox = &b
 	}
+	// datetime is taken on every collection: one without a temporal
+	// property matches every feature (/req/core/fc-time-response C), which
+	// the store does when it has no data.TimeProperty for the layer.
+	if s := v.Get("datetime"); s != "" {
+		t, err := parseDatetime("datetime", s)
+		if err != nil {
+			return q, err
+		}
+		q.Time = &t
+	}
+	if prop := data.TimeProperty[layer]; prop != "" {
+		// The temporal queryable as a query parameter: that instant.
+		if s := v.Get(prop); s != "" {
+			lo, hi, err := parseInstant(prop, s)
+			if err != nil {
+				return q, err
+			}
+			q.Time = intersect(q.Time, data.TimeRange{Start: lo, End: hi})
+		}
+	}
+	if err := parseFilter(v, &q); err != nil {
+		return q, err
+	}
 	for _, name := range data.Filterable[layer] {
 		if s := v.Get(name); s != "" {
 			if err := checkFilter(name, s); err != nil {
@@ -216,25 +277,70 @@ func parseItemsQuery(r *http.Request, layer data.Layer) (data.Query, error) {
 	return q, nil
 }
 
+// parseFilter reads a CQL2 filter (OGC API Features Part 3): filter in the
+// text encoding, the only filter-lang here, with coordinates in CRS84. The
+// store checks its properties against the layer's queryables and turns it
+// into SQL with bound arguments (data/cql2).
+func parseFilter(v url.Values, q *data.Query) error {
+	if s := v.Get("filter-lang"); s != "" && s != "cql2-text" {
+		return invalid("parameter filter-lang: only cql2-text is supported, got %q", s)
+	}
+	if s := v.Get("filter-crs"); s != "" && s != crs84 {
+		return invalid("parameter filter-crs: only %s is supported, got %q", crs84, s)
+	}
+	text := v.Get("filter")
+	if text == "" {
+		if v.Has("filter") {
+			return invalid("parameter filter is empty")
+		}
+		return nil
+	}
+	e, err := cql2.Parse(text)
+	if err != nil {
+		return data.Wrap(data.EINVALID, err, "parameter %v", err)
+	}
+	q.Where = e
+	return nil
+}
+
+// itemsParams lists the query parameters of a layer's items.
+func itemsParams(layer data.Layer) []string {
+	known := append([]string{"limit", "offset", "bbox", "bbox-crs", "datetime", "filter", "filter-lang", "filter-crs", "f"}, data.Filterable[layer]...)
+	if prop := data.TimeProperty[layer]; prop != "" {
+		known = append(known, prop)
+	}
+	return known
+}
+
+// intersect narrows r (nil: all time) to the closed range t.
+func intersect(r *data.TimeRange, t data.TimeRange) *data.TimeRange {
+	if r == nil {
+		return &t
+	}
+	out := *r
+	if out.Start.IsZero() || t.Start.After(out.Start) {
+		out.Start = t.Start
+	}
+	if out.End.IsZero() || (!t.End.IsZero() && t.End.Before(out.End)) {
+		out.End = t.End
+	}
+	return &out
+}
+
+// checkFilter checks a filter value's type. A value of the right type
+// outside the values a property takes (category=Fire, severity=5) matches
+// nothing rather than failing: the queryables list those values, and a
+// client that filters on one that does not occur gets what exists.
 func checkFilter(name, value string) error {
-	var allowed []string
 	switch name {
-	case "category":
-		allowed = data.HazardCategories
-	case "status":
-		allowed = append(slices.Clone(data.HazardStatuses), data.CameraStatuses...)
 	case "severity":
-		allowed = []string{"1", "2", "3"}
+		if _, err := strconv.Atoi(value); err != nil {
+			return invalid("parameter severity must be an integer (1, 2 or 3), got %q", value)
+		}
 	case "level":
 		if n, err := strconv.Atoi(value); err != nil || n < 1 {
 			return invalid("parameter level must be a positive integer, got %q", value)
 		}
-		return nil
-	default:
-		return nil
-	}
-	if !slices.Contains(allowed, value) {
-		return invalid("parameter %s: unknown value %q (known: %s)", name, value, strings.Join(allowed, ", "))
 	}
 	return nil
 }
@@ -323,6 +429,10 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request) error {
 	}
 	matched, timeStamp := chunk.Matched, time.Now().UTC().Format(time.RFC3339)
 	w.Header().Set("Content-Type", geoJSONType)
+	// Items are the resource filtered: they name the queryables in a header
+	// too, as Part 3 recommends.
+	ql := queryablesLink(s.baseURL(r), layer)
+	w.Header().Set("Link", "<"+ql.Href+`>; rel="`+ql.Rel+`"; type="`+ql.Type+`"`)
 	w.WriteHeader(http.StatusOK)
 	// From here an error cuts the answer short: a client gone, or a store
 	// that failed between chunks.
@@ -362,6 +472,7 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request) error {
 	links := []link{
 		{Href: self + query(r.URL.Query()), Rel: "self", Type: geoJSONType},
 		{Href: s.baseURL(r) + "/collections/" + string(layer), Rel: "collection", Type: "application/json"},
+		ql,
 	}
 	if q.Offset+returned < matched {
 		links = append(links, link{Href: withOffset(q.Offset + q.Limit), Rel: "next", Type: geoJSONType, Title: "next page"})
@@ -441,29 +552,43 @@ func (s *Server) itemETag(ctx context.Context, layer data.Layer, fid int64) (str
 }
 
 func (s *Server) featureRoutes() []route {
-	itemsParams := []param{
+	listParams := []param{
 		pathParam("collectionId", "collection id: areas, grids, hazards, cameras"),
-		queryParam("limit", "page size", map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": defaultLimit}),
+		queryParam("limit", fmt.Sprintf("page size; above %d is %d, as the next link says", maxLimit, maxLimit),
+			map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": defaultLimit}),
 		queryParam("offset", "features to skip, for paging (the next link sets it)", map[string]any{"type": "integer", "minimum": 0, "default": 0}),
 		{name: "bbox", in: "query", desc: "minLon,minLat,maxLon,maxLat (WGS 84): features intersecting the box",
 			schema: map[string]any{"type": "array", "minItems": 4, "maxItems": 6, "items": map[string]any{"type": "number"}}},
 		queryParam("bbox-crs", "CRS of bbox; only "+crs84+" is supported", map[string]any{"type": "string", "format": "uri"}),
-		queryParam("category", "hazards only: fire, traffic, building, electrical, water, other", str),
+		queryParam("datetime", "features whose time (hazards: reported_at) is this RFC 3339 instant or lies in this interval, ends included: "+
+			"2025-03-01T09:30:00Z, 2025-03-01T00:00:00Z/2025-03-31T23:59:59Z, ../2025-03-31T23:59:59Z, 2025-03-01T00:00:00Z/.. "+
+			"(an empty end is open too); a date stands for its whole UTC day. Collections without a time ignore it", str),
+		queryParam("filter", "a CQL2 text filter on the collection's queryables (/collections/{collectionId}/queryables): comparisons, "+
+			"AND, OR, NOT, BETWEEN, IN, LIKE, IS NULL and S_INTERSECTS(geometry, BBOX(…)|POLYGON(…)|…), e.g. "+
+			"category = 'fire' AND severity >= 2 AND reported_at > TIMESTAMP('2025-03-01T00:00:00Z')", str),
+		queryParam("filter-lang", "the filter's language: cql2-text, the only one", map[string]any{"type": "string", "enum": []string{"cql2-text"}}),
+		queryParam("filter-crs", "CRS of the filter's geometries; only "+crs84, map[string]any{"type": "string", "format": "uri"}),
+		queryParam("category", "hazards only: fire, traffic, building, electrical, water, other (another value matches nothing)", str),
 		queryParam("status", "hazards (open, in_progress, resolved) and cameras (online, offline, maintenance)", str),
-		queryParam("severity", "hazards only: 1, 2 or 3", map[string]any{"type": "integer", "minimum": 1, "maximum": 3}),
+		queryParam("severity", "hazards only: 1, 2 or 3", map[string]any{"type": "integer"}),
+		queryParam("reported_at", "hazards only: reported at this RFC 3339 instant", map[string]any{"type": "string", "format": "date-time"}),
 		queryParam("level", "areas only: nesting level, 1 = top", map[string]any{"type": "integer", "minimum": 1}),
 		queryParam("parent_code", "areas and grids: code of the parent area", str),
 		fParam,
 	}
 	return []route{
 		{method: "GET", path: "/collections", id: "getCollections", tag: "Data", summary: "The feature collections: areas, grids (published plan), hazards, cameras",
-			params: []param{fParam}, responses: map[int]string{200: "collections"}, produces: "application/json", handler: s.collections},
+			params: []param{fParam}, responses: map[int]string{200: "collections", 406: notJSON}, produces: "application/json", handler: s.collections},
 		{method: "GET", path: "/collections/{collectionId}", id: "describeCollection", tag: "Data", summary: "One collection's metadata",
-			params: []param{pathParam("collectionId", "collection id"), fParam}, responses: withProblems(map[int]string{200: "collection"}), produces: "application/json", handler: s.collection},
-		{method: "GET", path: "/collections/{collectionId}/items", id: "getFeatures", tag: "Data", summary: "Features of a collection, paged, filtered by bbox and properties",
-			params: itemsParams, responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection with numberMatched, numberReturned and links"}), produces: "application/geo+json", handler: s.items},
+			params: []param{pathParam("collectionId", "collection id"), fParam}, responses: withProblems(map[int]string{200: "collection", 406: notJSON}), produces: "application/json", handler: s.collection},
+		{method: "GET", path: "/collections/{collectionId}/queryables", id: "getQueryables", tag: "Data",
+			summary: "The properties a collection's items can be filtered on, as a JSON Schema (OGC API Features Part 3); each but the geometry is a query parameter of the items",
+			params:  []param{pathParam("collectionId", "collection id"), fParam}, responses: withProblems(map[int]string{200: "JSON Schema of the queryables", 406: notJSON}),
+			produces: schemaJSON, handler: s.queryables},
+		{method: "GET", path: "/collections/{collectionId}/items", id: "getFeatures", tag: "Data", summary: "Features of a collection, paged, filtered by bbox, time and properties",
+			params: listParams, responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection with numberMatched, numberReturned and links", 406: notJSON}), produces: "application/geo+json", handler: s.items},
 		{method: "GET", path: "/collections/{collectionId}/items/{featureId}", id: "getFeature", tag: "Data", summary: "One feature",
 			params:    []param{pathParam("collectionId", "collection id"), pathParam("featureId", "feature id (integer)"), fParam},
-			responses: withProblems(map[int]string{200: "GeoJSON Feature"}), produces: "application/geo+json", handler: s.item},
+			responses: withProblems(map[int]string{200: "GeoJSON Feature", 406: notJSON}), produces: "application/geo+json", handler: s.item},
 	}
 }

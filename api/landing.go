@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/cql2"
 )
 
 // pageFiles holds the map page. page/dist is what `npm run build` in web/
@@ -169,6 +171,11 @@ func gzipAccepted(ae string) bool {
 	return false
 }
 
+// fPageParam is the landing page's f: it alone has an HTML page, so only it
+// takes f=html (elsewhere fParam, and f=html is a 406).
+var fPageParam = queryParam("f", "response format: json or html, the map page (default: by the Accept header)",
+	map[string]any{"type": "string", "enum": []string{"json", "html"}})
+
 // wantsHTML decides between the map page and JSON: f= wins, then the Accept
 // header. Browsers ask for text/html first; curl and GDAL do not.
 func wantsHTML(r *http.Request) bool {
@@ -232,57 +239,141 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) error {
 // attribution is required by the ODbL for the OpenStreetMap-derived demo data.
 const attribution = "Demo data © OpenStreetMap contributors, ODbL 1.0 (https://opendatacommons.org/licenses/odbl/1-0/)"
 
+// conformsTo lists the conformance classes that hold, and only those: not
+// Part 1's html class, since every resource but the landing page is JSON
+// only (f=html is a 406 there). The Part 3 classes are for the queryables
+// (queryables.go), the items' query parameters named after them, and the
+// filter parameter in CQL2 text (data/cql2, whose classes follow).
+func conformsTo() []string {
+	return append([]string{
+		"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+		"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+		"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+	}, cql2.Conformance()...)
+}
+
 func (s *Server) conformance(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, "application/json", map[string]any{
-		"conformsTo": []string{
-			"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-			"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-			"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-		},
-	})
+	return writeJSON(w, http.StatusOK, "application/json", map[string]any{"conformsTo": conformsTo()})
 }
 
 // openAPI serves the OpenAPI 3.0 document built from the route table.
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, "application/vnd.oai.openapi+json;version=3.0", s.openAPIDoc(s.baseURL(r)))
+}
+
+// openAPIDoc builds the OpenAPI 3.0 document of every route: each
+// operation's security and answers come from the role policy (auth.go) and
+// allResponses, so a new route is described as the middleware treats it.
+// test/validators checks the result (api/openapi_test.go).
+func (s *Server) openAPIDoc(base string) map[string]any {
 	paths := map[string]any{}
 	for _, rt := range s.routes {
-		var params []map[string]any
-		for _, p := range rt.params {
-			params = append(params, map[string]any{
-				"name": p.name, "in": p.in, "description": p.desc, "required": p.required, "schema": p.schema,
-				"style": "form", "explode": false,
-			})
-		}
-		responses := map[string]any{}
-		for code, desc := range rt.responses {
-			resp := map[string]any{"description": desc}
-			ct := rt.produces
-			if code >= 400 {
-				ct = "application/problem+json"
-			}
-			resp["content"] = map[string]any{ct: map[string]any{"schema": map[string]any{"type": "object"}}}
-			responses[strconv.Itoa(code)] = resp
-		}
-		op := map[string]any{"operationId": rt.id, "summary": rt.summary, "tags": []string{rt.tag}, "responses": responses}
-		if len(params) > 0 {
-			op["parameters"] = params
-		}
 		item, _ := paths[rt.path].(map[string]any)
 		if item == nil {
 			item = map[string]any{}
 			paths[rt.path] = item
 		}
-		item[strings.ToLower(rt.method)] = op
+		item[strings.ToLower(rt.method)] = operation(rt, needs(rt.method, rt.path))
 	}
-	doc := map[string]any{
+	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{
 			"title": s.cfg.Title, "version": "1.0.0",
-			"description": "wangge HTTP API: OGC API Features over areas, grids, hazards and cameras. Errors are RFC 7807 problem+json.",
-			"license":     map[string]any{"name": "data: ODbL 1.0 (OpenStreetMap contributors)"},
+			"description": "wangge HTTP API: OGC API Features over areas, grids, hazards and cameras. Errors are RFC 7807 problem+json. " +
+				"Routes that need a role take an API key (Authorization: Bearer wg_<id>_<secret>); a server may let requests without one " +
+				"act with a role of its choosing (wangge serve --anonymous, --public-read).",
+			"license": map[string]any{"name": "data: ODbL 1.0 (OpenStreetMap contributors)", "url": "https://opendatacommons.org/licenses/odbl/1-0/"},
 		},
-		"servers": []map[string]any{{"url": s.baseURL(r)}},
+		"servers": []map[string]any{{"url": base}},
 		"paths":   paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{
+				"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "wg_<id>_<secret>",
+					"description": "An API key from wangge keys create or POST /v1/keys, with role viewer, field, planner or admin (each includes the ones before)"},
+			},
+			"parameters": map[string]any{
+				"minVersion": map[string]any{"name": minVersionHeader, "in": "header",
+					"description": "answer from data at least this new: a " + versionHeader + " from an earlier answer (waits up to 1 s, then 503)",
+					"schema":      map[string]any{"type": "integer", "minimum": 0}},
+			},
+			"schemas": map[string]any{
+				"Problem": map[string]any{"type": "object", "description": "RFC 7807 problem details", "properties": map[string]any{
+					"type": str, "title": str, "status": map[string]any{"type": "integer"}, "detail": str, "instance": str,
+				}},
+			},
+		},
 	}
-	return writeJSON(w, http.StatusOK, "application/vnd.oai.openapi+json;version=3.0", doc)
+}
+
+// operation is the OpenAPI operation of rt, which needs role need.
+func operation(rt route, need data.Role) map[string]any {
+	params := []any{}
+	for _, p := range rt.params {
+		o := map[string]any{"name": p.name, "in": p.in, "description": p.desc, "required": p.required, "schema": p.schema}
+		if p.in == "query" {
+			// Arrays (bbox) are comma lists. Path and header parameters
+			// keep the default style, simple, the only one path ones may have.
+			o["style"], o["explode"] = "form", false
+		}
+		params = append(params, o)
+	}
+	params = append(params, map[string]any{"$ref": "#/components/parameters/minVersion"})
+	responses := map[string]any{}
+	for code, desc := range rt.allResponses(need) {
+		responses[strconv.Itoa(code)] = response(rt, code, desc)
+	}
+	op := map[string]any{"operationId": rt.id, "summary": rt.summary, "tags": []string{rt.tag}, "parameters": params, "responses": responses,
+		"security": []any{}, "description": "Public: no API key needed."}
+	if need != "" {
+		op["security"] = []any{map[string]any{"bearer": []string{}}}
+		op["description"] = "Needs an API key with role " + string(need) + " or higher."
+	}
+	return op
+}
+
+// response is the OpenAPI response of rt with status code.
+func response(rt route, code int, desc string) map[string]any {
+	resp := map[string]any{"description": desc}
+	content := map[string]any{}
+	switch {
+	case code == http.StatusNoContent || code == http.StatusNotModified:
+	case code < 400:
+		content[rt.produces] = map[string]any{"schema": bodySchema(rt.produces)}
+	default:
+		content["application/problem+json"] = map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}
+		if slices.Contains(rt.plain, code) {
+			content[rt.produces] = map[string]any{"schema": bodySchema(rt.produces)}
+		}
+	}
+	if len(content) > 0 {
+		resp["content"] = content
+	}
+	header := func(name, desc string, schema map[string]any) {
+		resp["headers"] = map[string]any{name: map[string]any{"description": desc, "schema": schema}}
+	}
+	switch code {
+	case http.StatusCreated, http.StatusAccepted:
+		header("Location", "where the new resource (or the job) is", str)
+	case http.StatusUnauthorized:
+		header("WWW-Authenticate", `Bearer realm="wangge"`, str)
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		header("Retry-After", "seconds to wait before retrying", map[string]any{"type": "integer"})
+	}
+	return resp
+}
+
+// bodySchema is the schema of a body of content type ct: an object for
+// JSON, a string for text, bytes for anything else (vector tiles).
+func bodySchema(ct string) map[string]any {
+	switch {
+	case strings.Contains(ct, "json"):
+		return map[string]any{"type": "object"}
+	case strings.HasPrefix(ct, "text/") || strings.HasSuffix(ct, "javascript"):
+		return str
+	}
+	return map[string]any{"type": "string", "format": "binary"}
 }

@@ -31,7 +31,7 @@ func (s *Server) nearbyRoutes(crsParam param) []route {
 				{name: "lat", in: "query", desc: "latitude", schema: map[string]any{"type": "number", "minimum": -90, "maximum": 90}, required: true},
 				crsParam,
 				{name: "kind", in: "query", desc: "what to find: hazards or cameras", schema: map[string]any{"type": "string", "enum": []string{"hazards", "cameras"}}, required: true},
-				queryParam("radius_m", "search radius in metres", map[string]any{"type": "number", "exclusiveMinimum": 0, "maximum": maxNearbyRadiusM, "default": defaultNearbyRadiusM}),
+				queryParam("radius_m", "search radius in metres", map[string]any{"type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": maxNearbyRadiusM, "default": defaultNearbyRadiusM}),
 				queryParam("limit", "most features returned", map[string]any{"type": "integer", "minimum": 1, "maximum": maxNearbyLimit, "default": defaultNearbyLimit}),
 			},
 			responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection, nearest first, each with properties.distance_m"}),

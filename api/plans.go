@@ -35,9 +35,9 @@ func (s *Server) planRoutes() []route {
 		{method: "GET", path: "/v1/plans/{planId}", id: "getPlan", tag: "Planning", summary: "A plan with its quality report and grid list, or a job's progress",
 			params: []param{planID}, responses: withProblems(map[int]string{200: "plan or job"}), produces: "application/json", handler: s.getPlan},
 		{method: "GET", path: "/v1/plans/{planId}/grids", id: "getPlanGrids", tag: "Planning", summary: "A plan's grids as GeoJSON, to compare with the published plan",
-			params: []param{planID}, responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection"}), produces: geoJSONType, handler: s.planGrids},
+			params: []param{planID}, responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection", 409: "the job has no plan (yet)"}), produces: geoJSONType, handler: s.planGrids},
 		{method: "POST", path: "/v1/plans/{planId}/publish", id: "publishPlan", tag: "Planning", summary: "Publish a plan: lookups, tiles and the grids collection switch to it",
-			params: []param{planID}, responses: withProblems(map[int]string{200: "published plan"}), produces: "application/json", handler: s.publishPlan},
+			params: []param{planID}, responses: withProblems(map[int]string{200: "published plan", 409: "the job has no plan (yet)"}), produces: "application/json", handler: s.publishPlan},
 	}
 }
 

@@ -1,6 +1,11 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+
+	"github.com/wangge/wangge/data"
+)
 
 // route is one HTTP route: how to serve it and how to describe it in the
 // OpenAPI document.
@@ -11,9 +16,13 @@ type route struct {
 	tag       string
 	summary   string
 	params    []param
-	responses map[int]string // status → description
+	responses map[int]string // status → description; see allResponses for the rest
 	produces  string         // main content type of the 200 response
-	handler   handlerFunc
+	// plain lists error statuses (≥ 400) the handler may answer with a
+	// body of type produces rather than problem+json: readiness' 503
+	// says which check failed.
+	plain   []int
+	handler handlerFunc
 }
 
 func (rt route) methods() []string {
@@ -23,7 +32,7 @@ func (rt route) methods() []string {
 	return []string{rt.method}
 }
 
-// param describes a query or path parameter.
+// param describes a query, path or header parameter.
 type param struct {
 	name, in, desc string
 	schema         map[string]any
@@ -38,10 +47,14 @@ func queryParam(name, desc string, schema map[string]any) param {
 	return param{name: name, in: "query", desc: desc, schema: schema}
 }
 
+func headerParam(name, desc string) param {
+	return param{name: name, in: "header", desc: desc, schema: map[string]any{"type": "string"}}
+}
+
 var (
 	str      = map[string]any{"type": "string"}
-	fParam   = queryParam("f", "response format: json or html (default: by the Accept header)", map[string]any{"type": "string", "enum": []string{"json", "html"}})
-	problems = map[int]string{400: "bad parameter (problem+json)", 404: "not found (problem+json)"}
+	fParam   = queryParam("f", "response format: json, the only one here (html is a 406)", map[string]any{"type": "string", "enum": []string{"json"}})
+	problems = map[int]string{400: "bad parameter"}
 )
 
 // routeTable lists every route. Each resource declares its routes in its
@@ -56,13 +69,17 @@ func (s *Server) routeTable() []route {
 		s.locateRoutes(),
 		s.planRoutes(),
 		s.adminRoutes(),
+		s.metricsRoutes(),
 	} {
 		all = append(all, group...)
 	}
 	return all
 }
 
-// withProblems adds the problem+json responses to a route's responses.
+// withProblems adds the 400 of a route that checks its parameters. Every
+// route gets it anyway, with the other answers every route of its kind can
+// give (allResponses); a route declares only its own: 404 where a lookup
+// can fail without a path parameter, 409, a handler's 429.
 func withProblems(m map[int]string) map[int]string {
 	for k, v := range problems {
 		if _, ok := m[k]; !ok {
@@ -72,19 +89,68 @@ func withProblems(m map[int]string) map[int]string {
 	return m
 }
 
+// allResponses is every status rt can answer with its description: its
+// own, and those the middleware and the shared handler code give every
+// route of its kind, need being the role the route's policy asks for.
+// Deriving them here keeps the OpenAPI document complete for new routes.
+func (rt route) allResponses(need data.Role) map[int]string {
+	all := map[int]string{}
+	add := func(code int, desc string) {
+		if own, ok := all[code]; ok && own != desc {
+			desc = own + "; or " + desc
+		}
+		all[code] = desc
+	}
+	for code, desc := range rt.responses {
+		all[code] = desc
+	}
+	// Any query string is checked for escapes (checkRawQuery), any
+	// Wangge-Min-Version header for a number: every route has a 400.
+	add(http.StatusBadRequest, "bad query string or "+minVersionHeader+" header")
+	if need != "" {
+		add(http.StatusUnauthorized, "no API key, or an unknown, malformed or revoked one")
+		add(http.StatusForbidden, "the key's role is below "+string(need))
+		add(http.StatusTooManyRequests, "rate limit of this key (or address, without a key) reached; Retry-After says when to retry")
+	} else {
+		// identify refuses a bad key even where none is needed.
+		add(http.StatusUnauthorized, "an unknown, malformed or revoked API key was sent; send none here")
+	}
+	if unsafeMethod(rt.method) {
+		add(http.StatusForbidden, "a browser write from an Origin that is neither this server's nor on --cors-origins")
+		add(http.StatusUnsupportedMediaType, "a request body that is compressed, or not "+strings.Join(writeTypes, ", "))
+	}
+	var vars []string
+	for _, p := range rt.params {
+		switch {
+		case p.in == "path":
+			vars = append(vars, p.name)
+		case p.in == "header" && p.name == "If-Match":
+			add(http.StatusPreconditionFailed, "If-Match does not match: the resource changed since it was read")
+		}
+	}
+	if len(vars) > 0 {
+		// Every path variable names something the handler looks up.
+		add(http.StatusNotFound, "no such "+strings.Join(vars, " or "))
+	}
+	add(http.StatusInternalServerError, "internal error (logged; the answer says no more)")
+	add(http.StatusServiceUnavailable, "the store is unavailable, the request was cancelled, or this replica is older than "+
+		minVersionHeader+" after waiting; Retry-After says when to retry")
+	return all
+}
+
 func (s *Server) capabilityRoutes() []route {
 	return []route{
 		{method: "GET", path: "/", id: "getLandingPage", tag: "Capabilities", summary: "Landing page: JSON for API clients, the map page for browsers",
-			params: []param{fParam}, responses: map[int]string{200: "landing page"}, produces: "application/json", handler: s.landing},
+			params: []param{fPageParam}, responses: map[int]string{200: "landing page"}, produces: "application/json", handler: s.landing},
 		{method: "GET", path: "/conformance", id: "getConformance", tag: "Capabilities", summary: "OGC API conformance classes implemented",
-			responses: map[int]string{200: "conformance declaration"}, produces: "application/json", handler: s.conformance},
+			params: []param{fParam}, responses: map[int]string{200: "conformance declaration", 406: notJSON}, produces: "application/json", handler: s.conformance},
 		{method: "GET", path: "/api", id: "getAPI", tag: "Capabilities", summary: "This OpenAPI 3 document",
-			responses: map[int]string{200: "OpenAPI document"}, produces: "application/vnd.oai.openapi+json;version=3.0", handler: s.openAPI},
+			params: []param{fParam}, responses: map[int]string{200: "OpenAPI document", 406: notJSON}, produces: "application/vnd.oai.openapi+json;version=3.0", handler: s.openAPI},
 		{method: "GET", path: "/healthz", id: "getHealth", tag: "Operations", summary: "Liveness: the process answers",
 			responses: map[int]string{200: "alive"}, produces: "application/json", handler: s.healthz},
 		{method: "GET", path: "/readyz", id: "getReady", tag: "Operations", summary: "Readiness to serve reads: indexes loaded, following the store's change feed, store readable (a standby or the primary); what a load balancer checks",
-			responses: map[int]string{200: "ready", 503: "not ready"}, produces: "application/json", handler: s.readyz},
+			responses: map[int]string{200: "ready", 503: "not ready"}, produces: "application/json", plain: []int{503}, handler: s.readyz},
 		{method: "GET", path: "/readyz/write", id: "getReadyWrite", tag: "Operations", summary: "Readiness to take writes: ready, and the primary answers and is not in recovery",
-			responses: map[int]string{200: "ready to write", 503: "writes would fail now"}, produces: "application/json", handler: s.readyzWrite},
+			responses: map[int]string{200: "ready to write", 503: "writes would fail now"}, produces: "application/json", plain: []int{503}, handler: s.readyzWrite},
 	}
 }

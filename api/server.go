@@ -81,6 +81,7 @@ type Server struct {
 	// expressions and its two copies of the request.
 	exact      map[string]http.Handler
 	answerBufs sync.Pool // *[]byte for small JSON answers (locate.go)
+	metrics    *metrics  // Prometheus (metrics.go)
 }
 
 // New builds a Server. It is not ready (GET /readyz answers 503) until Load
@@ -106,6 +107,9 @@ func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: lv,
 		limiter: &limiter{rate: cfg.RateLimit, burst: burst}}
 	s.routes = s.routeTable()
+	for i := range s.routes {
+		s.routes[i].handler = strictQuery(s.routes[i]) // one rule for query parameters (query.go)
+	}
 	s.router = mux.NewRouter()
 	s.router.Use(s.authenticate)
 	registered := make([]*mux.Route, len(s.routes))
@@ -143,6 +147,7 @@ func New(cfg Config) *Server {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeProblem(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path+" (allowed: "+strings.Join(allow, ", ")+")")
 	})
+	s.metrics = newMetrics(s)
 	return s
 }
 
@@ -203,6 +208,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", rec.status), slog.Duration("dur", time.Since(start)))
 		}
+		s.metrics.observe(rec, r.Method, time.Since(start))
 	}()
 	// A request without a body (every GET) has http.NoBody, which has
 	// nothing to limit; wrapping it would cost an allocation a request.
@@ -301,6 +307,7 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	route  *routeMetrics // the route answering, for the request metrics
 }
 
 func (r *statusRecorder) WriteHeader(code int) {

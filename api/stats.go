@@ -272,7 +272,7 @@ func (s *Server) statsRoutes() []route {
 			params: append(period,
 				queryParam("limit", "grids per page", map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": 1000}),
 				queryParam("offset", "grids to skip", map[string]any{"type": "integer", "minimum": 0, "default": 0})),
-			responses: withProblems(map[int]string{200: "per-grid statistics and their total"}),
+			responses: withProblems(map[int]string{200: "per-grid statistics and their total", 404: "no published plan"}),
 			produces:  "application/json", handler: s.gridStatsAll},
 		{method: "GET", path: "/v1/grids/{code}/stats", id: "gridStats", tag: "Statistics",
 			summary:   "Statistics of one grid of the published plan",

@@ -27,6 +27,7 @@ import (
 func (s *Server) writeRoutes(crsParam param) []route {
 	coll := pathParam("collectionId", "hazards or cameras")
 	fid := pathParam("featureId", "feature id (integer)")
+	ifMatch := headerParam("If-Match", "the feature's ETag from a read: refuse (412) if it changed since")
 	return []route{
 		{method: "POST", path: "/collections/{collectionId}/items", id: "createFeature", tag: "Data",
 			summary: "Add a hazard or camera: a GeoJSON Feature with a Point geometry and the collection's properties " +
@@ -36,12 +37,12 @@ func (s *Server) writeRoutes(crsParam param) []route {
 			produces:  geoJSONType, handler: s.createItem},
 		{method: "PATCH", path: "/collections/{collectionId}/items/{featureId}", id: "patchFeature", tag: "Data",
 			summary:   "Change a hazard or camera: a partial GeoJSON Feature; given properties replace, others stay, geometry if given moves it",
-			params:    []param{coll, fid, crsParam},
+			params:    []param{coll, fid, crsParam, ifMatch},
 			responses: withProblems(map[int]string{200: "the changed feature", 405: "collection is read-only", 409: "source_id exists"}),
 			produces:  geoJSONType, handler: s.patchItem},
 		{method: "DELETE", path: "/collections/{collectionId}/items/{featureId}", id: "deleteFeature", tag: "Data",
 			summary:   "Delete a hazard or camera",
-			params:    []param{coll, fid},
+			params:    []param{coll, fid, ifMatch},
 			responses: withProblems(map[int]string{204: "deleted", 405: "collection is read-only"}),
 			produces:  "application/json", handler: s.deleteItem},
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
+
+	"github.com/wangge/wangge/data/cql2"
 )
 
 // Store is where wangge keeps its data: the source of truth from which every
@@ -126,6 +128,23 @@ type Query struct {
 	// NoCount skips counting the matching features (Page.Matched is then
 	// -1): the count is a second scan, needless for a page's later chunks.
 	NoCount bool
+	// Time keeps the features whose temporal property (TimeProperty) lies
+	// in the range; nil keeps all. A layer without a temporal property
+	// ignores it: OGC API Features matches every feature that has no time
+	// (/req/core/fc-time-response C).
+	Time *TimeRange
+	// Where keeps the features a CQL2 filter (OGC API Features Part 3)
+	// holds for; nil keeps all. The store checks it against the layer's
+	// queryables: an unknown property or a value of the wrong type is
+	// EINVALID.
+	Where *cql2.Expr
+}
+
+// TimeRange is a closed interval of time, both ends included; a zero end is
+// open. Start after End matches nothing. Stores compare at the precision
+// they keep (milliseconds in the GeoPackage, microseconds in PostGIS).
+type TimeRange struct {
+	Start, End time.Time
 }
 
 // Page is one page of features and the number of features matching in all.
@@ -139,6 +158,12 @@ type Feature struct {
 	FID        int64
 	Geometry   orb.Geometry
 	Properties map[string]any
+}
+
+// TimeProperty names each layer's temporal property, the one Query.Time
+// selects on; layers not listed have none.
+var TimeProperty = map[Layer]string{
+	LayerHazards: "reported_at",
 }
 
 // Filterable lists the properties a layer's items can be filtered on.

@@ -18,6 +18,11 @@ const (
 	// pollTimeout bounds one read of the feed, so a stalled store delays
 	// the follower rather than stopping it.
 	pollTimeout = 10 * time.Second
+	// reloadTimeout bounds a poll that reloads a layer, the areas or the
+	// plan whole: a province's million hazards or forty thousand grids
+	// take longer than one read of the feed, and a poll cut off each time
+	// would never get there.
+	reloadTimeout = 5 * time.Minute
 	// pruneEvery is how often the follower trims the feed.
 	pruneEvery = time.Minute
 )
@@ -109,6 +114,15 @@ func (s *Service) Health() error {
 	}
 	s.healthMu.Lock()
 	defer s.healthMu.Unlock()
+	if busy := s.applying.Load(); busy != 0 && time.Since(time.Unix(0, busy)) < time.Duration(s.applyLimit.Load()) {
+		// The feed was read and a large change (an import, a plan of
+		// tens of thousands of grids) is being applied: the store
+		// answers and the views are moving. Every replica applies it at
+		// the same moment; calling that a stall would take them all out
+		// of the balancer together, while each still serves its last
+		// state. A poll that overruns its limit fails and counts.
+		return nil
+	}
 	if age := time.Since(s.lastRead); age > s.cfg.Stale {
 		if s.lastErr != nil {
 			return errors.New("change feed unreadable for " + age.Round(time.Second).String() + ": " + data.ErrorMessage(s.lastErr))
@@ -116,6 +130,29 @@ func (s *Service) Health() error {
 		return errors.New("change feed not read for " + age.Round(time.Second).String())
 	}
 	return nil
+}
+
+// FeedStatus is how the follower stands, for monitoring.
+type FeedStatus struct {
+	// Version is the Seq every view has applied (Version).
+	Version int64
+	// StoreSeq is the feed's last Seq when the follower last read it:
+	// StoreSeq − Version is how far behind the views were then.
+	StoreSeq int64
+	// LastRead is when the feed was last read without error; zero before
+	// Load.
+	LastRead time.Time
+	// Health is what Health returns.
+	Health error
+}
+
+// FeedStatus returns how the follower stands.
+func (s *Service) FeedStatus() FeedStatus {
+	st := FeedStatus{Version: s.Version(), StoreSeq: s.storeSeq.Load(), Health: s.Health()}
+	s.healthMu.Lock()
+	st.LastRead = s.lastRead
+	s.healthMu.Unlock()
+	return st
 }
 
 // batch is what one read of the feed changed.
@@ -128,8 +165,8 @@ type batch struct {
 }
 
 // poll reads the feed from the current version to its end and applies it.
-func (s *Service) poll(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, pollTimeout)
+func (s *Service) poll(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(parent, pollTimeout)
 	defer cancel()
 	cur := s.Version()
 	// On a store with standbys: read where the feed goes at least as far
@@ -139,6 +176,19 @@ func (s *Service) poll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.storeSeq.Store(last)
+	s.applyLimit.Store(int64(pollTimeout))
+	s.applying.Store(time.Now().UnixNano())
+	defer s.applying.Store(0)
+	// reloading gives the rest of the poll reloadTimeout: what follows
+	// reads a layer, the areas or the plan whole.
+	reloading := func() {
+		var rcancel context.CancelFunc
+		ctx, rcancel = context.WithTimeout(data.ReadAtLeast(parent, last), reloadTimeout)
+		cancel = rcancel
+		s.applyLimit.Store(int64(reloadTimeout))
+	}
+	defer func() { cancel() }()
 	// Rows re-read below must be at least as new as the entries naming
 	// them; a newer row is fine (its own entry comes next).
 	ctx = data.ReadAtLeast(ctx, last)
@@ -149,6 +199,7 @@ func (s *Service) poll(ctx context.Context) error {
 	if first > cur+1 {
 		// Pruned past us: what we missed is gone from the feed.
 		s.log.Info("change feed pruned past this replica's version; reloading", "version", cur, "feed_first", first)
+		reloading()
 		return s.Load(ctx)
 	}
 	b := batch{hazards: map[int64]bool{}, cameras: map[int64]bool{}}
@@ -170,6 +221,9 @@ func (s *Service) poll(ctx context.Context) error {
 	hh, err := s.store.Changes(ctx, data.ChangeQuery{After: cur, UpTo: last, Layers: []string{string(data.LayerHouseholds)}, Limit: 1})
 	if err != nil {
 		return err
+	}
+	if b.reloadHazards || b.reloadCameras || b.areas || b.plan {
+		reloading()
 	}
 	if err := s.apply(ctx, &b); err != nil {
 		return err

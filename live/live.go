@@ -91,6 +91,13 @@ type Service struct {
 	derived derivedCache
 	jobs    jobs
 
+	// storeSeq is the feed's last Seq as the follower last read it.
+	storeSeq atomic.Int64
+	// applying is when, in Unix nanoseconds, the poll under way read the
+	// feed and began applying it; 0 between polls (Health).
+	applying atomic.Int64
+	// applyLimit is how long, in nanoseconds, that poll may take.
+	applyLimit atomic.Int64
 	// health of the follower (follow.go).
 	healthMu  sync.Mutex
 	lastRead  time.Time
@@ -141,6 +148,7 @@ func (s *Service) Load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.storeSeq.Store(last)
 	ctx = data.ReadAtLeast(ctx, last)
 	if err := s.reloadPoints(ctx); err != nil {
 		return err

@@ -642,9 +642,12 @@ cmd_failover() {
 	pid=$(pg_pid "$primary")
 	alive "$pid" "$DIR/$primary" || die "cannot find the postmaster of $primary (pid '$pid' from $DIR/$primary/postmaster.pid)"
 
+	# The time is taken before the kill: a forked date after it can run
+	# late on a loaded machine, and the outage would look shorter.
+	stamp=$(date '+%H:%M:%S.%3N')
 	t0=$(now)
 	kill -KILL "$pid"
-	echo "failover: $(date '+%H:%M:%S.%3N') SIGKILL to $primary's postmaster (pid $pid)"
+	echo "failover: $stamp SIGKILL to $primary's postmaster (pid $pid)"
 	as_pg "$PGBIN/pg_ctl" -D "$DIR/$standby" -w -t "$T_PG" promote >/dev/null ||
 		die "pg_ctl promote $standby failed; see $DIR/$standby.log"
 	wait_until "$T_PG" - "$standby did not leave recovery" "$DIR/$standby.log" is_role "$standby" primary

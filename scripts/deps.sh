@@ -12,6 +12,8 @@ have make || need="$need make"
 have ogrinfo || need="$need gdal-bin"
 # GDAL's GeoPackage validator (validate_gpkg.py) for the change feed's tests.
 pkg_installed python3-gdal || need="$need python3-gdal"
+# OWSLib's OGC API Features client, which api/ogc_test.go (TestOWSLib) drives.
+pkg_installed python3-owslib || need="$need python3-owslib"
 have node || need="$need nodejs"
 have npm || need="$need npm"
 # The map page's browser test drives Debian's Chromium (test/browser).

@@ -68,7 +68,7 @@ type Cache struct {
 	byZoom  [maxIndexZoom + 1]nodeSet
 	byLayer map[string]*[maxIndexZoom + 1]nodeSet
 
-	hits, misses, invalidated uint64
+	hits, misses, invalidated, evicted uint64
 }
 
 const maxIndexZoom = 32
@@ -197,6 +197,7 @@ func (c *Cache) Get(key string, layers []string, t maptile.Tile, render func() (
 	c.bytes += n.val.size()
 	for c.bytes > c.max && c.lru.Len() > 1 {
 		c.remove(c.lru.Back().Value.(*cacheNode))
+		c.evicted++
 	}
 	return cl.val, nil
 }
@@ -442,11 +443,14 @@ type CacheStats struct {
 	Entries, Bytes int
 	Hits, Misses   uint64
 	Invalidated    uint64 // cached tiles dropped by Invalidate
+	Evicted        uint64 // cached tiles dropped for the byte bound
+	MaxBytes       int    // the byte bound; 0 when caching is off
 }
 
 // Stats returns the cache's counters.
 func (c *Cache) Stats() CacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CacheStats{Version: c.gen, Entries: c.lru.Len(), Bytes: c.bytes, Hits: c.hits, Misses: c.misses, Invalidated: c.invalidated}
+	return CacheStats{Version: c.gen, Entries: c.lru.Len(), Bytes: c.bytes, Hits: c.hits, Misses: c.misses,
+		Invalidated: c.invalidated, Evicted: c.evicted, MaxBytes: c.max}
 }

@@ -27,11 +27,13 @@ import (
 const usage = `wangge: grids for community governance (网格化管理)
 
 usage:
-  wangge serve   [--addr :8080] [--db wangge.gpkg | postgres://…] [--demo]
+  wangge serve   [--addr :8080] [--db wangge.gpkg | postgres://…] [--demo] [--durable]
   wangge import  households|areas|hazards|cameras FILE [--db wangge.gpkg] [--skip-invalid] [--replace]
   wangge gridgen --target 300 [--res N] [--base PLAN] [--lock CODE,…] [--publish]
                  [--out grids.geojson] [--report report.json] [--db wangge.gpkg]
   wangge export  --format gpkg|geojson|postgis OUT [--db wangge.gpkg]
+  wangge backup  OUT.gpkg [--db wangge.gpkg] [--force]
+                 (a consistent copy of the GeoPackage, also while it is served)
   wangge migrate [--db postgres://…]
   wangge keys    create --role viewer|field|planner|admin [--name NAME] | list | revoke ID  [--db …]
                  (create prints the new key on its own line; it is never shown again)
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runImport(ctx, args[1:], stdout, stderr)
 	case "export":
 		err = runExport(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = runBackup(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], stdout, stderr)
 	case "gridgen":
@@ -128,10 +132,16 @@ func envBool(name string) bool {
 
 // openStore opens the store a --db value names.
 func openStore(ctx context.Context, db string, reads ...string) (data.Store, error) {
+	return openStoreWith(ctx, db, gpkg.Options{}, reads...)
+}
+
+// openStoreWith is openStore with the options of a GeoPackage (serve
+// --durable); a PostgreSQL store has none.
+func openStoreWith(ctx context.Context, db string, o gpkg.Options, reads ...string) (data.Store, error) {
 	if postgis.IsURL(db) {
 		return postgis.Open(ctx, db, reads...)
 	}
-	return gpkg.Open(ctx, db)
+	return gpkg.OpenWith(ctx, db, o)
 }
 
 func newLogger(w io.Writer) *slog.Logger {

@@ -14,6 +14,7 @@ import (
 	"github.com/wangge/wangge/api"
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/demo"
+	"github.com/wangge/wangge/data/gpkg"
 	"github.com/wangge/wangge/data/postgis"
 	"github.com/wangge/wangge/gridgen"
 )
@@ -22,6 +23,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", env("addr", ":8080"), "listen address (WANGGE_ADDR)")
 	db := fs.String("db", env("db", "wangge.gpkg"), "GeoPackage file, created when missing (WANGGE_DB)")
+	durable := fs.Bool("durable", envBool("durable"), "GeoPackage: every write waits until it is on disk (PRAGMA synchronous=FULL), so a power loss cannot undo it; by default a power loss may lose the last writes, never the file (WANGGE_DURABLE)")
 	withDemo := fs.Bool("demo", envBool("demo"), "load the embedded Liechtenstein demo data when the store is empty (WANGGE_DEMO)")
 	baseURL := fs.String("base-url", env("base_url", ""), "absolute URL prefix for links, when behind a proxy (WANGGE_BASE_URL)")
 	baseMap := fs.String("basemap", env("basemap", ""), "raster tile URL template with {z}, {x}, {y} drawn under the map page; none by default (WANGGE_BASEMAP)")
@@ -37,6 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	drain := fs.Duration("drain", envDuration("drain", 0), "on SIGTERM, answer /readyz 503 for this long before shutting down, so a load balancer stops sending requests first; e.g. 2s behind HAProxy (WANGGE_DRAIN)")
 	trustedProxies := fs.String("trusted-proxies", env("trusted_proxies", ""), "comma-separated addresses or CIDR prefixes of load balancers in front (e.g. 127.0.0.1 for scripts/cluster.sh's HAProxy): for their requests the client address, which rate limits and the audit log use, comes from X-Forwarded-For (WANGGE_TRUSTED_PROXIES)")
+	metricsAddr := fs.String("metrics-addr", env("metrics_addr", ""), "listen address of a second listener serving Prometheus metrics at /metrics without authentication, for an internal network; off by default (the API's GET /metrics needs an admin key) (WANGGE_METRICS_ADDR)")
 	corsOrigins := fs.String("cors-origins", env("cors_origins", ""), "comma-separated browser origins allowed to call the API, e.g. https://dash.example.gov (WANGGE_CORS_ORIGINS)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -46,6 +49,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(readDBs) > 0 && !postgis.IsURL(*db) {
 		return usageError{fmt.Errorf("--read-db needs --db to be a PostgreSQL URL (postgres://…): a GeoPackage has no standbys")}
+	}
+	if *durable && postgis.IsURL(*db) {
+		return usageError{fmt.Errorf("--durable is for a GeoPackage; PostgreSQL's synchronous_commit (on by default) decides for PostGIS")}
 	}
 	for _, u := range readDBs {
 		if !postgis.IsURL(u) {
@@ -78,7 +84,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := newLogger(stderr)
 
-	store, err := openStore(ctx, *db, readDBs...)
+	store, err := openStoreWith(ctx, *db, gpkg.Options{Durable: *durable}, readDBs...)
 	if err != nil {
 		return err
 	}
@@ -108,6 +114,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	ln = api.LimitListener(ln, *connsPerAddr)
+	if *metricsAddr != "" {
+		stop, err := listenMetrics(*metricsAddr, srv.Metrics(), log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+	}
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -3,11 +3,15 @@ package gpkg
 import (
 	"github.com/mattn/go-sqlite3"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/paulmach/orb/planar"
+
+	"github.com/wangge/wangge/data/cql2"
 )
 
 // registerFuncs adds to a connection the SQL functions the GeoPackage R-tree
-// triggers call (GeoPackage 1.3 Annex F.3), and wangge's exact bbox test.
+// triggers call (GeoPackage 1.3 Annex F.3), and wangge's exact spatial
+// tests: of a bbox, and of a CQL2 geometry literal.
 // GDAL registers the same ST_ names, so files stay editable in QGIS.
 func registerFuncs(c *sqlite3.SQLiteConn) error {
 	env := func(pick func(orb.Bound) float64) func(any) any {
@@ -49,6 +53,24 @@ func registerFuncs(c *sqlite3.SQLiteConn) error {
 				return false
 			}
 			return intersectsBound(g, orb.Bound{Min: orb.Point{minx, miny}, Max: orb.Point{maxx, maxy}})
+		},
+		// S_INTERSECTS of a CQL2 filter with a geometry other than a BBOX,
+		// which data/cql2 binds as WKB (filter.go).
+		"wg_intersects_wkb": func(v, lit any) bool {
+			b, ok := v.([]byte)
+			w, ok2 := lit.([]byte)
+			if !ok || !ok2 {
+				return false
+			}
+			g, err := decodeGeom(b)
+			if err != nil {
+				return false
+			}
+			h, err := wkb.Unmarshal(w)
+			if err != nil {
+				return false
+			}
+			return cql2.Intersects(g, h)
 		},
 	}
 	for name, f := range funcs {

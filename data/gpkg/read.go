@@ -74,6 +74,45 @@ func where(layer data.Layer, q data.Query) (string, []any, error) {
 		conds = append(conds, k+" = ?")
 		args = append(args, q.Filter[k])
 	}
+	if col := data.TimeProperty[layer]; col != "" && q.Time != nil {
+		// strftime gives any SQLite time text (GDAL's, QGIS's, an offset)
+		// in timeFormat, wangge's own, whose text order is time order for
+		// the years 0000–9999 SQLite knows; a value it cannot read is NULL
+		// and matches nothing. Stored times have milliseconds: a start
+		// between two rounds up, an end down.
+		norm := `strftime('%Y-%m-%dT%H:%M:%fZ', ` + col + `)`
+		first, past := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+		switch t := q.Time.Start; {
+		case t.IsZero() || t.Before(first):
+		case !t.Before(past):
+			conds = append(conds, "0")
+		default:
+			if ms := t.Truncate(time.Millisecond); !ms.Equal(t) {
+				t = ms.Add(time.Millisecond)
+			}
+			conds = append(conds, norm+" >= ?")
+			args = append(args, t.UTC().Format(timeFormat))
+		}
+		switch t := q.Time.End; {
+		case t.IsZero() || !t.Before(past):
+		case t.Before(first):
+			conds = append(conds, "0")
+		default:
+			conds = append(conds, norm+" <= ?")
+			args = append(args, t.UTC().Truncate(time.Millisecond).Format(timeFormat))
+		}
+	}
+	if q.Where != nil {
+		// A CQL2 filter (filter.go): every literal a bound argument.
+		cond, err := filterSQL(layer, q.Where, func(v any) string {
+			args = append(args, v)
+			return "?"
+		})
+		if err != nil {
+			return "", nil, err
+		}
+		conds = append(conds, cond)
+	}
 	if q.AfterFID > 0 {
 		conds = append(conds, "fid > ?")
 		args = append(args, q.AfterFID)

@@ -19,6 +19,7 @@ const timeFormat = "2006-01-02T15:04:05.000Z"
 
 // Tx is a write transaction on the GeoPackage.
 type Tx struct {
+	s       *Store
 	tx      *sql.Tx
 	stmts   map[string]*sql.Stmt
 	touched map[string]bool
@@ -47,7 +48,7 @@ func (s *Store) Begin(ctx context.Context) (data.Tx, error) {
 	if err != nil {
 		return nil, mapErr(err, "begin")
 	}
-	return &Tx{tx: tx, stmts: map[string]*sql.Stmt{}, touched: map[string]bool{}, bulk: map[string]bool{}, rows: map[string]int{}}, nil
+	return &Tx{s: s, tx: tx, stmts: map[string]*sql.Stmt{}, touched: map[string]bool{}, bulk: map[string]bool{}, rows: map[string]int{}}, nil
 }
 
 func (t *Tx) exec(ctx context.Context, table, query string, args ...any) (sql.Result, error) {
@@ -402,7 +403,25 @@ func (t *Tx) Commit() error {
 	}
 	t.done = true
 	t.closeStmts()
-	return mapErr(t.tx.Commit(), "commit")
+	if err := t.tx.Commit(); err != nil {
+		return mapErr(err, "commit")
+	}
+	if t.bulkWrite() {
+		// The file alone must hold an import or a plan as soon as it is
+		// committed: a CLI import's process ends next, and GDAL or a copy
+		// of the file may come right after. The commit stands whatever the
+		// checkpoint does (the pages are in the WAL), so its error is not
+		// the caller's; the store's ticker tries again.
+		t.s.Checkpoint(ctx)
+	}
+	return nil
+}
+
+// bulkWrite reports whether the transaction was more than an API write of
+// a few rows: an import (past bulkAfter rows of a table), a layer
+// cleared, a plan saved or published.
+func (t *Tx) bulkWrite() bool {
+	return len(t.bulk) > 0 || len(t.full) > 0 || t.touched["plans"]
 }
 
 // extend records that g was written to table, for its extent.

@@ -92,6 +92,27 @@ func where(layer data.Layer, q data.Query) (string, []any, error) {
 		}
 		conds = append(conds, k+" = "+arg(v))
 	}
+	if col := data.TimeProperty[layer]; col != "" && q.Time != nil {
+		// timestamptz keeps microseconds and pgx sends a time.Time cut to
+		// them: a start between two rounds up, so the bound stays exact.
+		if t := q.Time.Start; !t.IsZero() {
+			if us := t.Truncate(time.Microsecond); !us.Equal(t) {
+				t = us.Add(time.Microsecond)
+			}
+			conds = append(conds, col+" >= "+arg(t))
+		}
+		if t := q.Time.End; !t.IsZero() {
+			conds = append(conds, col+" <= "+arg(t.Truncate(time.Microsecond)))
+		}
+	}
+	if q.Where != nil {
+		// A CQL2 filter (filter.go): every literal a bound argument.
+		cond, err := filterSQL(layer, q.Where, arg)
+		if err != nil {
+			return "", nil, err
+		}
+		conds = append(conds, cond)
+	}
 	if q.AfterFID > 0 {
 		conds = append(conds, "fid > "+arg(q.AfterFID))
 	}

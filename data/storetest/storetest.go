@@ -38,6 +38,8 @@ func Run(t *testing.T, open Open) {
 		{"RoundTrip", testRoundTrip},
 		{"Items", testItems},
 		{"ItemsBBoxExact", testItemsBBoxExact},
+		{"ItemsCQL2", testItemsCQL2},
+		{"ItemsTime", testItemsTime},
 		{"ItemProperties", testItemProperties},
 		{"Rejects", testRejects},
 		{"DuplicatesInOneTx", testDuplicatesInOneTx},
@@ -520,6 +522,56 @@ func testItemsBBoxExact(t *testing.T, s data.Store) {
 		if err != nil || page.Matched != len(tc.want) || !slices.Equal(fids(page), tc.want) {
 			t.Errorf("%s: %v (matched %d), %v; want %v", tc.name, fids(page), page.Matched, err, tc.want)
 		}
+	}
+}
+
+// Query.Time keeps the hazards whose reported_at lies in a closed range,
+// to the millisecond, whatever the zone of its ends; open ends are zero. A
+// layer without a temporal property ignores it.
+func testItemsTime(t *testing.T, s data.Store) {
+	ctx := context.Background()
+	f := fill(t, s)
+	z1, z2, z3 := f.hazards[0].FID, f.hazards[1].FID, f.hazards[2].FID // at, at+1h, at−48h
+	ms := time.Millisecond
+	beijing := time.FixedZone("UTC+8", 8*3600)
+	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	long := time.Date(-100, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		r    data.TimeRange
+		q    data.Query
+		want []int64
+	}{
+		{"instant", data.TimeRange{Start: at, End: at}, data.Query{}, []int64{z1}},
+		{"instant in another zone", data.TimeRange{Start: at.In(beijing), End: at.In(beijing)}, data.Query{}, []int64{z1}},
+		{"instant a millisecond late", data.TimeRange{Start: at.Add(ms), End: at.Add(ms)}, data.Query{}, nil},
+		{"instant between milliseconds", data.TimeRange{Start: at.Add(ms / 2), End: at.Add(ms / 2)}, data.Query{}, nil},
+		{"closed, ends included", data.TimeRange{Start: at, End: at.Add(time.Hour)}, data.Query{}, []int64{z1, z2}},
+		{"closed, ends between milliseconds", data.TimeRange{Start: at.Add(-ms / 2), End: at.Add(time.Hour + ms/2)}, data.Query{}, []int64{z1, z2}},
+		{"closed, just inside", data.TimeRange{Start: at.Add(ms), End: at.Add(time.Hour - ms)}, data.Query{}, nil},
+		{"open start", data.TimeRange{End: at}, data.Query{}, []int64{z1, z3}},
+		{"open end", data.TimeRange{Start: at.Add(ms)}, data.Query{}, []int64{z2}},
+		{"both open", data.TimeRange{}, data.Query{}, []int64{z1, z2, z3}},
+		{"start after end", data.TimeRange{Start: at.Add(time.Hour), End: at}, data.Query{}, nil},
+		{"beyond year 9999", data.TimeRange{Start: far}, data.Query{}, nil},
+		{"until beyond year 9999", data.TimeRange{End: far}, data.Query{}, []int64{z1, z2, z3}},
+		{"from before year 0", data.TimeRange{Start: long}, data.Query{}, []int64{z1, z2, z3}},
+		{"until before year 0", data.TimeRange{End: long}, data.Query{}, nil},
+		{"with a filter", data.TimeRange{End: at.Add(time.Hour)}, data.Query{Filter: map[string]string{"category": "fire"}}, []int64{z1, z3}},
+		{"with a bbox", data.TimeRange{Start: at.Add(-time.Hour)}, data.Query{BBox: &orb.Bound{Min: orb.Point{9.5, 47.1}, Max: orb.Point{9.55, 47.15}}}, []int64{z1}},
+		{"after a fid", data.TimeRange{Start: at.Add(-72 * time.Hour)}, data.Query{AfterFID: z1}, []int64{z2, z3}},
+	} {
+		q := tc.q
+		q.Limit, q.Time = 10, &tc.r
+		page, err := s.Items(ctx, data.LayerHazards, q)
+		if err != nil || page.Matched != len(tc.want) || !slices.Equal(fids(page), tc.want) {
+			t.Errorf("%s: %v (matched %d), %v; want %v", tc.name, fids(page), page.Matched, err, tc.want)
+		}
+	}
+	// Areas have no time: a range keeps them all.
+	page, err := s.Items(ctx, data.LayerAreas, data.Query{Limit: 10, Time: &data.TimeRange{Start: far}})
+	if err != nil || page.Matched != len(f.areas) {
+		t.Errorf("areas with a time range: matched %d, %v; want all %d", page.Matched, err, len(f.areas))
 	}
 }
 
