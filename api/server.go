@@ -57,6 +57,9 @@ type Config struct {
 	// requests from them, the client's address is taken from
 	// X-Forwarded-For, for rate limits and the audit log.
 	TrustedProxies []netip.Prefix
+	// FeedKeep is how many change-feed entries pruning keeps; 0 means
+	// live.DefaultFeedKeep.
+	FeedKeep int
 }
 
 // Server serves wangge's HTTP API.
@@ -102,7 +105,7 @@ func New(cfg Config) *Server {
 	}
 	lv := cfg.Live
 	if lv == nil {
-		lv = live.New(live.Config{Store: cfg.Store, Logger: cfg.Logger, TileCacheBytes: cfg.TileCacheBytes})
+		lv = live.New(live.Config{Store: cfg.Store, Logger: cfg.Logger, TileCacheBytes: cfg.TileCacheBytes, FeedKeep: cfg.FeedKeep})
 	}
 	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: lv,
 		limiter: &limiter{rate: cfg.RateLimit, burst: burst}}

@@ -41,6 +41,18 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer store.Close()
+	if l, ok := store.(data.JobLocker); ok {
+		// The same lock as the server's plan jobs: one generation at a
+		// time across every replica and the CLI.
+		release, ok, err := l.TryLockJob(ctx, "plan")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return data.Errorf(data.ECONFLICT, "a plan is being generated (by a server's plan job or another wangge gridgen); try again when it is done")
+		}
+		defer release()
+	}
 	in, err := gridgen.LoadInput(ctx, store, req)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/wangge/wangge/data/gpkg"
 	"github.com/wangge/wangge/data/postgis"
 	"github.com/wangge/wangge/gridgen"
+	"github.com/wangge/wangge/live"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -40,6 +41,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	drain := fs.Duration("drain", envDuration("drain", 0), "on SIGTERM, answer /readyz 503 for this long before shutting down, so a load balancer stops sending requests first; e.g. 2s behind HAProxy (WANGGE_DRAIN)")
 	trustedProxies := fs.String("trusted-proxies", env("trusted_proxies", ""), "comma-separated addresses or CIDR prefixes of load balancers in front (e.g. 127.0.0.1 for scripts/cluster.sh's HAProxy): for their requests the client address, which rate limits and the audit log use, comes from X-Forwarded-For (WANGGE_TRUSTED_PROXIES)")
 	metricsAddr := fs.String("metrics-addr", env("metrics_addr", ""), "listen address of a second listener serving Prometheus metrics at /metrics without authentication, for an internal network; off by default (the API's GET /metrics needs an admin key) (WANGGE_METRICS_ADDR)")
+	feedKeep := fs.Int("feed-keep", int(envFloat("feed_keep", live.DefaultFeedKeep)), "change-feed entries kept when pruning; a replica further behind reloads in full. Raise it when writes are many (docs/SCALING.md) (WANGGE_FEED_KEEP)")
 	corsOrigins := fs.String("cors-origins", env("cors_origins", ""), "comma-separated browser origins allowed to call the API, e.g. https://dash.example.gov (WANGGE_CORS_ORIGINS)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -72,6 +74,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *publicRead:
 		anon = data.RoleViewer
 	}
+	if *feedKeep < 1 {
+		return usageError{fmt.Errorf("--feed-keep must be at least 1, got %d", *feedKeep)}
+	}
 	proxies, err := api.ParseProxies(*trustedProxies)
 	if err != nil {
 		return usageError{fmt.Errorf("--trusted-proxies: %v", err)}
@@ -100,7 +105,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL, BaseMap: *baseMap,
-		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins, TrustedProxies: proxies})
+		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins, TrustedProxies: proxies, FeedKeep: *feedKeep})
 	if anon != "" {
 		log.Warn("requests without an API key act with role "+string(anon), "role", anon)
 	}
