@@ -1,7 +1,9 @@
-// Command wangge is the wangge service and its tools: serve, import.
+// Command wangge is the wangge service and its tools: serve, import,
+// gridgen, export, backup, migrate and keys (see usage below).
 //
 // Configuration comes from flags, each with a WANGGE_* environment variable
-// as its default (flag --db ⇔ WANGGE_DB); flags win.
+// as its default (flag --db ⇔ WANGGE_DB); flags win. Each subcommand reads
+// its own variables where it declares the flag (env, envBool, envFloat).
 package main
 
 import (
@@ -107,7 +109,9 @@ func message(err error) string {
 	return err.Error()
 }
 
-// newFlags returns a flag set whose flags take defaults from WANGGE_* variables.
+// newFlags returns an empty flag set for a subcommand that reports its own
+// errors; the flags declared on it take their defaults from WANGGE_*
+// variables through env and its siblings, not through the set itself.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
