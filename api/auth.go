@@ -12,57 +12,24 @@ import (
 	"github.com/wangge/wangge/data"
 )
 
-// policy says which role each route needs, in one table so that a review
-// of who may do what reads one page. "" means public. A route missing here
-// needs admin, and TestRoleTable fails until it is added: new routes are
-// closed until someone decides. Some routes check more in their handler,
-// by the resource asked for: cameras and households need planner wherever
-// they appear (collections, tiles, nearby), and only planners edit or
-// delete what others reported.
-var policy = map[string]data.Role{
-	"GET /":              "",
-	"GET /conformance":   "",
-	"GET /api":           "",
-	"GET /healthz":       "",
-	"GET /readyz":        "",
-	"GET /readyz/write":  "",
-	"GET /assets/{file}": "",
-	"GET /style.json":    "",
+// policy is the role each route needs by "METHOD template", indexed from
+// the route table (each route's role), for needs. Review who may do what
+// there; some handlers check more, by the resource asked for: cameras and
+// households need planner wherever they appear (collections, tiles,
+// nearby), and only planners edit or delete what others reported.
+var policy = rolesOf((*Server)(nil).routeTable())
 
-	"GET /collections":                                  data.RoleViewer,
-	"GET /collections/{collectionId}":                   data.RoleViewer,
-	"GET /collections/{collectionId}/items":             data.RoleViewer,
-	"GET /collections/{collectionId}/items/{featureId}": data.RoleViewer,
-	"GET /collections/{collectionId}/queryables":        data.RoleViewer,
-	"GET /tiles/{layers}/{z}/{x}/{y}.mvt":               data.RoleViewer,
-	"GET /tiles/{layers}.json":                          data.RoleViewer,
-	"GET /v1/hotspots":                                  data.RoleViewer,
-	"GET /v1/grids/stats":                               data.RoleViewer,
-	"GET /v1/grids/{code}/stats":                        data.RoleViewer,
-
-	"GET /v1/locate":                         data.RoleField,
-	"POST /v1/locate":                        data.RoleField,
-	"GET /v1/nearby":                         data.RoleField,
-	"POST /collections/{collectionId}/items": data.RoleField,
-	"PATCH /collections/{collectionId}/items/{featureId}":  data.RolePlanner,
-	"DELETE /collections/{collectionId}/items/{featureId}": data.RolePlanner,
-
-	"GET /v1/coverage":                data.RolePlanner,
-	"GET /v1/coverage/gaps":           data.RolePlanner,
-	"GET /v1/plans":                   data.RolePlanner,
-	"POST /v1/plans":                  data.RolePlanner,
-	"GET /v1/plans/{planId}":          data.RolePlanner,
-	"GET /v1/plans/{planId}/grids":    data.RolePlanner,
-	"POST /v1/plans/{planId}/publish": data.RolePlanner,
-
-	"GET /v1/keys":            data.RoleAdmin,
-	"POST /v1/keys":           data.RoleAdmin,
-	"DELETE /v1/keys/{keyId}": data.RoleAdmin,
-	"GET /v1/audit":           data.RoleAdmin,
-	"GET /metrics":            data.RoleAdmin,
+// rolesOf indexes the roles of routes by "METHOD template".
+func rolesOf(routes []route) map[string]data.Role {
+	m := make(map[string]data.Role, len(routes))
+	for _, rt := range routes {
+		m[rt.method+" "+rt.path] = rt.needs()
+	}
+	return m
 }
 
-// needs returns the role a route needs.
+// needs returns the role a route needs; admin for a template that is no
+// route's, so that nothing opens by mistake.
 func needs(method, template string) data.Role {
 	if method == http.MethodHead {
 		method = http.MethodGet

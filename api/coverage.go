@@ -3,7 +3,6 @@ package api
 import (
 	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/paulmach/orb/geojson"
@@ -24,17 +23,14 @@ const defaultGapRes = 11
 func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }
 
 func (s *Server) coverageRoutes() []route {
-	paging := []param{
-		queryParam("limit", "grids per page", map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": 1000}),
-		queryParam("offset", "grids to skip", map[string]any{"type": "integer", "minimum": 0, "default": 0}),
-	}
+	paging := pagingParams("grids", 1000)
 	return []route{
-		{method: "GET", path: "/v1/coverage", id: "coverage", tag: "Cameras",
+		{method: "GET", path: "/v1/coverage", role: data.RolePlanner, id: "coverage", tag: "Cameras",
 			summary:   "Per grid of the published plan: share of households and of area inside at least one online camera's sector, uncovered households",
 			params:    paging,
 			responses: withProblems(map[int]string{200: "coverage per grid, with totals", 404: "no published plan"}),
 			produces:  "application/json", handler: s.coverageHandler},
-		{method: "GET", path: "/v1/coverage/gaps", id: "coverageGaps", tag: "Cameras",
+		{method: "GET", path: "/v1/coverage/gaps", role: data.RolePlanner, id: "coverageGaps", tag: "Cameras",
 			summary: "Uncovered areas per grid as GeoJSON: the H3 cells (resolution res) of the grid whose centres no online camera covers",
 			params: append([]param{
 				queryParam("grid", "one grid's code", str),
@@ -45,39 +41,8 @@ func (s *Server) coverageRoutes() []route {
 	}
 }
 
-// parsePage reads limit (default def) and offset.
-func parsePage(r *http.Request, def int) (limit, offset int, err error) {
-	v := r.URL.Query()
-	limit = def
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			return 0, 0, invalid("parameter limit must be an integer from 1 to %d, got %q", maxLimit, s)
-		}
-		limit = n
-	}
-	if s := v.Get("offset"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return 0, 0, invalid("parameter offset must be a non-negative integer, got %q", s)
-		}
-		offset = n
-	}
-	return limit, offset, nil
-}
-
-func page[T any](list []T, limit, offset int) []T {
-	if offset >= len(list) {
-		return []T{}
-	}
-	return list[offset:min(len(list), offset+limit)]
-}
-
 func (s *Server) coverageHandler(w http.ResponseWriter, r *http.Request) error {
-	if err := queryOnly(r.URL.Query(), "limit", "offset"); err != nil {
-		return err
-	}
-	limit, offset, err := parsePage(r, 1000)
+	limit, offset, err := parsePage(r.URL.Query(), 1000, maxLimit, false)
 	if err != nil {
 		return err
 	}
@@ -114,20 +79,13 @@ func (s *Server) coverageHandler(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) coverageGaps(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
-	if err := queryOnly(v, "grid", "res", "limit", "offset"); err != nil {
-		return err
-	}
-	limit, offset, err := parsePage(r, 100)
+	limit, offset, err := parsePage(v, 100, maxLimit, false)
 	if err != nil {
 		return err
 	}
-	res := defaultGapRes
-	if s := v.Get("res"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 9 || n > 13 {
-			return invalid("parameter res must be an integer from 9 to 13, got %q", s)
-		}
-		res = n
+	res, err := intParam(v, "res", defaultGapRes, 9, 13)
+	if err != nil {
+		return err
 	}
 	cov, err := s.live.Coverage(r.Context())
 	if err != nil {

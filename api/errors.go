@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -14,15 +12,6 @@ import (
 // handlerFunc is an HTTP handler that returns its error instead of writing
 // it, so that every error response is written by one function.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
-
-// problem is an RFC 7807 problem details object.
-type problem struct {
-	Type     string `json:"type"`
-	Title    string `json:"title"`
-	Status   int    `json:"status"`
-	Detail   string `json:"detail"`
-	Instance string `json:"instance,omitempty"`
-}
 
 // statusOf maps an error code to an HTTP status: the one place that does.
 func statusOf(code string) int {
@@ -78,6 +67,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, r, http.StatusTooManyRequests, rl.Error())
 		return
 	}
+	var ro errReadOnly
+	if errors.As(err, &ro) {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeProblem(w, r, http.StatusMethodNotAllowed, ro.Error())
+		return
+	}
 	var na *notAcceptable
 	if errors.As(err, &na) {
 		writeProblem(w, r, http.StatusNotAcceptable, na.msg)
@@ -104,19 +99,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeProblem(w, r, status, data.ErrorMessage(err))
 }
 
-func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(problem{
-		Type:     "about:blank",
-		Title:    http.StatusText(status),
-		Status:   status,
-		Detail:   detail,
-		Instance: r.URL.Path,
-	})
-}
-
 // handle adapts a handlerFunc to http.Handler.
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -131,16 +113,3 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 
 // invalid is shorthand for the caller's mistakes.
 func invalid(format string, args ...any) error { return data.Errorf(data.EINVALID, format, args...) }
-
-func writeJSON(w http.ResponseWriter, status int, contentType string, v any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // links carry & and must stay readable
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
-	return err
-}

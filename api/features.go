@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/cql2"
-	"github.com/wangge/wangge/live"
 )
 
 const (
@@ -150,9 +148,6 @@ func (s *Server) timeExtent(layer data.Layer) (first, last time.Time, ok bool) {
 }
 
 func (s *Server) collections(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r, "f"); err != nil {
-		return err
-	}
 	base := s.baseURL(r)
 	out := struct {
 		Links       []link          `json:"links"`
@@ -173,9 +168,6 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) collection(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r, "f"); err != nil {
-		return err
-	}
 	layer, err := servedLayer(r, mux.Vars(r)["collectionId"])
 	if err != nil {
 		return err
@@ -192,43 +184,19 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkParams rejects query parameters the route does not define, as OGC
-// API Features asks: a misspelt filter must not silently return everything.
-func checkParams(r *http.Request, known ...string) error {
-	for name := range r.URL.Query() {
-		if !slices.Contains(known, name) {
-			return invalid("unknown query parameter %q (known here: %s)", name, strings.Join(known, ", "))
-		}
-	}
-	if f := r.URL.Query().Get("f"); f != "" && f != "json" && f != "html" {
-		return invalid("parameter f must be json or html, got %q", f)
-	}
-	return nil
-}
-
 // parseItemsQuery reads limit, offset, bbox, bbox-crs, datetime and the
 // layer's property filters (its queryables, queryables.go).
 func parseItemsQuery(r *http.Request, layer data.Layer) (data.Query, error) {
-	v := r.URL.Query()
-	if err := checkParams(r, itemsParams(layer)...); err != nil {
+	// The route declares every layer's filters; each layer takes its own.
+	// f was checked with the route's (strictQuery).
+	if err := checkNames(r.URL.RawQuery, itemsParams(layer), true); err != nil {
 		return data.Query{}, err
 	}
+	v := r.URL.Query()
 	q := data.Query{Limit: defaultLimit}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return q, invalid("parameter limit must be an integer from 1 to %d, got %q", maxLimit, s)
-		}
-		// Above the maximum is the maximum, not an error
-		// (/req/core/fc-limit-response-1 C); the next link says which.
-		q.Limit = min(n, maxLimit)
-	}
-	if s := v.Get("offset"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return q, invalid("parameter offset must be a non-negative integer, got %q", s)
-		}
-		q.Offset = n
+	var err error
+	if q.Limit, q.Offset, err = parsePage(v, defaultLimit, maxLimit, true); err != nil {
+		return q, err
 	}
 	if s := v.Get("bbox-crs"); s != "" && s != crs84 {
 		return q, invalid("parameter bbox-crs: only %s is supported, got %q", crs84, s)
@@ -501,17 +469,14 @@ func query(v url.Values) string {
 }
 
 func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r, "f"); err != nil {
-		return err
-	}
 	vars := mux.Vars(r)
 	layer, err := servedLayer(r, vars["collectionId"])
 	if err != nil {
 		return err
 	}
-	fid, err := strconv.ParseInt(vars["featureId"], 10, 64)
-	if err != nil || fid < 1 {
-		return data.Errorf(data.ENOTFOUND, "no feature %q in %s: feature ids are positive integers", vars["featureId"], layer)
+	fid, err := pathFID(r, layer)
+	if err != nil {
+		return err
 	}
 	f, err := s.store.Item(r.Context(), layer, fid)
 	if err != nil {
@@ -523,7 +488,7 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
 		// The tag a PATCH or DELETE sends back in If-Match.
 		w.Header().Set("ETag", tag)
 		w.Header().Set("Cache-Control", "no-cache")
-		if inm := r.Header.Get("If-None-Match"); inm != "" && live.MatchesETag(inm, tag) {
+		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, tag) {
 			w.WriteHeader(http.StatusNotModified)
 			return nil
 		}
@@ -577,17 +542,17 @@ func (s *Server) featureRoutes() []route {
 		fParam,
 	}
 	return []route{
-		{method: "GET", path: "/collections", id: "getCollections", tag: "Data", summary: "The feature collections: areas, grids (published plan), hazards, cameras",
+		{method: "GET", path: "/collections", role: data.RoleViewer, id: "getCollections", tag: "Data", summary: "The feature collections: areas, grids (published plan), hazards, cameras",
 			params: []param{fParam}, responses: map[int]string{200: "collections", 406: notJSON}, produces: "application/json", handler: s.collections},
-		{method: "GET", path: "/collections/{collectionId}", id: "describeCollection", tag: "Data", summary: "One collection's metadata",
+		{method: "GET", path: "/collections/{collectionId}", role: data.RoleViewer, id: "describeCollection", tag: "Data", summary: "One collection's metadata",
 			params: []param{pathParam("collectionId", "collection id"), fParam}, responses: withProblems(map[int]string{200: "collection", 406: notJSON}), produces: "application/json", handler: s.collection},
-		{method: "GET", path: "/collections/{collectionId}/queryables", id: "getQueryables", tag: "Data",
+		{method: "GET", path: "/collections/{collectionId}/queryables", role: data.RoleViewer, id: "getQueryables", tag: "Data",
 			summary: "The properties a collection's items can be filtered on, as a JSON Schema (OGC API Features Part 3); each but the geometry is a query parameter of the items",
 			params:  []param{pathParam("collectionId", "collection id"), fParam}, responses: withProblems(map[int]string{200: "JSON Schema of the queryables", 406: notJSON}),
 			produces: schemaJSON, handler: s.queryables},
-		{method: "GET", path: "/collections/{collectionId}/items", id: "getFeatures", tag: "Data", summary: "Features of a collection, paged, filtered by bbox, time and properties",
+		{method: "GET", path: "/collections/{collectionId}/items", role: data.RoleViewer, id: "getFeatures", tag: "Data", summary: "Features of a collection, paged, filtered by bbox, time and properties",
 			params: listParams, responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection with numberMatched, numberReturned and links", 406: notJSON}), produces: "application/geo+json", handler: s.items},
-		{method: "GET", path: "/collections/{collectionId}/items/{featureId}", id: "getFeature", tag: "Data", summary: "One feature",
+		{method: "GET", path: "/collections/{collectionId}/items/{featureId}", role: data.RoleViewer, id: "getFeature", tag: "Data", summary: "One feature",
 			params:    []param{pathParam("collectionId", "collection id"), pathParam("featureId", "feature id (integer)"), fParam},
 			responses: withProblems(map[int]string{200: "GeoJSON Feature", 406: notJSON}), produces: "application/geo+json", handler: s.item},
 	}

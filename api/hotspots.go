@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 
 func (s *Server) hotspotRoutes() []route {
 	return []route{
-		{method: "GET", path: "/v1/hotspots", id: "getHotspots", tag: "Analysis",
+		{method: "GET", path: "/v1/hotspots", role: data.RoleViewer, id: "getHotspots", tag: "Analysis",
 			summary: "Getis-Ord Gi* hot and cold spots of hazards over H3 cells (k-ring 1, each cell its own neighbour), " +
 				"two-sided p, Benjamini–Hochberg FDR, bins −3…+3 for 99/95/90% cold and hot spots. " +
 				"Returns the cells with incidents or a nonzero bin; warns under 30 incidents",
@@ -47,9 +46,6 @@ type hotspotCollection struct {
 
 func (s *Server) hotspots(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
-	if err := queryOnly(v, "category", "since", "until", "res"); err != nil {
-		return err
-	}
 	var q tiles.HotspotQuery
 	if c := v.Get("category"); c != "" {
 		if !slices.Contains(data.HazardCategories, c) {
@@ -67,12 +63,8 @@ func (s *Server) hotspots(w http.ResponseWriter, r *http.Request) error {
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 		return invalid("since (%s) must be before until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
 	}
-	if rs := v.Get("res"); rs != "" {
-		res, err := strconv.Atoi(rs)
-		if err != nil || res < tiles.MinHotspotRes || res > tiles.MaxHotspotRes {
-			return invalid("res must be an integer from %d to %d, got %q", tiles.MinHotspotRes, tiles.MaxHotspotRes, rs)
-		}
-		q.Res = res
+	if q.Res, err = intParam(v, "res", 0, tiles.MinHotspotRes, tiles.MaxHotspotRes); err != nil {
+		return err
 	}
 	sc := s.live.Scene()
 	start := time.Now()

@@ -33,20 +33,8 @@ func (s *Server) adminRoutes() []route {
 
 // keyView is a key as the API shows it: never the hash.
 type keyView struct {
-	ID        string     `json:"id"`
-	Role      data.Role  `json:"role"`
-	Name      string     `json:"name"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	Key       string     `json:"key,omitempty"` // only in the answer to its creation
-}
-
-func viewKey(k data.Key) keyView {
-	v := keyView{ID: k.ID, Role: k.Role, Name: k.Name, CreatedAt: k.CreatedAt}
-	if !k.RevokedAt.IsZero() {
-		v.RevokedAt = &k.RevokedAt
-	}
-	return v
+	data.KeyInfo
+	Key string `json:"key,omitempty"` // only in the answer to its creation
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
@@ -56,7 +44,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []keyView{}
 	for _, k := range keys {
-		out = append(out, viewKey(k))
+		out = append(out, keyView{KeyInfo: k.Info()})
 	}
 	return writeJSON(w, http.StatusOK, "application/json", map[string]any{"keys": out})
 }
@@ -71,45 +59,25 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	if err := dec.Decode(&req); err != nil {
 		return bodyError(err)
 	}
-	token, k, err := data.NewKey(req.Role, req.Name, time.Now())
+	token, k, err := data.CreateKey(r.Context(), s.store, principalOf(r.Context()).actor(), req.Role, req.Name)
 	if err != nil {
 		return err
 	}
-	after, _ := json.Marshal(viewKey(k))
-	if err := s.write(r, data.AuditEntry{Action: "key.create", Target: "keys/" + k.ID, After: after}, func(tx data.Tx) error {
-		return tx.AddKey(r.Context(), k)
-	}); err != nil {
-		return err
-	}
 	setVersion(w, s.live.Shown(r.Context()))
-	v := viewKey(k)
-	v.Key = token
+	v := keyView{KeyInfo: k.Info(), Key: token}
 	w.Header().Set("Location", "/v1/keys/"+k.ID)
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusCreated, "application/json", v)
 }
 
 func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
-	id := mux.Vars(r)["keyId"]
-	k, err := s.store.Key(r.Context(), id)
+	revoked, err := data.RevokeKey(r.Context(), s.store, principalOf(r.Context()).actor(), mux.Vars(r)["keyId"], time.Now())
 	if err != nil {
 		return err
 	}
-	if !k.RevokedAt.IsZero() {
-		// Revoked already: DELETE is idempotent, and nothing changed to audit.
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+	if revoked { // else it was revoked already: nothing changed, no version to wait for
+		setVersion(w, s.live.Shown(r.Context()))
 	}
-	before, _ := json.Marshal(viewKey(k))
-	now := time.Now()
-	k.RevokedAt = now
-	after, _ := json.Marshal(viewKey(k))
-	if err := s.write(r, data.AuditEntry{Action: "key.revoke", Target: "keys/" + id, Before: before, After: after}, func(tx data.Tx) error {
-		return tx.RevokeKey(r.Context(), id, now)
-	}); err != nil {
-		return err
-	}
-	setVersion(w, s.live.Shown(r.Context()))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -148,26 +116,4 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, "application/json", map[string]any{
 		"entries": entries, "numberMatched": n, "numberReturned": len(entries),
 	})
-}
-
-// write runs fn in a transaction with an audit entry for the request's
-// principal, committed together: a write is never without its record.
-func (s *Server) write(r *http.Request, e data.AuditEntry, fn func(data.Tx) error) error {
-	ctx := r.Context()
-	tx, err := s.store.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	e.Actor = principalOf(ctx).actor()
-	if e.At.IsZero() {
-		e.At = time.Now()
-	}
-	if err := tx.Audit(ctx, e); err != nil {
-		return err
-	}
-	return tx.Commit()
 }

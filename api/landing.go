@@ -99,7 +99,7 @@ func baseMapOrigin(tmpl string) string {
 
 func (s *Server) pageRoutes() []route {
 	return []route{
-		{method: "GET", path: "/assets/{file}", id: "getPageAsset", tag: "Capabilities",
+		{method: "GET", path: "/assets/{file}", role: public, id: "getPageAsset", tag: "Capabilities",
 			summary: "A file of the map page (script, style, MapLibre worker); names carry a content hash and never change",
 			params:  []param{pathParam("file", "file name")}, responses: withProblems(map[int]string{200: "the file", 304: "not modified"}),
 			produces: "application/javascript", handler: s.pageAsset},
@@ -121,9 +121,6 @@ var assetTypes = map[string]string{
 // is cached for a year; a gzip twin written by the build is sent to clients
 // that accept it (MapLibre is a megabyte, a quarter of that gzipped).
 func (s *Server) pageAsset(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r); err != nil {
-		return err
-	}
 	name := mux.Vars(r)["file"]
 	ct, ok := assetTypes[path.Ext(name)]
 	if !ok || strings.HasPrefix(name, ".") || !fs.ValidPath(name) {
@@ -140,12 +137,12 @@ func (s *Server) pageAsset(w http.ResponseWriter, r *http.Request) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Add("Vary", "Accept-Encoding")
 	etag := `"` + name + `"`
-	if gz, err := pageFiles.ReadFile(file + ".gz"); err == nil && gzipAccepted(r.Header.Get("Accept-Encoding")) {
+	if gz, err := pageFiles.ReadFile(file + ".gz"); err == nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		body, etag = gz, `"`+name+`.gz"`
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("ETag", etag)
-	if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
@@ -155,20 +152,6 @@ func (s *Server) pageAsset(w http.ResponseWriter, r *http.Request) error {
 	}
 	_, err = w.Write(body)
 	return err
-}
-
-// gzipAccepted reports whether an Accept-Encoding header names gzip
-// without q=0.
-func gzipAccepted(ae string) bool {
-	for part := range strings.SplitSeq(ae, ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
-			continue
-		}
-		q := strings.ReplaceAll(params, " ", "")
-		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-	}
-	return false
 }
 
 // fPageParam is the landing page's f: it alone has an HTML page, so only it
@@ -198,9 +181,6 @@ func wantsHTML(r *http.Request) bool {
 }
 
 func (s *Server) landing(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r, "f"); err != nil {
-		return err
-	}
 	w.Header().Add("Vary", "Accept")
 	if wantsHTML(r) {
 		page, csp, err := s.mapPage()
@@ -266,7 +246,7 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 }
 
 // openAPIDoc builds the OpenAPI 3.0 document of every route: each
-// operation's security and answers come from the role policy (auth.go) and
+// operation's security and answers come from the route's role and
 // allResponses, so a new route is described as the middleware treats it.
 // test/validators checks the result (api/openapi_test.go).
 func (s *Server) openAPIDoc(base string) map[string]any {
@@ -277,7 +257,7 @@ func (s *Server) openAPIDoc(base string) map[string]any {
 			item = map[string]any{}
 			paths[rt.path] = item
 		}
-		item[strings.ToLower(rt.method)] = operation(rt, needs(rt.method, rt.path))
+		item[strings.ToLower(rt.method)] = operation(rt)
 	}
 	return map[string]any{
 		"openapi": "3.0.3",
@@ -309,8 +289,9 @@ func (s *Server) openAPIDoc(base string) map[string]any {
 	}
 }
 
-// operation is the OpenAPI operation of rt, which needs role need.
-func operation(rt route, need data.Role) map[string]any {
+// operation is the OpenAPI operation of rt.
+func operation(rt route) map[string]any {
+	need := rt.needs()
 	params := []any{}
 	for _, p := range rt.params {
 		o := map[string]any{"name": p.name, "in": p.in, "description": p.desc, "required": p.required, "schema": p.schema}
@@ -323,7 +304,7 @@ func operation(rt route, need data.Role) map[string]any {
 	}
 	params = append(params, map[string]any{"$ref": "#/components/parameters/minVersion"})
 	responses := map[string]any{}
-	for code, desc := range rt.allResponses(need) {
+	for code, desc := range rt.allResponses() {
 		responses[strconv.Itoa(code)] = response(rt, code, desc)
 	}
 	op := map[string]any{"operationId": rt.id, "summary": rt.summary, "tags": []string{rt.tag}, "parameters": params, "responses": responses,

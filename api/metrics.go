@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/live"
 	"github.com/wangge/wangge/tiles"
 )
@@ -124,7 +125,7 @@ func (s *Server) Metrics() http.Handler { return s.metrics.handler }
 
 func (s *Server) metricsRoutes() []route {
 	return []route{
-		{method: "GET", path: "/metrics", id: "getMetrics", tag: "Operations", summary: "Prometheus metrics: requests by route, tile cache, change feed, plan jobs, store connections, Go runtime",
+		{method: "GET", path: "/metrics", role: data.RoleAdmin, id: "getMetrics", tag: "Operations", summary: "Prometheus metrics: requests by route, tile cache, change feed, plan jobs, store connections, Go runtime",
 			responses: map[int]string{200: "metrics in the Prometheus text format"}, produces: "text/plain; version=0.0.4", handler: s.serveMetrics},
 	}
 }

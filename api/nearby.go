@@ -23,13 +23,11 @@ const (
 	storeTimeFormat = time.RFC3339Nano
 )
 
-func (s *Server) nearbyRoutes(crsParam param) []route {
+func (s *Server) nearbyRoutes() []route {
 	return []route{
-		{method: "GET", path: "/v1/nearby", id: "nearby", tag: "Locate", summary: "Hazards or cameras near a point, nearest first (great-circle metres), from the in-memory index",
+		{method: "GET", path: "/v1/nearby", role: data.RoleField, id: "nearby", tag: "Locate", summary: "Hazards or cameras near a point, nearest first (great-circle metres), from the in-memory index",
 			params: []param{
-				{name: "lon", in: "query", desc: "longitude", schema: map[string]any{"type": "number", "minimum": -180, "maximum": 180}, required: true},
-				{name: "lat", in: "query", desc: "latitude", schema: map[string]any{"type": "number", "minimum": -90, "maximum": 90}, required: true},
-				crsParam,
+				lonParam, latParam, crsParam,
 				{name: "kind", in: "query", desc: "what to find: hazards or cameras", schema: map[string]any{"type": "string", "enum": []string{"hazards", "cameras"}}, required: true},
 				queryParam("radius_m", "search radius in metres", map[string]any{"type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": maxNearbyRadiusM, "default": defaultNearbyRadiusM}),
 				queryParam("limit", "most features returned", map[string]any{"type": "integer", "minimum": 1, "maximum": maxNearbyLimit, "default": defaultNearbyLimit}),
@@ -41,9 +39,6 @@ func (s *Server) nearbyRoutes(crsParam param) []route {
 
 func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
-	if err := queryOnly(v, "lon", "lat", "crs", "kind", "radius_m", "limit"); err != nil {
-		return err
-	}
 	p, err := parsePoint(v)
 	if err != nil {
 		return err
@@ -68,13 +63,9 @@ func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 		}
 		radius = f
 	}
-	limit := defaultNearbyLimit
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxNearbyLimit {
-			return invalid("parameter limit must be an integer from 1 to %d, got %q", maxNearbyLimit, s)
-		}
-		limit = n
+	limit, err := intParam(v, "limit", defaultNearbyLimit, 1, maxNearbyLimit)
+	if err != nil {
+		return err
 	}
 
 	fc := struct {

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,16 +25,16 @@ type jobView struct {
 func (s *Server) planRoutes() []route {
 	planID := pathParam("planId", "plan id (integer), or a job id (job-N) while a plan is generated")
 	return []route{
-		{method: "GET", path: "/v1/plans", id: "listPlans", tag: "Planning", summary: "Stored plans (newest first) with their quality reports, and running jobs",
+		{method: "GET", path: "/v1/plans", role: data.RolePlanner, id: "listPlans", tag: "Planning", summary: "Stored plans (newest first) with their quality reports, and running jobs",
 			responses: map[int]string{200: "plans"}, produces: "application/json", handler: s.listPlans},
-		{method: "POST", path: "/v1/plans", id: "createPlan", tag: "Planning",
+		{method: "POST", path: "/v1/plans", role: data.RolePlanner, id: "createPlan", tag: "Planning",
 			summary:   `Generate a plan from the stored households and areas: body {"target": 300, "res": 0, "base": 0, "lock": [], "grids": {}, "publish": false}; answers 202 with a job to poll`,
 			responses: withProblems(map[int]string{202: "job started", 429: "another plan is being generated"}), produces: "application/json", handler: s.createPlan},
-		{method: "GET", path: "/v1/plans/{planId}", id: "getPlan", tag: "Planning", summary: "A plan with its quality report and grid list, or a job's progress",
+		{method: "GET", path: "/v1/plans/{planId}", role: data.RolePlanner, id: "getPlan", tag: "Planning", summary: "A plan with its quality report and grid list, or a job's progress",
 			params: []param{planID}, responses: withProblems(map[int]string{200: "plan or job"}), produces: "application/json", handler: s.getPlan},
-		{method: "GET", path: "/v1/plans/{planId}/grids", id: "getPlanGrids", tag: "Planning", summary: "A plan's grids as GeoJSON, to compare with the published plan",
+		{method: "GET", path: "/v1/plans/{planId}/grids", role: data.RolePlanner, id: "getPlanGrids", tag: "Planning", summary: "A plan's grids as GeoJSON, to compare with the published plan",
 			params: []param{planID}, responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection", 409: "the job has no plan (yet)"}), produces: geoJSONType, handler: s.planGrids},
-		{method: "POST", path: "/v1/plans/{planId}/publish", id: "publishPlan", tag: "Planning", summary: "Publish a plan: lookups, tiles and the grids collection switch to it",
+		{method: "POST", path: "/v1/plans/{planId}/publish", role: data.RolePlanner, id: "publishPlan", tag: "Planning", summary: "Publish a plan: lookups, tiles and the grids collection switch to it",
 			params: []param{planID}, responses: withProblems(map[int]string{200: "published plan", 409: "the job has no plan (yet)"}), produces: "application/json", handler: s.publishPlan},
 	}
 }
@@ -49,10 +47,8 @@ type planRequest struct {
 
 func (s *Server) createPlan(w http.ResponseWriter, r *http.Request) error {
 	var req planRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return bodyError(err)
+	if err := decodeBody(r, &req); err != nil {
+		return err
 	}
 	// Read and check the input now, so that a bad request is a 400 here and
 	// not a failed job later.
@@ -74,29 +70,6 @@ func (s *Server) createPlan(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Location", "/v1/plans/"+j.ID)
 	return writeJSON(w, http.StatusAccepted, "application/json", s.jobView(r, j.ID))
-}
-
-// bodyError turns a JSON decoding failure into a 400 that says where.
-func bodyError(err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.Is(err, io.EOF):
-		return invalid("request body is empty; send a JSON object")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return invalid("request body is not valid JSON: it ends early")
-	case errors.As(err, &se):
-		return invalid("request body is not valid JSON at byte %d: %v", se.Offset, err)
-	case errors.As(err, &te):
-		field := te.Field[strings.LastIndexByte(te.Field, '.')+1:] // embedded structs prefix their name
-		return invalid("request body: field %q must be %s, got %s", field, te.Type, te.Value)
-	case errors.As(err, &mbe):
-		return invalid("request body is larger than %d bytes", mbe.Limit)
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return invalid("request body: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return invalid("request body: %v", err)
 }
 
 // tooBusy is the error for a request that must wait for a running job.

@@ -89,10 +89,7 @@ func checkNames(raw string, known []string, html bool) error {
 		name, value, _ := strings.Cut(pair, "=")
 		name = unescape(name)
 		if !slices.Contains(known, name) {
-			if len(known) == 0 {
-				return invalid("unknown query parameter %q: this route takes none", name)
-			}
-			return invalid("unknown query parameter %q (known here: %s)", name, strings.Join(known, ", "))
+			return unknownParam(name, known)
 		}
 		if name != "f" {
 			continue
@@ -109,6 +106,14 @@ func checkNames(raw string, known []string, html bool) error {
 		}
 	}
 	return nil
+}
+
+// unknownParam is the 400 for a query parameter name outside known.
+func unknownParam(name string, known []string) error {
+	if len(known) == 0 {
+		return invalid("unknown query parameter %q: this route takes none", name)
+	}
+	return invalid("unknown query parameter %q (known here: %s)", name, strings.Join(known, ", "))
 }
 
 // unescape decodes a query-string name or value; one that cannot be

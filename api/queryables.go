@@ -70,9 +70,6 @@ func geometryFormat(layer data.Layer) string {
 
 // queryables answers GET /collections/{collectionId}/queryables.
 func (s *Server) queryables(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r, "f"); err != nil {
-		return err
-	}
 	layer, err := servedLayer(r, mux.Vars(r)["collectionId"])
 	if err != nil {
 		return err

@@ -10,8 +10,11 @@ import (
 // route is one HTTP route: how to serve it and how to describe it in the
 // OpenAPI document.
 type route struct {
-	method    string
-	path      string
+	method string
+	path   string
+	// role is the role the route needs (auth.go): public, or the least
+	// role allowed. Some handlers check more, by the resource asked for.
+	role      data.Role
 	id        string // OpenAPI operationId
 	tag       string
 	summary   string
@@ -55,25 +58,65 @@ var (
 	str      = map[string]any{"type": "string"}
 	fParam   = queryParam("f", "response format: json, the only one here (html is a 406)", map[string]any{"type": "string", "enum": []string{"json"}})
 	problems = map[int]string{400: "bad parameter"}
+	// lonParam, latParam and crsParam are the point of the routes that
+	// take one in the query (parsePoint).
+	lonParam = param{name: "lon", in: "query", desc: "longitude", schema: map[string]any{"type": "number", "minimum": -180, "maximum": 180}, required: true}
+	latParam = param{name: "lat", in: "query", desc: "latitude", schema: map[string]any{"type": "number", "minimum": -90, "maximum": 90}, required: true}
+	crsParam = queryParam("crs", "coordinate system of the point: wgs84 (default), gcj02 (AMap, Tencent) or bd09 (Baidu)",
+		map[string]any{"type": "string", "enum": []string{"wgs84", "gcj02", "bd09"}, "default": "wgs84"})
 )
 
-// routeTable lists every route. Each resource declares its routes in its
-// own file; a new resource adds its group here.
+// public marks the routes anyone may call, without an API key. It is
+// written out on each of them and is not a role: a route whose role was
+// left out needs admin, so nothing opens by mistake (TestPublicRoutes lists
+// the public ones).
+const public data.Role = "public"
+
+// needs is the role rt needs: "" for a public route, admin for one whose
+// role nobody set.
+func (rt route) needs() data.Role {
+	switch rt.role {
+	case public:
+		return ""
+	case "":
+		return data.RoleAdmin
+	}
+	return rt.role
+}
+
+// routeTable lists every route: the only place a route is declared, with
+// its role. Each resource declares its routes in its own file; a new
+// resource adds its group here. It reads no field of s (handlers are
+// method values), so the roles can be indexed without a Server (policy).
 func (s *Server) routeTable() []route {
 	var all []route
 	for _, group := range [][]route{
 		s.capabilityRoutes(),
 		s.pageRoutes(),
 		s.featureRoutes(),
+		s.hotspotRoutes(),
 		s.tileRoutes(),
 		s.locateRoutes(),
+		s.nearbyRoutes(),
+		s.writeRoutes(),
+		s.coverageRoutes(),
+		s.statsRoutes(),
 		s.planRoutes(),
-		s.adminRoutes(),
+		// Keys and the audit log are for admins, every route of them.
+		withRole(data.RoleAdmin, s.adminRoutes()),
 		s.metricsRoutes(),
 	} {
 		all = append(all, group...)
 	}
 	return all
+}
+
+// withRole sets the role of every route of a group that needs one role.
+func withRole(role data.Role, group []route) []route {
+	for i := range group {
+		group[i].role = role
+	}
+	return group
 }
 
 // withProblems adds the 400 of a route that checks its parameters. Every
@@ -91,9 +134,10 @@ func withProblems(m map[int]string) map[int]string {
 
 // allResponses is every status rt can answer with its description: its
 // own, and those the middleware and the shared handler code give every
-// route of its kind, need being the role the route's policy asks for.
+// route of its kind and role.
 // Deriving them here keeps the OpenAPI document complete for new routes.
-func (rt route) allResponses(need data.Role) map[int]string {
+func (rt route) allResponses() map[int]string {
+	need := rt.needs()
 	all := map[int]string{}
 	add := func(code int, desc string) {
 		if own, ok := all[code]; ok && own != desc {
@@ -140,17 +184,17 @@ func (rt route) allResponses(need data.Role) map[int]string {
 
 func (s *Server) capabilityRoutes() []route {
 	return []route{
-		{method: "GET", path: "/", id: "getLandingPage", tag: "Capabilities", summary: "Landing page: JSON for API clients, the map page for browsers",
+		{method: "GET", path: "/", role: public, id: "getLandingPage", tag: "Capabilities", summary: "Landing page: JSON for API clients, the map page for browsers",
 			params: []param{fPageParam}, responses: map[int]string{200: "landing page"}, produces: "application/json", handler: s.landing},
-		{method: "GET", path: "/conformance", id: "getConformance", tag: "Capabilities", summary: "OGC API conformance classes implemented",
+		{method: "GET", path: "/conformance", role: public, id: "getConformance", tag: "Capabilities", summary: "OGC API conformance classes implemented",
 			params: []param{fParam}, responses: map[int]string{200: "conformance declaration", 406: notJSON}, produces: "application/json", handler: s.conformance},
-		{method: "GET", path: "/api", id: "getAPI", tag: "Capabilities", summary: "This OpenAPI 3 document",
+		{method: "GET", path: "/api", role: public, id: "getAPI", tag: "Capabilities", summary: "This OpenAPI 3 document",
 			params: []param{fParam}, responses: map[int]string{200: "OpenAPI document", 406: notJSON}, produces: "application/vnd.oai.openapi+json;version=3.0", handler: s.openAPI},
-		{method: "GET", path: "/healthz", id: "getHealth", tag: "Operations", summary: "Liveness: the process answers",
+		{method: "GET", path: "/healthz", role: public, id: "getHealth", tag: "Operations", summary: "Liveness: the process answers",
 			responses: map[int]string{200: "alive"}, produces: "application/json", handler: s.healthz},
-		{method: "GET", path: "/readyz", id: "getReady", tag: "Operations", summary: "Readiness to serve reads: indexes loaded, following the store's change feed, store readable (a standby or the primary); what a load balancer checks",
+		{method: "GET", path: "/readyz", role: public, id: "getReady", tag: "Operations", summary: "Readiness to serve reads: indexes loaded, following the store's change feed, store readable (a standby or the primary); what a load balancer checks",
 			responses: map[int]string{200: "ready", 503: "not ready"}, produces: "application/json", plain: []int{503}, handler: s.readyz},
-		{method: "GET", path: "/readyz/write", id: "getReadyWrite", tag: "Operations", summary: "Readiness to take writes: ready, and the primary answers and is not in recovery",
+		{method: "GET", path: "/readyz/write", role: public, id: "getReadyWrite", tag: "Operations", summary: "Readiness to take writes: ready, and the primary answers and is not in recovery",
 			responses: map[int]string{200: "ready to write", 503: "writes would fail now"}, produces: "application/json", plain: []int{503}, handler: s.readyzWrite},
 	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -80,12 +81,8 @@ type statsQuery struct {
 	coverage     bool
 }
 
-func parseStatsQuery(r *http.Request, extra ...string) (statsQuery, error) {
-	v := r.URL.Query()
+func parseStatsQuery(v url.Values) (statsQuery, error) {
 	q := statsQuery{coverage: true}
-	if err := queryOnly(v, append([]string{"since", "until", "coverage"}, extra...)...); err != nil {
-		return q, err
-	}
 	for _, p := range []struct {
 		name string
 		dst  *time.Time
@@ -210,7 +207,7 @@ func (s *Server) publishedOr404() (*live.Plan, error) {
 }
 
 func (s *Server) gridStatsOne(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseStatsQuery(r)
+	q, err := parseStatsQuery(r.URL.Query())
 	if err != nil {
 		return err
 	}
@@ -231,11 +228,12 @@ func (s *Server) gridStatsOne(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) gridStatsAll(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseStatsQuery(r, "limit", "offset")
+	v := r.URL.Query()
+	q, err := parseStatsQuery(v)
 	if err != nil {
 		return err
 	}
-	limit, offset, err := parsePage(r, 1000)
+	limit, offset, err := parsePage(v, 1000, maxLimit, false)
 	if err != nil {
 		return err
 	}
@@ -267,14 +265,12 @@ func (s *Server) statsRoutes() []route {
 		queryParam("coverage", "include camera coverage (default true; its first computation after a camera change takes longest)", map[string]any{"type": "boolean", "default": true}),
 	}
 	return []route{
-		{method: "GET", path: "/v1/grids/stats", id: "gridStatsAll", tag: "Statistics",
-			summary: "Statistics of every grid of the published plan: households, hazards by category and status, closure rate (resolved / reported), cameras, coverage",
-			params: append(period,
-				queryParam("limit", "grids per page", map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": 1000}),
-				queryParam("offset", "grids to skip", map[string]any{"type": "integer", "minimum": 0, "default": 0})),
+		{method: "GET", path: "/v1/grids/stats", role: data.RoleViewer, id: "gridStatsAll", tag: "Statistics",
+			summary:   "Statistics of every grid of the published plan: households, hazards by category and status, closure rate (resolved / reported), cameras, coverage",
+			params:    append(period, pagingParams("grids", 1000)...),
 			responses: withProblems(map[int]string{200: "per-grid statistics and their total", 404: "no published plan"}),
 			produces:  "application/json", handler: s.gridStatsAll},
-		{method: "GET", path: "/v1/grids/{code}/stats", id: "gridStats", tag: "Statistics",
+		{method: "GET", path: "/v1/grids/{code}/stats", role: data.RoleViewer, id: "gridStats", tag: "Statistics",
 			summary:   "Statistics of one grid of the published plan",
 			params:    append([]param{pathParam("code", "grid code")}, period...),
 			responses: withProblems(map[int]string{200: "the grid's statistics"}),

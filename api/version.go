@@ -46,8 +46,3 @@ func (s *Server) atLeast(w http.ResponseWriter, r *http.Request, header string) 
 	w.Header().Set(versionHeader, strconv.FormatInt(s.live.Version(), 10))
 	return true
 }
-
-// setVersion names in the response the version a write produced.
-func setVersion(w http.ResponseWriter, v int64) {
-	w.Header().Set(versionHeader, strconv.FormatInt(v, 10))
-}

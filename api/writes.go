@@ -24,23 +24,23 @@ import (
 // views show it. Areas come from imports and grids from plans, so those
 // collections are read-only here.
 
-func (s *Server) writeRoutes(crsParam param) []route {
+func (s *Server) writeRoutes() []route {
 	coll := pathParam("collectionId", "hazards or cameras")
 	fid := pathParam("featureId", "feature id (integer)")
 	ifMatch := headerParam("If-Match", "the feature's ETag from a read: refuse (412) if it changed since")
 	return []route{
-		{method: "POST", path: "/collections/{collectionId}/items", id: "createFeature", tag: "Data",
+		{method: "POST", path: "/collections/{collectionId}/items", role: data.RoleField, id: "createFeature", tag: "Data",
 			summary: "Add a hazard or camera: a GeoJSON Feature with a Point geometry and the collection's properties " +
 				"(hazards: category, severity required; status, reported_at, source_id optional. cameras: azimuth, fov, range_m required; status, source_id optional)",
 			params:    []param{coll, crsParam},
 			responses: withProblems(map[int]string{201: "created; Location names the new feature", 405: "collection is read-only", 409: "source_id exists"}),
 			produces:  geoJSONType, handler: s.createItem},
-		{method: "PATCH", path: "/collections/{collectionId}/items/{featureId}", id: "patchFeature", tag: "Data",
+		{method: "PATCH", path: "/collections/{collectionId}/items/{featureId}", role: data.RolePlanner, id: "patchFeature", tag: "Data",
 			summary:   "Change a hazard or camera: a partial GeoJSON Feature; given properties replace, others stay, geometry if given moves it",
 			params:    []param{coll, fid, crsParam, ifMatch},
 			responses: withProblems(map[int]string{200: "the changed feature", 405: "collection is read-only", 409: "source_id exists"}),
 			produces:  geoJSONType, handler: s.patchItem},
-		{method: "DELETE", path: "/collections/{collectionId}/items/{featureId}", id: "deleteFeature", tag: "Data",
+		{method: "DELETE", path: "/collections/{collectionId}/items/{featureId}", role: data.RolePlanner, id: "deleteFeature", tag: "Data",
 			summary:   "Delete a hazard or camera",
 			params:    []param{coll, fid, ifMatch},
 			responses: withProblems(map[int]string{204: "deleted", 405: "collection is read-only"}),
@@ -48,8 +48,8 @@ func (s *Server) writeRoutes(crsParam param) []route {
 	}
 }
 
-// errReadOnly marks a write to a collection that takes none; the handlers
-// answer it with 405, which no data error code maps to.
+// errReadOnly marks a write to a collection that takes none: a 405
+// (writeError), which no data error code maps to.
 type errReadOnly struct{ layer data.Layer }
 
 func (e errReadOnly) Error() string {
@@ -66,17 +66,6 @@ func writableLayer(r *http.Request) (data.Layer, error) {
 		return "", errReadOnly{layer}
 	}
 	return layer, nil
-}
-
-// readOnly answers a write to a read-only collection with 405 and reports
-// whether it did.
-func readOnly(w http.ResponseWriter, r *http.Request, err error) bool {
-	if ro, ok := err.(errReadOnly); ok {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeProblem(w, r, http.StatusMethodNotAllowed, ro.Error())
-		return true
-	}
-	return false
 }
 
 func pathFID(r *http.Request, layer data.Layer) (int64, error) {
@@ -104,11 +93,7 @@ type featureBody struct {
 // parameter. The point is nil when the body has no geometry.
 func readFeature(r *http.Request) (featureBody, *orb.Point, error) {
 	var fb featureBody
-	v := r.URL.Query()
-	if err := queryOnly(v, "crs"); err != nil {
-		return fb, nil, err
-	}
-	c, err := parseCRSParam(v)
+	c, err := parseCRSParam(r.URL.Query())
 	if err != nil {
 		return fb, nil, err
 	}
@@ -153,27 +138,23 @@ func (p props) check(known ...string) error {
 
 func (p props) has(name string) bool { _, ok := p[name]; return ok }
 
-func (p props) str(name string, dst *string) error {
+// value decodes property name, when given, into dst; what names the type
+// wanted for the error. null is not a value here: a property is changed,
+// not cleared.
+func (p props) value(name, what string, dst any) error {
 	raw, ok := p[name]
 	if !ok {
 		return nil
 	}
 	if err := json.Unmarshal(raw, dst); err != nil || string(raw) == "null" {
-		return invalid("body: properties.%s must be a string, got %.40s", name, string(raw))
+		return invalid("body: properties.%s must be %s, got %.40s", name, what, string(raw))
 	}
 	return nil
 }
 
-func (p props) num(name string, dst *float64) error {
-	raw, ok := p[name]
-	if !ok {
-		return nil
-	}
-	if err := json.Unmarshal(raw, dst); err != nil || string(raw) == "null" {
-		return invalid("body: properties.%s must be a number, got %.40s", name, string(raw))
-	}
-	return nil
-}
+func (p props) str(name string, dst *string) error { return p.value(name, "a string", dst) }
+
+func (p props) num(name string, dst *float64) error { return p.value(name, "a number", dst) }
 
 func (p props) integer(name string, dst *int) error {
 	var f float64
@@ -254,17 +235,17 @@ func fieldError(err error) error {
 	if err == nil {
 		return nil
 	}
+	// The store's validation names the field (data.FieldError); the
+	// answer names it as the client sent it: a geometry, or a property.
 	msg := data.ErrorMessage(err)
-	words := strings.Fields(msg)
-	switch {
-	case len(words) < 2:
+	switch f := data.ErrorField(err); f {
+	case "":
 		return invalid("body: %s", msg)
-	case words[0] == "longitude" || words[0] == "latitude":
+	case "geometry":
 		return invalid("body: geometry: %s", msg)
-	case words[0] == "unknown":
-		return invalid("body: properties.%s: %s", words[1], msg)
+	default:
+		return invalid("body: properties.%s: %s", f, msg)
 	}
-	return invalid("body: properties.%s: %s", words[0], msg)
 }
 
 // newSourceID names a feature created without a source_id: unique, and
@@ -277,9 +258,6 @@ func newSourceID() string {
 
 func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 	layer, err := writableLayer(r)
-	if readOnly(w, r, err) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}
@@ -325,9 +303,7 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 	self := fmt.Sprintf("%s/collections/%s/items/%d", s.baseURL(r), layer, f.ID)
 	f.Links = []link{{Href: self, Rel: "self", Type: geoJSONType}}
 	w.Header().Set("Location", self)
-	w.Header().Set("ETag", etag)
-	setVersion(w, version)
-	return writeJSON(w, http.StatusCreated, geoJSONType, f)
+	return writeFeature(w, http.StatusCreated, f, etag, version)
 }
 
 // patchItem merges the body into the stored feature in one transaction
@@ -336,9 +312,6 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 // it is refused with 412.
 func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) error {
 	layer, err := writableLayer(r)
-	if readOnly(w, r, err) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}
@@ -386,20 +359,20 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) error {
 		f, etag, version = cameraFeature(res.Value), res.Value.ETag(), res.Version
 	}
 	f.Links = []link{{Href: fmt.Sprintf("%s/collections/%s/items/%d", s.baseURL(r), layer, fid), Rel: "self", Type: geoJSONType}}
+	return writeFeature(w, http.StatusOK, f, etag, version)
+}
+
+// writeFeature answers a write with the feature as stored, its ETag (for
+// the next If-Match) and the version that shows it.
+func writeFeature(w http.ResponseWriter, status int, f *feature, etag string, version int64) error {
 	w.Header().Set("ETag", etag)
 	setVersion(w, version)
-	return writeJSON(w, http.StatusOK, geoJSONType, f)
+	return writeJSON(w, status, geoJSONType, f)
 }
 
 func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request) error {
 	layer, err := writableLayer(r)
-	if readOnly(w, r, err) {
-		return nil
-	}
 	if err != nil {
-		return err
-	}
-	if err := queryOnly(r.URL.Query()); err != nil {
 		return err
 	}
 	fid, err := pathFID(r, layer)

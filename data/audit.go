@@ -3,37 +3,50 @@ package data
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
-// Audited runs fn in one transaction, records the audit entry fn returns in
-// the same transaction and commits. It returns the change-feed Seq of the
-// commit, which a caller waits for before it answers, so that its own
-// views show the write. On any error nothing is written.
-func Audited(ctx context.Context, s Store, fn func(tx Tx) (AuditEntry, error)) (int64, error) {
+// Audited is the one way to make an audited write: it runs fn in one
+// transaction, records the audit entries fn returns, all by actor, in the
+// same transaction, and commits. A write is therefore never without its
+// record, and a write that fails leaves neither. fn returns the entries
+// rather than being given them because most writes know their target
+// (a new fid) or their "after" only once they have run; it returns at
+// least one (plan.generate with plan.publish returns two). Audited fills
+// in what an entry leaves out: the time (now) and a null before or after.
+//
+// It returns the change-feed Seq of the commit, which a caller waits for
+// before it answers, so that its own views show the write.
+func Audited(ctx context.Context, s Store, actor string, fn func(tx Tx) ([]AuditEntry, error)) (seq int64, err error) {
 	tx, err := s.Begin(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	e, err := fn(tx)
+	entries, err := fn(tx)
 	if err != nil {
 		return 0, err
 	}
-	if e.At.IsZero() {
-		e.At = time.Now()
+	if len(entries) == 0 {
+		return 0, errors.New("data.Audited: a write without an audit entry")
 	}
-	if e.Before == nil {
-		e.Before = json.RawMessage("null")
+	for _, e := range entries {
+		e.Actor = actor
+		if e.At.IsZero() {
+			e.At = time.Now()
+		}
+		if e.Before == nil {
+			e.Before = json.RawMessage("null")
+		}
+		if e.After == nil {
+			e.After = json.RawMessage("null")
+		}
+		if err := tx.Audit(ctx, e); err != nil {
+			return 0, err
+		}
 	}
-	if e.After == nil {
-		e.After = json.RawMessage("null")
-	}
-	if err := tx.Audit(ctx, e); err != nil {
-		return 0, err
-	}
-	seq, err := tx.Seq(ctx)
-	if err != nil {
+	if seq, err = tx.Seq(ctx); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {

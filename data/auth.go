@@ -52,6 +52,25 @@ type Key struct {
 	RevokedAt time.Time // zero while the key is valid
 }
 
+// KeyInfo is what may be shown of a key, in the API's answers and in the
+// audit log: never its hash.
+type KeyInfo struct {
+	ID        string     `json:"id"`
+	Role      Role       `json:"role"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Info returns what may be shown of k.
+func (k Key) Info() KeyInfo {
+	v := KeyInfo{ID: k.ID, Role: k.Role, Name: k.Name, CreatedAt: k.CreatedAt}
+	if !k.RevokedAt.IsZero() {
+		v.RevokedAt = &k.RevokedAt
+	}
+	return v
+}
+
 // AuditEntry records one write: who, when, what, and the state before and
 // after (JSON; null when there was none).
 type AuditEntry struct {

@@ -1,5 +1,8 @@
-// Package data holds wangge's domain types, the Store interface that the
-// GeoPackage and PostGIS stores implement, and the importers that fill them.
+// Package data holds wangge's domain types, their validation, the Store
+// interface that the GeoPackage (data/gpkg) and PostGIS (data/postgis)
+// stores implement, and what both stores share: the properties each layer
+// serves (columns.go) and the decoding of stored rows and geometries. The
+// importers that fill a store are in data/importer.
 //
 // Coordinates are WGS 84 (EPSG:4326) longitude, latitude everywhere.
 package data

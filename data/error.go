@@ -22,7 +22,12 @@ const (
 type Error struct {
 	Code    string
 	Message string
-	Err     error // the cause, for logs; never shown to clients
+	// Field names the field of a record that a validation error is about:
+	// a property as features show it ("severity", "source_id"), "geometry"
+	// for a record's position or shape, a dotted path for a field of a
+	// part ("grids.households"); "" when the error is not about one field.
+	Field string
+	Err   error // the cause, for logs; never shown to clients
 }
 
 func (e *Error) Error() string {
@@ -37,6 +42,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError returns an *Error with the given code and formatted message
+// about one field of a record (see Error.Field).
+func FieldError(code, field, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // Wrap returns an *Error with code and message that keeps err as its cause.
@@ -61,4 +72,29 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// ErrorField returns the field named by the first *Error in err's chain, or
+// "" if it names none.
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}
+
+// inField returns err with its message prefixed and its field put under
+// parent ("grids" + "households" = "grids.households"), for an error about
+// a part of a record; other errors are returned as they are.
+func inField(err error, parent, prefix string) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	field := parent
+	if e.Field != "" {
+		field = parent + "." + e.Field
+	}
+	return &Error{Code: e.Code, Field: field, Message: prefix + e.Message, Err: e.Err}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 )
 
 // SavePlan stores plan, and publishes it if asked, with their audit
@@ -14,39 +13,34 @@ func SavePlan(ctx context.Context, s Store, plan Plan, publish bool, actor strin
 	// Read before the transaction: a read inside it would need a second
 	// connection while the write holds the first.
 	before := publishedRecord(ctx, s)
-	tx, err := s.Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	id, err := tx.SavePlan(ctx, plan)
-	if err != nil {
-		return 0, err
-	}
-	report, _ := json.Marshal(map[string]any{"target": plan.Target, "resolution": plan.Resolution, "base": plan.BaseID, "report": plan.Report})
-	if err := tx.Audit(ctx, AuditEntry{At: time.Now(), Actor: actor, Action: "plan.generate", Target: fmt.Sprintf("plans/%d", id), After: report}); err != nil {
-		return 0, err
-	}
-	if publish {
-		if err := publishAudited(ctx, tx, id, actor, before); err != nil {
-			return 0, err
+	var id int64
+	_, err := Audited(ctx, s, actor, func(tx Tx) ([]AuditEntry, error) {
+		var err error
+		if id, err = tx.SavePlan(ctx, plan); err != nil {
+			return nil, err
 		}
+		report, _ := json.Marshal(map[string]any{"target": plan.Target, "resolution": plan.Resolution, "base": plan.BaseID, "report": plan.Report})
+		entries := []AuditEntry{{Action: "plan.generate", Target: planTarget(id), After: report}}
+		if !publish {
+			return entries, nil
+		}
+		e, err := publishPlan(ctx, tx, id, before)
+		return append(entries, e), err
+	})
+	if err != nil {
+		return 0, err
 	}
-	return id, tx.Commit()
+	return id, nil
 }
 
 // PublishPlan publishes plan id with its audit entry for actor.
 func PublishPlan(ctx context.Context, s Store, id int64, actor string) error {
 	before := publishedRecord(ctx, s)
-	tx, err := s.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := publishAudited(ctx, tx, id, actor, before); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err := Audited(ctx, s, actor, func(tx Tx) ([]AuditEntry, error) {
+		e, err := publishPlan(ctx, tx, id, before)
+		return []AuditEntry{e}, err
+	})
+	return err
 }
 
 // publishedRecord is the audit log's "before" of a publish: the plan that
@@ -59,10 +53,13 @@ func publishedRecord(ctx context.Context, s Store) json.RawMessage {
 	return json.RawMessage("null")
 }
 
-func publishAudited(ctx context.Context, tx Tx, id int64, actor string, before json.RawMessage) error {
+// publishPlan publishes plan id in tx and returns the audit entry of it.
+func publishPlan(ctx context.Context, tx Tx, id int64, before json.RawMessage) (AuditEntry, error) {
 	if err := tx.PublishPlan(ctx, id); err != nil {
-		return err
+		return AuditEntry{}, err
 	}
 	after, _ := json.Marshal(map[string]int64{"published": id})
-	return tx.Audit(ctx, AuditEntry{At: time.Now(), Actor: actor, Action: "plan.publish", Target: fmt.Sprintf("plans/%d", id), Before: before, After: after})
+	return AuditEntry{Action: "plan.publish", Target: planTarget(id), Before: before, After: after}, nil
 }
+
+func planTarget(id int64) string { return fmt.Sprintf("plans/%d", id) }

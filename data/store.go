@@ -165,12 +165,3 @@ type Feature struct {
 var TimeProperty = map[Layer]string{
 	LayerHazards: "reported_at",
 }
-
-// Filterable lists the properties a layer's items can be filtered on.
-var Filterable = map[Layer][]string{
-	LayerHazards:    {"category", "status", "severity"},
-	LayerCameras:    {"status"},
-	LayerAreas:      {"level", "parent_code"},
-	LayerGrids:      {"parent_code"},
-	LayerHouseholds: {},
-}

@@ -33,11 +33,7 @@ func CellGraphs(ctx context.Context, in Input) ([]Graph, int, error) {
 			return nil, 0, data.Wrap(data.EINTERNAL, err, "covering parent %q with H3 cells", a.Code)
 		}
 		r.assignHouseholds(pi, pc)
-		part, nparts := partsOf(pc)
-		byPart := make([][]int32, nparts)
-		for p, k := range part {
-			byPart[k] = append(byPart[k], int32(p))
-		}
+		byPart := piecesByPart(pc)
 		local := make([]int32, len(pc.pieces))
 		for _, vs := range byPart {
 			g := partGraph(pc, vs, local)

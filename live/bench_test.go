@@ -103,9 +103,9 @@ func BenchmarkWrite(b *testing.B) {
 				return err
 			}},
 			{"store", func(_ *live.Service, store data.Store, h data.Hazard) error {
-				_, err := data.Audited(ctx, store, func(tx data.Tx) (data.AuditEntry, error) {
+				_, err := data.Audited(ctx, store, "bench", func(tx data.Tx) ([]data.AuditEntry, error) {
 					_, err := tx.AddHazard(ctx, h)
-					return data.AuditEntry{Actor: "bench", Action: "hazard.create"}, err
+					return []data.AuditEntry{{Action: "hazard.create"}}, err
 				})
 				return err
 			}},

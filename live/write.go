@@ -25,13 +25,13 @@ type Written[T any] struct {
 // CreateHazard stores a new hazard for actor, audited, and returns it with
 // its fid once every view shows it.
 func (s *Service) CreateHazard(ctx context.Context, actor string, h data.Hazard) (Written[data.Hazard], error) {
-	seq, err := data.Audited(ctx, s.store, func(tx data.Tx) (data.AuditEntry, error) {
+	seq, err := data.Audited(ctx, s.store, actor, func(tx data.Tx) ([]data.AuditEntry, error) {
 		fid, err := tx.AddHazard(ctx, h)
 		if err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
 		h.FID = fid
-		return entry(actor, "hazard.create", data.LayerHazards, fid, nil, h), nil
+		return audit("hazard.create", data.LayerHazards, fid, nil, h), nil
 	})
 	if err != nil {
 		return Written[data.Hazard]{}, err
@@ -41,13 +41,13 @@ func (s *Service) CreateHazard(ctx context.Context, actor string, h data.Hazard)
 
 // CreateCamera is CreateHazard for cameras.
 func (s *Service) CreateCamera(ctx context.Context, actor string, c data.Camera) (Written[data.Camera], error) {
-	seq, err := data.Audited(ctx, s.store, func(tx data.Tx) (data.AuditEntry, error) {
+	seq, err := data.Audited(ctx, s.store, actor, func(tx data.Tx) ([]data.AuditEntry, error) {
 		fid, err := tx.AddCamera(ctx, c)
 		if err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
 		c.FID = fid
-		return entry(actor, "camera.create", data.LayerCameras, fid, nil, c), nil
+		return audit("camera.create", data.LayerCameras, fid, nil, c), nil
 	})
 	if err != nil {
 		return Written[data.Camera]{}, err
@@ -62,23 +62,23 @@ func (s *Service) CreateCamera(ctx context.Context, actor string, c data.Camera)
 // names the hazard's current ETag (or is "*").
 func (s *Service) UpdateHazard(ctx context.Context, actor string, fid int64, ifMatch string, change func(*data.Hazard) error) (Written[data.Hazard], error) {
 	var h data.Hazard
-	seq, err := data.Audited(ctx, s.store, func(tx data.Tx) (data.AuditEntry, error) {
+	seq, err := data.Audited(ctx, s.store, actor, func(tx data.Tx) ([]data.AuditEntry, error) {
 		before, err := tx.HazardForUpdate(ctx, fid)
 		if err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
 		if err := precondition(ifMatch, before.ETag(), data.LayerHazards, fid); err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
 		h = before
 		if err := change(&h); err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
 		h.FID = fid
 		if err := tx.UpdateHazard(ctx, h); err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
-		return entry(actor, "hazard.update", data.LayerHazards, fid, before, h), nil
+		return audit("hazard.update", data.LayerHazards, fid, before, h), nil
 	})
 	if err != nil {
 		return Written[data.Hazard]{}, err
@@ -89,23 +89,23 @@ func (s *Service) UpdateHazard(ctx context.Context, actor string, fid int64, ifM
 // UpdateCamera is UpdateHazard for cameras.
 func (s *Service) UpdateCamera(ctx context.Context, actor string, fid int64, ifMatch string, change func(*data.Camera) error) (Written[data.Camera], error) {
 	var c data.Camera
-	seq, err := data.Audited(ctx, s.store, func(tx data.Tx) (data.AuditEntry, error) {
+	seq, err := data.Audited(ctx, s.store, actor, func(tx data.Tx) ([]data.AuditEntry, error) {
 		before, err := tx.CameraForUpdate(ctx, fid)
 		if err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
 		if err := precondition(ifMatch, before.ETag(), data.LayerCameras, fid); err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
 		c = before
 		if err := change(&c); err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
 		c.FID = fid
 		if err := tx.UpdateCamera(ctx, c); err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
-		return entry(actor, "camera.update", data.LayerCameras, fid, before, c), nil
+		return audit("camera.update", data.LayerCameras, fid, before, c), nil
 	})
 	if err != nil {
 		return Written[data.Camera]{}, err
@@ -116,32 +116,32 @@ func (s *Service) UpdateCamera(ctx context.Context, actor string, fid int64, ifM
 // Delete removes a hazard or camera, holding the row as UpdateHazard does
 // and checking ifMatch the same way. It returns the version that shows it.
 func (s *Service) Delete(ctx context.Context, actor string, layer data.Layer, fid int64, ifMatch string) (int64, error) {
-	seq, err := data.Audited(ctx, s.store, func(tx data.Tx) (data.AuditEntry, error) {
+	seq, err := data.Audited(ctx, s.store, actor, func(tx data.Tx) ([]data.AuditEntry, error) {
 		var before any
 		var tag string
 		switch layer {
 		case data.LayerHazards:
 			h, err := tx.HazardForUpdate(ctx, fid)
 			if err != nil {
-				return data.AuditEntry{}, err
+				return nil, err
 			}
 			before, tag = h, h.ETag()
 		case data.LayerCameras:
 			c, err := tx.CameraForUpdate(ctx, fid)
 			if err != nil {
-				return data.AuditEntry{}, err
+				return nil, err
 			}
 			before, tag = c, c.ETag()
 		default:
-			return data.AuditEntry{}, data.Errorf(data.EINVALID, "collection %s takes no deletes", layer)
+			return nil, data.Errorf(data.EINVALID, "collection %s takes no deletes", layer)
 		}
 		if err := precondition(ifMatch, tag, layer, fid); err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
 		if err := tx.Delete(ctx, layer, fid); err != nil {
-			return data.AuditEntry{}, err
+			return nil, err
 		}
-		return entry(actor, strings.TrimSuffix(string(layer), "s")+".delete", layer, fid, before, nil), nil
+		return audit(strings.TrimSuffix(string(layer), "s")+".delete", layer, fid, before, nil), nil
 	})
 	if err != nil {
 		return 0, err
@@ -194,13 +194,15 @@ func MatchesETag(header, etag string) bool {
 	return false
 }
 
-func entry(actor, action string, layer data.Layer, fid int64, before, after any) data.AuditEntry {
-	e := data.AuditEntry{Actor: actor, At: time.Now(), Action: action, Target: fmt.Sprintf("%s/%d", layer, fid)}
+// audit is the audit record of one write to a feature, for data.Audited:
+// before and after are the feature as it was and is (nil when none).
+func audit(action string, layer data.Layer, fid int64, before, after any) []data.AuditEntry {
+	e := data.AuditEntry{Action: action, Target: fmt.Sprintf("%s/%d", layer, fid)}
 	if before != nil {
 		e.Before, _ = json.Marshal(before)
 	}
 	if after != nil {
 		e.After, _ = json.Marshal(after)
 	}
-	return e
+	return []data.AuditEntry{e}
 }

@@ -1,7 +1,9 @@
 // Package spatial is wangge's geometry on orb: coordinate systems used by
 // Chinese phones (GCJ-02, BD-09), the exact grid locator, point indexes on
-// tidwall/rtree, camera sectors, area and length on the sphere, H3 helpers
-// and Getis-Ord Gi* hotspot statistics.
+// tidwall/rtree, camera sectors (drawn, and prepared for point tests), a
+// raster for covered areas, area and length on the sphere, metres per
+// degree for local flat frames, H3 helpers and Getis-Ord Gi* hotspot
+// statistics.
 //
 // The package is pure: it does no I/O, holds no package-level mutable state
 // and imports nothing else of wangge, so every other package can use it.

@@ -552,8 +552,7 @@ func (l *Locator) DistanceToBoundaryM(p orb.Point, id int) float64 {
 		return -1
 	}
 	g := &l.grids[gi]
-	ky := orb.EarthRadius * math.Pi / 180
-	kx := ky * math.Cos(p[1]*math.Pi/180)
+	kx, ky := MetresPerDegreeLon(p[1]), MetresPerDegree
 	nx, ny := int(g.cellNX), int(g.cellNY)
 	c0, r0 := g.cellCol(p[0]), g.cellRow(p[1])
 	minX, minY := g.bound.Min[0], g.bound.Min[1]

@@ -288,8 +288,7 @@ func distanceBrute(l *Locator, p orb.Point, id int) float64 {
 		return -1
 	}
 	g := &l.grids[gi]
-	ky := orb.EarthRadius * math.Pi / 180
-	kx := ky * math.Cos(p[1]*math.Pi/180)
+	kx, ky := MetresPerDegreeLon(p[1]), MetresPerDegree
 	best := math.Inf(1)
 	for r := g.ring0; r < g.ring1; r++ {
 		for e := l.rings[r]; e+1 < l.rings[r+1]; e++ {

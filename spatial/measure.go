@@ -32,34 +32,3 @@ func PolsbyPopper(g orb.Geometry) float64 {
 	}
 	return 4 * math.Pi * AreaM2(g) / (p * p)
 }
-
-// Sector returns a camera's coverage: the area within rangeM metres of
-// center whose bearing lies within fovDeg/2 of azimuthDeg (degrees clockwise
-// from north). The arc is steps segments of true great-circle destination
-// points; fovDeg >= 360 gives a circle. The ring is closed and
-// counter-clockwise as RFC 7946 asks. It returns nil for a non-positive or
-// non-finite range or field of view; steps < 1 is taken as 1 (a circle gets
-// at least 3).
-func Sector(center orb.Point, azimuthDeg, fovDeg, rangeM float64, steps int) orb.Polygon {
-	if !(rangeM > 0) || !(fovDeg > 0) || math.IsInf(rangeM, 0) || math.IsInf(fovDeg, 0) ||
-		math.IsNaN(azimuthDeg) || math.IsInf(azimuthDeg, 0) || !ValidLonLat(center) {
-		return nil
-	}
-	steps = max(steps, 1)
-	if fovDeg >= 360 {
-		steps = max(steps, 3)
-		ring := make(orb.Ring, 0, steps+1)
-		// Bearings decrease so that the ring runs counter-clockwise.
-		for i := range steps {
-			ring = append(ring, geo.PointAtBearingAndDistance(center, azimuthDeg-360*float64(i)/float64(steps), rangeM))
-		}
-		return orb.Polygon{append(ring, ring[0])}
-	}
-	ring := make(orb.Ring, 0, steps+3)
-	ring = append(ring, center)
-	from := azimuthDeg + fovDeg/2
-	for i := 0; i <= steps; i++ {
-		ring = append(ring, geo.PointAtBearingAndDistance(center, from-fovDeg*float64(i)/float64(steps), rangeM))
-	}
-	return orb.Polygon{append(ring, center)}
-}

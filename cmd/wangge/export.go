@@ -114,12 +114,27 @@ func copyStore(ctx context.Context, dst, src data.Store, from string) (map[strin
 		}
 		return nil, fmt.Errorf("the target store is not empty (%d plans): export only into an empty store", len(plans))
 	}
-	counts := map[string]int{}
-	tx, err := dst.Begin(ctx)
+	var counts map[string]int
+	_, err := data.Audited(ctx, dst, cliActor(), func(tx data.Tx) ([]data.AuditEntry, error) {
+		var err error
+		if counts, err = copyRecords(ctx, tx, src); err != nil {
+			return nil, err
+		}
+		// The target's audit log says where its data came from, who moved it
+		// and how much, like an import's entry.
+		after, _ := json.Marshal(counts)
+		return []data.AuditEntry{{Action: "export", Target: from, After: after}}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	return counts, nil
+}
+
+// copyRecords copies every record of src into tx, in the order copyStore
+// describes, and counts them by kind.
+func copyRecords(ctx context.Context, tx data.Tx, src data.Store) (map[string]int, error) {
+	counts := map[string]int{}
 	// A record the target refuses (PostgreSQL rejects text SQLite accepts)
 	// fails the export: copying must not lose records quietly.
 	refused := func(what string, err error) error {
@@ -195,14 +210,7 @@ func copyStore(ctx context.Context, dst, src data.Store, from string) (map[strin
 		counts["plans"]++
 		counts["grids"] += len(p.Grids)
 	}
-	// The target's audit log says where its data came from, who moved it
-	// and how much, like an import's entry.
-	after, _ := json.Marshal(counts)
-	if err := tx.Audit(ctx, data.AuditEntry{At: time.Now(), Actor: cliActor(), Action: "export", Target: from,
-		Before: json.RawMessage("null"), After: after}); err != nil {
-		return nil, err
-	}
-	return counts, tx.Commit()
+	return counts, nil
 }
 
 // sourceName names a store in the audit log: a GeoPackage by its file

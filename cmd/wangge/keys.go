@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,14 +49,8 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *role == "" {
 			return usageError{errors.New("create needs --role viewer|field|planner|admin")}
 		}
-		token, k, err := data.NewKey(data.Role(*role), *name, time.Now())
+		token, k, err := data.CreateKey(ctx, store, cliActor(), data.Role(*role), *name)
 		if err != nil {
-			return err
-		}
-		after, _ := json.Marshal(map[string]any{"id": k.ID, "role": k.Role, "name": k.Name})
-		if err := audited(ctx, store, data.AuditEntry{Action: "key.create", Target: "keys/" + k.ID, After: after}, func(tx data.Tx) error {
-			return tx.AddKey(ctx, k)
-		}); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "created key %s (role %s); it is shown this once, store it now:\n", k.ID, k.Role)
@@ -82,14 +75,9 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usageError{errors.New("revoke takes one key id (see wangge keys list)")}
 		}
 		id := pos[1]
-		k, err := store.Key(ctx, id)
-		if err != nil {
-			return err
-		}
-		before, _ := json.Marshal(map[string]any{"id": k.ID, "role": k.Role, "name": k.Name})
-		if err := audited(ctx, store, data.AuditEntry{Action: "key.revoke", Target: "keys/" + id, Before: before}, func(tx data.Tx) error {
-			return tx.RevokeKey(ctx, id, time.Now())
-		}); err != nil {
+		// Revoking a key revoked already changes and records nothing; the
+		// answer is the same.
+		if _, err := data.RevokeKey(ctx, store, cliActor(), id, time.Now()); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "revoked key %s; every running server refuses it within %s\n", id, "1s")
@@ -97,21 +85,4 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{fmt.Errorf("unknown keys command %q: want create, list or revoke", pos[0])}
 	}
 	return nil
-}
-
-// audited runs fn and records e for the CLI's user in one transaction.
-func audited(ctx context.Context, store data.Store, e data.AuditEntry, fn func(data.Tx) error) error {
-	tx, err := store.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	e.Actor, e.At = cliActor(), time.Now()
-	if err := tx.Audit(ctx, e); err != nil {
-		return err
-	}
-	return tx.Commit()
 }

@@ -64,43 +64,15 @@ func (s *Store) migrate(ctx context.Context, from int) error {
 // Key returns one API key.
 func (s *Store) Key(ctx context.Context, id string) (data.Key, error) {
 	keys, err := s.keys(ctx, ` WHERE id = ?`, id)
-	if err != nil {
-		return data.Key{}, err
-	}
-	if len(keys) == 0 {
-		return data.Key{}, data.Errorf(data.ENOTFOUND, "no key %q", id)
-	}
-	return keys[0], nil
+	return data.One(keys, err, "no key %q", id)
 }
 
 // Keys lists every key, oldest first.
 func (s *Store) Keys(ctx context.Context) ([]data.Key, error) { return s.keys(ctx, "") }
 
 func (s *Store) keys(ctx context.Context, where string, args ...any) ([]data.Key, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, role, name, hash, created_at, revoked_at FROM wangge_keys`+where+` ORDER BY created_at, id`, args...)
-	if err != nil {
-		return nil, mapErr(err, "read keys")
-	}
-	defer rows.Close()
-	var out []data.Key
-	for rows.Next() {
-		var k data.Key
-		var created string
-		var revoked sql.NullString
-		if err := rows.Scan(&k.ID, &k.Role, &k.Name, &k.Hash, &created, &revoked); err != nil {
-			return nil, mapErr(err, "read keys")
-		}
-		if k.CreatedAt, err = time.Parse(time.RFC3339, created); err != nil {
-			return nil, fmt.Errorf("gpkg: key %s created_at: %w", k.ID, err)
-		}
-		if revoked.Valid {
-			if k.RevokedAt, err = time.Parse(time.RFC3339, revoked.String); err != nil {
-				return nil, fmt.Errorf("gpkg: key %s revoked_at: %w", k.ID, err)
-			}
-		}
-		out = append(out, k)
-	}
-	return out, mapErr(rows.Err(), "read keys")
+	return collect(ctx, s.db, "read keys", func(scan scanFunc) (data.Key, error) { return data.ScanKey(scan, parseTime) },
+		`SELECT `+data.KeyColumns+` FROM wangge_keys`+where+` ORDER BY created_at, id`, args...)
 }
 
 // AuditLog returns a page of the audit log, newest first.

@@ -24,23 +24,10 @@ func filterSQL(layer data.Layer, e *cql2.Expr, arg func(any) string) (string, er
 	return cond, nil
 }
 
-// queryables are what a filter on a layer may name: its filterable
-// properties, its temporal property, and its geometry as "geometry", the
-// name GeoJSON gives it. data/postgis lists the same with the same types.
+// queryables are what a filter on a layer may name: data.Queryables, and
+// its geometry as "geometry", the name GeoJSON gives it, narrowed by the
+// layer's R-tree.
 func queryables(layer data.Layer) []cql2.Queryable {
-	types := map[byte]cql2.Type{'s': cql2.String, 'i': cql2.Integer, 'f': cql2.Number}
-	var qs []cql2.Queryable
-	for _, name := range data.Filterable[layer] {
-		for _, c := range columns[layer] {
-			if c.name == name {
-				qs = append(qs, cql2.Queryable{Name: name, Type: types[c.kind], Column: name})
-			}
-		}
-	}
-	if t := data.TimeProperty[layer]; t != "" {
-		// Stored as ISO 8601 text; cql2 compares it as time.
-		qs = append(qs, cql2.Queryable{Name: t, Type: cql2.Timestamp, Column: t})
-	}
-	return append(qs, cql2.Queryable{Name: "geometry", Type: cql2.Geometry, Column: "geom",
+	return append(data.Queryables(layer), cql2.Queryable{Name: "geometry", Type: cql2.Geometry, Column: "geom",
 		RTree: "rtree_" + string(layer) + "_geom", FID: string(layer) + ".fid"})
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,31 +12,6 @@ import (
 
 	"github.com/wangge/wangge/data"
 )
-
-// column is a stored attribute as OGC API Features shows it.
-type column struct {
-	name string
-	kind byte // 's' text, 'i' integer, 'f' real
-}
-
-// columns lists, per layer, the attributes served as feature properties in
-// this order. Grid cells are left out: they are for gridgen, not for maps.
-var columns = map[data.Layer][]column{
-	data.LayerAreas:      {{"code", 's'}, {"name", 's'}, {"name_en", 's'}, {"level", 'i'}, {"admin_level", 'i'}, {"parent_code", 's'}, {"osm_id", 's'}},
-	data.LayerGrids:      {{"plan_id", 'i'}, {"code", 's'}, {"parent_code", 's'}, {"name", 's'}, {"households", 'i'}, {"area_m2", 'f'}, {"worker", 's'}},
-	data.LayerHazards:    {{"source_id", 's'}, {"category", 's'}, {"severity", 'i'}, {"status", 's'}, {"reported_at", 's'}},
-	data.LayerCameras:    {{"source_id", 's'}, {"azimuth", 'f'}, {"fov", 'f'}, {"range_m", 'f'}, {"status", 's'}},
-	data.LayerHouseholds: {{"source_id", 's'}, {"households", 'i'}},
-}
-
-// Columns returns the property names of a layer's features, in order.
-func Columns(layer data.Layer) []string {
-	var names []string
-	for _, c := range columns[layer] {
-		names = append(names, c.name)
-	}
-	return names
-}
 
 // where builds the WHERE clause of a query on a layer.
 func where(layer data.Layer, q data.Query) (string, []any, error) {
@@ -62,15 +35,11 @@ func where(layer data.Layer, q data.Query) (string, []any, error) {
 			b.Min[0], b.Max[0], b.Min[1], b.Max[1],
 			b.Min[0], b.Min[1], b.Max[0], b.Max[1])
 	}
-	keys := make([]string, 0, len(q.Filter))
-	for k := range q.Filter {
-		keys = append(keys, k)
+	keys, err := data.FilterKeys(layer, q.Filter)
+	if err != nil {
+		return "", nil, err
 	}
-	slices.Sort(keys)
 	for _, k := range keys {
-		if !slices.Contains(data.Filterable[layer], k) {
-			return "", nil, data.Errorf(data.EINVALID, "%s cannot be filtered by %q (filterable: %s)", layer, k, strings.Join(data.Filterable[layer], ", "))
-		}
 		conds = append(conds, k+" = ?")
 		args = append(args, q.Filter[k])
 	}
@@ -125,8 +94,8 @@ func where(layer data.Layer, q data.Query) (string, []any, error) {
 
 // Items returns one page of a layer, ordered by fid.
 func (s *Store) Items(ctx context.Context, layer data.Layer, q data.Query) (data.Page, error) {
-	if _, ok := columns[layer]; !ok {
-		return data.Page{}, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
+	if err := data.CheckLayer(layer); err != nil {
+		return data.Page{}, err
 	}
 	w, args, err := where(layer, q)
 	if err != nil {
@@ -142,7 +111,7 @@ func (s *Store) Items(ctx context.Context, layer data.Layer, q data.Query) (data
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	query := fmt.Sprintf(`SELECT fid, geom, %s FROM %s%s ORDER BY fid LIMIT ? OFFSET ?`, strings.Join(Columns(layer), ", "), layer, w)
+	query := fmt.Sprintf(`SELECT %s FROM %s%s ORDER BY fid LIMIT ? OFFSET ?`, data.FeatureColumns(layer), layer, w)
 	rows, err := s.db.QueryContext(ctx, query, append(args, limit, q.Offset)...)
 	if err != nil {
 		return data.Page{}, mapErr(err, "query %s", layer)
@@ -160,8 +129,8 @@ func (s *Store) Items(ctx context.Context, layer data.Layer, q data.Query) (data
 
 // Item returns one feature by fid.
 func (s *Store) Item(ctx context.Context, layer data.Layer, fid int64) (data.Feature, error) {
-	if _, ok := columns[layer]; !ok {
-		return data.Feature{}, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
+	if err := data.CheckLayer(layer); err != nil {
+		return data.Feature{}, err
 	}
 	w, args, _ := where(layer, data.Query{})
 	if w == "" {
@@ -169,7 +138,7 @@ func (s *Store) Item(ctx context.Context, layer data.Layer, fid int64) (data.Fea
 	} else {
 		w += " AND fid = ?"
 	}
-	query := fmt.Sprintf(`SELECT fid, geom, %s FROM %s%s`, strings.Join(Columns(layer), ", "), layer, w)
+	query := fmt.Sprintf(`SELECT %s FROM %s%s`, data.FeatureColumns(layer), layer, w)
 	rows, err := s.db.QueryContext(ctx, query, append(args, fid)...)
 	if err != nil {
 		return data.Feature{}, mapErr(err, "query %s", layer)
@@ -184,61 +153,18 @@ func (s *Store) Item(ctx context.Context, layer data.Layer, fid int64) (data.Fea
 	return scanFeature(rows, layer)
 }
 
+// scanFeature reads a row of data.FeatureColumns(layer). Times are the
+// text the file holds: GDAL and QGIS may write them in other forms than
+// wangge's.
 func scanFeature(rows *sql.Rows, layer data.Layer) (data.Feature, error) {
-	cols := columns[layer]
-	var f data.Feature
-	var blob []byte
-	dest := []any{&f.FID, &blob}
-	vals := make([]any, len(cols))
-	for i, c := range cols {
-		switch c.kind {
-		case 'i':
-			vals[i] = new(sql.NullInt64)
-		case 'f':
-			vals[i] = new(sql.NullFloat64)
-		default:
-			vals[i] = new(sql.NullString)
-		}
-		dest = append(dest, vals[i])
-	}
-	if err := rows.Scan(dest...); err != nil {
-		return data.Feature{}, mapErr(err, "scan %s", layer)
-	}
-	g, err := decodeGeom(blob)
-	if err != nil {
-		return data.Feature{}, fmt.Errorf("gpkg: %s fid %d: %w", layer, f.FID, err)
-	}
-	f.Geometry = g
-	f.Properties = make(map[string]any, len(cols))
-	for i, c := range cols {
-		switch v := vals[i].(type) {
-		case *sql.NullInt64:
-			if v.Valid {
-				f.Properties[c.name] = v.Int64
-			} else {
-				f.Properties[c.name] = nil
-			}
-		case *sql.NullFloat64:
-			if v.Valid {
-				f.Properties[c.name] = v.Float64
-			} else {
-				f.Properties[c.name] = nil
-			}
-		case *sql.NullString:
-			if v.Valid {
-				f.Properties[c.name] = v.String
-			} else {
-				f.Properties[c.name] = nil
-			}
-		}
-	}
-	return f, nil
+	scan := func(dest ...any) error { return mapErr(rows.Scan(dest...), "scan %s", layer) }
+	return data.ScanFeature(layer, scan, decodeGeom, true)
 }
 
 // Count returns the number of features in a layer (published grids only).
 func (s *Store) Count(ctx context.Context, layer data.Layer) (int, error) {
-	if _, ok := columns[layer]; !ok {
-		return 0, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
+	if err := data.CheckLayer(layer); err != nil {
+		return 0, err
 	}
 	w, args, _ := where(layer, data.Query{})
 	var n int
@@ -248,8 +174,8 @@ func (s *Store) Count(ctx context.Context, layer data.Layer) (int, error) {
 
 // Extent returns the bound of a layer as recorded in gpkg_contents.
 func (s *Store) Extent(ctx context.Context, layer data.Layer) (orb.Bound, bool, error) {
-	if _, ok := columns[layer]; !ok {
-		return orb.Bound{}, false, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
+	if err := data.CheckLayer(layer); err != nil {
+		return orb.Bound{}, false, err
 	}
 	var minx, miny, maxx, maxy sql.NullFloat64
 	query, args := `SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?`, []any{string(layer)}
@@ -272,62 +198,14 @@ func (s *Store) Extent(ctx context.Context, layer data.Layer) (orb.Bound, bool, 
 
 // Areas returns every area, by level then code.
 func (s *Store) Areas(ctx context.Context) ([]data.Area, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT fid, geom, code, name, name_en, level, coalesce(admin_level, 0), coalesce(parent_code, ''), coalesce(osm_id, '') FROM areas ORDER BY level, code`)
-	if err != nil {
-		return nil, mapErr(err, "read areas")
-	}
-	defer rows.Close()
-	var out []data.Area
-	for rows.Next() {
-		var a data.Area
-		var blob []byte
-		if err := rows.Scan(&a.FID, &blob, &a.Code, &a.Name, &a.NameEn, &a.Level, &a.AdminLevel, &a.ParentCode, &a.OSMID); err != nil {
-			return nil, mapErr(err, "read areas")
-		}
-		if a.Geometry, err = decodeMultiPolygon(blob); err != nil {
-			return nil, fmt.Errorf("gpkg: area %s: %w", a.Code, err)
-		}
-		out = append(out, a)
-	}
-	return out, mapErr(rows.Err(), "read areas")
-}
-
-func decodeMultiPolygon(blob []byte) (orb.MultiPolygon, error) {
-	g, err := decodeGeom(blob)
-	if err != nil {
-		return nil, err
-	}
-	switch g := g.(type) {
-	case orb.MultiPolygon:
-		return g, nil
-	case orb.Polygon:
-		return orb.MultiPolygon{g}, nil
-	}
-	return nil, fmt.Errorf("gpkg: expected a polygon, found %s", g.GeoJSONType())
-}
-
-func decodePoint(blob []byte) (orb.Point, error) {
-	g, err := decodeGeom(blob)
-	if err != nil {
-		return orb.Point{}, err
-	}
-	p, ok := g.(orb.Point)
-	if !ok {
-		return orb.Point{}, fmt.Errorf("gpkg: expected a point, found %s", g.GeoJSONType())
-	}
-	return p, nil
+	return collect(ctx, s.db, "read areas", func(scan scanFunc) (data.Area, error) { return data.ScanArea(scan, geom) },
+		`SELECT `+data.AreaColumns+` FROM areas ORDER BY level, code`)
 }
 
 // Hazard returns one hazard.
 func (s *Store) Hazard(ctx context.Context, fid int64) (data.Hazard, error) {
 	hz, err := hazards(ctx, s.db, ` WHERE fid = ?`, fid)
-	if err != nil {
-		return data.Hazard{}, err
-	}
-	if len(hz) == 0 {
-		return data.Hazard{}, data.Errorf(data.ENOTFOUND, "no hazard %d", fid)
-	}
-	return hz[0], nil
+	return data.One(hz, err, "no hazard %d", fid)
 }
 
 // Hazards returns every hazard by fid.
@@ -339,81 +217,35 @@ type querier interface {
 }
 
 func hazards(ctx context.Context, db querier, where string, args ...any) ([]data.Hazard, error) {
-	rows, err := db.QueryContext(ctx, `SELECT fid, geom, source_id, category, severity, status, reported_at FROM hazards`+where+` ORDER BY fid`, args...)
-	if err != nil {
-		return nil, mapErr(err, "read hazards")
-	}
-	defer rows.Close()
-	var out []data.Hazard
-	for rows.Next() {
-		var h data.Hazard
-		var blob []byte
-		var at string
-		if err := rows.Scan(&h.FID, &blob, &h.ID, &h.Category, &h.Severity, &h.Status, &at); err != nil {
-			return nil, mapErr(err, "read hazards")
-		}
-		if h.Point, err = decodePoint(blob); err != nil {
-			return nil, fmt.Errorf("gpkg: hazard %d: %w", h.FID, err)
-		}
-		if h.ReportedAt, err = time.Parse(time.RFC3339, at); err != nil {
-			return nil, fmt.Errorf("gpkg: hazard %d: reported_at: %w", h.FID, err)
-		}
-		out = append(out, h)
-	}
-	return out, mapErr(rows.Err(), "read hazards")
+	return collect(ctx, db, "read hazards", func(scan scanFunc) (data.Hazard, error) { return data.ScanHazard(scan, geom, parseTime) },
+		`SELECT `+data.HazardColumns+` FROM hazards`+where+` ORDER BY fid`, args...)
 }
 
 // Camera returns one camera.
 func (s *Store) Camera(ctx context.Context, fid int64) (data.Camera, error) {
 	cs, err := cameras(ctx, s.db, ` WHERE fid = ?`, fid)
-	if err != nil {
-		return data.Camera{}, err
-	}
-	if len(cs) == 0 {
-		return data.Camera{}, data.Errorf(data.ENOTFOUND, "no camera %d", fid)
-	}
-	return cs[0], nil
+	return data.One(cs, err, "no camera %d", fid)
 }
 
 // Cameras returns every camera by fid.
 func (s *Store) Cameras(ctx context.Context) ([]data.Camera, error) { return cameras(ctx, s.db, "") }
 
 func cameras(ctx context.Context, db querier, where string, args ...any) ([]data.Camera, error) {
-	rows, err := db.QueryContext(ctx, `SELECT fid, geom, source_id, azimuth, fov, range_m, status FROM cameras`+where+` ORDER BY fid`, args...)
-	if err != nil {
-		return nil, mapErr(err, "read cameras")
-	}
-	defer rows.Close()
-	var out []data.Camera
-	for rows.Next() {
-		var c data.Camera
-		var blob []byte
-		if err := rows.Scan(&c.FID, &blob, &c.ID, &c.Azimuth, &c.FOV, &c.RangeM, &c.Status); err != nil {
-			return nil, mapErr(err, "read cameras")
-		}
-		if c.Point, err = decodePoint(blob); err != nil {
-			return nil, fmt.Errorf("gpkg: camera %d: %w", c.FID, err)
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(rows.Err(), "read cameras")
+	return collect(ctx, db, "read cameras", func(scan scanFunc) (data.Camera, error) { return data.ScanCamera(scan, geom) },
+		`SELECT `+data.CameraColumns+` FROM cameras`+where+` ORDER BY fid`, args...)
 }
 
 // EachHousehold streams every household point by fid.
 func (s *Store) EachHousehold(ctx context.Context, fn func(data.Household) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT fid, geom, source_id, households FROM households ORDER BY fid`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+data.HouseholdColumns+` FROM households ORDER BY fid`)
 	if err != nil {
 		return mapErr(err, "read households")
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var h data.Household
-		var blob []byte
-		if err := rows.Scan(&h.FID, &blob, &h.ID, &h.Households); err != nil {
-			return mapErr(err, "read households")
-		}
-		if h.Point, err = decodePoint(blob); err != nil {
-			return fmt.Errorf("gpkg: household %d: %w", h.FID, err)
+		h, err := data.ScanHousehold(scanner(rows, "read households"), geom)
+		if err != nil {
+			return err
 		}
 		if err := fn(h); err != nil {
 			return err
@@ -422,42 +254,48 @@ func (s *Store) EachHousehold(ctx context.Context, fn func(data.Household) error
 	return mapErr(rows.Err(), "read households")
 }
 
+// geom decodes GeoPackage geometry blobs.
+var geom = data.GeomDecoder(decodeGeom)
+
+// scanFunc is a row's Scan.
+type scanFunc = func(dest ...any) error
+
+// scanner is rows.Scan with its errors mapped as reading what says.
+func scanner(rows *sql.Rows, what string) scanFunc {
+	return func(dest ...any) error { return mapErr(rows.Scan(dest...), "%s", what) }
+}
+
+// collect runs a query and reads each of its rows with scan; errors are
+// mapped as reading what says.
+func collect[T any](ctx context.Context, db querier, what string, scan func(scanFunc) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(err, "%s", what)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(scanner(rows, what))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err(), "%s", what)
+}
+
+// parseTime reads the time text of a DATETIME column.
+func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) }
+
 // SQLite hands DATETIME columns back as RFC 3339 text through the driver,
 // whatever the stored precision; time.RFC3339 parsing accepts the fraction.
 
 // Plans lists plans without grids, newest first.
 func (s *Store) Plans(ctx context.Context) ([]data.Plan, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, created_at, target, resolution, coalesce(base_id, 0), published, report FROM plans ORDER BY id DESC`)
-	if err != nil {
-		return nil, mapErr(err, "read plans")
-	}
-	defer rows.Close()
-	var out []data.Plan
-	for rows.Next() {
-		p, err := scanPlan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, mapErr(rows.Err(), "read plans")
+	return collect(ctx, s.db, "read plans", scanPlan, `SELECT `+data.PlanColumns+` FROM plans ORDER BY id DESC`)
 }
 
-func scanPlan(rows *sql.Rows) (data.Plan, error) {
-	var p data.Plan
-	var created, report string
-	if err := rows.Scan(&p.ID, &created, &p.Target, &p.Resolution, &p.BaseID, &p.Published, &report); err != nil {
-		return p, mapErr(err, "read plan")
-	}
-	var err error
-	if p.CreatedAt, err = time.Parse(time.RFC3339, created); err != nil {
-		return p, fmt.Errorf("gpkg: plan %d created_at: %w", p.ID, err)
-	}
-	if err := json.Unmarshal([]byte(report), &p.Report); err != nil {
-		return p, fmt.Errorf("gpkg: plan %d report: %w", p.ID, err)
-	}
-	return p, nil
-}
+func scanPlan(scan scanFunc) (data.Plan, error) { return data.ScanPlan(scan, parseTime) }
 
 // Plan returns a plan with its grids.
 func (s *Store) Plan(ctx context.Context, id int64) (data.Plan, error) {
@@ -499,7 +337,7 @@ func (s *Store) plan(ctx context.Context, cond string, args ...any) (data.Plan, 
 		return data.Plan{}, mapErr(err, "read plan")
 	}
 	defer done()
-	rows, err := tx.QueryContext(ctx, `SELECT id, created_at, target, resolution, coalesce(base_id, 0), published, report FROM plans WHERE `+cond, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT `+data.PlanColumns+` FROM plans WHERE `+cond, args...)
 	if err != nil {
 		return data.Plan{}, mapErr(err, "read plan")
 	}
@@ -510,28 +348,20 @@ func (s *Store) plan(ctx context.Context, cond string, args ...any) (data.Plan, 
 		}
 		return data.Plan{}, data.Errorf(data.ENOTFOUND, "no plan is published")
 	}
-	p, err := scanPlan(rows)
+	p, err := scanPlan(scanner(rows, "read plan"))
 	rows.Close()
 	if err != nil {
 		return data.Plan{}, err
 	}
-	grows, err := tx.QueryContext(ctx, `SELECT fid, geom, code, parent_code, name, households, area_m2, worker, cells FROM grids WHERE plan_id = ? ORDER BY code`, p.ID)
+	grows, err := tx.QueryContext(ctx, `SELECT `+data.GridColumns+` FROM grids WHERE plan_id = ? ORDER BY code`, p.ID)
 	if err != nil {
 		return data.Plan{}, mapErr(err, "read grids")
 	}
 	defer grows.Close()
 	for grows.Next() {
-		g := data.Grid{PlanID: p.ID}
-		var blob []byte
-		var cells string
-		if err := grows.Scan(&g.FID, &blob, &g.Code, &g.ParentCode, &g.Name, &g.Households, &g.AreaM2, &g.Worker, &cells); err != nil {
-			return data.Plan{}, mapErr(err, "read grids")
-		}
-		if g.Geometry, err = decodeMultiPolygon(blob); err != nil {
-			return data.Plan{}, fmt.Errorf("gpkg: grid %s: %w", g.Code, err)
-		}
-		if g.Cells, err = decodeCells(cells); err != nil {
-			return data.Plan{}, fmt.Errorf("gpkg: grid %s: %w", g.Code, err)
+		g, err := data.ScanGrid(scanner(grows, "read grids"), p.ID, geom, decodeCells)
+		if err != nil {
+			return data.Plan{}, err
 		}
 		p.Grids = append(p.Grids, g)
 	}

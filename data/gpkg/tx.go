@@ -3,11 +3,9 @@ package gpkg
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/paulmach/orb"
 
@@ -100,7 +98,7 @@ func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, que
 	}
 	res, err := t.exec(ctx, table, query, append([]any{blob}, args...)...)
 	if err != nil {
-		return 0, mapErr(err, "%s", what)
+		return 0, data.OnKey(mapErr(err, "%s", what), data.Layer(table))
 	}
 	t.extend(table, g)
 	fid, err := res.LastInsertId()
@@ -152,7 +150,7 @@ func (t *Tx) AddHousehold(ctx context.Context, h data.Household) (int64, error) 
 	if err := h.Validate(); err != nil {
 		return 0, err
 	}
-	return t.insert(ctx, "households", fmt.Sprintf("duplicate id %q", h.ID), h.Point,
+	return t.insert(ctx, "households", data.DuplicateKey(data.LayerHouseholds, h.ID), h.Point,
 		`INSERT INTO households (geom, source_id, households) VALUES (?, ?, ?)`, h.ID, h.Households)
 }
 
@@ -161,7 +159,7 @@ func (t *Tx) AddHazard(ctx context.Context, h data.Hazard) (int64, error) {
 	if err := h.Validate(); err != nil {
 		return 0, err
 	}
-	return t.insert(ctx, "hazards", fmt.Sprintf("duplicate id %q", h.ID), h.Point,
+	return t.insert(ctx, "hazards", data.DuplicateKey(data.LayerHazards, h.ID), h.Point,
 		`INSERT INTO hazards (geom, source_id, category, severity, status, reported_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		h.ID, h.Category, h.Severity, h.Status, h.ReportedAt.UTC().Format(timeFormat))
 }
@@ -171,18 +169,15 @@ func (t *Tx) AddCamera(ctx context.Context, c data.Camera) (int64, error) {
 	if err := c.Validate(); err != nil {
 		return 0, err
 	}
-	return t.insert(ctx, "cameras", fmt.Sprintf("duplicate id %q", c.ID), c.Point,
+	return t.insert(ctx, "cameras", data.DuplicateKey(data.LayerCameras, c.ID), c.Point,
 		`INSERT INTO cameras (geom, source_id, azimuth, fov, range_m, status) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Azimuth, c.FOV, c.RangeM, c.Status)
 }
 
 // AddArea stores an area; ECONFLICT if its code exists.
 func (t *Tx) AddArea(ctx context.Context, a data.Area) (int64, error) {
-	if err := a.Validate(); err != nil {
+	if err := a.ValidateStored(); err != nil {
 		return 0, err
-	}
-	if a.Level < 1 {
-		return 0, data.Errorf(data.EINVALID, "area %s: level must be at least 1", a.Code)
 	}
 	var parent, adminLevel any
 	if a.ParentCode != "" {
@@ -191,7 +186,7 @@ func (t *Tx) AddArea(ctx context.Context, a data.Area) (int64, error) {
 	if a.AdminLevel != 0 {
 		adminLevel = a.AdminLevel
 	}
-	return t.insert(ctx, "areas", fmt.Sprintf("duplicate area code %q", a.Code), a.Geometry,
+	return t.insert(ctx, "areas", data.DuplicateKey(data.LayerAreas, a.Code), a.Geometry,
 		`INSERT INTO areas (geom, code, name, name_en, level, admin_level, parent_code, osm_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.Code, a.Name, a.NameEn, a.Level, adminLevel, parent, a.OSMID)
 }
@@ -211,7 +206,7 @@ func (t *Tx) update(ctx context.Context, table, what string, fid int64, g orb.Ge
 		t.extend(table, g)
 	}
 	if err != nil {
-		return mapErr(err, "%s", what)
+		return data.OnKey(mapErr(err, "%s", what), data.Layer(table))
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return data.Errorf(data.ENOTFOUND, "no %s %d", strings.TrimSuffix(table, "s"), fid)
@@ -224,7 +219,7 @@ func (t *Tx) UpdateHazard(ctx context.Context, h data.Hazard) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	return t.update(ctx, "hazards", fmt.Sprintf("duplicate id %q", h.ID), h.FID, h.Point,
+	return t.update(ctx, "hazards", data.DuplicateKey(data.LayerHazards, h.ID), h.FID, h.Point,
 		`UPDATE hazards SET geom = ?, source_id = ?, category = ?, severity = ?, status = ?, reported_at = ? WHERE fid = ?`,
 		h.ID, h.Category, h.Severity, h.Status, h.ReportedAt.UTC().Format(timeFormat))
 }
@@ -234,7 +229,7 @@ func (t *Tx) UpdateCamera(ctx context.Context, c data.Camera) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return t.update(ctx, "cameras", fmt.Sprintf("duplicate id %q", c.ID), c.FID, c.Point,
+	return t.update(ctx, "cameras", data.DuplicateKey(data.LayerCameras, c.ID), c.FID, c.Point,
 		`UPDATE cameras SET geom = ?, source_id = ?, azimuth = ?, fov = ?, range_m = ?, status = ? WHERE fid = ?`,
 		c.ID, c.Azimuth, c.FOV, c.RangeM, c.Status)
 }
@@ -280,41 +275,20 @@ func (t *Tx) Clear(ctx context.Context, layer data.Layer) error {
 
 // SavePlan stores a plan with its grids; the plan is not published.
 func (t *Tx) SavePlan(ctx context.Context, p data.Plan) (int64, error) {
-	if p.Target <= 0 {
-		return 0, data.Errorf(data.EINVALID, "plan target must be positive, got %d", p.Target)
-	}
 	// Every grid is checked before anything is written: a refused plan
 	// must leave no plan row or grids behind in a transaction that goes on.
-	codes := make(map[string]bool, len(p.Grids))
-	for _, g := range p.Grids {
-		if err := data.ValidMultiPolygon(g.Geometry); err != nil {
-			return 0, data.Errorf(data.EINVALID, "grid %s: %s", g.Code, data.ErrorMessage(err))
-		}
-		if g.Households < 0 {
-			return 0, data.Errorf(data.EINVALID, "grid %s: households must be 0 or more, got %d", g.Code, g.Households)
-		}
-		if codes[g.Code] {
-			return 0, data.Errorf(data.ECONFLICT, "duplicate grid code %q in plan", g.Code)
-		}
-		codes[g.Code] = true
+	if err := p.Validate(); err != nil {
+		return 0, err
 	}
-	report, err := json.Marshal(p.Report)
+	row, err := p.Row()
 	if err != nil {
-		return 0, fmt.Errorf("gpkg: encode report: %w", err)
-	}
-	created := p.CreatedAt
-	if created.IsZero() {
-		created = time.Now()
-	}
-	var base any
-	if p.BaseID != 0 {
-		base = p.BaseID
+		return 0, fmt.Errorf("gpkg: %w", err)
 	}
 	if err := t.flushFeed(ctx); err != nil {
 		return 0, err
 	}
 	res, err := t.exec(ctx, "plans", `INSERT INTO plans (created_at, target, resolution, base_id, published, report) VALUES (?, ?, ?, ?, 0, ?)`,
-		created.UTC().Format(timeFormat), p.Target, p.Resolution, base, string(report))
+		row.CreatedAt.UTC().Format(timeFormat), p.Target, p.Resolution, row.BaseID, string(row.Report))
 	if err != nil {
 		return 0, mapErr(err, "save plan")
 	}

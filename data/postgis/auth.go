@@ -2,6 +2,7 @@ package postgis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,13 +14,7 @@ import (
 // Key returns one API key.
 func (s *Store) Key(ctx context.Context, id string) (data.Key, error) {
 	keys, err := s.keys(ctx, ` WHERE id = $1`, id)
-	if err != nil {
-		return data.Key{}, err
-	}
-	if len(keys) == 0 {
-		return data.Key{}, data.Errorf(data.ENOTFOUND, "no key %q", id)
-	}
-	return keys[0], nil
+	return data.One(keys, err, "no key %q", id)
 }
 
 // Keys lists every key, oldest first.
@@ -30,26 +25,8 @@ func (s *Store) keys(ctx context.Context, where string, args ...any) ([]data.Key
 }
 
 func keysOn(ctx context.Context, db *pgxpool.Pool, where string, args ...any) ([]data.Key, error) {
-	rows, err := db.Query(ctx, `SELECT id, role, name, hash, created_at, revoked_at FROM wangge_keys`+where+` ORDER BY created_at, id`, args...)
-	if err != nil {
-		return nil, mapErr(ctx, err, "read keys")
-	}
-	defer rows.Close()
-	var out []data.Key
-	for rows.Next() {
-		var k data.Key
-		var role string
-		var revoked *time.Time
-		if err := rows.Scan(&k.ID, &role, &k.Name, &k.Hash, &k.CreatedAt, &revoked); err != nil {
-			return nil, mapErr(ctx, err, "read keys")
-		}
-		k.Role = data.Role(role)
-		if revoked != nil {
-			k.RevokedAt = *revoked
-		}
-		out = append(out, k)
-	}
-	return out, mapErr(ctx, rows.Err(), "read keys")
+	return collect(ctx, db, "read keys", func(scan scanFunc) (data.Key, error) { return data.ScanKey(scan, keep) },
+		`SELECT `+data.KeyColumns+` FROM wangge_keys`+where+` ORDER BY created_at, id`, args...)
 }
 
 // AuditLog returns a page of the audit log, newest first.
@@ -137,8 +114,8 @@ func (t *Tx) AddKey(ctx context.Context, k data.Key) error {
 	if k.ID == "" || len(k.Hash) == 0 {
 		return data.Errorf(data.EINVALID, "a key needs an id and a hash")
 	}
-	if err := checkText(k.ID, k.Name); err != nil {
-		return err
+	if err := errors.Join(data.CheckText("id", k.ID), data.CheckText("name", k.Name)); err != nil {
+		return firstErr(err)
 	}
 	if err := t.usable(); err != nil {
 		return err
@@ -172,13 +149,16 @@ func (t *Tx) Audit(ctx context.Context, e data.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
-	if err := checkText(e.Actor, e.Action, e.Target); err != nil {
-		return err
+	if err := errors.Join(data.CheckText("actor", e.Actor), data.CheckText("action", e.Action), data.CheckText("target", e.Target)); err != nil {
+		return firstErr(err)
 	}
 	_, err := t.exec(ctx, "append to the audit log", `INSERT INTO wangge_audit (at, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)`,
 		e.At, e.Actor, e.Action, e.Target, jsonArg(e.Before), jsonArg(e.After))
 	return err
 }
+
+// keep is a key's time as PostgreSQL sent it.
+func keep(t time.Time) (time.Time, error) { return t, nil }
 
 func jsonArg(b []byte) any {
 	if len(b) == 0 || string(b) == "null" {

@@ -17,17 +17,8 @@ func filterSQL(layer data.Layer, e *cql2.Expr, arg func(any) string) (string, er
 	return cond, nil
 }
 
-// queryables are what a filter on a layer may name: its filterable
-// properties, its temporal property, and its geometry as "geometry", the
-// name GeoJSON gives it; the same, with the same types, as data/gpkg's.
+// queryables are what a filter on a layer may name: data.Queryables, and
+// its geometry as "geometry", the name GeoJSON gives it.
 func queryables(layer data.Layer) []cql2.Queryable {
-	types := map[byte]cql2.Type{'s': cql2.String, 'i': cql2.Integer, 'f': cql2.Number, 't': cql2.Timestamp}
-	var qs []cql2.Queryable
-	for _, name := range data.Filterable[layer] {
-		qs = append(qs, cql2.Queryable{Name: name, Type: types[kindOf(layer, name)], Column: name})
-	}
-	if t := data.TimeProperty[layer]; t != "" {
-		qs = append(qs, cql2.Queryable{Name: t, Type: cql2.Timestamp, Column: t})
-	}
-	return append(qs, cql2.Queryable{Name: "geometry", Type: cql2.Geometry, Column: "geom"})
+	return append(data.Queryables(layer), cql2.Queryable{Name: "geometry", Type: cql2.Geometry, Column: "geom"})
 }

@@ -2,7 +2,6 @@ package postgis
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -18,32 +17,6 @@ import (
 
 	"github.com/wangge/wangge/data"
 )
-
-// column is a stored attribute as OGC API Features shows it.
-type column struct {
-	name string
-	kind byte // 's' text, 'i' integer, 'f' double, 't' timestamp (shown as RFC 3339 text)
-}
-
-// columns lists, per layer, the attributes served as feature properties, in
-// the order and with the value types of data/gpkg. Grid cells are left out:
-// they are for gridgen, not for maps.
-var columns = map[data.Layer][]column{
-	data.LayerAreas:      {{"code", 's'}, {"name", 's'}, {"name_en", 's'}, {"level", 'i'}, {"admin_level", 'i'}, {"parent_code", 's'}, {"osm_id", 's'}},
-	data.LayerGrids:      {{"plan_id", 'i'}, {"code", 's'}, {"parent_code", 's'}, {"name", 's'}, {"households", 'i'}, {"area_m2", 'f'}, {"worker", 's'}},
-	data.LayerHazards:    {{"source_id", 's'}, {"category", 's'}, {"severity", 'i'}, {"status", 's'}, {"reported_at", 't'}},
-	data.LayerCameras:    {{"source_id", 's'}, {"azimuth", 'f'}, {"fov", 'f'}, {"range_m", 'f'}, {"status", 's'}},
-	data.LayerHouseholds: {{"source_id", 's'}, {"households", 'i'}},
-}
-
-// selectList is "fid, geom, <properties>" for a layer.
-func selectList(layer data.Layer) string {
-	names := []string{"fid", "geom"}
-	for _, c := range columns[layer] {
-		names = append(names, c.name)
-	}
-	return strings.Join(names, ", ")
-}
 
 // publishedOnly restricts the grids table to the published plan's grids.
 const publishedOnly = `plan_id = (SELECT id FROM plans WHERE published)`
@@ -69,17 +42,13 @@ func where(layer data.Layer, q data.Query) (string, []any, error) {
 			arg(b.Min[0]), arg(b.Min[1]), arg(b.Max[0]), arg(b.Max[1]))
 		conds = append(conds, `geom && `+env, `ST_Intersects(geom, `+env+`)`)
 	}
-	keys := make([]string, 0, len(q.Filter))
-	for k := range q.Filter {
-		keys = append(keys, k)
+	keys, err := data.FilterKeys(layer, q.Filter)
+	if err != nil {
+		return "", nil, err
 	}
-	slices.Sort(keys)
 	for _, k := range keys {
-		if !slices.Contains(data.Filterable[layer], k) {
-			return "", nil, data.Errorf(data.EINVALID, "%s cannot be filtered by %q (filterable: %s)", layer, k, strings.Join(data.Filterable[layer], ", "))
-		}
 		v := q.Filter[k]
-		if kindOf(layer, k) == 'i' {
+		if p, _ := data.PropertyOf(layer, k); p.Kind == data.KindInteger {
 			// As in SQLite, a value that is not a whole number matches nothing
 			// rather than failing the query.
 			n, ok := wholeNumber(v)
@@ -122,15 +91,6 @@ func where(layer data.Layer, q data.Query) (string, []any, error) {
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
-func kindOf(layer data.Layer, name string) byte {
-	for _, c := range columns[layer] {
-		if c.name == name {
-			return c.kind
-		}
-	}
-	return 's'
-}
-
 // wholeNumber parses an integer filter value ("3", "3.0", " 3").
 func wholeNumber(s string) (int64, bool) {
 	s = strings.TrimSpace(s)
@@ -151,8 +111,8 @@ func (s *Store) Items(ctx context.Context, layer data.Layer, q data.Query) (data
 }
 
 func itemsOn(ctx context.Context, db *pgxpool.Pool, layer data.Layer, q data.Query) (data.Page, error) {
-	if _, ok := columns[layer]; !ok {
-		return data.Page{}, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
+	if err := data.CheckLayer(layer); err != nil {
+		return data.Page{}, err
 	}
 	w, args, err := where(layer, q)
 	if err != nil {
@@ -169,7 +129,7 @@ func itemsOn(ctx context.Context, db *pgxpool.Pool, layer data.Layer, q data.Que
 	} else {
 		b.Queue(`SELECT count(*) FROM `+string(layer)+w, args...)
 	}
-	b.Queue(fmt.Sprintf(`SELECT %s FROM %s%s ORDER BY fid LIMIT $%d OFFSET $%d`, selectList(layer), layer, w, n+1, n+2),
+	b.Queue(fmt.Sprintf(`SELECT %s FROM %s%s ORDER BY fid LIMIT $%d OFFSET $%d`, data.FeatureColumns(layer), layer, w, n+1, n+2),
 		append(slices.Clip(args), limit, max(q.Offset, 0))...)
 	br := db.SendBatch(ctx, b)
 	defer br.Close()
@@ -201,14 +161,14 @@ func (s *Store) Item(ctx context.Context, layer data.Layer, fid int64) (data.Fea
 }
 
 func itemOn(ctx context.Context, db *pgxpool.Pool, layer data.Layer, fid int64) (data.Feature, error) {
-	if _, ok := columns[layer]; !ok {
-		return data.Feature{}, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
+	if err := data.CheckLayer(layer); err != nil {
+		return data.Feature{}, err
 	}
 	cond := `fid = $1`
 	if layer == data.LayerGrids {
 		cond += ` AND ` + publishedOnly
 	}
-	rows, err := db.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE %s`, selectList(layer), layer, cond), fid)
+	rows, err := db.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE %s`, data.FeatureColumns(layer), layer, cond), fid)
 	if err != nil {
 		return data.Feature{}, mapErr(ctx, err, "query %s", layer)
 	}
@@ -227,58 +187,10 @@ func itemOn(ctx context.Context, db *pgxpool.Pool, layer data.Layer, fid int64) 
 	return f, mapErr(ctx, rows.Err(), "query %s", layer)
 }
 
-// scanFeature reads "fid, geom, <properties>" into a feature whose property
-// values are int64, float64, string or nil, as data/gpkg gives them.
+// scanFeature reads a row of data.FeatureColumns(layer): property values are
+// int64, float64, string or nil, as data/gpkg gives them.
 func scanFeature(rows pgx.Rows, layer data.Layer) (data.Feature, error) {
-	cols := columns[layer]
-	var f data.Feature
-	var blob []byte
-	dest := make([]any, 2, 2+len(cols))
-	dest[0], dest[1] = &f.FID, &blob
-	for _, c := range cols {
-		switch c.kind {
-		case 'i':
-			dest = append(dest, new(*int64))
-		case 'f':
-			dest = append(dest, new(*float64))
-		case 't':
-			dest = append(dest, new(*time.Time))
-		default:
-			dest = append(dest, new(*string))
-		}
-	}
-	if err := rows.Scan(dest...); err != nil {
-		return data.Feature{}, err
-	}
-	g, err := decodeGeom(blob)
-	if err != nil {
-		return data.Feature{}, fmt.Errorf("%s fid %d: %w", layer, f.FID, err)
-	}
-	f.Geometry = g
-	f.Properties = make(map[string]any, len(cols))
-	for i, c := range cols {
-		var v any
-		switch p := dest[2+i].(type) {
-		case **int64:
-			if *p != nil {
-				v = **p
-			}
-		case **float64:
-			if *p != nil {
-				v = **p
-			}
-		case **time.Time:
-			if *p != nil {
-				v = (*p).UTC().Format(time.RFC3339Nano)
-			}
-		case **string:
-			if *p != nil {
-				v = **p
-			}
-		}
-		f.Properties[c.name] = v
-	}
-	return f, nil
+	return data.ScanFeature(layer, rows.Scan, decodeGeom, false)
 }
 
 // Count returns the number of features in a layer (published grids only).
@@ -287,8 +199,8 @@ func (s *Store) Count(ctx context.Context, layer data.Layer) (int, error) {
 }
 
 func countOn(ctx context.Context, db *pgxpool.Pool, layer data.Layer) (int, error) {
-	if _, ok := columns[layer]; !ok {
-		return 0, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
+	if err := data.CheckLayer(layer); err != nil {
+		return 0, err
 	}
 	q := `SELECT count(*) FROM ` + string(layer)
 	if layer == data.LayerGrids {
@@ -314,8 +226,8 @@ func (s *Store) Extent(ctx context.Context, layer data.Layer) (orb.Bound, bool, 
 }
 
 func extentOn(ctx context.Context, db *pgxpool.Pool, layer data.Layer) (orb.Bound, bool, error) {
-	if _, ok := columns[layer]; !ok {
-		return orb.Bound{}, false, data.Errorf(data.ENOTFOUND, "unknown layer %q", layer)
+	if err := data.CheckLayer(layer); err != nil {
+		return orb.Bound{}, false, err
 	}
 	q := `SELECT ST_Extent(geom)::geometry FROM ` + string(layer)
 	if layer == data.LayerGrids {
@@ -346,30 +258,50 @@ func encodeGeom(g orb.Geometry) ([]byte, error) {
 	return ewkb.Marshal(g, 4326)
 }
 
-func decodeMultiPolygon(b []byte) (orb.MultiPolygon, error) {
-	g, err := decodeGeom(b)
-	if err != nil {
-		return nil, err
-	}
-	switch g := g.(type) {
-	case orb.MultiPolygon:
-		return g, nil
-	case orb.Polygon:
-		return orb.MultiPolygon{g}, nil
-	}
-	return nil, fmt.Errorf("expected a polygon, found %s", g.GeoJSONType())
+// geom decodes the EWKB PostGIS sends.
+var geom = data.GeomDecoder(decodeGeom)
+
+// scanFunc is a row's Scan.
+type scanFunc = func(dest ...any) error
+
+// scanner is rows.Scan with its errors mapped as reading what says.
+func scanner(ctx context.Context, rows pgx.Rows, what string) scanFunc {
+	return func(dest ...any) error { return mapErr(ctx, rows.Scan(dest...), "%s", what) }
 }
 
-func decodePoint(b []byte) (orb.Point, error) {
-	g, err := decodeGeom(b)
+// collect runs a query and reads each of its rows with scan; errors are
+// mapped as reading what says.
+func collect[T any](ctx context.Context, db querier, what string, scan func(scanFunc) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, query, args...)
 	if err != nil {
-		return orb.Point{}, err
+		return nil, mapErr(ctx, err, "%s", what)
 	}
-	p, ok := g.(orb.Point)
-	if !ok {
-		return orb.Point{}, fmt.Errorf("expected a point, found %s", g.GeoJSONType())
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(scanner(ctx, rows, what))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
-	return p, nil
+	return out, mapErr(ctx, rows.Err(), "%s", what)
+}
+
+// utc is the time PostgreSQL sent, in UTC as data/gpkg gives it.
+func utc(t time.Time) (time.Time, error) { return t.UTC(), nil }
+
+// decodeCells reads H3 cells from their bigint array: H3 ids use 63 bits,
+// the sign bit is always 0.
+func decodeCells(cells []int64) ([]uint64, error) {
+	if len(cells) == 0 {
+		return nil, nil
+	}
+	out := make([]uint64, len(cells))
+	for i, c := range cells {
+		out[i] = uint64(c)
+	}
+	return out, nil
 }
 
 // Areas returns every area, by level then code.
@@ -378,37 +310,14 @@ func (s *Store) Areas(ctx context.Context) ([]data.Area, error) {
 }
 
 func areasOn(ctx context.Context, db *pgxpool.Pool) ([]data.Area, error) {
-	rows, err := db.Query(ctx, `SELECT fid, geom, code, name, name_en, level, coalesce(admin_level, 0), coalesce(parent_code, ''), coalesce(osm_id, '')
-		FROM areas ORDER BY level, code COLLATE "C"`)
-	if err != nil {
-		return nil, mapErr(ctx, err, "read areas")
-	}
-	defer rows.Close()
-	var out []data.Area
-	for rows.Next() {
-		var a data.Area
-		var blob []byte
-		if err := rows.Scan(&a.FID, &blob, &a.Code, &a.Name, &a.NameEn, &a.Level, &a.AdminLevel, &a.ParentCode, &a.OSMID); err != nil {
-			return nil, mapErr(ctx, err, "read areas")
-		}
-		if a.Geometry, err = decodeMultiPolygon(blob); err != nil {
-			return nil, fmt.Errorf("postgis: area %s: %w", a.Code, err)
-		}
-		out = append(out, a)
-	}
-	return out, mapErr(ctx, rows.Err(), "read areas")
+	return collect(ctx, db, "read areas", func(scan scanFunc) (data.Area, error) { return data.ScanArea(scan, geom) },
+		`SELECT `+data.AreaColumns+` FROM areas ORDER BY level, code COLLATE "C"`)
 }
 
 // Hazard returns one hazard.
 func (s *Store) Hazard(ctx context.Context, fid int64) (data.Hazard, error) {
 	hz, err := readOn(ctx, s, func(db *pgxpool.Pool) ([]data.Hazard, error) { return readHazards(ctx, db, ` WHERE fid = $1`, fid) })
-	if err != nil {
-		return data.Hazard{}, err
-	}
-	if len(hz) == 0 {
-		return data.Hazard{}, data.Errorf(data.ENOTFOUND, "no hazard %d", fid)
-	}
-	return hz[0], nil
+	return data.One(hz, err, "no hazard %d", fid)
 }
 
 // Hazards returns every hazard by fid.
@@ -424,37 +333,14 @@ type querier interface {
 // readHazards reads hazards; tail is the rest of the statement after
 // FROM hazards (WHERE, ORDER BY, FOR UPDATE).
 func readHazards(ctx context.Context, q querier, tail string, args ...any) ([]data.Hazard, error) {
-	rows, err := q.Query(ctx, `SELECT fid, geom, source_id, category, severity, status, reported_at FROM hazards`+tail, args...)
-	if err != nil {
-		return nil, mapErr(ctx, err, "read hazards")
-	}
-	defer rows.Close()
-	var out []data.Hazard
-	for rows.Next() {
-		var h data.Hazard
-		var blob []byte
-		if err := rows.Scan(&h.FID, &blob, &h.ID, &h.Category, &h.Severity, &h.Status, &h.ReportedAt); err != nil {
-			return nil, mapErr(ctx, err, "read hazards")
-		}
-		h.ReportedAt = h.ReportedAt.UTC()
-		if h.Point, err = decodePoint(blob); err != nil {
-			return nil, fmt.Errorf("postgis: hazard %d: %w", h.FID, err)
-		}
-		out = append(out, h)
-	}
-	return out, mapErr(ctx, rows.Err(), "read hazards")
+	return collect(ctx, q, "read hazards", func(scan scanFunc) (data.Hazard, error) { return data.ScanHazard(scan, geom, utc) },
+		`SELECT `+data.HazardColumns+` FROM hazards`+tail, args...)
 }
 
 // Camera returns one camera.
 func (s *Store) Camera(ctx context.Context, fid int64) (data.Camera, error) {
 	cs, err := readOn(ctx, s, func(db *pgxpool.Pool) ([]data.Camera, error) { return readCameras(ctx, db, ` WHERE fid = $1`, fid) })
-	if err != nil {
-		return data.Camera{}, err
-	}
-	if len(cs) == 0 {
-		return data.Camera{}, data.Errorf(data.ENOTFOUND, "no camera %d", fid)
-	}
-	return cs[0], nil
+	return data.One(cs, err, "no camera %d", fid)
 }
 
 // Cameras returns every camera by fid.
@@ -464,24 +350,8 @@ func (s *Store) Cameras(ctx context.Context) ([]data.Camera, error) {
 
 // readCameras reads cameras, as readHazards.
 func readCameras(ctx context.Context, q querier, tail string, args ...any) ([]data.Camera, error) {
-	rows, err := q.Query(ctx, `SELECT fid, geom, source_id, azimuth, fov, range_m, status FROM cameras`+tail, args...)
-	if err != nil {
-		return nil, mapErr(ctx, err, "read cameras")
-	}
-	defer rows.Close()
-	var out []data.Camera
-	for rows.Next() {
-		var c data.Camera
-		var blob []byte
-		if err := rows.Scan(&c.FID, &blob, &c.ID, &c.Azimuth, &c.FOV, &c.RangeM, &c.Status); err != nil {
-			return nil, mapErr(ctx, err, "read cameras")
-		}
-		if c.Point, err = decodePoint(blob); err != nil {
-			return nil, fmt.Errorf("postgis: camera %d: %w", c.FID, err)
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(ctx, rows.Err(), "read cameras")
+	return collect(ctx, q, "read cameras", func(scan scanFunc) (data.Camera, error) { return data.ScanCamera(scan, geom) },
+		`SELECT `+data.CameraColumns+` FROM cameras`+tail, args...)
 }
 
 // EachHousehold streams every household point by fid; the rows come from
@@ -490,19 +360,15 @@ func (s *Store) EachHousehold(ctx context.Context, fn func(data.Household) error
 	// Not readOn: rows already handed to fn cannot be taken back, so a
 	// failure part way is the caller's to retry.
 	db, _ := s.reader(ctx)
-	rows, err := db.Query(ctx, `SELECT fid, geom, source_id, households FROM households ORDER BY fid`)
+	rows, err := db.Query(ctx, `SELECT `+data.HouseholdColumns+` FROM households ORDER BY fid`)
 	if err != nil {
 		return mapErr(ctx, err, "read households")
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var h data.Household
-		var blob []byte
-		if err := rows.Scan(&h.FID, &blob, &h.ID, &h.Households); err != nil {
-			return mapErr(ctx, err, "read households")
-		}
-		if h.Point, err = decodePoint(blob); err != nil {
-			return fmt.Errorf("postgis: household %d: %w", h.FID, err)
+		h, err := data.ScanHousehold(scanner(ctx, rows, "read households"), geom)
+		if err != nil {
+			return err
 		}
 		if err := fn(h); err != nil {
 			return err
@@ -511,20 +377,7 @@ func (s *Store) EachHousehold(ctx context.Context, fn func(data.Household) error
 	return mapErr(ctx, rows.Err(), "read households")
 }
 
-const planColumns = `id, created_at, target, resolution, coalesce(base_id, 0), published, report`
-
-func scanPlan(row pgx.Row) (data.Plan, error) {
-	var p data.Plan
-	var report []byte
-	if err := row.Scan(&p.ID, &p.CreatedAt, &p.Target, &p.Resolution, &p.BaseID, &p.Published, &report); err != nil {
-		return p, err
-	}
-	p.CreatedAt = p.CreatedAt.UTC()
-	if err := json.Unmarshal(report, &p.Report); err != nil {
-		return p, fmt.Errorf("postgis: plan %d report: %w", p.ID, err)
-	}
-	return p, nil
-}
+func scanPlan(scan scanFunc) (data.Plan, error) { return data.ScanPlan(scan, utc) }
 
 // Plans lists plans without grids, newest first.
 func (s *Store) Plans(ctx context.Context) ([]data.Plan, error) {
@@ -532,20 +385,7 @@ func (s *Store) Plans(ctx context.Context) ([]data.Plan, error) {
 }
 
 func plansOn(ctx context.Context, db *pgxpool.Pool) ([]data.Plan, error) {
-	rows, err := db.Query(ctx, `SELECT `+planColumns+` FROM plans ORDER BY id DESC`)
-	if err != nil {
-		return nil, mapErr(ctx, err, "read plans")
-	}
-	defer rows.Close()
-	var out []data.Plan
-	for rows.Next() {
-		p, err := scanPlan(rows)
-		if err != nil {
-			return nil, mapErr(ctx, err, "read plans")
-		}
-		out = append(out, p)
-	}
-	return out, mapErr(ctx, rows.Err(), "read plans")
+	return collect(ctx, db, "read plans", scanPlan, `SELECT `+data.PlanColumns+` FROM plans ORDER BY id DESC`)
 }
 
 // Plan returns a plan with its grids.
@@ -570,7 +410,7 @@ func planOn(ctx context.Context, db *pgxpool.Pool, cond string, args ...any) (da
 		return data.Plan{}, mapErr(ctx, err, "read plan")
 	}
 	defer tx.Rollback(context.Background())
-	p, err := scanPlan(tx.QueryRow(ctx, `SELECT `+planColumns+` FROM plans WHERE `+cond, args...))
+	p, err := scanPlan(tx.QueryRow(ctx, `SELECT `+data.PlanColumns+` FROM plans WHERE `+cond, args...).Scan)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if len(args) > 0 {
 			return data.Plan{}, data.Errorf(data.ENOTFOUND, "no plan %v", args[0])
@@ -580,26 +420,15 @@ func planOn(ctx context.Context, db *pgxpool.Pool, cond string, args ...any) (da
 	if err != nil {
 		return data.Plan{}, mapErr(ctx, err, "read plan")
 	}
-	rows, err := tx.Query(ctx, `SELECT fid, geom, code, parent_code, name, households, area_m2, worker, cells FROM grids WHERE plan_id = $1 ORDER BY code COLLATE "C"`, p.ID)
+	rows, err := tx.Query(ctx, `SELECT `+data.GridColumns+` FROM grids WHERE plan_id = $1 ORDER BY code COLLATE "C"`, p.ID)
 	if err != nil {
 		return data.Plan{}, mapErr(ctx, err, "read grids")
 	}
 	defer rows.Close()
 	for rows.Next() {
-		g := data.Grid{PlanID: p.ID}
-		var blob []byte
-		var cells []int64
-		if err := rows.Scan(&g.FID, &blob, &g.Code, &g.ParentCode, &g.Name, &g.Households, &g.AreaM2, &g.Worker, &cells); err != nil {
-			return data.Plan{}, mapErr(ctx, err, "read grids")
-		}
-		if g.Geometry, err = decodeMultiPolygon(blob); err != nil {
-			return data.Plan{}, fmt.Errorf("postgis: grid %s: %w", g.Code, err)
-		}
-		if len(cells) > 0 {
-			g.Cells = make([]uint64, len(cells))
-			for i, c := range cells {
-				g.Cells[i] = uint64(c) // H3 ids use 63 bits: the sign bit is always 0
-			}
+		g, err := data.ScanGrid(scanner(ctx, rows, "read grids"), p.ID, geom, decodeCells)
+		if err != nil {
+			return data.Plan{}, err
 		}
 		p.Grids = append(p.Grids, g)
 	}

@@ -2,14 +2,11 @@ package postgis
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"math"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -180,23 +177,13 @@ func (t *Tx) fail(ctx context.Context, err error, format string, args ...any) er
 	return e
 }
 
-// checkText refuses strings PostgreSQL cannot store, which SQLite would.
+// checkText refuses text PostgreSQL cannot store, which SQLite would:
+// fields are name, value pairs.
 func checkText(fields ...string) error {
-	for _, f := range fields {
-		if strings.IndexByte(f, 0) >= 0 {
-			return data.Errorf(data.EINVALID, "text %q contains a NUL character", strings.ReplaceAll(f, "\x00", `\0`))
+	for i := 0; i+1 < len(fields); i += 2 {
+		if err := data.CheckText(fields[i], fields[i+1]); err != nil {
+			return err
 		}
-		if !utf8.ValidString(f) {
-			return data.Errorf(data.EINVALID, "text %q is not valid UTF-8", strings.ToValidUTF8(f, "\uFFFD"))
-		}
-	}
-	return nil
-}
-
-// checkInt32 refuses integers beyond PostgreSQL's integer column type.
-func checkInt32(name string, v int) error {
-	if v < math.MinInt32 || v > math.MaxInt32 {
-		return data.Errorf(data.EINVALID, "%s %d is out of range", name, v)
 	}
 	return nil
 }
@@ -206,10 +193,10 @@ func (t *Tx) AddHousehold(ctx context.Context, h data.Household) (int64, error) 
 	if err := h.Validate(); err != nil {
 		return 0, err
 	}
-	if err := errors.Join(checkText(h.ID), checkInt32("households", h.Households)); err != nil {
+	if err := errors.Join(checkText("source_id", h.ID), data.CheckInt32("households", h.Households)); err != nil {
 		return 0, firstErr(err)
 	}
-	return t.add(ctx, data.LayerHouseholds, h.ID, fmt.Sprintf("duplicate id %q", h.ID), h.Point, h.ID, int32(h.Households))
+	return t.add(ctx, data.LayerHouseholds, h.ID, h.Point, h.ID, int32(h.Households))
 }
 
 // AddHazard buffers a hazard; ECONFLICT if its id exists.
@@ -217,10 +204,10 @@ func (t *Tx) AddHazard(ctx context.Context, h data.Hazard) (int64, error) {
 	if err := h.Validate(); err != nil {
 		return 0, err
 	}
-	if err := checkText(h.ID, h.Category, h.Status); err != nil {
+	if err := checkText("source_id", h.ID, "category", h.Category, "status", h.Status); err != nil {
 		return 0, err
 	}
-	return t.add(ctx, data.LayerHazards, h.ID, fmt.Sprintf("duplicate id %q", h.ID), h.Point,
+	return t.add(ctx, data.LayerHazards, h.ID, h.Point,
 		h.ID, h.Category, int16(h.Severity), h.Status, h.ReportedAt)
 }
 
@@ -229,23 +216,20 @@ func (t *Tx) AddCamera(ctx context.Context, c data.Camera) (int64, error) {
 	if err := c.Validate(); err != nil {
 		return 0, err
 	}
-	if err := checkText(c.ID, c.Status); err != nil {
+	if err := checkText("source_id", c.ID, "status", c.Status); err != nil {
 		return 0, err
 	}
-	return t.add(ctx, data.LayerCameras, c.ID, fmt.Sprintf("duplicate id %q", c.ID), c.Point,
+	return t.add(ctx, data.LayerCameras, c.ID, c.Point,
 		c.ID, c.Azimuth, c.FOV, c.RangeM, c.Status)
 }
 
 // AddArea buffers an area; ECONFLICT if its code exists.
 func (t *Tx) AddArea(ctx context.Context, a data.Area) (int64, error) {
-	if err := a.Validate(); err != nil {
+	if err := a.ValidateStored(); err != nil {
 		return 0, err
 	}
-	if a.Level < 1 {
-		return 0, data.Errorf(data.EINVALID, "area %s: level must be at least 1", a.Code)
-	}
-	if err := errors.Join(checkText(a.Code, a.Name, a.NameEn, a.ParentCode, a.OSMID),
-		checkInt32("level", a.Level), checkInt32("admin_level", a.AdminLevel)); err != nil {
+	if err := errors.Join(checkText("code", a.Code, "name", a.Name, "name_en", a.NameEn, "parent_code", a.ParentCode, "osm_id", a.OSMID),
+		data.CheckInt32("level", a.Level), data.CheckInt32("admin_level", a.AdminLevel)); err != nil {
 		return 0, firstErr(err)
 	}
 	var parent, adminLevel any // NULL when absent, as data/gpkg stores them
@@ -255,7 +239,7 @@ func (t *Tx) AddArea(ctx context.Context, a data.Area) (int64, error) {
 	if a.AdminLevel != 0 {
 		adminLevel = int32(a.AdminLevel)
 	}
-	return t.add(ctx, data.LayerAreas, a.Code, fmt.Sprintf("duplicate area code %q", a.Code), a.Geometry,
+	return t.add(ctx, data.LayerAreas, a.Code, a.Geometry,
 		a.Code, a.Name, a.NameEn, int32(a.Level), adminLevel, parent, a.OSMID)
 }
 
@@ -268,7 +252,7 @@ func firstErr(err error) error {
 }
 
 // add checks a record's key, reserves its fid and buffers its row.
-func (t *Tx) add(ctx context.Context, layer data.Layer, key, dup string, g orb.Geometry, vals ...any) (int64, error) {
+func (t *Tx) add(ctx context.Context, layer data.Layer, key string, g orb.Geometry, vals ...any) (int64, error) {
 	if err := t.usable(); err != nil {
 		return 0, err
 	}
@@ -281,7 +265,7 @@ func (t *Tx) add(ctx context.Context, layer data.Layer, key, dup string, g orb.G
 		return 0, err
 	}
 	h := maphash.String(t.s.seed, key)
-	if err := t.checkKey(ctx, layer, ks, h, key, dup); err != nil {
+	if err := t.checkKey(ctx, layer, ks, h, key); err != nil {
 		return 0, err
 	}
 	fid, err := t.reserve(ctx, layer)
@@ -343,7 +327,7 @@ func (t *Tx) keySet(ctx context.Context, layer data.Layer) (*keySet, error) {
 }
 
 // checkKey returns ECONFLICT if key is stored or buffered already.
-func (t *Tx) checkKey(ctx context.Context, layer data.Layer, ks *keySet, h uint64, key, dup string) error {
+func (t *Tx) checkKey(ctx context.Context, layer data.Layer, ks *keySet, h uint64, key string) error {
 	_, hit := ks.seen[h]
 	if !hit && ks.exact {
 		return nil
@@ -360,7 +344,7 @@ func (t *Tx) checkKey(ctx context.Context, layer data.Layer, ks *keySet, h uint6
 		return t.fail(ctx, err, "look up %s in %s", key, layer)
 	}
 	if exists {
-		return data.Errorf(data.ECONFLICT, "%s", dup)
+		return data.FieldError(data.ECONFLICT, data.KeyField(layer), "%s", data.DuplicateKey(layer, key))
 	}
 	return nil
 }
@@ -418,7 +402,7 @@ func (t *Tx) flushAll(ctx context.Context) error {
 
 // update runs one UPDATE by fid inside a savepoint, so that a duplicate id
 // is refused (ECONFLICT) without aborting the transaction.
-func (t *Tx) update(ctx context.Context, layer data.Layer, fid int64, key, dup string, g orb.Geometry, set string, vals ...any) error {
+func (t *Tx) update(ctx context.Context, layer data.Layer, fid int64, key string, g orb.Geometry, set string, vals ...any) error {
 	if err := t.usable(); err != nil {
 		return err
 	}
@@ -437,7 +421,7 @@ func (t *Tx) update(ctx context.Context, layer data.Layer, fid int64, key, dup s
 	args = append(args, fid)
 	tag, err := sp.Exec(ctx, fmt.Sprintf(`UPDATE %s SET geom = $1, %s WHERE fid = $%d`, layer, set, len(args)), args...)
 	if err != nil {
-		e := mapErr(ctx, err, "%s", dup)
+		e := data.OnKey(mapErr(ctx, err, "%s", data.DuplicateKey(layer, key)), layer)
 		if rbErr := sp.Rollback(ctx); rbErr != nil {
 			return t.fail(ctx, rbErr, "roll back to savepoint")
 		}
@@ -520,10 +504,10 @@ func (t *Tx) UpdateHazard(ctx context.Context, h data.Hazard) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	if err := checkText(h.ID, h.Category, h.Status); err != nil {
+	if err := checkText("source_id", h.ID, "category", h.Category, "status", h.Status); err != nil {
 		return err
 	}
-	return t.update(ctx, data.LayerHazards, h.FID, h.ID, fmt.Sprintf("duplicate id %q", h.ID), h.Point,
+	return t.update(ctx, data.LayerHazards, h.FID, h.ID, h.Point,
 		`source_id = $2, category = $3, severity = $4, status = $5, reported_at = $6`,
 		h.ID, h.Category, int16(h.Severity), h.Status, h.ReportedAt)
 }
@@ -533,10 +517,10 @@ func (t *Tx) UpdateCamera(ctx context.Context, c data.Camera) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	if err := checkText(c.ID, c.Status); err != nil {
+	if err := checkText("source_id", c.ID, "status", c.Status); err != nil {
 		return err
 	}
-	return t.update(ctx, data.LayerCameras, c.FID, c.ID, fmt.Sprintf("duplicate id %q", c.ID), c.Point,
+	return t.update(ctx, data.LayerCameras, c.FID, c.ID, c.Point,
 		`source_id = $2, azimuth = $3, fov = $4, range_m = $5, status = $6`,
 		c.ID, c.Azimuth, c.FOV, c.RangeM, c.Status)
 }
@@ -590,64 +574,26 @@ func (t *Tx) Clear(ctx context.Context, layer data.Layer) error {
 	return nil
 }
 
-// validatePlan checks everything SavePlan stores, before anything is
-// written, so that a bad plan is refused whole and the transaction stays
-// usable.
-func validatePlan(p data.Plan) error {
-	if p.Target <= 0 {
-		return data.Errorf(data.EINVALID, "plan target must be positive, got %d", p.Target)
-	}
-	if err := errors.Join(checkInt32("target", p.Target), checkInt32("resolution", p.Resolution)); err != nil {
-		return firstErr(err)
-	}
-	codes := make(map[string]bool, len(p.Grids))
-	for _, g := range p.Grids {
-		if err := data.ValidMultiPolygon(g.Geometry); err != nil {
-			return data.Errorf(data.EINVALID, "grid %s: %s", g.Code, data.ErrorMessage(err))
-		}
-		if len(g.Geometry) == 0 {
-			return data.Errorf(data.EINVALID, "grid %s has no polygon", g.Code)
-		}
-		if g.Households < 0 || g.Households > math.MaxInt32 {
-			return data.Errorf(data.EINVALID, "grid %s: households must be 0 or more, got %d", g.Code, g.Households)
-		}
-		if err := checkText(g.Code, g.ParentCode, g.Name, g.Worker); err != nil {
-			return data.Errorf(data.EINVALID, "grid %s: %s", g.Code, data.ErrorMessage(err))
-		}
-		if codes[g.Code] {
-			return data.Errorf(data.ECONFLICT, "duplicate grid code %q in plan", g.Code)
-		}
-		codes[g.Code] = true
-	}
-	return nil
-}
-
 // SavePlan stores a plan with its grids; the plan is not published.
 func (t *Tx) SavePlan(ctx context.Context, p data.Plan) (int64, error) {
-	if err := validatePlan(p); err != nil {
+	// Everything is checked before anything is written, so that a bad
+	// plan is refused whole and the transaction stays usable.
+	if err := p.Validate(); err != nil {
 		return 0, err
 	}
 	if err := t.usable(); err != nil {
 		return 0, err
 	}
-	report, err := json.Marshal(p.Report)
+	row, err := p.Row()
 	if err != nil {
-		return 0, fmt.Errorf("postgis: encode report: %w", err)
+		return 0, fmt.Errorf("postgis: %w", err)
 	}
 	if err := t.flushAll(ctx); err != nil {
 		return 0, err
 	}
-	created := p.CreatedAt
-	if created.IsZero() {
-		created = time.Now()
-	}
-	var base any
-	if p.BaseID != 0 {
-		base = p.BaseID
-	}
 	var id int64
 	err = t.tx.QueryRow(ctx, `INSERT INTO plans (created_at, target, resolution, base_id, published, report) VALUES ($1, $2, $3, $4, false, $5) RETURNING id`,
-		created, int32(p.Target), int32(p.Resolution), base, report).Scan(&id)
+		row.CreatedAt, int32(p.Target), int32(p.Resolution), row.BaseID, row.Report).Scan(&id)
 	if err != nil {
 		return 0, t.fail(ctx, err, "save plan")
 	}

@@ -1035,9 +1035,17 @@ func testBadPlanLeavesNothing(t *testing.T, s data.Store) {
 		{"bad ring", []data.Grid{good, {Code: "G002", ParentCode: "A", Geometry: orb.MultiPolygon{{{{0, 0}, {1, 0}, {1, 1}}}}}}, data.EINVALID, "grid G002"},
 		{"negative households", []data.Grid{good, {Code: "G002", ParentCode: "A", Households: -1, Geometry: square}}, data.EINVALID, "grid G002"},
 		{"duplicate code", []data.Grid{good, good}, data.ECONFLICT, `duplicate grid code "G001"`},
+		// The GeoPackage stored these until both stores shared
+		// data.Plan.Validate: a grid without a polygon, text PostgreSQL
+		// cannot store.
+		{"no polygon", []data.Grid{good, {Code: "G002", ParentCode: "A", Households: 1}}, data.EINVALID, "grid G002 has no polygon"},
+		{"NUL in name", []data.Grid{good, {Code: "G002", ParentCode: "A", Name: "a\x00b", Households: 1, Geometry: square}}, data.EINVALID, "grid G002: text"},
 	} {
 		_, err := tx.SavePlan(ctx, data.Plan{Target: 10, Resolution: 9, Grids: tc.grids})
 		wantCode(t, tc.name, err, tc.code, tc.msg)
+		if data.ErrorField(err) == "" {
+			t.Errorf("%s: %v names no field", tc.name, err)
+		}
 	}
 	id := ok(t)(tx.SavePlan(ctx, data.Plan{Target: 10, Resolution: 9, Grids: []data.Grid{good}}))
 	commit(t, tx)

@@ -1,0 +1,153 @@
+package gridgen
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/wangge/wangge/data"
+)
+
+// Assembling the plan: the grids of every parent with their codes, and
+// the quality report (DESIGN.md, "Grid generation").
+
+// assemble gives codes, builds the plan's grids and fills the report.
+func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) {
+	rep.Parents = len(r.in.Parents)
+	var hhs []int
+	var pps []float64
+	var sumArea, sumParent float64
+	for pi, o := range outs {
+		a := r.in.Parents[pi]
+		codes := r.codes(a, o)
+		if r.base != nil {
+			// Households moved: those whose cell lies in a grid with another
+			// code than in the base plan. Cells new to the parent had no
+			// grid, so they do not count.
+			for p, l := range o.labels {
+				if c := o.baseCodes[p]; c != "" && c != codes[l] {
+					o.moved += o.pc.pieces[p].hh
+				}
+			}
+		}
+		rep.Warnings = append(rep.Warnings, o.warnings...)
+		rep.CutEdges += o.cut
+		rep.Parts += o.parts
+		rep.Cells += len(o.pc.pieces)
+		rep.HouseholdsMoved += o.moved
+		gsum, gplanar := 0.0, 0.0
+		for gi := range o.grids {
+			g := &o.grids[gi]
+			cells := make([]uint64, 0, len(g.pieces))
+			for _, p := range g.pieces {
+				cells = append(cells, uint64(o.pc.pieces[p].cell))
+			}
+			slices.Sort(cells)
+			cells = slices.Compact(cells)
+			plan.Grids = append(plan.Grids, data.Grid{
+				Code:       codes[gi],
+				ParentCode: a.Code,
+				Households: g.hh,
+				AreaM2:     g.areaM2,
+				Cells:      cells,
+				Geometry:   g.geom,
+			})
+			hhs = append(hhs, g.hh)
+			gsum += g.areaM2
+			gplanar += g.planar
+			if g.components != 1 {
+				rep.NonContiguous++
+			}
+			if g.perimM > 0 {
+				pps = append(pps, 4*math.Pi*g.areaM2/(g.perimM*g.perimM))
+			}
+			if g.heavy {
+				for _, p := range g.pieces {
+					pc := o.pc.pieces[p]
+					if float64(pc.hh) > r.targetOf(a.Code, o) {
+						rep.HeavyCells = append(rep.HeavyCells, data.HeavyCell{Cell: pc.cell.String(), GridCode: codes[gi], Households: pc.hh})
+					}
+				}
+			}
+			dev := math.Abs(float64(g.hh)-r.targetOf(a.Code, o)) / r.targetOf(a.Code, o) * 100
+			if dev <= 10+1e-9 {
+				rep.WithinTenPct++
+			}
+			if g.constrained || g.heavy {
+				rep.Constrained++
+			} else if dev > rep.MaxDeviationPct {
+				rep.MaxDeviationPct = dev
+			}
+		}
+		// Area sums per parent: the grids should add up to the parent. The
+		// sums use planar (lon/lat) areas scaled to m² at the parent's
+		// latitude, because those add up exactly; the spherical formula of
+		// orb/geo is not additive when an edge is split by a new vertex, and
+		// that difference (tens of m² over a country) is not a gap.
+		if d := (o.planar - gplanar) * o.m2PerDeg; d > 0 {
+			rep.GapAreaM2 += d
+		} else {
+			rep.OverlapAreaM2 -= d
+		}
+		sumArea += gsum
+		sumParent += o.areaM2
+	}
+	slices.SortStableFunc(plan.Grids, func(a, b data.Grid) int {
+		if a.Code < b.Code {
+			return -1
+		}
+		if a.Code > b.Code {
+			return 1
+		}
+		return 0
+	})
+	rep.Grids = len(plan.Grids)
+	for i, h := range r.in.Households {
+		if r.owner[i] < 0 {
+			rep.HouseholdsOutside += h.Households
+		} else {
+			rep.Households += h.Households
+		}
+	}
+	if len(hhs) > 0 {
+		slices.Sort(hhs)
+		rep.HouseholdsMin, rep.HouseholdsMax = hhs[0], hhs[len(hhs)-1]
+		m := len(hhs) / 2
+		if len(hhs)%2 == 1 {
+			rep.HouseholdsMedian = float64(hhs[m])
+		} else {
+			rep.HouseholdsMedian = float64(hhs[m-1]+hhs[m]) / 2
+		}
+	}
+	if len(pps) > 0 {
+		s, mn := 0.0, math.Inf(1)
+		for _, p := range pps {
+			s += p
+			mn = math.Min(mn, p)
+		}
+		rep.PolsbyPopperMean, rep.PolsbyPopperMin = s/float64(len(pps)), mn
+	}
+	rep.ParentAreaM2, rep.GridAreaM2 = sumParent, sumArea
+	if rep.HouseholdsOutside > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d households lie outside every parent area and are in no grid", rep.HouseholdsOutside))
+	}
+	for _, o := range outs {
+		for _, g := range o.grids {
+			if g.hh == 0 {
+				rep.EmptyGrids++
+			}
+		}
+	}
+}
+
+// targetOf is the target a parent's grids are measured against.
+func (r *run) targetOf(code string, o *parentOut) float64 {
+	if k, ok := r.in.Grids[code]; ok {
+		total := 0
+		for _, g := range o.grids {
+			total += g.hh
+		}
+		return math.Max(1, float64(total)/float64(k))
+	}
+	return float64(r.in.Target)
+}
