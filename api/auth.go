@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/live"
 )
 
 // policy is the role each route needs by "METHOD template", indexed from
@@ -49,6 +50,14 @@ type principal struct {
 	keyID string    // "" when anonymous
 	role  data.Role // "" when anonymous without public access
 	addr  string    // client address, for anonymous rate limits
+	// worker is the roster's worker the key is tied to, "" if none: a
+	// field key moves the events assigned to that worker.
+	worker string
+}
+
+// who is the principal as an event write names it.
+func (p principal) who() live.Who {
+	return live.Who{Actor: p.actor(), Role: p.role, Worker: p.worker}
 }
 
 // actor is how the audit log names the principal.
@@ -185,7 +194,7 @@ func (s *Server) identify(r *http.Request) (principal, error) {
 	if !k.RevokedAt.IsZero() {
 		return principal{}, &authError{status: http.StatusUnauthorized, msg: "API key " + k.ID + " was revoked"}
 	}
-	return principal{keyID: k.ID, role: k.Role, addr: host}, nil
+	return principal{keyID: k.ID, role: k.Role, addr: host, worker: k.Worker}, nil
 }
 
 // limiter is a token bucket per principal: rate requests a second on

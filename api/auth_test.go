@@ -84,7 +84,7 @@ func do(t *testing.T, method, url, token, body string) (*http.Response, string) 
 // without changing anything: ids that do not exist, empty bodies.
 var concrete = strings.NewReplacer(
 	"{collectionId}", "hazards", "{featureId}", "999999", "{layers}", "grids", "{z}", "0", "{x}", "0", "{y}", "0",
-	"{planId}", "999999", "{code}", "NOPE", "{keyId}", "nokey", "{file}", "nothing.js",
+	"{planId}", "999999", "{code}", "NOPE", "{keyId}", "nokey", "{file}", "nothing.js", "{workerId}", "noworker",
 )
 
 // TestRoleTable asks every route as every role: a role reaches exactly the
@@ -269,7 +269,7 @@ func TestAuditOfWrites(t *testing.T) {
 		t.Fatalf("create hazard: %d %s", res.StatusCode, body)
 	}
 	path := ts.URL + "/collections/hazards/items/" + itoa(f.ID)
-	if res, body := do(t, "PATCH", path, planner, `{"properties": {"status": "resolved"}}`); res.StatusCode != 200 {
+	if res, body := do(t, "PATCH", path, planner, `{"properties": {"status": "rejected"}}`); res.StatusCode != 200 {
 		t.Fatalf("patch: %d %s", res.StatusCode, body)
 	}
 	if res, _ := do(t, "DELETE", path, planner, ""); res.StatusCode != 204 {
@@ -285,7 +285,7 @@ func TestAuditOfWrites(t *testing.T) {
 	json.Unmarshal([]byte(body), &log)
 	fieldID, _, _ := data.ParseToken(tokens[data.RoleField])
 	plannerID, _, _ := data.ParseToken(planner)
-	want := []struct{ actor, action string }{{plannerID, "hazard.delete"}, {plannerID, "hazard.update"}, {fieldID, "hazard.create"}}
+	want := []struct{ actor, action string }{{plannerID, "hazard.delete"}, {plannerID, "hazard.rejected"}, {fieldID, "hazard.create"}}
 	if len(log.Entries) != 3 {
 		t.Fatalf("audit: %s", body)
 	}
@@ -295,7 +295,7 @@ func TestAuditOfWrites(t *testing.T) {
 			t.Errorf("entry %d = %s %s %s, want key:%s %s", i, e.Actor, e.Action, e.Target, w.actor, w.action)
 		}
 	}
-	if !strings.Contains(string(log.Entries[1].Before), `"open"`) || !strings.Contains(string(log.Entries[1].After), `"resolved"`) {
+	if !strings.Contains(string(log.Entries[1].Before), `"reported"`) || !strings.Contains(string(log.Entries[1].After), `"rejected"`) {
 		t.Errorf("update before/after: %s → %s", log.Entries[1].Before, log.Entries[1].After)
 	}
 	if string(log.Entries[0].After) != "null" || string(log.Entries[2].Before) != "null" {

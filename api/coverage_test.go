@@ -206,15 +206,24 @@ func TestGridStats(t *testing.T) {
 	f, gridA, gridB, _, _ := coverageFixture(t)
 	ca, _ := latticeCell(2, 2)
 	for i, h := range []struct{ category, status, at string }{
-		{"fire", "open", "2025-01-10T08:00:00Z"},
+		{"fire", "reported", "2025-01-10T08:00:00Z"},
 		{"fire", "resolved", "2025-02-10T08:00:00Z"},
 		{"water", "resolved", "2025-03-10T08:00:00Z"},
 	} {
 		res, body := f.do(t, "POST", "/collections/hazards/items", fmt.Sprintf(`{"type": "Feature",
 			"geometry": {"type": "Point", "coordinates": [%v, %v]},
-			"properties": {"category": %q, "severity": 2, "status": %q, "reported_at": %q}}`, ca[0]+float64(i)*1e-4, ca[1], h.category, h.status, h.at))
+			"properties": {"category": %q, "severity": 2, "reported_at": %q}}`, ca[0]+float64(i)*1e-4, ca[1], h.category, h.at))
 		if res.StatusCode != 201 {
 			t.Fatalf("hazard %d: %d %s", i, res.StatusCode, body)
+		}
+		if h.status == "reported" {
+			continue
+		}
+		// A new event is reported; it is resolved by moves.
+		for _, to := range []string{"accepted", "in_progress", "resolved"} {
+			if res, body := f.do(t, "PATCH", res.Header.Get("Location")[len(f.url):], `{"properties": {"status": "`+to+`"}}`); res.StatusCode != 200 {
+				t.Fatalf("hazard %d to %s: %d %s", i, to, res.StatusCode, body)
+			}
 		}
 	}
 	get := func(path string) statsDoc {
@@ -231,7 +240,7 @@ func TestGridStats(t *testing.T) {
 	if a.Code != gridA || a.Households != 100 || a.Hazards.Reported != 3 || a.Hazards.Resolved != 2 ||
 		a.Hazards.ClosureRate == nil || *a.Hazards.ClosureRate != 0.6667 ||
 		a.Hazards.ByCategory["fire"] != 2 || a.Hazards.ByCategory["water"] != 1 || a.Hazards.ByCategory["traffic"] != 0 ||
-		a.Hazards.ByStatus["open"] != 1 || a.Hazards.ByStatus["resolved"] != 2 || a.Hazards.ByStatus["in_progress"] != 0 ||
+		a.Hazards.ByStatus["reported"] != 1 || a.Hazards.ByStatus["resolved"] != 2 || a.Hazards.ByStatus["in_progress"] != 0 ||
 		a.Cameras.Online != 1 || a.Cameras.Total != 2 || a.Coverage == nil || a.Coverage.HouseholdsShare != 0.2 || a.Coverage.HouseholdsUncovered != 4 {
 		t.Errorf("grid A: %+v %+v", a, a.Coverage)
 	}

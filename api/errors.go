@@ -24,6 +24,8 @@ func statusOf(code string) int {
 		return http.StatusConflict
 	case data.EPRECONDITION:
 		return http.StatusPreconditionFailed
+	case data.EFORBIDDEN:
+		return http.StatusForbidden
 	case data.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}

@@ -15,7 +15,7 @@ func (s *Server) adminRoutes() []route {
 	return []route{
 		{method: "GET", path: "/v1/keys", id: "listKeys", tag: "Admin", summary: "API keys (ids, roles, names, dates; never secrets)",
 			responses: withProblems(map[int]string{200: "keys"}), produces: "application/json", handler: s.listKeys},
-		{method: "POST", path: "/v1/keys", id: "createKey", tag: "Admin", summary: `Create an API key: body {"role": "viewer|field|planner|admin", "name": "…"}; the answer holds the key, shown this once`,
+		{method: "POST", path: "/v1/keys", id: "createKey", tag: "Admin", summary: `Create an API key: body {"role": "viewer|field|planner|admin", "name": "…", "worker": "worker id (optional): the key acts for this worker of the roster"}; the answer holds the key, shown this once`,
 			responses: withProblems(map[int]string{201: "the new key"}), produces: "application/json", handler: s.createKey},
 		{method: "DELETE", path: "/v1/keys/{keyId}", id: "revokeKey", tag: "Admin", summary: "Revoke an API key; it stops working at once",
 			params: []param{pathParam("keyId", "key id")}, responses: withProblems(map[int]string{204: "revoked"}), produces: "application/json", handler: s.revokeKey},
@@ -51,15 +51,16 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Role data.Role `json:"role"`
-		Name string    `json:"name"`
+		Role   data.Role `json:"role"`
+		Name   string    `json:"name"`
+		Worker string    `json:"worker"`
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		return bodyError(err)
 	}
-	token, k, err := data.CreateKey(r.Context(), s.store, principalOf(r.Context()).actor(), req.Role, req.Name)
+	token, k, err := data.CreateKey(r.Context(), s.store, principalOf(r.Context()).actor(), req.Role, req.Name, req.Worker)
 	if err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
 		bp = new([]byte)
 		*bp = make([]byte, 0, 512)
 	}
-	buf := appendLocate((*bp)[:0], s.live.Published(), s.live.Areas(), p)
+	buf := appendLocate((*bp)[:0], s.staffed(r), s.live.Areas(), p)
 	buf = append(buf, '\n')
 	err = writeRaw(w, buf)
 	if cap(buf) <= 64<<10 {
@@ -166,7 +166,7 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	pp, as := s.live.Published(), s.live.Areas()
+	pp, as := s.staffed(r), s.live.Areas()
 	buf := make([]byte, 0, 64+len(pts)*256)
 	buf = append(buf, `{"results":[`...)
 	for i, p := range pts {
@@ -179,8 +179,28 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 	return writeRaw(w, buf)
 }
 
+// staffed is the published plan's grids as the caller may see them: with
+// the staff's phone numbers for planners and admins only.
+func (s *Server) staffed(r *http.Request) staffedView {
+	st := s.live.Staffed()
+	if st == nil {
+		return staffedView{}
+	}
+	if principalOf(r.Context()).role.Allows(data.RolePlanner) {
+		return staffedView{st.Plan, st.Private}
+	}
+	return staffedView{st.Plan, st.Public}
+}
+
+// staffedView is a plan and its grids rendered for one kind of caller.
+type staffedView struct {
+	plan  *live.Plan
+	grids [][]byte
+}
+
 // appendLocate appends the locate answer for WGS 84 point p.
-func appendLocate(buf []byte, pp *live.Plan, as *live.Areas, p orb.Point) []byte {
+func appendLocate(buf []byte, sv staffedView, as *live.Areas, p orb.Point) []byte {
+	pp := sv.plan
 	buf = append(buf, `{"point":[`...)
 	buf = strconv.AppendFloat(buf, p[0], 'f', -1, 64)
 	buf = append(buf, ',')
@@ -197,7 +217,7 @@ func appendLocate(buf []byte, pp *live.Plan, as *live.Areas, p orb.Point) []byte
 	}
 	g := &pp.Plan.Grids[gi]
 	buf = append(buf, `"grid":`...)
-	buf = append(buf, pp.GridJSON[gi]...)
+	buf = append(buf, sv.grids[gi]...)
 	buf = append(buf, `,"parents":`...)
 	buf = append(buf, gridParents(as, g.ParentCode)...)
 	buf = append(buf, `,"distance_to_boundary_m":`...)

@@ -95,7 +95,17 @@ func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 // hazardProps are a hazard's properties under the names /collections uses.
 func hazardProps(h data.Hazard) map[string]any {
 	return map[string]any{"source_id": h.ID, "category": h.Category, "severity": h.Severity, "status": h.Status,
-		"reported_at": h.ReportedAt.UTC().Format(storeTimeFormat)}
+		"reported_at": h.ReportedAt.UTC().Format(storeTimeFormat), "note": h.Note, "assignee": h.Assignee,
+		"resp_code": h.RespCode, "resp_level": h.RespLevel,
+		"due_at": optTime(h.DueAt), "resolved_at": optTime(h.ResolvedAt), "closed_at": optTime(h.ClosedAt)}
+}
+
+// optTime is a time as features show it, or null for none.
+func optTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(storeTimeFormat)
 }
 
 // cameraProps are a camera's properties under the names /collections uses.

@@ -32,8 +32,9 @@ func queryablesLink(base string, layer data.Layer) link {
 
 // queryable returns the JSON Schema of a layer's queryable property, and
 // false for a name that is none. Enumerations list the values the data
-// takes; a filter on another value matches nothing (checkFilter).
-func queryable(layer data.Layer, name string) (map[string]any, bool) {
+// takes, categories those of the taxonomy in use, tax; a filter on another
+// value matches nothing (checkFilter).
+func queryable(tax *data.Taxonomy, layer data.Layer, name string) (map[string]any, bool) {
 	if p := data.TimeProperty[layer]; p != "" && name == p {
 		// x-ogc-role (OGC API Features Part 5) names the property that
 		// datetime and the collection's temporal extent use.
@@ -42,20 +43,38 @@ func queryable(layer data.Layer, name string) (map[string]any, bool) {
 	}
 	switch name {
 	case "category":
-		return map[string]any{"title": "Category", "type": "string", "enum": data.HazardCategories}, true
+		return map[string]any{"title": "Category", "description": "the event's category in the taxonomy in use", "type": "string", "enum": tax.CategoryCodes()}, true
 	case "status":
 		if layer == data.LayerCameras {
-			return map[string]any{"title": "Status", "type": "string", "enum": data.CameraStatuses}, true
+			return map[string]any{"title": "Status", "type": "string", "enum": data.CameraStatuses()}, true
 		}
-		return map[string]any{"title": "Status", "type": "string", "enum": data.HazardStatuses}, true
+		return map[string]any{"title": "Status", "description": "the event's state; resolved, verified and closed are done (办结)",
+			"type": "string", "enum": data.StatusNames()}, true
 	case "severity":
 		return map[string]any{"title": "Severity", "description": "1 low … 3 high", "type": "integer", "enum": []int{1, 2, 3}}, true
 	case "level":
 		return map[string]any{"title": "Level", "description": "nesting level of the area, 1 = top (streets, townships)", "type": "integer", "minimum": 1}, true
 	case "parent_code":
 		return map[string]any{"title": "Parent area", "description": "code of the area this one nests in", "type": "string"}, true
+	case "assignee":
+		return map[string]any{"title": "Assignee", "description": "id of the grid worker handling the event; empty when none", "type": "string"}, true
+	case "resp_code":
+		return map[string]any{"title": "Responsible unit", "description": "code of the grid or area responsible for the event; empty for the county", "type": "string"}, true
+	case "resp_level":
+		return map[string]any{"title": "Responsible level", "description": "level of the responsible unit: 0 the county, then area levels, grids one below their area",
+			"type": "integer", "minimum": 0}, true
 	}
 	return nil, false
+}
+
+// taxonomyInUse is the taxonomy in use. The route table is also built on a nil
+// Server, for the role policy (auth.go), where only the routes' roles
+// matter: the built-in taxonomy stands in there.
+func (s *Server) taxonomyInUse() *data.Taxonomy {
+	if s == nil || s.live == nil {
+		return data.DefaultTaxonomy()
+	}
+	return s.live.Taxonomy()
 }
 
 // geometryFormat is the queryables format of a layer's geometry
@@ -84,7 +103,7 @@ func (s *Server) queryables(w http.ResponseWriter, r *http.Request) error {
 		names = append(names[:len(names):len(names)], p)
 	}
 	for _, name := range names {
-		schema, ok := queryable(layer, name)
+		schema, ok := queryable(s.taxonomyInUse(), layer, name)
 		if !ok {
 			return data.Errorf(data.EINTERNAL, "no queryable schema for %s.%s", layer, name)
 		}

@@ -99,6 +99,8 @@ func (s *Server) routeTable() []route {
 		s.locateRoutes(),
 		s.nearbyRoutes(),
 		s.writeRoutes(),
+		s.eventRoutes(),
+		s.workerRoutes(),
 		s.coverageRoutes(),
 		s.statsRoutes(),
 		s.planRoutes(),

@@ -60,6 +60,9 @@ type Config struct {
 	// FeedKeep is how many change-feed entries pruning keeps; 0 means
 	// live.DefaultFeedKeep.
 	FeedKeep int
+	// Taxonomy is the event categories and worker roles in use; nil means
+	// data.DefaultTaxonomy.
+	Taxonomy *data.Taxonomy
 }
 
 // Server serves wangge's HTTP API.
@@ -105,7 +108,7 @@ func New(cfg Config) *Server {
 	}
 	lv := cfg.Live
 	if lv == nil {
-		lv = live.New(live.Config{Store: cfg.Store, Logger: cfg.Logger, TileCacheBytes: cfg.TileCacheBytes, FeedKeep: cfg.FeedKeep})
+		lv = live.New(live.Config{Store: cfg.Store, Logger: cfg.Logger, TileCacheBytes: cfg.TileCacheBytes, FeedKeep: cfg.FeedKeep, Taxonomy: cfg.Taxonomy})
 	}
 	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: lv,
 		limiter: &limiter{rate: cfg.RateLimit, burst: burst}}

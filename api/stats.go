@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,9 +14,12 @@ import (
 	"github.com/wangge/wangge/live"
 )
 
-// Per-grid statistics for dashboards and grid offices: households, hazards
-// by category and status, the closure rate (resolved / reported, the figure
-// grid offices report) and camera coverage, over the published plan.
+// Per-grid statistics for dashboards and grid offices: households, the
+// figures of the event loop (事件闭环: open, overdue, closure and on-time
+// rates, times to close, repeats, counts by kind, category and status) and
+// camera coverage, over the published plan. The figures are computed in
+// live (GridAssignment.Figures); this file only reads the query and shapes
+// the answer.
 
 // gridStats is one grid's statistics.
 type gridStats struct {
@@ -29,10 +33,24 @@ type gridStats struct {
 	Coverage   *gridCovStat `json:"coverage,omitempty"`
 }
 
+// hazardStats are the figures of a grid's events (hazards and disputes,
+// all stored as hazards), as live.EventFigures defines them. Rates are
+// rounded to 4 decimals, hours to 2.
 type hazardStats struct {
-	Reported   int            `json:"reported"`
+	Reported int `json:"reported"`
+	// Resolved counts the events handled to the end (办结): resolved,
+	// verified or closed. The name is the one clients of the three-state
+	// workflow know.
 	Resolved   int            `json:"resolved"`
-	Closure    *float64       `json:"closure_rate"` // resolved / reported; null when none reported
+	Rejected   int            `json:"rejected"`
+	Open       int            `json:"open"`
+	Overdue    int            `json:"overdue"`
+	Repeat     int            `json:"repeat"`
+	Closure    *float64       `json:"closure_rate"`
+	OnTime     *float64       `json:"on_time_rate"`
+	MedianH    *float64       `json:"median_hours_to_close"`
+	P90H       *float64       `json:"p90_hours_to_close"`
+	ByKind     map[string]int `json:"by_kind"`
 	ByCategory map[string]int `json:"by_category"`
 	ByStatus   map[string]int `json:"by_status"`
 }
@@ -48,41 +66,37 @@ type gridCovStat struct {
 	HouseholdsUncovered int     `json:"households_uncovered"`
 }
 
-func newHazardStats() hazardStats {
-	h := hazardStats{ByCategory: map[string]int{}, ByStatus: map[string]int{}}
-	for _, c := range data.HazardCategories {
-		h.ByCategory[c] = 0
-	}
-	for _, st := range data.HazardStatuses {
-		h.ByStatus[st] = 0
+func newHazardStats(f live.EventFigures) hazardStats {
+	h := hazardStats{Reported: f.Reported, Resolved: f.Done, Rejected: f.Rejected, Open: f.Open, Overdue: f.Overdue, Repeat: f.Repeat,
+		Closure: roundPtr(f.ClosureRate, 1e4), OnTime: roundPtr(f.OnTimeRate, 1e4),
+		MedianH: roundPtr(f.MedianHoursToClose, 100), P90H: roundPtr(f.P90HoursToClose, 100),
+		ByKind: f.ByKind, ByCategory: f.ByCategory, ByStatus: make(map[string]int, len(f.ByStatus))}
+	for st, n := range f.ByStatus {
+		h.ByStatus[string(st)] = n
 	}
 	return h
 }
 
-func (h *hazardStats) add(category, status string) {
-	h.Reported++
-	h.ByCategory[category]++
-	h.ByStatus[status]++
-	if status == "resolved" {
-		h.Resolved++
+// roundPtr rounds *v to 1/scale; nil stays nil (JSON null).
+func roundPtr(v *float64, scale float64) *float64 {
+	if v == nil {
+		return nil
 	}
+	r := math.Round(*v*scale) / scale
+	return &r
 }
 
-func (h *hazardStats) close() {
-	if h.Reported > 0 {
-		r := round4(float64(h.Resolved) / float64(h.Reported))
-		h.Closure = &r
-	}
-}
-
-// statsQuery is the reporting period and whether to include coverage.
+// statsQuery is the reporting period, the events kept, and whether to
+// include coverage.
 type statsQuery struct {
-	since, until time.Time // reported_at in [since, until); zero = open
-	coverage     bool
+	since, until   time.Time // reported_at in [since, until); zero = open
+	category, kind string    // "" for all; an unknown one keeps no event
+	coverage       bool
+	now            time.Time // what is overdue is overdue at now
 }
 
 func parseStatsQuery(v url.Values) (statsQuery, error) {
-	q := statsQuery{coverage: true}
+	q := statsQuery{coverage: true, now: time.Now()}
 	for _, p := range []struct {
 		name string
 		dst  *time.Time
@@ -102,6 +116,9 @@ func parseStatsQuery(v url.Values) (statsQuery, error) {
 	if !q.since.IsZero() && !q.until.IsZero() && !q.since.Before(q.until) {
 		return q, invalid("parameter since (%s) must be before until (%s)", v.Get("since"), v.Get("until"))
 	}
+	// Any value is accepted: one the taxonomy in use does not have counts
+	// nothing, as every read filter does.
+	q.category, q.kind = v.Get("category"), v.Get("kind")
 	switch c := strings.ToLower(v.Get("coverage")); c {
 	case "", "true", "1":
 	case "false", "0":
@@ -110,10 +127,6 @@ func parseStatsQuery(v url.Values) (statsQuery, error) {
 		return q, invalid("parameter coverage must be true or false, got %q", c)
 	}
 	return q, nil
-}
-
-func (q statsQuery) inPeriod(t time.Time) bool {
-	return (q.since.IsZero() || !t.Before(q.since)) && (q.until.IsZero() || t.Before(q.until))
 }
 
 // gridStatsFor computes the statistics of the grids with the given plan
@@ -141,13 +154,13 @@ func (s *Server) gridStatsFor(ctx context.Context, pp *live.Plan, idx []int, q s
 			idx[i] = i
 		}
 	}
-	pos := make(map[int]int, len(idx)) // plan index → position in out
+	figs, totalFigs := a.Figures(live.FigureQuery{Since: q.since, Until: q.until, Category: q.category, Kind: q.kind,
+		Now: q.now, Taxonomy: s.live.Taxonomy()}, idx)
 	out := make([]gridStats, len(idx))
 	for k, i := range idx {
 		g := pp.Plan.Grids[i]
-		pos[i] = k
 		out[k] = gridStats{Code: g.Code, Name: g.Name, ParentCode: g.ParentCode, Worker: g.Worker, Households: g.Households,
-			Hazards: newHazardStats()}
+			Hazards: newHazardStats(figs[k])}
 		if cameras {
 			out[k].Cameras = &cameraStats{Online: a.Cameras[i].Online, Total: a.Cameras[i].Total}
 		}
@@ -156,22 +169,13 @@ func (s *Server) gridStatsFor(ctx context.Context, pp *live.Plan, idx []int, q s
 			out[k].Coverage = &gridCovStat{HouseholdsShare: gc.HouseholdsShare, AreaShare: gc.AreaShare, HouseholdsUncovered: gc.HouseholdsUncovered}
 		}
 	}
-	total := gridStats{Hazards: newHazardStats()}
+	total := gridStats{Hazards: newHazardStats(totalFigs)}
 	if cameras {
 		total.Cameras = &cameraStats{}
-	}
-	for _, h := range a.Hazards {
-		k, ok := pos[h.Grid]
-		if !ok || !q.inPeriod(h.ReportedAt) {
-			continue
-		}
-		out[k].Hazards.add(h.Category, h.Status)
-		total.Hazards.add(h.Category, h.Status)
 	}
 	var covHH, covHHCovered int
 	var covArea, covAreaCovered float64
 	for k, i := range idx {
-		out[k].Hazards.close()
 		total.Households += out[k].Households
 		if cameras {
 			total.Cameras.Online += out[k].Cameras.Online
@@ -185,7 +189,6 @@ func (s *Server) gridStatsFor(ctx context.Context, pp *live.Plan, idx []int, q s
 			covAreaCovered += gc.CoveredM2
 		}
 	}
-	total.Hazards.close()
 	if cov != nil {
 		total.Coverage = &gridCovStat{HouseholdsUncovered: covHH - covHHCovered}
 		if covHH > 0 {
@@ -253,27 +256,48 @@ func (s *Server) gridStatsAll(w http.ResponseWriter, r *http.Request) error {
 		period["until"] = q.until.UTC().Format(time.RFC3339)
 	}
 	return writeJSON(w, http.StatusOK, "application/json", map[string]any{
-		"plan_id": pp.Plan.ID, "period": period, "total": total,
+		"plan_id": pp.Plan.ID, "period": period, "as_of": q.now.UTC().Format(time.RFC3339), "total": total,
 		"numberMatched": len(out), "grids": page(out, limit, offset),
 	})
 }
 
+// statsFigures describes the figures of /v1/grids/stats in its OpenAPI
+// entry; live/stats.go holds the same definitions.
+const statsFigures = "Per grid and in total, over the events (hazards and disputes) reported in [since, until) inside the grid: " +
+	"reported; by_kind, by_category (every category of the taxonomy in use) and by_status (every state); " +
+	"open (neither done nor rejected); overdue (open, and as_of is after its due time: due_at, or for events without one " +
+	"reported_at plus its category's deadline_hours in the taxonomy in use); resolved (done, 办结: resolved, verified or closed); rejected; " +
+	"closure_rate = resolved / (reported − rejected), null when that is 0; " +
+	"on_time_rate = done events resolved at or before their due time / done events with a resolved_at, null when none; " +
+	"median_hours_to_close and p90_hours_to_close: percentiles (linear interpolation, as PostgreSQL's percentile_cont) of " +
+	"resolved_at − reported_at in hours over done events with a resolved_at, null when none; " +
+	"repeat: events that repeat a done event of the same category at most 100 m away (great-circle), reported no earlier than " +
+	"that event's resolved_at and at most 90 days after it (the done event may be in another grid or before since). " +
+	"Rates are rounded to 4 decimals, hours to 2"
+
 func (s *Server) statsRoutes() []route {
+	cats := s.taxonomyInUse().CategoryCodes()
+	kinds := s.taxonomyInUse().KindCodes()
 	period := []param{
-		queryParam("since", "hazards reported at or after (date or RFC 3339 time)", map[string]any{"type": "string", "format": "date-time"}),
-		queryParam("until", "hazards reported before (date or RFC 3339 time)", map[string]any{"type": "string", "format": "date-time"}),
+		queryParam("since", "events reported at or after (date or RFC 3339 time)", map[string]any{"type": "string", "format": "date-time"}),
+		queryParam("until", "events reported before (date or RFC 3339 time)", map[string]any{"type": "string", "format": "date-time"}),
+		queryParam("category", "count only the events of this category of the taxonomy in use ("+strings.Join(cats, ", ")+"); another value counts none",
+			map[string]any{"type": "string", "enum": cats}),
+		queryParam("kind", "count only the events of this kind ("+strings.Join(kinds, ", ")+"); another value counts none",
+			map[string]any{"type": "string", "enum": kinds}),
 		queryParam("coverage", "include camera coverage (default true; its first computation after a camera change takes longest)", map[string]any{"type": "boolean", "default": true}),
 	}
 	return []route{
 		{method: "GET", path: "/v1/grids/stats", role: data.RoleViewer, id: "gridStatsAll", tag: "Statistics",
-			summary:   "Statistics of every grid of the published plan: households, hazards by category and status, closure rate (resolved / reported), cameras, coverage",
+			summary: "Statistics of every grid of the published plan: households; events open, overdue, resolved, rejected, repeated; " +
+				"closure rate (resolved / (reported − rejected)), on-time rate, median and p90 hours to close; cameras, coverage",
 			params:    append(period, pagingParams("grids", 1000)...),
-			responses: withProblems(map[int]string{200: "per-grid statistics and their total", 404: "no published plan"}),
+			responses: withProblems(map[int]string{200: "per-grid statistics and their total. " + statsFigures, 404: "no published plan"}),
 			produces:  "application/json", handler: s.gridStatsAll},
 		{method: "GET", path: "/v1/grids/{code}/stats", role: data.RoleViewer, id: "gridStats", tag: "Statistics",
-			summary:   "Statistics of one grid of the published plan",
+			summary:   "Statistics of one grid of the published plan, as /v1/grids/stats has them",
 			params:    append([]param{pathParam("code", "grid code")}, period...),
-			responses: withProblems(map[int]string{200: "the grid's statistics"}),
+			responses: withProblems(map[int]string{200: "the grid's statistics. " + statsFigures}),
 			produces:  "application/json", handler: s.gridStatsOne},
 	}
 }

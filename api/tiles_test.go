@@ -74,7 +74,6 @@ func TestTileBadInput(t *testing.T) {
 		{"tilejson households", "/tiles/grids,households.json", 404, `unknown layer "households"`},
 		{"hotspots res", "/v1/hotspots?res=4", 400, "res must be an integer from 5 to 11"},
 		{"hotspots res text", "/v1/hotspots?res=nine", 400, "res must be"},
-		{"hotspots category", "/v1/hotspots?category=ufo", 400, `unknown value "ufo"`},
 		{"hotspots since", "/v1/hotspots?since=yesterday", 400, "since must be an RFC 3339 time"},
 		{"hotspots order", "/v1/hotspots?since=2025-02-01&until=2025-01-01", 400, "must be before until"},
 		{"hotspots unknown", "/v1/hotspots?bbox=1,2,3,4", 400, `unknown query parameter "bbox"`},

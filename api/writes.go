@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/live"
 )
 
 // Writes to hazards and cameras. Each write is one audited store
@@ -31,15 +33,20 @@ func (s *Server) writeRoutes() []route {
 	return []route{
 		{method: "POST", path: "/collections/{collectionId}/items", role: data.RoleField, id: "createFeature", tag: "Data",
 			summary: "Add a hazard or camera: a GeoJSON Feature with a Point geometry and the collection's properties " +
-				"(hazards: category, severity required; status, reported_at, source_id optional. cameras: azimuth, fov, range_m required; status, source_id optional)",
+				"(hazards, that is events: category (GET /v1/taxonomy) required; severity (default: the category's), note, reported_at, source_id optional; " +
+				"a new event is reported, then assigned to the worker of its grid, or the grid's chief. " +
+				"Cameras, planners only: azimuth, fov, range_m required; status, source_id optional)",
 			params:    []param{coll, crsParam},
-			responses: withProblems(map[int]string{201: "created; Location names the new feature", 405: "collection is read-only", 409: "source_id exists"}),
+			responses: withProblems(map[int]string{201: "created; Location names the new feature", 403: "cameras are for planners", 405: "collection is read-only", 409: "source_id exists"}),
 			produces:  geoJSONType, handler: s.createItem},
-		{method: "PATCH", path: "/collections/{collectionId}/items/{featureId}", role: data.RolePlanner, id: "patchFeature", tag: "Data",
-			summary:   "Change a hazard or camera: a partial GeoJSON Feature; given properties replace, others stay, geometry if given moves it",
-			params:    []param{coll, fid, crsParam, ifMatch},
-			responses: withProblems(map[int]string{200: "the changed feature", 405: "collection is read-only", 409: "source_id exists"}),
-			produces:  geoJSONType, handler: s.patchItem},
+		{method: "PATCH", path: "/collections/{collectionId}/items/{featureId}", role: data.RoleField, id: "patchFeature", tag: "Data",
+			summary: "Change a hazard or camera: a partial GeoJSON Feature; given properties replace, others stay, geometry if given moves it. " +
+				"A new status moves an event through the state machine (docs/DESIGN.md, Events), with an optional note, and assignee for status assigned; " +
+				"the history keeps each move. Planners may change any property; a field key only status and note of the events assigned to its worker",
+			params: []param{coll, fid, crsParam, ifMatch},
+			responses: withProblems(map[int]string{200: "the changed feature", 403: "the key may not make this change (a field key: only its worker's events, only some states)",
+				405: "collection is read-only", 409: "source_id exists, or the state machine has no such move: the answer names the allowed ones"}),
+			produces: geoJSONType, handler: s.patchItem},
 		{method: "DELETE", path: "/collections/{collectionId}/items/{featureId}", role: data.RolePlanner, id: "deleteFeature", tag: "Data",
 			summary:   "Delete a hazard or camera",
 			params:    []param{coll, fid, ifMatch},
@@ -195,23 +202,58 @@ func (p props) require(names ...string) error {
 	return nil
 }
 
+// The properties a write may set. An event's status, assignee and note
+// are set through a move (eventMove); its responsible unit and times are
+// the server's.
 var (
-	hazardProperties = []string{"source_id", "category", "severity", "status", "reported_at"}
+	hazardProperties = []string{"source_id", "category", "severity", "reported_at", "note", "status", "assignee"}
+	hazardServerSet  = []string{"resp_code", "resp_level", "due_at", "resolved_at", "closed_at"}
 	cameraProperties = []string{"source_id", "azimuth", "fov", "range_m", "status"}
 )
 
-// applyHazard merges the given properties into h.
+// applyHazard merges the given properties but the move's (status,
+// assignee) into h.
 func applyHazard(p props, h *data.Hazard) error {
+	for _, name := range hazardServerSet {
+		if p.has(name) {
+			return invalid("body: properties.%s is set by the server (from the report, the deadline and the event's moves), not by a write", name)
+		}
+	}
 	if err := p.check(hazardProperties...); err != nil {
 		return err
 	}
 	for _, err := range []error{p.str("source_id", &h.ID), p.str("category", &h.Category), p.integer("severity", &h.Severity),
-		p.str("status", &h.Status), p.time("reported_at", &h.ReportedAt)} {
+		p.time("reported_at", &h.ReportedAt), p.str("note", &h.Note)} {
 		if err != nil {
 			return err
 		}
 	}
 	return fieldError(h.Validate())
+}
+
+// eventMove reads the move a PATCH asks of an event: nil without status.
+func eventMove(p props) (*live.Move, error) {
+	var status, note, assignee string
+	for _, err := range []error{p.str("status", &status), p.str("note", &note), p.str("assignee", &assignee)} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !p.has("status") {
+		if p.has("assignee") {
+			return nil, invalid(`body: properties.assignee is given with "status": "assigned"`)
+		}
+		return nil, nil
+	}
+	to, err := data.ParseStatus(status)
+	if err != nil {
+		return nil, fieldError(err)
+	}
+	m := &live.Move{To: to, Note: note}
+	if p.has("assignee") {
+		m.Assignee = &assignee
+	}
+	return m, nil
 }
 
 // applyCamera merges the given properties into c.
@@ -274,19 +316,44 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 	var etag string
 	var version int64
 	if layer == data.LayerHazards {
-		h := data.Hazard{Point: *pt, Status: "open", ReportedAt: time.Now().UTC().Truncate(time.Millisecond), ID: newSourceID()}
-		if err := p.require("category", "severity"); err != nil {
+		h := data.Hazard{Point: *pt, Status: data.StatusReported, ReportedAt: time.Now().UTC().Truncate(time.Millisecond), ID: newSourceID()}
+		if err := p.require("category"); err != nil {
 			return err
 		}
-		if err := applyHazard(p, &h); err != nil {
+		if err := p.str("category", &h.Category); err != nil {
 			return err
 		}
-		res, err := s.live.CreateHazard(ctx, actor, h)
+		tax := s.live.Taxonomy()
+		if err := tax.CheckCategory(h.Category); err != nil {
+			return fieldError(err)
+		}
+		if cat, _ := tax.Category(h.Category); !p.has("severity") {
+			h.Severity = cat.Severity
+		}
+		var status string
+		if err := p.str("status", &status); err != nil {
+			return err
+		}
+		if p.has("status") && status != string(data.StatusReported) {
+			return invalid(`body: properties.status: a new event is "reported" (then assigned by the server); move it on with PATCH`)
+		}
+		if p.has("assignee") {
+			return invalid("body: properties.assignee: a new event is assigned by the server, to the worker of its grid; reassign it with PATCH")
+		}
+		q := maps.Clone(p)
+		delete(q, "status")
+		if err := applyHazard(q, &h); err != nil {
+			return err
+		}
+		res, err := s.live.ReportEvent(ctx, principalOf(ctx).who(), h)
 		if err != nil {
 			return err
 		}
 		f, etag, version = hazardFeature(res.Value), res.Value.ETag(), res.Version
 	} else {
+		if !principalOf(ctx).role.Allows(data.RolePlanner) {
+			return data.Errorf(data.EFORBIDDEN, "cameras are added by planners; this key's role is %s", principalOf(ctx).role)
+		}
 		c := data.Camera{Point: *pt, Status: "online", ID: newSourceID()}
 		if err := p.require("azimuth", "fov", "range_m"); err != nil {
 			return err
@@ -331,22 +398,45 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) error {
 		// Not a no-op to audit: a client that sent this meant something else.
 		return invalid("body changes nothing: give a geometry or properties to change")
 	}
-	ctx, actor, ifMatch := r.Context(), principalOf(r.Context()).actor(), r.Header.Get("If-Match")
+	ctx, ifMatch := r.Context(), r.Header.Get("If-Match")
+	pr := principalOf(ctx)
+	actor := pr.actor()
+	planner := pr.role.Allows(data.RolePlanner)
 	var f *feature
 	var etag string
 	var version int64
 	if layer == data.LayerHazards {
-		res, err := s.live.UpdateHazard(ctx, actor, fid, ifMatch, func(h *data.Hazard) error {
-			if pt != nil {
-				h.Point = *pt
+		move, err := eventMove(p)
+		if err != nil {
+			return err
+		}
+		rest := maps.Clone(p)
+		for _, k := range []string{"status", "assignee", "note"} {
+			if move != nil || k != "note" {
+				delete(rest, k)
 			}
-			return applyHazard(p, h)
-		})
+		}
+		if !planner && (move == nil || len(rest) > 0 || pt != nil) {
+			return data.Errorf(data.EFORBIDDEN, "a %s key may change only status and note of an event assigned to its worker; other changes are for planners", pr.role)
+		}
+		var change func(*data.Hazard) error
+		if len(rest) > 0 || pt != nil {
+			change = func(h *data.Hazard) error {
+				if pt != nil {
+					h.Point = *pt
+				}
+				return applyHazard(rest, h)
+			}
+		}
+		res, err := s.live.UpdateEvent(ctx, pr.who(), fid, ifMatch, change, move)
 		if err != nil {
 			return err
 		}
 		f, etag, version = hazardFeature(res.Value), res.Value.ETag(), res.Version
 	} else {
+		if !planner {
+			return data.Errorf(data.EFORBIDDEN, "cameras are changed by planners; this key's role is %s", pr.role)
+		}
 		res, err := s.live.UpdateCamera(ctx, actor, fid, ifMatch, func(c *data.Camera) error {
 			if pt != nil {
 				c.Point = *pt

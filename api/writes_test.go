@@ -69,7 +69,7 @@ func TestWritesRoundTrip(t *testing.T) {
 	var created gjFeature
 	decode(t, body, &created)
 	loc := res.Header.Get("Location")
-	if !strings.HasSuffix(loc, fmt.Sprintf("/collections/hazards/items/%d", created.ID)) || created.Properties["status"] != "open" ||
+	if !strings.HasSuffix(loc, fmt.Sprintf("/collections/hazards/items/%d", created.ID)) || created.Properties["status"] != "reported" ||
 		created.Properties["reported_at"] == "" || !strings.HasPrefix(created.Properties["source_id"].(string), "api/") {
 		t.Fatalf("create answered %s at %q", body, loc)
 	}
@@ -89,10 +89,10 @@ func TestWritesRoundTrip(t *testing.T) {
 	item := fmt.Sprintf("/collections/hazards/items/%d", created.ID)
 
 	// PATCH: only status changes; then the geometry moves it out of reach.
-	res, body = f.do(t, "PATCH", item, `{"properties": {"status": "resolved"}}`)
+	res, body = f.do(t, "PATCH", item, `{"properties": {"status": "accepted"}}`)
 	var patched gjFeature
 	decode(t, body, &patched)
-	if res.StatusCode != 200 || patched.Properties["status"] != "resolved" || patched.Properties["category"] != "fire" || patched.Properties["severity"] != float64(3) {
+	if res.StatusCode != 200 || patched.Properties["status"] != "accepted" || patched.Properties["category"] != "fire" || patched.Properties["severity"] != float64(3) {
 		t.Fatalf("patch: %d %s", res.StatusCode, body)
 	}
 	res, body = f.do(t, "PATCH", item, `{"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.42, 39.92]}}`)
@@ -107,7 +107,7 @@ func TestWritesRoundTrip(t *testing.T) {
 	}
 	_, body = f.do(t, "GET", item, nil)
 	decode(t, body, &stored)
-	if stored.Properties["status"] != "resolved" || stored.Geometry.Coordinates[0] != 116.42 {
+	if stored.Properties["status"] != "accepted" || stored.Geometry.Coordinates[0] != 116.42 {
 		t.Errorf("stored after patches: %s", body)
 	}
 
@@ -179,7 +179,7 @@ func TestWritesFailChangeNothing(t *testing.T) {
 		{"no geometry", "POST", "/collections/hazards/items", `{"type": "Feature", "properties": {"category": "fire", "severity": 1}}`, 400, "geometry is required"},
 		{"line geometry", "POST", "/collections/hazards/items", `{"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[1,2],[3,4]]}, "properties": {}}`, 400, "geometry must be a GeoJSON Point"},
 		{"lat out of range", "POST", "/collections/hazards/items", `{"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.4, 95]}, "properties": {"category": "fire", "severity": 1}}`, 400, "geometry.coordinates latitude out of range"},
-		{"missing severity", "POST", "/collections/hazards/items", `{"type": "Feature", ` + point + `, "properties": {"category": "fire"}}`, 400, "properties.severity is required"},
+		{"missing category", "POST", "/collections/hazards/items", `{"type": "Feature", ` + point + `, "properties": {"severity": 2}}`, 400, "properties.category is required"},
 		{"severity 4", "POST", "/collections/hazards/items", `{"type": "Feature", ` + point + `, "properties": {"category": "fire", "severity": 4}}`, 400, "properties.severity: severity must be 1, 2 or 3, got 4"},
 		{"severity text", "POST", "/collections/hazards/items", `{"type": "Feature", ` + point + `, "properties": {"category": "fire", "severity": "high"}}`, 400, `properties.severity must be an integer, got "high"`},
 		{"severity fraction", "POST", "/collections/hazards/items", `{"type": "Feature", ` + point + `, "properties": {"category": "fire", "severity": 1.5}}`, 400, "properties.severity must be an integer, got 1.5"},
@@ -226,7 +226,7 @@ func TestWritesFailChangeNothing(t *testing.T) {
 	f.failCommit.Store(true)
 	for _, w := range []struct{ method, path, body string }{
 		{"POST", "/collections/hazards/items", `{"type": "Feature", ` + point + `, "properties": {"category": "fire", "severity": 1}}`},
-		{"PATCH", item, `{"geometry": {"type": "Point", "coordinates": [116.3, 39.8]}, "properties": {"status": "resolved"}}`},
+		{"PATCH", item, `{"geometry": {"type": "Point", "coordinates": [116.3, 39.8]}, "properties": {"status": "accepted"}}`},
 		{"DELETE", item, ``},
 	} {
 		var b any

@@ -50,6 +50,7 @@ type Key struct {
 	Hash      []byte    // SHA-256 of the secret
 	CreatedAt time.Time //
 	RevokedAt time.Time // zero while the key is valid
+	Worker    string    // the roster's Worker.ID a field key acts for, "" if none
 }
 
 // KeyInfo is what may be shown of a key, in the API's answers and in the
@@ -60,11 +61,12 @@ type KeyInfo struct {
 	Name      string     `json:"name"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Worker    string     `json:"worker,omitempty"`
 }
 
 // Info returns what may be shown of k.
 func (k Key) Info() KeyInfo {
-	v := KeyInfo{ID: k.ID, Role: k.Role, Name: k.Name, CreatedAt: k.CreatedAt}
+	v := KeyInfo{ID: k.ID, Role: k.Role, Name: k.Name, CreatedAt: k.CreatedAt, Worker: k.Worker}
 	if !k.RevokedAt.IsZero() {
 		v.RevokedAt = &k.RevokedAt
 	}

@@ -24,8 +24,9 @@ import (
 
 // Feed names of the tables that are not layers.
 const (
-	FeedPlans = "plans"
-	FeedKeys  = "keys"
+	FeedPlans   = "plans"
+	FeedKeys    = "keys"
+	FeedWorkers = "workers"
 )
 
 // Operations of the change feed.
@@ -80,8 +81,9 @@ type Notifier interface {
 // ETag returns the entity tag of a hazard: a hash of every stored field,
 // the same on every replica that holds the same row.
 func (h Hazard) ETag() string {
-	return etag(fmt.Sprintf("h|%d|%s|%v|%v|%s|%d|%s|%d", h.FID, h.ID, bits(h.Point[0]), bits(h.Point[1]),
-		h.Category, h.Severity, h.Status, h.ReportedAt.UnixMilli()))
+	return etag(fmt.Sprintf("h|%d|%s|%v|%v|%s|%d|%s|%d|%q|%s|%s|%d|%d|%d|%d", h.FID, h.ID, bits(h.Point[0]), bits(h.Point[1]),
+		h.Category, h.Severity, h.Status, h.ReportedAt.UnixMilli(), h.Note, h.Assignee, h.RespCode, h.RespLevel,
+		milli(h.DueAt), milli(h.ResolvedAt), milli(h.ClosedAt)))
 }
 
 // ETag returns the entity tag of a camera (see Hazard.ETag).
@@ -90,7 +92,22 @@ func (c Camera) ETag() string {
 		bits(c.Azimuth), bits(c.FOV), bits(c.RangeM), c.Status))
 }
 
+// ETagOf returns an entity tag for a record of kind made of fields, for
+// records other than features (workers).
+func ETagOf(kind string, fields ...string) string {
+	return etag(fmt.Sprintf("%s|%q", kind, fields))
+}
+
 func bits(f float64) uint64 { return math.Float64bits(f) }
+
+// milli is a time to the millisecond (what the GeoPackage keeps), 0 for
+// the zero time.
+func milli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
 
 func etag(s string) string {
 	sum := sha256.Sum256([]byte(s))

@@ -64,22 +64,30 @@ type Area struct {
 	Geometry   orb.MultiPolygon
 }
 
-// Hazard is a reported point problem.
+// Hazard is a reported point problem: an event (events.go), a hazard (隐患)
+// or a dispute (矛盾纠纷) by its category's kind, on its way from report to
+// closure.
 type Hazard struct {
 	FID        int64
 	ID         string // source id, unique in the store
 	Point      orb.Point
-	Category   string // one of HazardCategories
+	Category   string // a Taxonomy category
 	Severity   int    // 1–3
-	Status     string // one of HazardStatuses
+	Status     Status
 	ReportedAt time.Time
+	Note       string // what the reporter or the last transition said
+	Assignee   string // the worker (Worker.ID) handling it, "" if none
+	// RespCode and RespLevel are the unit responsible for it: a grid, an
+	// area, or the county (RespCounty, code ""); escalation moves them up.
+	RespCode  string
+	RespLevel int
+	// DueAt is when it must be resolved, from its category's deadline at
+	// report time; zero when it was not set (older data): the figures then
+	// take the category's deadline from the taxonomy in use.
+	DueAt      time.Time
+	ResolvedAt time.Time // when it was last resolved; zero if it is not
+	ClosedAt   time.Time // when it was closed; zero if it is not
 }
-
-// HazardCategories are the accepted hazard categories.
-var HazardCategories = []string{"fire", "traffic", "building", "electrical", "water", "other"}
-
-// HazardStatuses are the accepted hazard statuses, in workflow order.
-var HazardStatuses = []string{"open", "in_progress", "resolved"}
 
 // Camera is a surveillance camera. Its coverage is the sector of radius
 // RangeM metres and opening FOV degrees centred on Azimuth (degrees clockwise
@@ -94,8 +102,8 @@ type Camera struct {
 	Status  string  // one of CameraStatuses
 }
 
-// CameraStatuses are the accepted camera statuses.
-var CameraStatuses = []string{"online", "offline", "maintenance"}
+// CameraStatuses returns the accepted camera statuses.
+func CameraStatuses() []string { return []string{"online", "offline", "maintenance"} }
 
 // Grid is a management unit: a polygon inside exactly one parent area, made
 // from H3 cells clipped to the parent.
@@ -152,8 +160,12 @@ type Report struct {
 	ParentAreaM2      float64     `json:"parent_area_m2"` // sum of the parents' areas
 	GridAreaM2        float64     `json:"grid_area_m2"`   // sum of the grids' areas
 	HeavyCells        []HeavyCell `json:"heavy_cells,omitempty"`
-	Warnings          []string    `json:"warnings,omitempty"`
-	RuntimeSeconds    float64     `json:"runtime_seconds"`
+	// WithoutWorker lists the grids no worker of the roster serves (by the
+	// grid's code or an area's above it) when the plan was drawn; a chief
+	// alone does not count. Nil when the roster is empty (nobody staffed).
+	WithoutWorker  []string `json:"without_worker,omitempty"`
+	Warnings       []string `json:"warnings,omitempty"`
+	RuntimeSeconds float64  `json:"runtime_seconds"`
 }
 
 // HeavyCell is an H3 cell with more households than the target: it becomes a

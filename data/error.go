@@ -13,6 +13,7 @@ const (
 	ENOTFOUND     = "not_found"           // no such thing
 	ECONFLICT     = "conflict"            // duplicate id, stale state
 	EPRECONDITION = "precondition_failed" // If-Match names a version that is no longer current
+	EFORBIDDEN    = "forbidden"           // the caller's key may not do this to this record
 	EUNAVAILABLE  = "unavailable"         // the store is down; retry later
 	EINTERNAL     = "internal"            // a bug or an unexpected failure
 )

@@ -9,11 +9,21 @@ import (
 // CreateKey makes an API key for role, stores it and records key.create
 // for actor, in one transaction. It returns the token, to be shown to the
 // user this once, and the key as stored. The CLI and the HTTP API both
-// create keys through it, so both leave the same record.
-func CreateKey(ctx context.Context, s Store, actor string, role Role, name string) (string, Key, error) {
+// create keys through it, so both leave the same record. worker, when not
+// empty, ties the key to a worker on the roster (a field worker's phone):
+// the key then acts on the events assigned to that worker.
+func CreateKey(ctx context.Context, s Store, actor string, role Role, name, worker string) (string, Key, error) {
 	token, k, err := NewKey(role, name, time.Now())
 	if err != nil {
 		return "", Key{}, err
+	}
+	if worker != "" {
+		if _, err := s.Worker(ReadPrimary(ctx), worker); ErrorCode(err) == ENOTFOUND {
+			return "", Key{}, FieldError(EINVALID, "worker", "no worker %q on the roster", worker)
+		} else if err != nil {
+			return "", Key{}, err
+		}
+		k.Worker = worker
 	}
 	_, err = Audited(ctx, s, actor, func(tx Tx) ([]AuditEntry, error) {
 		if err := tx.AddKey(ctx, k); err != nil {

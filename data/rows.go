@@ -64,26 +64,51 @@ func ScanHousehold(scan func(dest ...any) error, decode GeomDecoder) (Household,
 }
 
 // HazardColumns are the columns ScanHazard reads, from the hazards table.
-const HazardColumns = `fid, geom, source_id, category, severity, status, reported_at`
+const HazardColumns = `fid, geom, source_id, category, severity, status, reported_at, note, assignee, resp_code, resp_level, due_at, resolved_at, closed_at`
 
-// ScanHazard reads a row of HazardColumns. at is where reported_at is
-// scanned to (a string in SQLite, a time in PostgreSQL) and reportedAt
-// turns it into the time.
-func ScanHazard[T any](scan func(dest ...any) error, decode GeomDecoder, reportedAt func(T) (time.Time, error)) (Hazard, error) {
+// ScanHazard reads a row of HazardColumns. Times are scanned to a T (text
+// in SQLite, a time in PostgreSQL; the nullable ones to a *T, nil for
+// NULL) that toTime turns into a time.
+func ScanHazard[T any](scan func(dest ...any) error, decode GeomDecoder, toTime func(T) (time.Time, error)) (Hazard, error) {
 	var h Hazard
 	var blob []byte
 	var at T
-	if err := scan(&h.FID, &blob, &h.ID, &h.Category, &h.Severity, &h.Status, &at); err != nil {
+	var due, resolved, closed *T
+	var status string
+	if err := scan(&h.FID, &blob, &h.ID, &h.Category, &h.Severity, &status, &at,
+		&h.Note, &h.Assignee, &h.RespCode, &h.RespLevel, &due, &resolved, &closed); err != nil {
 		return Hazard{}, err
 	}
+	h.Status = Status(status)
 	var err error
 	if h.Point, err = decode.Point(blob); err != nil {
 		return Hazard{}, fmt.Errorf("hazard %d: %w", h.FID, err)
 	}
-	if h.ReportedAt, err = reportedAt(at); err != nil {
+	if h.ReportedAt, err = toTime(at); err != nil {
 		return Hazard{}, fmt.Errorf("hazard %d: reported_at: %w", h.FID, err)
 	}
+	for _, t := range []struct {
+		name string
+		from *T
+		to   *time.Time
+	}{{"due_at", due, &h.DueAt}, {"resolved_at", resolved, &h.ResolvedAt}, {"closed_at", closed, &h.ClosedAt}} {
+		if t.from == nil {
+			continue
+		}
+		if *t.to, err = toTime(*t.from); err != nil {
+			return Hazard{}, fmt.Errorf("hazard %d: %s: %w", h.FID, t.name, err)
+		}
+	}
 	return h, nil
+}
+
+// NullTime is a nullable time column's value for a driver: nil for the
+// zero time.
+func NullTime(t time.Time, format func(time.Time) any) any {
+	if t.IsZero() {
+		return nil
+	}
+	return format(t)
 }
 
 // GridColumns are the columns ScanGrid reads, from the grids table.
@@ -110,7 +135,7 @@ func ScanGrid[C any](scan func(dest ...any) error, plan int64, decode GeomDecode
 }
 
 // KeyColumns are the columns ScanKey reads, from the wangge_keys table.
-const KeyColumns = `id, role, name, hash, created_at, revoked_at`
+const KeyColumns = `id, role, name, hash, created_at, revoked_at, worker`
 
 // ScanKey reads a row of KeyColumns. Times are scanned to a T (text in
 // SQLite, a time in PostgreSQL; revoked_at to a *T, nil for NULL) that
@@ -120,7 +145,7 @@ func ScanKey[T any](scan func(dest ...any) error, toTime func(T) (time.Time, err
 	var role string
 	var created T
 	var revoked *T
-	if err := scan(&k.ID, &role, &k.Name, &k.Hash, &created, &revoked); err != nil {
+	if err := scan(&k.ID, &role, &k.Name, &k.Hash, &created, &revoked, &k.Worker); err != nil {
 		return Key{}, err
 	}
 	k.Role = Role(role)

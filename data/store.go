@@ -56,6 +56,14 @@ type Store interface {
 	// number of entries matching in all.
 	AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, int, error)
 
+	// Workers returns the roster, ordered by id.
+	Workers(ctx context.Context) ([]Worker, error)
+	// Worker returns one worker by id; ENOTFOUND if there is none.
+	Worker(ctx context.Context, id string) (Worker, error)
+	// EventHistory returns the steps of event (hazard) fid, oldest first;
+	// none for an event without history (one written by another tool).
+	EventHistory(ctx context.Context, fid int64) ([]EventStep, error)
+
 	// Feed is the store's change feed (changes.go).
 	Feed
 
@@ -97,6 +105,20 @@ type Tx interface {
 	SavePlan(ctx context.Context, p Plan) (int64, error)
 	// PublishPlan makes plan id the published one and unpublishes the others.
 	PublishPlan(ctx context.Context, id int64) error
+
+	// AddWorker stores a worker; ECONFLICT if its id exists.
+	AddWorker(ctx context.Context, w Worker) error
+	// WorkerForUpdate reads one worker inside the transaction and holds it
+	// as HazardForUpdate does; ENOTFOUND if there is none.
+	WorkerForUpdate(ctx context.Context, id string) (Worker, error)
+	// UpdateWorker replaces the worker with w.ID; ENOTFOUND if there is none.
+	UpdateWorker(ctx context.Context, w Worker) error
+	// DeleteWorker removes a worker; ENOTFOUND if there is none.
+	DeleteWorker(ctx context.Context, id string) error
+	// ClearWorkers empties the roster (for imports that replace it).
+	ClearWorkers(ctx context.Context) error
+	// AddEventStep appends a step to an event's history and returns its id.
+	AddEventStep(ctx context.Context, s EventStep) (int64, error)
 
 	// AddKey stores a new API key; ECONFLICT if its id exists.
 	AddKey(ctx context.Context, k Key) error

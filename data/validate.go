@@ -100,14 +100,23 @@ func (h Hazard) Validate() error {
 	if err := checkSourceID("source_id", h.ID); err != nil {
 		return err
 	}
-	if !slices.Contains(HazardCategories, h.Category) {
-		return FieldError(EINVALID, "category", "unknown category %q (known: %v)", h.Category, HazardCategories)
+	// The category is checked against the taxonomy in use
+	// (Taxonomy.CheckCategory) by whoever has one; a store only keeps
+	// codes well-formed.
+	if !codeRE.MatchString(h.Category) {
+		return FieldError(EINVALID, "category", "category %q is not a category code (lower-case letters, digits and _)", h.Category)
 	}
 	if h.Severity < 1 || h.Severity > 3 {
 		return FieldError(EINVALID, "severity", "severity must be 1, 2 or 3, got %d", h.Severity)
 	}
-	if !slices.Contains(HazardStatuses, h.Status) {
-		return FieldError(EINVALID, "status", "unknown status %q (known: %v)", h.Status, HazardStatuses)
+	if _, err := ParseStatus(string(h.Status)); err != nil {
+		return err
+	}
+	if h.RespLevel < 0 {
+		return FieldError(EINVALID, "resp_level", "resp_level must be 0 (the county) or more, got %d", h.RespLevel)
+	}
+	if !utf8.ValidString(h.Note) || len(h.Note) > 4000 {
+		return FieldError(EINVALID, "note", "note must be valid UTF-8 text of at most 4,000 bytes")
 	}
 	if h.ReportedAt.IsZero() {
 		return FieldError(EINVALID, "reported_at", "reported_at is missing")
@@ -130,8 +139,8 @@ func (c Camera) Validate() error {
 		return FieldError(EINVALID, "fov", "fov must be in (0, 360], got %v", c.FOV)
 	case !(c.RangeM > 0 && c.RangeM <= 10000):
 		return FieldError(EINVALID, "range_m", "range_m must be in (0, 10000], got %v", c.RangeM)
-	case !slices.Contains(CameraStatuses, c.Status):
-		return FieldError(EINVALID, "status", "unknown status %q (known: %v)", c.Status, CameraStatuses)
+	case !slices.Contains(CameraStatuses(), c.Status):
+		return FieldError(EINVALID, "status", "unknown status %q (known: %v)", c.Status, CameraStatuses())
 	}
 	return nil
 }

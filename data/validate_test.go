@@ -15,7 +15,7 @@ func TestValidationNamesField(t *testing.T) {
 	p := orb.Point{116.4, 39.9}
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	square := orb.MultiPolygon{{{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}}}}
-	hazard := Hazard{ID: "z", Point: p, Category: "fire", Severity: 1, Status: "open", ReportedAt: at}
+	hazard := Hazard{ID: "z", Point: p, Category: "fire", Severity: 1, Status: StatusReported, ReportedAt: at}
 	camera := Camera{ID: "c", Point: p, Azimuth: 1, FOV: 1, RangeM: 1, Status: "online"}
 	grid := Grid{Code: "G1", Geometry: square}
 	for _, tc := range []struct {
@@ -29,7 +29,7 @@ func TestValidationNamesField(t *testing.T) {
 		{"household point", Household{ID: "h", Point: orb.Point{200, 0}, Households: 1}.Validate(), "geometry", "longitude out of range"},
 		{"households", Household{ID: "h", Point: p}.Validate(), "households", "households must be at least 1"},
 		{"hazard utf-8", func() error { h := hazard; h.ID = "\xff"; return h.Validate() }(), "source_id", "source_id is not valid UTF-8"},
-		{"category", func() error { h := hazard; h.Category = "ufo"; return h.Validate() }(), "category", `unknown category "ufo"`},
+		{"category", func() error { h := hazard; h.Category = "UFO!"; return h.Validate() }(), "category", `category "UFO!" is not a category code`},
 		{"severity", func() error { h := hazard; h.Severity = 4; return h.Validate() }(), "severity", "severity must be 1, 2 or 3"},
 		{"hazard status", func() error { h := hazard; h.Status = "x"; return h.Validate() }(), "status", `unknown status "x"`},
 		{"reported_at", func() error { h := hazard; h.ReportedAt = time.Time{}; return h.Validate() }(), "reported_at", "reported_at is missing"},
@@ -77,7 +77,7 @@ func TestValidationNamesField(t *testing.T) {
 // queryables and error messages.
 func TestFilterable(t *testing.T) {
 	want := map[Layer][]string{
-		LayerHazards:    {"category", "status", "severity"},
+		LayerHazards:    {"category", "status", "severity", "assignee", "resp_code", "resp_level"},
 		LayerCameras:    {"status"},
 		LayerAreas:      {"level", "parent_code"},
 		LayerGrids:      {"parent_code"},

@@ -55,9 +55,10 @@ func benchServiceCache(b *testing.B, n, cacheBytes int) (*live.Service, data.Sto
 	}
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	area := seedBound(n)
+	categories := data.DefaultTaxonomy().CategoryCodes()
 	for i := range n {
-		h := data.Hazard{ID: fmt.Sprintf("seed/%d", i), Point: randomPoint(rng, area), Category: data.HazardCategories[i%len(data.HazardCategories)],
-			Severity: 1 + i%3, Status: "open", ReportedAt: at.Add(time.Duration(i) * time.Minute)}
+		h := data.Hazard{ID: fmt.Sprintf("seed/%d", i), Point: randomPoint(rng, area), Category: categories[i%len(categories)],
+			Severity: 1 + i%3, Status: data.StatusReported, ReportedAt: at.Add(time.Duration(i) * time.Minute)}
 		if _, err := tx.AddHazard(ctx, h); err != nil {
 			b.Fatal(err)
 		}
@@ -81,7 +82,7 @@ func randomPoint(rng *rand.Rand, b orb.Bound) orb.Point {
 
 // benchHazard is the i-th hazard a benchmark writes.
 func benchHazard(i int, p orb.Point) data.Hazard {
-	return data.Hazard{ID: fmt.Sprintf("bench/%d", i), Point: p, Category: "fire", Severity: 2, Status: "open",
+	return data.Hazard{ID: fmt.Sprintf("bench/%d", i), Point: p, Category: "fire", Severity: 2, Status: data.StatusReported,
 		ReportedAt: time.Now().UTC().Truncate(time.Millisecond)}
 }
 

@@ -30,7 +30,7 @@ const (
 // followed lists the feed's layers the views depend on; household changes
 // are left to the store (gridgen reads them from there).
 var followed = []string{string(data.LayerHazards), string(data.LayerCameras), string(data.LayerAreas),
-	string(data.LayerGrids), data.FeedPlans, data.FeedKeys}
+	string(data.LayerGrids), data.FeedPlans, data.FeedKeys, data.FeedWorkers}
 
 // Run follows the change feed until ctx ends: it reads the feed every
 // Poll, or at once when a write through this process or a store
@@ -161,7 +161,7 @@ type batch struct {
 	reloadHazards    bool
 	reloadCameras    bool
 	areas, plan      bool
-	keys             bool
+	keys, workers    bool
 }
 
 // poll reads the feed from the current version to its end and applies it.
@@ -253,6 +253,8 @@ func (b *batch) add(c data.Change) {
 		b.plan = true
 	case data.FeedKeys:
 		b.keys = true
+	case data.FeedWorkers:
+		b.workers = true
 	}
 }
 
@@ -262,6 +264,11 @@ func (b *batch) add(c data.Change) {
 func (s *Service) apply(ctx context.Context, b *batch) error {
 	if b.keys {
 		if err := s.keys.reload(ctx); err != nil {
+			return err
+		}
+	}
+	if b.workers {
+		if err := s.reloadRoster(ctx); err != nil {
 			return err
 		}
 	}

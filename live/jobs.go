@@ -104,6 +104,13 @@ func (s *Service) runPlanJob(ctx context.Context, actor string, in gridgen.Input
 	if err != nil {
 		return 0, err
 	}
+	var areas []data.Area
+	if as := s.areas.Load(); as != nil {
+		areas = as.List
+	}
+	if r := s.Roster(); r != nil {
+		data.NoteUnstaffed(&plan, areas, r.List, s.cfg.Taxonomy)
+	}
 	id, err := data.SavePlan(ctx, s.store, plan, publish, actor)
 	if err != nil || !publish {
 		return id, err

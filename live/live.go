@@ -51,6 +51,9 @@ type Config struct {
 	// TileCacheBytes bounds the tile cache; 0 means 256 MiB, negative turns
 	// caching off (for benchmarks of rendering).
 	TileCacheBytes int
+	// Taxonomy is the event categories and worker roles in use; nil means
+	// data.DefaultTaxonomy.
+	Taxonomy *data.Taxonomy
 }
 
 // Service is the live state. Its zero value is not usable; call New, then
@@ -85,8 +88,9 @@ type Service struct {
 	areas     atomic.Pointer[Areas]
 	published atomic.Pointer[Plan]
 
-	keys  keySnapshot
-	tiles tileState
+	keys   keySnapshot
+	roster rosterState
+	tiles  tileState
 	// derived holds coverage and statistics (coverage.go, stats.go).
 	derived derivedCache
 	jobs    jobs
@@ -120,6 +124,9 @@ func New(cfg Config) *Service {
 	if cfg.Stale <= 0 {
 		cfg.Stale = DefaultStale
 	}
+	if cfg.Taxonomy == nil {
+		cfg.Taxonomy = data.DefaultTaxonomy()
+	}
 	n := cfg.TileCacheBytes
 	if n == 0 {
 		n = tileCacheBytes
@@ -132,6 +139,9 @@ func New(cfg Config) *Service {
 	s.tiles.cache = tiles.NewCache(max(n, 0))
 	return s
 }
+
+// Taxonomy returns the event categories and worker roles in use.
+func (s *Service) Taxonomy() *data.Taxonomy { return s.cfg.Taxonomy }
 
 // Store returns the store the service follows.
 func (s *Service) Store() data.Store { return s.store }
@@ -160,6 +170,9 @@ func (s *Service) Load(ctx context.Context) error {
 		return err
 	}
 	if err := s.keys.reload(ctx); err != nil {
+		return err
+	}
+	if err := s.reloadRoster(ctx); err != nil {
 		return err
 	}
 	s.rebuildScene()

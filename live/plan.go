@@ -30,8 +30,6 @@ type Plan struct {
 	Plan    data.Plan
 	Locator *spatial.Locator
 	ByCode  map[string]int
-	// GridJSON[i] is grid i as locate shows it, rendered once.
-	GridJSON [][]byte
 }
 
 func (s *Service) reloadAreas(ctx context.Context) error {
@@ -44,6 +42,7 @@ func (s *Service) reloadAreas(ctx context.Context) error {
 		return err
 	}
 	s.areas.Store(set)
+	s.restaff()
 	return nil
 }
 
@@ -68,6 +67,7 @@ func (s *Service) reloadPlan(ctx context.Context) error {
 	p, err := s.store.PublishedPlan(ctx)
 	if data.ErrorCode(err) == data.ENOTFOUND {
 		s.published.Store(nil)
+		s.restaff()
 		return nil
 	}
 	if err != nil {
@@ -78,6 +78,7 @@ func (s *Service) reloadPlan(ctx context.Context) error {
 		return err
 	}
 	s.published.Store(pp)
+	s.restaff()
 	return nil
 }
 
@@ -96,7 +97,7 @@ func NewPlan(p data.Plan) (*Plan, error) {
 	case err != nil:
 		return nil, fmt.Errorf("build locator for plan %d: %w", p.ID, err)
 	}
-	return &Plan{Plan: p, Locator: loc, ByCode: byCode, GridJSON: renderGrids(p)}, nil
+	return &Plan{Plan: p, Locator: loc, ByCode: byCode}, nil
 }
 
 // areaLocators builds one exact locator per area level. Area i of areas
@@ -159,18 +160,37 @@ type gridRef struct {
 	ParentCode string  `json:"parent_code"`
 	Households int     `json:"households"`
 	AreaM2     float64 `json:"area_m2"`
-	Worker     string  `json:"worker"`
-	PlanID     int64   `json:"plan_id"`
+	// Worker is the name of the grid's first worker (the roster's, or,
+	// with no roster entry, the grid's own worker field), "" if none.
+	Worker  string        `json:"worker"`
+	Workers []data.Worker `json:"workers"`
+	Chief   *data.Worker  `json:"chief"`
+	PlanID  int64         `json:"plan_id"`
 }
 
-// renderGrids renders every grid of p as locate shows it.
-func renderGrids(p data.Plan) [][]byte {
-	out := make([][]byte, len(p.Grids))
-	for i, g := range p.Grids {
-		out[i] = mustJSON(gridRef{Code: g.Code, Name: g.Name, ParentCode: g.ParentCode, Households: g.Households,
-			AreaM2: finiteOr0(math.Round(g.AreaM2)), Worker: g.Worker, PlanID: p.ID})
+// renderGrid renders grid i of p with its staff as locate shows it;
+// phones only when private.
+func renderGrid(p data.Plan, i int, st Staff, private bool) []byte {
+	g := p.Grids[i]
+	ref := gridRef{Code: g.Code, Name: g.Name, ParentCode: g.ParentCode, Households: g.Households,
+		AreaM2: finiteOr0(math.Round(g.AreaM2)), Worker: g.Worker, Workers: []data.Worker{}, PlanID: p.ID}
+	for _, w := range st.Workers {
+		if !private {
+			w = w.Public()
+		}
+		ref.Workers = append(ref.Workers, w)
 	}
-	return out
+	if len(ref.Workers) > 0 {
+		ref.Worker = ref.Workers[0].Name
+	}
+	if st.Chief != nil {
+		c := *st.Chief
+		if !private {
+			c = c.Public()
+		}
+		ref.Chief = &c
+	}
+	return mustJSON(ref)
 }
 
 // mustJSON encodes plain structs of strings and finite numbers, which

@@ -59,31 +59,10 @@ func (s *Service) CreateCamera(ctx context.Context, actor string, c data.Camera)
 // holds the row: two updates of one hazard, from any replica, apply one
 // after the other and neither is lost. ifMatch, when not empty, is the
 // If-Match header: the update is refused with EPRECONDITION unless it
-// names the hazard's current ETag (or is "*").
+// names the hazard's current ETag (or is "*"). It is UpdateEvent without a
+// move, for actor with every right: the caller has checked who may edit.
 func (s *Service) UpdateHazard(ctx context.Context, actor string, fid int64, ifMatch string, change func(*data.Hazard) error) (Written[data.Hazard], error) {
-	var h data.Hazard
-	seq, err := data.Audited(ctx, s.store, actor, func(tx data.Tx) ([]data.AuditEntry, error) {
-		before, err := tx.HazardForUpdate(ctx, fid)
-		if err != nil {
-			return nil, err
-		}
-		if err := precondition(ifMatch, before.ETag(), data.LayerHazards, fid); err != nil {
-			return nil, err
-		}
-		h = before
-		if err := change(&h); err != nil {
-			return nil, err
-		}
-		h.FID = fid
-		if err := tx.UpdateHazard(ctx, h); err != nil {
-			return nil, err
-		}
-		return audit("hazard.update", data.LayerHazards, fid, before, h), nil
-	})
-	if err != nil {
-		return Written[data.Hazard]{}, err
-	}
-	return Written[data.Hazard]{h, s.shown(ctx, seq)}, nil
+	return s.UpdateEvent(ctx, Who{Actor: actor, Role: data.RoleAdmin}, fid, ifMatch, change, nil)
 }
 
 // UpdateCamera is UpdateHazard for cameras.
@@ -174,11 +153,16 @@ func (s *Service) Shown(ctx context.Context) int64 {
 
 // precondition checks an If-Match header against the current ETag.
 func precondition(ifMatch, current string, layer data.Layer, fid int64) error {
+	return preconditionOf(ifMatch, current, fmt.Sprintf("%s/%d", layer, fid))
+}
+
+// preconditionOf is precondition for the record called what.
+func preconditionOf(ifMatch, current, what string) error {
 	if ifMatch == "" || MatchesETag(ifMatch, current) {
 		return nil
 	}
-	return data.Errorf(data.EPRECONDITION, "%s/%d has changed since the version in If-Match (%s); its current ETag is %s: read it again and reapply your change",
-		layer, fid, strings.TrimSpace(ifMatch), current)
+	return data.Errorf(data.EPRECONDITION, "%s has changed since the version in If-Match (%s); its current ETag is %s: read it again and reapply your change",
+		what, strings.TrimSpace(ifMatch), current)
 }
 
 // MatchesETag reports whether an If-Match or If-None-Match header value

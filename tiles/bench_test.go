@@ -43,10 +43,11 @@ func BenchmarkRender(b *testing.B) {
 func metroHazards(n int, seed uint64) []data.Hazard {
 	rng := rand.New(rand.NewPCG(seed, 5))
 	hz := make([]data.Hazard, n)
+	cats, statuses := data.DefaultTaxonomy().CategoryCodes(), data.Statuses()
 	for i := range hz {
 		hz[i] = data.Hazard{FID: int64(i + 1), ID: "h" + strconv.Itoa(i), Point: orb.Point{-56.7 + rng.Float64(), -35.0 + rng.Float64()*0.6},
-			Category: data.HazardCategories[rng.IntN(len(data.HazardCategories))], Severity: 1 + rng.IntN(3),
-			Status: data.HazardStatuses[rng.IntN(3)], ReportedAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(365*24)) * time.Hour)}
+			Category: cats[rng.IntN(len(cats))], Severity: 1 + rng.IntN(3),
+			Status: statuses[rng.IntN(len(statuses))], ReportedAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(365*24)) * time.Hour)}
 	}
 	return hz
 }

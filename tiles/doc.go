@@ -12,7 +12,10 @@
 //   - areas: administrative areas (code, name, name_en, level, parent_code).
 //   - hazards: one point per hazard (id, category, severity, status,
 //     reported_at) from zoom ClusterBelow up; below it, one point per
-//     cluster (count, open, max_severity, category: the most common).
+//     cluster (count; open, the hazards not done nor rejected;
+//     max_severity; category, the most common, of equally common ones the
+//     least code). Categories are the codes of whatever taxonomy is in
+//     use: the tiles carry them as they are and need no list of them.
 //   - cameras: one point per camera (id, azimuth, fov, range_m, status) and,
 //     from zoom SectorZoom up, its coverage sector as a polygon with the
 //     same attributes; below ClusterBelow, clusters (count, online).

@@ -30,7 +30,7 @@ func randomCameras(n int, seed uint64) []data.Camera {
 func randomCamera(rng *rand.Rand, fid int64) data.Camera {
 	return data.Camera{FID: fid, ID: "c" + strconv.FormatInt(fid, 10), Point: orb.Point{-56.3 + rng.Float64()*0.25, -34.92 + rng.Float64()*0.15},
 		Azimuth: float64(rng.IntN(360)), FOV: float64(20 + rng.IntN(120)), RangeM: float64(20 + rng.IntN(300)),
-		Status: data.CameraStatuses[rng.IntN(len(data.CameraStatuses))]}
+		Status: data.CameraStatuses()[rng.IntN(len(data.CameraStatuses()))]}
 }
 
 func randomHazard(rng *rand.Rand, fid int64) data.Hazard {
@@ -418,7 +418,7 @@ func TestBackgroundCompactionAdopted(t *testing.T) {
 
 func ExampleScene_WithHazards() {
 	c := NewCache(1 << 20)
-	sc := &Scene{Hazards: HazardPoints([]data.Hazard{{FID: 1, ID: "h1", Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 2, Status: "open"}})}
+	sc := &Scene{Hazards: HazardPoints([]data.Hazard{{FID: 1, ID: "h1", Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 2, Status: data.StatusReported}})}
 	var mu sync.Mutex // guards sc
 	layers := []string{LayerHazards}
 	get := func(t maptile.Tile) {
@@ -436,7 +436,7 @@ func ExampleScene_WithHazards() {
 
 	// A write: derive the next scene, swap it in, then drop what changed.
 	mu.Lock()
-	next, dirty := sc.WithHazards([]data.Hazard{{FID: 1, ID: "h1", Point: orb.Point{9.5001, 47.1}, Category: "fire", Severity: 3, Status: "open"}}, nil)
+	next, dirty := sc.WithHazards([]data.Hazard{{FID: 1, ID: "h1", Point: orb.Point{9.5001, 47.1}, Category: "fire", Severity: 3, Status: data.StatusReported}}, nil)
 	sc = next
 	mu.Unlock()
 	fmt.Println(c.Invalidate(dirty...), "tile dropped")

@@ -198,19 +198,5 @@ type scratch struct {
 	one     [1]Point
 }
 
-func categoryIndex(c string) int {
-	if i := slices.Index(data.HazardCategories, c); i >= 0 && i < 7 {
-		return i
-	}
-	return 7
-}
-
-func categoryName(i int) string {
-	if i < len(data.HazardCategories) && i < 7 {
-		return data.HazardCategories[i]
-	}
-	return "other"
-}
-
 // fmtCell formats an H3 cell as H3's usual lower-case hex string.
 func fmtCell(c uint64) string { return strconv.FormatUint(c, 16) }

@@ -733,7 +733,7 @@ func (p *Points) within(bx orb.Bound, fn func(m mpt, r rec)) {
 func (r rec) props(dst []Prop) []Prop {
 	if h := r.hz; h != nil {
 		return append(dst, Prop{"id", String(h.ID)}, Prop{"category", String(h.Category)}, Prop{"severity", Int(int64(h.Severity))},
-			Prop{"status", String(h.Status)}, Prop{"reported_at", String(h.ReportedAt.UTC().Format(time.RFC3339))})
+			Prop{"status", String(string(h.Status))}, Prop{"reported_at", String(h.ReportedAt.UTC().Format(time.RFC3339))})
 	}
 	c := &r.cam.c
 	return append(dst, Prop{"id", String(c.ID)}, Prop{"azimuth", Double(c.Azimuth)}, Prop{"fov", Double(c.FOV)},
@@ -799,11 +799,46 @@ func (p *Points) render(lw *LayerWriter, f frame, z int, sc *scratch) {
 
 // cluster accumulates the points of one bin.
 type cluster struct {
-	sx, sy   float64
-	n        int
-	open     int // hazards open, cameras online
-	maxSev   int
-	category [8]int
+	sx, sy float64
+	n      int
+	open   int // hazards open (data.Status.Open), cameras online
+	maxSev int
+	// cats counts the bin's hazards by category. Categories come from the
+	// taxonomy in use, which the tiles do not know, so they are counted by
+	// code: a bin seldom holds more than a few, and a linear scan of a
+	// short slice beats a map.
+	cats []catCount
+}
+
+// catCount is the number of a cluster's hazards of one category.
+type catCount struct {
+	code string
+	n    int
+}
+
+// addCategory counts one hazard of category code.
+func (c *cluster) addCategory(code string) {
+	for i := range c.cats {
+		if c.cats[i].code == code {
+			c.cats[i].n++
+			return
+		}
+	}
+	c.cats = append(c.cats, catCount{code: code, n: 1})
+}
+
+// topCategory is the most common category of the cluster; of several
+// equally common, the least code, so that the choice depends on the bin's
+// hazards alone and not on the order they were met in or on a list of
+// categories that a taxonomy change would reorder.
+func (c *cluster) topCategory() string {
+	best := catCount{}
+	for _, k := range c.cats {
+		if k.n > best.n || (k.n == best.n && k.code < best.code) {
+			best = k
+		}
+	}
+	return best.code
 }
 
 // renderClusters draws one point per non-empty bin at the mean position of
@@ -832,11 +867,11 @@ func (p *Points) renderClusters(lw *LayerWriter, f frame, sc *scratch) {
 		c.n++
 		if hazards {
 			h := r.hz
-			if h.Status == "open" {
+			if h.Status.Open() {
 				c.open++
 			}
 			c.maxSev = max(c.maxSev, h.Severity)
-			c.category[categoryIndex(h.Category)]++
+			c.addCategory(h.Category)
 		} else if r.cam.c.Status == "online" {
 			c.open++
 		}
@@ -853,14 +888,8 @@ func (p *Points) renderClusters(lw *LayerWriter, f frame, sc *scratch) {
 		sc.one[0] = q
 		sc.props = append(sc.props[:0], Prop{"count", Int(int64(c.n))})
 		if hazards {
-			best := 0
-			for k := range c.category {
-				if c.category[k] > c.category[best] {
-					best = k
-				}
-			}
 			sc.props = append(sc.props, Prop{"open", Int(int64(c.open))}, Prop{"max_severity", Int(int64(c.maxSev))},
-				Prop{"category", String(categoryName(best))})
+				Prop{"category", String(c.topCategory())})
 		} else {
 			sc.props = append(sc.props, Prop{"online", Int(int64(c.open))})
 		}

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
+
+	"github.com/wangge/wangge/data"
 )
 
 // Style returns a MapLibre GL style (spec version 8) that draws every
@@ -65,8 +67,9 @@ func Style(baseURL string, bounds orb.Bound, ok bool) map[string]any {
 		layer("hazards", "circle", LayerHazards, isPoint, map[string]any{
 			"circle-color": []any{"match", []any{"get", "category"},
 				"fire", "#d7301f", "traffic", "#ff7f00", "building", "#8c510a", "electrical", "#6a3d9a", "water", "#1f78b4", "#666666"},
-			"circle-radius":       []any{"interpolate", []any{"linear"}, []any{"get", "severity"}, 1, 3, 3, 6},
-			"circle-stroke-color": []any{"match", []any{"get", "status"}, "open", "#000000", "#ffffff"},
+			"circle-radius": []any{"interpolate", []any{"linear"}, []any{"get", "severity"}, 1, 3, 3, 6},
+			// Black rings the events still waiting for handling.
+			"circle-stroke-color": []any{"match", []any{"get", "status"}, closedStatuses(), "#ffffff", "#000000"},
 			"circle-stroke-width": 1}),
 	}
 	return map[string]any{
@@ -82,4 +85,16 @@ func Style(baseURL string, bounds orb.Bound, ok bool) map[string]any {
 		},
 		"layers": layers,
 	}
+}
+
+// closedStatuses lists the states that are not open (data.Status.Open):
+// done or rejected.
+func closedStatuses() []any {
+	var out []any
+	for _, st := range data.Statuses() {
+		if !st.Open() {
+			out = append(out, string(st))
+		}
+	}
+	return out
 }

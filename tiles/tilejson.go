@@ -32,7 +32,7 @@ var vectorLayers = map[string]VectorLayer{
 	LayerGrids: {ID: LayerGrids, Description: "Management grids of the published plan",
 		Fields: map[string]string{"code": "String", "name": "String", "parent_code": "String", "households": "Number",
 			"deviation_pct": "Number", "area_km2": "Number", "worker": "String"}},
-	LayerHazards: {ID: LayerHazards, Description: "Hazards: points from zoom 14; below, clusters (count, open, max_severity, category = most common)",
+	LayerHazards: {ID: LayerHazards, Description: "Hazards: points from zoom 14; below, clusters (count, open = not done nor rejected, max_severity, category = most common, ties to the least code)",
 		Fields: map[string]string{"id": "String", "category": "String", "severity": "Number", "status": "String", "reported_at": "String",
 			"count": "Number", "open": "Number", "max_severity": "Number"}},
 	LayerCameras: {ID: LayerCameras, Description: "Cameras: points from zoom 14 and coverage sectors (polygons) from zoom 15; below, clusters (count, online)",

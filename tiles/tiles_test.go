@@ -120,10 +120,11 @@ func TestProject(t *testing.T) {
 func randomHazards(n int, seed uint64) []data.Hazard {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	hz := make([]data.Hazard, n)
+	cats, statuses := data.DefaultTaxonomy().CategoryCodes(), data.Statuses()
 	for i := range hz {
 		hz[i] = data.Hazard{FID: int64(i + 1), ID: "h" + strconv.Itoa(i), Point: orb.Point{-56.3 + rng.Float64()*0.25, -34.92 + rng.Float64()*0.15},
-			Category: data.HazardCategories[rng.IntN(len(data.HazardCategories))], Severity: 1 + rng.IntN(3),
-			Status: data.HazardStatuses[rng.IntN(3)], ReportedAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(365*24)) * time.Hour)}
+			Category: cats[rng.IntN(len(cats))], Severity: 1 + rng.IntN(3),
+			Status: statuses[rng.IntN(len(statuses))], ReportedAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(365*24)) * time.Hour)}
 	}
 	return hz
 }
@@ -271,5 +272,47 @@ func TestSectors(t *testing.T) {
 		if pts != tc.points || polys != tc.polys {
 			t.Errorf("z%d: %d points, %d polygons; want %d, %d", tc.z, pts, polys, tc.points, tc.polys)
 		}
+	}
+}
+
+// TestClusterAttributes: a cluster names its most common category whatever
+// the taxonomy (a code no built-in list has included), the least code of
+// equally common ones, and counts as open the hazards whose status is
+// Open (not done, not rejected).
+func TestClusterAttributes(t *testing.T) {
+	at := orb.Point{9.52, 47.14}
+	tile := maptile.At(at, ClusterBelow-1)
+	mk := func(fid int64, cat string, st data.Status, sev int) data.Hazard {
+		// A metre apart: one bin.
+		return data.Hazard{FID: fid, ID: "h" + strconv.FormatInt(fid, 10), Point: orb.Point{at[0] + float64(fid)*1e-5, at[1]},
+			Category: cat, Status: st, Severity: sev}
+	}
+	for _, tc := range []struct {
+		name     string
+		hz       []data.Hazard
+		category string
+		open     int64
+		maxSev   int64
+	}{
+		{"configured category outside the default", []data.Hazard{mk(1, "stray_dogs", data.StatusReported, 1), mk(2, "stray_dogs", data.StatusClosed, 2), mk(3, "fire", data.StatusAssigned, 3)}, "stray_dogs", 2, 3},
+		{"tie goes to the least code", []data.Hazard{mk(1, "water", data.StatusRejected, 1), mk(2, "labour", data.StatusResolved, 1)}, "labour", 0, 1},
+		{"tie in the other order", []data.Hazard{mk(1, "labour", data.StatusEscalated, 2), mk(2, "water", data.StatusReopened, 1)}, "labour", 2, 2},
+		{"open states", []data.Hazard{mk(1, "fire", data.StatusAccepted, 1), mk(2, "fire", data.StatusInProgress, 1), mk(3, "fire", data.StatusVerified, 1)}, "fire", 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := &Scene{Hazards: HazardPoints(tc.hz)}
+			raw, err := sc.Render(context.Background(), []string{LayerHazards}, tile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			layers, err := decodeTile(raw)
+			if err != nil || len(layers) != 1 || len(layers[0].Features) != 1 {
+				t.Fatalf("%v, %d layers; want one cluster", err, len(layers))
+			}
+			props, _ := layers[0].Features[0].props(layers[0])
+			if props["count"] != int64(len(tc.hz)) || props["category"] != tc.category || props["open"] != tc.open || props["max_severity"] != tc.maxSev {
+				t.Errorf("cluster %v, want count %d category %s open %d max_severity %d", props, len(tc.hz), tc.category, tc.open, tc.maxSev)
+			}
+		})
 	}
 }

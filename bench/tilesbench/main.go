@@ -85,6 +85,7 @@ func synthetic(b orb.Bound, nHaz, nCam int, seed uint64) ([]data.Hazard, []data.
 	}
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	hz := make([]data.Hazard, nHaz)
+	cats, statuses := data.DefaultTaxonomy().CategoryCodes(), data.Statuses()
 	for i := range hz {
 		var p orb.Point
 		if rng.Float64() < 0.3 {
@@ -93,8 +94,8 @@ func synthetic(b orb.Bound, nHaz, nCam int, seed uint64) ([]data.Hazard, []data.
 		} else {
 			p = orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}
 		}
-		hz[i] = data.Hazard{ID: "syn-" + strconv.Itoa(i), Point: p, Category: data.HazardCategories[rng.IntN(len(data.HazardCategories))],
-			Severity: 1 + rng.IntN(3), Status: data.HazardStatuses[rng.IntN(len(data.HazardStatuses))],
+		hz[i] = data.Hazard{ID: "syn-" + strconv.Itoa(i), Point: p, Category: cats[rng.IntN(len(cats))],
+			Severity: 1 + rng.IntN(3), Status: statuses[rng.IntN(len(statuses))],
 			ReportedAt: t0.Add(time.Duration(rng.IntN(365*24*60)) * time.Minute)}
 	}
 	cams := make([]data.Camera, nCam)
@@ -250,7 +251,7 @@ func loadPostGIS(ctx context.Context, url string, plan data.Plan, hz []data.Haza
 		rows = append(rows, []any{"g", g.Code, g.Name, g.ParentCode, g.Households, dev, wkt.MarshalString(project.Geometry(g.Geometry.Clone(), project.WGS84.ToMercator))})
 	}
 	for _, h := range hz {
-		rows = append(rows, []any{"h", h.ID, h.Category, h.Status, h.Severity, 0.0, wkt.MarshalString(project.Point(h.Point, project.WGS84.ToMercator))})
+		rows = append(rows, []any{"h", h.ID, h.Category, string(h.Status), h.Severity, 0.0, wkt.MarshalString(project.Point(h.Point, project.WGS84.ToMercator))})
 	}
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"bench_stage"}, []string{"k", "a", "b", "c", "n", "f", "wkt"}, pgx.CopyFromRows(rows)); err != nil {
 		return err

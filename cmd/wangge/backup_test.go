@@ -301,6 +301,11 @@ func TestFileWhileServing(t *testing.T) {
 				t.Fatalf("a write failed with a 500 other than the known one: %s", line)
 			}
 		}
+		for _, line := range strings.Split(srv.log.String(), "\n") {
+			if strings.Contains(line, "request failed") {
+				t.Logf("REPRO %s", line)
+			}
+		}
 		t.Logf("KNOWN DEFECT: %d API writes answered 500 (no such table: hazards) while wangge backup ran", failed500)
 	}
 	t.Logf("%d hazards written through the API, the backup taken after %d of them, done before %d", written, before, after)

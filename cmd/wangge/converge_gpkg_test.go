@@ -62,7 +62,7 @@ func TestConvergeGeoPackage(t *testing.T) {
 		before := mustGridHazards(t, srv, code)
 		csv := filepath.Join(dir, "a.csv")
 		writeFile(t, csv, "id,lon,lat,category,severity,status,reported_at\n"+
-			fmt.Sprintf("conv/a,%.7f,%.7f,water,2,open,2025-06-02T08:30:00Z\n", at[0], at[1]))
+			fmt.Sprintf("conv/a,%.7f,%.7f,water,2,reported,2025-06-02T08:30:00Z\n", at[0], at[1]))
 		runWangge(t, bin, "import", "hazards", csv, "--db", db)
 		acked := time.Now()
 		h := file.hazardBySource(t, "conv/a")
@@ -97,7 +97,7 @@ func TestConvergeGeoPackage(t *testing.T) {
 			src := fmt.Sprintf("conv/p%d", i)
 			csv := filepath.Join(dir, fmt.Sprintf("p%d.csv", i))
 			writeFile(t, csv, "id,lon,lat,category,severity,status,reported_at\n"+
-				fmt.Sprintf("%s,%.7f,%.7f,traffic,1,open,2025-06-03T08:00:00Z\n", src, at[0], at[1]))
+				fmt.Sprintf("%s,%.7f,%.7f,traffic,1,reported,2025-06-03T08:00:00Z\n", src, at[0], at[1]))
 			runWangge(t, bin, "import", "hazards", csv, "--db", db)
 			acked := time.Now()
 			took, err := within(acked, convergeLimit, 2*time.Millisecond, func() error {
@@ -135,7 +135,7 @@ func TestConvergeGeoPackage(t *testing.T) {
 		one := filepath.Join(dir, "one_hazard.geojson")
 		writeFile(t, one, fmt.Sprintf(`{"type": "FeatureCollection", "features": [{"type": "Feature",
 			"geometry": {"type": "Point", "coordinates": [%.7f, %.7f]},
-			"properties": {"source_id": "conv/gdal", "category": "electrical", "severity": 3, "status": "open", "reported_at": "2025-06-04T12:00:00Z"}}]}`, at[0], at[1]))
+			"properties": {"source_id": "conv/gdal", "category": "electrical", "severity": 3, "status": "reported", "reported_at": "2025-06-04T12:00:00Z"}}]}`, at[0], at[1]))
 		runTool(t, ogr2ogr, "-update", "-append", db, one, "-nln", "hazards")
 		acked := time.Now()
 		gdalHazard = file.hazardBySource(t, "conv/gdal")

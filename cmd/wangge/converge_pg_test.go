@@ -81,7 +81,7 @@ func TestConvergePostGIS(t *testing.T) {
 		at := pt{9.52213, 47.21088}
 		_, code := mustLocate(t, c.a, at)
 		counts := mustGridHazards(t, c.a, code)
-		h := hazard{SourceID: "conv/psql", Category: "water", Severity: 1, Status: "open", ReportedAt: time.Date(2025, 6, 5, 7, 0, 0, 0, time.UTC), Lon: at[0], Lat: at[1]}
+		h := hazard{SourceID: "conv/psql", Category: "water", Severity: 1, Status: "reported", ReportedAt: time.Date(2025, 6, 5, 7, 0, 0, 0, time.UTC), Lon: at[0], Lat: at[1]}
 		var err error
 		if h.FID, err = pgInsertHazard(ctx, c.pg, h); err != nil {
 			t.Fatal(err)
@@ -226,7 +226,8 @@ func TestConvergePostGIS(t *testing.T) {
 		var category string
 		var severity int
 		for i := range 30 {
-			category, severity = data.HazardCategories[i%len(data.HazardCategories)], i%3+1
+			categories := data.DefaultTaxonomy().CategoryCodes()
+			category, severity = categories[i%len(categories)], i%3+1
 			var wg sync.WaitGroup
 			var errA, errB error
 			wg.Add(2)
@@ -415,7 +416,7 @@ func TestConvergePostGIS(t *testing.T) {
 		at := pt{9.50012, 47.06611}
 		_, code := mustLocate(t, c.a, at)
 		counts := mustGridHazards(t, c.a, code)
-		h := hazard{SourceID: "conv/after-kill", Category: "fire", Severity: 3, Status: "open", ReportedAt: time.Date(2025, 6, 6, 6, 0, 0, 0, time.UTC), Lon: at[0], Lat: at[1]}
+		h := hazard{SourceID: "conv/after-kill", Category: "fire", Severity: 3, Status: "reported", ReportedAt: time.Date(2025, 6, 6, 6, 0, 0, 0, time.UTC), Lon: at[0], Lat: at[1]}
 		if h.FID, err = pgInsertHazard(ctx, c.pg, h); err != nil {
 			t.Fatal(err)
 		}

@@ -25,6 +25,7 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	publish := fs.Bool("publish", false, "publish the new plan")
 	out := fs.String("out", "", "write the grids as GeoJSON to this file")
 	report := fs.String("report", "", "write the quality report as JSON to this file")
+	taxonomyFile := fs.String("taxonomy", env("taxonomy", ""), "JSON file of worker roles (and event categories), as serve --taxonomy: tells chiefs from workers when the report names grids without a worker; the built-in default is data/taxonomy.json (WANGGE_TAXONOMY)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
@@ -34,6 +35,10 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *target <= 0 {
 		return usageError{errors.New("--target must be a positive number of households per grid")}
+	}
+	taxonomy, err := loadTaxonomy(*taxonomyFile)
+	if err != nil {
+		return err
 	}
 
 	store, err := openStore(ctx, *db)
@@ -66,6 +71,9 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	if err := noteUnstaffed(ctx, store, &plan, taxonomy); err != nil {
+		return err
+	}
 	id, err := savePlan(ctx, store, plan, *publish)
 	if err != nil {
 		return err
@@ -94,6 +102,21 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 	}
+	return nil
+}
+
+// noteUnstaffed records in the plan's report the grids no worker of the
+// roster serves, by the taxonomy's roles.
+func noteUnstaffed(ctx context.Context, store data.Store, plan *data.Plan, tax *data.Taxonomy) error {
+	workers, err := store.Workers(ctx)
+	if err != nil {
+		return err
+	}
+	areas, err := store.Areas(ctx)
+	if err != nil {
+		return err
+	}
+	data.NoteUnstaffed(plan, areas, workers, tax)
 	return nil
 }
 

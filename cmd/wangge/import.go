@@ -32,17 +32,26 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("import", stderr)
 	db := fs.String("db", env("db", "wangge.gpkg"), "GeoPackage file (WANGGE_DB)")
 	skip := fs.Bool("skip-invalid", false, "skip bad records (all are reported) and import the rest; default: any bad record aborts the import")
-	replace := fs.Bool("replace", false, "delete the layer's features first, in the same transaction")
+	replace := fs.Bool("replace", false, "delete the layer's features (for workers: the whole roster) first, in the same transaction")
+	taxonomyFile := fs.String("taxonomy", env("taxonomy", ""), "JSON file of event categories and worker roles that hazards and workers are checked against, as serve --taxonomy; the built-in default is data/taxonomy.json (WANGGE_TAXONOMY)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 2 {
-		return usageError{errors.New("want a layer and a file: wangge import households|areas|hazards|cameras FILE")}
+		return usageError{errors.New("want a layer and a file: wangge import households|areas|hazards|cameras|workers FILE")}
 	}
 	layer, err := data.ParseLayer(pos[0])
-	if err != nil || layer == data.LayerGrids {
-		return usageError{fmt.Errorf("cannot import %q: choose households, areas, hazards or cameras", pos[0])}
+	switch {
+	case pos[0] == string(importer.LayerWorkers):
+		// The roster is not a map layer, but imports like one.
+		layer = importer.LayerWorkers
+	case err != nil || layer == data.LayerGrids:
+		return usageError{fmt.Errorf("cannot import %q: choose households, areas, hazards, cameras or workers", pos[0])}
+	}
+	taxonomy, err := loadTaxonomy(*taxonomyFile)
+	if err != nil {
+		return err
 	}
 	f, err := os.Open(pos[1])
 	if err != nil {
@@ -66,6 +75,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		SkipInvalid: *skip,
 		Actor:       cliActor(),
 		Replace:     *replace,
+		Taxonomy:    taxonomy,
 		Progress:    func(n int64) { bar.Set(n) },
 		Report: func(e importer.RowError) {
 			// Every bad record is counted; the first MaxErrors are printed

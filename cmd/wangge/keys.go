@@ -29,12 +29,13 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	db := fs.String("db", env("db", "wangge.gpkg"), "GeoPackage file or postgres:// URL (WANGGE_DB)")
 	role := fs.String("role", "", "create: viewer, field, planner or admin")
 	name := fs.String("name", "", "create: what the key is for (a device, a dashboard, a person)")
+	worker := fs.String("worker", "", "create: the id of the worker on the roster the key acts for (a field worker's phone); see wangge import workers")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		return usageError{errors.New("want create --role ROLE [--name NAME], list, or revoke ID")}
+		return usageError{errors.New("want create --role ROLE [--name NAME] [--worker ID], list, or revoke ID")}
 	}
 	store, err := openStore(ctx, *db)
 	if err != nil {
@@ -49,11 +50,15 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *role == "" {
 			return usageError{errors.New("create needs --role viewer|field|planner|admin")}
 		}
-		token, k, err := data.CreateKey(ctx, store, cliActor(), data.Role(*role), *name)
+		token, k, err := data.CreateKey(ctx, store, cliActor(), data.Role(*role), *name, *worker)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "created key %s (role %s); it is shown this once, store it now:\n", k.ID, k.Role)
+		forWorker := ""
+		if k.Worker != "" {
+			forWorker = ", for worker " + k.Worker
+		}
+		fmt.Fprintf(stderr, "created key %s (role %s%s); it is shown this once, store it now:\n", k.ID, k.Role, forWorker)
 		fmt.Fprintln(stdout, token)
 	case "list":
 		keys, err := store.Keys(ctx)
@@ -61,13 +66,17 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tROLE\tNAME\tCREATED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tROLE\tNAME\tWORKER\tCREATED\tREVOKED")
 		for _, k := range keys {
 			revoked := "-"
 			if !k.RevokedAt.IsZero() {
 				revoked = k.RevokedAt.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, k.Name, k.CreatedAt.Format(time.RFC3339), revoked)
+			worker := "-"
+			if k.Worker != "" {
+				worker = k.Worker
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, k.Name, worker, k.CreatedAt.Format(time.RFC3339), revoked)
 		}
 		return tw.Flush()
 	case "revoke":

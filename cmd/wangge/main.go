@@ -29,15 +29,16 @@ import (
 const usage = `wangge: grids for community governance (网格化管理)
 
 usage:
-  wangge serve   [--addr :8080] [--db wangge.gpkg | postgres://…] [--demo] [--durable]
-  wangge import  households|areas|hazards|cameras FILE [--db wangge.gpkg] [--skip-invalid] [--replace]
+  wangge serve   [--addr :8080] [--db wangge.gpkg | postgres://…] [--demo] [--durable] [--taxonomy FILE]
+  wangge import  households|areas|hazards|cameras|workers FILE [--db wangge.gpkg] [--skip-invalid] [--replace]
+                 [--taxonomy FILE]
   wangge gridgen --target 300 [--res N] [--base PLAN] [--lock CODE,…] [--publish]
                  [--out grids.geojson] [--report report.json] [--db wangge.gpkg]
   wangge export  --format gpkg|geojson|postgis OUT [--db wangge.gpkg]
   wangge backup  OUT.gpkg [--db wangge.gpkg] [--force]
                  (a consistent copy of the GeoPackage, also while it is served)
   wangge migrate [--db postgres://…]
-  wangge keys    create --role viewer|field|planner|admin [--name NAME] | list | revoke ID  [--db …]
+  wangge keys    create --role viewer|field|planner|admin [--name NAME] [--worker ID] | list | revoke ID  [--db …]
                  (create prints the new key on its own line; it is never shown again)
   wangge help
 
@@ -112,6 +113,20 @@ func message(err error) string {
 // newFlags returns an empty flag set for a subcommand that reports its own
 // errors; the flags declared on it take their defaults from WANGGE_*
 // variables through env and its siblings, not through the set itself.
+// loadTaxonomy reads the --taxonomy file, or gives the built-in taxonomy
+// when none is named. A bad file is a mistake on the command line: it is
+// read before any store is opened, so nothing is touched for it.
+func loadTaxonomy(file string) (*data.Taxonomy, error) {
+	if file == "" {
+		return data.DefaultTaxonomy(), nil
+	}
+	t, err := data.LoadTaxonomy(file)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--taxonomy: %s", data.ErrorMessage(err))}
+	}
+	return t, nil
+}
+
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)

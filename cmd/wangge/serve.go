@@ -42,6 +42,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	trustedProxies := fs.String("trusted-proxies", env("trusted_proxies", ""), "comma-separated addresses or CIDR prefixes of load balancers in front (e.g. 127.0.0.1 for scripts/cluster.sh's HAProxy): for their requests the client address, which rate limits and the audit log use, comes from X-Forwarded-For (WANGGE_TRUSTED_PROXIES)")
 	metricsAddr := fs.String("metrics-addr", env("metrics_addr", ""), "listen address of a second listener serving Prometheus metrics at /metrics without authentication, for an internal network; off by default (the API's GET /metrics needs an admin key) (WANGGE_METRICS_ADDR)")
 	feedKeep := fs.Int("feed-keep", int(envFloat("feed_keep", live.DefaultFeedKeep)), "change-feed entries kept when pruning; a replica further behind reloads in full. Raise it when writes are many (docs/SCALING.md) (WANGGE_FEED_KEEP)")
+	taxonomyFile := fs.String("taxonomy", env("taxonomy", ""), "JSON file of event kinds, categories (labels, deadline, default severity) and worker roles; the built-in default is data/taxonomy.json (WANGGE_TAXONOMY)")
 	corsOrigins := fs.String("cors-origins", env("cors_origins", ""), "comma-separated browser origins allowed to call the API, e.g. https://dash.example.gov (WANGGE_CORS_ORIGINS)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -87,6 +88,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			origins = append(origins, o)
 		}
 	}
+	taxonomy, err := loadTaxonomy(*taxonomyFile)
+	if err != nil {
+		return err
+	}
 	log := newLogger(stderr)
 
 	store, err := openStoreWith(ctx, *db, gpkg.Options{Durable: *durable}, readDBs...)
@@ -99,13 +104,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// the migrations just applied, nor what another replica wrote.
 	startCtx := data.ReadPrimary(ctx)
 	if *withDemo {
-		if err := loadDemo(startCtx, store, log); err != nil {
+		if err := loadDemo(startCtx, store, taxonomy, log); err != nil {
 			return err
 		}
 	}
 
 	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL, BaseMap: *baseMap,
-		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins, TrustedProxies: proxies, FeedKeep: *feedKeep})
+		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins, TrustedProxies: proxies, FeedKeep: *feedKeep, Taxonomy: taxonomy})
 	if anon != "" {
 		log.Warn("requests without an API key act with role "+string(anon), "role", anon)
 	}
@@ -167,9 +172,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// loadDemo fills an empty store with the embedded demo data. A store that
-// holds anything is left alone: the demo never mixes with real data.
-func loadDemo(ctx context.Context, store data.Store, log *slog.Logger) error {
+// loadDemo fills an empty store with the embedded demo data, checked
+// against the taxonomy the server runs with. A store that holds anything,
+// a roster included, is left alone: the demo never mixes with real data.
+func loadDemo(ctx context.Context, store data.Store, taxonomy *data.Taxonomy, log *slog.Logger) error {
 	for _, l := range data.Layers {
 		n, err := store.Count(ctx, l)
 		if err != nil {
@@ -180,8 +186,22 @@ func loadDemo(ctx context.Context, store data.Store, log *slog.Logger) error {
 			return nil
 		}
 	}
+	if ws, err := store.Workers(ctx); err != nil {
+		return err
+	} else if len(ws) > 0 {
+		log.Info("demo: store has a roster, demo data not loaded", "workers", len(ws))
+		return nil
+	}
+	// The roster's roles are checked before anything is written: a store
+	// left with the demo but without its roster would not be filled again.
+	for _, role := range []string{demo.RoleWorker, demo.RoleChief} {
+		if err := taxonomy.CheckWorker(data.Worker{Role: role}); err != nil {
+			return fmt.Errorf("demo: the demo roster needs the worker roles %s and %s of the built-in taxonomy: %s",
+				demo.RoleWorker, demo.RoleChief, data.ErrorMessage(err))
+		}
+	}
 	start := time.Now()
-	res, err := demo.Load(ctx, store)
+	res, err := demo.LoadWith(ctx, store, taxonomy)
 	if err != nil {
 		return err
 	}
@@ -203,6 +223,31 @@ func loadDemo(ctx context.Context, store data.Store, log *slog.Logger) error {
 		return err
 	}
 	log.Info("demo: plan published", "plan", id, "grids", len(plan.Grids), "target", demoTarget, "res", plan.Resolution)
+	// An invented roster for the published plan, as stored (the grids
+	// locate serves): a worker for every grid and a chief for every leaf
+	// area, so that locate names someone everywhere. One audited
+	// transaction, recorded as an import is: counts, no phone numbers.
+	areas, err := store.Areas(ctx)
+	if err != nil {
+		return err
+	}
+	published, err := store.PublishedPlan(ctx)
+	if err != nil {
+		return err
+	}
+	roster := demo.Roster(areas, published.Grids)
+	if _, err := data.Audited(ctx, store, cliActor(), func(tx data.Tx) ([]data.AuditEntry, error) {
+		for _, w := range roster {
+			if err := tx.AddWorker(ctx, w); err != nil {
+				return nil, fmt.Errorf("demo: roster: worker %s: %w", w.ID, err)
+			}
+		}
+		after := fmt.Sprintf(`{"file":"demo roster","plan":%d,"imported":%d}`, published.ID, len(roster))
+		return []data.AuditEntry{{Action: "import.workers", Target: "workers", After: []byte(after)}}, nil
+	}); err != nil {
+		return err
+	}
+	log.Info("demo: roster written (invented names and numbers)", "workers", len(roster))
 	log.Info("demo: done", "dur", time.Since(start).Round(time.Millisecond), "attribution", demo.Attribution)
 	return nil
 }

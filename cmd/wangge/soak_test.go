@@ -253,8 +253,9 @@ func (s *soak) write(w *soakWriter) {
 		switch {
 		case fid == 0 || (x < 0.35 && canCreate):
 			w.seq++
-			h := hazard{SourceID: fmt.Sprintf("soak/%s/%d", w.name, w.seq), Category: data.HazardCategories[w.rnd.IntN(len(data.HazardCategories))],
-				Severity: 1 + w.rnd.IntN(3), Status: data.HazardStatuses[w.rnd.IntN(len(data.HazardStatuses))],
+			categories := data.DefaultTaxonomy().CategoryCodes()
+			h := hazard{SourceID: fmt.Sprintf("soak/%s/%d", w.name, w.seq), Category: categories[w.rnd.IntN(len(categories))],
+				Severity: 1 + w.rnd.IntN(3), Status: string(data.StatusReported),
 				ReportedAt: time.Now().UTC().Truncate(time.Second)}
 			at = w.randomPoint()
 			h.Lon, h.Lat = at[0], at[1]
@@ -262,8 +263,10 @@ func (s *soak) write(w *soakWriter) {
 			if w.via == nil {
 				h.FID, err = pgInsertHazard(ctx, s.pair.pg, h)
 			} else {
+				// The API reports a new event and assigns it itself:
+				// what it answers is what the store holds.
 				h, _, err = createHazard(w.via, at, map[string]any{"source_id": h.SourceID, "category": h.Category, "severity": h.Severity,
-					"status": h.Status, "reported_at": h.ReportedAt.Format(time.RFC3339)})
+					"reported_at": h.ReportedAt.Format(time.RFC3339)})
 			}
 			done(h.FID)
 			if err == nil {
@@ -281,13 +284,20 @@ func (s *soak) write(w *soakWriter) {
 			move := w.rnd.IntN(4) == 0
 			switch w.rnd.IntN(3) {
 			case 0:
-				h.Status = data.HazardStatuses[w.rnd.IntN(len(data.HazardStatuses))]
+				// A move the state machine has (all are a planner's to
+				// make) but assigned, which needs a worker of the roster,
+				// and escalated, which a county event cannot make.
+				next := slices.DeleteFunc(data.Next(data.Status(h.Status)), func(s data.Status) bool {
+					return s == data.StatusAssigned || s == data.StatusEscalated
+				})
+				h.Status = string(next[w.rnd.IntN(len(next))])
 				props["status"] = h.Status
 			case 1:
 				h.Severity = 1 + w.rnd.IntN(3)
 				props["severity"] = h.Severity
 			default:
-				h.Category = data.HazardCategories[w.rnd.IntN(len(data.HazardCategories))]
+				categories := data.DefaultTaxonomy().CategoryCodes()
+				h.Category = categories[w.rnd.IntN(len(categories))]
 				props["category"] = h.Category
 			}
 			if move {
@@ -525,7 +535,7 @@ func agreesWithStore(r *replica, store map[int64]hazard, plan int64, tiles map[[
 		count, open = count+c, open+o
 	}
 	for _, h := range store {
-		if h.Status == "open" {
+		if data.Status(h.Status).Open() {
 			wantOpen++
 		}
 	}

@@ -1,6 +1,7 @@
 // Package demo holds wangge's own demo data, a copy of the Liechtenstein
 // OpenStreetMap extract (ODbL, see ATTRIBUTION.md), embedded in the binary
-// so that a fresh clone serves something real.
+// so that a fresh clone serves something real, and an invented roster of
+// grid workers for the demo's plan (Roster): fictional names and numbers.
 package demo
 
 import (
@@ -34,15 +35,24 @@ var Files = []struct {
 func Open(name string) ([]byte, error) { return files.ReadFile(name) }
 
 // Load imports every demo file into store, each layer in its own
-// transaction. The demo data is clean: any rejected record is a bug.
+// transaction, checking hazards against the built-in taxonomy. The demo
+// data is clean: any rejected record is a bug.
 func Load(ctx context.Context, store data.Store) (map[data.Layer]importer.Result, error) {
+	return LoadWith(ctx, store, nil)
+}
+
+// LoadWith is Load with the taxonomy the server runs with (nil: the
+// built-in one), so that a deployment's taxonomy that lacks the demo's
+// hazard categories says so at once rather than serving categories it
+// does not know.
+func LoadWith(ctx context.Context, store data.Store, tax *data.Taxonomy) (map[data.Layer]importer.Result, error) {
 	out := map[data.Layer]importer.Result{}
 	for _, f := range Files {
 		b, err := files.ReadFile(f.Name)
 		if err != nil {
 			return out, err
 		}
-		res, err := importer.Import(ctx, store, f.Layer, bytes.NewReader(b), "demo/"+f.Name, importer.Options{})
+		res, err := importer.Import(ctx, store, f.Layer, bytes.NewReader(b), "demo/"+f.Name, importer.Options{Taxonomy: tax})
 		out[f.Layer] = res
 		if err != nil {
 			return out, fmt.Errorf("demo: load %s: %w", f.Name, err)

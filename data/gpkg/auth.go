@@ -11,9 +11,10 @@ import (
 	"github.com/wangge/wangge/data"
 )
 
-// authSchema adds API keys and the audit log (schema version 2). Neither is
-// registered in gpkg_contents: they are wangge's bookkeeping, not layers,
-// and key hashes have no business in a GIS client's layer list.
+// authSchema adds API keys and the audit log (schema version 2; version 4
+// adds the worker a key acts for, events.go). Neither is registered in
+// gpkg_contents: they are wangge's bookkeeping, not layers, and key hashes
+// have no business in a GIS client's layer list.
 var authSchema = []string{
 	`CREATE TABLE IF NOT EXISTS wangge_keys (id TEXT PRIMARY KEY, role TEXT NOT NULL CHECK (role IN ('viewer', 'field', 'planner', 'admin')),
 		name TEXT NOT NULL DEFAULT '', hash BLOB NOT NULL, created_at DATETIME NOT NULL, revoked_at DATETIME)`,
@@ -24,7 +25,8 @@ var authSchema = []string{
 
 // migrate brings a file of an older wangge schema up to schemaVersion, in
 // one transaction: version 2 adds keys and the audit log, version 3 the
-// change feed (changes.go).
+// change feed (changes.go), version 4 events, workers and the events'
+// history (events.go).
 func (s *Store) migrate(ctx context.Context, from int) error {
 	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: one migrating process at a time
 	if err != nil {
@@ -45,7 +47,7 @@ func (s *Store) migrate(ctx context.Context, from int) error {
 	for _, step := range []struct {
 		version int
 		stmts   []string
-	}{{2, authSchema}, {3, feedSchema()}} {
+	}{{2, authSchema}, {3, feedSchema()}, {4, eventsSchema()}} {
 		if from >= step.version {
 			continue
 		}
@@ -141,8 +143,8 @@ func (t *Tx) AddKey(ctx context.Context, k data.Key) error {
 	if err := t.flushFeed(ctx); err != nil {
 		return err
 	}
-	_, err := t.exec(ctx, "", `INSERT INTO wangge_keys (id, role, name, hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-		k.ID, string(k.Role), k.Name, k.Hash, k.CreatedAt.UTC().Format(timeFormat))
+	_, err := t.exec(ctx, "", `INSERT INTO wangge_keys (id, role, name, hash, created_at, worker) VALUES (?, ?, ?, ?, ?, ?)`,
+		k.ID, string(k.Role), k.Name, k.Hash, k.CreatedAt.UTC().Format(timeFormat), k.Worker)
 	return mapErr(err, "duplicate key id %q", k.ID)
 }
 

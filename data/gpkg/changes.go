@@ -36,16 +36,20 @@ import (
 // trigger's presence (its program runs to test the flag, and the statement
 // journal stays): 1.2 times the CPU of an import without the feed.
 
-// feedTables maps each table the feed covers to its feed name and the column
-// recorded as fid.
-var feedTables = []struct{ table, layer, fid string }{
-	{"areas", string(data.LayerAreas), "fid"},
-	{"grids", string(data.LayerGrids), "fid"},
-	{"hazards", string(data.LayerHazards), "fid"},
-	{"cameras", string(data.LayerCameras), "fid"},
-	{"households", string(data.LayerHouseholds), "fid"},
-	{"plans", data.FeedPlans, "id"},
-	{"wangge_keys", data.FeedKeys, "0"}, // keys have text ids: the feed says only that keys changed
+// feedTables maps each table the feed covers to its feed name, the column
+// recorded as fid, and the schema version that put it in the feed.
+var feedTables = []struct {
+	table, layer, fid string
+	since             int
+}{
+	{"areas", string(data.LayerAreas), "fid", 3},
+	{"grids", string(data.LayerGrids), "fid", 3},
+	{"hazards", string(data.LayerHazards), "fid", 3},
+	{"cameras", string(data.LayerCameras), "fid", 3},
+	{"households", string(data.LayerHouseholds), "fid", 3},
+	{"plans", data.FeedPlans, "id", 3},
+	{"wangge_keys", data.FeedKeys, "0", 3}, // keys have text ids: the feed says only that keys changed
+	{"workers", data.FeedWorkers, "fid", 4},
 }
 
 // deferredKey is the wangge_meta key of the flag row that says a
@@ -56,8 +60,9 @@ func deferredKey(table string) string { return "feed_deferred:" + table }
 // nowSQL is the GeoPackage DATETIME of the moment, in plain SQL.
 const nowSQL = `strftime('%Y-%m-%dT%H:%M:%fZ','now')`
 
-// feedSchema creates the change feed and its triggers. IF NOT EXISTS
-// everywhere, so that it can run on a file that already has some of it.
+// feedSchema creates the change feed and the triggers of the tables of
+// schema version 3. IF NOT EXISTS everywhere, so that it can run on a file
+// that already has some of it.
 func feedSchema() []string {
 	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS wangge_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, layer TEXT NOT NULL,
@@ -66,7 +71,18 @@ func feedSchema() []string {
 		// stopped: (layer, seq) answers that without reading the others.
 		`CREATE INDEX IF NOT EXISTS wangge_changes_layer ON wangge_changes(layer, seq)`,
 	}
+	return append(stmts, feedTriggers(3)...)
+}
+
+// feedTriggers creates the feed's triggers on the tables that schema
+// version since put in the feed; each step of the schema adds those of its
+// own tables, once they exist.
+func feedTriggers(since int) []string {
+	var stmts []string
 	for _, f := range feedTables {
+		if f.since != since {
+			continue
+		}
 		ins := func(fid, op string) string {
 			return fmt.Sprintf(`INSERT INTO wangge_changes (layer, fid, op, at) VALUES ('%s', %s, %s, %s);`, f.layer, fid, op, nowSQL)
 		}
@@ -75,7 +91,7 @@ func feedSchema() []string {
 			oldFID, newFID = "0", "0"
 		}
 		when := ""
-		if f.fid == "fid" { // a layer: its inserts may be deferred (Tx.deferFeed)
+		if _, err := data.ParseLayer(f.table); err == nil { // a layer: its inserts may be deferred (Tx.deferFeed)
 			when = fmt.Sprintf(`WHEN NOT EXISTS (SELECT 1 FROM wangge_meta WHERE key = '%s') `, deferredKey(f.table))
 		}
 		stmts = append(stmts,

@@ -129,8 +129,8 @@ func TestNewFileIsComplete(t *testing.T) {
 	cp := copyAlone(t, path)
 	checkHeader(t, cp)
 	checkWithGDAL(t, cp)
-	if n := count(t, rawDB(t, cp), `SELECT count(*) FROM gpkg_contents`); n != 6 {
-		t.Errorf("copy of a new file: %d layers in gpkg_contents, want 6 (5 layers and plans)", n)
+	if n := count(t, rawDB(t, cp), `SELECT count(*) FROM gpkg_contents`); n != 7 {
+		t.Errorf("copy of a new file: %d layers in gpkg_contents, want 7 (5 layers, plans and workers)", n)
 	}
 }
 
@@ -234,7 +234,7 @@ func writeHazards(ctx context.Context, s *gpkg.Store, prefix string, from, n int
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	for i := from; i < from+n; i++ {
 		h := data.Hazard{ID: fmt.Sprintf("%s/%d", prefix, i), Point: orb.Point{9.5 + float64(i%100)*0.001, 47.1 + float64(i%97)*0.001},
-			Category: "fire", Severity: 1 + i%3, Status: "open", ReportedAt: at}
+			Category: "fire", Severity: 1 + i%3, Status: "reported", ReportedAt: at}
 		if _, err := tx.AddHazard(ctx, h); err != nil {
 			return err
 		}

@@ -47,9 +47,9 @@ func fill(t *testing.T, s *gpkg.Store) {
 	must(tx.AddHousehold(ctx, data.Household{ID: "h1", Point: orb.Point{9.52, 47.12}, Households: 3}))
 	must(tx.AddHousehold(ctx, data.Household{ID: "h2", Point: orb.Point{9.58, 47.18}, Households: 1}))
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	must(tx.AddHazard(ctx, data.Hazard{ID: "z1", Point: orb.Point{9.52, 47.12}, Category: "fire", Severity: 2, Status: "open", ReportedAt: at}))
+	must(tx.AddHazard(ctx, data.Hazard{ID: "z1", Point: orb.Point{9.52, 47.12}, Category: "fire", Severity: 2, Status: "reported", ReportedAt: at}))
 	must(tx.AddHazard(ctx, data.Hazard{ID: "z2", Point: orb.Point{9.58, 47.18}, Category: "traffic", Severity: 1, Status: "resolved", ReportedAt: at}))
-	must(tx.AddHazard(ctx, data.Hazard{ID: "z3", Point: orb.Point{9.40, 47.00}, Category: "fire", Severity: 3, Status: "open", ReportedAt: at}))
+	must(tx.AddHazard(ctx, data.Hazard{ID: "z3", Point: orb.Point{9.40, 47.00}, Category: "fire", Severity: 3, Status: "reported", ReportedAt: at}))
 	must(tx.AddCamera(ctx, data.Camera{ID: "c1", Point: orb.Point{9.55, 47.15}, Azimuth: 90, FOV: 60, RangeM: 50, Status: "online"}))
 	must(tx.SavePlan(ctx, data.Plan{Target: 300, Resolution: 9, Grids: []data.Grid{
 		{Code: "A001", ParentCode: "A", Households: 4, AreaM2: 1e6, Cells: []uint64{0x89283082803ffff}, Geometry: square},
@@ -119,7 +119,7 @@ func TestItems(t *testing.T) {
 		{"page", data.Query{Limit: 1, Offset: 1}, 3, []int64{2}},
 		{"bbox", data.Query{Limit: 10, BBox: &bbox}, 2, []int64{1, 2}},
 		{"filter", data.Query{Limit: 10, Filter: map[string]string{"category": "fire"}}, 2, []int64{1, 3}},
-		{"bbox and filter", data.Query{Limit: 10, BBox: &bbox, Filter: map[string]string{"category": "fire", "status": "open"}}, 1, []int64{1}},
+		{"bbox and filter", data.Query{Limit: 10, BBox: &bbox, Filter: map[string]string{"category": "fire", "status": "reported"}}, 1, []int64{1}},
 		{"severity", data.Query{Limit: 10, Filter: map[string]string{"severity": "3"}}, 1, []int64{3}},
 		{"none", data.Query{Limit: 10, Filter: map[string]string{"category": "water"}}, 0, nil},
 	}
@@ -186,7 +186,7 @@ func TestTxRejects(t *testing.T) {
 		{"duplicate", second(tx.AddHousehold(ctx, data.Household{ID: "h1", Point: orb.Point{9.5, 47.1}, Households: 1})), data.ECONFLICT, `duplicate id "h1"`},
 		{"households 0", second(tx.AddHousehold(ctx, data.Household{ID: "h9", Point: orb.Point{9.5, 47.1}})), data.EINVALID, "households must be at least 1"},
 		{"latitude", second(tx.AddHousehold(ctx, data.Household{ID: "h9", Point: orb.Point{9.5, 97.1}, Households: 1})), data.EINVALID, "latitude out of range"},
-		{"category", second(tx.AddHazard(ctx, data.Hazard{ID: "z9", Point: orb.Point{9.5, 47.1}, Category: "ufo", Severity: 1, Status: "open", ReportedAt: time.Now()})), data.EINVALID, `unknown category "ufo"`},
+		{"category", second(tx.AddHazard(ctx, data.Hazard{ID: "z9", Point: orb.Point{9.5, 47.1}, Category: "UFO!", Severity: 1, Status: "reported", ReportedAt: time.Now()})), data.EINVALID, `category "UFO!" is not a category code`},
 		{"unclosed", second(tx.AddArea(ctx, data.Area{Code: "B", Level: 1, Geometry: orb.MultiPolygon{{{{0, 0}, {1, 0}, {1, 1}, {0, 1}}}}})), data.EINVALID, "not closed"},
 		{"publish missing", tx.PublishPlan(ctx, 42), data.ENOTFOUND, "no plan 42"},
 	}
@@ -272,6 +272,9 @@ func TestOgrinfo(t *testing.T) {
 	fill(t, s)
 	tx, _ := s.Begin(context.Background())
 	tx.PublishPlan(context.Background(), 1)
+	if err := tx.AddWorker(context.Background(), data.Worker{ID: "w1", Name: "王芳", Role: "grid_worker", GridCodes: []string{"A001"}}); err != nil {
+		t.Fatal(err)
+	}
 	tx.Commit()
 	s.Close()
 	out, err := exec.Command(ogrinfo, "-al", "-so", path).CombinedOutput()
@@ -289,6 +292,7 @@ func TestOgrinfo(t *testing.T) {
 		"cameras":    {"Point", "1"},
 		"households": {"Point", "2"},
 		"plans":      {"None", "1"},
+		"workers":    {"None", "1"},
 	}
 	for layer, w := range want {
 		re := regexp.MustCompile(`(?s)Layer name: ` + layer + `\n.*?Geometry: ([^\n]+)\nFeature Count: (\d+)`)
@@ -299,6 +303,19 @@ func TestOgrinfo(t *testing.T) {
 		}
 		if m[1] != w[0] || m[2] != w[1] {
 			t.Errorf("layer %s: geometry %q count %s, want %q %s", layer, m[1], m[2], w[0], w[1])
+		}
+	}
+	// The events' fields, with GDAL's types (times nullable).
+	for _, field := range []string{"note: String", "assignee: String", "resp_code: String", "resp_level: Integer", "due_at: DateTime",
+		"resolved_at: DateTime", "closed_at: DateTime", "grid_codes: String", "phone: String"} {
+		if !strings.Contains(text, field) {
+			t.Errorf("ogrinfo lists no field %q:\n%s", field, text)
+		}
+	}
+	// Our bookkeeping is not a layer.
+	for _, table := range []string{"wangge_event_history", "wangge_changes", "wangge_keys"} {
+		if strings.Contains(text, "Layer name: "+table) {
+			t.Errorf("ogrinfo lists %s as a layer", table)
 		}
 	}
 	// The spatial index is used: a spatial filter answers from it.
@@ -347,7 +364,7 @@ func TestUpdateDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, err := range map[string]error{
-		"update missing": tx.UpdateHazard(ctx, data.Hazard{FID: 99, ID: "q", Point: h.Point, Category: "fire", Severity: 1, Status: "open", ReportedAt: h.ReportedAt}),
+		"update missing": tx.UpdateHazard(ctx, data.Hazard{FID: 99, ID: "q", Point: h.Point, Category: "fire", Severity: 1, Status: "reported", ReportedAt: h.ReportedAt}),
 		"delete missing": tx.Delete(ctx, data.LayerHazards, 99),
 	} {
 		if data.ErrorCode(err) != data.ENOTFOUND {

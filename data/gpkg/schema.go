@@ -24,6 +24,7 @@ var layerDefs = []layerDef{
 		parent_code TEXT NOT NULL, name TEXT NOT NULL DEFAULT '', households INTEGER NOT NULL CHECK (households >= 0),
 		area_m2 REAL NOT NULL, worker TEXT NOT NULL DEFAULT '', cells TEXT NOT NULL DEFAULT '', UNIQUE (plan_id, code)`,
 		"management grids of every stored plan (plan_id); the published plan is in plans"},
+	// Schema 4 adds the columns of the events' workflow (events.go).
 	{"hazards", "POINT", `source_id TEXT NOT NULL UNIQUE, category TEXT NOT NULL, severity INTEGER NOT NULL CHECK (severity BETWEEN 1 AND 3),
 		status TEXT NOT NULL, reported_at DATETIME NOT NULL`,
 		"hazard reports"},
@@ -36,7 +37,7 @@ var layerDefs = []layerDef{
 
 // schemaVersion is bumped with every change to the statements below; a file
 // with a newer version is refused rather than misread.
-const schemaVersion = 3
+const schemaVersion = 4
 
 func createSchema(ctx context.Context, db *sql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
@@ -84,8 +85,11 @@ func createSchema(ctx context.Context, db *sql.DB) error {
 		stmts = append(stmts, rtreeStatements(t, "geom", "fid")...)
 	}
 	stmts = append(stmts, `CREATE INDEX grids_plan ON grids(plan_id)`, `CREATE INDEX hazards_category ON hazards(category, status)`)
+	// The later versions' steps, as migrate runs them on an older file:
+	// a new file and a migrated one have the same tables.
 	stmts = append(stmts, authSchema...)
 	stmts = append(stmts, feedSchema()...)
+	stmts = append(stmts, eventsSchema()...)
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("gpkg: create schema: %w (in %.60s…)", err, strings.TrimSpace(s))

@@ -39,7 +39,7 @@ func TestSmallWritesKeepTheSchema(t *testing.T) {
 		}
 		defer tx.Rollback()
 		for i := range n {
-			h := data.Hazard{ID: fmt.Sprintf("%s%d", prefix, i), Point: orb.Point{9.5 + float64(i)*1e-4, 47.1}, Category: "fire", Severity: 1, Status: "open", ReportedAt: time.Now()}
+			h := data.Hazard{ID: fmt.Sprintf("%s%d", prefix, i), Point: orb.Point{9.5 + float64(i)*1e-4, 47.1}, Category: "fire", Severity: 1, Status: "reported", ReportedAt: time.Now()}
 			if _, err := tx.AddHazard(ctx, h); err != nil {
 				t.Fatal(err)
 			}

@@ -35,6 +35,10 @@ type Tx struct {
 	// flushFeed (changes.go), and deferFrom–deferTo the fids inserted since.
 	deferred           string
 	deferFrom, deferTo int64
+
+	// rosterReplaced is set by ClearWorkers: Commit checkpoints, as after
+	// any import.
+	rosterReplaced bool
 }
 
 var _ data.Tx = (*Tx)(nil)
@@ -160,8 +164,10 @@ func (t *Tx) AddHazard(ctx context.Context, h data.Hazard) (int64, error) {
 		return 0, err
 	}
 	return t.insert(ctx, "hazards", data.DuplicateKey(data.LayerHazards, h.ID), h.Point,
-		`INSERT INTO hazards (geom, source_id, category, severity, status, reported_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		h.ID, h.Category, h.Severity, h.Status, h.ReportedAt.UTC().Format(timeFormat))
+		`INSERT INTO hazards (geom, source_id, category, severity, status, reported_at, note, assignee, resp_code, resp_level,
+			due_at, resolved_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		h.ID, h.Category, h.Severity, string(h.Status), sqlTime(h.ReportedAt), h.Note, h.Assignee, h.RespCode, h.RespLevel,
+		data.NullTime(h.DueAt, sqlTime), data.NullTime(h.ResolvedAt, sqlTime), data.NullTime(h.ClosedAt, sqlTime))
 }
 
 // AddCamera stores a camera; ECONFLICT if its id exists.
@@ -220,8 +226,10 @@ func (t *Tx) UpdateHazard(ctx context.Context, h data.Hazard) error {
 		return err
 	}
 	return t.update(ctx, "hazards", data.DuplicateKey(data.LayerHazards, h.ID), h.FID, h.Point,
-		`UPDATE hazards SET geom = ?, source_id = ?, category = ?, severity = ?, status = ?, reported_at = ? WHERE fid = ?`,
-		h.ID, h.Category, h.Severity, h.Status, h.ReportedAt.UTC().Format(timeFormat))
+		`UPDATE hazards SET geom = ?, source_id = ?, category = ?, severity = ?, status = ?, reported_at = ?, note = ?, assignee = ?,
+			resp_code = ?, resp_level = ?, due_at = ?, resolved_at = ?, closed_at = ? WHERE fid = ?`,
+		h.ID, h.Category, h.Severity, string(h.Status), sqlTime(h.ReportedAt), h.Note, h.Assignee, h.RespCode, h.RespLevel,
+		data.NullTime(h.DueAt, sqlTime), data.NullTime(h.ResolvedAt, sqlTime), data.NullTime(h.ClosedAt, sqlTime))
 }
 
 // UpdateCamera replaces the camera with c.FID.
@@ -392,10 +400,10 @@ func (t *Tx) Commit() error {
 }
 
 // bulkWrite reports whether the transaction was more than an API write of
-// a few rows: an import (past bulkAfter rows of a table), a layer
-// cleared, a plan saved or published.
+// a few rows: an import (past bulkAfter rows of a table), a layer or the
+// roster cleared, a plan saved or published.
 func (t *Tx) bulkWrite() bool {
-	return len(t.bulk) > 0 || len(t.full) > 0 || t.touched["plans"]
+	return len(t.bulk) > 0 || len(t.full) > 0 || t.touched["plans"] || t.rosterReplaced
 }
 
 // extend records that g was written to table, for its extent.

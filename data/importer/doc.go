@@ -1,6 +1,7 @@
-// Package importer reads household points, areas, hazards and cameras from
-// CSV and GeoJSON files and writes them to a data.Store in one transaction.
-// It is what `wangge import households|areas|hazards|cameras FILE` runs.
+// Package importer reads household points, areas, hazards, cameras and the
+// roster of grid workers from CSV and GeoJSON files and writes them to a
+// data.Store in one transaction. It is what
+// `wangge import households|areas|hazards|cameras|workers FILE` runs.
 //
 // # Formats
 //
@@ -10,7 +11,27 @@
 //
 //	households  id,lon,lat,households
 //	hazards     id,lon,lat,category,severity,status,reported_at
+//	            [,note,assignee,due_at,resolved_at,closed_at]
 //	cameras     id,lon,lat,azimuth,fov,range_m,status
+//	workers     id,name,role,grid_codes[,phone]
+//
+// Hazards are events (data/events.go): their category is one of the
+// taxonomy's (Options.Taxonomy, else the built-in data/taxonomy.json), and
+// a category the taxonomy does not know is a bad record whose reason lists
+// the known ones. Status is one of the event states; "open", the first
+// state of files written before the event workflow, is read as
+// "reported" (in_progress and resolved kept their names). The optional
+// columns are the event's note, the assignee's worker id, and three times;
+// a missing due_at is reported_at plus the category's deadline
+// (deadline_hours), as for a new report, and no time may be before
+// reported_at. The assignee is not looked up on the roster, which may be
+// imported later.
+//
+// The roster (LayerWorkers) is CSV only: grid_codes is a ';'-separated
+// list of the grid or area codes a worker serves, the role one of the
+// taxonomy's worker roles, the phone optional. A duplicate id is reported
+// with the line where it first came; an id already on the roster is a
+// bad record unless Options.Replace replaces the whole roster.
 //
 // Areas come from GeoJSON only. A GeoJSON file must be a FeatureCollection.
 // Households, hazards and cameras are Point features whose properties carry
@@ -39,8 +60,9 @@
 // hexadecimal or decimal commas), longitude in [-180, 180], latitude in
 // [-90, 90], households a whole number from 1 to 1,000,000, ids non-empty,
 // severity 1–3, azimuth in [0, 360), fov in (0, 360], range_m > 0, category
-// and status from the lists in package data; last, the domain type's own
-// Validate runs, so every record a Reader returns is one the store accepts.
+// and worker role from the taxonomy, statuses from package data; last, the
+// domain type's own Validate runs, so every record a Reader returns is one
+// the store accepts.
 // Geometries follow RFC 7946 with these deliberate choices:
 //
 //   - A top-level value that is not a FeatureCollection (a bare geometry, a

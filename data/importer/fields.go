@@ -34,6 +34,14 @@ const (
 	colAdminLevel
 	colParentCode
 	colOSMID
+	colNote
+	colAssignee
+	colDueAt
+	colResolvedAt
+	colClosedAt
+	colRole
+	colGridCodes
+	colPhone
 	numCols
 )
 
@@ -74,6 +82,22 @@ func (c col) name() string {
 		return "parent_code"
 	case colOSMID:
 		return "osm_id"
+	case colNote:
+		return "note"
+	case colAssignee:
+		return "assignee"
+	case colDueAt:
+		return "due_at"
+	case colResolvedAt:
+		return "resolved_at"
+	case colClosedAt:
+		return "closed_at"
+	case colRole:
+		return "role"
+	case colGridCodes:
+		return "grid_codes"
+	case colPhone:
+		return "phone"
 	}
 	return "?"
 }
@@ -86,20 +110,28 @@ func columns(layer data.Layer) (cols []col, required int) {
 	case data.LayerHouseholds:
 		return []col{colID, colLon, colLat, colHouseholds}, 4
 	case data.LayerHazards:
-		return []col{colID, colLon, colLat, colCategory, colSeverity, colStatus, colReportedAt}, 7
+		// The event fields after reported_at came with the event workflow;
+		// files written before it have none of them.
+		return []col{colID, colLon, colLat, colCategory, colSeverity, colStatus, colReportedAt,
+			colNote, colAssignee, colDueAt, colResolvedAt, colClosedAt}, 7
 	case data.LayerCameras:
 		return []col{colID, colLon, colLat, colAzimuth, colFOV, colRangeM, colStatus}, 7
 	case data.LayerAreas:
 		return []col{colCode, colName, colNameEn, colAdminLevel, colParentCode, colOSMID}, 1
+	case LayerWorkers:
+		return []col{colID, colName, colRole, colGridCodes, colPhone}, 4
 	}
 	return nil, 0
 }
 
 // fieldSet holds the values of one record's known columns. present tells an
-// absent GeoJSON property from an empty one, for a clearer reason.
+// absent GeoJSON property from an empty one, for a clearer reason. tax is
+// the taxonomy hazard categories and worker roles are checked against; it
+// is set for those layers only.
 type fieldSet struct {
 	vals    [numCols]string
 	present [numCols]bool
+	tax     *data.Taxonomy
 }
 
 func (f *fieldSet) reset() {
@@ -249,7 +281,7 @@ func (f *fieldSet) hazard(geom *orb.Point, rec *Record) string {
 	if reason != "" {
 		return reason
 	}
-	category, reason := f.oneOf(colCategory, data.HazardCategories)
+	cat, reason := f.category()
 	if reason != "" {
 		return reason
 	}
@@ -260,7 +292,7 @@ func (f *fieldSet) hazard(geom *orb.Point, rec *Record) string {
 	if severity != 1 && severity != 2 && severity != 3 {
 		return fmt.Sprintf("severity %v is not 1, 2 or 3", severity)
 	}
-	status, reason := f.oneOf(colStatus, data.HazardStatuses)
+	status, reason := f.status()
 	if reason != "" {
 		return reason
 	}
@@ -268,24 +300,95 @@ func (f *fieldSet) hazard(geom *orb.Point, rec *Record) string {
 	if reason != "" {
 		return reason
 	}
-	at, reason := parseTime(s)
+	at, reason := parseTime(colReportedAt, s)
 	if reason != "" {
 		return reason
 	}
-	rec.Hazard = data.Hazard{ID: id, Point: pt, Category: category, Severity: int(severity), Status: status, ReportedAt: at}
+	h := data.Hazard{ID: id, Point: pt, Category: cat.Code, Severity: int(severity), Status: status, ReportedAt: at,
+		Note: f.vals[colNote], Assignee: f.vals[colAssignee]}
+	if h.Assignee != "" {
+		// The roster's own rule for ids, without copying it: a worker that
+		// differs only in the id. Whether the worker is on the roster is
+		// not checked: the roster may be imported after the events.
+		w := data.Worker{ID: h.Assignee, Name: "-", Role: "-", GridCodes: []string{"-"}}
+		if err := w.Validate(); data.ErrorField(err) == "id" {
+			return fmt.Sprintf("assignee %q is not a worker id (1 to 64 letters, digits, '_', '.' or '-')", h.Assignee)
+		}
+	}
+	// A report without a due time is due its category's deadline after
+	// the report, as the event workflow sets it for new reports.
+	h.DueAt = at.Add(cat.Deadline())
+	for _, t := range []struct {
+		c   col
+		dst *time.Time
+	}{{colDueAt, &h.DueAt}, {colResolvedAt, &h.ResolvedAt}, {colClosedAt, &h.ClosedAt}} {
+		s := f.vals[t.c]
+		if s == "" {
+			continue
+		}
+		v, reason := parseTime(t.c, s)
+		if reason != "" {
+			return reason
+		}
+		if v.Before(at) {
+			return fmt.Sprintf("%s %s is before reported_at %s", t.c.name(), s, f.vals[colReportedAt])
+		}
+		*t.dst = v
+	}
+	rec.Hazard = h
 	return validate(rec.Hazard.Validate())
 }
 
-// parseTime parses reported_at: RFC 3339, or a plain date taken as midnight
-// UTC because many reports carry no time of day.
-func parseTime(s string) (time.Time, string) {
+// category returns the record's category from the taxonomy, matched
+// case-insensitively (codes are lower case), or a reason naming the known
+// ones, so that a file from another deployment says what this one takes.
+func (f *fieldSet) category() (data.Category, string) {
+	s, reason := f.required(colCategory)
+	if reason != "" {
+		return data.Category{}, reason
+	}
+	if c, ok := f.tax.Category(strings.ToLower(s)); ok {
+		return c, ""
+	}
+	return data.Category{}, fmt.Sprintf("unknown category %q (known: %s)", s, strings.Join(f.tax.CategoryCodes(), ", "))
+}
+
+// legacyStatus maps the statuses of files written before the event
+// workflow to today's: "open" was a report nobody had taken yet.
+// in_progress and resolved kept their names.
+func legacyStatus(s string) (data.Status, bool) {
+	if strings.EqualFold(s, "open") {
+		return data.StatusReported, true
+	}
+	return "", false
+}
+
+// status returns the record's status, matched case-insensitively.
+func (f *fieldSet) status() (data.Status, string) {
+	s, reason := f.required(colStatus)
+	if reason != "" {
+		return "", reason
+	}
+	if st, err := data.ParseStatus(strings.ToLower(s)); err == nil {
+		return st, ""
+	}
+	if st, ok := legacyStatus(s); ok {
+		return st, ""
+	}
+	return "", fmt.Sprintf("unknown status %q (want one of %s; open, from older files, is read as reported)",
+		s, strings.Join(data.StatusNames(), ", "))
+}
+
+// parseTime parses a time column: RFC 3339, or a plain date taken as
+// midnight UTC because many reports carry no time of day.
+func parseTime(c col, s string) (time.Time, string) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, ""
 	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, ""
 	}
-	return time.Time{}, fmt.Sprintf("reported_at %q is not an RFC 3339 time (2024-05-01T09:30:00Z) or a date (2024-05-01)", s)
+	return time.Time{}, fmt.Sprintf("%s %q is not an RFC 3339 time (2024-05-01T09:30:00Z) or a date (2024-05-01)", c.name(), s)
 }
 
 func (f *fieldSet) camera(geom *orb.Point, rec *Record) string {
@@ -318,12 +421,61 @@ func (f *fieldSet) camera(geom *orb.Point, rec *Record) string {
 	if rng <= 0 {
 		return fmt.Sprintf("range_m %v is not greater than 0", rng)
 	}
-	status, reason := f.oneOf(colStatus, data.CameraStatuses)
+	status, reason := f.oneOf(colStatus, data.CameraStatuses())
 	if reason != "" {
 		return reason
 	}
 	rec.Camera = data.Camera{ID: id, Point: pt, Azimuth: az, FOV: fov, RangeM: rng, Status: status}
 	return validate(rec.Camera.Validate())
+}
+
+// worker fills a roster row: grid_codes is a ';'-separated list (spaces
+// around each code are dropped, as spreadsheets add them), the role is
+// matched case-insensitively against the taxonomy, phone may be absent.
+func (f *fieldSet) worker(rec *Record) string {
+	id, reason := f.required(colID)
+	if reason != "" {
+		return reason
+	}
+	name, reason := f.required(colName)
+	if reason != "" {
+		return reason
+	}
+	role, reason := f.required(colRole)
+	if reason != "" {
+		return reason
+	}
+	codes, reason := f.required(colGridCodes)
+	if reason != "" {
+		return reason
+	}
+	w := data.Worker{ID: id, Name: name, Role: strings.ToLower(role), Phone: f.vals[colPhone]}
+	for i, c := range strings.Split(codes, ";") {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			return fmt.Sprintf("grid_codes %q: code %d is empty (separate codes with ';', no ';' at the ends)", codes, i+1)
+		}
+		w.GridCodes = append(w.GridCodes, c)
+	}
+	if err := w.Validate(); err != nil {
+		return fieldReason(err)
+	}
+	if err := f.tax.CheckWorker(w); err != nil {
+		return fieldReason(err)
+	}
+	rec.Worker = w
+	return ""
+}
+
+// fieldReason is a domain error's message with its field (the column) in
+// front when the message does not name it already, so every reason says
+// which column is wrong.
+func fieldReason(err error) string {
+	msg, field := data.ErrorMessage(err), data.ErrorField(err)
+	if field == "" || strings.Contains(msg, field) {
+		return msg
+	}
+	return field + ": " + msg
 }
 
 // area fills the attributes of an area; the geometry is checked by the

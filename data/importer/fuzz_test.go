@@ -15,6 +15,9 @@ import (
 // fuzzLayers are the layers a fuzz input is read as, picked by a byte.
 var fuzzLayers = [...]data.Layer{data.LayerHouseholds, data.LayerHazards, data.LayerCameras, data.LayerAreas}
 
+// fuzzCSVLayers are those with a CSV form: not areas, but the roster.
+var fuzzCSVLayers = [...]data.Layer{data.LayerHouseholds, data.LayerHazards, data.LayerCameras, LayerWorkers}
+
 // checkReader reads input to the end and checks what a reader promises
 // whatever the input: no panic, progress on every call, valid records,
 // row errors that say where and why, and whole-file errors that stick.
@@ -62,6 +65,10 @@ func checkReader(t *testing.T, input []byte, name string, layer data.Layer) {
 			verr = rec.Camera.Validate()
 		case data.LayerAreas:
 			verr = rec.Area.Validate()
+		case LayerWorkers:
+			if verr = rec.Worker.Validate(); verr == nil {
+				verr = data.DefaultTaxonomy().CheckWorker(rec.Worker)
+			}
 		}
 		if verr != nil {
 			t.Fatalf("reader returned a record the domain rejects: %v: %+v", verr, rec)
@@ -78,13 +85,14 @@ func FuzzCSV(f *testing.F) {
 		"id,lon,lat,category,severity,status,reported_at\nnode/30603864,9.5203855,47.1705163,traffic,1,open,2024-11-26T09:00:00Z\nz,1,2,Fire,3,resolved,2024-11-26\n",
 		"id,lon,lat,azimuth,fov,range_m,status\nnode/2426798937,9.5051498,47.2177585,359.0,90,50,online\nc,1,2,360,0,-1,broken\n",
 		"id;lon;lat;households\n",
+		"\uFEFFid,name,role,grid_codes,phone\r\nw1,示例·王芳,grid_chief,LI-01,+86 100 0000 0001\r\nw2,b,Full_Time, G1 ;G2,\r\nw3,,boss,G1;;G1,x\r\n",
 		"",
 	}
 	for i, s := range seeds {
 		f.Add(byte(i), []byte(s))
 	}
 	f.Fuzz(func(t *testing.T, which byte, input []byte) {
-		layer := fuzzLayers[int(which)%3] // areas have no CSV form
+		layer := fuzzCSVLayers[int(which)%len(fuzzCSVLayers)]
 		checkReader(t, input, "fuzz.csv", layer)
 	})
 }

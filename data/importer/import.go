@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/wangge/wangge/data"
@@ -25,6 +26,10 @@ type Options struct {
 	// Report, if set, is called for every bad record as it is found,
 	// including those beyond the MaxErrors kept in Result.Errors.
 	Report func(RowError)
+	// Taxonomy is what hazard categories and worker roles are checked
+	// against: the one the server runs with (serve --taxonomy). nil is the
+	// built-in data.DefaultTaxonomy().
+	Taxonomy *data.Taxonomy
 }
 
 // Result sums up an import.
@@ -44,14 +49,15 @@ func Import(ctx context.Context, store data.Store, layer data.Layer, r io.Reader
 	if opt.Progress != nil {
 		r = &progressReader{r: r, fn: opt.Progress}
 	}
-	rd, err := NewReader(r, name, layer)
+	rd, err := newReader(r, name, layer, opt.Taxonomy)
 	if err != nil {
 		return Result{}, err
 	}
 	im := &importer{store: store, layer: layer, name: name, opt: opt}
-	if layer == data.LayerAreas {
+	switch layer {
+	case data.LayerAreas:
 		err = im.areas(ctx, rd)
-	} else {
+	default: // points, and the roster
 		err = im.points(ctx, rd)
 	}
 	return im.res, err
@@ -95,7 +101,11 @@ func (im *importer) begin(ctx context.Context) (data.Tx, error) {
 		return nil, err
 	}
 	if im.opt.Replace {
-		if err := tx.Clear(ctx, im.layer); err != nil {
+		wipe := tx.Clear
+		if im.layer == LayerWorkers {
+			wipe = func(ctx context.Context, _ data.Layer) error { return tx.ClearWorkers(ctx) }
+		}
+		if err := wipe(ctx, im.layer); err != nil {
 			_ = tx.Rollback()
 			return nil, err
 		}
@@ -103,10 +113,6 @@ func (im *importer) begin(ctx context.Context) (data.Tx, error) {
 	return tx, nil
 }
 
-// points streams households, hazards or cameras into one transaction. Valid
-// records are written even after a bad one in the default mode, so that the
-// store still finds every duplicate id to report; the rollback at the end
-// discards them.
 // next returns the next good record, counting every record read and
 // reporting the bad ones on the way; io.EOF at the end, or a whole-file
 // error.
@@ -127,12 +133,22 @@ func (im *importer) next(rd *Reader) (Record, error) {
 	}
 }
 
+// points streams households, hazards, cameras or roster rows into one transaction. Valid
+// records are written even after a bad one in the default mode, so that the
+// store still finds every duplicate id to report; the rollback at the end
+// discards them.
 func (im *importer) points(ctx context.Context, rd *Reader) error {
 	tx, err := im.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }() // does nothing after Commit
+	// A roster's duplicate id within the file is found by a set of the
+	// ids seen (a roster is thousands of rows, not millions), so that the
+	// reason names the line where the id came first; one already on the
+	// roster is the store's ECONFLICT. Points leave duplicates to the
+	// store's unique index, so memory stays flat for any file size.
+	first := make(map[string]int)
 	for n := 0; ; n++ {
 		if n%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -153,6 +169,16 @@ func (im *importer) points(ctx context.Context, rd *Reader) error {
 			_, err = tx.AddHazard(ctx, rec.Hazard)
 		case data.LayerCameras:
 			_, err = tx.AddCamera(ctx, rec.Camera)
+		case LayerWorkers:
+			id := rec.Worker.ID
+			if line, ok := first[id]; ok {
+				im.reject(RowError{File: im.name, Line: rec.Line, Reason: fmt.Sprintf("id %q appears twice in the file (first at line %d)", id, line)})
+				continue
+			}
+			first[id] = rec.Line
+			if err = tx.AddWorker(ctx, rec.Worker); data.ErrorCode(err) == data.ECONFLICT {
+				err = data.Errorf(data.ECONFLICT, "id %q is already on the roster (--replace replaces the whole roster)", id)
+			}
 		}
 		if err != nil {
 			if !storeRejected(err) {

@@ -56,6 +56,8 @@ func key(r any) string {
 		return v.ID
 	case data.Area:
 		return v.Code
+	case data.Worker:
+		return v.ID
 	}
 	panic(fmt.Sprintf("memStore: unexpected %T", r))
 }
@@ -72,6 +74,16 @@ func (s *memStore) Areas(ctx context.Context) ([]data.Area, error) {
 	var out []data.Area
 	for _, r := range s.rows[data.LayerAreas] {
 		out = append(out, r.(data.Area))
+	}
+	return out, nil
+}
+
+func (s *memStore) Workers(ctx context.Context) ([]data.Worker, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []data.Worker
+	for _, r := range s.rows[LayerWorkers] {
+		out = append(out, r.(data.Worker))
 	}
 	return out, nil
 }
@@ -122,6 +134,13 @@ func (tx *memTx) AddHazard(ctx context.Context, h data.Hazard) (int64, error) {
 }
 func (tx *memTx) AddCamera(ctx context.Context, c data.Camera) (int64, error) {
 	return tx.add(data.LayerCameras, c)
+}
+func (tx *memTx) AddWorker(ctx context.Context, w data.Worker) error {
+	_, err := tx.add(LayerWorkers, w)
+	return err
+}
+func (tx *memTx) ClearWorkers(ctx context.Context) error {
+	return tx.Clear(ctx, LayerWorkers)
 }
 func (tx *memTx) Clear(ctx context.Context, l data.Layer) error {
 	tx.rows[l] = nil

@@ -45,7 +45,13 @@ type Record struct {
 	Hazard    data.Hazard
 	Camera    data.Camera
 	Area      data.Area
+	Worker    data.Worker
 }
+
+// LayerWorkers names the roster to Import and NewReader. It is not a map
+// layer (data.Layers), but a roster file is read, checked, reported and
+// committed as the layers are: `wangge import workers FILE`.
+const LayerWorkers data.Layer = "workers"
 
 // Reader reads the records of one layer from a CSV or GeoJSON file, one at
 // a time, without holding more than one record in memory.
@@ -77,10 +83,17 @@ const sniffSize = 64 << 10
 // name used in errors and, when the content does not tell, to pick the
 // format. For CSV the header is read and checked here, so a missing column
 // is reported before anything else. Errors are *data.Error with EINVALID
-// for bad input.
+// for bad input. Hazard categories and worker roles are checked against
+// the built-in taxonomy; Import takes another in its Options.
 func NewReader(r io.Reader, name string, layer data.Layer) (*Reader, error) {
+	return newReader(r, name, layer, nil)
+}
+
+// newReader is NewReader with the taxonomy to check against; nil is the
+// built-in one.
+func newReader(r io.Reader, name string, layer data.Layer, tax *data.Taxonomy) (*Reader, error) {
 	if cols, _ := columns(layer); cols == nil {
-		return nil, data.Errorf(data.EINVALID, "cannot import %q: the importable layers are households, areas, hazards and cameras", layer)
+		return nil, data.Errorf(data.EINVALID, "cannot import %q: the importable layers are households, areas, hazards, cameras and workers", layer)
 	}
 	br := bufio.NewReaderSize(r, sniffSize)
 	if b, _ := br.Peek(len(bom)); string(b) == bom {
@@ -95,9 +108,18 @@ func NewReader(r io.Reader, name string, layer data.Layer) (*Reader, error) {
 		return nil, fileError(name, 0, "the file is empty")
 	}
 	rd := &Reader{name: name, layer: layer, format: CSV}
+	if layer == data.LayerHazards || layer == LayerWorkers {
+		if tax == nil {
+			tax = data.DefaultTaxonomy()
+		}
+		rd.fields.tax = tax
+	}
 	ext := strings.ToLower(filepath.Ext(name))
 	if (len(first) > 0 && first[0] == '{') || ext == ".geojson" || ext == ".json" {
 		rd.format = GeoJSON
+	}
+	if rd.format == GeoJSON && layer == LayerWorkers {
+		return nil, fileError(name, 0, "the roster is imported from CSV only (columns %s)", rosterHeader)
 	}
 	if rd.format == GeoJSON {
 		rd.gj.init(br)
@@ -111,6 +133,9 @@ func NewReader(r io.Reader, name string, layer data.Layer) (*Reader, error) {
 	}
 	return rd, nil
 }
+
+// rosterHeader is the roster's CSV header, for messages.
+const rosterHeader = "id,name,role,grid_codes,phone"
 
 // Format returns the format the reader found.
 func (r *Reader) Format() Format { return r.format }
@@ -243,6 +268,8 @@ func (r *Reader) nextCSV() (Record, error) {
 		reason = f.hazard(nil, &rec)
 	case data.LayerCameras:
 		reason = f.camera(nil, &rec)
+	case LayerWorkers:
+		reason = f.worker(&rec)
 	}
 	if reason != "" {
 		return Record{}, r.rowError(line, 0, reason)

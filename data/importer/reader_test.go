@@ -125,13 +125,17 @@ func TestCSVHazardAndCameraRows(t *testing.T) {
 		{name: "valid hazards", layer: hz, file: "z.csv", input: hzHead +
 			"z1,9.5,47.1,fire,1,open,2024-11-26T09:00:00Z\n" +
 			"z2,9.5,47.1,WATER,2,In_Progress,2024-11-26T09:00:00.5+08:00\n" +
-			"z3,9.5,47.1,other,3,resolved,2024-11-26\n", records: 3},
-		hzRow("unknown category", "z1,9.5,47.1,flood,1,open,2024-11-26", `unknown category "flood" (want one of fire, traffic, building, electrical, water, other)`),
+			"z3,9.5,47.1,other,3,resolved,2024-11-26\n" +
+			"z4,9.5,47.1,neighbours,1,Escalated,2024-11-26\n" +
+			"z5,9.5,47.1,fire,3,closed,2024-11-26\n", records: 5},
+		hzRow("unknown category", "z1,9.5,47.1,flood,1,open,2024-11-26",
+			`unknown category "flood" (known: `+strings.Join(data.DefaultTaxonomy().CategoryCodes(), ", ")+")"),
 		hzRow("severity 4", "z1,9.5,47.1,fire,4,open,2024-11-26", "severity 4 is not 1, 2 or 3"),
 		hzRow("severity 0", "z1,9.5,47.1,fire,0,open,2024-11-26", "severity 0 is not 1, 2 or 3"),
 		hzRow("severity fraction", "z1,9.5,47.1,fire,1.5,open,2024-11-26", "severity 1.5 is not 1, 2 or 3"),
 		hzRow("severity word", "z1,9.5,47.1,fire,high,open,2024-11-26", `severity "high" is not a number`),
-		hzRow("unknown status", "z1,9.5,47.1,fire,1,closed,2024-11-26", `unknown status "closed" (want one of open, in_progress, resolved)`),
+		hzRow("unknown status", "z1,9.5,47.1,fire,1,pending,2024-11-26",
+			`unknown status "pending" (want one of `+strings.Join(data.StatusNames(), ", ")+"; open, from older files, is read as reported)"),
 		hzRow("bad time", "z1,9.5,47.1,fire,1,open,26/11/2024", `reported_at "26/11/2024" is not an RFC 3339 time`),
 		hzRow("time without zone", "z1,9.5,47.1,fire,1,open,2024-11-26T09:00:00", `reported_at "2024-11-26T09:00:00" is not an RFC 3339 time`),
 		hzRow("impossible date", "z1,9.5,47.1,fire,1,open,2024-02-30", `reported_at "2024-02-30" is not an RFC 3339 time`),
@@ -175,8 +179,10 @@ func TestRecordValues(t *testing.T) {
 	})
 	t.Run("hazard CSV with a plain date", func(t *testing.T) {
 		rec := first(t, hz, "z.csv", "id,lon,lat,category,severity,status,reported_at\nz,1,2,Fire,2,OPEN,2024-05-01\n")
-		want := data.Hazard{ID: "z", Point: orb.Point{1, 2}, Category: "fire", Severity: 2, Status: "open",
-			ReportedAt: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)}
+		// open, from files older than the event workflow, is reported; the
+		// event is due its category's deadline (fire: 24 hours) later.
+		want := data.Hazard{ID: "z", Point: orb.Point{1, 2}, Category: "fire", Severity: 2, Status: data.StatusReported,
+			ReportedAt: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), DueAt: time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC)}
 		if rec.Hazard != want {
 			t.Errorf("got %+v, want %+v", rec.Hazard, want)
 		}

@@ -114,7 +114,7 @@ func (t *Tx) AddKey(ctx context.Context, k data.Key) error {
 	if k.ID == "" || len(k.Hash) == 0 {
 		return data.Errorf(data.EINVALID, "a key needs an id and a hash")
 	}
-	if err := errors.Join(data.CheckText("id", k.ID), data.CheckText("name", k.Name)); err != nil {
+	if err := errors.Join(data.CheckText("id", k.ID), data.CheckText("name", k.Name), data.CheckText("worker", k.Worker)); err != nil {
 		return firstErr(err)
 	}
 	if err := t.usable(); err != nil {
@@ -127,8 +127,8 @@ func (t *Tx) AddKey(ctx context.Context, k data.Key) error {
 	if exists {
 		return data.Errorf(data.ECONFLICT, "duplicate key id %q", k.ID)
 	}
-	_, err := t.exec(ctx, "add key", `INSERT INTO wangge_keys (id, role, name, hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		k.ID, string(k.Role), k.Name, k.Hash, k.CreatedAt)
+	_, err := t.exec(ctx, "add key", `INSERT INTO wangge_keys (id, role, name, hash, created_at, worker) VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.ID, string(k.Role), k.Name, k.Hash, k.CreatedAt, k.Worker)
 	return err
 }
 

@@ -45,7 +45,7 @@ func connect(t testing.TB, u string) *pgx.Conn {
 }
 
 func hazard(id string) data.Hazard {
-	return data.Hazard{ID: id, Point: orb.Point{9.55, 47.15}, Category: "fire", Severity: 2, Status: "open",
+	return data.Hazard{ID: id, Point: orb.Point{9.55, 47.15}, Category: "fire", Severity: 2, Status: "reported",
 		ReportedAt: time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC)}
 }
 

@@ -128,7 +128,7 @@ func TestRestart(t *testing.T) {
 	defer store.Close()
 	tx, _ := store.Begin(ctx)
 	for i := range 200 {
-		if _, err := tx.AddHazard(ctx, data.Hazard{ID: fmt.Sprint(i), Point: orb.Point{9.5 + float64(i)/1000, 47.1}, Category: "fire", Severity: 1, Status: "open", ReportedAt: time.Now()}); err != nil {
+		if _, err := tx.AddHazard(ctx, data.Hazard{ID: fmt.Sprint(i), Point: orb.Point{9.5 + float64(i)/1000, 47.1}, Category: "fire", Severity: 1, Status: "reported", ReportedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -240,7 +240,7 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.AddHazard(ctx, data.Hazard{ID: "after", Point: orb.Point{9.5, 47.1}, Category: "water", Severity: 2, Status: "open", ReportedAt: time.Now()}); err != nil {
+	if _, err := tx.AddHazard(ctx, data.Hazard{ID: "after", Point: orb.Point{9.5, 47.1}, Category: "water", Severity: 2, Status: "reported", ReportedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {

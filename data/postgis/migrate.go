@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -59,6 +60,12 @@ func SchemaVersion() int {
 // An advisory lock makes replicas starting together take turns; a database
 // migrated by a newer wangge is refused rather than misread.
 func migrate(ctx context.Context, conn *pgx.Conn) ([]string, error) {
+	return migrateTo(ctx, conn, math.MaxInt)
+}
+
+// migrateTo is migrate that stops after version upTo: tests build the
+// database of an older wangge with it.
+func migrateTo(ctx context.Context, conn *pgx.Conn, upTo int) ([]string, error) {
 	ms, err := migrations()
 	if err != nil {
 		return nil, err
@@ -102,7 +109,7 @@ func migrate(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	}
 	var done []string
 	for _, m := range ms {
-		if have[m.version] {
+		if have[m.version] || m.version > upTo {
 			continue
 		}
 		if readOnly {

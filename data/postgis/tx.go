@@ -47,9 +47,10 @@ type table struct {
 
 var tables = map[data.Layer]table{
 	data.LayerHouseholds: {"source_id", []string{"fid", "geom", "source_id", "households"}},
-	data.LayerHazards:    {"source_id", []string{"fid", "geom", "source_id", "category", "severity", "status", "reported_at"}},
-	data.LayerCameras:    {"source_id", []string{"fid", "geom", "source_id", "azimuth", "fov", "range_m", "status"}},
-	data.LayerAreas:      {"code", []string{"fid", "geom", "code", "name", "name_en", "level", "admin_level", "parent_code", "osm_id"}},
+	data.LayerHazards: {"source_id", []string{"fid", "geom", "source_id", "category", "severity", "status", "reported_at",
+		"note", "assignee", "resp_code", "resp_level", "due_at", "resolved_at", "closed_at"}},
+	data.LayerCameras: {"source_id", []string{"fid", "geom", "source_id", "azimuth", "fov", "range_m", "status"}},
+	data.LayerAreas:   {"code", []string{"fid", "geom", "code", "name", "name_en", "level", "admin_level", "parent_code", "osm_id"}},
 }
 
 // Tx is a write transaction. Add methods validate in Go, check the record's
@@ -204,12 +205,27 @@ func (t *Tx) AddHazard(ctx context.Context, h data.Hazard) (int64, error) {
 	if err := h.Validate(); err != nil {
 		return 0, err
 	}
-	if err := checkText("source_id", h.ID, "category", h.Category, "status", h.Status); err != nil {
+	if err := checkHazard(h); err != nil {
 		return 0, err
 	}
-	return t.add(ctx, data.LayerHazards, h.ID, h.Point,
-		h.ID, h.Category, int16(h.Severity), h.Status, h.ReportedAt)
+	return t.add(ctx, data.LayerHazards, h.ID, h.Point, hazardValues(h)...)
 }
+
+// checkHazard refuses what PostgreSQL cannot store of a valid hazard.
+func checkHazard(h data.Hazard) error {
+	return firstErr(errors.Join(checkText("source_id", h.ID, "category", h.Category, "status", string(h.Status),
+		"note", h.Note, "assignee", h.Assignee, "resp_code", h.RespCode), data.CheckInt32("resp_level", h.RespLevel)))
+}
+
+// hazardValues are the values of h's columns after fid and geom, in the
+// order of tables[data.LayerHazards]; unset times are NULL.
+func hazardValues(h data.Hazard) []any {
+	return []any{h.ID, h.Category, int16(h.Severity), string(h.Status), h.ReportedAt, h.Note, h.Assignee, h.RespCode, int32(h.RespLevel),
+		data.NullTime(h.DueAt, timeArg), data.NullTime(h.ResolvedAt, timeArg), data.NullTime(h.ClosedAt, timeArg)}
+}
+
+// timeArg is a time as pgx sends it.
+func timeArg(t time.Time) any { return t }
 
 // AddCamera buffers a camera; ECONFLICT if its id exists.
 func (t *Tx) AddCamera(ctx context.Context, c data.Camera) (int64, error) {
@@ -504,12 +520,13 @@ func (t *Tx) UpdateHazard(ctx context.Context, h data.Hazard) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	if err := checkText("source_id", h.ID, "category", h.Category, "status", h.Status); err != nil {
+	if err := checkHazard(h); err != nil {
 		return err
 	}
 	return t.update(ctx, data.LayerHazards, h.FID, h.ID, h.Point,
-		`source_id = $2, category = $3, severity = $4, status = $5, reported_at = $6`,
-		h.ID, h.Category, int16(h.Severity), h.Status, h.ReportedAt)
+		`source_id = $2, category = $3, severity = $4, status = $5, reported_at = $6, note = $7, assignee = $8,
+		resp_code = $9, resp_level = $10, due_at = $11, resolved_at = $12, closed_at = $13`,
+		hazardValues(h)...)
 }
 
 // UpdateCamera replaces the camera with c.FID.

@@ -123,7 +123,7 @@ func testChangesEachWrite(t *testing.T, s data.Store) {
 	if cs := feed(t, s, 0); len(cs) != 0 {
 		t.Fatalf("feed of an empty store: %v", cs)
 	}
-	hz := data.Hazard{ID: "z1", Point: orb.Point{9.52, 47.12}, Category: "fire", Severity: 2, Status: "open", ReportedAt: at}
+	hz := data.Hazard{ID: "z1", Point: orb.Point{9.52, 47.12}, Category: "fire", Severity: 2, Status: "reported", ReportedAt: at}
 	cam := data.Camera{ID: "c1", Point: orb.Point{9.55, 47.15}, Azimuth: 90, FOV: 60, RangeM: 50, Status: "online"}
 	H, C, A, HH, P, G, K := string(data.LayerHazards), string(data.LayerCameras), string(data.LayerAreas),
 		string(data.LayerHouseholds), data.FeedPlans, string(data.LayerGrids), data.FeedKeys
@@ -263,7 +263,7 @@ func testChangesBulk(t *testing.T, s data.Store) {
 			want = append(want, entry{string(data.LayerHouseholds), fid, data.OpInsert})
 			if i == n/2 {
 				// A hazard in the middle of the households.
-				h := ok(t)(tx.AddHazard(ctx, data.Hazard{ID: "mid", Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 1, Status: "open", ReportedAt: at}))
+				h := ok(t)(tx.AddHazard(ctx, data.Hazard{ID: "mid", Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 1, Status: "reported", ReportedAt: at}))
 				want = append(want, entry{string(data.LayerHazards), h, data.OpInsert})
 			}
 		}
@@ -357,7 +357,7 @@ func testChangesSeq(t *testing.T, s data.Store) {
 	}
 	var prev int64
 	for i := range 3 {
-		fid := ok(t)(tx.AddHazard(ctx, data.Hazard{ID: fmt.Sprintf("s%d", i), Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 1, Status: "open", ReportedAt: at}))
+		fid := ok(t)(tx.AddHazard(ctx, data.Hazard{ID: fmt.Sprintf("s%d", i), Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 1, Status: "reported", ReportedAt: at}))
 		seq, err := tx.Seq(ctx)
 		if err != nil || seq <= prev {
 			t.Errorf("Seq after write %d (fid %d) = %d, %v; want above %d", i, fid, seq, err, prev)
@@ -387,7 +387,7 @@ func testChangesSeq(t *testing.T, s data.Store) {
 					t.Error(err)
 					return
 				}
-				fid, err := tx.AddHazard(ctx, data.Hazard{ID: fmt.Sprintf("w%d-%d", w, i), Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 1, Status: "open", ReportedAt: at})
+				fid, err := tx.AddHazard(ctx, data.Hazard{ID: fmt.Sprintf("w%d-%d", w, i), Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 1, Status: "reported", ReportedAt: at})
 				if err != nil {
 					tx.Rollback()
 					t.Error(err)
@@ -439,7 +439,7 @@ func testChangesQuery(t *testing.T, s data.Store) {
 	for i := range 100 { // enough households for a bulk write
 		ok(t)(tx.AddHousehold(ctx, data.Household{ID: fmt.Sprintf("q%d", i), Point: orb.Point{9.5, 47.1}, Households: 1}))
 	}
-	ok(t)(tx.AddHazard(ctx, data.Hazard{ID: "late", Point: orb.Point{9.5, 47.1}, Category: "water", Severity: 1, Status: "open", ReportedAt: at}))
+	ok(t)(tx.AddHazard(ctx, data.Hazard{ID: "late", Point: orb.Point{9.5, 47.1}, Category: "water", Severity: 1, Status: "reported", ReportedAt: at}))
 	commit(t, tx)
 	all := feed(t, s, 0)
 	checkSeqs(t, "all", all, 0)
@@ -593,7 +593,7 @@ func testForUpdate(t *testing.T, s data.Store) {
 func testForUpdateConcurrent(t *testing.T, s data.Store) {
 	ctx := context.Background()
 	tx := begin(t, s)
-	fid := ok(t)(tx.AddHazard(ctx, data.Hazard{ID: "n0", Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 1, Status: "open", ReportedAt: at}))
+	fid := ok(t)(tx.AddHazard(ctx, data.Hazard{ID: "n0", Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 1, Status: "reported", ReportedAt: at}))
 	camFID := ok(t)(tx.AddCamera(ctx, data.Camera{ID: "n0", Point: orb.Point{9.5, 47.1}, Azimuth: 0, FOV: 90, RangeM: 10, Status: "online"}))
 	commit(t, tx)
 	before := lastSeq(t, s)
@@ -624,7 +624,7 @@ func testForUpdateConcurrent(t *testing.T, s data.Store) {
 	if h.ID != want || c.ID != want {
 		t.Errorf("after %d increments of each: hazard %q, camera %q; want %q (an update was lost)", goroutines*rounds/2, h.ID, c.ID, want)
 	}
-	wantStatus := "open" // flipped an even number of times
+	wantStatus := data.StatusReported // flipped an even number of times
 	if h.Status != wantStatus {
 		t.Errorf("hazard status %q, want %q", h.Status, wantStatus)
 	}
@@ -659,7 +659,9 @@ func increment(ctx context.Context, s data.Store, hazard, camera int64, useHazar
 		if h.ID, err = next(h.ID); err != nil {
 			return err
 		}
-		h.Status = map[string]string{"open": "resolved", "resolved": "open"}[h.Status]
+		// The store keeps any state it is given: the state machine is
+		// checked above it (data.CheckTransition).
+		h.Status = map[data.Status]data.Status{data.StatusReported: data.StatusResolved, data.StatusResolved: data.StatusReported}[h.Status]
 		if err := tx.UpdateHazard(ctx, h); err != nil {
 			return err
 		}

@@ -22,9 +22,9 @@ func testItemsCQL2(t *testing.T, s data.Store) {
 	z1, z2, z3 := f.hazards[0].FID, f.hazards[1].FID, f.hazards[2].FID
 	a, a1, b := f.areas[0].FID, f.areas[1].FID, f.areas[2].FID
 	all := []int64{z1, z2, z3}
-	// The hazards: z1 fire/2/open at 2025-03-01T09:30:15.123Z (9.52 47.12),
-	// z2 traffic/1/resolved an hour later (9.58 47.18), z3 fire/3/open two
-	// days earlier (9.40 47.00).
+	// The hazards: z1 fire/2/reported at 2025-03-01T09:30:15.123Z (9.52
+	// 47.12), z2 traffic/1/resolved an hour later (9.58 47.18), z3
+	// fire/3/reported two days earlier (9.40 47.00).
 	tests := []struct {
 		layer  data.Layer
 		filter string
@@ -41,7 +41,7 @@ func testItemsCQL2(t *testing.T, s data.Store) {
 		{data.LayerHazards, "category < 'g'", []int64{z1, z3}},
 		{data.LayerHazards, "category >= 'fire'", all},
 		{data.LayerHazards, "category = 'FIRE'", nil},
-		{data.LayerHazards, "category = 'fire' AND status = 'open'", []int64{z1, z3}},
+		{data.LayerHazards, "category = 'fire' AND status = 'reported'", []int64{z1, z3}},
 		{data.LayerHazards, "category = 'traffic' OR severity = 3", []int64{z2, z3}},
 		{data.LayerHazards, "NOT category = 'fire'", []int64{z2}},
 		{data.LayerHazards, "not (category = 'fire' and severity = 3)", []int64{z1, z2}},
@@ -57,8 +57,8 @@ func testItemsCQL2(t *testing.T, s data.Store) {
 		{data.LayerHazards, "status IS NULL", nil},
 		{data.LayerHazards, "status IS NOT NULL AND geometry IS NOT NULL", all},
 		// LIKE is case-sensitive in both (SQLite's own LIKE is not).
-		{data.LayerHazards, "status LIKE 'op%'", []int64{z1, z3}},
-		{data.LayerHazards, "status LIKE 'OP%'", nil},
+		{data.LayerHazards, "status LIKE 'rep%'", []int64{z1, z3}},
+		{data.LayerHazards, "status LIKE 'REP%'", nil},
 		{data.LayerHazards, "category LIKE '_ire'", []int64{z1, z3}},
 		{data.LayerHazards, "category NOT LIKE 'f%'", []int64{z2}},
 		{data.LayerHazards, `category LIKE 'fire\%'`, nil},
@@ -143,7 +143,7 @@ func testItemsCQL2(t *testing.T, s data.Store) {
 		want    []int64
 	}{
 		{"and bbox", "category = 'fire'", data.Query{BBox: &bbox, Limit: 10}, 1, []int64{z1}},
-		{"and filter", "severity >= 2", data.Query{Filter: map[string]string{"status": "open"}, Limit: 10}, 2, []int64{z1, z3}},
+		{"and filter", "severity >= 2", data.Query{Filter: map[string]string{"status": "reported"}, Limit: 10}, 2, []int64{z1, z3}},
 		{"page", "severity IN (1, 2, 3)", data.Query{Limit: 1, Offset: 1}, 3, []int64{z2}},
 		{"after", "category = 'fire'", data.Query{AfterFID: z1, Limit: 10}, 1, []int64{z3}},
 		{"time", "severity > 1", data.Query{Time: &data.TimeRange{Start: at}, Limit: 10}, 1, []int64{z1}},
@@ -183,7 +183,7 @@ func testItemsCQL2(t *testing.T, s data.Store) {
 		layer       data.Layer
 		filter, msg string
 	}{
-		{data.LayerHazards, "colour = 'red'", `character 1: unknown property "colour"; queryables: category, status, severity, reported_at, geometry`},
+		{data.LayerHazards, "colour = 'red'", `character 1: unknown property "colour"; queryables: category, status, severity, assignee, resp_code, resp_level, reported_at, geometry`},
 		{data.LayerHazards, "category = 'fire' AND Severity = 1", `character 23: unknown property "Severity"`},
 		{data.LayerHazards, "severity = 'high'", "character 12: severity is an integer and cannot be compared with a string ('high')"},
 		{data.LayerHazards, "reported_at > '2025-03-01'", "reported_at is a timestamp and cannot be compared with a string"},

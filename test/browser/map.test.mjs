@@ -1,6 +1,8 @@
 // The map page in a real browser: starts `wangge serve --demo` on a free
 // port with a temporary GeoPackage, drives Debian's Chromium through the
-// dashboard, the field view and the planner, and fails on any console error.
+// dashboard, the field view and the planner, then walks a field worker's
+// event loop on a phone-sized screen (report, my events, moves, history),
+// and fails on any console error.
 //
 //   make browser-test            (builds the page and the binary first)
 //   WANGGE_BIN=… CHROMIUM=… node --test map.test.mjs
@@ -90,17 +92,19 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const getJSON = async (path) => {
-  const res = await fetch(base + path, { headers: key ? { Authorization: `Bearer ${key}` } : {} });
+const getJSON = async (path, as = key) => {
+  const res = await fetch(base + path, { headers: as ? { Authorization: `Bearer ${as}` } : {} });
   assert.equal(res.status, 200, `${path}: HTTP ${res.status}`);
   return res.json();
 };
 
-test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 110_000 }, async (t) => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  if (key) await page.addInitScript((k) => sessionStorage.setItem("wangge.key", k), key);
+/**
+ * Collects what a page logs as an error. expect(part) lets the next 4xx
+ * of a URL containing part through: a step that provokes one on purpose.
+ */
+function watch(page) {
   const problems = [];
-  let expected = null; // a URL part whose 4xx a step provokes on purpose
+  let expected = null;
   page.on("console", (m) => {
     if (m.type() !== "error") return;
     const where = m.location()?.url || "";
@@ -113,17 +117,33 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     const why = r.failure()?.errorText || "";
     if (!why.includes("ERR_ABORTED")) problems.push(`request failed: ${r.url()} ${why}`);
   });
+  return { problems, expect: (part) => (expected = part) };
+}
+
+/** Waits until the page's map has drawn what it loaded. */
+const idleOn = (page) => page.evaluate(() => new Promise((r) => {
+  const m = window.wangge.map;
+  if (m.loaded() && m.areTilesLoaded()) r();
+  else m.once("idle", r);
+  m.triggerRepaint();
+}));
+
+/** The page position of a WGS 84 point on the page's map. */
+const pixelOf = (page, lonlat) => page.evaluate((p) => {
+  const m = window.wangge.map, xy = m.project(p), r = m.getCanvas().getBoundingClientRect();
+  return { x: r.left + xy.x, y: r.top + xy.y };
+}, lonlat);
+
+test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 110_000 }, async (t) => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  if (key) await page.addInitScript((k) => sessionStorage.setItem("wangge.key", k), key);
+  const { problems, expect } = watch(page);
   let tileOK = 0;
   page.on("response", (r) => {
     if (/\/tiles\/.*\.mvt$/.test(r.url()) && r.status() === 200) tileOK++;
   });
   const rendered = (layer) => page.evaluate((l) => window.wangge.map.queryRenderedFeatures({ layers: [l] }).length, layer);
-  const idle = () => page.evaluate(() => new Promise((r) => {
-    const m = window.wangge.map;
-    if (m.loaded() && m.areTilesLoaded()) r();
-    else m.once("idle", r);
-    m.triggerRepaint();
-  }));
+  const idle = () => idleOn(page);
 
   const res = await page.goto(base + "/", { waitUntil: "load" });
   assert.equal(res.status(), 200);
@@ -140,7 +160,9 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     const attribution = await page.textContent(".maplibregl-ctrl-attrib");
     assert.match(attribution, /© OpenStreetMap contributors/);
     const all = (await getJSON("/collections/hazards/items?limit=1")).numberMatched;
-    assert.match(await page.textContent("#hazard-count"), new RegExp(`^${all} of ${all} hazards shown`));
+    assert.match(await page.textContent("#hazard-count"), new RegExp(`^${all} of ${all} events shown`));
+    // The table of events follows the same filter.
+    assert.equal(await page.locator("#event-table tbody tr").count(), Math.min(all, 200));
   });
 
   await t.test("grid table lists the published grids", async () => {
@@ -155,11 +177,30 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     assert.equal(await page.evaluate(() => window.wangge.map.getLayoutProperty("hazards", "visibility")), "none");
     assert.equal(await rendered("hazards"), 0);
     await page.check("input[data-layer=hazards]");
-    await page.selectOption("#hazard-filter select[name=status]", "open");
+    await page.selectOption("#hazard-filter select[name=status]", "in_progress");
     await idle();
-    const open = (await getJSON("/collections/hazards/items?status=open&limit=1")).numberMatched;
+    const n = (await getJSON("/collections/hazards/items?status=in_progress&limit=1")).numberMatched;
     const all = (await getJSON("/collections/hazards/items?limit=1")).numberMatched;
-    assert.match(await page.textContent("#hazard-count"), new RegExp(`^${open} of ${all} open hazards shown`));
+    assert.match(await page.textContent("#hazard-count"), new RegExp(`^${n} of ${all} in progress events shown`));
+    const states = await page.$$eval("#event-table tbody tr [data-status]", (els) => [...new Set(els.map((e) => e.dataset.status))]);
+    assert.deepEqual(states, n ? ["in_progress"] : []);
+  });
+
+  await t.test("assignee and overdue filters", async () => {
+    // The demo's planner key reads the roster, so the assignee is a list.
+    const unassigned = (await getJSON("/collections/hazards/items?limit=10000")).features.filter((f) => !f.properties.assignee && f.properties.status === "in_progress").length;
+    await page.selectOption("#hazard-filter select[name=assignee]", "-");
+    assert.match(await page.textContent("#hazard-count"), new RegExp(`^${unassigned} of \\d+ in progress events shown`));
+    await page.selectOption("#hazard-filter select[name=assignee]", "");
+    await page.selectOption("#hazard-filter select[name=status]", "open");
+    await page.check("#hazard-filter input[name=overdue]");
+    await idle();
+    // Every row shown is open and past its due time.
+    const rows = await page.$$eval("#event-table tbody tr", (trs) => trs.map((tr) => ({ status: tr.querySelector("[data-status]").dataset.status, overdue: tr.lastElementChild.classList.contains("overdue") })));
+    assert.ok(rows.every((r) => r.overdue && !["resolved", "verified", "closed", "rejected"].includes(r.status)), "only open, overdue events");
+    assert.match(await page.textContent("#hazard-count"), /^[\d,]+ of [\d,]+ overdue open events shown/);
+    await page.uncheck("#hazard-filter input[name=overdue]");
+    await page.selectOption("#hazard-filter select[name=status]", "");
   });
 
   await t.test("hotspot layer shows its legend", async () => {
@@ -170,7 +211,7 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
   });
 
   await t.test("an API error is shown in words", async () => {
-    expected = "/v1/hotspots";
+    expect("/v1/hotspots");
     await page.check("input[data-layer=hotspots]");
     await page.fill("#hazard-filter input[name=since]", "2025-06-01");
     await page.fill("#hazard-filter input[name=until]", "2025-01-01");
@@ -185,7 +226,7 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     await page.dispatchEvent("#hazard-filter input[name=until]", "change");
     await page.uncheck("input[data-layer=hotspots]");
     await idle();
-    expected = null;
+    expect(null);
   });
 
   await t.test("grid table sorts; a hazard click opens its popup", async () => {
@@ -205,7 +246,7 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     assert.ok(px, "no hazard drawn inside the map");
     await page.mouse.click(px.x, px.y);
     await page.waitForSelector(".maplibregl-popup", { timeout: 10_000 });
-    assert.match(await page.textContent(".maplibregl-popup"), /hazard.*severity/s);
+    assert.match(await page.textContent(".maplibregl-popup"), /hazard.*severity.*status/is);
     await page.screenshot({ path: join(outDir, "dashboard.png") });
   });
 
@@ -227,6 +268,9 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     assert.equal(code, loc.grid.code);
     assert.match(await page.textContent("#field-result"), new RegExp(`Grid ${loc.grid.code}`));
     assert.match(await page.textContent("#field-result"), /Vaduz/);
+    // The grid's staff by name, with their role, and the chief.
+    for (const w of loc.grid.workers || []) assert.match(await page.textContent("#field-workers"), new RegExp(w.name));
+    if (loc.grid.chief) assert.match(await page.textContent("#field-chief"), new RegExp(`${loc.grid.chief.name}.*Grid chief`));
     await page.screenshot({ path: join(outDir, "field.png") });
   });
 
@@ -295,5 +339,159 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     await page.screenshot({ path: join(outDir, "map.png") });
   });
 
+  assert.deepEqual(problems, [], "the page logged errors");
+});
+
+test("field worker on a phone: report, my events, moves, history", { skip, timeout: 120_000 }, async (t) => {
+  // The worker of the grid at Vaduz's point, from the roster: the server
+  // assigns a new event there to the grid's first worker by id.
+  const point = [9.5209, 47.1410];
+  const loc = await getJSON(`/v1/locate?lon=${point[0]}&lat=${point[1]}`);
+  assert.ok(loc.grid, "Vaduz's point is in a grid");
+  const { workers: roster } = await getJSON("/v1/workers");
+  const worker = roster.filter((w) => w.grid_codes.includes(loc.grid.code)).sort((a, b) => a.id.localeCompare(b.id))[0];
+  assert.ok(worker, `a worker serves grid ${loc.grid.code}`);
+  // A field key tied to that worker, made while the server runs: it learns
+  // of new keys from the change feed.
+  const made = spawnSync(bin, ["keys", "create", "--db", join(dir, "demo.gpkg"), "--role", "field", "--name", "browser test phone", "--worker", worker.id],
+    { encoding: "utf8", timeout: 30_000 });
+  assert.equal(made.status, 0, `wangge keys create: ${made.stderr}`);
+  const fieldKey = made.stdout.trim().split("\n").pop().trim();
+  let me = null;
+  for (let i = 0; i < 50 && !(me && me.worker); i++) {
+    const res = await fetch(`${base}/v1/me`, { headers: { Authorization: `Bearer ${fieldKey}` } });
+    if (res.status === 200) me = await res.json();
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(me?.worker?.id, worker.id, "the server knows the new key and its worker");
+
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  await context.addInitScript((k) => sessionStorage.setItem("wangge.key", k), fieldKey);
+  const page = await context.newPage();
+  const { problems, expect } = watch(page);
+  await page.goto(base + "/", { waitUntil: "load" });
+  await page.waitForSelector("body[data-ready='1']", { timeout: 60_000 });
+  await idleOn(page);
+
+  await t.test("a worker's key opens the field view, sized for a phone", async () => {
+    assert.equal(await page.getAttribute("#tab-field", "aria-selected"), "true");
+    await page.waitForFunction((name) => document.getElementById("my-events").textContent.includes(name), worker.name, { timeout: 10_000 });
+    // Nothing wider than the screen.
+    const { scroll, inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+    assert.ok(scroll <= inner, `the page is ${scroll} px wide on a ${inner} px screen`);
+    // Every control of the header and the field view is at least 40 px
+    // high and wide: a checkbox by its label.
+    const small = await page.evaluate(() => {
+      const out = [];
+      for (const e of document.querySelectorAll("header button, #view-field button, #view-field select, #view-field input, #view-field textarea, #view-field a")) {
+        const target = e.type === "checkbox" ? e.closest("label") || e : e;
+        const r = target.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) continue; // hidden
+        if (r.height < 40 || r.width < 40) out.push(`${e.tagName.toLowerCase()}#${e.id || e.name || e.textContent.trim().slice(0, 20)}: ${Math.round(r.width)}×${Math.round(r.height)}`);
+      }
+      return out;
+    });
+    assert.deepEqual(small, [], "tap targets under 40 px");
+  });
+
+  let fid = "";
+  await t.test("a report in the worker's grid is assigned to them", async () => {
+    // Tap the map at the point: it is located and becomes the report's
+    // point. Zoomed in first, so that a tap's whole pixels stay metres
+    // from the point (and inside its grid).
+    await page.evaluate((p) => {
+      window.scrollTo(0, 0);
+      window.wangge.map.jumpTo({ center: p, zoom: 16 });
+    }, point);
+    await idleOn(page);
+    const px = await pixelOf(page, point);
+    await page.touchscreen.tap(px.x, px.y);
+    await page.waitForSelector("#field-grid", { timeout: 15_000 });
+    assert.equal(await page.getAttribute("#field-grid", "data-code"), loc.grid.code);
+    assert.match(await page.textContent("#field-workers"), new RegExp(`${worker.name}`));
+    await page.waitForSelector("#report-where");
+    const where = [Number(await page.getAttribute("#report-where", "data-lon")), Number(await page.getAttribute("#report-where", "data-lat"))];
+    assert.equal(await page.getAttribute("#report-where", "data-crs"), "wgs84");
+    assert.ok(Math.abs(where[0] - point[0]) < 2e-4 && Math.abs(where[1] - point[1]) < 2e-4, `tapped ${where}, wanted ${point}`);
+    // The category sets the default severity (fire: 3, traffic: 2).
+    const tax = await getJSON("/v1/taxonomy");
+    const sev = (code) => String(tax.categories.find((c) => c.code === code).severity);
+    await page.selectOption("#report-form select[name=category]", "fire");
+    assert.equal(await page.inputValue("#report-form select[name=severity]"), sev("fire"));
+    await page.selectOption("#report-form select[name=category]", "traffic");
+    assert.equal(await page.inputValue("#report-form select[name=severity]"), sev("traffic"));
+    await page.fill("#report-form textarea[name=note]", "browser test: a fallen sign blocks the cycle lane");
+    await page.click("#report-submit");
+    await page.waitForSelector("#report-done", { timeout: 15_000 });
+    fid = await page.getAttribute("#report-done", "data-fid");
+    assert.equal(await page.getAttribute("#report-done", "data-status"), "assigned");
+    assert.equal(await page.getAttribute("#report-done .assignee", "data-id"), worker.id);
+    assert.match(await page.textContent("#report-done"), new RegExp(worker.name));
+    const f = await getJSON(`/collections/hazards/items/${fid}`);
+    assert.equal(f.properties.assignee, worker.id);
+    assert.equal(f.properties.category, "traffic");
+  });
+
+  await t.test("my events lists it first, as assigned", async () => {
+    const item = `#my-events .event-item[data-fid="${fid}"]`;
+    await page.waitForSelector(`${item}[data-status=assigned]`, { timeout: 10_000 });
+    assert.equal(await page.getAttribute("#my-events .event-item >> nth=0", "data-fid"), fid, "newest first");
+    assert.match(await page.textContent(item), /交通/);
+    assert.match(await page.textContent(item), /due \d{4}-\d\d-\d\d \d\d:\d\d/);
+    // The server's own list agrees.
+    const mine = await getJSON(`/collections/hazards/items?${new URLSearchParams({ filter: `assignee = '${worker.id}'`, limit: "1000" })}`, fieldKey);
+    assert.equal(await page.locator("#my-events .event-item").count(), mine.features.length);
+  });
+
+  await t.test("moves: in progress, a stale one reloaded, resolved", async () => {
+    await page.click(`#my-events .event-item[data-fid="${fid}"]`);
+    await page.waitForSelector(`#event-detail .event-title[data-fid="${fid}"]`, { timeout: 10_000 });
+    // One button per state the history route allows this key now.
+    const hist = await getJSON(`/collections/hazards/items/${fid}/history`, fieldKey);
+    const buttons = await page.$$eval("#event-detail button.move", (bs) => bs.map((b) => b.dataset.to));
+    assert.deepEqual(buttons, hist.allowed);
+    assert.ok(buttons.includes("in_progress"), `moves offered: ${buttons}`);
+    await page.fill("#event-detail textarea.move-note", "on my way");
+    await page.click("#event-detail button.move[data-to=in_progress]");
+    await page.waitForFunction(() => /Moved to in progress/.test(document.querySelector("#event-detail .event-message")?.textContent || ""), null, { timeout: 10_000 });
+    await page.waitForSelector(`#my-events .event-item[data-fid="${fid}"][data-status=in_progress]`, { timeout: 10_000 });
+
+    // A planner changes the note meanwhile: the page's ETag is stale, the
+    // server answers 412, and the page shows the event as it is now.
+    const res = await fetch(`${base}/collections/hazards/items/${fid}`, {
+      method: "PATCH", headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ properties: { note: "planner: the sign belongs to the road office" } }),
+    });
+    assert.equal(res.status, 200, `planner PATCH: ${await res.text()}`);
+    expect(`/collections/hazards/items/${fid}`);
+    await page.click("#event-detail button.move[data-to=resolved]");
+    await page.waitForFunction(() => /changed since it was loaded/.test(document.querySelector("#event-detail .event-message")?.textContent || ""), null, { timeout: 10_000 });
+    assert.match(await page.textContent("#event-detail"), /the sign belongs to the road office/);
+    assert.equal((await getJSON(`/collections/hazards/items/${fid}`)).properties.status, "in_progress", "the stale move changed nothing");
+    expect(null);
+
+    await page.fill("#event-detail textarea.move-note", "sign put back up");
+    await page.click("#event-detail button.move[data-to=resolved]");
+    await page.waitForFunction(() => /Moved to resolved/.test(document.querySelector("#event-detail .event-message")?.textContent || ""), null, { timeout: 10_000 });
+    await page.waitForSelector(`#my-events .event-item[data-fid="${fid}"][data-status=resolved]`, { timeout: 10_000 });
+    const f = await getJSON(`/collections/hazards/items/${fid}`);
+    assert.equal(f.properties.status, "resolved");
+    assert.ok(f.properties.resolved_at, "resolved_at is set");
+  });
+
+  await t.test("the history shows every step", async () => {
+    const hist = await getJSON(`/collections/hazards/items/${fid}/history`);
+    const shown = await page.$$eval("#event-detail ol.steps li", (lis) => lis.map((li) => li.dataset.to));
+    assert.deepEqual(shown, hist.steps.map((s) => s.to));
+    assert.deepEqual(shown.slice(-2), ["in_progress", "resolved"]);
+    assert.ok(shown.includes("assigned"), `steps: ${shown}`);
+    const text = await page.textContent("#event-detail ol.steps");
+    assert.match(text, /on my way/);
+    assert.match(text, /sign put back up/);
+    assert.match(text, new RegExp(`by ${hist.steps.at(-1).actor}`));
+    await page.screenshot({ path: join(outDir, "field-phone.png"), fullPage: true });
+  });
+
+  await context.close();
   assert.deepEqual(problems, [], "the page logged errors");
 });

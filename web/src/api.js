@@ -42,9 +42,12 @@ export function authHeaders() {
 // serves wangge under a prefix.
 const url = (path) => new URL(path.replace(/^\//, ""), document.baseURI).href;
 
-/** Fetches path and returns its JSON; throws APIError. */
-export async function api(path, { method = "GET", body, signal } = {}) {
-  const init = { method, signal, headers: { Accept: "application/json, application/geo+json;q=0.9", ...authHeaders() } };
+/**
+ * Fetches path and resolves with its JSON and ETag ({data, etag}); throws
+ * APIError. headers are added to the request (If-Match for a move).
+ */
+export async function apiWithETag(path, { method = "GET", body, signal, headers = {} } = {}) {
+  const init = { method, signal, headers: { Accept: "application/json, application/geo+json;q=0.9", ...authHeaders(), ...headers } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -71,9 +74,18 @@ export async function api(path, { method = "GET", body, signal } = {}) {
     if (res.status === 429 && retry) msg += ` (try again in ${retry} s)`;
     if (res.status === 401) msg += apiKey() ? " The API key was refused: enter another with the Key button." : " This server needs an API key: enter one with the Key button.";
     if (res.status >= 500 && !(data && data.detail)) msg = `The server failed (HTTP ${res.status}); its log says why.`;
-    throw new APIError(msg, res.status, retry);
+    const err = new APIError(msg, res.status, retry);
+    // The server's own words, without what the page adds, for callers
+    // that phrase the problem themselves (a refused move).
+    err.detail = data && data.detail ? data.detail : msg;
+    throw err;
   }
-  return data;
+  return { data, etag: res.headers.get("ETag") || "" };
+}
+
+/** Fetches path and returns its JSON; throws APIError. */
+export async function api(path, opts) {
+  return (await apiWithETag(path, opts)).data;
 }
 
 /**

@@ -1,11 +1,19 @@
-// The dashboard: layer switches, hazard filters, hotspots with their legend,
-// and a table of counts per grid.
+// The dashboard: layer switches, event filters (category, state, assignee,
+// overdue, severity, dates) that the map and the table of events follow, one
+// event's history and moves, hotspots with their legend, and a table of
+// counts per grid.
 import maplibregl from "maplibre-gl/dist/maplibre-gl-csp.js";
 import { allFeatures, api } from "./api.js";
-import { categoryColours, deviationStops, gridFillColour, hotspotBins, sector, setVisible, toggles } from "./layers.js";
+import { deviationStops, gridFillColour, hotspotBins, sector, setVisible, toggles } from "./layers.js";
+import {
+  annotate, categoriesByKind, categoryLabel, filterExpression, isOpen, isOverdue, kindLabel, matchEvent, newestFirst, OPEN, roleLabel, shortTime,
+  statusLabel, statuses, UNASSIGNED,
+} from "./events.js";
+import { EventPanel, statusBadge } from "./eventpanel.js";
 import { $, el, num, pct, kvTable, showError } from "./ui.js";
 
-const statuses = { open: "open", in_progress: "in progress", resolved: "resolved" };
+// The events table shows this many rows; the map shows every event.
+const tableRows = 200;
 
 /** The day after an ISO date, for an inclusive "to" date. */
 function nextDay(date) {
@@ -25,19 +33,42 @@ export class Dashboard {
     for (const box of document.querySelectorAll("#layer-toggles input")) {
       box.addEventListener("change", () => this.toggle(box.dataset.layer, box.checked));
     }
-    const cats = $("#categories");
-    for (const [c, colour] of Object.entries(categoryColours)) {
-      const swatch = el("span", { class: "swatch" });
-      swatch.style.setProperty("background", colour);
-      cats.append(el("label", { class: "cat" }, el("input", { type: "checkbox", name: "category", value: c, checked: true }), swatch, c));
-    }
+    this.panel = new EventPanel(ctx, $("#dash-event"), () => ctx.eventsChanged(this.panel));
+    this.filterForm();
     $("#hazard-filter").addEventListener("change", () => this.filter());
+    // A typed assignee filters as it is typed.
+    $("#hazard-filter").addEventListener("input", (e) => e.target.name === "assignee" && this.filter());
     $("#hazard-filter").addEventListener("submit", (e) => e.preventDefault());
     for (const th of document.querySelectorAll("#grid-table thead th")) {
       th.addEventListener("click", () => this.sortBy(th.dataset.key));
     }
     this.gridLegend();
     this.hotspotLegend();
+  }
+
+  /** The filter's categories (grouped by kind), states and assignees. */
+  filterForm() {
+    const { tax, lang } = this.ctx;
+    const cats = $("#categories");
+    const box = (c) => el("label", { class: "cat" }, el("input", { type: "checkbox", name: "category", value: c, checked: true }), categoryLabel(tax, c, lang));
+    const groups = categoriesByKind(tax, lang);
+    if (groups.length) {
+      cats.replaceChildren(...groups.map((g) => el("div", { class: "kind", dataset: { kind: g.kind } }, el("strong", {}, g.label), " ", g.categories.map((c) => box(c.code)))));
+    } else {
+      cats.replaceChildren(el("small", { class: "note" }, "This server names no categories (GET /v1/taxonomy): every event is shown."));
+    }
+    const status = $("#hazard-filter").status;
+    for (const s of statuses) status.append(el("option", { value: s }, statusLabel(s)));
+    // The roster for those who may read it; others type a worker id.
+    if (this.ctx.workers) {
+      $("#assignee-filter").replaceChildren(el("select", { name: "assignee" },
+        el("option", { value: "" }, "anyone"), el("option", { value: UNASSIGNED }, "unassigned"),
+        this.ctx.workers.map((w) => el("option", { value: w.id }, `${w.name} (${w.id}), ${roleLabel(tax, w.role, lang)}`))));
+    }
+    const items = statuses.map((s) => el("span", { class: "item" }, statusBadge(s)));
+    const ring = el("span", { class: "swatch ring" });
+    $("#legend-status").replaceChildren(el("div", {}, "Event colour: its state; size: severity 1–3; a black ring: overdue"),
+      el("div", { class: "items" }, items, el("span", { class: "item" }, ring, "overdue")));
   }
 
   gridLegend() {
@@ -65,12 +96,10 @@ export class Dashboard {
   async load() {
     const { map } = this;
     const jobs = [
-      allFeatures("collections/hazards/items").then((fc) => {
-        this.hazards = fc.features;
-        map.getSource("hazards").setData(fc);
-        this.filter();
-      }).catch((e) => showError("Hazards", e)),
-      allFeatures("collections/cameras/items").then((fc) => {
+      this.loadEvents(),
+      // Camera positions are for planners: a key known to be less is not
+      // refused first.
+      !this.ctx.canPlan && this.ctx.role ? this.note("cameras", "hidden: cameras need a planner's key") : allFeatures("collections/cameras/items").then((fc) => {
         map.getSource("cameras").setData(fc);
         map.getSource("sectors").setData({ type: "FeatureCollection", features: fc.features.map(sector).filter(Boolean) });
       }).catch((e) => {
@@ -81,6 +110,28 @@ export class Dashboard {
       this.loadStats(),
     ];
     await Promise.all(jobs);
+  }
+
+  /** Loads every event onto the map and into the table. */
+  async loadEvents() {
+    try {
+      const fc = await allFeatures("collections/hazards/items");
+      annotate(fc.features, Date.now(), this.ctx.tax);
+      this.hazards = fc.features;
+      this.map.getSource("hazards").setData(fc);
+      this.filter();
+    } catch (e) {
+      showError("Events", e);
+    }
+  }
+
+  /**
+   * After a report or a move: events, their counts per grid, and the open
+   * event unless the move was made there (it shows its own result).
+   */
+  async reloadEvents(from) {
+    await Promise.all([this.loadEvents(), this.loadStats()]);
+    if (from !== this.panel && this.panel.fid !== null && !$("#dash-event").hidden) await this.panel.show(this.panel.fid);
   }
 
   /** Writes a short note next to a layer's switch. */
@@ -103,7 +154,10 @@ export class Dashboard {
         for (const g of res.grids || []) {
           this.stats.set(g.code, {
             code: g.code, name: g.name, households: g.households,
-            open: g.hazards && g.hazards.by_status ? g.hazards.by_status.open : null,
+            // Open is neither done nor rejected; servers before the event
+            // states counted a state called open.
+            open: g.hazards ? g.hazards.open ?? (g.hazards.by_status ? g.hazards.by_status.open : null) : null,
+            overdue: g.hazards ? g.hazards.overdue ?? null : null,
             coverage: g.coverage ? g.coverage.households_share : null, raw: g,
           });
         }
@@ -111,8 +165,8 @@ export class Dashboard {
         // Without the statistics route: households from the plan, open
         // hazards by locating them, coverage unknown.
         const plan = await api(`v1/plans/${published.id}`);
-        for (const g of plan.grids || []) this.stats.set(g.code, { code: g.code, households: g.households, open: 0, coverage: null });
-        const open = this.hazards.filter((h) => h.properties.status === "open");
+        for (const g of plan.grids || []) this.stats.set(g.code, { code: g.code, households: g.households, open: 0, overdue: null, coverage: null });
+        const open = this.hazards.filter((h) => isOpen(h.properties.status));
         if (open.length && have.has("POST /v1/locate")) {
           const res = await api("v1/locate", { method: "POST", body: { points: open.map((h) => h.geometry.coordinates) } });
           for (const r of res.results) if (r.grid && this.stats.has(r.grid.code)) this.stats.get(r.grid.code).open++;
@@ -137,7 +191,7 @@ export class Dashboard {
     }
     tbody.replaceChildren(...rows.map((r) => el("tr", { dataset: { code: r.code }, tabindex: "0", onclick: () => this.select(r.code, true),
       onkeydown: (e) => e.key === "Enter" && this.select(r.code, true) },
-    el("th", { scope: "row" }, r.code), el("td", {}, num(r.households)), el("td", {}, num(r.open)), el("td", {}, pct(r.coverage)))));
+    el("th", { scope: "row" }, r.code), el("td", {}, num(r.households)), el("td", {}, num(r.open)), el("td", {}, num(r.overdue)), el("td", {}, pct(r.coverage)))));
     for (const tr of tbody.children) tr.classList.toggle("selected", tr.dataset.code === this.selected);
   }
 
@@ -156,32 +210,58 @@ export class Dashboard {
     }
   }
 
-  /** The hazard filter from the form, as values and a MapLibre expression. */
+  /** The event filter from the form (see events.matchEvent). */
   currentFilter() {
     const form = $("#hazard-filter");
-    const status = form.status.value, since = form.since.value, until = form.until.value, severity = Number(form.severity.value) || 1;
-    const cats = [...form.querySelectorAll("input[name=category]:checked")].map((i) => i.value);
-    const expr = ["all", ["in", ["get", "category"], ["literal", cats]]];
-    if (status) expr.push(["==", ["get", "status"], status]);
-    if (severity > 1) expr.push([">=", ["get", "severity"], severity]);
-    const day = ["slice", ["get", "reported_at"], 0, 10];
-    if (since) expr.push([">=", day, since]);
-    if (until) expr.push(["<=", day, until]);
-    return { status, since, until, cats, severity, expr };
+    const boxes = [...form.querySelectorAll("input[name=category]")];
+    const checked = boxes.filter((i) => i.checked).map((i) => i.value);
+    return {
+      // Every box ticked is every category, also those the taxonomy lacks.
+      cats: checked.length === boxes.length ? null : checked,
+      status: form.status.value,
+      assignee: form.assignee.value.trim(),
+      overdue: form.overdue.checked,
+      severity: Number(form.severity.value) || 1,
+      since: form.since.value,
+      until: form.until.value,
+    };
   }
 
   filter() {
     const f = this.currentFilter();
-    this.map.setFilter("hazards", f.expr);
-    const shown = this.hazards.filter((h) => {
-      const p = h.properties, day = String(p.reported_at || "").slice(0, 10);
-      return f.cats.includes(p.category) && (!f.status || p.status === f.status) && p.severity >= f.severity &&
-        (!f.since || day >= f.since) && (!f.until || day <= f.until);
-    }).length;
-    const what = f.status ? `${statuses[f.status]} hazards` : "hazards";
-    $("#hazard-count").textContent = `${num(shown)} of ${num(this.hazards.length)} ${what} shown`;
-    if (f.since && f.until && f.since > f.until) showError("Hazard filter", new Error("the From date is after the To date"));
+    this.map.setFilter("hazards", filterExpression(f));
+    const shown = newestFirst(this.hazards.filter((h) => matchEvent(h.properties, f)));
+    const what = [f.overdue ? "overdue" : "", f.status === OPEN ? "open" : f.status ? statusLabel(f.status) : "", "events"].filter(Boolean).join(" ");
+    $("#hazard-count").textContent = `${num(shown.length)} of ${num(this.hazards.length)} ${what} shown`;
+    this.eventTable(shown);
+    if (f.since && f.until && f.since > f.until) showError("Event filter", new Error("the From date is after the To date"));
     if (this.map.getLayoutProperty("hotspots-fill", "visibility") === "visible") this.loadHotspots();
+  }
+
+  /** The table of the events the filter shows, newest first. */
+  eventTable(shown) {
+    const { tax, lang } = this.ctx;
+    const now = Date.now();
+    const who = (id) => {
+      if (!id) return el("em", {}, "none");
+      const w = this.ctx.workerIndex.get(id);
+      return w ? w.name : id;
+    };
+    $("#event-table tbody").replaceChildren(...shown.slice(0, tableRows).map((f) => {
+      const p = f.properties;
+      return el("tr", { dataset: { fid: String(f.id) }, tabindex: "0", class: this.panel.fid === f.id ? "selected" : null,
+        onclick: () => this.openEvent(f, true), onkeydown: (e) => e.key === "Enter" && this.openEvent(f, true) },
+      el("th", { scope: "row" }, String(f.id)), el("td", {}, categoryLabel(tax, p.category, lang)), el("td", {}, statusBadge(p.status)),
+      el("td", {}, who(p.assignee)), el("td", { class: isOverdue(p, now, tax) ? "overdue" : null, title: shortTime(p.due_at) }, shortTime(p.due_at).slice(0, 10)));
+    }));
+    $("#event-table-note").textContent = shown.length > tableRows ? `The newest ${tableRows} of ${num(shown.length)}: narrow the filter for the others.` : "";
+  }
+
+  /** Shows an event's history and moves; from the table, on the map too. */
+  openEvent(f, fly) {
+    for (const tr of document.querySelectorAll("#event-table tbody tr")) tr.classList.toggle("selected", tr.dataset.fid === String(f.id));
+    if (fly && f.geometry) this.map.flyTo({ center: f.geometry.coordinates, zoom: Math.max(this.map.getZoom(), 15), duration: 500 });
+    this.panel.show(f.id).then(() => $("#dash-event").scrollIntoView({ block: "nearest" }));
   }
 
   async loadHotspots() {
@@ -192,7 +272,7 @@ export class Dashboard {
     }
     const f = this.currentFilter();
     const q = new URLSearchParams();
-    if (f.cats.length === 1) q.set("category", f.cats[0]);
+    if (f.cats && f.cats.length === 1) q.set("category", f.cats[0]);
     if (f.since) q.set("since", f.since);
     if (f.until) q.set("until", nextDay(f.until));
     const key = q.toString();
@@ -203,7 +283,7 @@ export class Dashboard {
       if (this.hotspotsLoaded !== key) return; // a newer filter won
       this.map.getSource("hotspots").setData(fc);
       const hot = fc.features.filter((x) => x.properties.bin > 0).length, cold = fc.features.filter((x) => x.properties.bin < 0).length;
-      const scope = f.cats.length === 1 ? f.cats[0] + " hazards" : f.cats.length === Object.keys(categoryColours).length ? "all hazards" : "all hazards (pick one category to narrow)";
+      const scope = !f.cats ? "all events" : f.cats.length === 1 ? categoryLabel(this.ctx.tax, f.cats[0], this.ctx.lang) : "all events (pick one category to narrow)";
       note().textContent = `${num(fc.incidents)} incidents (${scope}, any status) in H3 cells of resolution ${fc.res}: ${hot} hot and ${cold} cold cells.` +
         (fc.warnings && fc.warnings.length ? " " + fc.warnings.join(" ") : "");
     } catch (e) {
@@ -223,16 +303,28 @@ export class Dashboard {
     if (hit) this.select(hit.properties.code, false);
   }
 
-  /** A popup naming a hazard or a camera. */
+  /** A popup naming an event or a camera. */
   popup(f) {
     const p = f.properties;
-    const body = f.layer.id === "hazards"
-      ? el("div", { class: "popup" }, el("strong", {}, `${p.category} hazard`), kvTable([
-        ["severity", String(p.severity)], ["status", String(p.status).replace("_", " ")],
-        ["reported", String(p.reported_at || "").replace("T", " ").replace(/(:00)?(\.000)?Z$/, " UTC")], ["id", p.source_id || String(f.id)]]))
-      : el("div", { class: "popup" }, el("strong", {}, "camera"), kvTable([
+    const { tax, lang } = this.ctx;
+    let body;
+    if (f.layer.id === "hazards") {
+      const overdue = isOverdue(p, Date.now(), tax);
+      const cat = tax.categories.get(p.category);
+      body = el("div", { class: "popup" }, el("strong", {}, categoryLabel(tax, p.category, lang)), ` ${cat ? kindLabel(tax, cat.kind, lang) : "event"}`, kvTable([
+        ["severity", String(p.severity)], ["status", el("span", {}, statusBadge(p.status), overdue ? el("strong", { class: "overdue" }, " overdue") : null)],
+        ["assignee", p.assignee ? (this.ctx.workerIndex.get(p.assignee)?.name || p.assignee) : "unassigned"],
+        ["reported", shortTime(p.reported_at)], ["due", shortTime(p.due_at)], ["id", p.source_id || String(f.id)]]),
+      el("button", { type: "button", class: "linkish", onclick: () => {
+        // The popup's feature is a tile copy; the panel loads it anew.
+        this.closePopup();
+        this.openEvent({ id: f.id, geometry: null }, false);
+      } }, "History and moves"));
+    } else {
+      body = el("div", { class: "popup" }, el("strong", {}, "camera"), kvTable([
         ["status", p.status], ["facing", `${Math.round(p.azimuth)}°`], ["field of view", `${Math.round(p.fov)}°`],
         ["range", `${Math.round(p.range_m)} m`], ["id", p.source_id || String(f.id)]]));
+    }
     this.closePopup();
     this.openPopup = new maplibregl.Popup({ closeButton: true, maxWidth: "280px" })
       .setLngLat(f.geometry.coordinates).setDOMContent(body).addTo(this.map);
@@ -265,13 +357,14 @@ export class Dashboard {
     try {
       const g = await api(`v1/grids/${encodeURIComponent(code)}/stats`);
       if (this.selected !== code) return;
-      const by = g.hazards ? g.hazards.by_status || {} : {};
+      const h = g.hazards;
       out.append(kvTable([
         g.name ? ["name", g.name] : null,
         ["worker", g.worker || "not assigned"],
         ["households", num(g.households)],
-        ["hazards", g.hazards ? `${num(g.hazards.reported)} reported: ${num(by.open)} open, ${num(by.in_progress)} in progress, ${num(by.resolved)} resolved` : "—"],
-        ["closure rate", g.hazards ? pct(g.hazards.closure_rate) : "—"],
+        ["events", h ? `${num(h.reported)} reported: ${num(h.open)} open, ${num(h.overdue)} overdue, ${num(h.resolved)} done, ${num(h.rejected)} rejected` : "—"],
+        ["closure rate", h ? pct(h.closure_rate) : "—"],
+        h && h.on_time_rate !== undefined ? ["on time", pct(h.on_time_rate)] : null,
         ["cameras", g.cameras ? `${num(g.cameras.online)} online of ${num(g.cameras.total)}` : "—"],
         ["households covered", g.coverage ? pct(g.coverage.households_share) : "—"],
         ["area covered", g.coverage ? pct(g.coverage.area_share) : "—"],

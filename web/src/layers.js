@@ -2,11 +2,7 @@
 // tiles when the server has them, else from its GeoJSON collections; hazards
 // and cameras are GeoJSON so that filters act on every feature at every zoom.
 // No base map from the internet: areas and grids are the base.
-
-/** Hazard categories and their colours (the same as /style.json). */
-export const categoryColours = {
-  fire: "#d7301f", traffic: "#ff7f00", building: "#8c510a", electrical: "#6a3d9a", water: "#1f78b4", other: "#666666",
-};
+import { statusColours } from "./events.js";
 
 /** Hotspot bins −3…+3: colour and meaning. */
 export const hotspotBins = [
@@ -94,16 +90,27 @@ export function addLayers(map, { tiles, target, basemap }) {
     paint: { "circle-color": ["match", ["get", "status"], "online", "#1a9850", "offline", "#777777", "#fdae61"],
       "circle-radius": 5, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 } });
   add({ id: "hazards", type: "circle", source: "hazards",
-    paint: {
-      "circle-color": ["match", ["get", "category"], ...Object.entries(categoryColours).flat(), "#666666"],
-      "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, ["*", 1.2, ["get", "severity"]], 15, ["+", 3, ["*", 2, ["get", "severity"]]]],
-      "circle-stroke-color": ["match", ["get", "status"], "open", "#000000", "#ffffff"],
-      "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 9, 0.5, 15, 1.5],
-    } });
+    paint: hazardPaint() });
   add({ id: "pick-radius", type: "line", source: "pick", filter: ["==", ["geometry-type"], "Polygon"],
     paint: { "line-color": "#0050ef", "line-width": 1.5, "line-dasharray": [2, 2] } });
   add({ id: "pick", type: "circle", source: "pick", filter: ["==", ["geometry-type"], "Point"],
     paint: { "circle-color": "#0050ef", "circle-radius": 7, "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 } });
+}
+
+/**
+ * The events' circles: colour is the state, size the severity, and a black
+ * ring marks an overdue event (_overdue, set by events.annotate: MapLibre
+ * expressions have no clock).
+ */
+export function hazardPaint() {
+  const sev = ["to-number", ["get", "severity"], 1];
+  const overdue = ["==", ["get", "_overdue"], true];
+  return {
+    "circle-color": ["match", ["get", "status"], ...Object.entries(statusColours).flat(), "#666666"],
+    "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, ["*", 1.2, sev], 15, ["+", 3, ["*", 2, sev]]],
+    "circle-stroke-color": ["case", overdue, "#000000", "#ffffff"],
+    "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 9, ["case", overdue, 1.2, 0.5], 15, ["case", overdue, 3, 1.5]],
+  };
 }
 
 /** Which map layers each toggle in the panel shows or hides. */

@@ -7,6 +7,7 @@ import "./style.css";
 
 import { absolute, allFeatures, api, apiKey, authHeaders, routes, setAPIKey } from "./api.js";
 import { addLayers, bbox } from "./layers.js";
+import { atLeast, indexTaxonomy } from "./events.js";
 import { $, clearError, setStatus, showError } from "./ui.js";
 import { Dashboard } from "./dashboard.js";
 import { Field } from "./field.js";
@@ -61,16 +62,31 @@ async function start() {
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
   // The page's own state, for people debugging it and for the browser test.
   window.wangge = { map };
+  let views = null;
   map.on("error", (e) => showError("Map", e.error || e));
 
-  // Plans are for planners: a viewer's or field worker's 401/403 here is
-  // no error, the planner view just says what it needs.
-  let canPlan = true;
-  const [have, plans] = await Promise.all([routes(), api("v1/plans").catch((e) => {
+  const have = await routes();
+  // Who the key is (its role, its worker) and the taxonomy of events; both
+  // optional, so the page still works with servers that lack them.
+  const [me, taxonomy] = await Promise.all([
+    have.has("GET /v1/me") ? api("v1/me").catch((e) => (showError("Who am I", e), null)) : null,
+    have.has("GET /v1/taxonomy") ? api("v1/taxonomy").catch((e) => (showError("Event categories", e), null)) : null,
+  ]);
+  const role = me && me.role ? me.role : "";
+  // Plans, cameras and the roster are for planners: with a known lesser
+  // role they are not asked for (a refused request is noise in the
+  // browser's console); with an unknown one a 401/403 is no error, the
+  // planner view just says what it needs.
+  let canPlan = !role || atLeast(role, "planner");
+  const plans = canPlan ? await api("v1/plans").catch((e) => {
     if (e.status === 401 || e.status === 403) canPlan = false;
     else showError("Plans", e);
     return { plans: [] };
-  })]);
+  }) : { plans: [] };
+  let workers = null; // the roster, for planners; others type a worker id
+  if (role && atLeast(role, "planner") && have.has("GET /v1/workers")) {
+    workers = await api("v1/workers").then((r) => r.workers || []).catch((e) => (showError("Workers", e), null));
+  }
   const published = (plans.plans || []).find((p) => p.published) || null;
   await new Promise((resolve) => (map.loaded() ? resolve() : map.once("load", resolve)));
 
@@ -80,7 +96,16 @@ async function start() {
   $("#basemap-toggle").hidden = !basemap;
   addLayers(map, { tiles, target: published ? published.target : 300, basemap });
 
-  const ctx = { map, have, published, canPlan, tiles, areas: null, reloadGrids: null };
+  const ctx = {
+    map, have, published, canPlan, tiles, areas: null, reloadGrids: null,
+    // Workers by id, for their names: the roster, the key's own worker, and
+    // the staff of grids the field view located.
+    me, role, workers, workerIndex: new Map([...(workers || []), me && me.worker].filter(Boolean).map((w) => [w.id, w])),
+    tax: indexTaxonomy(taxonomy), lang: navigator.language || "en",
+    // After an event is reported or moved: the map, the tables and the
+    // lists of events follow; from is the event panel that made a move.
+    eventsChanged: (from) => Promise.all([views.dashboard.reloadEvents(from), views.field.loadMine(from)]),
+  };
   // Areas are needed by the planner (its list of parents) and to frame the
   // map; with tiles they are fetched for those alone.
   const areasReq = api("collections/areas/items?limit=10000");
@@ -103,7 +128,7 @@ async function start() {
     showError("Areas and grids", e);
   }
 
-  const views = {
+  views = {
     dashboard: new Dashboard(ctx),
     field: new Field(ctx),
     planner: new Planner(ctx),
@@ -145,21 +170,31 @@ async function start() {
     const b = $("#refresh");
     b.disabled = true;
     try {
-      const plans = await api("v1/plans");
-      ctx.published = (plans.plans || []).find((p) => p.published) || null;
-      await Promise.all([ctx.reloadGrids(), views.dashboard.reload()]);
-      setStatus(statusLine(ctx.published));
+      if (ctx.canPlan) {
+        const plans = await api("v1/plans");
+        ctx.published = (plans.plans || []).find((p) => p.published) || null;
+      }
+      await Promise.all([ctx.reloadGrids(), views.dashboard.reload(), views.field.loadMine()]);
+      setStatus(ctx.canPlan ? statusLine(ctx.published) : whoLine(me));
     } catch (e) {
       showError("Refresh", e);
     } finally {
       b.disabled = false;
     }
   });
-  select("dashboard");
-  await views.dashboard.load();
-  setStatus(canPlan ? statusLine(published) : "Grids of the published plan");
+  // A field worker's key opens on their own events; everyone else on the
+  // dashboard.
+  select(me && me.worker ? "field" : "dashboard");
+  await Promise.all([views.dashboard.load(), views.field.loadMine()]);
+  setStatus(canPlan ? statusLine(published) : whoLine(me));
   map.once("idle", () => (document.body.dataset.ready = "1"));
   map.triggerRepaint();
+}
+
+/** The header's line for those who cannot plan: who the key acts for. */
+function whoLine(me) {
+  if (me && me.worker) return `${me.worker.name || me.worker.id}: ${me.role} key`;
+  return me && me.role ? `Grids of the published plan (${me.role} key)` : "Grids of the published plan";
 }
 
 /** The header's line about the published plan. */
