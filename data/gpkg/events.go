@@ -204,4 +204,3 @@ func (t *Tx) AddEventStep(ctx context.Context, st data.EventStep) (int64, error)
 	id, err := res.LastInsertId()
 	return id, mapErr(err, "add a step to the history of event %d", st.FID)
 }
-

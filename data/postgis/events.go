@@ -168,4 +168,3 @@ func (t *Tx) AddEventStep(ctx context.Context, st data.EventStep) (int64, error)
 	}
 	return id, nil
 }
-
