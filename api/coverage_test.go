@@ -172,7 +172,7 @@ func TestCoverageBadInput(t *testing.T) {
 		{f, "/v1/coverage/gaps?res=15", "parameter res must be an integer from 9 to 13", 400},
 		{f, "/v1/coverage/gaps?grid=nope", `parameter grid: no grid "nope"`, 404},
 		{f, "/v1/grids/nope/stats", `no grid "nope"`, 404},
-		{f, "/v1/grids/stats?since=yesterday", "parameter since must be a date", 400},
+		{f, "/v1/grids/stats?since=yesterday", "parameter since must be an RFC 3339 time", 400},
 		{f, "/v1/grids/stats?since=2025-02-01&until=2025-01-01", "must be before until", 400},
 		{f, "/v1/grids/stats?coverage=maybe", "parameter coverage must be true or false", 400},
 		{shared, "/v1/coverage", "no published plan", 404},

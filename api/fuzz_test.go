@@ -232,15 +232,18 @@ func FuzzParsePoint(f *testing.F) {
 	})
 }
 
-func FuzzParseWhen(f *testing.F) {
+func FuzzParsePeriod(f *testing.F) {
 	for _, s := range []string{"", "2025-05-01", "2025-05-01T09:00:00Z", "2025-05-01T09:00:00.123+08:00", "2025-13-01", "0000-01-01", "9999-12-31T23:59:59Z", "yesterday"} {
-		f.Add(s)
+		f.Add(s, "2026-01-01")
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		tm, err := parseWhen("since", s)
+	f.Fuzz(func(t *testing.T, since, until string) {
+		from, to, err := parsePeriod(url.Values{"since": {since}, "until": {until}})
 		wantInvalid(t, err)
-		if err == nil && s == "" && !tm.IsZero() {
-			t.Fatalf("empty bound parsed as %v", tm)
+		if err == nil && since == "" && !from.IsZero() {
+			t.Fatalf("empty bound parsed as %v", from)
+		}
+		if err == nil && !from.IsZero() && !to.IsZero() && !from.Before(to) {
+			t.Fatalf("%q..%q: since %v not before until %v", since, until, from, to)
 		}
 	})
 }

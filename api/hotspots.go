@@ -52,14 +52,8 @@ func (s *Server) hotspots(w http.ResponseWriter, r *http.Request) error {
 	// error, so a dashboard built for another taxonomy keeps working.
 	q := tiles.HotspotQuery{Category: v.Get("category")}
 	var err error
-	if q.Since, err = parseWhen("since", v.Get("since")); err != nil {
+	if q.Since, q.Until, err = parsePeriod(v); err != nil {
 		return err
-	}
-	if q.Until, err = parseWhen("until", v.Get("until")); err != nil {
-		return err
-	}
-	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
-		return invalid("since (%s) must be before until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
 	}
 	if q.Res, err = intParam(v, "res", 0, tiles.MinHotspotRes, tiles.MaxHotspotRes); err != nil {
 		return err
@@ -104,19 +98,4 @@ func hotspotFeature(c spatial.HotspotCell) (*geojson.Feature, error) {
 		"z": c.Z, "p": c.P, "p_fdr": c.PFDR, "bin": c.Bin,
 	}
 	return f, nil
-}
-
-// parseWhen reads a since/until bound: an RFC 3339 time or a date (UTC
-// midnight); "" is no bound.
-func parseWhen(name, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, invalid("%s must be an RFC 3339 time (2025-05-01T09:00:00Z) or a date (2025-05-01), got %q", name, s)
 }

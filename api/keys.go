@@ -1,9 +1,7 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -55,10 +53,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 		Name   string    `json:"name"`
 		Worker string    `json:"worker"`
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return bodyError(err)
+	if err := decodeBody(r, &req); err != nil {
+		return err
 	}
 	token, k, err := data.CreateKey(r.Context(), s.store, principalOf(r.Context()).actor(), req.Role, req.Name, req.Worker)
 	if err != nil {
@@ -84,31 +80,14 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r, "actor", "action", "since", "limit", "offset"); err != nil {
+	v := r.URL.Query() // the names are checked against the route's (query.go)
+	q := data.AuditQuery{Actor: v.Get("actor"), Action: v.Get("action")}
+	var err error
+	if q.Limit, q.Offset, err = parsePage(v, 100, maxLimit, false); err != nil {
 		return err
 	}
-	v := r.URL.Query()
-	q := data.AuditQuery{Actor: v.Get("actor"), Action: v.Get("action"), Limit: 100}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			return invalid("parameter limit must be an integer from 1 to %d, got %q", maxLimit, s)
-		}
-		q.Limit = n
-	}
-	if s := v.Get("offset"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return invalid("parameter offset must be a non-negative integer, got %q", s)
-		}
-		q.Offset = n
-	}
-	if s := v.Get("since"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return invalid("parameter since must be an RFC 3339 time (2026-01-02T15:04:05Z), got %q", s)
-		}
-		q.Since = t
+	if q.Since, _, err = parsePeriod(v); err != nil { // the route has no until
+		return err
 	}
 	entries, n, err := s.store.AuditLog(r.Context(), q)
 	if err != nil {

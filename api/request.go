@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -84,8 +85,6 @@ func jsonBodyError(err error) error {
 	return invalid("body: %v", err)
 }
 
-// bodyError is jsonBodyError under the name api/keys.go calls it by.
-func bodyError(err error) error { return jsonBodyError(err) }
 
 // jsonKind names a Go kind as a JSON client sees it.
 func jsonKind(goKind string) string {
@@ -116,6 +115,32 @@ func intParam(v url.Values, name string, def, lo, hi int) (int, error) {
 		return 0, invalid("parameter %s must be an integer from %d to %d, got %q", name, lo, hi, s)
 	}
 	return n, nil
+}
+
+// parsePeriod reads since and until: each an RFC 3339 time or a date (UTC
+// midnight), absent for no bound; since must come before until. The one
+// reading of a reporting period, for every route that takes one.
+func parsePeriod(v url.Values) (since, until time.Time, err error) {
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &since}, {"until", &until}} {
+		s := v.Get(p.name)
+		if s == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			if t, err = time.Parse(time.DateOnly, s); err != nil {
+				return since, until, invalid("parameter %s must be an RFC 3339 time (2025-05-01T09:00:00Z) or a date (2025-05-01), got %q", p.name, s)
+			}
+		}
+		*p.dst = t.UTC()
+	}
+	if !since.IsZero() && !until.IsZero() && !since.Before(until) {
+		return since, until, invalid("parameter since (%s) must be before until (%s)", v.Get("since"), v.Get("until"))
+	}
+	return since, until, nil
 }
 
 // parsePage reads limit (def when absent) and offset. A limit above
@@ -170,12 +195,6 @@ func queryOnly(v url.Values, known ...string) error {
 		}
 	}
 	return nil
-}
-
-// checkParams is checkNames on r's query, for a check narrower than the
-// route's declared parameters (api/keys.go's audit declares its own).
-func checkParams(r *http.Request, known ...string) error {
-	return checkNames(r.URL.RawQuery, known, false)
 }
 
 // coordValue checks the first value s of a required longitude or latitude

@@ -97,24 +97,9 @@ type statsQuery struct {
 
 func parseStatsQuery(v url.Values) (statsQuery, error) {
 	q := statsQuery{coverage: true, now: time.Now()}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"since", &q.since}, {"until", &q.until}} {
-		s := v.Get(p.name)
-		if s == "" {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			if t, err = time.Parse(time.DateOnly, s); err != nil {
-				return q, invalid("parameter %s must be a date (2025-01-01) or an RFC 3339 time, got %q", p.name, s)
-			}
-		}
-		*p.dst = t
-	}
-	if !q.since.IsZero() && !q.until.IsZero() && !q.since.Before(q.until) {
-		return q, invalid("parameter since (%s) must be before until (%s)", v.Get("since"), v.Get("until"))
+	var err error
+	if q.since, q.until, err = parsePeriod(v); err != nil {
+		return q, err
 	}
 	// Any value is accepted: one the taxonomy in use does not have counts
 	// nothing, as every read filter does.
