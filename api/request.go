@@ -85,7 +85,6 @@ func jsonBodyError(err error) error {
 	return invalid("body: %v", err)
 }
 
-
 // jsonKind names a Go kind as a JSON client sees it.
 func jsonKind(goKind string) string {
 	switch goKind {
