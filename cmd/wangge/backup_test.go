@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,7 +245,7 @@ func TestFileWhileServing(t *testing.T) {
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	var mu sync.Mutex
-	var written, failed500 int
+	var written int
 	var writeErr error
 	wg.Add(1)
 	go func() {
@@ -257,20 +256,16 @@ func TestFileWhileServing(t *testing.T) {
 				return
 			default:
 			}
-			_, a, err := createHazard(srv, pt{9.515 + float64(i%50)*0.0004, 47.13 + float64(i%40)*0.0005},
+			// Every write must succeed: a 500 is a failure. (One rarely
+			// did, "no such table: hazards", on the first write of a
+			// connection whose schema the demo's imports had left stale;
+			// gpkg.Store.Begin now refreshes it.)
+			_, _, err := createHazard(srv, pt{9.515 + float64(i%50)*0.0004, 47.13 + float64(i%40)*0.0005},
 				map[string]any{"category": "traffic", "severity": 1 + i%3})
 			mu.Lock()
-			switch {
-			case err != nil && a.status == http.StatusInternalServerError:
-				// Known defect, cause not found yet: rarely (about one run
-				// in twelve under load) a write while another process runs
-				// VACUUM INTO fails with "no such table: hazards". Counted
-				// and checked against the server's log below; nothing else
-				// is let through.
-				failed500++
-			case err != nil:
+			if err != nil {
 				writeErr = err
-			default:
+			} else {
 				written++
 			}
 			mu.Unlock()
@@ -294,19 +289,6 @@ func TestFileWhileServing(t *testing.T) {
 	wg.Wait()
 	if writeErr != nil {
 		t.Fatalf("API writes during the backup: %v\nserver log:\n%s", writeErr, tail(srv.log.String(), 4000))
-	}
-	if failed500 > 0 {
-		for _, line := range strings.Split(srv.log.String(), "\n") {
-			if strings.Contains(line, "request failed") && !strings.Contains(line, "no such table: hazards") {
-				t.Fatalf("a write failed with a 500 other than the known one: %s", line)
-			}
-		}
-		for _, line := range strings.Split(srv.log.String(), "\n") {
-			if strings.Contains(line, "request failed") {
-				t.Logf("REPRO %s", line)
-			}
-		}
-		t.Logf("KNOWN DEFECT: %d API writes answered 500 (no such table: hazards) while wangge backup ran", failed500)
 	}
 	t.Logf("%d hazards written through the API, the backup taken after %d of them, done before %d", written, before, after)
 	if after == before {

@@ -50,6 +50,25 @@ func (s *Store) Begin(ctx context.Context) (data.Tx, error) {
 	if err != nil {
 		return nil, mapErr(err, "begin")
 	}
+	// The connection's copy of the schema is brought up to date before
+	// anything else, now that the write lock keeps it from changing.
+	// Another connection's schema change (the bulk path's R-tree trigger
+	// drop and restore, in this process or another) leaves it stale, and
+	// SQLite (3.53.4) mishandles a stale schema while it connects an R-tree
+	// virtual table, which it does the first time the connection compiles
+	// a layer's R-tree trigger: the connect's own statement fails with
+	// SQLITE_SCHEMA 50 times (the schema reset is deferred while a virtual
+	// table connects), and the retry of the INSERT then compiles against an
+	// emptied schema still marked valid (DBFLAG_SchemaKnownOk), failing
+	// with "no such table: hazards". This statement checks the schema
+	// cookie when it runs (OP_Transaction) and, if it differs, has SQLite
+	// reload the schema outside any virtual table connect; then the
+	// triggers compile against the current schema. It reads no row.
+	// TestWriteAfterAnotherConnectionChangedTheSchema.
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM sqlite_schema LIMIT 0`); err != nil {
+		tx.Rollback()
+		return nil, mapErr(err, "begin")
+	}
 	return &Tx{s: s, tx: tx, stmts: map[string]*sql.Stmt{}, touched: map[string]bool{}, bulk: map[string]bool{}, rows: map[string]int{}}, nil
 }
 
