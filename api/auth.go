@@ -13,14 +13,11 @@ import (
 	"github.com/wangge/wangge/live"
 )
 
-// policy is the role each route needs by "METHOD template", indexed from
-// the route table (each route's role), for needs. Review who may do what
-// there; some handlers check more, by the resource asked for: cameras and
-// households need planner wherever they appear (collections, tiles,
-// nearby), and only planners edit or delete what others reported.
-var policy = rolesOf((*Server)(nil).routeTable())
-
-// rolesOf indexes the roles of routes by "METHOD template".
+// rolesOf indexes the roles of routes by "METHOD template": a Server's
+// policy, for needs. Review who may do what in the route table (each
+// route's role); some handlers check more, by the resource asked for:
+// cameras and households need planner wherever they appear (collections,
+// tiles, nearby), and only planners edit or delete what others reported.
 func rolesOf(routes []route) map[string]data.Role {
 	m := make(map[string]data.Role, len(routes))
 	for _, rt := range routes {
@@ -31,14 +28,14 @@ func rolesOf(routes []route) map[string]data.Role {
 
 // needs returns the role a route needs; admin for a template that is no
 // route's, so that nothing opens by mistake.
-func needs(method, template string) data.Role {
+func (s *Server) needs(method, template string) data.Role {
 	if method == http.MethodHead {
 		method = http.MethodGet
 	}
 	// The key is built on the stack: indexing a map with string(bytes)
 	// does not allocate, and this runs on every request.
 	var key [96]byte
-	role, ok := policy[string(append(append(append(key[:0], method...), ' '), template...))]
+	role, ok := s.policy[string(append(append(append(key[:0], method...), ' '), template...))]
 	if !ok {
 		return data.RoleAdmin
 	}
@@ -145,7 +142,7 @@ func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, temp
 		return
 	}
 	r = r.WithContext(&principalCtx{Context: r.Context(), p: p})
-	need := needs(r.Method, template)
+	need := s.needs(r.Method, template)
 	// The refusal's message is built only for a refusal.
 	if need != "" && !p.role.Allows(need) {
 		s.writeError(w, r, authorize(r, need, r.Method+" "+template))

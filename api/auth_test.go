@@ -34,7 +34,7 @@ func authServer(t *testing.T, cfg Config) (*Server, *httptest.Server, map[data.R
 	}
 	tokens := map[data.Role]string{}
 	tx, _ := store.Begin(ctx)
-	for _, role := range data.Roles {
+	for _, role := range data.Roles() {
 		tok, k, err := data.NewKey(role, "test "+string(role), time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -102,7 +102,7 @@ func TestRoleTable(t *testing.T) {
 			if m == http.MethodHead {
 				continue
 			}
-			if _, ok := policy[m+" "+tpl]; !ok {
+			if _, ok := s.policy[m+" "+tpl]; !ok {
 				t.Errorf("%s %s has no entry in the policy table: decide who may call it", m, tpl)
 			}
 			body := ""
@@ -110,7 +110,7 @@ func TestRoleTable(t *testing.T) {
 				body = "{}"
 			}
 			reqs = append(reqs, req{m, concrete.Replace(tpl), body})
-			need = append(need, needs(m, tpl))
+			need = append(need, s.needs(m, tpl))
 		}
 		return nil
 	})
@@ -139,7 +139,7 @@ func TestRoleTable(t *testing.T) {
 		reqs = append(reqs, e.req)
 		need = append(need, e.need)
 	}
-	who := append([]data.Role{""}, data.Roles...)
+	who := append([]data.Role{""}, data.Roles()...)
 	for i, rq := range reqs {
 		for _, role := range who {
 			res, body := do(t, rq.method, ts.URL+rq.path, tokens[role], rq.body)
@@ -367,7 +367,7 @@ func TestGridStatsByRole(t *testing.T) {
 	if _, err := srv.live.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, role := range data.Roles {
+	for _, role := range data.Roles() {
 		res, body := do(t, "GET", ts.URL+"/v1/grids/stats", tokens[role], "")
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("%s: /v1/grids/stats answered %d: %s", role, res.StatusCode, body)

@@ -218,7 +218,7 @@ func parseItemsQuery(r *http.Request, layer data.Layer) (data.Query, error) {
 		}
 		q.Time = &t
 	}
-	if prop := data.TimeProperty[layer]; prop != "" {
+	if prop := data.TimeProperty(layer); prop != "" {
 		// The temporal queryable as a query parameter: that instant.
 		if s := v.Get(prop); s != "" {
 			lo, hi, err := parseInstant(prop, s)
@@ -231,7 +231,7 @@ func parseItemsQuery(r *http.Request, layer data.Layer) (data.Query, error) {
 	if err := parseFilter(v, &q); err != nil {
 		return q, err
 	}
-	for _, name := range data.Filterable[layer] {
+	for _, name := range data.Filterable(layer) {
 		if s := v.Get(name); s != "" {
 			if err := checkFilter(name, s); err != nil {
 				return q, err
@@ -273,8 +273,8 @@ func parseFilter(v url.Values, q *data.Query) error {
 
 // itemsParams lists the query parameters of a layer's items.
 func itemsParams(layer data.Layer) []string {
-	known := append([]string{"limit", "offset", "bbox", "bbox-crs", "datetime", "filter", "filter-lang", "filter-crs", "f"}, data.Filterable[layer]...)
-	if prop := data.TimeProperty[layer]; prop != "" {
+	known := append([]string{"limit", "offset", "bbox", "bbox-crs", "datetime", "filter", "filter-lang", "filter-crs", "f"}, data.Filterable(layer)...)
+	if prop := data.TimeProperty(layer); prop != "" {
 		known = append(known, prop)
 	}
 	return known
@@ -387,6 +387,11 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Grids carry their risk level (rollups.go).
+	addRisk, err := s.gridRiskProps(r, layer)
+	if err != nil {
+		return err
+	}
 	// The first chunk is read before anything is written, so a bad query
 	// or a store that is down is still a problem document with its status.
 	cq := q
@@ -413,6 +418,9 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request) error {
 			f := &chunk.Features[i]
 			if returned > 0 {
 				st.raw(",")
+			}
+			if addRisk != nil {
+				addRisk(f)
 			}
 			st.value(toGeoJSON(*f))
 			last, returned, fresh = f.FID, returned+1, fresh+1
@@ -492,6 +500,11 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(http.StatusNotModified)
 			return nil
 		}
+	}
+	if addRisk, err := s.gridRiskProps(r, layer); err != nil {
+		return err
+	} else if addRisk != nil {
+		addRisk(&f)
 	}
 	base := s.baseURL(r)
 	out := toGeoJSON(f)

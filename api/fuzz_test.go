@@ -187,7 +187,7 @@ func FuzzItemsQuery(f *testing.F) {
 		f.Add(s, uint8(2))
 	}
 	f.Fuzz(func(t *testing.T, raw string, layer uint8) {
-		l := data.Layers[int(layer)%len(data.Layers)]
+		l := data.Layers()[int(layer)%len(data.Layers())]
 		r := &http.Request{URL: &url.URL{Path: "/collections/x/items", RawQuery: raw}}
 		q, err := parseItemsQuery(r, l)
 		wantInvalid(t, err)
@@ -198,7 +198,7 @@ func FuzzItemsQuery(f *testing.F) {
 			t.Fatalf("%q: limit %d offset %d accepted", raw, q.Limit, q.Offset)
 		}
 		for name := range q.Filter {
-			if !contains(data.Filterable[l], name) {
+			if !contains(data.Filterable(l), name) {
 				t.Fatalf("%q: filter %s is not filterable on %s", raw, name, l)
 			}
 		}

@@ -406,8 +406,8 @@ func TestQueryables(t *testing.T) {
 			if q.Schema != "https://json-schema.org/draft/2020-12/schema" || q.ID != self || q.Type != "object" || q.Additional == nil || *q.Additional {
 				t.Errorf("$schema %q $id %q type %q additionalProperties %v", q.Schema, q.ID, q.Type, q.Additional)
 			}
-			want := append(slices.Clone(data.Filterable[data.Layer(coll)]), "geometry")
-			if p := data.TimeProperty[data.Layer(coll)]; p != "" {
+			want := append(slices.Clone(data.Filterable(data.Layer(coll))), "geometry")
+			if p := data.TimeProperty(data.Layer(coll)); p != "" {
 				want = append(want, p)
 			}
 			var got []string

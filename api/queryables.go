@@ -35,7 +35,7 @@ func queryablesLink(base string, layer data.Layer) link {
 // takes, categories those of the taxonomy in use, tax; a filter on another
 // value matches nothing (checkFilter).
 func queryable(tax *data.Taxonomy, layer data.Layer, name string) (map[string]any, bool) {
-	if p := data.TimeProperty[layer]; p != "" && name == p {
+	if p := data.TimeProperty(layer); p != "" && name == p {
 		// x-ogc-role (OGC API Features Part 5) names the property that
 		// datetime and the collection's temporal extent use.
 		title := strings.ToUpper(p[:1]) + strings.ReplaceAll(p[1:], "_", " ") // reported_at: Reported at
@@ -98,8 +98,8 @@ func (s *Server) queryables(w http.ResponseWriter, r *http.Request) error {
 		// simple values.
 		"geometry": map[string]any{"title": "Geometry", "format": geometryFormat(layer), "x-ogc-role": "primary-geometry"},
 	}
-	names := data.Filterable[layer]
-	if p := data.TimeProperty[layer]; p != "" {
+	names := data.Filterable(layer)
+	if p := data.TimeProperty(layer); p != "" {
 		names = append(names[:len(names):len(names)], p)
 	}
 	for _, name := range names {

@@ -31,8 +31,9 @@ func TestPublicRoutes(t *testing.T) {
 	if (route{}).needs() != data.RoleAdmin {
 		t.Error("a route without a role does not need admin")
 	}
-	for _, rt := range New(Config{}).routes {
-		if role, ok := policy[rt.method+" "+rt.path]; !ok || role != rt.needs() {
+	srv := New(Config{})
+	for _, rt := range srv.routes {
+		if role, ok := srv.policy[rt.method+" "+rt.path]; !ok || role != rt.needs() {
 			t.Errorf("%s %s: policy has %q, the table %q", rt.method, rt.path, role, rt.role)
 		}
 	}

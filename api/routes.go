@@ -103,7 +103,9 @@ func (s *Server) routeTable() []route {
 		s.workerRoutes(),
 		s.coverageRoutes(),
 		s.statsRoutes(),
+		s.rollupRoutes(),
 		s.planRoutes(),
+		s.changeRoutes(),
 		// Keys and the audit log are for admins, every route of them.
 		withRole(data.RoleAdmin, s.adminRoutes()),
 		s.metricsRoutes(),

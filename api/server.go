@@ -63,6 +63,11 @@ type Config struct {
 	// Taxonomy is the event categories and worker roles in use; nil means
 	// data.DefaultTaxonomy.
 	Taxonomy *data.Taxonomy
+	// Risk is the risk rules of the grids (GET /v1/stats, tiles); nil
+	// means data.DefaultRiskRules.
+	Risk *data.RiskRules
+	// Stream tunes the change stream, GET /v1/changes (changes.go).
+	Stream StreamConfig
 }
 
 // Server serves wangge's HTTP API.
@@ -72,6 +77,8 @@ type Server struct {
 	cfg    Config
 	router *mux.Router
 	routes []route
+	// policy is the role each route needs by "METHOD template" (auth.go).
+	policy map[string]data.Role
 	ready  atomic.Bool
 	// draining is set by Drain, before a graceful shutdown.
 	draining atomic.Bool
@@ -88,6 +95,7 @@ type Server struct {
 	exact      map[string]http.Handler
 	answerBufs sync.Pool // *[]byte for small JSON answers (locate.go)
 	metrics    *metrics  // Prometheus (metrics.go)
+	streams    streamHub // the change streams (changes.go)
 }
 
 // New builds a Server. It is not ready (GET /readyz answers 503) until Load
@@ -108,11 +116,12 @@ func New(cfg Config) *Server {
 	}
 	lv := cfg.Live
 	if lv == nil {
-		lv = live.New(live.Config{Store: cfg.Store, Logger: cfg.Logger, TileCacheBytes: cfg.TileCacheBytes, FeedKeep: cfg.FeedKeep, Taxonomy: cfg.Taxonomy})
+		lv = live.New(live.Config{Store: cfg.Store, Logger: cfg.Logger, TileCacheBytes: cfg.TileCacheBytes, FeedKeep: cfg.FeedKeep, Taxonomy: cfg.Taxonomy, Risk: cfg.Risk})
 	}
 	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: lv,
 		limiter: &limiter{rate: cfg.RateLimit, burst: burst}}
 	s.routes = s.routeTable()
+	s.policy = rolesOf(s.routes)
 	for i := range s.routes {
 		s.routes[i].handler = strictQuery(s.routes[i]) // one rule for query parameters (query.go)
 	}

@@ -18,7 +18,7 @@ import (
 const tileCacheControl = "public, no-cache"
 
 func (s *Server) tileRoutes() []route {
-	layersParam := pathParam("layers", "one layer or a comma list of "+strings.Join(tiles.LayerNames, ", "))
+	layersParam := pathParam("layers", "one layer or a comma list of "+strings.Join(tiles.LayerNames(), ", "))
 	return []route{
 		{method: "GET", path: "/tiles/{layers}/{z}/{x}/{y}.mvt", role: data.RoleViewer, id: "getTile", tag: "Tiles",
 			summary:   "Mapbox Vector Tile (spec 2.1, extent 4096) of one or more layers; 204 when the tile is empty",
@@ -106,9 +106,9 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) style(w http.ResponseWriter, r *http.Request) error {
 	sc := s.live.Scene()
-	b, have := dataBounds(sc, tiles.LayerNames)
+	b, have := dataBounds(sc, tiles.LayerNames())
 	w.Header().Set("Cache-Control", s.tileCacheControl())
-	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), b, have))
+	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), b, have, s.live.RiskRules()))
 }
 
 // authorizeLayers checks the tile layers against the principal's role:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
+	"github.com/wangge/wangge/data"
 )
 
 // getTile fetches path from the fixture with the given headers.
@@ -235,6 +236,36 @@ func TestTileJSONAndStyle(t *testing.T) {
 		if !drawn[name] {
 			t.Errorf("the style does not draw %s", name)
 		}
+	}
+	// Grids are coloured by their risk level, in the colours of the levels
+	// in use (data/risk.json), with the deviation from the target where a
+	// grid has none.
+	var paint struct {
+		Layers []struct {
+			ID    string
+			Paint map[string]any
+		}
+	}
+	_, body = get(t, "/style.json")
+	json.Unmarshal(body, &paint)
+	found := false
+	for _, l := range paint.Layers {
+		if l.ID != "grids-fill" {
+			continue
+		}
+		found = true
+		fill, _ := json.Marshal(l.Paint["fill-color"])
+		for _, lv := range data.DefaultRiskRules().Levels {
+			if !strings.Contains(string(fill), `"`+lv.Code+`","`+lv.Color+`"`) {
+				t.Errorf("grids-fill does not colour risk %s as %s: %s", lv.Code, lv.Color, fill)
+			}
+		}
+		if !strings.Contains(string(fill), `"risk"`) || !strings.Contains(string(fill), "deviation_pct") {
+			t.Errorf("grids-fill: %s", fill)
+		}
+	}
+	if !found {
+		t.Error("no grids-fill layer")
 	}
 }
 

@@ -25,11 +25,11 @@ const (
 )
 
 // Roles lists the roles in order.
-var Roles = []Role{RoleViewer, RoleField, RolePlanner, RoleAdmin}
+func Roles() []Role { return []Role{RoleViewer, RoleField, RolePlanner, RoleAdmin} }
 
 // ParseRole returns the role called s.
 func ParseRole(s string) (Role, error) {
-	if slices.Contains(Roles, Role(s)) {
+	if slices.Contains(Roles(), Role(s)) {
 		return Role(s), nil
 	}
 	return "", Errorf(EINVALID, "unknown role %q (roles: viewer, field, planner, admin)", s)
@@ -38,7 +38,8 @@ func ParseRole(s string) (Role, error) {
 // Allows reports whether r includes need. The empty role (anonymous
 // without public access) allows nothing.
 func (r Role) Allows(need Role) bool {
-	i, j := slices.Index(Roles, r), slices.Index(Roles, need)
+	roles := Roles()
+	i, j := slices.Index(roles, r), slices.Index(roles, need)
 	return i >= 0 && j >= 0 && i >= j
 }
 

@@ -31,47 +31,50 @@ type Property struct {
 	Filterable bool // items can be filtered on it (Query.Filter, CQL2)
 }
 
-// Properties lists, per layer, the attributes served as feature
-// properties, in the order the stores select them; the filterable ones
-// come in the order Filterable lists them. Grid cells are left out: they
-// are for gridgen, not for maps. It is the one declaration of them: the
-// stores build their SELECT lists, scans and queryables from it.
-var Properties = map[Layer][]Property{
-	LayerAreas: {{"code", KindString, false}, {"name", KindString, false}, {"name_en", KindString, false},
-		{"level", KindInteger, true}, {"admin_level", KindInteger, false}, {"parent_code", KindString, true}, {"osm_id", KindString, false}},
-	LayerGrids: {{"plan_id", KindInteger, false}, {"code", KindString, false}, {"parent_code", KindString, true}, {"name", KindString, false},
-		{"households", KindInteger, false}, {"area_m2", KindReal, false}, {"worker", KindString, false}},
-	LayerHazards: {{"source_id", KindString, false}, {"category", KindString, true}, {"status", KindString, true},
-		{"severity", KindInteger, true}, {"reported_at", KindTime, false}, {"note", KindString, false},
-		{"assignee", KindString, true}, {"resp_code", KindString, true}, {"resp_level", KindInteger, true},
-		{"due_at", KindTime, false}, {"resolved_at", KindTime, false}, {"closed_at", KindTime, false}},
-	LayerCameras: {{"source_id", KindString, false}, {"azimuth", KindReal, false}, {"fov", KindReal, false},
-		{"range_m", KindReal, false}, {"status", KindString, true}},
-	LayerHouseholds: {{"source_id", KindString, false}, {"households", KindInteger, false}},
+// Properties lists a layer's attributes served as feature properties, in
+// the order the stores select them; the filterable ones come in the order
+// Filterable lists them. Grid cells are left out: they are for gridgen,
+// not for maps. It is the one declaration of them: the stores build their
+// SELECT lists, scans and queryables from it. Nil for a layer that is not
+// one.
+func Properties(layer Layer) []Property {
+	switch layer {
+	case LayerAreas:
+		return []Property{{"code", KindString, false}, {"name", KindString, false}, {"name_en", KindString, false},
+			{"level", KindInteger, true}, {"admin_level", KindInteger, false}, {"parent_code", KindString, true}, {"osm_id", KindString, false}}
+	case LayerGrids:
+		return []Property{{"plan_id", KindInteger, false}, {"code", KindString, false}, {"parent_code", KindString, true}, {"name", KindString, false},
+			{"households", KindInteger, false}, {"area_m2", KindReal, false}, {"worker", KindString, false}}
+	case LayerHazards:
+		return []Property{{"source_id", KindString, false}, {"category", KindString, true}, {"status", KindString, true},
+			{"severity", KindInteger, true}, {"reported_at", KindTime, false}, {"note", KindString, false},
+			{"assignee", KindString, true}, {"resp_code", KindString, true}, {"resp_level", KindInteger, true},
+			{"due_at", KindTime, false}, {"resolved_at", KindTime, false}, {"closed_at", KindTime, false}}
+	case LayerCameras:
+		return []Property{{"source_id", KindString, false}, {"azimuth", KindReal, false}, {"fov", KindReal, false},
+			{"range_m", KindReal, false}, {"status", KindString, true}}
+	case LayerHouseholds:
+		return []Property{{"source_id", KindString, false}, {"households", KindInteger, false}}
+	}
+	return nil
 }
 
 // Filterable lists the properties a layer's items can be filtered on,
-// derived from Properties.
-var Filterable = filterable()
-
-func filterable() map[Layer][]string {
-	m := make(map[Layer][]string, len(Properties))
-	for l, props := range Properties {
-		names := []string{}
-		for _, p := range props {
-			if p.Filterable {
-				names = append(names, p.Name)
-			}
+// derived from Properties; empty for a layer with none.
+func Filterable(layer Layer) []string {
+	names := []string{}
+	for _, p := range Properties(layer) {
+		if p.Filterable {
+			names = append(names, p.Name)
 		}
-		m[l] = names
 	}
-	return m
+	return names
 }
 
 // PropertyNames returns the names of a layer's properties, in order.
 func PropertyNames(layer Layer) []string {
-	names := make([]string, 0, len(Properties[layer]))
-	for _, p := range Properties[layer] {
+	names := make([]string, 0, len(Properties(layer)))
+	for _, p := range Properties(layer) {
 		names = append(names, p.Name)
 	}
 	return names
@@ -79,7 +82,7 @@ func PropertyNames(layer Layer) []string {
 
 // PropertyOf returns the property of a layer called name.
 func PropertyOf(layer Layer, name string) (Property, bool) {
-	for _, p := range Properties[layer] {
+	for _, p := range Properties(layer) {
 		if p.Name == name {
 			return p, true
 		}
@@ -94,7 +97,7 @@ func PropertyOf(layer Layer, name string) (Property, bool) {
 // store keeps (SQLite); otherwise as a time.Time given as RFC 3339 text in
 // UTC. The error of scan is returned as it is.
 func ScanFeature(layer Layer, scan func(dest ...any) error, decode func([]byte) (orb.Geometry, error), timeText bool) (Feature, error) {
-	props := Properties[layer]
+	props := Properties(layer)
 	var f Feature
 	var blob []byte
 	dest := make([]any, 2, 2+len(props))
@@ -151,12 +154,12 @@ func ScanFeature(layer Layer, scan func(dest ...any) error, decode func([]byte) 
 func Queryables(layer Layer) []cql2.Queryable {
 	types := map[Kind]cql2.Type{KindString: cql2.String, KindInteger: cql2.Integer, KindReal: cql2.Number, KindTime: cql2.Timestamp}
 	var qs []cql2.Queryable
-	for _, p := range Properties[layer] {
+	for _, p := range Properties(layer) {
 		if p.Filterable {
 			qs = append(qs, cql2.Queryable{Name: p.Name, Type: types[p.Kind], Column: p.Name})
 		}
 	}
-	if t := TimeProperty[layer]; t != "" {
+	if t := TimeProperty(layer); t != "" {
 		qs = append(qs, cql2.Queryable{Name: t, Type: cql2.Timestamp, Column: t})
 	}
 	return qs
@@ -171,7 +174,7 @@ func FeatureColumns(layer Layer) string {
 // CheckLayer returns an ENOTFOUND *Error if layer is not one a store
 // keeps features of, or nil.
 func CheckLayer(layer Layer) error {
-	if _, ok := Properties[layer]; !ok {
+	if Properties(layer) == nil {
 		return Errorf(ENOTFOUND, "unknown layer %q", layer)
 	}
 	return nil
@@ -186,8 +189,8 @@ func FilterKeys(layer Layer, filter map[string]string) ([]string, error) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !slices.Contains(Filterable[layer], k) {
-			return nil, FieldError(EINVALID, k, "%s cannot be filtered by %q (filterable: %s)", layer, k, strings.Join(Filterable[layer], ", "))
+		if !slices.Contains(Filterable(layer), k) {
+			return nil, FieldError(EINVALID, k, "%s cannot be filtered by %q (filterable: %s)", layer, k, strings.Join(Filterable(layer), ", "))
 		}
 	}
 	return keys, nil

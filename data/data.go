@@ -27,11 +27,13 @@ const (
 )
 
 // Layers lists every layer in a stable order.
-var Layers = []Layer{LayerAreas, LayerGrids, LayerHazards, LayerCameras, LayerHouseholds}
+func Layers() []Layer {
+	return []Layer{LayerAreas, LayerGrids, LayerHazards, LayerCameras, LayerHouseholds}
+}
 
 // ParseLayer returns the layer called name.
 func ParseLayer(name string) (Layer, error) {
-	for _, l := range Layers {
+	for _, l := range Layers() {
 		if string(l) == name {
 			return l, nil
 		}

@@ -182,8 +182,11 @@ type Feature struct {
 	Properties map[string]any
 }
 
-// TimeProperty names each layer's temporal property, the one Query.Time
-// selects on; layers not listed have none.
-var TimeProperty = map[Layer]string{
-	LayerHazards: "reported_at",
+// TimeProperty names a layer's temporal property, the one Query.Time
+// selects on; "" for a layer that has none.
+func TimeProperty(layer Layer) string {
+	if layer == LayerHazards {
+		return "reported_at"
+	}
+	return ""
 }

@@ -58,22 +58,32 @@ type WorkerRole struct {
 var defaultTaxonomy []byte
 
 // DefaultTaxonomy returns the built-in taxonomy (data/taxonomy.json).
-func DefaultTaxonomy() *Taxonomy {
-	t, err := ParseTaxonomy(bytes.NewReader(defaultTaxonomy), "taxonomy.json")
-	if err != nil {
-		panic("the built-in taxonomy is invalid: " + err.Error()) // a test keeps it valid
-	}
-	return t
-}
+func DefaultTaxonomy() *Taxonomy { return builtIn(defaultTaxonomy, "taxonomy.json", ParseTaxonomy) }
 
 // LoadTaxonomy reads a taxonomy file.
-func LoadTaxonomy(path string) (*Taxonomy, error) {
+func LoadTaxonomy(path string) (*Taxonomy, error) { return loadConfig(path, "taxonomy", ParseTaxonomy) }
+
+// builtIn parses a configuration file embedded in the binary. It cannot
+// fail in a build whose tests passed (each file has a test), so a failure
+// is a programming error.
+func builtIn[T any](b []byte, name string, parse func(io.Reader, string) (T, error)) T {
+	v, err := parse(bytes.NewReader(b), name)
+	if err != nil {
+		panic("the built-in " + name + " is invalid: " + err.Error())
+	}
+	return v
+}
+
+// loadConfig reads a deployment's configuration file (a taxonomy, risk
+// rules) with parse; what names it in the error when it cannot be opened.
+func loadConfig[T any](path, what string, parse func(io.Reader, string) (T, error)) (T, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, Wrap(EINVALID, err, "taxonomy: %v", err)
+		var zero T
+		return zero, Wrap(EINVALID, err, "%s: %v", what, err)
 	}
 	defer f.Close()
-	return ParseTaxonomy(f, path)
+	return parse(f, path)
 }
 
 var codeRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)

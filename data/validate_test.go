@@ -83,13 +83,13 @@ func TestFilterable(t *testing.T) {
 		LayerGrids:      {"parent_code"},
 		LayerHouseholds: {},
 	}
-	if len(Filterable) != len(want) {
-		t.Errorf("Filterable has %d layers, want %d", len(Filterable), len(want))
+	if len(Layers()) != len(want) {
+		t.Errorf("%d layers, want %d", len(Layers()), len(want))
 	}
 	for l, names := range want {
-		got := Filterable[l]
+		got := Filterable(l)
 		if got == nil || strings.Join(got, ",") != strings.Join(names, ",") {
-			t.Errorf("Filterable[%s] = %#v, want %#v", l, got, names)
+			t.Errorf("Filterable(%s) = %#v, want %#v", l, got, names)
 		}
 	}
 }

@@ -43,6 +43,12 @@ func (s *Service) Run(ctx context.Context) {
 	if n, ok := s.store.(data.Notifier); ok {
 		go s.listen(ctx, n)
 	}
+	// The grids' risk follows each batch applied (risk.go), from the
+	// views loaded on; Run returns once its worker has stopped.
+	s.kickRisk()
+	riskDone := make(chan struct{})
+	go func() { defer close(riskDone); s.riskLoop(ctx) }()
+	defer func() { <-riskDone }()
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	failing := false
@@ -162,6 +168,8 @@ type batch struct {
 	reloadCameras    bool
 	areas, plan      bool
 	keys, workers    bool
+	// changes are the entries read, for the change stream (stream.go).
+	changes []data.Change
 }
 
 // poll reads the feed from the current version to its end and applies it.
@@ -200,9 +208,15 @@ func (s *Service) poll(parent context.Context) error {
 		// Pruned past us: what we missed is gone from the feed.
 		s.log.Info("change feed pruned past this replica's version; reloading", "version", cur, "feed_first", first)
 		reloading()
-		return s.Load(ctx)
+		if err := s.Load(ctx); err != nil {
+			return err
+		}
+		// The entries skipped were never published: streams resume from the feed.
+		s.stream.endAll(EndReload)
+		return nil
 	}
 	b := batch{hazards: map[int64]bool{}, cameras: map[int64]bool{}}
+	var lastAt time.Time // when the feed recorded entry last, if it is a followed layer's
 	for after := cur; after < last; {
 		page, err := s.store.Changes(ctx, data.ChangeQuery{After: after, UpTo: last, Layers: followed, Limit: feedPage})
 		if err != nil {
@@ -210,7 +224,11 @@ func (s *Service) poll(parent context.Context) error {
 		}
 		for _, c := range page {
 			b.add(c)
+			if c.Seq == last {
+				lastAt = c.At
+			}
 		}
+		b.changes = append(b.changes, page...)
 		if len(page) < feedPage {
 			break
 		}
@@ -231,7 +249,14 @@ func (s *Service) poll(parent context.Context) error {
 	if len(hh) > 0 {
 		s.householdGen.Add(1)
 	}
+	if !lastAt.IsZero() {
+		// The moment the risk of this version judges (risk.go).
+		s.noteFeedTime(last, lastAt)
+	}
 	s.setVersion(last)
+	s.kickRisk()
+	// The views show the batch: its subscribers may read them now.
+	s.stream.publish(b.changes, last)
 	return nil
 }
 

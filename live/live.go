@@ -54,6 +54,9 @@ type Config struct {
 	// Taxonomy is the event categories and worker roles in use; nil means
 	// data.DefaultTaxonomy.
 	Taxonomy *data.Taxonomy
+	// Risk is the risk rules of the grids (risk.go); nil means
+	// data.DefaultRiskRules.
+	Risk *data.RiskRules
 }
 
 // Service is the live state. Its zero value is not usable; call New, then
@@ -93,7 +96,11 @@ type Service struct {
 	tiles  tileState
 	// derived holds coverage and statistics (coverage.go, stats.go).
 	derived derivedCache
-	jobs    jobs
+	// risk holds the grids' risk levels (risk.go).
+	risk riskState
+	jobs jobs
+	// stream hands each applied change to its subscribers (stream.go).
+	stream streamState
 
 	// storeSeq is the feed's last Seq as the follower last read it.
 	storeSeq atomic.Int64
@@ -127,6 +134,9 @@ func New(cfg Config) *Service {
 	if cfg.Taxonomy == nil {
 		cfg.Taxonomy = data.DefaultTaxonomy()
 	}
+	if cfg.Risk == nil {
+		cfg.Risk = data.DefaultRiskRules()
+	}
 	n := cfg.TileCacheBytes
 	if n == 0 {
 		n = tileCacheBytes
@@ -135,6 +145,7 @@ func New(cfg Config) *Service {
 		hazards: points[data.Hazard]{kind: "hazard", at: hazardAt, byID: map[int64]data.Hazard{}, index: spatial.NewPointIndex[int64]()},
 		cameras: points[data.Camera]{kind: "camera", at: cameraAt, byID: map[int64]data.Camera{}, index: spatial.NewPointIndex[int64]()}}
 	s.keys.store = cfg.Store
+	s.risk.kick = make(chan struct{}, 1)
 	s.jobs.ctx, s.jobs.stop = context.WithCancel(context.Background())
 	s.tiles.cache = tiles.NewCache(max(n, 0))
 	return s

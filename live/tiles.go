@@ -55,6 +55,10 @@ func (s *Service) TileCache() *tiles.Cache { return s.tiles.cache }
 // the cache has noted the render's start, so that a render of a scene a
 // write has just replaced is never kept.
 func (s *Service) Tile(ctx context.Context, layers []string, t maptile.Tile) (*tiles.Encoded, error) {
+	if slices.Contains(layers, tiles.LayerGrids) {
+		// Grid tiles draw the risk of this version (risk.go).
+		s.riskForTiles(ctx)
+	}
 	return s.tiles.cache.Get(tiles.TileKey(layers, t), layers, t, func() (*tiles.Encoded, error) {
 		raw, err := s.Scene().Render(context.WithoutCancel(ctx), layers, t)
 		if err != nil {

@@ -8,7 +8,9 @@
 // # Layers
 //
 //   - grids: the published plan's grids (code, name, parent_code,
-//     households, deviation_pct from the plan's target, area_km2, worker).
+//     households, deviation_pct from the plan's target, area_km2, worker;
+//     risk, the grid's risk level, which live sets with Polygons.WithExtra
+//     and Scene.WithGrids as events change it).
 //   - areas: administrative areas (code, name, name_en, level, parent_code).
 //   - hazards: one point per hazard (id, category, severity, status,
 //     reported_at) from zoom ClusterBelow up; below it, one point per

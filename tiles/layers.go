@@ -14,10 +14,27 @@ import (
 // Polygons is a polygon layer prepared for tiling: cut into shared arcs,
 // indexed, simplified lazily per zoom. It is immutable once built and safe
 // for concurrent use; build it once per change of its data.
-type Polygons struct{ ps *polySet }
+type Polygons struct {
+	ps *polySet
+	// extra holds properties drawn after each feature's own, by feature
+	// index (WithExtra); nil for none.
+	extra [][]Prop
+}
 
 // NewPolygons prepares polygon features for tiling.
 func NewPolygons(feats []PolygonFeature) *Polygons { return &Polygons{ps: newPolySet(feats)} }
+
+// WithExtra returns the layer with extra[i] drawn after the properties of
+// feature i (the features' order as given to NewPolygons), in place of any
+// extra properties p had: the grids' risk level, which changes with events
+// while their shapes stay. The geometry, its arcs and index are shared, so
+// it costs nothing but the slice.
+func (p *Polygons) WithExtra(extra [][]Prop) *Polygons {
+	if p == nil {
+		return nil
+	}
+	return &Polygons{ps: p.ps, extra: extra}
+}
 
 // Len returns the number of features.
 func (p *Polygons) Len() int {
@@ -161,7 +178,12 @@ func (p *Polygons) render(lw *LayerWriter, f frame, z int, sc *scratch) {
 		for _, r := range sc.rings {
 			sc.ringPts = append(sc.ringPts, sc.pts[r[0]:r[1]])
 		}
-		lw.AddPolygon(tf.id, sc.ringPts, tf.props)
+		props := tf.props
+		if int(fi) < len(p.extra) && len(p.extra[fi]) > 0 {
+			sc.props = append(append(sc.props[:0], tf.props...), p.extra[fi]...)
+			props = sc.props
+		}
+		lw.AddPolygon(tf.id, sc.ringPts, props)
 	}
 }
 

@@ -119,6 +119,15 @@ func (s *Scene) WithCameras(put []data.Camera, del []int64) (*Scene, []Dirty) {
 	return n, dirty
 }
 
+// WithGrids returns the scene with the grids layer g (the same grids with
+// other extra properties, Polygons.WithExtra), Version one more; every
+// other part, the hotspots layer included, is shared. The caller drops the
+// cached grid tiles whose drawing changed.
+func (s *Scene) WithGrids(g *Polygons) *Scene {
+	return &Scene{Version: s.Version + 1, Grids: g, Areas: s.Areas, Hazards: s.Hazards, Cameras: s.Cameras, Study: s.Study,
+		hot: s.lazyHot()}
+}
+
 // lonLatBound is the lon/lat bound of a mercator bound.
 func lonLatBound(m orb.Bound) orb.Bound {
 	return orb.Bound{Min: unproject(mpt{m.Min[0], m.Max[1]}), Max: unproject(mpt{m.Max[0], m.Min[1]})}

@@ -11,8 +11,11 @@ import (
 // Style returns a MapLibre GL style (spec version 8) that draws every
 // layer of wangge's tiles served under baseURL. It needs no base map, no
 // fonts and no sprites, so it works without the internet: labels would
-// need glyphs, so counts and severities are drawn as circle sizes.
-func Style(baseURL string, bounds orb.Bound, ok bool) map[string]any {
+// need glyphs, so counts and severities are drawn as circle sizes. Grids
+// are filled by their risk level in the colours of risk (the levels in
+// use), falling back to the deviation from the target where a grid has no
+// level yet; a nil risk leaves the deviation alone.
+func Style(baseURL string, bounds orb.Bound, ok bool, risk *data.RiskRules) map[string]any {
 	src := "wangge"
 	center, zoom := []float64{0, 0}, 1.0
 	if ok {
@@ -34,11 +37,7 @@ func Style(baseURL string, bounds orb.Bound, ok bool) map[string]any {
 		map[string]any{"id": "background", "type": "background", "paint": map[string]any{"background-color": "#f4f1ea"}},
 		layer("areas-fill", "fill", LayerAreas, []any{"==", []any{"get", "level"}, 1}, map[string]any{
 			"fill-color": "#e9e4d6", "fill-opacity": 0.8}),
-		layer("grids-fill", "fill", LayerGrids, nil, map[string]any{
-			// Blue under the target, white on it, red over it.
-			"fill-color": []any{"interpolate", []any{"linear"}, []any{"coalesce", []any{"get", "deviation_pct"}, 0},
-				-30, "#4575b4", -10, "#abd9e9", 0, "#ffffff", 10, "#fdae61", 30, "#d73027"},
-			"fill-opacity": 0.45}),
+		layer("grids-fill", "fill", LayerGrids, nil, map[string]any{"fill-color": gridFill(risk), "fill-opacity": 0.45}),
 		layer("grids-line", "line", LayerGrids, nil, map[string]any{
 			"line-color": "#3b3b3b", "line-opacity": 0.8,
 			"line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 0.3, 14, 1, 18, 2}}),
@@ -76,12 +75,12 @@ func Style(baseURL string, bounds orb.Bound, ok bool) map[string]any {
 		"version": 8,
 		"name":    "wangge",
 		"metadata": map[string]any{
-			"wangge:layers": strings.Join(LayerNames, ","),
+			"wangge:layers": strings.Join(LayerNames(), ","),
 		},
 		"center": center,
 		"zoom":   zoom,
 		"sources": map[string]any{
-			src: map[string]any{"type": "vector", "url": baseURL + "/tiles/" + strings.Join(LayerNames, ",") + ".json", "attribution": Attribution},
+			src: map[string]any{"type": "vector", "url": baseURL + "/tiles/" + strings.Join(LayerNames(), ",") + ".json", "attribution": Attribution},
 		},
 		"layers": layers,
 	}
@@ -89,6 +88,22 @@ func Style(baseURL string, bounds orb.Bound, ok bool) map[string]any {
 
 // closedStatuses lists the states that are not open (data.Status.Open):
 // done or rejected.
+// gridFill is the grids' fill colour: by risk level (红橙黄蓝 or as
+// configured) when there are levels, else by the deviation from the target
+// (blue under it, white on it, red over it).
+func gridFill(risk *data.RiskRules) any {
+	deviation := []any{"interpolate", []any{"linear"}, []any{"coalesce", []any{"get", "deviation_pct"}, 0},
+		-30, "#4575b4", -10, "#abd9e9", 0, "#ffffff", 10, "#fdae61", 30, "#d73027"}
+	if risk == nil || len(risk.Levels) == 0 {
+		return deviation
+	}
+	m := []any{"match", []any{"coalesce", []any{"get", "risk"}, ""}}
+	for _, l := range risk.Levels {
+		m = append(m, l.Code, l.Color)
+	}
+	return append(m, deviation)
+}
+
 func closedStatuses() []any {
 	var out []any
 	for _, st := range data.Statuses() {

@@ -29,9 +29,9 @@ type VectorLayer struct {
 var vectorLayers = map[string]VectorLayer{
 	LayerAreas: {ID: LayerAreas, Description: "Administrative areas: streets/townships (level 1), communities/villages (level 2)",
 		Fields: map[string]string{"code": "String", "name": "String", "name_en": "String", "level": "Number", "parent_code": "String"}},
-	LayerGrids: {ID: LayerGrids, Description: "Management grids of the published plan",
+	LayerGrids: {ID: LayerGrids, Description: "Management grids of the published plan; risk is the grid's risk level code (red, orange, yellow, blue by default: the risk rules in use, GET /v1/stats)",
 		Fields: map[string]string{"code": "String", "name": "String", "parent_code": "String", "households": "Number",
-			"deviation_pct": "Number", "area_km2": "Number", "worker": "String"}},
+			"deviation_pct": "Number", "area_km2": "Number", "worker": "String", "risk": "String"}},
 	LayerHazards: {ID: LayerHazards, Description: "Hazards: points from zoom 14; below, clusters (count, open = not done nor rejected, max_severity, category = most common, ties to the least code)",
 		Fields: map[string]string{"id": "String", "category": "String", "severity": "Number", "status": "String", "reported_at": "String",
 			"count": "Number", "open": "Number", "max_severity": "Number"}},

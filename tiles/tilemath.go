@@ -46,25 +46,27 @@ const (
 )
 
 // LayerNames lists the layers in drawing order: areas at the bottom.
-var LayerNames = []string{LayerAreas, LayerGrids, LayerHotspots, LayerCameras, LayerHazards}
+func LayerNames() []string {
+	return []string{LayerAreas, LayerGrids, LayerHotspots, LayerCameras, LayerHazards}
+}
 
 // ParseLayers parses a comma separated list of layer names. An unknown name
 // is ENOTFOUND (there is no such resource); an empty or repeated name is
 // EINVALID.
 func ParseLayers(s string) ([]string, error) {
 	if s == "" {
-		return nil, data.Errorf(data.EINVALID, "no layer named: give one or a comma list of %s", strings.Join(LayerNames, ", "))
+		return nil, data.Errorf(data.EINVALID, "no layer named: give one or a comma list of %s", strings.Join(LayerNames(), ", "))
 	}
 	names := strings.Split(s, ",")
-	if len(names) > len(LayerNames) {
-		return nil, data.Errorf(data.EINVALID, "%d layers named; there are only %d (%s)", len(names), len(LayerNames), strings.Join(LayerNames, ", "))
+	if len(names) > len(LayerNames()) {
+		return nil, data.Errorf(data.EINVALID, "%d layers named; there are only %d (%s)", len(names), len(LayerNames()), strings.Join(LayerNames(), ", "))
 	}
 	for i, n := range names {
 		if n == "" {
 			return nil, data.Errorf(data.EINVALID, "empty layer name in %q", s)
 		}
-		if !slices.Contains(LayerNames, n) {
-			return nil, data.Errorf(data.ENOTFOUND, "unknown layer %q (layers: %s)", n, strings.Join(LayerNames, ", "))
+		if !slices.Contains(LayerNames(), n) {
+			return nil, data.Errorf(data.ENOTFOUND, "unknown layer %q (layers: %s)", n, strings.Join(LayerNames(), ", "))
 		}
 		if slices.Contains(names[:i], n) {
 			return nil, data.Errorf(data.EINVALID, "layer %q named twice", n)

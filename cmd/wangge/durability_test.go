@@ -279,7 +279,7 @@ func counts(t *testing.T, s data.Store) (map[data.Layer]int, int) {
 	t.Helper()
 	ctx := context.Background()
 	out := map[data.Layer]int{}
-	for _, l := range data.Layers {
+	for _, l := range data.Layers() {
 		n, err := s.Count(ctx, l)
 		if err != nil {
 			t.Fatal(err)
@@ -345,7 +345,7 @@ func killImport(t *testing.T, bin, db string) {
 		if wantAudits := prevAudits + map[bool]int{true: 1}[committed]; audits != wantAudits {
 			t.Fatalf("%d import audit entries, want %d", audits, wantAudits)
 		}
-		for _, l := range data.Layers {
+		for _, l := range data.Layers() {
 			if l != data.LayerHouseholds && now[l] != prev[l] {
 				t.Fatalf("%s changed from %d to %d", l, prev[l], now[l])
 			}

@@ -100,7 +100,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // same order. Source ids, codes, plan links (base plan, published) and every
 // field are kept.
 func copyStore(ctx context.Context, dst, src data.Store, from string) (map[string]int, error) {
-	for _, l := range data.Layers {
+	for _, l := range data.Layers() {
 		if n, err := dst.Count(ctx, l); err != nil || n > 0 {
 			if err != nil {
 				return nil, err

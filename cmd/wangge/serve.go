@@ -43,6 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	metricsAddr := fs.String("metrics-addr", env("metrics_addr", ""), "listen address of a second listener serving Prometheus metrics at /metrics without authentication, for an internal network; off by default (the API's GET /metrics needs an admin key) (WANGGE_METRICS_ADDR)")
 	feedKeep := fs.Int("feed-keep", int(envFloat("feed_keep", live.DefaultFeedKeep)), "change-feed entries kept when pruning; a replica further behind reloads in full. Raise it when writes are many (docs/SCALING.md) (WANGGE_FEED_KEEP)")
 	taxonomyFile := fs.String("taxonomy", env("taxonomy", ""), "JSON file of event kinds, categories (labels, deadline, default severity) and worker roles; the built-in default is data/taxonomy.json (WANGGE_TAXONOMY)")
+	riskFile := fs.String("risk", env("risk", ""), "JSON file of the grids' risk levels (红橙黄蓝 or 红黄蓝) and the rules that give them; the built-in default is data/risk.json (WANGGE_RISK)")
 	corsOrigins := fs.String("cors-origins", env("cors_origins", ""), "comma-separated browser origins allowed to call the API, e.g. https://dash.example.gov (WANGGE_CORS_ORIGINS)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -92,6 +93,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	risk := data.DefaultRiskRules()
+	if *riskFile != "" {
+		if risk, err = data.LoadRiskRules(*riskFile); err != nil {
+			return usageError{fmt.Errorf("--risk: %s", data.ErrorMessage(err))}
+		}
+	}
+	if err := risk.CheckTaxonomy(taxonomy); err != nil {
+		return usageError{fmt.Errorf("--risk: %s", data.ErrorMessage(err))}
+	}
 	log := newLogger(stderr)
 
 	store, err := openStoreWith(ctx, *db, gpkg.Options{Durable: *durable}, readDBs...)
@@ -110,7 +120,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL, BaseMap: *baseMap,
-		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins, TrustedProxies: proxies, FeedKeep: *feedKeep, Taxonomy: taxonomy})
+		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins, TrustedProxies: proxies, FeedKeep: *feedKeep, Taxonomy: taxonomy, Risk: risk})
 	if anon != "" {
 		log.Warn("requests without an API key act with role "+string(anon), "role", anon)
 	}
@@ -176,7 +186,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // against the taxonomy the server runs with. A store that holds anything,
 // a roster included, is left alone: the demo never mixes with real data.
 func loadDemo(ctx context.Context, store data.Store, taxonomy *data.Taxonomy, log *slog.Logger) error {
-	for _, l := range data.Layers {
+	for _, l := range data.Layers() {
 		n, err := store.Count(ctx, l)
 		if err != nil {
 			return err

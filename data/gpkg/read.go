@@ -43,7 +43,7 @@ func where(layer data.Layer, q data.Query) (string, []any, error) {
 		conds = append(conds, k+" = ?")
 		args = append(args, q.Filter[k])
 	}
-	if col := data.TimeProperty[layer]; col != "" && q.Time != nil {
+	if col := data.TimeProperty(layer); col != "" && q.Time != nil {
 		// strftime gives any SQLite time text (GDAL's, QGIS's, an offset)
 		// in timeFormat, wangge's own, whose text order is time order for
 		// the years 0000–9999 SQLite knows; a value it cannot read is NULL

@@ -49,7 +49,7 @@ type Record struct {
 }
 
 // LayerWorkers names the roster to Import and NewReader. It is not a map
-// layer (data.Layers), but a roster file is read, checked, reported and
+// layer (data.Layers()), but a roster file is read, checked, reported and
 // committed as the layers are: `wangge import workers FILE`.
 const LayerWorkers data.Layer = "workers"
 

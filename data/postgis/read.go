@@ -61,7 +61,7 @@ func where(layer data.Layer, q data.Query) (string, []any, error) {
 		}
 		conds = append(conds, k+" = "+arg(v))
 	}
-	if col := data.TimeProperty[layer]; col != "" && q.Time != nil {
+	if col := data.TimeProperty(layer); col != "" && q.Time != nil {
 		// timestamptz keeps microseconds and pgx sends a time.Time cut to
 		// them: a start between two rounds up, so the bound stays exact.
 		if t := q.Time.Start; !t.IsZero() {

@@ -408,7 +408,7 @@ func (t *Tx) flush(ctx context.Context, layer data.Layer) error {
 
 // flushAll sends what is buffered.
 func (t *Tx) flushAll(ctx context.Context) error {
-	for _, l := range data.Layers {
+	for _, l := range data.Layers() {
 		if err := t.flush(ctx, l); err != nil {
 			return err
 		}

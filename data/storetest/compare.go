@@ -75,7 +75,7 @@ func sameContent(t *testing.T, a, b data.Store, fids bool) {
 			p.Grids = nil
 			out[fmt.Sprintf("plan %d", p.ID)] = fmt.Sprintf("%+v", p)
 		}
-		for _, l := range data.Layers {
+		for _, l := range data.Layers() {
 			page, err := s.Items(ctx, l, data.Query{})
 			if err != nil {
 				t.Fatal(err)

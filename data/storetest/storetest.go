@@ -231,7 +231,7 @@ func testEmpty(t *testing.T, s data.Store) {
 	if err := s.EachHousehold(ctx, func(data.Household) error { calls++; return nil }); err != nil || calls != 0 {
 		t.Errorf("EachHousehold: %d calls, %v", calls, err)
 	}
-	for _, l := range data.Layers {
+	for _, l := range data.Layers() {
 		p, err := s.Items(ctx, l, data.Query{Limit: 10})
 		if err != nil || p.Matched != 0 || len(p.Features) != 0 {
 			t.Errorf("Items(%s) = %+v, %v", l, p, err)

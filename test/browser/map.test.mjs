@@ -1,8 +1,10 @@
 // The map page in a real browser: starts `wangge serve --demo` on a free
 // port with a temporary GeoPackage, drives Debian's Chromium through the
-// dashboard, the field view and the planner, then walks a field worker's
-// event loop on a phone-sized screen (report, my events, moves, history),
-// and fails on any console error.
+// dashboard, the field view and the planner, then the dashboard's
+// drill-down, risk colours and live changes (GET /v1/stats, GET
+// /v1/changes), then walks a field worker's event loop on a phone-sized
+// screen (report, my events, moves, history, a new event pushed to them),
+// and fails on any console error or Content-Security-Policy violation.
 //
 //   make browser-test            (builds the page and the binary first)
 //   WANGGE_BIN=… CHROMIUM=… node --test map.test.mjs
@@ -13,6 +15,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -120,6 +123,21 @@ function watch(page) {
   return { problems, expect: (part) => (expected = part) };
 }
 
+/** Sends a JSON request as the planner key; resolves with {status, body}. */
+const send = async (method, path, body, headers = {}) => {
+  const res = await fetch(base + path, {
+    method, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...headers }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text && /json/.test(res.headers.get("Content-Type") || "") ? JSON.parse(text) : text, etag: res.headers.get("ETag") };
+};
+
+/** Records the page's Content-Security-Policy violations in window.__csp. */
+const recordCSP = (page) => page.addInitScript(() => {
+  window.__csp = [];
+  document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective}: ${e.blockedURI || "inline"} ${e.sourceFile || ""}:${e.lineNumber || ""}`));
+});
+
 /** Waits until the page's map has drawn what it loaded. */
 const idleOn = (page) => page.evaluate(() => new Promise((r) => {
   const m = window.wangge.map;
@@ -137,6 +155,7 @@ const pixelOf = (page, lonlat) => page.evaluate((p) => {
 test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 110_000 }, async (t) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   if (key) await page.addInitScript((k) => sessionStorage.setItem("wangge.key", k), key);
+  await recordCSP(page);
   const { problems, expect } = watch(page);
   let tileOK = 0;
   page.on("response", (r) => {
@@ -339,6 +358,189 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
     await page.screenshot({ path: join(outDir, "map.png") });
   });
 
+  assert.deepEqual(await page.evaluate(() => window.__csp), [], "Content-Security-Policy violations");
+  assert.deepEqual(problems, [], "the page logged errors");
+});
+
+test("dashboard: drill-down, risk colours, live changes", { skip, timeout: 120_000 }, async (t) => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  if (key) await page.addInitScript((k) => sessionStorage.setItem("wangge.key", k), key);
+  await recordCSP(page);
+  const { problems } = watch(page);
+  await page.goto(base + "/", { waitUntil: "load" });
+  await page.waitForSelector("body[data-ready='1']", { timeout: 60_000 });
+  await idleOn(page);
+  // Set once: a reload of the page would lose it.
+  await page.evaluate(() => (window.__sameDocument = true));
+  const rows = () => page.$$eval("#drill-table tbody tr", (trs) => trs.map((tr) => tr.dataset.code));
+  const waitPlace = (code) => page.waitForSelector(`#drill[data-place="${code}"]:not([data-loading])`, { timeout: 20_000 });
+  const stats = (q) => getJSON(`/v1/stats?${q}`).then((r) => r.rows);
+  const sum = (rs, k = "reported") => rs.reduce((a, r) => a + (Number(r[k]) || 0), 0);
+  const areas = (await getJSON("/collections/areas/items?limit=10000")).features.map((f) => f.properties);
+
+  await t.test("the risk layer is in the style and on the map", async () => {
+    const fields = (await getJSON("/tiles/areas,grids.json")).vector_layers.find((l) => l.id === "grids").fields;
+    assert.ok("risk" in fields, "the grid tiles carry risk");
+    const paint = await page.evaluate(() => window.wangge.map.getStyle().layers.find((l) => l.id === "grids-fill").paint["fill-color"]);
+    assert.equal(paint[0], "match");
+    assert.match(JSON.stringify(paint[1]), /"get","risk"/, "the grids are filled by their risk attribute");
+    assert.equal(await page.inputValue("#grid-colour"), "risk");
+    assert.equal(await page.getAttribute("#legend-grids", "data-colour"), "risk");
+    assert.match(await page.textContent("#legend-grids"), /红.*橙.*黄.*蓝/s);
+    // What the map draws: the tiles' risk, as /collections/grids says per grid.
+    const drawn = await page.evaluate(() => window.wangge.map.queryRenderedFeatures({ layers: ["grids-fill"] }).map((f) => [f.properties.code, f.properties.risk]));
+    assert.ok(drawn.length > 0, "no grid drawn");
+    const byCode = new Map((await getJSON("/collections/grids/items?limit=10000")).features.map((f) => [f.properties.code, f.properties.risk_level]));
+    for (const [code, risk] of drawn) assert.equal(risk, byCode.get(code), `grid ${code}: tile risk ${risk}, collection ${byCode.get(code)}`);
+    const levels = new Set(drawn.map(([, r]) => r));
+    assert.ok([...levels].every((r) => ["red", "orange", "yellow", "blue"].includes(r)), `levels drawn: ${[...levels]}`);
+    // A colouring by a figure changes the paint and the legend, and back.
+    await page.selectOption("#grid-colour", "open");
+    assert.match(JSON.stringify(await page.evaluate(() => window.wangge.map.getPaintProperty("grids-fill", "fill-color"))), /"get","code"/);
+    assert.match(await page.textContent("#legend-grids"), /open events/);
+    await page.selectOption("#grid-colour", "risk");
+    await idleOn(page);
+    await page.screenshot({ path: join(outDir, "risk.png") });
+  });
+
+  await t.test("drill-down: county → street → community → grid and back", async () => {
+    // The county: one row per street, the county's months and categories.
+    await waitPlace("county");
+    const streets = areas.filter((a) => a.level === 1).map((a) => a.code).sort();
+    assert.deepEqual((await rows()).sort(), streets);
+    const county = await stats("level=1&group_by=area");
+    assert.equal(Number(await page.getAttribute("#chart-trend", "data-reported")), sum(county), "the trend adds up to the streets' events");
+    assert.ok(await page.locator("#chart-trend canvas").count() > 0, "the trend chart is drawn");
+    assert.ok(await page.locator("#chart-categories canvas").count() > 0, "the category chart is drawn");
+    const countyMonths = await page.getAttribute("#chart-trend", "data-months");
+    await page.locator("#drill").screenshot({ path: join(outDir, "drill-county.png") });
+    assert.match(await page.getAttribute("#chart-categories", "aria-label"), /[\u4e00-\u9fff]/, "categories carry their Chinese names");
+
+    // A street, by its row.
+    const street = areas.find((a) => a.name === "Oberland");
+    await page.click(`#drill-table tbody tr[data-code="${street.code}"]`);
+    await waitPlace(street.code);
+    const communities = areas.filter((a) => a.parent_code === street.code).map((a) => a.code).sort();
+    assert.deepEqual((await rows()).sort(), communities);
+    assert.deepEqual(await page.$$eval("#drill-crumbs li", (lis) => lis.map((li) => li.dataset.kind)), ["county", "area"]);
+    const streetRow = county.find((r) => r.area_code === street.code);
+    assert.equal(Number(await page.getAttribute("#chart-trend", "data-reported")), Number(streetRow.reported), "the trend is the street's");
+    assert.equal(await page.getAttribute("#chart-trend", "data-drawn"), street.code, "the chart was drawn again");
+
+    // A community and a grid, by clicks on the map (hazards and cameras
+    // hidden, so that the click falls on the grid).
+    await page.uncheck("input[data-layer=hazards]");
+    await page.uncheck("input[data-layer=cameras]");
+    const point = [9.5209, 47.1410];
+    const loc = await getJSON(`/v1/locate?lon=${point[0]}&lat=${point[1]}`);
+    const community = loc.parents.find((p) => p.level === 2);
+    await page.evaluate((p) => window.wangge.map.jumpTo({ center: p, zoom: 14 }), point);
+    await idleOn(page);
+    let px = await pixelOf(page, point);
+    await page.mouse.click(px.x, px.y);
+    await waitPlace(community.code);
+    const grids = (await getJSON("/collections/grids/items?limit=10000")).features.filter((f) => f.properties.parent_code === community.code).map((f) => f.properties.code).sort();
+    assert.deepEqual((await rows()).sort(), grids, "a leaf area's rows are its grids");
+    assert.ok((await rows()).includes(loc.grid.code));
+    const gridRows = await stats(`parent=${encodeURIComponent(community.code)}&group_by=area`);
+    assert.ok(gridRows.every((r) => r.risk_level), "grid rows carry a risk level");
+    assert.ok(await page.$$eval("#drill-table tbody tr[data-risk]", (trs) => trs.length) > 0, "the grid rows show their risk");
+    px = await pixelOf(page, point);
+    await page.mouse.click(px.x, px.y);
+    await waitPlace(loc.grid.code);
+    assert.deepEqual(await rows(), [loc.grid.code], "a grid's table is its own row");
+    assert.deepEqual(await page.$$eval("#drill-crumbs li", (lis) => lis.map((li) => li.dataset.code)), ["", street.code, community.code, loc.grid.code]);
+    const gridRow = gridRows.find((r) => r.area_code === loc.grid.code);
+    assert.equal(Number(await page.getAttribute("#chart-trend", "data-reported")), Number(gridRow.reported), "the trend is the grid's");
+    assert.equal(await page.getAttribute("#grid-table tbody tr.selected", "data-code"), loc.grid.code, "the grid table follows");
+    await page.screenshot({ path: join(outDir, "drill-grid.png") });
+
+    // Back up by the breadcrumb.
+    await page.click("#drill-crumbs li:first-child button");
+    await waitPlace("county");
+    assert.deepEqual((await rows()).sort(), streets);
+    assert.equal(await page.getAttribute("#chart-trend", "data-months"), countyMonths);
+    await page.check("input[data-layer=hazards]");
+    await page.check("input[data-layer=cameras]");
+  });
+
+  await t.test("live: a hazard made through the API shows without a reload", async () => {
+    await page.waitForSelector("#live[data-state=open]", { timeout: 15_000 });
+    const count = async () => Number((await page.textContent("#hazard-count")).match(/of ([\d,]+)/)[1].replace(/,/g, ""));
+    const before = await count();
+    const point = [9.5215, 47.1405];
+    const made = await send("POST", "/collections/hazards/items", {
+      type: "Feature", geometry: { type: "Point", coordinates: point }, properties: { category: "fire", severity: 3, note: "browser test: live" },
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const fid = String(made.body.id);
+    // The events table, the count and the map's source follow.
+    await page.waitForSelector(`#event-table tbody tr[data-fid="${fid}"]`, { timeout: 10_000 });
+    assert.equal(await count(), before + 1);
+    assert.ok(await page.evaluate((id) => window.wangge.map.querySourceFeatures("hazards").some((f) => String(f.id) === id), fid), "on the map");
+    assert.match(await page.textContent(`#event-table tbody tr[data-fid="${fid}"]`), /消防/);
+    // A move made elsewhere shows too; then the grid table's figures.
+    const moved = await send("PATCH", `/collections/hazards/items/${fid}`, { properties: { status: "rejected", note: "browser test" } });
+    assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    await page.waitForSelector(`#event-table tbody tr[data-fid="${fid}"] [data-status=rejected]`, { timeout: 10_000 });
+    const loc = await getJSON(`/v1/locate?lon=${point[0]}&lat=${point[1]}`);
+    const want = (await getJSON(`/v1/grids/${encodeURIComponent(loc.grid.code)}/stats`)).hazards.open;
+    await page.waitForFunction(([code, n]) => document.querySelector(`#grid-table tbody tr[data-code="${code}"] td:nth-of-type(2)`)?.textContent === String(n),
+      [loc.grid.code, want], { timeout: 10_000 });
+    // A delete takes it off.
+    const gone = await send("DELETE", `/collections/hazards/items/${fid}`);
+    assert.equal(gone.status, 204, JSON.stringify(gone.body));
+    await page.waitForSelector(`#event-table tbody tr[data-fid="${fid}"]`, { state: "detached", timeout: 10_000 });
+    assert.equal(await count(), before);
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page was not reloaded");
+    assert.ok(Number(await page.getAttribute("#event-table", "data-live")) >= 3, "three changes came by the stream");
+  });
+
+  await t.test("live: after a dropped stream it resumes with Last-Event-ID", async () => {
+    // Cut the stream from the page's side: the next connection carries the
+    // last id, and a change made meanwhile arrives.
+    const resumed = page.waitForRequest((r) => r.url().includes("/v1/changes") && !!r.headers()["last-event-id"], { timeout: 20_000 }).catch((e) => e);
+    await page.evaluate(() => window.wangge.live.stream.drop());
+    const made = await send("POST", "/collections/hazards/items", {
+      type: "Feature", geometry: { type: "Point", coordinates: [9.5212, 47.1407] }, properties: { category: "traffic", severity: 1 },
+    });
+    assert.equal(made.status, 201);
+    const req = await resumed;
+    assert.ok(!(req instanceof Error), `no reconnection with Last-Event-ID: ${req.message}`);
+    assert.match(req.headers()["last-event-id"], /^\d+$/);
+    await page.waitForSelector(`#event-table tbody tr[data-fid="${made.body.id}"]`, { timeout: 15_000 });
+    await send("DELETE", `/collections/hazards/items/${made.body.id}`);
+    await page.waitForSelector(`#event-table tbody tr[data-fid="${made.body.id}"]`, { state: "detached", timeout: 10_000 });
+  });
+
+  await t.test("live: a resume point the server lacks resets: the page loads again", async () => {
+    // A sequence beyond the store's feed (as after a restored backup), like
+    // one pruned from it, gets event: reset; the page reloads its data in
+    // place and goes on with the live changes.
+    await page.evaluate(() => window.wangge.live.stream.drop(999_999_999));
+    await page.waitForSelector("body[data-resets='1']", { timeout: 20_000 });
+    await page.waitForSelector("#live[data-state=open]", { timeout: 15_000 });
+    const made = await send("POST", "/collections/hazards/items", {
+      type: "Feature", geometry: { type: "Point", coordinates: [9.5212, 47.1407] }, properties: { category: "water", severity: 2 },
+    });
+    assert.equal(made.status, 201);
+    await page.waitForSelector(`#event-table tbody tr[data-fid="${made.body.id}"]`, { timeout: 15_000 });
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, "reloaded in place, not the document");
+    await send("DELETE", `/collections/hazards/items/${made.body.id}`);
+  });
+
+  await t.test("drill-down: the table exports as CSV for Excel", async () => {
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 15_000 }), page.click("#drill-csv")]);
+    assert.match(download.suggestedFilename(), /^wangge-stats_.*\.csv$/);
+    const text = await readFile(await download.path(), "utf8");
+    assert.equal(text.charCodeAt(0), 0xfeff, "a BOM for Excel");
+    assert.match(text.split("\r\n")[0], /area code/);
+    const streets = areas.filter((a) => a.level === 1).length;
+    assert.ok(text.trim().split("\r\n").length > streets, "a row per street and month");
+  });
+
+  assert.deepEqual(await page.evaluate(() => window.__csp), [], "Content-Security-Policy violations");
+  await page.close();
   assert.deepEqual(problems, [], "the page logged errors");
 });
 
@@ -368,6 +570,7 @@ test("field worker on a phone: report, my events, moves, history", { skip, timeo
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   await context.addInitScript((k) => sessionStorage.setItem("wangge.key", k), fieldKey);
   const page = await context.newPage();
+  await recordCSP(page);
   const { problems, expect } = watch(page);
   await page.goto(base + "/", { waitUntil: "load" });
   await page.waitForSelector("body[data-ready='1']", { timeout: 60_000 });
@@ -492,6 +695,25 @@ test("field worker on a phone: report, my events, moves, history", { skip, timeo
     await page.screenshot({ path: join(outDir, "field-phone.png"), fullPage: true });
   });
 
+  await t.test("an event a planner reports in the worker's grid is pushed to them", async () => {
+    await page.waitForSelector("#live[data-state=open]", { timeout: 15_000 });
+    assert.equal(await page.isVisible("#assigned-notice"), false, "the worker's own report was not announced to them");
+    const made = await send("POST", "/collections/hazards/items", {
+      type: "Feature", geometry: { type: "Point", coordinates: point }, properties: { category: "fire", severity: 3, note: "browser test: pushed" },
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal(made.body.properties.assignee, worker.id, "auto-assigned to the grid's worker");
+    const item = `#assigned-notice li[data-fid="${made.body.id}"]`;
+    await page.waitForSelector(item, { timeout: 10_000 });
+    assert.match(await page.textContent(item), /New event assigned to you.*消防/);
+    await page.waitForSelector(`#my-events .event-item[data-fid="${made.body.id}"]`, { timeout: 10_000 });
+    await page.click(`${item} button`);
+    await page.waitForSelector(`#event-detail .event-title[data-fid="${made.body.id}"]`, { timeout: 10_000 });
+    assert.equal(await page.isVisible("#assigned-notice"), false);
+    await page.screenshot({ path: join(outDir, "field-pushed.png"), fullPage: true });
+  });
+
+  assert.deepEqual(await page.evaluate(() => window.__csp), [], "Content-Security-Policy violations");
   await context.close();
   assert.deepEqual(problems, [], "the page logged errors");
 });

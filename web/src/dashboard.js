@@ -4,16 +4,38 @@
 // counts per grid.
 import maplibregl from "maplibre-gl/dist/maplibre-gl-csp.js";
 import { allFeatures, api } from "./api.js";
-import { deviationStops, gridFillColour, hotspotBins, sector, setVisible, toggles } from "./layers.js";
+import {
+  classBreaks, defaultRiskLevels, deviationStops, figureColour, figureColours, gridFillColour, hotspotBins, noRiskColour, riskColour, riskWords, sector, setVisible, toggles,
+} from "./layers.js";
 import {
   annotate, categoriesByKind, categoryLabel, filterExpression, isOpen, isOverdue, kindLabel, matchEvent, newestFirst, OPEN, roleLabel, shortTime,
   statusLabel, statuses, UNASSIGNED,
 } from "./events.js";
 import { EventPanel, statusBadge } from "./eventpanel.js";
+import { Figures, rowRisk } from "./figures.js";
+import { applyChange, debounce } from "./live.js";
 import { $, el, num, pct, kvTable, showError } from "./ui.js";
 
 // The events table shows this many rows; the map shows every event.
 const tableRows = 200;
+
+/**
+ * What the grids can be coloured by: risk level, households against the
+ * target, or a figure per grid (from GET /v1/grids/stats, the grid table's
+ * rows); good says that a high value is good (its colours run the other
+ * way, so dark is always worse).
+ */
+export const gridColourings = [
+  { key: "risk", label: "risk level 风险等级" },
+  { key: "deviation", label: "households vs target 户数偏差" },
+  { key: "open", label: "open events 未办结", figure: (r) => r.open },
+  { key: "overdue", label: "overdue events 超期", figure: (r) => r.overdue },
+  { key: "reported", label: "events reported 上报", figure: (r) => r.reported },
+  { key: "per_1000", label: "events per 1,000 households 每千户", figure: (r) => (r.households ? (r.reported * 1000) / r.households : null) },
+  { key: "closure_rate", label: "closure rate 办结率", figure: (r) => r.closure_rate, good: true, pct: true },
+  { key: "on_time_rate", label: "on-time rate 按时率", figure: (r) => r.on_time_rate, good: true, pct: true },
+  { key: "coverage", label: "camera cover 视频覆盖", figure: (r) => r.coverage, good: true, pct: true },
+];
 
 /** The day after an ISO date, for an inclusive "to" date. */
 function nextDay(date) {
@@ -42,8 +64,51 @@ export class Dashboard {
     for (const th of document.querySelectorAll("#grid-table thead th")) {
       th.addEventListener("click", () => this.sortBy(th.dataset.key));
     }
-    this.gridLegend();
+    this.figures = new Figures(ctx, this);
+    // The grids' colour: risk when the server computes it, else the
+    // households against the target; the reader may choose another.
+    this.colourBy = ctx.hasRisk ? "risk" : "deviation";
+    const pick = $("#grid-colour");
+    pick.replaceChildren(...gridColourings.filter((c) => c.key !== "risk" || ctx.hasRisk).map((c) => el("option", { value: c.key }, c.label)));
+    pick.value = this.colourBy;
+    pick.addEventListener("change", () => {
+      this.colourBy = pick.value;
+      this.paintGrids();
+    });
+    this.paintGrids();
     this.hotspotLegend();
+    // Live changes: figures, grid tiles and hotspots follow at most once a second.
+    this.figuresLater = debounce(() => this.liveFigures(), 1000);
+  }
+
+  /** The risk levels in use: the server's (GET /v1/stats), else the default four. */
+  riskLevels() {
+    return this.levels || defaultRiskLevels();
+  }
+
+  /** Takes the server's risk levels; the map and legend follow when they differ. */
+  setRiskLevels(levels) {
+    const valid = levels.filter((l) => l && l.code && /^#[0-9a-f]{6}$/i.test(l.color || ""));
+    if (!valid.length || JSON.stringify(valid) === JSON.stringify(this.levels)) return;
+    this.levels = valid;
+    if (this.colourBy === "risk") this.paintGrids();
+  }
+
+  /** The grids' fill for the dashboard, by the chosen colouring. */
+  gridPaint() {
+    const c = gridColourings.find((x) => x.key === this.colourBy);
+    if (this.colourBy === "risk") return riskColour(this.riskLevels());
+    if (!c || !c.figure) return gridFillColour(this.ctx.published ? this.ctx.published.target : 300);
+    const values = new Map([...this.stats.values()].map((r) => [r.code, c.figure(r) ?? null]));
+    this.breaks = classBreaks([...values.values()]);
+    return figureColour(values, this.breaks, c.good ? [...figureColours].reverse() : figureColours);
+  }
+
+  /** Colours the grids as chosen (on the dashboard; the planner has its own). */
+  paintGrids() {
+    if (document.body.dataset.view === "planner") return;
+    this.map.setPaintProperty("grids-fill", "fill-color", this.gridPaint());
+    this.gridLegend();
   }
 
   /** The filter's categories (grouped by kind), states and assignees. */
@@ -72,6 +137,32 @@ export class Dashboard {
   }
 
   gridLegend() {
+    const sq = (c) => {
+      const s = el("span", { class: "swatch square" });
+      s.style.setProperty("background", c);
+      return s;
+    };
+    const legend = $("#legend-grids");
+    legend.dataset.colour = this.colourBy;
+    const c = gridColourings.find((x) => x.key === this.colourBy);
+    if (this.colourBy === "risk") {
+      legend.replaceChildren(el("div", {}, "Grid colour: risk level (红橙黄蓝), from open events by severity, overdue events, hotspots and camera cover"),
+        el("div", { class: "items" }, this.riskLevels().map((l) => el("span", { class: "item", dataset: { risk: l.code } }, sq(l.color), riskWords(l, this.ctx.lang))),
+          el("span", { class: "item" }, sq(noRiskColour), "no level")));
+      return;
+    }
+    if (c && c.figure) {
+      const b = this.breaks || [];
+      const f = (v) => (c.pct ? pct(v) : num(v));
+      const cols = c.good ? [...figureColours].reverse() : figureColours;
+      const items = [];
+      for (let i = 0; i <= b.length; i++) {
+        const words = b.length === 0 ? "every grid" : i === 0 ? `under ${f(b[0])}` : i === b.length ? `${f(b[i - 1])} and more` : `${f(b[i - 1])} – ${f(b[i])}`;
+        items.push(el("span", { class: "item" }, sq(cols[Math.min(cols.length - 1, i)]), words));
+      }
+      legend.replaceChildren(el("div", {}, `Grid colour: ${c.label}${c.good ? " (dark: low)" : ""}`), el("div", { class: "items" }, items, el("span", { class: "item" }, sq(noRiskColour), "no figure")));
+      return;
+    }
     const t = this.ctx.published ? this.ctx.published.target : null;
     const items = deviationStops.map(([v, c]) => {
       const s = el("span", { class: "swatch square" });
@@ -108,6 +199,7 @@ export class Dashboard {
         else showError("Cameras", e);
       }),
       this.loadStats(),
+      this.figures.go(this.figures.path, { frame: false }),
     ];
     await Promise.all(jobs);
   }
@@ -158,6 +250,10 @@ export class Dashboard {
             // states counted a state called open.
             open: g.hazards ? g.hazards.open ?? (g.hazards.by_status ? g.hazards.by_status.open : null) : null,
             overdue: g.hazards ? g.hazards.overdue ?? null : null,
+            reported: g.hazards ? g.hazards.reported ?? null : null,
+            closure_rate: g.hazards ? g.hazards.closure_rate ?? null : null,
+            on_time_rate: g.hazards ? g.hazards.on_time_rate ?? null : null,
+            risk: rowRisk(g),
             coverage: g.coverage ? g.coverage.households_share : null, raw: g,
           });
         }
@@ -176,6 +272,8 @@ export class Dashboard {
       showError("Grid statistics", e);
     }
     this.renderTable();
+    // A colouring by a figure follows the figures.
+    if (gridColourings.find((x) => x.key === this.colourBy)?.figure) this.paintGrids();
   }
 
   renderTable() {
@@ -189,7 +287,7 @@ export class Dashboard {
     for (const th of document.querySelectorAll("#grid-table thead th")) {
       th.setAttribute("aria-sort", th.dataset.key === key ? (dir > 0 ? "ascending" : "descending") : "none");
     }
-    tbody.replaceChildren(...rows.map((r) => el("tr", { dataset: { code: r.code }, tabindex: "0", onclick: () => this.select(r.code, true),
+    tbody.replaceChildren(...rows.map((r) => el("tr", { dataset: { code: r.code, risk: r.risk || null }, tabindex: "0", onclick: () => this.select(r.code, true),
       onkeydown: (e) => e.key === "Enter" && this.select(r.code, true) },
     el("th", { scope: "row" }, r.code), el("td", {}, num(r.households)), el("td", {}, num(r.open)), el("td", {}, num(r.overdue)), el("td", {}, pct(r.coverage)))));
     for (const tr of tbody.children) tr.classList.toggle("selected", tr.dataset.code === this.selected);
@@ -299,8 +397,15 @@ export class Dashboard {
       this.popup(point);
       return;
     }
+    // The drill-down goes to the street, community or grid clicked.
+    this.figures.click(e);
     const hit = this.map.queryRenderedFeatures(e.point, { layers: ["grids-fill"] })[0];
     if (hit) this.select(hit.properties.code, false);
+  }
+
+  enter() {
+    this.paintGrids();
+    this.figures.enter();
   }
 
   /** A popup naming an event or a camera. */
@@ -387,17 +492,60 @@ export class Dashboard {
   /** Loads everything again: hazards, cameras, figures, hotspots. */
   async reload() {
     this.hotspotsLoaded = null;
-    this.gridLegend();
-    if (document.body.dataset.view === "dashboard") {
-      this.map.setPaintProperty("grids-fill", "fill-color", gridFillColour(this.ctx.published ? this.ctx.published.target : 300));
-    }
+    this.paintGrids();
     await this.load();
     if (this.map.getLayoutProperty("hotspots-fill", "visibility") === "visible") await this.loadHotspots();
   }
 
   /** After a publish: grids and their figures changed. */
   async refresh() {
-    await this.loadStats();
-    this.gridLegend();
+    await Promise.all([this.loadStats(), this.figures.load()]);
+    this.paintGrids();
+  }
+
+  /**
+   * Hazard changes from the stream: the map, the count and the table of
+   * events follow at once; figures, risk colours and hotspots within a
+   * second (figuresLater).
+   */
+  applyChanges(msgs) {
+    let fs = this.hazards;
+    const last = new Map(); // fid → its newest feature, or null when gone
+    for (const m of msgs) {
+      const r = applyChange(fs, m);
+      fs = r.features;
+      if (r.after) annotate([r.after], Date.now(), this.ctx.tax);
+      last.set(String(m.fid), r.after);
+    }
+    this.hazards = fs;
+    // The map's source takes only the difference (a city has tens of
+    // thousands of events); a source that cannot takes them all.
+    const src = this.map.getSource("hazards");
+    const gone = [...last].filter(([, f]) => !f).map(([fid]) => Number(fid));
+    const add = [...last.values()].filter(Boolean);
+    try {
+      src.updateData({ remove: gone, add });
+    } catch {
+      src.setData({ type: "FeatureCollection", features: fs });
+    }
+    this.filter();
+    const shown = document.getElementById("event-table");
+    shown.dataset.live = String(Number(shown.dataset.live || 0) + msgs.length);
+    this.figuresLater();
+  }
+
+  /**
+   * Grids or their risk changed: figures per grid, the drill-down, and the
+   * grid tiles when they changed (tiles) or when they carry the colour
+   * (risk levels follow events).
+   */
+  async liveFigures(tiles = false) {
+    this.hotspotsLoaded = null;
+    const jobs = [this.loadStats(), this.figures.load()];
+    // The server dropped the tiles a change touched, so a reload asks
+    // again and gets 304s for the others.
+    if ((tiles || this.colourBy === "risk") && this.ctx.reloadGrids) jobs.push(this.ctx.reloadGrids());
+    if (this.map.getLayoutProperty("hotspots-fill", "visibility") === "visible") jobs.push(this.loadHotspots());
+    await Promise.all(jobs);
   }
 }

@@ -7,6 +7,7 @@ import {
   atLeast, categoriesByKind, categoryLabel, defaultSeverity, eventQuery, isOpen, isOverdue, newestFirst, roleLabel, shortTime, statusColours, statusLabel,
 } from "./events.js";
 import { EventPanel, statusBadge } from "./eventpanel.js";
+import { debounce } from "./live.js";
 import { $, el, kvTable, label, metres, num, showError } from "./ui.js";
 
 // Which coordinate system this device's location comes in, remembered on
@@ -20,6 +21,9 @@ export class Field {
     this.map = ctx.map;
     this.seq = 0;
     this.point = null; // where a report goes: {lon, lat, crs, what}
+    this.mine = new Set(); // fids of the events listed as this worker's
+    this.report_ = null; // the report being sent: resolves with its fid
+    this.mineLater = debounce(() => this.loadMine(), 300);
     this.panel = new EventPanel(ctx, $("#event-detail"), () => ctx.eventsChanged(this.panel));
     $("#geolocate").addEventListener("click", () => this.geolocate());
     const geoCRS = $("#geo-crs");
@@ -94,6 +98,9 @@ export class Field {
     const { tax, lang } = this.ctx;
     const now = Date.now();
     const events = newestFirst(fc.features);
+    // Add only: an event announced meanwhile, or since given to someone
+    // else, stays known, so that it is not announced twice.
+    for (const f of events) this.mine.add(String(f.id));
     const open = events.filter((f) => isOpen(f.properties.status)).length;
     const late = events.filter((f) => isOverdue(f.properties, now, tax)).length;
     const items = events.map((f) => {
@@ -110,6 +117,49 @@ export class Field {
       el("p", { class: "note" }, `${w.name || w.id} (${w.id}${w.role ? `, ${roleLabel(tax, w.role, lang)}` : ""}): ${num(events.length)} ${events.length === 1 ? "event" : "events"}, ${num(open)} open, ${num(late)} overdue.`),
       items.length ? el("ul", { class: "my-events" }, items) : el("p", { class: "note" }, "Nothing is assigned to you."),
     );
+  }
+
+  /**
+   * Hazard changes from the stream: an event newly assigned to this key's
+   * worker is announced ("new event assigned to you"), and the list of my
+   * events follows any change to one of them. A report sent from this page
+   * is not announced to its own sender.
+   */
+  async applyChanges(msgs) {
+    const me = this.ctx.me && this.ctx.me.worker ? this.ctx.me.worker.id : "";
+    if (!me) return;
+    const mineNow = (m) => m.feature && m.feature.properties && m.feature.properties.assignee === me;
+    const touched = msgs.filter((m) => mineNow(m) || this.mine.has(String(m.fid)));
+    if (!touched.length) return;
+    const fresh = touched.filter((m) => mineNow(m) && !this.mine.has(String(m.fid)));
+    for (const m of fresh) this.mine.add(String(m.fid));
+    const own = this.report_ ? await this.report_ : null;
+    for (const m of fresh) if (String(m.fid) !== String(own)) this.announce(m.feature.id ?? m.fid, m.feature.properties);
+    this.mineLater();
+  }
+
+  /** Shows "new event assigned to you" for one event, with a button to open it. */
+  announce(fid, p) {
+    const { tax, lang } = this.ctx;
+    const box = $("#assigned-notice");
+    const item = el("li", { dataset: { fid: String(fid) } },
+      el("strong", {}, `New event assigned to you 新派单: #${fid} `), categoryLabel(tax, p.category, lang), `, severity ${p.severity}`,
+      p.due_at ? `, due ${shortTime(p.due_at)}` : "", " ",
+      el("button", { type: "button", class: "linkish", onclick: () => {
+        item.remove();
+        if (!box.querySelector("li")) box.hidden = true;
+        this.open(fid);
+      } }, "Open it"));
+    let list = box.querySelector("ul");
+    if (!list) {
+      list = el("ul", {});
+      box.replaceChildren(list, el("button", { type: "button", class: "close", "aria-label": "dismiss", onclick: () => {
+        box.hidden = true;
+        list.replaceChildren();
+      } }, "×"));
+    }
+    list.prepend(item);
+    box.hidden = false;
   }
 
   /** Opens an event's history and moves, and shows it on the map. */
@@ -290,10 +340,18 @@ export class Field {
     const button = $("#report-submit");
     button.disabled = true;
     out.replaceChildren(el("p", { class: "note" }, "Sending…"));
+    // The stream may bring the new event before this answer does: the
+    // notice waits for the answer, to leave out the sender's own report.
+    let done;
+    this.report_ = new Promise((r) => (done = r));
     try {
       const { data: f } = await apiWithETag(`collections/hazards/items?crs=${p.crs}`, {
         method: "POST", body: { type: "Feature", geometry: { type: "Point", coordinates: [p.lon, p.lat] }, properties: props },
+      }).catch((e) => {
+        done(null);
+        throw e;
       });
+      done(f.id);
       const q = f.properties;
       const where = q.assignee
         ? ["assigned to ", el("strong", { class: "assignee", dataset: { id: q.assignee } }, this.workerName(q.assignee))]
@@ -309,6 +367,7 @@ export class Field {
       showError("Report", e);
     } finally {
       button.disabled = false;
+      this.report_ = null;
     }
   }
 }

@@ -23,6 +23,76 @@ export const householdStops = [[0, "#f7fcf5"], [150, "#c7e9c0"], [300, "#74c476"
 
 export const emptyFC = () => ({ type: "FeatureCollection", features: [] });
 
+/**
+ * Risk levels (红橙黄蓝 management), highest first: the value of the grids
+ * tile layer's risk attribute, its colour and its words. A three-level
+ * configuration (红黄蓝) leaves orange out; the expression still knows it.
+ */
+export const riskLevels = [
+  ["red", "#d7191c", "红 red"],
+  ["orange", "#fd8d3c", "橙 orange"],
+  ["yellow", "#fecc5c", "黄 yellow"],
+  ["blue", "#2c7bb6", "蓝 blue"],
+];
+/** The levels as GET /v1/stats names them ({code, zh, en, color}), from riskLevels. */
+export const defaultRiskLevels = () => riskLevels.map(([code, color, words]) => ({ code, color, zh: words.split(" ")[0], en: words.split(" ")[1] }));
+
+/** A level's words for a reader of language lang: 红 for Chinese, else 红 red. */
+export const riskWords = (l, lang = "en") => (/^zh\b/i.test(lang) ? l.zh || l.code : [l.zh, l.en || l.code].filter(Boolean).join(" "));
+
+/** A grid without a risk level (none computed, or an older server). */
+export const noRiskColour = "#dcdcdc";
+
+/**
+ * The grids' fill by risk level, from the tiles' (or GeoJSON's) risk
+ * attribute: levels are the server's configured ones ({code, color}, as
+ * GET /v1/stats names them) or, without them, riskLevels.
+ */
+export function riskColour(levels) {
+  const arms = levels && levels.length ? levels.map((l) => [l.code, l.color]) : riskLevels.map(([v, c]) => [v, c]);
+  return ["match", ["to-string", ["coalesce", ["get", "risk"], ""]], ...arms.flat(), noRiskColour];
+}
+
+/** Five classes of a rollup figure, light to dark. */
+export const figureColours = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"];
+
+/**
+ * Class breaks of values (numbers; null and NaN ignored) into n classes of
+ * about equal counts: n-1 increasing thresholds, a value v in class i when
+ * breaks[i-1] <= v < breaks[i]. Equal values stay in one class, so there
+ * may be fewer classes than n.
+ */
+export function classBreaks(values, n = figureColours.length) {
+  const v = values.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return [];
+  const out = [];
+  for (let i = 1; i < n; i++) {
+    const b = v[Math.min(v.length - 1, Math.floor((i * v.length) / n))];
+    if (b > v[0] && (!out.length || b > out.at(-1))) out.push(b);
+  }
+  return out;
+}
+
+/** The class of v under breaks (0 … breaks.length). */
+export const classOf = (v, breaks) => breaks.filter((b) => v >= b).length;
+
+/**
+ * The grids' fill by a figure: values maps a grid code to its number (or
+ * null when it has none); a MapLibre match on the code, so no feature ids
+ * or feature state are needed. Grids without a value are grey.
+ */
+export function figureColour(values, breaks, colours = figureColours) {
+  const groups = colours.map(() => []);
+  for (const [code, v] of values) {
+    if (typeof v !== "number" || !Number.isFinite(v)) continue;
+    groups[Math.min(colours.length - 1, classOf(v, breaks))].push(code);
+  }
+  const arms = [];
+  groups.forEach((codes, i) => codes.length && arms.push(codes, colours[i]));
+  if (!arms.length) return noRiskColour;
+  return ["match", ["to-string", ["get", "code"]], ...arms, noRiskColour];
+}
+
 /** An expression: a grid's deviation from target in percent. */
 const deviation = (target) => ["*", 100, ["/", ["-", ["to-number", ["get", "households"], 0], target], target]];
 
@@ -77,12 +147,17 @@ export function addLayers(map, { tiles, target, basemap }) {
   add({ id: "plan-line", type: "line", source: "plan", layout: { visibility: "none" },
     paint: { "line-color": ["case", ["boolean", ["get", "changed"], false], "#c51b7d", "#00441b"],
       "line-width": ["case", ["boolean", ["get", "changed"], false], 2.5, 1.2] } });
+  // Every area, drawn transparent: what a drill-down click finds under it.
+  add({ id: "areas-hit", type: "fill", ...from("areas"), paint: { "fill-color": "#000000", "fill-opacity": 0 } });
   add({ id: "areas-line", type: "line", ...from("areas"),
     paint: { "line-color": "#7a3e9d", "line-width": ["match", ["get", "level"], 1, 2.5, 1.4], "line-dasharray": [3, 1] } });
   add({ id: "grids-locked", type: "line", ...from("grids"), filter: ["in", ["get", "code"], ["literal", []]],
     paint: { "line-color": "#000000", "line-width": 3.5, "line-dasharray": [1, 1] } });
   add({ id: "grids-selected", type: "line", ...from("grids"), filter: ["==", ["get", "code"], ""],
     paint: { "line-color": "#0050ef", "line-width": 3.5 } });
+  // The area the drill-down is at.
+  add({ id: "areas-selected", type: "line", ...from("areas"), filter: ["==", ["get", "code"], ""],
+    paint: { "line-color": "#0050ef", "line-width": 3, "line-opacity": 0.9 } });
   add({ id: "camera-sectors", type: "fill", source: "sectors",
     paint: { "fill-color": ["match", ["get", "status"], "online", "#1a9850", "offline", "#777777", "#fdae61"], "fill-opacity": 0.3,
       "fill-outline-color": "#1a9850" } });
@@ -116,7 +191,7 @@ export function hazardPaint() {
 /** Which map layers each toggle in the panel shows or hides. */
 export const toggles = {
   basemap: ["basemap"],
-  areas: ["areas-fill", "areas-line"],
+  areas: ["areas-fill", "areas-line", "areas-selected"],
   grids: ["grids-fill", "grids-line", "grids-selected"],
   hazards: ["hazards"],
   cameras: ["cameras", "camera-sectors"],

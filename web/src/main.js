@@ -12,6 +12,7 @@ import { $, clearError, setStatus, showError } from "./ui.js";
 import { Dashboard } from "./dashboard.js";
 import { Field } from "./field.js";
 import { Planner } from "./planner.js";
+import { Live } from "./live.js";
 
 // The CSP build's worker is a file next to this script (build.mjs names it).
 maplibregl.setWorkerUrl(absolute(`assets/${WORKER_FILE}`));
@@ -68,9 +69,13 @@ async function start() {
   const have = await routes();
   // Who the key is (its role, its worker) and the taxonomy of events; both
   // optional, so the page still works with servers that lack them.
-  const [me, taxonomy] = await Promise.all([
+  const tiles = have.has("GET /tiles/{layers}.json") ? absolute("tiles/areas,grids.json") : null;
+  // The TileJSON names the grid layer's fields: with risk, the server
+  // computes risk levels and the grids are coloured by them.
+  const [me, taxonomy, tilejson] = await Promise.all([
     have.has("GET /v1/me") ? api("v1/me").catch((e) => (showError("Who am I", e), null)) : null,
     have.has("GET /v1/taxonomy") ? api("v1/taxonomy").catch((e) => (showError("Event categories", e), null)) : null,
+    tiles ? api("tiles/areas,grids.json").catch(() => null) : null,
   ]);
   const role = me && me.role ? me.role : "";
   // Plans, cameras and the roster are for planners: with a known lesser
@@ -90,14 +95,16 @@ async function start() {
   const published = (plans.plans || []).find((p) => p.published) || null;
   await new Promise((resolve) => (map.loaded() ? resolve() : map.once("load", resolve)));
 
-  const tiles = have.has("GET /tiles/{layers}.json") ? absolute("tiles/areas,grids.json") : null;
   document.body.dataset.source = tiles ? "tiles" : "geojson";
   const basemap = document.querySelector("meta[name=wangge-basemap]")?.content || "";
   $("#basemap-toggle").hidden = !basemap;
   addLayers(map, { tiles, target: published ? published.target : 300, basemap });
 
+  const gridFields = tilejson ? ((tilejson.vector_layers || []).find((l) => l.id === "grids") || {}).fields || {} : null;
   const ctx = {
     map, have, published, canPlan, tiles, areas: null, reloadGrids: null,
+    // Risk levels: in the grid tiles' fields, or (without tiles) with the rollups.
+    hasRisk: gridFields ? "risk" in gridFields : have.has("GET /v1/stats"),
     // Workers by id, for their names: the roster, the key's own worker, and
     // the staff of grids the field view located.
     me, role, workers, workerIndex: new Map([...(workers || []), me && me.worker].filter(Boolean).map((w) => [w.id, w])),
@@ -133,6 +140,7 @@ async function start() {
     field: new Field(ctx),
     planner: new Planner(ctx),
   };
+  ctx.gridPaint = () => views.dashboard.gridPaint();
   let current = "dashboard";
   const select = (name) => {
     for (const tab of document.querySelectorAll("[role=tab]")) {
@@ -140,12 +148,12 @@ async function start() {
       tab.setAttribute("aria-selected", on ? "true" : "false");
       $(`#view-${tab.dataset.view}`).hidden = !on;
     }
+    document.body.dataset.view = name;
     if (name !== current) {
       views[current].leave?.();
       current = name;
       views[current].enter?.();
     }
-    document.body.dataset.view = name;
   };
   const tabs = [...document.querySelectorAll("[role=tab]")];
   for (const [i, tab] of tabs.entries()) {
@@ -166,29 +174,80 @@ async function start() {
     map.getCanvas().style.cursor = current === "field" || hit ? "pointer" : "";
   });
   ctx.onPublished = () => views.dashboard.refresh();
+  /** Which plan is published, for planners (others cannot list plans). */
+  const reloadPlans = async () => {
+    if (!ctx.canPlan) return;
+    const plans = await api("v1/plans");
+    ctx.published = (plans.plans || []).find((p) => p.published) || null;
+  };
+  /** Loads everything again: the Refresh button, and a reset of the stream. */
+  const reloadAll = async () => {
+    await reloadPlans();
+    await Promise.all([ctx.reloadGrids(), views.dashboard.reload(), views.field.loadMine()]);
+    setStatus(ctx.canPlan ? statusLine(ctx.published) : whoLine(me));
+  };
   $("#refresh").addEventListener("click", async () => {
     const b = $("#refresh");
     b.disabled = true;
     try {
-      if (ctx.canPlan) {
-        const plans = await api("v1/plans");
-        ctx.published = (plans.plans || []).find((p) => p.published) || null;
-      }
-      await Promise.all([ctx.reloadGrids(), views.dashboard.reload(), views.field.loadMine()]);
-      setStatus(ctx.canPlan ? statusLine(ctx.published) : whoLine(me));
+      await reloadAll();
     } catch (e) {
       showError("Refresh", e);
     } finally {
       b.disabled = false;
     }
   });
+  // The stream of changes, opened before the first load so that nothing
+  // made meanwhile is missed (its messages wait for the load).
+  const live = have.has("GET /v1/changes") ? new Live({
+    hazards: (msgs) => {
+      views.dashboard.applyChanges(msgs);
+      views.field.applyChanges(msgs);
+    },
+    grids: () => views.dashboard.liveFigures(true).catch((e) => showError("Grids", e)),
+    plans: async () => {
+      try {
+        await reloadPlans();
+        await Promise.all([ctx.reloadGrids(), views.dashboard.refresh(), views.planner.listPlans?.()]);
+        setStatus(ctx.canPlan ? statusLine(ctx.published) : whoLine(me));
+      } catch (e) {
+        showError("Plans", e);
+      }
+    },
+    reset: () => {
+      // Counted for people debugging the page and for the browser test.
+      document.body.dataset.resets = String(Number(document.body.dataset.resets || 0) + 1);
+      return reloadAll().catch((e) => showError("Reload", e));
+    },
+    state: liveState,
+  }) : null;
+  ctx.live = live;
+  window.wangge.live = live;
+  live?.start();
+  $("#live").hidden = !live;
   // A field worker's key opens on their own events; everyone else on the
   // dashboard.
   select(me && me.worker ? "field" : "dashboard");
   await Promise.all([views.dashboard.load(), views.field.loadMine()]);
+  live?.loaded();
   setStatus(canPlan ? statusLine(published) : whoLine(me));
   map.once("idle", () => (document.body.dataset.ready = "1"));
   map.triggerRepaint();
+}
+
+/** The header's live indicator: whether the page follows changes now. */
+function liveState(state, detail) {
+  const dot = $("#live");
+  dot.dataset.state = state;
+  const words = {
+    connecting: ["connecting…", "opening the stream of changes"],
+    open: ["live", "changes show as they are made"],
+    behind: ["catching up", "the page fell behind the changes and reconnects from the last one read"],
+    retrying: ["reconnecting", `the stream of changes was cut (${detail && detail.why ? detail.why : "no connection"}); it resumes from the last change read`],
+    stopped: ["not live", `changes are not followed: ${detail && detail.message ? detail.message : "the server refused the stream"}; ↻ Refresh loads them`],
+  }[state] || [state, ""];
+  dot.textContent = words[0];
+  dot.title = words[1];
 }
 
 /** The header's line for those who cannot plan: who the key acts for. */

@@ -83,7 +83,7 @@ export class Planner {
   }
 
   leave() {
-    this.map.setPaintProperty("grids-fill", "fill-color", gridFillColour(this.ctx.published ? this.ctx.published.target : 300));
+    this.map.setPaintProperty("grids-fill", "fill-color", this.ctx.gridPaint ? this.ctx.gridPaint() : gridFillColour(this.ctx.published ? this.ctx.published.target : 300));
     this.showCandidate(false);
   }
 

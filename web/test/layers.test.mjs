@@ -1,7 +1,8 @@
 // Unit tests of the page's geometry and style helpers (node --test).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bbox, circle, gridFillColour, sector } from "../src/layers.js";
+import { expression } from "@maplibre/maplibre-gl-style-spec";
+import { bbox, circle, classBreaks, classOf, figureColour, gridFillColour, noRiskColour, riskColour, riskLevels, sector } from "../src/layers.js";
 
 const R = 6371008.8;
 const dist = ([x1, y1], [x2, y2]) => {
@@ -39,4 +40,53 @@ test("grid colour: grey without households, a ramp on the deviation", () => {
   assert.equal(expr[0], "case");
   assert.equal(expr[2], "#dcdcdc");
   assert.equal(expr[3][0], "interpolate");
+});
+
+/** Evaluates a colour expression for a feature's properties, as MapLibre would. */
+function colourOf(expr, properties) {
+  const e = expression.createExpression(expr, { type: "color", "property-type": "data-driven", expression: { interpolated: false, parameters: ["zoom", "feature"] } });
+  assert.equal(e.result, "success", JSON.stringify(e.value));
+  const c = e.value.evaluate({ zoom: 12 }, { type: "Polygon", properties });
+  return `#${[c.r, c.g, c.b].map((v) => Math.round((v / (c.a || 1)) * 255).toString(16).padStart(2, "0")).join("")}`;
+}
+
+test("risk colour: one colour per level, grey without one", () => {
+  const expr = riskColour();
+  const cases = [
+    { name: "red", props: { risk: "red" }, want: "#d7191c" },
+    { name: "orange", props: { risk: "orange" }, want: "#fd8d3c" },
+    { name: "yellow", props: { risk: "yellow" }, want: "#fecc5c" },
+    { name: "blue", props: { risk: "blue" }, want: "#2c7bb6" },
+    { name: "no risk attribute", props: {}, want: noRiskColour },
+    { name: "empty", props: { risk: "" }, want: noRiskColour },
+    { name: "unknown level", props: { risk: "purple" }, want: noRiskColour },
+  ];
+  for (const c of cases) assert.equal(colourOf(expr, c.props), c.want, c.name);
+  assert.equal(new Set(riskLevels.map(([, c]) => c)).size, riskLevels.length);
+});
+
+test("risk colour: the server's configured levels", () => {
+  const expr = riskColour([{ code: "high", color: "#ff0000" }, { code: "low", color: "#0000ff" }]);
+  assert.equal(colourOf(expr, { risk: "high" }), "#ff0000");
+  assert.equal(colourOf(expr, { risk: "low" }), "#0000ff");
+  assert.equal(colourOf(expr, { risk: "red" }), noRiskColour);
+});
+
+test("figure colour: classes of about equal counts, grey without a figure", () => {
+  const breaks = classBreaks([0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, null, NaN]);
+  // Twelve numbers in five classes: the zeros fill the first fifth and
+  // more, so the classes are {0, 0, 0, 1}, {2, 3, 4}, {5, 6}, {7, 8, 9}.
+  assert.deepEqual(breaks, [2, 5, 7]);
+  assert.equal(classOf(0, breaks), 0);
+  assert.equal(classOf(3, breaks), 1);
+  assert.equal(classOf(7, breaks), 3);
+  assert.equal(classOf(9, breaks), 3);
+  assert.deepEqual(classBreaks([2, 2, 2]), [], "one value: one class");
+  assert.deepEqual(classBreaks([]), []);
+  const expr = figureColour(new Map([["A", 0], ["B", 9], ["C", null]]), breaks, ["#000001", "#000002", "#000003", "#000004", "#000005"]);
+  assert.equal(colourOf(expr, { code: "A" }), "#000001");
+  assert.equal(colourOf(expr, { code: "B" }), "#000004");
+  assert.equal(colourOf(expr, { code: "C" }), noRiskColour);
+  assert.equal(colourOf(expr, { code: "D" }), noRiskColour);
+  assert.equal(figureColour(new Map(), []), noRiskColour);
 });
