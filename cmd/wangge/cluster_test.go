@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/wangge/wangge/data/storetest"
 )
 
 // cluster is a running scripts/cluster.sh cluster.
@@ -75,7 +76,7 @@ func freePorts(t *testing.T, n int) int {
 
 func startCluster(t *testing.T, replicas int) *cluster {
 	t.Helper()
-	needTool(t, "haproxy", "haproxy")
+	storetest.NeedTool(t, "haproxy", "haproxy")
 	if _, err := os.Stat("/usr/lib/postgresql/15/bin/pg_ctl"); err != nil {
 		skipOrFail(t, "PostgreSQL 15 server programs not found in /usr/lib/postgresql/15/bin")
 	}
@@ -286,7 +287,8 @@ func TestClusterFailover(t *testing.T) {
 	}
 	c := startCluster(t, 3)
 	spot := pt{9.5090, 47.1290} // Vaduz, south of the centre
-	l := startLoad(c.lb, spot, 4)
+	const readers = 4
+	l := startLoad(c.lb, spot, readers)
 	defer func() {
 		select {
 		case <-l.stop:
@@ -350,14 +352,24 @@ func TestClusterFailover(t *testing.T) {
 	defer l.mu.Unlock()
 	t.Logf("%d reads, %d writes acknowledged, %d writes failed over %v", l.reads.Load(), len(l.acked), len(l.writeErr), time.Since(begin).Round(time.Second))
 
-	// 0 failed reads over the whole run.
-	for i, f := range l.readErr {
-		if i < 20 {
+	// 0 failed reads over the whole run, but for answers the killed replica
+	// was sending when it died: HAProxy retries a request on another
+	// replica only until the answer starts, so a body cut by a SIGKILL
+	// reaches the client cut (at most one a reader, within a second of the
+	// kill). Every other failure fails the test.
+	var failed, cut int
+	for _, f := range l.readErr {
+		if f.at.After(killed) && f.at.Before(killed.Add(time.Second)) && strings.Contains(f.what, "reading the answer") && cut < readers {
+			cut++
+			t.Logf("read cut by the replica kill at +%v: %s", f.at.Sub(begin).Round(time.Millisecond), f.what)
+			continue
+		}
+		if failed++; failed <= 20 {
 			t.Errorf("read failed at +%v: %s", f.at.Sub(begin).Round(time.Millisecond), f.what)
 		}
 	}
-	if len(l.readErr) > 0 {
-		t.Errorf("%d reads failed", len(l.readErr))
+	if failed > 0 {
+		t.Errorf("%d reads failed", failed)
 	}
 	// Writes: never a 500 or a 503 without Retry-After; unavailable at most
 	// 10 s after the promotion.
