@@ -9,7 +9,6 @@ import (
 	"github.com/uber/h3-go/v4"
 
 	"github.com/wangge/wangge/data"
-	"github.com/wangge/wangge/live"
 	"github.com/wangge/wangge/spatial"
 )
 
@@ -18,9 +17,6 @@ import (
 
 // defaultGapRes is the H3 resolution of gap cells: ~25 m.
 const defaultGapRes = 11
-
-// round4 rounds a share to four decimals, as the answers show shares.
-func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }
 
 func (s *Server) coverageRoutes() []route {
 	paging := pagingParams("grids", 1000)
@@ -50,28 +46,13 @@ func (s *Server) coverageHandler(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var total live.GridCoverage
-	for _, g := range cov.Grids {
-		total.Households += g.Households
-		total.HouseholdsCovered += g.HouseholdsCovered
-		total.HouseholdsUncovered += g.HouseholdsUncovered
-		total.AreaM2 += g.AreaM2
-		total.CoveredM2 += g.CoveredM2
-		total.CamerasOnline += g.CamerasOnline
-	}
-	if total.Households > 0 {
-		total.HouseholdsShare = round4(float64(total.HouseholdsCovered) / float64(total.Households))
-	}
-	if total.AreaM2 > 0 {
-		total.AreaShare = round4(total.CoveredM2 / total.AreaM2)
-	}
 	return writeJSON(w, http.StatusOK, "application/json", map[string]any{
 		"plan_id":        cov.Plan.Plan.ID,
 		"cameras_online": cov.Online,
 		"raster_cell_m":  math.Round(cov.CellM()*100) / 100,
 		"computed_at":    cov.Computed.UTC().Format(time.RFC3339),
 		"compute_ms":     cov.Took.Milliseconds(),
-		"total":          total,
+		"total":          cov.Total(nil),
 		"numberMatched":  len(cov.Grids),
 		"grids":          page(cov.Grids, limit, offset),
 	})

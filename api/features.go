@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -120,31 +119,12 @@ func (s *Server) describe(r *http.Request, layer data.Layer, title, desc string)
 		doc.Extent = &extent{}
 		doc.Extent.Spatial.BBox = [][]float64{{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}}
 		doc.Extent.Spatial.CRS = crs84
-		if first, last, ok := s.timeExtent(layer); ok {
+		if first, last, ok := s.live.TimeExtent(layer); ok {
 			f, l := first.Format(storeTimeFormat), last.Format(storeTimeFormat)
 			doc.Extent.Temporal = &temporalExtent{Interval: [][2]*string{{&f, &l}}, TRS: gregorian}
 		}
 	}
 	return doc, nil
-}
-
-// timeExtent is the first and last time of a layer's temporal property,
-// from the live views (the store has no index on it); false for a layer
-// without one, or with no features.
-func (s *Server) timeExtent(layer data.Layer) (first, last time.Time, ok bool) {
-	if layer != data.LayerHazards {
-		return first, last, false
-	}
-	s.live.EachHazard(func(h data.Hazard) {
-		if !ok || h.ReportedAt.Before(first) {
-			first = h.ReportedAt
-		}
-		if !ok || h.ReportedAt.After(last) {
-			last = h.ReportedAt
-		}
-		ok = true
-	})
-	return first.UTC(), last.UTC(), ok
 }
 
 func (s *Server) collections(w http.ResponseWriter, r *http.Request) error {
@@ -490,7 +470,7 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if tag, err := s.itemETag(r.Context(), layer, fid); err != nil {
+	if tag, err := s.live.ETag(r.Context(), layer, fid); err != nil {
 		return err
 	} else if tag != "" {
 		// The tag a PATCH or DELETE sends back in If-Match.
@@ -513,20 +493,6 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
 		{Href: base + "/collections/" + string(layer), Rel: "collection", Type: "application/json"},
 	}
 	return writeJSON(w, http.StatusOK, geoJSONType, out)
-}
-
-// itemETag is the entity tag of a writable feature, "" for the layers that
-// take no writes.
-func (s *Server) itemETag(ctx context.Context, layer data.Layer, fid int64) (string, error) {
-	switch layer {
-	case data.LayerHazards:
-		h, err := s.store.Hazard(ctx, fid)
-		return h.ETag(), err
-	case data.LayerCameras:
-		c, err := s.store.Camera(ctx, fid)
-		return c.ETag(), err
-	}
-	return "", nil
 }
 
 func (s *Server) featureRoutes() []route {

@@ -116,6 +116,21 @@ func intParam(v url.Values, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// boolParam reads the boolean parameter name (true, false, 1 or 0, in any
+// case), def when absent or empty.
+func boolParam(v url.Values, name string, def bool) (bool, error) {
+	switch s := strings.ToLower(v.Get(name)); s {
+	case "":
+		return def, nil
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	default:
+		return false, invalid("parameter %s must be true or false, got %q", name, s)
+	}
+}
+
 // parsePeriod reads since and until: each an RFC 3339 time or a date (UTC
 // midnight), absent for no bound; since must come before until. The one
 // reading of a reporting period, for every route that takes one.

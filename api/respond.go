@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -156,4 +157,13 @@ func etagMatch(header, etag string) bool {
 // setVersion names in the response the version a write produced.
 func setVersion(w http.ResponseWriter, v int64) {
 	w.Header().Set(versionHeader, strconv.FormatInt(v, 10))
+}
+
+// roundPtr rounds *v to 1/scale; nil stays nil (JSON null).
+func roundPtr(v *float64, scale float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	r := math.Round(*v*scale) / scale
+	return &r
 }

@@ -1,14 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"math"
 	"net/http"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,190 +17,8 @@ import (
 // the previous period beside each row, as JSON or as a CSV that Excel
 // opens with its Chinese headers; grid rows carry their risk level. The
 // figures are computed in live (GridAssignment.Rollup, Risk); this file
-// reads the query and shapes the answer.
-
-// rollupQuery is a /v1/stats request as read.
-type rollupQuery struct {
-	live.RollupQuery
-	loc      *time.Location
-	tz       string // as the answer names it
-	groupBy  []string
-	coverage bool
-	csv      bool
-	lang     string // "zh" or "en"
-}
-
-var tzOffsetRE = regexp.MustCompile(`^([+-])(\d{2}):?(\d{2})?$`)
-
-// parseTZ reads the calendar's time zone: Z or UTC, a UTC offset (+08:00,
-// +0800, +08), or an IANA name the system knows (Asia/Shanghai). A "+"
-// left unescaped in a URL arrives as a space, which is read as "+".
-func parseTZ(s string) (*time.Location, string, error) {
-	if strings.HasPrefix(s, " ") {
-		s = "+" + strings.TrimLeft(s, " ")
-	}
-	switch s {
-	case "", "Z", "UTC", "+00:00":
-		return time.UTC, "Z", nil
-	}
-	if m := tzOffsetRE.FindStringSubmatch(s); m != nil {
-		h, _ := strconv.Atoi(m[2])
-		mins := 0
-		if m[3] != "" {
-			mins, _ = strconv.Atoi(m[3])
-		}
-		if h > 14 || mins > 59 || h*60+mins > 14*60 {
-			return nil, "", invalid("parameter tz: %q is not a UTC offset (−14:00 to +14:00)", s)
-		}
-		off := h*3600 + mins*60
-		if m[1] == "-" {
-			off = -off
-		}
-		name := m[1] + m[2] + ":" + max(m[3], "00")
-		return time.FixedZone(name, off), name, nil
-	}
-	if loc, err := time.LoadLocation(s); err == nil && s != "Local" {
-		return loc, s, nil
-	}
-	return nil, "", invalid("parameter tz must be Z, a UTC offset (+08:00; %%2B08:00 in a URL) or a time zone name (Asia/Shanghai), got %q", s)
-}
-
-// parseWhenIn reads since or until: an RFC 3339 time, or a date taken as
-// midnight in loc.
-func parseWhenIn(name, s string, loc *time.Location) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
-		return t, nil
-	}
-	return time.Time{}, invalid("parameter %s must be a date (2025-05-01, midnight in tz) or an RFC 3339 time (2025-05-01T09:00:00+08:00), got %q", name, s)
-}
-
-// groupings are the values of group_by.
-var groupings = []string{"area", "category", "month", "week"}
-
-func parseRollupQuery(r *http.Request) (rollupQuery, error) {
-	v := r.URL.Query()
-	q := rollupQuery{coverage: true}
-	q.Now = time.Now()
-	var err error
-	if q.loc, q.tz, err = parseTZ(v.Get("tz")); err != nil {
-		return q, err
-	}
-	q.Loc = q.loc
-	if q.Since, err = parseWhenIn("since", v.Get("since"), q.loc); err != nil {
-		return q, err
-	}
-	if q.Until, err = parseWhenIn("until", v.Get("until"), q.loc); err != nil {
-		return q, err
-	}
-	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
-		return q, invalid("parameter since (%s) must be before until (%s)", v.Get("since"), v.Get("until"))
-	}
-	_, hasLevel := v["level"]
-	_, q.HasParent = v["parent"]
-	switch {
-	case hasLevel && q.HasParent:
-		return q, invalid("parameters level and parent: give one (level for the areas of one level, parent for one area's children)")
-	case hasLevel:
-		if q.Level, err = intParam(v, "level", 0, 0, 99); err != nil {
-			return q, err
-		}
-	}
-	q.Parent = v.Get("parent")
-	q.groupBy = []string{"area"}
-	if g, ok := v["group_by"]; ok {
-		q.groupBy = nil
-		for _, part := range strings.Split(g[0], ",") {
-			part = strings.TrimSpace(part)
-			switch {
-			case part == "":
-				continue
-			case !slices.Contains(groupings, part):
-				return q, invalid("parameter group_by: unknown grouping %q (known: %s)", part, strings.Join(groupings, ", "))
-			case slices.Contains(q.groupBy, part):
-				return q, invalid("parameter group_by: %q named twice", part)
-			}
-			q.groupBy = append(q.groupBy, part)
-		}
-	}
-	q.ByArea, q.ByCategory = slices.Contains(q.groupBy, "area"), slices.Contains(q.groupBy, "category")
-	switch month, week := slices.Contains(q.groupBy, "month"), slices.Contains(q.groupBy, "week"); {
-	case month && week:
-		return q, invalid("parameter group_by: month and week cannot be combined")
-	case month:
-		q.Period = live.PeriodMonth
-	case week:
-		q.Period = live.PeriodWeek
-	}
-	// Any value is accepted: one the taxonomy in use does not have counts
-	// nothing, as every read filter does.
-	q.Category, q.Kind = v.Get("category"), v.Get("kind")
-	switch c := strings.ToLower(v.Get("coverage")); c {
-	case "", "true", "1":
-	case "false", "0":
-		q.coverage = false
-	default:
-		return q, invalid("parameter coverage must be true or false, got %q", c)
-	}
-	switch f := v.Get("format"); f {
-	case "json":
-	case "csv":
-		q.csv = true
-	case "":
-		q.csv = prefersCSV(r.Header.Get("Accept"))
-	default:
-		return q, invalid("parameter format must be json or csv, got %q", f)
-	}
-	switch l := v.Get("lang"); l {
-	case "zh", "en":
-		q.lang = l
-	case "":
-		q.lang = langOf(r.Header.Get("Accept-Language"))
-	default:
-		return q, invalid("parameter lang must be zh or en, got %q", l)
-	}
-	return q, nil
-}
-
-// prefersCSV reports whether an Accept header asks for text/csv before
-// (or without) JSON.
-func prefersCSV(accept string) bool {
-	best, csvQ := -1.0, -1.0
-	for _, part := range strings.Split(accept, ",") {
-		mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := weight(params)
-		switch strings.ToLower(strings.TrimSpace(mt)) {
-		case "text/csv":
-			csvQ = max(csvQ, q)
-		case "application/json", "*/*", "application/*":
-			best = max(best, q)
-		}
-	}
-	return csvQ > 0 && csvQ >= best
-}
-
-// langOf is zh when the Accept-Language header's most preferred language
-// is Chinese, en otherwise.
-func langOf(header string) string {
-	best, lang := 0.0, "en"
-	for _, part := range strings.Split(header, ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := weight(params)
-		if tag == "" || q <= best {
-			continue
-		}
-		best, lang = q, "en"
-		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(tag)), "zh") {
-			lang = "zh"
-		}
-	}
-	return lang
-}
+// holds the route and shapes the answer, rollups_query.go reads the query
+// and rollups_csv.go writes the CSV.
 
 // rollupFigures is the JSON of live.RollupFigures: rates rounded to 4
 // decimals, hours and per_1000_households to 2.
@@ -261,20 +75,12 @@ type rollupRow struct {
 	PreviousYear *rollupFigures `json:"previous_year"`
 }
 
-func roundTo(v *float64, scale float64) *float64 {
-	if v == nil {
-		return nil
-	}
-	r := math.Round(*v*scale) / scale
-	return &r
-}
-
 func ratioOf(n, d float64, scale float64) *float64 {
 	if d == 0 {
 		return nil
 	}
 	r := n / d
-	return roundTo(&r, scale)
+	return roundPtr(&r, scale)
 }
 
 // timeOrNil formats a window bound in the answer's zone; nil for an open
@@ -290,8 +96,8 @@ func timeOrNil(t time.Time, loc *time.Location) *string {
 func newRollupFigures(f live.RollupFigures, households int, loc *time.Location) rollupFigures {
 	return rollupFigures{Since: timeOrNil(f.Window.Since, loc), Until: timeOrNil(f.Window.Until, loc),
 		Reported: f.Reported, Closed: f.Closed, Rejected: f.Rejected, Open: f.Open, Overdue: f.Overdue, Repeat: f.Repeat,
-		ClosureRate: roundTo(f.ClosureRate, 1e4), OnTimeRate: roundTo(f.OnTimeRate, 1e4),
-		MedianH: roundTo(f.MedianHoursToClose, 100), P90H: roundTo(f.P90HoursToClose, 100),
+		ClosureRate: roundPtr(f.ClosureRate, 1e4), OnTimeRate: roundPtr(f.OnTimeRate, 1e4),
+		MedianH: roundPtr(f.MedianHoursToClose, 100), P90H: roundPtr(f.P90HoursToClose, 100),
 		Per1000: ratioOf(1000*float64(f.Reported), float64(households), 100)}
 }
 
@@ -460,173 +266,6 @@ func (s *Server) rollups(w http.ResponseWriter, r *http.Request) error {
 		doc["risk_as_of"] = risk.AsOf.In(q.loc).Format(time.RFC3339)
 	}
 	return writeJSON(w, http.StatusOK, "application/json", doc)
-}
-
-// csvColumn is one column of the CSV export: its headers and its cell.
-type csvColumn struct {
-	en, zh string
-	cell   func(*rollupRow) string
-}
-
-func csvInt(n int) string { return strconv.Itoa(n) }
-
-func csvFloat(v *float64) string {
-	if v == nil {
-		return ""
-	}
-	return strconv.FormatFloat(*v, 'f', -1, 64)
-}
-
-func csvStr(v *string) string {
-	if v == nil {
-		return ""
-	}
-	return *v
-}
-
-// figureColumns are the columns of a row's figures, of the row itself or
-// of its previous periods (pick).
-func figureColumns(enPrefix, zhPrefix string, pick func(*rollupRow) *rollupFigures) []csvColumn {
-	col := func(en, zh string, cell func(*rollupFigures) string) csvColumn {
-		return csvColumn{en: enPrefix + en, zh: zhPrefix + zh, cell: func(r *rollupRow) string {
-			f := pick(r)
-			if f == nil {
-				return ""
-			}
-			return cell(f)
-		}}
-	}
-	cols := []csvColumn{}
-	if enPrefix != "" {
-		cols = append(cols,
-			col("since", "起", func(f *rollupFigures) string { return csvStr(f.Since) }),
-			col("until", "止", func(f *rollupFigures) string { return csvStr(f.Until) }))
-	}
-	return append(cols,
-		col("reported", "上报", func(f *rollupFigures) string { return csvInt(f.Reported) }),
-		col("closed", "办结", func(f *rollupFigures) string { return csvInt(f.Closed) }),
-		col("rejected", "不予受理", func(f *rollupFigures) string { return csvInt(f.Rejected) }),
-		col("open", "未办结", func(f *rollupFigures) string { return csvInt(f.Open) }),
-		col("overdue", "超期", func(f *rollupFigures) string { return csvInt(f.Overdue) }),
-		col("repeat", "重复发生", func(f *rollupFigures) string { return csvInt(f.Repeat) }),
-		col("closure rate", "办结率", func(f *rollupFigures) string { return csvFloat(f.ClosureRate) }),
-		col("on-time rate", "按时办结率", func(f *rollupFigures) string { return csvFloat(f.OnTimeRate) }),
-		col("median hours to close", "办结用时中位数（小时）", func(f *rollupFigures) string { return csvFloat(f.MedianH) }),
-		col("p90 hours to close", "办结用时P90（小时）", func(f *rollupFigures) string { return csvFloat(f.P90H) }),
-		col("events per 1000 households", "每千户事件数", func(f *rollupFigures) string { return csvFloat(f.Per1000) }),
-	)
-}
-
-// writeRollupCSV writes the rows as CSV for Excel: UTF-8 with a BOM (Excel
-// reads a file without one in the system's code page, which garbles
-// Chinese), CRLF line ends, headers in the request's language.
-func writeRollupCSV(w http.ResponseWriter, q *rollupQuery, res *live.Rollup, rows []rollupRow, risk bool) error {
-	cols := []csvColumn{
-		{"area code", "地区代码", func(r *rollupRow) string { return r.AreaCode }},
-		{"area", "地区", func(r *rollupRow) string { return r.AreaName }},
-		{"level", "层级", func(r *rollupRow) string { return csvInt(r.AreaLevel) }},
-		{"type", "类型", func(r *rollupRow) string { return r.AreaType }},
-	}
-	if q.Period != live.PeriodNone {
-		cols = append(cols,
-			csvColumn{"period", "周期", func(r *rollupRow) string { return csvStr(r.Period) }},
-			csvColumn{"period start", "开始日期", func(r *rollupRow) string { return csvStr(r.PeriodStart) }},
-			csvColumn{"period end", "结束日期", func(r *rollupRow) string { return csvStr(r.PeriodEnd) }})
-	}
-	if q.ByCategory {
-		cols = append(cols,
-			csvColumn{"category code", "类别代码", func(r *rollupRow) string { return csvStr(r.Category) }},
-			csvColumn{"category", "类别", func(r *rollupRow) string { return csvStr(r.CategoryName) }})
-	}
-	cols = append(cols, figureColumns("", "", func(r *rollupRow) *rollupFigures { return &r.rollupFigures })...)
-	cols = append(cols,
-		csvColumn{"households", "户数", func(r *rollupRow) string { return csvInt(r.Households) }},
-		csvColumn{"grids", "网格数", func(r *rollupRow) string { return csvInt(r.Grids) }},
-		csvColumn{"workers", "网格员数", func(r *rollupRow) string { return csvInt(r.Workers) }},
-		csvColumn{"workers per grid", "每网格网格员数", func(r *rollupRow) string { return csvFloat(r.WorkersPerGrid) }})
-	if q.Cameras {
-		cam := func(cell func(*rollupCameras) string) func(*rollupRow) string {
-			return func(r *rollupRow) string {
-				if r.Cameras == nil {
-					return ""
-				}
-				return cell(r.Cameras)
-			}
-		}
-		cols = append(cols,
-			csvColumn{"cameras online", "在线摄像头", cam(func(c *rollupCameras) string { return csvInt(c.Online) })},
-			csvColumn{"cameras", "摄像头总数", cam(func(c *rollupCameras) string { return csvInt(c.Total) })},
-			csvColumn{"cameras online rate", "摄像头完好率", cam(func(c *rollupCameras) string { return csvFloat(c.OnlineRate) })},
-			csvColumn{"camera coverage of households", "视频覆盖户数比例", cam(func(c *rollupCameras) string { return csvFloat(c.HouseholdsShare) })},
-			csvColumn{"camera coverage of area", "视频覆盖面积比例", cam(func(c *rollupCameras) string { return csvFloat(c.AreaShare) })})
-	}
-	if risk {
-		cols = append(cols,
-			csvColumn{"risk level", "风险等级", func(r *rollupRow) string { return csvStr(r.RiskLevel) }},
-			csvColumn{"risk reasons", "风险原因", func(r *rollupRow) string {
-				if r.RiskReasons == nil {
-					return ""
-				}
-				return strings.Join(*r.RiskReasons, "; ")
-			}})
-	}
-	cols = append(cols, figureColumns("previous: ", "上期", func(r *rollupRow) *rollupFigures { return r.Previous })...)
-	cols = append(cols, figureColumns("year before: ", "去年同期", func(r *rollupRow) *rollupFigures { return r.PreviousYear })...)
-
-	var buf bytes.Buffer
-	buf.WriteString("\uFEFF")
-	cw := csv.NewWriter(&buf)
-	cw.UseCRLF = true
-	rec := make([]string, len(cols))
-	for i, c := range cols {
-		rec[i] = c.en
-		if q.lang == "zh" {
-			rec[i] = c.zh
-		}
-	}
-	cw.Write(rec)
-	for i := range rows {
-		for k, c := range cols {
-			rec[k] = c.cell(&rows[i])
-		}
-		cw.Write(rec)
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="`+csvFilename(q)+`"`)
-	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(buf.Bytes())
-	return err
-}
-
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
-
-// csvFilename names the export after its scope, grouping and period, in
-// ASCII so that every browser keeps it.
-func csvFilename(q *rollupQuery) string {
-	parts := []string{"wangge-stats"}
-	switch {
-	case q.HasParent && q.Parent == "":
-		parts = append(parts, "top")
-	case q.HasParent:
-		parts = append(parts, "parent-"+unsafeName.ReplaceAllString(q.Parent, "_"))
-	default:
-		parts = append(parts, "level"+csvInt(q.Level))
-	}
-	if len(q.groupBy) > 0 {
-		parts = append(parts, strings.Join(q.groupBy, "-"))
-	}
-	if !q.Since.IsZero() {
-		parts = append(parts, "from-"+q.Since.In(q.loc).Format(time.DateOnly))
-	}
-	if !q.Until.IsZero() {
-		parts = append(parts, "to-"+q.Until.In(q.loc).Format(time.DateOnly))
-	}
-	return strings.Join(parts, "_") + ".csv"
 }
 
 // rollupFiguresDoc describes the figures of /v1/stats in its OpenAPI

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"context"
-	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,8 +16,8 @@ import (
 // figures of the event loop (事件闭环: open, overdue, closure and on-time
 // rates, times to close, repeats, counts by kind, category and status) and
 // camera coverage, over the published plan. The figures are computed in
-// live (GridAssignment.Figures); this file only reads the query and shapes
-// the answer.
+// live (Service.GridStats); this file only reads the query and shapes the
+// answer.
 
 // gridStats is one grid's statistics.
 type gridStats struct {
@@ -77,113 +75,39 @@ func newHazardStats(f live.EventFigures) hazardStats {
 	return h
 }
 
-// roundPtr rounds *v to 1/scale; nil stays nil (JSON null).
-func roundPtr(v *float64, scale float64) *float64 {
-	if v == nil {
-		return nil
+// newGridStats is the answer's form of st, the statistics of grid g (nil
+// for the total).
+func newGridStats(g *data.Grid, st live.GridStats) gridStats {
+	out := gridStats{Households: st.Households, Hazards: newHazardStats(st.Events)}
+	if g != nil {
+		out.Code, out.Name, out.ParentCode, out.Worker = g.Code, g.Name, g.ParentCode, g.Worker
 	}
-	r := math.Round(*v*scale) / scale
-	return &r
+	if c := st.Cameras; c != nil {
+		out.Cameras = &cameraStats{Online: c.Online, Total: c.Total}
+	}
+	if c := st.Coverage; c != nil {
+		out.Coverage = &gridCovStat{HouseholdsShare: c.HouseholdsShare, AreaShare: c.AreaShare, HouseholdsUncovered: c.HouseholdsUncovered}
+	}
+	return out
 }
 
-// statsQuery is the reporting period, the events kept, and whether to
-// include coverage.
-type statsQuery struct {
-	since, until   time.Time // reported_at in [since, until); zero = open
-	category, kind string    // "" for all; an unknown one keeps no event
-	coverage       bool
-	now            time.Time // what is overdue is overdue at now
-}
-
-func parseStatsQuery(v url.Values) (statsQuery, error) {
-	q := statsQuery{coverage: true, now: time.Now()}
+// parseStatsQuery reads the reporting period, the events kept and whether
+// to include coverage. Camera counts and coverage derive from camera
+// positions, which only planners and admins may see (docs/SECURITY.md):
+// other roles get neither.
+func parseStatsQuery(v url.Values, p principal) (live.StatsQuery, error) {
+	q := live.StatsQuery{FigureQuery: live.FigureQuery{Now: time.Now()}, Cameras: p.role.Allows(data.RolePlanner)}
 	var err error
-	if q.since, q.until, err = parsePeriod(v); err != nil {
+	if q.Since, q.Until, err = parsePeriod(v); err != nil {
 		return q, err
 	}
 	// Any value is accepted: one the taxonomy in use does not have counts
 	// nothing, as every read filter does.
-	q.category, q.kind = v.Get("category"), v.Get("kind")
-	switch c := strings.ToLower(v.Get("coverage")); c {
-	case "", "true", "1":
-	case "false", "0":
-		q.coverage = false
-	default:
-		return q, invalid("parameter coverage must be true or false, got %q", c)
+	q.Category, q.Kind = v.Get("category"), v.Get("kind")
+	if q.Coverage, err = boolParam(v, "coverage", true); err != nil {
+		return q, err
 	}
 	return q, nil
-}
-
-// gridStatsFor computes the statistics of the grids with the given plan
-// indexes (all when idx is nil) and their total.
-//
-// Camera counts and coverage derive from camera positions, which only
-// planners and admins may see (docs/SECURITY.md): other roles get neither.
-func (s *Server) gridStatsFor(ctx context.Context, pp *live.Plan, idx []int, q statsQuery) ([]gridStats, gridStats, error) {
-	cameras := principalOf(ctx).role.Allows(data.RolePlanner)
-	q.coverage = q.coverage && cameras
-	a := s.live.GridAssignment(pp)
-	var cov *live.Coverage
-	if q.coverage {
-		var err error
-		if cov, err = s.live.Coverage(ctx); err != nil {
-			return nil, gridStats{}, err
-		}
-		if cov.Plan != pp { // published again meanwhile: answer from one plan
-			return nil, gridStats{}, data.Errorf(data.EUNAVAILABLE, "the published plan changed during the request; retry")
-		}
-	}
-	if idx == nil {
-		idx = make([]int, len(pp.Plan.Grids))
-		for i := range idx {
-			idx[i] = i
-		}
-	}
-	figs, totalFigs := a.Figures(live.FigureQuery{Since: q.since, Until: q.until, Category: q.category, Kind: q.kind,
-		Now: q.now, Taxonomy: s.live.Taxonomy()}, idx)
-	out := make([]gridStats, len(idx))
-	for k, i := range idx {
-		g := pp.Plan.Grids[i]
-		out[k] = gridStats{Code: g.Code, Name: g.Name, ParentCode: g.ParentCode, Worker: g.Worker, Households: g.Households,
-			Hazards: newHazardStats(figs[k])}
-		if cameras {
-			out[k].Cameras = &cameraStats{Online: a.Cameras[i].Online, Total: a.Cameras[i].Total}
-		}
-		if cov != nil {
-			gc := cov.Grids[i]
-			out[k].Coverage = &gridCovStat{HouseholdsShare: gc.HouseholdsShare, AreaShare: gc.AreaShare, HouseholdsUncovered: gc.HouseholdsUncovered}
-		}
-	}
-	total := gridStats{Hazards: newHazardStats(totalFigs)}
-	if cameras {
-		total.Cameras = &cameraStats{}
-	}
-	var covHH, covHHCovered int
-	var covArea, covAreaCovered float64
-	for k, i := range idx {
-		total.Households += out[k].Households
-		if cameras {
-			total.Cameras.Online += out[k].Cameras.Online
-			total.Cameras.Total += out[k].Cameras.Total
-		}
-		if cov != nil {
-			gc := cov.Grids[i]
-			covHH += gc.Households
-			covHHCovered += gc.HouseholdsCovered
-			covArea += gc.AreaM2
-			covAreaCovered += gc.CoveredM2
-		}
-	}
-	if cov != nil {
-		total.Coverage = &gridCovStat{HouseholdsUncovered: covHH - covHHCovered}
-		if covHH > 0 {
-			total.Coverage.HouseholdsShare = round4(float64(covHHCovered) / float64(covHH))
-		}
-		if covArea > 0 {
-			total.Coverage.AreaShare = round4(covAreaCovered / covArea)
-		}
-	}
-	return out, total, nil
 }
 
 func (s *Server) publishedOr404() (*live.Plan, error) {
@@ -195,7 +119,7 @@ func (s *Server) publishedOr404() (*live.Plan, error) {
 }
 
 func (s *Server) gridStatsOne(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseStatsQuery(r.URL.Query())
+	q, err := parseStatsQuery(r.URL.Query(), principalOf(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -208,16 +132,17 @@ func (s *Server) gridStatsOne(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return data.Errorf(data.ENOTFOUND, "no grid %q in the published plan %d", code, pp.Plan.ID)
 	}
-	out, _, err := s.gridStatsFor(r.Context(), pp, []int{i}, q)
+	q.Grids = []int{i}
+	st, _, err := s.live.GridStats(r.Context(), pp, q)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, "application/json", out[0])
+	return writeJSON(w, http.StatusOK, "application/json", newGridStats(&pp.Plan.Grids[i], st[0]))
 }
 
 func (s *Server) gridStatsAll(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
-	q, err := parseStatsQuery(v)
+	q, err := parseStatsQuery(v, principalOf(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -229,19 +154,23 @@ func (s *Server) gridStatsAll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, total, err := s.gridStatsFor(r.Context(), pp, nil, q)
+	st, total, err := s.live.GridStats(r.Context(), pp, q)
 	if err != nil {
 		return err
 	}
-	period := map[string]any{"since": nil, "until": nil}
-	if !q.since.IsZero() {
-		period["since"] = q.since.UTC().Format(time.RFC3339)
+	out := make([]gridStats, len(st))
+	for i := range st {
+		out[i] = newGridStats(&pp.Plan.Grids[i], st[i])
 	}
-	if !q.until.IsZero() {
-		period["until"] = q.until.UTC().Format(time.RFC3339)
+	period := map[string]any{"since": nil, "until": nil}
+	if !q.Since.IsZero() {
+		period["since"] = q.Since.UTC().Format(time.RFC3339)
+	}
+	if !q.Until.IsZero() {
+		period["until"] = q.Until.UTC().Format(time.RFC3339)
 	}
 	return writeJSON(w, http.StatusOK, "application/json", map[string]any{
-		"plan_id": pp.Plan.ID, "period": period, "as_of": q.now.UTC().Format(time.RFC3339), "total": total,
+		"plan_id": pp.Plan.ID, "period": period, "as_of": q.Now.UTC().Format(time.RFC3339), "total": newGridStats(nil, total),
 		"numberMatched": len(out), "grids": page(out, limit, offset),
 	})
 }

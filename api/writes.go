@@ -145,6 +145,17 @@ func (p props) check(known ...string) error {
 
 func (p props) has(name string) bool { _, ok := p[name]; return ok }
 
+// firstError returns the first of errs that is not nil: the reads of a
+// body's properties go in one call, and the first that fails is the answer.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // value decodes property name, when given, into dst; what names the type
 // wanted for the error. null is not a value here: a property is changed,
 // not cleared.
@@ -222,11 +233,9 @@ func applyHazard(p props, h *data.Hazard) error {
 	if err := p.check(hazardProperties...); err != nil {
 		return err
 	}
-	for _, err := range []error{p.str("source_id", &h.ID), p.str("category", &h.Category), p.integer("severity", &h.Severity),
-		p.time("reported_at", &h.ReportedAt), p.str("note", &h.Note)} {
-		if err != nil {
-			return err
-		}
+	if err := firstError(p.str("source_id", &h.ID), p.str("category", &h.Category), p.integer("severity", &h.Severity),
+		p.time("reported_at", &h.ReportedAt), p.str("note", &h.Note)); err != nil {
+		return err
 	}
 	return fieldError(h.Validate())
 }
@@ -234,10 +243,8 @@ func applyHazard(p props, h *data.Hazard) error {
 // eventMove reads the move a PATCH asks of an event: nil without status.
 func eventMove(p props) (*live.Move, error) {
 	var status, note, assignee string
-	for _, err := range []error{p.str("status", &status), p.str("note", &note), p.str("assignee", &assignee)} {
-		if err != nil {
-			return nil, err
-		}
+	if err := firstError(p.str("status", &status), p.str("note", &note), p.str("assignee", &assignee)); err != nil {
+		return nil, err
 	}
 	if !p.has("status") {
 		if p.has("assignee") {
@@ -261,24 +268,20 @@ func applyCamera(p props, c *data.Camera) error {
 	if err := p.check(cameraProperties...); err != nil {
 		return err
 	}
-	for _, err := range []error{p.str("source_id", &c.ID), p.num("azimuth", &c.Azimuth), p.num("fov", &c.FOV),
-		p.num("range_m", &c.RangeM), p.str("status", &c.Status)} {
-		if err != nil {
-			return err
-		}
+	if err := firstError(p.str("source_id", &c.ID), p.num("azimuth", &c.Azimuth), p.num("fov", &c.FOV),
+		p.num("range_m", &c.RangeM), p.str("status", &c.Status)); err != nil {
+		return err
 	}
 	return fieldError(c.Validate())
 }
 
-// fieldError names the field in a validation message from data: its
-// messages start with the field ("severity must …") or with "unknown"
-// and the field ("unknown category …"); a bad position is the geometry's.
+// fieldError puts the field a validation error from data names
+// (data.Error.Field) in front of its message, as the client sent it: the
+// geometry, or a property.
 func fieldError(err error) error {
 	if err == nil {
 		return nil
 	}
-	// The store's validation names the field (data.FieldError); the
-	// answer names it as the client sent it: a geometry, or a property.
 	msg := data.ErrorMessage(err)
 	switch f := data.ErrorField(err); f {
 	case "":

@@ -7,6 +7,7 @@
 -- WEIGHTS="locate nearby items tiles" in the environment (default "25 25 25 25").
 -- GZIP=1 adds Accept-Encoding: gzip to every request. done() prints one
 -- RESULT line (wrk's non-2xx count is summary.errors.status).
+local common = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "common.lua") -- seeding, tile, RESULT fields
 local minx, miny, maxx, maxy = 9.48, 47.05, 9.62, 47.27 -- Liechtenstein
 local w = {}
 for v in string.gmatch(os.getenv("WEIGHTS") or "25 25 25 25", "%S+") do w[#w + 1] = tonumber(v) end
@@ -15,23 +16,7 @@ local c1, c2, c3 = w[1] / total, (w[1] + w[2]) / total, (w[1] + w[2] + w[3]) / t
 local headers = {}
 if os.getenv("GZIP") == "1" then headers["Accept-Encoding"] = "gzip" end
 
-local counter = 0
-function setup(thread)
-  counter = counter + 1
-  thread:set("seed", counter)
-end
-
-function init(args)
-  math.randomseed(seed * 7919)
-end
-
-local function tile(lon, lat, z)
-  local n = 2 ^ z
-  local x = math.floor((lon + 180) / 360 * n)
-  local r = math.rad(lat)
-  local y = math.floor((1 - math.log(math.tan(r) + 1 / math.cos(r)) / math.pi) / 2 * n)
-  return x, y
-end
+setup, init = common.setup, common.init
 
 function request()
   local lon = minx + math.random() * (maxx - minx)
@@ -46,16 +31,13 @@ function request()
     path = "/collections/hazards/items?limit=10"
   else
     local z = math.random(12, 14)
-    local x, y = tile(lon, lat, z)
+    local x, y = common.tile(lon, lat, z)
     path = string.format("/tiles/hazards/%d/%d/%d.mvt", z, x, y)
   end
   return wrk.format("GET", path, headers)
 end
 
 function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT wrk requests=%d errors=%d non2xx=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
-    summary.requests, e.connect + e.read + e.write + e.timeout, e.status,
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+  io.write(string.format("RESULT wrk requests=%d errors=%d non2xx=%d rps=%.1f %s\n",
+    summary.requests, common.errors(summary), summary.errors.status, common.rps(summary), common.latency(latency)))
 end

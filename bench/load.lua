@@ -6,34 +6,21 @@
 -- store takes writes while the readers read and its size stays the same.
 -- Every request carries Authorization: Bearer $KEY. done() prints one
 -- RESULT line, with the 5xx answers counted apart from other non-2xx ones.
+local common = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "common.lua") -- seeding, tile, RESULT fields
 local key = os.getenv("KEY")
 local mode = os.getenv("MODE") or "read"
 local minx, miny, maxx, maxy = 9.47, 47.05, 9.64, 47.27 -- Liechtenstein
 local headers = {["Authorization"] = "Bearer " .. key, ["Accept-Encoding"] = "gzip"}
-local threads = {}
-local counter = 0
 
-function setup(thread)
-  counter = counter + 1
-  thread:set("seed", counter)
-  table.insert(threads, thread)
-end
+setup = common.setup
 
 function init(args)
-  math.randomseed(seed * 7919)
+  common.init(args)
   s5xx, s4xx, pending = 0, 0, nil
 end
 
 local function point()
   return minx + math.random() * (maxx - minx), miny + math.random() * (maxy - miny)
-end
-
-local function tile(lon, lat, z)
-  local n = 2 ^ z
-  local x = math.floor((lon + 180) / 360 * n)
-  local r = math.rad(lat)
-  local y = math.floor((1 - math.log(math.tan(r) + 1 / math.cos(r)) / math.pi) / 2 * n)
-  return x, y
 end
 
 function request()
@@ -55,7 +42,7 @@ function request()
     return wrk.format("GET", string.format("/v1/locate?lon=%.6f&lat=%.6f", lon, lat), headers)
   elseif r < 0.7 then
     local z = math.random(10, 15)
-    local x, y = tile(lon, lat, z)
+    local x, y = common.tile(lon, lat, z)
     return wrk.format("GET", string.format("/tiles/areas,grids,hazards/%d/%d/%d.mvt", z, x, y), headers)
   end
   local d = 0.002 + math.random() * 0.02
@@ -77,12 +64,10 @@ end
 
 function done(summary, latency, requests)
   local n5, n4 = 0, 0
-  for _, t in ipairs(threads) do
+  for _, t in ipairs(common.threads) do
     n5 = n5 + t:get("s5xx")
     n4 = n4 + t:get("s4xx")
   end
-  io.write(string.format("RESULT wrk mode=%s requests=%d errors=%d non2xx=%d 5xx=%d 4xx=%d rps=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
-    mode, summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status, n5, n4, summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+  io.write(string.format("RESULT wrk mode=%s requests=%d errors=%d non2xx=%d 5xx=%d 4xx=%d rps=%.0f %s\n",
+    mode, summary.requests, common.errors(summary), summary.errors.status, n5, n4, common.rps(summary), common.latency(latency)))
 end

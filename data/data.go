@@ -1,8 +1,13 @@
-// Package data holds wangge's domain types, their validation, the Store
-// interface that the GeoPackage (data/gpkg) and PostGIS (data/postgis)
-// stores implement, and what both stores share: the properties each layer
-// serves (columns.go) and the decoding of stored rows and geometries. The
-// importers that fill a store are in data/importer.
+// Package data holds wangge's domain types and their validation, the Store
+// and Tx interfaces that the GeoPackage (data/gpkg) and PostGIS
+// (data/postgis) stores implement, and what the stores and their callers
+// share: the error codes (error.go), the change feed (changes.go), read
+// freshness for standbys (freshness.go), roles (auth.go), the one audited
+// write (audit.go) that keys and plans go through (keys.go, plans.go), the
+// event states, taxonomy, roster and risk rules; and, for both stores, the
+// properties each layer serves (columns.go) and the decoding of stored rows
+// and geometries (rows.go, geom.go). The importers that fill a store are in
+// data/importer.
 //
 // Coordinates are WGS 84 (EPSG:4326) longitude, latitude everywhere.
 package data

@@ -1,10 +1,7 @@
 package data
 
 import (
-	"bytes"
 	_ "embed"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -149,26 +146,9 @@ var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 // entry and field of a bad value. Categories and kinds are checked against
 // a taxonomy by CheckTaxonomy.
 func ParseRiskRules(r io.Reader, name string) (*RiskRules, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, Wrap(EINVALID, err, "%s: %v", name, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var rr RiskRules
-	if err := dec.Decode(&rr); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return nil, Errorf(EINVALID, "%s:%d: %v", name, lineAt(b, se.Offset), err)
-		case errors.As(err, &te):
-			return nil, Errorf(EINVALID, "%s:%d: %s must be %s, not %s", name, lineAt(b, te.Offset), te.Field, te.Type, te.Value)
-		}
-		return nil, Errorf(EINVALID, "%s: %v", name, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, Errorf(EINVALID, "%s: unexpected data after the JSON object", name)
+	if err := decodeConfig(r, name, &rr); err != nil {
+		return nil, err
 	}
 	if err := rr.validate(); err != nil {
 		return nil, Errorf(EINVALID, "%s: %v", name, err)

@@ -92,28 +92,42 @@ var codeRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 // error names the file and what is wrong: the line of a syntax error, the
 // entry and field of a bad value.
 func ParseTaxonomy(r io.Reader, name string) (*Taxonomy, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, Wrap(EINVALID, err, "%s: %v", name, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var t Taxonomy
-	if err := dec.Decode(&t); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return nil, Errorf(EINVALID, "%s:%d: %v", name, lineAt(b, se.Offset), err)
-		case errors.As(err, &te):
-			return nil, Errorf(EINVALID, "%s:%d: %s must be %s, not %s", name, lineAt(b, te.Offset), te.Field, te.Type, te.Value)
-		}
-		return nil, Errorf(EINVALID, "%s: %v", name, err)
+	if err := decodeConfig(r, name, &t); err != nil {
+		return nil, err
 	}
 	if err := t.validate(); err != nil {
 		return nil, Errorf(EINVALID, "%s: %v", name, err)
 	}
 	return &t, nil
+}
+
+// decodeConfig decodes one JSON object of a configuration file from r into
+// v, strictly: an unknown member, a value of the wrong type, a syntax error
+// or data after the object is EINVALID naming the file, and the line where
+// the decoder stopped. name is the file.
+func decodeConfig(r io.Reader, name string, v any) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return Wrap(EINVALID, err, "%s: %v", name, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return Errorf(EINVALID, "%s:%d: %v", name, lineAt(b, se.Offset), err)
+		case errors.As(err, &te):
+			return Errorf(EINVALID, "%s:%d: %s must be %s, not %s", name, lineAt(b, te.Offset), te.Field, te.Type, te.Value)
+		}
+		return Errorf(EINVALID, "%s: %v", name, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Errorf(EINVALID, "%s: unexpected data after the JSON object", name)
+	}
+	return nil
 }
 
 func lineAt(b []byte, off int64) int {

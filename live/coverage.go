@@ -72,6 +72,35 @@ func (c *Coverage) CellM() float64 { return c.r.CellM() }
 // camera covers.
 func (c *Coverage) Covered(p orb.Point) bool { return c.r.Marked(p) }
 
+// Total sums the coverage of the grids with the given plan indexes (every
+// grid when nil); its shares are of the sums, not means of the grids'.
+func (c *Coverage) Total(grids []int) GridCoverage {
+	var t GridCoverage
+	add := func(g *GridCoverage) {
+		t.Households += g.Households
+		t.HouseholdsCovered += g.HouseholdsCovered
+		t.HouseholdsUncovered += g.HouseholdsUncovered
+		t.AreaM2 += g.AreaM2
+		t.CoveredM2 += g.CoveredM2
+		t.CamerasOnline += g.CamerasOnline
+	}
+	if grids == nil {
+		for i := range c.Grids {
+			add(&c.Grids[i])
+		}
+	}
+	for _, i := range grids {
+		add(&c.Grids[i])
+	}
+	if t.Households > 0 {
+		t.HouseholdsShare = round4(float64(t.HouseholdsCovered) / float64(t.Households))
+	}
+	if t.AreaM2 > 0 {
+		t.AreaShare = round4(t.CoveredM2 / t.AreaM2)
+	}
+	return t
+}
+
 // Coverage returns the camera coverage of the published plan, computing it
 // if the plan, a camera or a household point changed since the last time:
 // a computation takes seconds on a city, so callers in between share one.

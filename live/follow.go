@@ -173,6 +173,9 @@ type batch struct {
 }
 
 // poll reads the feed from the current version to its end and applies it.
+// Reading and applying share one deadline, pollTimeout, except in a poll
+// that reloads a layer, the areas or the plan whole, which applies under
+// reloadTimeout (reloadContext).
 func (s *Service) poll(parent context.Context) error {
 	ctx, cancel := context.WithTimeout(parent, pollTimeout)
 	defer cancel()
@@ -188,15 +191,6 @@ func (s *Service) poll(parent context.Context) error {
 	s.applyLimit.Store(int64(pollTimeout))
 	s.applying.Store(time.Now().UnixNano())
 	defer s.applying.Store(0)
-	// reloading gives the rest of the poll reloadTimeout: what follows
-	// reads a layer, the areas or the plan whole.
-	reloading := func() {
-		var rcancel context.CancelFunc
-		ctx, rcancel = context.WithTimeout(data.ReadAtLeast(parent, last), reloadTimeout)
-		cancel = rcancel
-		s.applyLimit.Store(int64(reloadTimeout))
-	}
-	defer func() { cancel() }()
 	// Rows re-read below must be at least as new as the entries naming
 	// them; a newer row is fine (its own entry comes next).
 	ctx = data.ReadAtLeast(ctx, last)
@@ -207,8 +201,9 @@ func (s *Service) poll(parent context.Context) error {
 	if first > cur+1 {
 		// Pruned past us: what we missed is gone from the feed.
 		s.log.Info("change feed pruned past this replica's version; reloading", "version", cur, "feed_first", first)
-		reloading()
-		if err := s.Load(ctx); err != nil {
+		rctx, cancel := s.reloadContext(parent, last)
+		defer cancel()
+		if err := s.Load(rctx); err != nil {
 			return err
 		}
 		// The entries skipped were never published: streams resume from the feed.
@@ -240,10 +235,13 @@ func (s *Service) poll(parent context.Context) error {
 	if err != nil {
 		return err
 	}
-	if b.reloadHazards || b.reloadCameras || b.areas || b.plan {
-		reloading()
+	actx := ctx
+	if b.reloads() {
+		var cancel context.CancelFunc
+		actx, cancel = s.reloadContext(parent, last)
+		defer cancel()
 	}
-	if err := s.apply(ctx, &b); err != nil {
+	if err := s.apply(actx, &b); err != nil {
 		return err
 	}
 	if len(hh) > 0 {
@@ -258,6 +256,19 @@ func (s *Service) poll(parent context.Context) error {
 	// The views show the batch: its subscribers may read them now.
 	s.stream.publish(b.changes, last)
 	return nil
+}
+
+// reloadContext is the context of a poll that reloads a layer, the areas
+// or the plan whole: reloadTimeout from now, reading at least as new as
+// the feed's last entry. Health gives the poll as long.
+func (s *Service) reloadContext(parent context.Context, last int64) (context.Context, context.CancelFunc) {
+	s.applyLimit.Store(int64(reloadTimeout))
+	return context.WithTimeout(data.ReadAtLeast(parent, last), reloadTimeout)
+}
+
+// reloads reports whether applying b reloads something whole.
+func (b *batch) reloads() bool {
+	return b.reloadHazards || b.reloadCameras || b.areas || b.plan
 }
 
 func (b *batch) add(c data.Change) {

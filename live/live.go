@@ -351,6 +351,25 @@ func (s *Service) EachHazard(fn func(data.Hazard)) {
 	}
 }
 
+// TimeExtent returns the first and last time of a layer's temporal
+// property (data.TimeProperty), from the views: the store has no index on
+// it. False for a layer without one, or with no features.
+func (s *Service) TimeExtent(layer data.Layer) (first, last time.Time, ok bool) {
+	if layer != data.LayerHazards {
+		return first, last, false
+	}
+	s.EachHazard(func(h data.Hazard) {
+		if !ok || h.ReportedAt.Before(first) {
+			first = h.ReportedAt
+		}
+		if !ok || h.ReportedAt.After(last) {
+			last = h.ReportedAt
+		}
+		ok = true
+	})
+	return first.UTC(), last.UTC(), ok
+}
+
 // EachCamera is EachHazard for cameras.
 func (s *Service) EachCamera(fn func(data.Camera)) {
 	s.mu.RLock()

@@ -159,58 +159,12 @@ type RollupFigures struct {
 	MedianHoursToClose, P90HoursToClose               *float64
 }
 
-// rollAcc adds up the events of one row.
-type rollAcc struct {
-	reported, done, rejected, open, overdue, repeat, timed, onTime int32
-	hours                                                          []float64
-}
-
-func (a *rollAcc) add(j *judged) {
-	h := j.h
-	a.reported++
-	switch {
-	case h.Status.Open():
-		a.open++
-	case h.Status.Done():
-		a.done++
-	case h.Status == data.StatusRejected:
-		a.rejected++
-	}
-	if j.overdue {
-		a.overdue++
-	}
-	if j.closed {
-		a.hours = append(a.hours, j.hours)
-	}
-	if j.timed {
-		a.timed++
-	}
-	if j.onTime {
-		a.onTime++
-	}
-	if h.Repeat {
-		a.repeat++
-	}
-}
-
-// figures derives the rates and times; a may be finished more than once.
-func (a *rollAcc) figures(w Window) RollupFigures {
-	f := RollupFigures{Window: w, Reported: int(a.reported), Closed: int(a.done), Rejected: int(a.rejected), Open: int(a.open),
-		Overdue: int(a.overdue), Repeat: int(a.repeat), Timed: int(a.timed), OnTime: int(a.onTime)}
-	ratio := func(n, d int) *float64 {
-		if d == 0 {
-			return nil
-		}
-		r := float64(n) / float64(d)
-		return &r
-	}
-	f.ClosureRate = ratio(f.Closed, f.Reported-f.Rejected)
-	f.OnTimeRate = ratio(f.OnTime, f.Timed)
-	if len(a.hours) > 0 {
-		slices.Sort(a.hours)
-		m, p := percentile(a.hours, 0.5), percentile(a.hours, 0.9)
-		f.MedianHoursToClose, f.P90HoursToClose = &m, &p
-	}
+// figures are the figures of the events c counted in window w; c may be
+// asked more than once.
+func (c *loopCounts) figures(w Window) RollupFigures {
+	f := RollupFigures{Window: w, Reported: int(c.reported), Closed: int(c.done), Rejected: int(c.rejected), Open: int(c.open),
+		Overdue: int(c.overdue), Repeat: int(c.repeat), Timed: int(c.timed), OnTime: int(c.onTime)}
+	f.ClosureRate, f.OnTimeRate, f.MedianHoursToClose, f.P90HoursToClose = c.rates()
 	return f
 }
 
@@ -349,21 +303,21 @@ func (a *GridAssignment) Rollup(q RollupQuery, areas *Areas) (*Rollup, error) {
 			nU*nP*nC, nU, nP, nC, q.MaxRows)
 	}
 
-	cur := make([]rollAcc, nU*nP*nC)
+	cur := make([]loopCounts, nU*nP*nC)
 	idx := func(u, p, c int) int { return (u*nP+p)*nC + c }
-	var full []rollAcc // by month or week, from pFirst−lag to pLast−1
+	var full []loopCounts // by month or week, from pFirst−lag to pLast−1
 	nF := nP + lag - 1
-	var prev, prevYear []rollAcc
+	var prev, prevYear []loopCounts
 	if q.Period != PeriodNone {
-		full = make([]rollAcc, nU*nF*nC)
+		full = make([]loopCounts, nU*nF*nC)
 	} else if !q.Since.IsZero() && !q.Until.IsZero() {
 		d := q.Until.Sub(q.Since)
 		out.PreviousWindow = Window{q.Since.Add(-d), q.Since}
 		out.PreviousYearWindow = Window{q.Since.AddDate(-1, 0, 0), q.Until.AddDate(-1, 0, 0)}
-		prev, prevYear = make([]rollAcc, nU*nC), make([]rollAcc, nU*nC)
+		prev, prevYear = make([]loopCounts, nU*nC), make([]loopCounts, nU*nC)
 	}
 	in := func(w Window, t time.Time) bool { return !t.Before(w.Since) && t.Before(w.Until) }
-	var total rollAcc
+	var total loopCounts
 	for i := range a.Hazards {
 		h := &a.Hazards[i]
 		u := unitOf[h.Grid]

@@ -2,6 +2,7 @@ package live
 
 import (
 	"cmp"
+	"context"
 	"math"
 	"slices"
 	"sync"
@@ -348,7 +349,7 @@ type EventFigures struct {
 	// number is the mean of the middle two.
 	MedianHoursToClose, P90HoursToClose *float64
 
-	hours []float64 // to close, of each done event with a ResolvedAt
+	loop loopCounts // the counts above while adding, until finish
 	// Counts by index while adding, turned into the maps by finish: a map
 	// update per event and figure would cost more than all the rest.
 	nCat    []int          // by index in the taxonomy's categories
@@ -423,17 +424,74 @@ func judge(h *GridHazard, q *FigureQuery, sc *scale) (judged, bool) {
 	return j, true
 }
 
+// loopCounts adds up the figures of the event loop over events judged
+// one by one: what EventFigures and a rollup's rows (RollupFigures) both
+// count, and the times to close that their rates and percentiles come from.
+// A rollup holds one per unit, period and category, hence int32.
+type loopCounts struct {
+	reported, done, rejected, open, overdue, repeat, timed, onTime int32
+	hours                                                          []float64 // to close, of each closed event
+}
+
+// add counts j.
+func (c *loopCounts) add(j *judged) {
+	h := j.h
+	c.reported++
+	switch {
+	case h.Status.Open():
+		c.open++
+	case h.Status.Done():
+		c.done++
+	case h.Status == data.StatusRejected:
+		c.rejected++
+	}
+	if j.overdue {
+		c.overdue++
+	}
+	if j.closed {
+		c.hours = append(c.hours, j.hours)
+	}
+	if j.timed {
+		c.timed++
+	}
+	if j.onTime {
+		c.onTime++
+	}
+	if h.Repeat {
+		c.repeat++
+	}
+}
+
+// rates returns the closure rate, done / (reported − rejected): a rejected
+// report was never the grid's to handle; the on-time rate, onTime / timed;
+// and the median and 90th percentile of the hours to close. Each is nil
+// when nothing defines it. It sorts the hours, and may be asked again.
+func (c *loopCounts) rates() (closure, onTime, median, p90 *float64) {
+	ratio := func(n, d int32) *float64 {
+		if d == 0 {
+			return nil
+		}
+		r := float64(n) / float64(d)
+		return &r
+	}
+	closure, onTime = ratio(c.done, c.reported-c.rejected), ratio(c.onTime, c.timed)
+	if len(c.hours) > 0 {
+		slices.Sort(c.hours)
+		m, p := percentile(c.hours, 0.5), percentile(c.hours, 0.9)
+		median, p90 = &m, &p
+	}
+	return closure, onTime, median, p90
+}
+
 // add counts j.
 func (f *EventFigures) add(j *judged) {
-	h := j.h
-	f.Reported++
 	if j.cat >= 0 {
 		f.nCat[j.cat]++
 	} else {
 		if f.nOther == nil {
 			f.nOther = map[string]int{}
 		}
-		f.nOther[h.Category]++
+		f.nOther[j.h.Category]++
 	}
 	if j.kind >= 0 {
 		f.nKind[j.kind]++
@@ -441,33 +499,15 @@ func (f *EventFigures) add(j *judged) {
 	if j.status >= 0 {
 		f.nStatus[j.status]++
 	}
-	switch {
-	case h.Status.Open():
-		f.Open++
-	case h.Status.Done():
-		f.Done++
-	case h.Status == data.StatusRejected:
-		f.Rejected++
-	}
-	if j.overdue {
-		f.Overdue++
-	}
-	if j.closed {
-		f.hours = append(f.hours, j.hours)
-	}
-	if j.timed {
-		f.Timed++
-	}
-	if j.onTime {
-		f.OnTime++
-	}
-	if h.Repeat {
-		f.Repeat++
-	}
+	f.loop.add(j)
 }
 
-// finish derives the maps, rates and times from the counts.
+// finish derives the counts, maps, rates and times from what add counted.
 func (f *EventFigures) finish(sc *scale) {
+	c := &f.loop
+	f.Reported, f.Done, f.Rejected, f.Open = int(c.reported), int(c.done), int(c.rejected), int(c.open)
+	f.Overdue, f.Repeat, f.Timed, f.OnTime = int(c.overdue), int(c.repeat), int(c.timed), int(c.onTime)
+	f.ClosureRate, f.OnTimeRate, f.MedianHoursToClose, f.P90HoursToClose = c.rates()
 	f.ByKind = make(map[string]int, len(f.nKind))
 	for i, n := range f.nKind {
 		f.ByKind[sc.tax.Kinds[i].Code] = n
@@ -476,28 +516,14 @@ func (f *EventFigures) finish(sc *scale) {
 	for i, n := range f.nCat {
 		f.ByCategory[sc.tax.Categories[i].Code] = n
 	}
-	for c, n := range f.nOther {
-		f.ByCategory[c] = n
+	for code, n := range f.nOther {
+		f.ByCategory[code] = n
 	}
 	f.ByStatus = make(map[data.Status]int, len(f.nStatus))
 	for i, n := range f.nStatus {
 		f.ByStatus[sc.statuses[i]] = n
 	}
-	ratio := func(n, d int) *float64 {
-		if d == 0 {
-			return nil
-		}
-		r := float64(n) / float64(d)
-		return &r
-	}
-	f.ClosureRate = ratio(f.Done, f.Reported-f.Rejected)
-	f.OnTimeRate = ratio(f.OnTime, f.Timed)
-	if len(f.hours) > 0 {
-		slices.Sort(f.hours)
-		m, p := percentile(f.hours, 0.5), percentile(f.hours, 0.9)
-		f.MedianHoursToClose, f.P90HoursToClose = &m, &p
-	}
-	f.hours, f.nCat, f.nOther, f.nKind, f.nStatus = nil, nil, nil, nil, nil
+	f.loop, f.nCat, f.nOther, f.nKind, f.nStatus = loopCounts{}, nil, nil, nil, nil
 }
 
 // percentile is PostgreSQL's percentile_cont(p) of sorted, which is not
@@ -551,4 +577,79 @@ func (a *GridAssignment) Figures(q FigureQuery, grids []int) ([]EventFigures, Ev
 	}
 	total.finish(sc)
 	return out, total
+}
+
+// StatsQuery selects the grids and the events of GridStats.
+type StatsQuery struct {
+	FigureQuery // a nil Taxonomy is the one in use
+	// Grids are the plan indexes of the grids asked about; every grid of
+	// the plan when nil.
+	Grids []int
+	// Cameras adds camera counts; Coverage, with Cameras only, camera
+	// coverage. Both derive from camera positions: the caller decides who
+	// may see them.
+	Cameras, Coverage bool
+}
+
+// GridStats are the statistics of a grid, or the total of several:
+// households (as the plan counted them), the figures of its events, and
+// with StatsQuery.Cameras and Coverage its cameras and coverage. A grid's
+// Cameras and Coverage are the shared GridAssignment's and Coverage's:
+// they must not be changed.
+type GridStats struct {
+	Households int
+	Events     EventFigures
+	Cameras    *GridCameras
+	Coverage   *GridCoverage
+}
+
+// GridStats returns the statistics of q's grids of pp, in the order of
+// q.Grids, and their total. Coverage is only ever of the published plan:
+// when pp is no longer it, the answer is EUNAVAILABLE rather than figures
+// of two plans.
+func (s *Service) GridStats(ctx context.Context, pp *Plan, q StatsQuery) ([]GridStats, GridStats, error) {
+	a := s.GridAssignment(pp)
+	var cov *Coverage
+	if q.Cameras && q.Coverage {
+		var err error
+		if cov, err = s.Coverage(ctx); err != nil {
+			return nil, GridStats{}, err
+		}
+		if cov.Plan != pp { // published again meanwhile
+			return nil, GridStats{}, data.Errorf(data.EUNAVAILABLE, "the published plan changed during the request; retry")
+		}
+	}
+	grids := q.Grids
+	if grids == nil {
+		grids = make([]int, len(pp.Plan.Grids))
+		for i := range grids {
+			grids[i] = i
+		}
+	}
+	if q.Taxonomy == nil {
+		q.Taxonomy = s.Taxonomy()
+	}
+	figs, totalFigs := a.Figures(q.FigureQuery, grids)
+	out := make([]GridStats, len(grids))
+	total := GridStats{Events: totalFigs}
+	if q.Cameras {
+		total.Cameras = &GridCameras{}
+	}
+	for k, i := range grids {
+		out[k] = GridStats{Households: pp.Plan.Grids[i].Households, Events: figs[k]}
+		total.Households += out[k].Households
+		if q.Cameras {
+			out[k].Cameras = &a.Cameras[i]
+			total.Cameras.Online += a.Cameras[i].Online
+			total.Cameras.Total += a.Cameras[i].Total
+		}
+		if cov != nil {
+			out[k].Coverage = &cov.Grids[i]
+		}
+	}
+	if cov != nil {
+		t := cov.Total(grids)
+		total.Coverage = &t
+	}
+	return out, total, nil
 }

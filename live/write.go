@@ -151,6 +151,21 @@ func (s *Service) Shown(ctx context.Context) int64 {
 	return max(v, s.Version())
 }
 
+// ETag returns the entity tag of a writable feature as stored, the one
+// UpdateHazard, UpdateCamera and Delete check If-Match against; "" for
+// the layers that take no writes.
+func (s *Service) ETag(ctx context.Context, layer data.Layer, fid int64) (string, error) {
+	switch layer {
+	case data.LayerHazards:
+		h, err := s.store.Hazard(ctx, fid)
+		return h.ETag(), err
+	case data.LayerCameras:
+		c, err := s.store.Camera(ctx, fid)
+		return c.ETag(), err
+	}
+	return "", nil
+}
+
 // precondition checks an If-Match header against the current ETag.
 func precondition(ifMatch, current string, layer data.Layer, fid int64) error {
 	return preconditionOf(ifMatch, current, fmt.Sprintf("%s/%d", layer, fid))

@@ -49,10 +49,11 @@
 // also say where the tiles changed) from an immutable base sorted by
 // mercator x and a small overlay of the changes, merged on read and
 // compacted into a new base in the background every few thousand changes
-// (points.go). Features are drawn in the order of mercator x, then FID,
-// and clusters sum their points in that order, so a tile is a function of
-// the set of records alone: replicas with the same records serve the same
-// bytes and ETags whatever their history. Cache.Invalidate then drops the
+// (points.go, points_overlay.go). Features are drawn in the order of
+// mercator x, then FID, and clusters sum their points in that order
+// (points_render.go), so a tile is a function of the set of records
+// alone: replicas with the same records serve the same bytes and ETags
+// whatever their history. Cache.Invalidate then drops the
 // cached tiles that reach the changed places (the tile buffer, a cluster
 // bin below ClusterBelow, a camera sector from SectorZoom), walking the
 // tile pyramid over the change rather than the cache.

@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wangge/wangge/data/storetest"
 )
 
 // The convergence tests (this file, converge_pg_test.go, soak_test.go,
@@ -123,8 +125,8 @@ func TestConvergeGeoPackage(t *testing.T) {
 	})
 
 	// (c)–(e) GDAL writes the file as any GIS user would.
-	ogr2ogr := needTool(t, "ogr2ogr", "gdal-bin")
-	ogrinfo := needTool(t, "ogrinfo", "gdal-bin")
+	ogr2ogr := storetest.NeedTool(t, "ogr2ogr", "gdal-bin")
+	ogrinfo := storetest.NeedTool(t, "ogrinfo", "gdal-bin")
 	at := pt{9.5097, 47.16485}
 	var gdalFID int64
 	var gdalHazard hazard
@@ -892,17 +894,6 @@ func tileOf(p pt, z int) (int, int) {
 	x := math.Floor((p[0] + 180) / 360 * n)
 	y := math.Floor((1 - math.Log(math.Tan(lat)+1/math.Cos(lat))/math.Pi) / 2 * n)
 	return int(x), int(y)
-}
-
-// needTool returns the path of a program the test needs: without it the
-// test is skipped, or failed under CI, which must run everything.
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		skipOrFail(t, fmt.Sprintf("%s not found: install %s (scripts/deps.sh does)", name, pkg))
-	}
-	return p
 }
 
 // skipOrFail skips the test for what it lacks, or fails it under CI.

@@ -1,9 +1,15 @@
 // Command wangge is the wangge service and its tools: serve, import,
-// gridgen, export, backup, migrate and keys (see usage below).
+// gridgen, export, backup, migrate and keys, one file each (serve.go, …;
+// see usage below).
 //
-// Configuration comes from flags, each with a WANGGE_* environment variable
-// as its default (flag --db ⇔ WANGGE_DB); flags win. Each subcommand reads
-// its own variables where it declares the flag (env, envBool, envFloat).
+// Configuration comes from flags. The settings of a deployment (--db, the
+// flags of serve, --taxonomy) take their default from a WANGGE_*
+// environment variable (flag --db ⇔ WANGGE_DB, serve --read-db ⇔
+// WANGGE_READ_DB), and flags win; the choices of one run (gridgen --target,
+// import --replace, keys --role, backup --force, …) are flags only. Each
+// subcommand reads its variables where it declares the flag (env, envBool,
+// envFloat, envDuration). The log's level and format have no flag:
+// WANGGE_LOG_DEBUG and WANGGE_LOG_FORMAT (newLogger).
 package main
 
 import (
@@ -42,8 +48,9 @@ usage:
                  (create prints the new key on its own line; it is never shown again)
   wangge help
 
-Every flag can also be set by an environment variable: --db by WANGGE_DB,
---addr by WANGGE_ADDR, and so on.
+A deployment's settings (--db, serve's flags, --taxonomy) can also be set by
+environment variables: --db by WANGGE_DB, --addr by WANGGE_ADDR, and so on;
+per-run flags (--target, --replace, --role, --force, …) cannot.
 `
 
 func main() {
@@ -110,9 +117,6 @@ func message(err error) string {
 	return err.Error()
 }
 
-// newFlags returns an empty flag set for a subcommand that reports its own
-// errors; the flags declared on it take their defaults from WANGGE_*
-// variables through env and its siblings, not through the set itself.
 // loadTaxonomy reads the --taxonomy file, or gives the built-in taxonomy
 // when none is named. A bad file is a mistake on the command line: it is
 // read before any store is opened, so nothing is touched for it.
@@ -127,6 +131,10 @@ func loadTaxonomy(file string) (*data.Taxonomy, error) {
 	return t, nil
 }
 
+// newFlags returns an empty flag set for a subcommand that reports its own
+// errors to stderr. It does not read the environment: the flags declared on
+// it that have a WANGGE_* variable take it as their default through env and
+// its siblings.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -141,6 +149,7 @@ func env(name, def string) string {
 	return def
 }
 
+// envBool reports whether WANGGE_<NAME> is 1, true, yes or on.
 func envBool(name string) bool {
 	switch strings.ToLower(env(name, "")) {
 	case "1", "true", "yes", "on":
@@ -163,6 +172,9 @@ func openStoreWith(ctx context.Context, db string, o gpkg.Options, reads ...stri
 	return gpkg.OpenWith(ctx, db, o)
 }
 
+// newLogger returns the logger of the process, writing to w: text, or JSON
+// when WANGGE_LOG_FORMAT is json; at debug level when WANGGE_LOG_DEBUG is
+// set (envBool), else info.
 func newLogger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
 	if envBool("log_debug") {

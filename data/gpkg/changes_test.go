@@ -20,69 +20,8 @@ import (
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/gpkg"
 	"github.com/wangge/wangge/data/importer"
+	"github.com/wangge/wangge/data/storetest"
 )
-
-// tool finds a GDAL program, or skips the test (fails it under CI).
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found; scripts/deps.sh installs gdal-bin", name)
-		}
-		t.Skipf("%s not found: run scripts/deps.sh (Debian gdal-bin)", name)
-	}
-	return p
-}
-
-// validator returns the command that runs GDAL's GeoPackage validator
-// (validate_gpkg.py, in Debian's python3-gdal), or nil when it is missing
-// (a failure under CI).
-func validator(t *testing.T) []string {
-	t.Helper()
-	script, err := exec.LookPath("validate_gpkg.py")
-	if err != nil {
-		for _, p := range []string{
-			"/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py",
-			"/usr/share/doc/python3-gdal/examples/validate_gpkg.py",
-		} {
-			if _, err := os.Stat(p); err == nil {
-				script = p
-				break
-			}
-		}
-	}
-	python := "/usr/bin/python3" // Debian's, which has the osgeo module beside the script
-	if _, err := os.Stat(python); err != nil {
-		python, _ = exec.LookPath("python3")
-	}
-	if script == "" || python == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("validate_gpkg.py or python3 not found; install Debian python3-gdal")
-		}
-		t.Log("validate_gpkg.py not found, the file is not validated: install Debian python3-gdal")
-		return nil
-	}
-	return []string{python, script}
-}
-
-// checkWithGDAL opens the file with ogrinfo, which must not complain, and
-// runs GDAL's validator on it, which must pass.
-func checkWithGDAL(t *testing.T, path string) {
-	t.Helper()
-	out, err := exec.Command(tool(t, "ogrinfo"), "-ro", "-al", "-so", path).CombinedOutput()
-	if err != nil || bytes.Contains(out, []byte("ERROR")) || bytes.Contains(out, []byte("Warning")) {
-		t.Errorf("ogrinfo complained: %v\n%s", err, out)
-	}
-	v := validator(t)
-	if v == nil {
-		return
-	}
-	out, err = exec.Command(v[0], append(v[1:], "-k", path)...).CombinedOutput()
-	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("validate_gpkg.py: %v\n%s", err, out)
-	}
-}
 
 type entry struct {
 	layer string
@@ -131,12 +70,12 @@ func hazardFID(t *testing.T, s *gpkg.Store, id string) int64 {
 // in the feed, exactly as wangge's own; and the file stays a GeoPackage
 // that GDAL opens without a word and its validator passes.
 func TestFeedRecordsOtherTools(t *testing.T) {
-	ogr2ogr, ogrinfo := tool(t, "ogr2ogr"), tool(t, "ogrinfo")
+	ogr2ogr, ogrinfo := storetest.NeedTool(t, "ogr2ogr", "gdal-bin"), storetest.NeedTool(t, "ogrinfo", "gdal-bin")
 	ctx := context.Background()
 	s, path := open(t)
 	fill(t, s)
 	z1, z3 := hazardFID(t, s, "z1"), hazardFID(t, s, "z3")
-	checkWithGDAL(t, path)
+	storetest.ValidateGPKG(t, path)
 	last := lastSeq(t, s)
 
 	geojson := filepath.Join(t.TempDir(), "hazard.geojson")
@@ -193,7 +132,7 @@ func TestFeedRecordsOtherTools(t *testing.T) {
 	if got := feedAfter(t, s, last); !slices.Equal(got, want) {
 		t.Errorf("feed after other tools' writes:\n got %v\nwant %v", got, want)
 	}
-	checkWithGDAL(t, path)
+	storetest.ValidateGPKG(t, path)
 }
 
 // A big insert defers the trigger's work and records the rows itself;
@@ -514,7 +453,7 @@ func cpuTime() time.Duration {
 // and its validator passes, with the roster listed; GDAL can add to the
 // roster (as QGIS edits it), and the feed records it under "workers".
 func TestRosterWithGDAL(t *testing.T) {
-	ogr2ogr, ogrinfo := tool(t, "ogr2ogr"), tool(t, "ogrinfo")
+	ogr2ogr, ogrinfo := storetest.NeedTool(t, "ogr2ogr", "gdal-bin"), storetest.NeedTool(t, "ogrinfo", "gdal-bin")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.gpkg")
 	s, err := gpkg.Open(ctx, path)
@@ -529,7 +468,7 @@ func TestRosterWithGDAL(t *testing.T) {
 		t.Fatalf("open a schema-3 file: %v", err)
 	}
 	defer s.Close()
-	checkWithGDAL(t, path)
+	storetest.ValidateGPKG(t, path)
 	if h, _ := s.Hazard(ctx, hazardFID(t, s, "z1")); h.Status != data.StatusReported {
 		t.Errorf("an open hazard of schema 3 is %q after migration, want reported", h.Status)
 	}
@@ -554,5 +493,5 @@ func TestRosterWithGDAL(t *testing.T) {
 	if len(got) != 2 || got[0].layer != data.FeedWorkers || got[0].op != data.OpInsert || got[1] != (entry{data.FeedWorkers, got[0].fid, data.OpUpdate}) {
 		t.Errorf("feed after GDAL's roster writes: %v", got)
 	}
-	checkWithGDAL(t, path)
+	storetest.ValidateGPKG(t, path)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/gpkg"
 	"github.com/wangge/wangge/data/importer"
+	"github.com/wangge/wangge/data/storetest"
 )
 
 // Issue 17: while a store has the file open, the .gpkg file alone (copied,
@@ -128,7 +129,7 @@ func TestNewFileIsComplete(t *testing.T) {
 	_, path := openWith(t, gpkg.Options{CheckpointEvery: -1})
 	cp := copyAlone(t, path)
 	checkHeader(t, cp)
-	checkWithGDAL(t, cp)
+	storetest.ValidateGPKG(t, cp)
 	if n := count(t, rawDB(t, cp), `SELECT count(*) FROM gpkg_contents`); n != 7 {
 		t.Errorf("copy of a new file: %d layers in gpkg_contents, want 7 (5 layers, plans and workers)", n)
 	}
@@ -147,7 +148,7 @@ func TestBulkWritesReachTheFile(t *testing.T) {
 	}
 	cp := copyAlone(t, path)
 	checkHeader(t, cp)
-	checkWithGDAL(t, cp)
+	storetest.ValidateGPKG(t, cp)
 	if n := count(t, rawDB(t, cp), `SELECT count(*) FROM households`); n != rows {
 		t.Errorf("copy of the file after an import of %d households holds %d", rows, n)
 	}
@@ -168,7 +169,7 @@ func TestBulkWritesReachTheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp = copyAlone(t, path)
-	checkWithGDAL(t, cp)
+	storetest.ValidateGPKG(t, cp)
 	if n := count(t, rawDB(t, cp), `SELECT count(*) FROM plans WHERE published = 1 AND id = ?`, id); n != 1 {
 		t.Errorf("copy of the file after plan %d was published: not published there", id)
 	}
@@ -184,7 +185,7 @@ func TestPeriodicCheckpoint(t *testing.T) {
 		cp := copyAlone(t, path)
 		n := count(t, rawDB(t, cp), `SELECT count(*) FROM hazards WHERE source_id = 'tick/0'`)
 		if n == 1 {
-			checkWithGDAL(t, cp)
+			storetest.ValidateGPKG(t, cp)
 			break
 		}
 		if time.Now().After(deadline) {
@@ -327,7 +328,7 @@ func TestBackupDuringWrites(t *testing.T) {
 		if h.hasWAL || h.hasSH || h.write != 1 || h.read != 1 {
 			t.Errorf("%s: -wal %v, -shm %v, format versions %d/%d: want one file in rollback mode (1/1)", out, h.hasWAL, h.hasSH, h.write, h.read)
 		}
-		checkWithGDAL(t, out) // before anything opens it for writing
+		storetest.ValidateGPKG(t, out) // before anything opens it for writing
 		db := rawDB(t, out)
 		var check string
 		if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {

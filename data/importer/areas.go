@@ -130,11 +130,12 @@ func (im *importer) areas(ctx context.Context, rd *Reader) error {
 	}
 	sort.SliceStable(good, func(i, j int) bool { return good[i].level < good[j].level })
 
-	tx, err := im.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }() // does nothing after Commit
+	return im.commit(ctx, func(tx data.Tx) error { return im.writeAreas(ctx, tx, good) })
+}
+
+// writeAreas writes the good areas to tx, parents before children, and
+// rejects those the store refuses or whose parent it refused.
+func (im *importer) writeAreas(ctx context.Context, tx data.Tx, good []*areaItem) error {
 	for _, it := range good {
 		if p := it.parent; p != nil && !p.fromStore && !p.written {
 			im.rejectArea(it, fmt.Sprintf("its parent %q was not imported", p.a.Code))
@@ -157,7 +158,7 @@ func (im *importer) areas(ctx context.Context, rd *Reader) error {
 	}
 	// Errors come from three passes; put them back in file order.
 	sort.SliceStable(im.res.Errors, func(i, j int) bool { return im.res.Errors[i].Feature < im.res.Errors[j].Feature })
-	return im.finish(ctx, tx)
+	return nil
 }
 
 // rejectOverlaps rejects an area that overlaps another area it does not

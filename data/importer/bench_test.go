@@ -102,8 +102,9 @@ func (discardStore) Begin(context.Context) (data.Tx, error) { return discardTx{}
 func (discardTx) AddHousehold(context.Context, data.Household) (int64, error) {
 	return 1, nil
 }
-func (discardTx) Commit() error   { return nil }
-func (discardTx) Rollback() error { return nil }
+func (discardTx) Seq(context.Context) (int64, error) { return 0, nil }
+func (discardTx) Commit() error                      { return nil }
+func (discardTx) Rollback() error                    { return nil }
 
 // householdsGeoJSON generates n household features, one per line.
 func householdsGeoJSON(n int) []byte {

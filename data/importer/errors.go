@@ -53,3 +53,10 @@ func fileError(name string, line int, format string, args ...any) *data.Error {
 	}
 	return data.Errorf(data.EINVALID, "%s: %s", name, msg)
 }
+
+// invalid is a record's problem: the reason people read, and the column or
+// property it is about as data.Error names fields ("geometry" for a
+// position or shape; "" for the record as a whole).
+func invalid(field, format string, args ...any) error {
+	return data.FieldError(data.EINVALID, field, format, args...)
+}

@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -128,107 +127,149 @@ func columns(layer data.Layer) (cols []col, required int) {
 // absent GeoJSON property from an empty one, for a clearer reason. tax is
 // the taxonomy hazard categories and worker roles are checked against; it
 // is set for those layers only.
+//
+// err is the record's first problem. The readers of columns below (required,
+// number, point…) record the problem they find there and do nothing once
+// there is one, so that a record's check reads its columns in a row and
+// looks at err where it needs the values: the problem reported is always
+// the first, in the order the columns are read.
 type fieldSet struct {
 	vals    [numCols]string
 	present [numCols]bool
 	tax     *data.Taxonomy
+	err     error
 }
 
 func (f *fieldSet) reset() {
 	f.vals = [numCols]string{}
 	f.present = [numCols]bool{}
+	f.err = nil
 }
 
-// required returns the value of c, or a reason if it is missing or empty.
-func (f *fieldSet) required(c col) (string, string) {
-	if !f.present[c] {
-		return "", "missing " + c.name()
+// fail records err as the record's problem unless it has one already.
+func (f *fieldSet) fail(err error) {
+	if f.err == nil {
+		f.err = err
 	}
-	if f.vals[c] == "" {
-		return "", c.name() + " is empty"
+}
+
+// check checks a point layer's record, or a roster row, and fills rec. geom
+// is a GeoJSON feature's position, nil for CSV, whose lon and lat are
+// columns. Areas are checked by area.
+//
+// Each layer's check applies the domain's own rules (Validate) last, so
+// that every record the reader returns is one the store accepts, and rules
+// added to package data (such as a maximum camera range) reach the reader
+// without copying them.
+func (f *fieldSet) check(layer data.Layer, geom *orb.Point, rec *Record) error {
+	f.err = nil
+	switch layer {
+	case data.LayerHouseholds:
+		return f.household(geom, rec)
+	case data.LayerHazards:
+		return f.hazard(geom, rec)
+	case data.LayerCameras:
+		return f.camera(geom, rec)
+	case LayerWorkers:
+		return f.worker(rec)
 	}
-	return f.vals[c], ""
+	return invalid("", "unsupported layer")
+}
+
+// required returns the value of c; a missing or empty one is the record's
+// problem.
+func (f *fieldSet) required(c col) string {
+	switch {
+	case f.err != nil:
+		return ""
+	case !f.present[c]:
+		f.fail(invalid(c.name(), "missing %s", c.name()))
+		return ""
+	case f.vals[c] == "":
+		f.fail(invalid(c.name(), "%s is empty", c.name()))
+	}
+	return f.vals[c]
 }
 
 // number parses a required finite decimal number.
-func (f *fieldSet) number(c col) (float64, string) {
-	s, reason := f.required(c)
-	if reason != "" {
-		return 0, reason
+func (f *fieldSet) number(c col) float64 {
+	s := f.required(c)
+	if f.err != nil {
+		return 0
 	}
-	return parseNumber(c.name(), s)
+	v, err := parseNumber(c.name(), s)
+	f.fail(err)
+	return v
 }
 
 // parseNumber parses a finite decimal number. strconv.ParseFloat also takes
 // NaN, Inf, hexadecimal and underscores; those are never meant in our
 // files, so each gets a reason of its own.
-func parseNumber(name, s string) (float64, string) {
+func parseNumber(name, s string) (float64, error) {
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return 0, fmt.Sprintf("%s %q is out of range for a number", name, s)
+			return 0, invalid(name, "%s %q is out of range for a number", name, s)
 		}
-		return 0, fmt.Sprintf("%s %q is not a number", name, s)
+		return 0, invalid(name, "%s %q is not a number", name, s)
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Sprintf("%s %q is not a finite number", name, s)
+		return 0, invalid(name, "%s %q is not a finite number", name, s)
 	}
 	if strings.ContainsAny(s, "xX_pP") {
-		return 0, fmt.Sprintf("%s %q is not a decimal number", name, s)
+		return 0, invalid(name, "%s %q is not a decimal number", name, s)
 	}
-	return v, ""
+	return v, nil
 }
 
 // integer parses a required whole number within [lo, hi]. A value like
 // "3.0" is accepted: it is a whole number, written as converters write it.
-func (f *fieldSet) integer(c col, lo, hi int) (int, string) {
-	v, reason := f.number(c)
-	if reason != "" {
-		return 0, reason
+func (f *fieldSet) integer(c col, lo, hi int) int {
+	v := f.number(c)
+	if f.err != nil {
+		return 0
 	}
-	return checkInteger(c.name(), v, lo, hi)
+	name := c.name()
+	switch {
+	case v != math.Trunc(v):
+		f.fail(invalid(name, "%s %v is not a whole number", name, v))
+	case v < float64(lo):
+		f.fail(invalid(name, "%s %v is less than %d", name, v, lo))
+	case v > float64(hi):
+		f.fail(invalid(name, "%s %v is more than %d", name, v, hi))
+	}
+	return int(v)
 }
 
-func checkInteger(name string, v float64, lo, hi int) (int, string) {
-	if v != math.Trunc(v) {
-		return 0, fmt.Sprintf("%s %v is not a whole number", name, v)
-	}
-	if v < float64(lo) {
-		return 0, fmt.Sprintf("%s %v is less than %d", name, v, lo)
-	}
-	if v > float64(hi) {
-		return 0, fmt.Sprintf("%s %v is more than %d", name, v, hi)
-	}
-	return int(v), ""
-}
-
-// oneOf returns the lower-cased value of c if it is in allowed.
-func (f *fieldSet) oneOf(c col, allowed []string) (string, string) {
-	s, reason := f.required(c)
-	if reason != "" {
-		return "", reason
+// oneOf returns the value of c as allowed spells it, matched
+// case-insensitively.
+func (f *fieldSet) oneOf(c col, allowed []string) string {
+	s := f.required(c)
+	if f.err != nil {
+		return ""
 	}
 	for _, a := range allowed {
 		if strings.EqualFold(s, a) {
-			return a, ""
+			return a
 		}
 	}
-	return "", fmt.Sprintf("unknown %s %q (want one of %s)", c.name(), s, strings.Join(allowed, ", "))
+	f.fail(invalid(c.name(), "unknown %s %q (want one of %s)", c.name(), s, strings.Join(allowed, ", ")))
+	return ""
 }
 
 // lonLat checks a position against the WGS 84 ranges. Projected
 // coordinates (metres) are the usual cause of a failure, hence the hint.
-func lonLat(lon, lat float64) string {
+func lonLat(lon, lat float64) error {
 	if math.IsNaN(lon) || math.IsInf(lon, 0) || math.IsNaN(lat) || math.IsInf(lat, 0) {
-		return "position is not finite"
+		return invalid("geometry", "position is not finite")
 	}
 	if lon < -180 || lon > 180 {
-		return fmt.Sprintf("longitude %v is out of range [-180, 180] (coordinates must be WGS 84 lon, lat)", lon)
+		return invalid("lon", "longitude %v is out of range [-180, 180] (coordinates must be WGS 84 lon, lat)", lon)
 	}
 	if lat < -90 || lat > 90 {
-		return fmt.Sprintf("latitude %v is out of range [-90, 90] (coordinates must be WGS 84 lon, lat)", lat)
+		return invalid("lat", "latitude %v is out of range [-90, 90] (coordinates must be WGS 84 lon, lat)", lat)
 	}
-	return ""
+	return nil
 }
 
 // maxHouseholds bounds the households of one point. No building has a
@@ -237,72 +278,37 @@ const maxHouseholds = 1_000_000
 
 // point returns the record's position: the geometry's for GeoJSON (already
 // checked), the lon and lat columns for CSV.
-func (f *fieldSet) point(geom *orb.Point) (orb.Point, string) {
+func (f *fieldSet) point(geom *orb.Point) orb.Point {
 	if geom != nil {
-		return *geom, ""
+		return *geom
 	}
-	lon, reason := f.number(colLon)
-	if reason != "" {
-		return orb.Point{}, reason
+	lon, lat := f.number(colLon), f.number(colLat)
+	if f.err == nil {
+		f.fail(lonLat(lon, lat))
 	}
-	lat, reason := f.number(colLat)
-	if reason != "" {
-		return orb.Point{}, reason
-	}
-	if reason := lonLat(lon, lat); reason != "" {
-		return orb.Point{}, reason
-	}
-	return orb.Point{lon, lat}, ""
+	return orb.Point{lon, lat}
 }
 
-func (f *fieldSet) household(geom *orb.Point, rec *Record) string {
-	id, reason := f.required(colID)
-	if reason != "" {
-		return reason
-	}
-	pt, reason := f.point(geom)
-	if reason != "" {
-		return reason
-	}
-	n, reason := f.integer(colHouseholds, 1, maxHouseholds)
-	if reason != "" {
-		return reason
+func (f *fieldSet) household(geom *orb.Point, rec *Record) error {
+	id, pt, n := f.required(colID), f.point(geom), f.integer(colHouseholds, 1, maxHouseholds)
+	if f.err != nil {
+		return f.err
 	}
 	rec.Household = data.Household{ID: id, Point: pt, Households: n}
-	return validate(rec.Household.Validate())
+	return rec.Household.Validate()
 }
 
-func (f *fieldSet) hazard(geom *orb.Point, rec *Record) string {
-	id, reason := f.required(colID)
-	if reason != "" {
-		return reason
-	}
-	pt, reason := f.point(geom)
-	if reason != "" {
-		return reason
-	}
-	cat, reason := f.category()
-	if reason != "" {
-		return reason
-	}
-	severity, reason := f.number(colSeverity)
-	if reason != "" {
-		return reason
+func (f *fieldSet) hazard(geom *orb.Point, rec *Record) error {
+	id, pt, cat, severity := f.required(colID), f.point(geom), f.category(), f.number(colSeverity)
+	if f.err != nil {
+		return f.err
 	}
 	if severity != 1 && severity != 2 && severity != 3 {
-		return fmt.Sprintf("severity %v is not 1, 2 or 3", severity)
+		return invalid("severity", "severity %v is not 1, 2 or 3", severity)
 	}
-	status, reason := f.status()
-	if reason != "" {
-		return reason
-	}
-	s, reason := f.required(colReportedAt)
-	if reason != "" {
-		return reason
-	}
-	at, reason := parseTime(colReportedAt, s)
-	if reason != "" {
-		return reason
+	status, at := f.status(), f.time(colReportedAt)
+	if f.err != nil {
+		return f.err
 	}
 	h := data.Hazard{ID: id, Point: pt, Category: cat.Code, Severity: int(severity), Status: status, ReportedAt: at,
 		Note: f.vals[colNote], Assignee: f.vals[colAssignee]}
@@ -312,7 +318,7 @@ func (f *fieldSet) hazard(geom *orb.Point, rec *Record) string {
 		// not checked: the roster may be imported after the events.
 		w := data.Worker{ID: h.Assignee, Name: "-", Role: "-", GridCodes: []string{"-"}}
 		if err := w.Validate(); data.ErrorField(err) == "id" {
-			return fmt.Sprintf("assignee %q is not a worker id (1 to 64 letters, digits, '_', '.' or '-')", h.Assignee)
+			return invalid("assignee", "assignee %q is not a worker id (1 to 64 letters, digits, '_', '.' or '-')", h.Assignee)
 		}
 	}
 	// A report without a due time is due its category's deadline after
@@ -326,31 +332,33 @@ func (f *fieldSet) hazard(geom *orb.Point, rec *Record) string {
 		if s == "" {
 			continue
 		}
-		v, reason := parseTime(t.c, s)
-		if reason != "" {
-			return reason
+		v, err := parseTime(t.c, s)
+		if err != nil {
+			return err
 		}
 		if v.Before(at) {
-			return fmt.Sprintf("%s %s is before reported_at %s", t.c.name(), s, f.vals[colReportedAt])
+			return invalid(t.c.name(), "%s %s is before reported_at %s", t.c.name(), s, f.vals[colReportedAt])
 		}
 		*t.dst = v
 	}
 	rec.Hazard = h
-	return validate(rec.Hazard.Validate())
+	return rec.Hazard.Validate()
 }
 
 // category returns the record's category from the taxonomy, matched
-// case-insensitively (codes are lower case), or a reason naming the known
-// ones, so that a file from another deployment says what this one takes.
-func (f *fieldSet) category() (data.Category, string) {
-	s, reason := f.required(colCategory)
-	if reason != "" {
-		return data.Category{}, reason
+// case-insensitively (codes are lower case); an unknown one's problem
+// names the known ones, so that a file from another deployment says what
+// this one takes.
+func (f *fieldSet) category() data.Category {
+	s := f.required(colCategory)
+	if f.err != nil {
+		return data.Category{}
 	}
-	if c, ok := f.tax.Category(strings.ToLower(s)); ok {
-		return c, ""
+	c, ok := f.tax.Category(strings.ToLower(s))
+	if !ok {
+		f.fail(invalid("category", "unknown category %q (known: %s)", s, strings.Join(f.tax.CategoryCodes(), ", ")))
 	}
-	return data.Category{}, fmt.Sprintf("unknown category %q (known: %s)", s, strings.Join(f.tax.CategoryCodes(), ", "))
+	return c
 }
 
 // legacyStatus maps the statuses of files written before the event
@@ -364,127 +372,107 @@ func legacyStatus(s string) (data.Status, bool) {
 }
 
 // status returns the record's status, matched case-insensitively.
-func (f *fieldSet) status() (data.Status, string) {
-	s, reason := f.required(colStatus)
-	if reason != "" {
-		return "", reason
+func (f *fieldSet) status() data.Status {
+	s := f.required(colStatus)
+	if f.err != nil {
+		return ""
 	}
 	if st, err := data.ParseStatus(strings.ToLower(s)); err == nil {
-		return st, ""
+		return st
 	}
 	if st, ok := legacyStatus(s); ok {
-		return st, ""
+		return st
 	}
-	return "", fmt.Sprintf("unknown status %q (want one of %s; open, from older files, is read as reported)",
-		s, strings.Join(data.StatusNames(), ", "))
+	f.fail(invalid("status", "unknown status %q (want one of %s; open, from older files, is read as reported)",
+		s, strings.Join(data.StatusNames(), ", ")))
+	return ""
+}
+
+// time returns the required time column c (parseTime).
+func (f *fieldSet) time(c col) time.Time {
+	s := f.required(c)
+	if f.err != nil {
+		return time.Time{}
+	}
+	t, err := parseTime(c, s)
+	f.fail(err)
+	return t
 }
 
 // parseTime parses a time column: RFC 3339, or a plain date taken as
 // midnight UTC because many reports carry no time of day.
-func parseTime(c col, s string) (time.Time, string) {
+func parseTime(c col, s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, ""
+		return t, nil
 	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, ""
+		return t, nil
 	}
-	return time.Time{}, fmt.Sprintf("%s %q is not an RFC 3339 time (2024-05-01T09:30:00Z) or a date (2024-05-01)", c.name(), s)
+	return time.Time{}, invalid(c.name(), "%s %q is not an RFC 3339 time (2024-05-01T09:30:00Z) or a date (2024-05-01)", c.name(), s)
 }
 
-func (f *fieldSet) camera(geom *orb.Point, rec *Record) string {
-	id, reason := f.required(colID)
-	if reason != "" {
-		return reason
+func (f *fieldSet) camera(geom *orb.Point, rec *Record) error {
+	id, pt, az := f.required(colID), f.point(geom), f.number(colAzimuth)
+	if f.err == nil && (az < 0 || az >= 360) {
+		return invalid("azimuth", "azimuth %v is out of range [0, 360)", az)
 	}
-	pt, reason := f.point(geom)
-	if reason != "" {
-		return reason
+	fov := f.number(colFOV)
+	if f.err == nil && (fov <= 0 || fov > 360) {
+		return invalid("fov", "fov %v is out of range (0, 360]", fov)
 	}
-	az, reason := f.number(colAzimuth)
-	if reason != "" {
-		return reason
+	rng := f.number(colRangeM)
+	if f.err == nil && rng <= 0 {
+		return invalid("range_m", "range_m %v is not greater than 0", rng)
 	}
-	if az < 0 || az >= 360 {
-		return fmt.Sprintf("azimuth %v is out of range [0, 360)", az)
-	}
-	fov, reason := f.number(colFOV)
-	if reason != "" {
-		return reason
-	}
-	if fov <= 0 || fov > 360 {
-		return fmt.Sprintf("fov %v is out of range (0, 360]", fov)
-	}
-	rng, reason := f.number(colRangeM)
-	if reason != "" {
-		return reason
-	}
-	if rng <= 0 {
-		return fmt.Sprintf("range_m %v is not greater than 0", rng)
-	}
-	status, reason := f.oneOf(colStatus, data.CameraStatuses())
-	if reason != "" {
-		return reason
+	status := f.oneOf(colStatus, data.CameraStatuses())
+	if f.err != nil {
+		return f.err
 	}
 	rec.Camera = data.Camera{ID: id, Point: pt, Azimuth: az, FOV: fov, RangeM: rng, Status: status}
-	return validate(rec.Camera.Validate())
+	return rec.Camera.Validate()
 }
 
 // worker fills a roster row: grid_codes is a ';'-separated list (spaces
 // around each code are dropped, as spreadsheets add them), the role is
 // matched case-insensitively against the taxonomy, phone may be absent.
-func (f *fieldSet) worker(rec *Record) string {
-	id, reason := f.required(colID)
-	if reason != "" {
-		return reason
-	}
-	name, reason := f.required(colName)
-	if reason != "" {
-		return reason
-	}
-	role, reason := f.required(colRole)
-	if reason != "" {
-		return reason
-	}
-	codes, reason := f.required(colGridCodes)
-	if reason != "" {
-		return reason
+func (f *fieldSet) worker(rec *Record) error {
+	id, name, role, codes := f.required(colID), f.required(colName), f.required(colRole), f.required(colGridCodes)
+	if f.err != nil {
+		return f.err
 	}
 	w := data.Worker{ID: id, Name: name, Role: strings.ToLower(role), Phone: f.vals[colPhone]}
 	for i, c := range strings.Split(codes, ";") {
 		c = strings.TrimSpace(c)
 		if c == "" {
-			return fmt.Sprintf("grid_codes %q: code %d is empty (separate codes with ';', no ';' at the ends)", codes, i+1)
+			return invalid("grid_codes", "grid_codes %q: code %d is empty (separate codes with ';', no ';' at the ends)", codes, i+1)
 		}
 		w.GridCodes = append(w.GridCodes, c)
 	}
 	if err := w.Validate(); err != nil {
-		return fieldReason(err)
+		return inColumn(err)
 	}
 	if err := f.tax.CheckWorker(w); err != nil {
-		return fieldReason(err)
+		return inColumn(err)
 	}
 	rec.Worker = w
-	return ""
+	return nil
 }
 
-// fieldReason is a domain error's message with its field (the column) in
-// front when the message does not name it already, so every reason says
+// inColumn is a domain error with its field (the column) in front of its
+// message when the message does not name it already, so every reason says
 // which column is wrong.
-func fieldReason(err error) string {
+func inColumn(err error) error {
 	msg, field := data.ErrorMessage(err), data.ErrorField(err)
 	if field == "" || strings.Contains(msg, field) {
-		return msg
+		return err
 	}
-	return field + ": " + msg
+	return invalid(field, "%s: %s", field, msg)
 }
 
 // area fills the attributes of an area; the geometry is checked by the
 // GeoJSON reader and the level is found by Import.
-func (f *fieldSet) area(mp orb.MultiPolygon, rec *Record) string {
-	code, reason := f.required(colCode)
-	if reason != "" {
-		return reason
-	}
+func (f *fieldSet) area(mp orb.MultiPolygon, rec *Record) error {
+	code := f.required(colCode)
 	a := data.Area{
 		Code:       code,
 		Name:       f.vals[colName],
@@ -494,27 +482,14 @@ func (f *fieldSet) area(mp orb.MultiPolygon, rec *Record) string {
 		Geometry:   mp,
 	}
 	if f.vals[colAdminLevel] != "" {
-		lvl, reason := f.integer(colAdminLevel, 0, 100)
-		if reason != "" {
-			return reason
-		}
-		a.AdminLevel = lvl
+		a.AdminLevel = f.integer(colAdminLevel, 0, 100)
+	}
+	if f.err != nil {
+		return f.err
 	}
 	if a.ParentCode == code {
-		return fmt.Sprintf("parent_code %q is the area's own code", code)
+		return invalid("parent_code", "parent_code %q is the area's own code", code)
 	}
 	rec.Area = a
-	return validate(rec.Area.Validate())
-}
-
-// validate applies the domain's own rules last, so that every record the
-// reader returns is one the store accepts, and rules added to package data
-// (such as a maximum camera range) reach the reader without copying them.
-// It takes the error rather than the record so that no record is boxed in
-// an interface, which would cost an allocation per row.
-func validate(err error) string {
-	if err != nil {
-		return data.ErrorMessage(err)
-	}
-	return ""
+	return rec.Area.Validate()
 }

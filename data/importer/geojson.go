@@ -106,8 +106,8 @@ func (r *Reader) nextGeoJSON() (Record, error) {
 				if err := g.dec.Decode(&raw); err != nil {
 					return Record{}, r.syntaxFail(err)
 				}
-				if reason := topLevelType(raw); reason != "" {
-					return Record{}, r.fail(line, "%s", reason)
+				if err := topLevelType(raw); err != nil {
+					return Record{}, r.fail(line, "%v", err)
 				}
 			case "features":
 				if g.sawFeatures {
@@ -144,8 +144,8 @@ func (r *Reader) nextGeoJSON() (Record, error) {
 			}
 			g.feature++
 			rec := Record{Line: line, Feature: g.feature}
-			if reason := r.decodeFeature(raw, &rec); reason != "" {
-				return Record{}, r.rowError(line, g.feature, reason)
+			if err := r.decodeFeature(raw, &rec); err != nil {
+				return Record{}, r.rowError(line, g.feature, err)
 			}
 			return rec, nil
 
@@ -157,22 +157,22 @@ func (r *Reader) nextGeoJSON() (Record, error) {
 
 // topLevelType checks the top-level "type" and says what the file is when
 // it is not a FeatureCollection.
-func topLevelType(raw json.RawMessage) string {
+func topLevelType(raw json.RawMessage) error {
 	var t string
 	if json.Unmarshal(raw, &t) != nil {
-		return fmt.Sprintf(`the top-level "type" is %s, want "FeatureCollection"`, jsonKind(raw))
+		return fmt.Errorf(`the top-level "type" is %s, want "FeatureCollection"`, jsonKind(raw))
 	}
 	switch {
 	case t == "FeatureCollection":
-		return ""
+		return nil
 	case strings.EqualFold(t, "FeatureCollection"):
-		return fmt.Sprintf(`the top-level type is %q, want "FeatureCollection" (GeoJSON type names are case-sensitive)`, t)
+		return fmt.Errorf(`the top-level type is %q, want "FeatureCollection" (GeoJSON type names are case-sensitive)`, t)
 	case t == "Feature":
-		return `the top-level object is a single Feature, not a FeatureCollection: put it in {"type": "FeatureCollection", "features": [...]}`
+		return errors.New(`the top-level object is a single Feature, not a FeatureCollection: put it in {"type": "FeatureCollection", "features": [...]}`)
 	case isGeometryType(t):
-		return fmt.Sprintf(`the top-level object is a bare %s geometry, not a FeatureCollection: features need properties to import`, t)
+		return fmt.Errorf(`the top-level object is a bare %s geometry, not a FeatureCollection: features need properties to import`, t)
 	}
-	return fmt.Sprintf(`the top-level type is %q, want "FeatureCollection"`, t)
+	return fmt.Errorf(`the top-level type is %q, want "FeatureCollection"`, t)
 }
 
 // skipValue reads past a JSON value without keeping it.
@@ -250,27 +250,27 @@ type rawFeature struct {
 	Geometry   json.RawMessage `json:"geometry"`
 }
 
-// decodeFeature checks one feature and fills rec, or returns a reason.
-func (r *Reader) decodeFeature(raw json.RawMessage, rec *Record) string {
+// decodeFeature checks one feature and fills rec.
+func (r *Reader) decodeFeature(raw json.RawMessage, rec *Record) error {
 	if k := jsonKind(raw); k != "an object" {
 		if k == "null" {
-			return "the feature is null"
+			return invalid("", "the feature is null")
 		}
-		return fmt.Sprintf("the feature is %s, want a Feature object", k)
+		return invalid("", "the feature is %s, want a Feature object", k)
 	}
 	var f rawFeature
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return "bad feature: " + err.Error()
+		return invalid("", "bad feature: %v", err)
 	}
 	if len(f.Type) == 0 {
-		return `the feature has no "type"`
+		return invalid("", `the feature has no "type"`)
 	}
 	var typ string
 	if json.Unmarshal(f.Type, &typ) != nil {
-		return fmt.Sprintf(`the feature's "type" is %s, want "Feature"`, jsonKind(f.Type))
+		return invalid("", `the feature's "type" is %s, want "Feature"`, jsonKind(f.Type))
 	}
 	if typ != "Feature" {
-		return fmt.Sprintf(`the feature's type is %q, want "Feature"`, typ)
+		return invalid("", `the feature's type is %q, want "Feature"`, typ)
 	}
 
 	fs := &r.fields
@@ -280,7 +280,7 @@ func (r *Reader) decodeFeature(raw json.RawMessage, rec *Record) string {
 	case "an object":
 		clear(r.gj.props)
 		if err := json.Unmarshal(f.Properties, &r.gj.props); err != nil {
-			return "bad properties: " + err.Error()
+			return invalid("", "bad properties: %v", err)
 		}
 		cols, _ := columns(r.layer)
 		for _, c := range cols {
@@ -288,14 +288,14 @@ func (r *Reader) decodeFeature(raw json.RawMessage, rec *Record) string {
 			if !ok {
 				continue
 			}
-			s, present, reason := propertyString(c.name(), v)
-			if reason != "" {
-				return reason
+			s, present, err := propertyString(c, c.name(), v)
+			if err != nil {
+				return err
 			}
 			fs.vals[c], fs.present[c] = s, present
 		}
 	default:
-		return fmt.Sprintf(`"properties" is %s, want an object or null`, k)
+		return invalid("", `"properties" is %s, want an object or null`, k)
 	}
 
 	// The id of a point, or the code of an area, may be the feature's id.
@@ -305,9 +305,9 @@ func (r *Reader) decodeFeature(raw json.RawMessage, rec *Record) string {
 		idCol = colCode
 	}
 	if fs.vals[idCol] == "" && len(f.ID) > 0 {
-		s, present, reason := propertyString("the feature id", f.ID)
-		if reason != "" {
-			return reason
+		s, present, err := propertyString(idCol, "the feature id", f.ID)
+		if err != nil {
+			return err
 		}
 		if present {
 			fs.vals[idCol], fs.present[idCol] = s, true
@@ -316,24 +316,24 @@ func (r *Reader) decodeFeature(raw json.RawMessage, rec *Record) string {
 
 	switch k := jsonKind(f.Geometry); k {
 	case "missing":
-		return `the feature has no "geometry"`
+		return invalid("geometry", `the feature has no "geometry"`)
 	case "null":
-		return "the geometry is null: every " + string(r.layer) + " record needs a location"
+		return invalid("geometry", "the geometry is null: every %s record needs a location", r.layer)
 	case "an object":
 	default:
-		return fmt.Sprintf(`"geometry" is %s, want a geometry object`, k)
+		return invalid("geometry", `"geometry" is %s, want a geometry object`, k)
 	}
-	g, typ, reason := geometryHeader(f.Geometry)
-	if reason != "" {
-		return reason
+	g, typ, err := geometryHeader(f.Geometry)
+	if err != nil {
+		return err
 	}
 	if r.layer == data.LayerAreas {
 		if typ != "Polygon" && typ != "MultiPolygon" {
-			return fmt.Sprintf("the geometry is a %s, want a Polygon or MultiPolygon for areas", typ)
+			return invalid("geometry", "the geometry is a %s, want a Polygon or MultiPolygon for areas", typ)
 		}
-		geom, reason := buildGeometry(g, typ, 0)
-		if reason != "" {
-			return reason
+		geom, err := buildGeometry(g, typ, 0)
+		if err != nil {
+			return err
 		}
 		var mp orb.MultiPolygon
 		switch v := geom.(type) {
@@ -343,51 +343,44 @@ func (r *Reader) decodeFeature(raw json.RawMessage, rec *Record) string {
 			mp = v
 		}
 		if len(mp) == 0 {
-			return "the MultiPolygon has no polygons"
+			return invalid("geometry", "the MultiPolygon has no polygons")
 		}
 		if !fs.present[idCol] {
-			return "missing code: set properties.code or the feature's id"
+			return invalid("code", "missing code: set properties.code or the feature's id")
 		}
 		return fs.area(mp, rec)
 	}
 	if typ != "Point" {
-		return fmt.Sprintf("the geometry is a %s, want a Point for %s", typ, r.layer)
+		return invalid("geometry", "the geometry is a %s, want a Point for %s", typ, r.layer)
 	}
-	geom, reason := buildGeometry(g, typ, 0)
-	if reason != "" {
-		return reason
+	geom, err := buildGeometry(g, typ, 0)
+	if err != nil {
+		return err
 	}
 	pt := geom.(orb.Point)
 	if !fs.present[idCol] {
-		return "missing id: set properties.id or the feature's id"
+		return invalid("id", "missing id: set properties.id or the feature's id")
 	}
-	switch r.layer {
-	case data.LayerHouseholds:
-		return fs.household(&pt, rec)
-	case data.LayerHazards:
-		return fs.hazard(&pt, rec)
-	case data.LayerCameras:
-		return fs.camera(&pt, rec)
-	}
-	return "unsupported layer"
+	return fs.check(r.layer, &pt, rec)
 }
 
-// propertyString turns a property value into the string the validators
-// take: strings as they are, numbers as written (so an id of 12 is "12"),
-// null as absent. Objects, arrays and booleans are never what we want.
-func propertyString(name string, raw json.RawMessage) (s string, present bool, reason string) {
+// propertyString turns the value of column c's property (or of what stands
+// for it, named label in messages) into the string the validators take:
+// strings as they are, numbers as written (so an id of 12 is "12"), null as
+// absent. Objects, arrays and booleans are never what we want.
+func propertyString(c col, label string, raw json.RawMessage) (s string, present bool, err error) {
 	switch k := jsonKind(raw); k {
 	case "null":
-		return "", false, ""
+		return "", false, nil
 	case "a string":
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", false, fmt.Sprintf("%s: %v", name, err)
+			return "", false, invalid(c.name(), "%s: %v", label, err)
 		}
-		return strings.TrimSpace(s), true, ""
+		return strings.TrimSpace(s), true, nil
 	case "a number":
-		return string(bytes.TrimSpace(raw)), true, ""
+		return string(bytes.TrimSpace(raw)), true, nil
 	default:
-		return "", false, fmt.Sprintf("%s is %s, want a string or a number", name, k)
+		return "", false, invalid(c.name(), "%s is %s, want a string or a number", label, k)
 	}
 }
 
@@ -408,37 +401,37 @@ func isGeometryType(t string) bool {
 
 // geometryHeader decodes a geometry object's members and checks its type,
 // so the layer can refuse a wrong type before its coordinates are parsed.
-func geometryHeader(raw json.RawMessage) (rawGeometry, string, string) {
+func geometryHeader(raw json.RawMessage) (rawGeometry, string, error) {
 	var g rawGeometry
 	if k := jsonKind(raw); k != "an object" {
-		return g, "", fmt.Sprintf("the geometry is %s, want a geometry object", k)
+		return g, "", invalid("geometry", "the geometry is %s, want a geometry object", k)
 	}
 	if err := json.Unmarshal(raw, &g); err != nil {
-		return g, "", "bad geometry: " + err.Error()
+		return g, "", invalid("geometry", "bad geometry: %v", err)
 	}
 	if len(g.Type) == 0 {
-		return g, "", `the geometry has no "type"`
+		return g, "", invalid("geometry", `the geometry has no "type"`)
 	}
 	var typ string
 	if json.Unmarshal(g.Type, &typ) != nil {
-		return g, "", fmt.Sprintf(`the geometry's "type" is %s, want a string`, jsonKind(g.Type))
+		return g, "", invalid("geometry", `the geometry's "type" is %s, want a string`, jsonKind(g.Type))
 	}
 	if !isGeometryType(typ) {
 		for _, t := range []string{"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"} {
 			if strings.EqualFold(t, typ) {
-				return g, "", fmt.Sprintf("unknown geometry type %q (did you mean %q? GeoJSON type names are case-sensitive)", typ, t)
+				return g, "", invalid("geometry", "unknown geometry type %q (did you mean %q? GeoJSON type names are case-sensitive)", typ, t)
 			}
 		}
-		return g, "", fmt.Sprintf("unknown geometry type %q", typ)
+		return g, "", invalid("geometry", "unknown geometry type %q", typ)
 	}
-	return g, typ, ""
+	return g, typ, nil
 }
 
 // parseGeometry parses and checks any GeoJSON geometry object.
-func parseGeometry(raw json.RawMessage) (orb.Geometry, string) {
-	g, typ, reason := geometryHeader(raw)
-	if reason != "" {
-		return nil, reason
+func parseGeometry(raw json.RawMessage) (orb.Geometry, error) {
+	g, typ, err := geometryHeader(raw)
+	if err != nil {
+		return nil, err
 	}
 	return buildGeometry(g, typ, 0)
 }
@@ -448,70 +441,99 @@ func parseGeometry(raw json.RawMessage) (orb.Geometry, string) {
 const maxCollectionDepth = 8
 
 // buildGeometry turns a geometry of a known type into an orb.Geometry.
-func buildGeometry(g rawGeometry, typ string, depth int) (orb.Geometry, string) {
+func buildGeometry(g rawGeometry, typ string, depth int) (orb.Geometry, error) {
 	if typ == "GeometryCollection" {
 		if depth >= maxCollectionDepth {
-			return nil, "GeometryCollections are nested too deep"
+			return nil, invalid("geometry", "GeometryCollections are nested too deep")
 		}
 		if len(g.Geometries) == 0 {
-			return nil, `the GeometryCollection has no "geometries"`
+			return nil, invalid("geometry", `the GeometryCollection has no "geometries"`)
 		}
 		var parts []json.RawMessage
 		if json.Unmarshal(g.Geometries, &parts) != nil {
-			return nil, fmt.Sprintf(`"geometries" is %s, want an array`, jsonKind(g.Geometries))
+			return nil, invalid("geometry", `"geometries" is %s, want an array`, jsonKind(g.Geometries))
 		}
 		c := make(orb.Collection, 0, len(parts))
 		for i, p := range parts {
-			pg, ptyp, reason := geometryHeader(p)
-			if reason == "" {
+			pg, ptyp, err := geometryHeader(p)
+			if err == nil {
 				var geom orb.Geometry
-				geom, reason = buildGeometry(pg, ptyp, depth+1)
+				geom, err = buildGeometry(pg, ptyp, depth+1)
 				c = append(c, geom)
 			}
-			if reason != "" {
-				return nil, fmt.Sprintf("geometries[%d]: %s", i, reason)
+			if err != nil {
+				return nil, invalid("geometry", "geometries[%d]: %s", i, data.ErrorMessage(err))
 			}
 		}
-		return c, ""
+		return c, nil
 	}
 
 	switch jsonKind(g.Coordinates) {
 	case "missing":
-		return nil, fmt.Sprintf(`the %s has no "coordinates"`, typ)
+		return nil, invalid("geometry", `the %s has no "coordinates"`, typ)
 	case "null":
-		return nil, fmt.Sprintf(`the %s's "coordinates" are null`, typ)
+		return nil, invalid("geometry", `the %s's "coordinates" are null`, typ)
 	}
 	var v any
 	if err := json.Unmarshal(g.Coordinates, &v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && strings.HasPrefix(te.Value, "number") {
-			return nil, "coordinates: a number is out of range"
+			return nil, invalid("geometry", "coordinates: a number is out of range")
 		}
-		return nil, "bad coordinates: " + err.Error()
+		return nil, invalid("geometry", "bad coordinates: %v", err)
 	}
 	var geom orb.Geometry
-	var path, reason string
+	var err error
 	switch typ {
 	case "Point":
-		geom, path, reason = toPosition(v)
+		geom, err = toPosition(v)
 	case "MultiPoint":
-		geom, path, reason = toPositions(v, 0)
-		if reason == "" {
+		geom, err = toPositions(v, 0)
+		if err == nil {
 			geom = orb.MultiPoint(geom.(orb.LineString))
 		}
 	case "LineString":
-		geom, path, reason = toPositions(v, 2)
+		geom, err = toPositions(v, 2)
 	case "MultiLineString":
-		geom, path, reason = toLines(v)
+		geom, err = toLines(v)
 	case "Polygon":
-		geom, path, reason = toPolygon(v)
+		geom, err = toPolygon(v)
 	case "MultiPolygon":
-		geom, path, reason = toMultiPolygon(v)
+		geom, err = toMultiPolygon(v)
 	}
-	if reason != "" {
-		return nil, fmt.Sprintf("%s coordinates%s: %s", typ, path, reason)
+	if err != nil {
+		var ce *coordError
+		if errors.As(err, &ce) {
+			err = invalid("geometry", "%s coordinates%s: %s", typ, ce.path, ce.reason)
+		}
+		return nil, err
 	}
-	return geom, ""
+	return geom, nil
+}
+
+// coordError is a problem in a geometry's coordinates at a JSON path below
+// them. The to… functions return it: each level of nesting puts its index
+// in front of the path on the way out (at), and buildGeometry names the
+// geometry, as in `Polygon coordinates[0][1]: a string, want a number`.
+type coordError struct {
+	path   string // "[0][1]"; "" for the value the reason is about
+	reason string
+}
+
+func (e *coordError) Error() string { return "coordinates" + e.path + ": " + e.reason }
+
+// badCoords is a problem with the value being read.
+func badCoords(format string, args ...any) error {
+	return &coordError{reason: fmt.Sprintf(format, args...)}
+}
+
+// at puts index i in front of the path of err, a *coordError.
+func at(i int, err error) error {
+	var ce *coordError
+	if errors.As(err, &ce) {
+		ce.path = fmt.Sprintf("[%d]", i) + ce.path
+	}
+	return err
 }
 
 // anyKind names the kind of a decoded JSON value for messages.
@@ -534,131 +556,129 @@ func anyKind(v any) string {
 }
 
 // toPosition checks one position: 2 or 3 numbers, lon and lat in range.
-// Like the other to… functions it returns a JSON path below the value and
-// a reason that reads after it, as in `coordinates[0][1]: a string, want a number`.
-func toPosition(v any) (orb.Point, string, string) {
+func toPosition(v any) (orb.Point, error) {
 	arr, ok := v.([]any)
 	if !ok {
-		return orb.Point{}, "", fmt.Sprintf("%s, want a position [lon, lat]", anyKind(v))
+		return orb.Point{}, badCoords("%s, want a position [lon, lat]", anyKind(v))
 	}
 	if len(arr) < 2 {
-		return orb.Point{}, "", fmt.Sprintf("a position of %d number(s), want [lon, lat]", len(arr))
+		return orb.Point{}, badCoords("a position of %d number(s), want [lon, lat]", len(arr))
 	}
 	if len(arr) > 3 {
-		return orb.Point{}, "", fmt.Sprintf("a position of %d numbers, want 2 or 3 (lon, lat[, altitude])", len(arr))
+		return orb.Point{}, badCoords("a position of %d numbers, want 2 or 3 (lon, lat[, altitude])", len(arr))
 	}
 	var p orb.Point
 	for i, e := range arr {
 		f, ok := e.(float64)
 		if !ok {
-			return orb.Point{}, fmt.Sprintf("[%d]", i), fmt.Sprintf("%s, want a number", anyKind(e))
+			return orb.Point{}, at(i, badCoords("%s, want a number", anyKind(e)))
 		}
 		if i < 2 {
 			p[i] = f
 		}
 	}
-	if reason := lonLat(p[0], p[1]); reason != "" {
-		return orb.Point{}, "", reason
+	if err := lonLat(p[0], p[1]); err != nil {
+		return orb.Point{}, badCoords("%s", data.ErrorMessage(err))
 	}
-	return p, "", ""
+	return p, nil
 }
 
 // toPositions checks an array of at least min positions.
-func toPositions(v any, min int) (orb.LineString, string, string) {
+func toPositions(v any, min int) (orb.LineString, error) {
 	arr, ok := v.([]any)
 	if !ok {
-		return nil, "", fmt.Sprintf("%s, want an array of positions", anyKind(v))
+		return nil, badCoords("%s, want an array of positions", anyKind(v))
 	}
 	if len(arr) < min {
-		return nil, "", fmt.Sprintf("%d position(s), want at least %d", len(arr), min)
+		return nil, badCoords("%d position(s), want at least %d", len(arr), min)
 	}
 	ls := make(orb.LineString, len(arr))
 	for i, e := range arr {
-		p, path, reason := toPosition(e)
-		if reason != "" {
-			return nil, fmt.Sprintf("[%d]%s", i, path), reason
+		p, err := toPosition(e)
+		if err != nil {
+			return nil, at(i, err)
 		}
 		ls[i] = p
 	}
-	return ls, "", ""
+	return ls, nil
 }
 
-func toLines(v any) (orb.MultiLineString, string, string) {
+func toLines(v any) (orb.MultiLineString, error) {
 	arr, ok := v.([]any)
 	if !ok {
-		return nil, "", fmt.Sprintf("%s, want an array of line strings", anyKind(v))
+		return nil, badCoords("%s, want an array of line strings", anyKind(v))
 	}
 	ml := make(orb.MultiLineString, len(arr))
 	for i, e := range arr {
-		ls, path, reason := toPositions(e, 2)
-		if reason != "" {
-			return nil, fmt.Sprintf("[%d]%s", i, path), reason
+		ls, err := toPositions(e, 2)
+		if err != nil {
+			return nil, at(i, err)
 		}
 		ml[i] = ls
 	}
-	return ml, "", ""
+	return ml, nil
 }
 
 // toRing checks a linear ring: at least 4 positions, first equal to last
 // in lon and lat (an altitude on one end only does not open a ring).
-func toRing(v any) (orb.Ring, string, string) {
+func toRing(v any) (orb.Ring, error) {
 	arr, ok := v.([]any)
 	if !ok {
-		return nil, "", fmt.Sprintf("%s, want a ring (an array of positions)", anyKind(v))
+		return nil, badCoords("%s, want a ring (an array of positions)", anyKind(v))
 	}
 	if len(arr) == 2 || len(arr) == 3 {
 		// A polygon written as a bare list of positions, one level short.
 		if _, ok := arr[0].(float64); ok {
-			return nil, "", "a position, want a ring (an array of positions): the polygon needs one more level of brackets"
+			return nil, badCoords("a position, want a ring (an array of positions): the polygon needs one more level of brackets")
 		}
 	}
-	ls, path, reason := toPositions(v, 0)
-	if reason != "" {
-		return nil, path, reason
+	ls, err := toPositions(v, 0)
+	if err != nil {
+		return nil, err
 	}
 	if len(ls) < 4 {
-		return nil, "", fmt.Sprintf("a ring of %d position(s), want at least 4", len(ls))
+		return nil, badCoords("a ring of %d position(s), want at least 4", len(ls))
 	}
 	if ls[0] != ls[len(ls)-1] {
-		return nil, "", fmt.Sprintf("the ring is not closed: the first position %v differs from the last %v", ls[0], ls[len(ls)-1])
+		return nil, badCoords("the ring is not closed: the first position %v differs from the last %v", ls[0], ls[len(ls)-1])
 	}
-	return orb.Ring(ls), "", ""
+	return orb.Ring(ls), nil
 }
 
-func toPolygon(v any) (orb.Polygon, string, string) {
+func toPolygon(v any) (orb.Polygon, error) {
 	arr, ok := v.([]any)
 	if !ok {
-		return nil, "", fmt.Sprintf("%s, want an array of rings", anyKind(v))
+		return nil, badCoords("%s, want an array of rings", anyKind(v))
 	}
 	if len(arr) == 0 {
-		return nil, "", "an empty polygon, want at least an outer ring"
+		return nil, badCoords("an empty polygon, want at least an outer ring")
 	}
 	p := make(orb.Polygon, len(arr))
 	for i, e := range arr {
-		r, path, reason := toRing(e)
-		if reason != "" {
-			return nil, fmt.Sprintf("[%d]%s", i, path), reason
+		r, err := toRing(e)
+		if err != nil {
+			return nil, at(i, err)
 		}
 		p[i] = r
 	}
-	return p, "", ""
+	return p, nil
 }
 
-func toMultiPolygon(v any) (orb.MultiPolygon, string, string) {
+func toMultiPolygon(v any) (orb.MultiPolygon, error) {
 	arr, ok := v.([]any)
 	if !ok {
-		return nil, "", fmt.Sprintf("%s, want an array of polygons", anyKind(v))
+		return nil, badCoords("%s, want an array of polygons", anyKind(v))
 	}
 	mp := make(orb.MultiPolygon, len(arr))
 	for i, e := range arr {
 		if _, ok := e.([]any); !ok {
-			return nil, fmt.Sprintf("[%d]", i), fmt.Sprintf("%s, want a polygon (an array of rings)", anyKind(e))
+			return nil, at(i, badCoords("%s, want a polygon (an array of rings)", anyKind(e)))
 		}
-		p, path, reason := toPolygon(e)
-		if reason != "" {
-			return nil, fmt.Sprintf("[%d]%s", i, path), reason
+		p, err := toPolygon(e)
+		if err != nil {
+			return nil, at(i, err)
 		}
 		mp[i] = p
 	}
-	return mp, "", ""
+	return mp, nil
 }

@@ -94,23 +94,45 @@ func storeRejected(err error) bool {
 // enough to stop promptly, rare enough to cost nothing.
 const ctxCheckEvery = 1024
 
-// begin starts the transaction and, for Replace, clears the layer in it.
-func (im *importer) begin(ctx context.Context) (data.Tx, error) {
-	tx, err := im.store.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if im.opt.Replace {
-		wipe := tx.Clear
-		if im.layer == LayerWorkers {
-			wipe = func(ctx context.Context, _ data.Layer) error { return tx.ClearWorkers(ctx) }
+// commit runs the import in one transaction, data.Audited's: it clears
+// the layer for Replace, runs write, which streams every record into the
+// transaction, and commits unless bad records are not to be skipped, with
+// the import's entry in the audit log when an Actor is set. Without one
+// (the demo's data, tests) no entry is recorded, which data.Audited allows
+// for an actor of "" only.
+func (im *importer) commit(ctx context.Context, write func(tx data.Tx) error) error {
+	_, err := data.Audited(ctx, im.store, im.opt.Actor, func(tx data.Tx) ([]data.AuditEntry, error) {
+		if im.opt.Replace {
+			wipe := tx.Clear
+			if im.layer == LayerWorkers {
+				wipe = func(ctx context.Context, _ data.Layer) error { return tx.ClearWorkers(ctx) }
+			}
+			if err := wipe(ctx, im.layer); err != nil {
+				return nil, err
+			}
 		}
-		if err := wipe(ctx, im.layer); err != nil {
-			_ = tx.Rollback()
+		if err := write(tx); err != nil {
 			return nil, err
 		}
+		if im.res.Rejected > 0 && !im.opt.SkipInvalid {
+			return nil, data.Wrap(data.EINVALID, ErrRejected,
+				"%s: %d of %d records are invalid, so nothing was imported (skip them with --skip-invalid)",
+				im.name, im.res.Rejected, im.res.Read)
+		}
+		if im.opt.Actor == "" {
+			return nil, nil
+		}
+		// The import's record in the audit log: counts, not rows; the rows
+		// are in the layer, and household points stay out of the log.
+		after, _ := json.Marshal(map[string]any{"file": im.name, "read": im.res.Read, "imported": im.added,
+			"rejected": im.res.Rejected, "replace": im.opt.Replace})
+		return []data.AuditEntry{{Action: "import." + string(im.layer), Target: string(im.layer), After: after}}, nil
+	})
+	if err != nil {
+		return err
 	}
-	return tx, nil
+	im.res.Imported = im.added
+	return nil
 }
 
 // next returns the next good record, counting every record read and
@@ -133,16 +155,16 @@ func (im *importer) next(rd *Reader) (Record, error) {
 	}
 }
 
-// points streams households, hazards, cameras or roster rows into one transaction. Valid
-// records are written even after a bad one in the default mode, so that the
-// store still finds every duplicate id to report; the rollback at the end
-// discards them.
+// points streams households, hazards, cameras or roster rows into one
+// transaction. Valid records are written even after a bad one in the
+// default mode, so that the store still finds every duplicate id to
+// report; the rollback at the end discards them.
 func (im *importer) points(ctx context.Context, rd *Reader) error {
-	tx, err := im.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }() // does nothing after Commit
+	return im.commit(ctx, func(tx data.Tx) error { return im.writePoints(ctx, tx, rd) })
+}
+
+// writePoints writes rd's good records to tx and reports the bad ones.
+func (im *importer) writePoints(ctx context.Context, tx data.Tx, rd *Reader) error {
 	// A roster's duplicate id within the file is found by a set of the
 	// ids seen (a roster is thousands of rows, not millions), so that the
 	// reason names the line where the id came first; one already on the
@@ -157,7 +179,7 @@ func (im *importer) points(ctx context.Context, rd *Reader) error {
 		}
 		rec, err := im.next(rd)
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
 			return err
@@ -189,33 +211,6 @@ func (im *importer) points(ctx context.Context, rd *Reader) error {
 		}
 		im.added++
 	}
-	return im.finish(ctx, tx)
-}
-
-// finish commits, or rolls back when bad records are not to be skipped.
-func (im *importer) finish(ctx context.Context, tx data.Tx) error {
-	if im.res.Rejected > 0 && !im.opt.SkipInvalid {
-		if err := tx.Rollback(); err != nil {
-			return err
-		}
-		return data.Wrap(data.EINVALID, ErrRejected,
-			"%s: %d of %d records are invalid, so nothing was imported (skip them with --skip-invalid)",
-			im.name, im.res.Rejected, im.res.Read)
-	}
-	if im.opt.Actor != "" {
-		// The import's record in the audit log: counts, not rows; the rows
-		// are in the layer, and household points stay out of the log.
-		after, _ := json.Marshal(map[string]any{"file": im.name, "read": im.res.Read, "imported": im.added,
-			"rejected": im.res.Rejected, "replace": im.opt.Replace})
-		if err := tx.Audit(ctx, data.AuditEntry{Actor: im.opt.Actor, Action: "import." + string(im.layer), Target: string(im.layer), After: after}); err != nil {
-			return err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	im.res.Imported = im.added
-	return nil
 }
 
 // progressReader reports the bytes read so far after every read.

@@ -201,16 +201,24 @@ func innerOutcome(input []byte, layer data.Layer) (reason string, ok bool) {
 	}
 	switch {
 	case isGeometryType(top.Type):
-		_, reason := parseGeometry(input)
-		return reason, true
+		_, err := parseGeometry(input)
+		return reasonOf(err), true
 	case layer == "":
 		return "", false
 	case top.Type == "Feature":
 		r := &Reader{name: "inner", layer: layer}
-		return r.decodeFeature(input, &Record{}), true
+		return reasonOf(r.decodeFeature(input, &Record{})), true
 	case top.Type == "FeatureCollection" && len(top.Features) > 0:
 		r := &Reader{name: "inner", layer: layer}
-		return r.decodeFeature(top.Features[0], &Record{}), true
+		return reasonOf(r.decodeFeature(top.Features[0], &Record{})), true
 	}
 	return "", false
+}
+
+// reasonOf is the reason a RowError would give for err, "" for none.
+func reasonOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	return data.ErrorMessage(err)
 }

@@ -148,6 +148,10 @@ func (tx *memTx) Clear(ctx context.Context, l data.Layer) error {
 	return nil
 }
 
+// Seq is what data.Audited asks before it commits; the importer does not
+// use it.
+func (tx *memTx) Seq(ctx context.Context) (int64, error) { return 0, nil }
+
 func (tx *memTx) Commit() error {
 	if tx.done {
 		return errors.New("memTx: transaction is over")

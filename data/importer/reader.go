@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -169,8 +168,9 @@ func (r *Reader) fail(line int, format string, args ...any) error {
 	return r.err
 }
 
-func (r *Reader) rowError(line, feature int, reason string) *RowError {
-	return &RowError{File: r.name, Line: line, Feature: feature, Reason: reason}
+// rowError places a record's problem in the file.
+func (r *Reader) rowError(line, feature int, err error) *RowError {
+	return &RowError{File: r.name, Line: line, Feature: feature, Reason: data.ErrorMessage(err)}
 }
 
 func (r *Reader) initCSV(br *bufio.Reader) error {
@@ -242,13 +242,13 @@ func (r *Reader) nextCSV() (Record, error) {
 		if errors.As(err, &pe) {
 			// encoding/csv resumes at the next line after a parse error,
 			// so one bad quote costs one row, not the file.
-			return Record{}, r.rowError(pe.StartLine, 0, "bad CSV: "+pe.Err.Error())
+			return Record{}, r.rowError(pe.StartLine, 0, invalid("", "bad CSV: %v", pe.Err))
 		}
 		return Record{}, data.Wrap(data.EINVALID, err, "%s: %v", r.name, err)
 	}
 	line, _ := r.csv.FieldPos(0)
 	if len(row) != r.nhead {
-		return Record{}, r.rowError(line, 0, fmt.Sprintf("row has %d fields, the header has %d", len(row), r.nhead))
+		return Record{}, r.rowError(line, 0, invalid("", "row has %d fields, the header has %d", len(row), r.nhead))
 	}
 	f := &r.fields
 	for c := range numCols {
@@ -260,19 +260,8 @@ func (r *Reader) nextCSV() (Record, error) {
 		}
 	}
 	rec := Record{Line: line}
-	var reason string
-	switch r.layer {
-	case data.LayerHouseholds:
-		reason = f.household(nil, &rec)
-	case data.LayerHazards:
-		reason = f.hazard(nil, &rec)
-	case data.LayerCameras:
-		reason = f.camera(nil, &rec)
-	case LayerWorkers:
-		reason = f.worker(&rec)
-	}
-	if reason != "" {
-		return Record{}, r.rowError(line, 0, reason)
+	if err := f.check(r.layer, nil, &rec); err != nil {
+		return Record{}, r.rowError(line, 0, err)
 	}
 	return rec, nil
 }

@@ -327,7 +327,8 @@ func TestGeometryCollections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, got := parseGeometry([]byte(tt.geometry))
+			_, err := parseGeometry([]byte(tt.geometry))
+			got := reasonOf(err)
 			if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
