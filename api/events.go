@@ -39,8 +39,10 @@ func (s *Server) eventHistory(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pr := principalOf(r.Context())
-	allowed := []data.Status{}
-	allowed = append(allowed, data.Allowed(pr.role, h.Status, pr.worker != "" && h.Assignee == pr.worker)...)
+	allowed := data.Allowed(pr.role, h.Status, pr.worker != "" && h.Assignee == pr.worker)
+	if allowed == nil {
+		allowed = []data.Status{} // JSON [], not null
+	}
 	if steps == nil {
 		steps = []data.EventStep{}
 	}

@@ -240,16 +240,8 @@ func gridParents(as *live.Areas, parentCode string) []byte {
 // containingAreas returns the chain of the deepest area containing p, by
 // point-in-polygon on the areas: what locate answers where no grid is.
 func containingAreas(as *live.Areas, p orb.Point) []byte {
-	if as == nil {
-		return []byte("[]")
-	}
-	for lvl := len(as.Levels) - 1; lvl >= 0; lvl-- {
-		if as.Levels[lvl] == nil {
-			continue
-		}
-		if i, ok := as.Levels[lvl].Locate(p); ok {
-			return as.Chains[i]
-		}
+	if i, ok := as.Deepest(p); ok {
+		return as.Chains[i]
 	}
 	return []byte("[]")
 }

@@ -81,15 +81,8 @@ func (s *Service) responsibleAt(p orb.Point) (code string, level int, assignee s
 			return g.Code, as.levelOf(g.ParentCode) + 1, st.Staff[gi].Assignee()
 		}
 	}
-	if as != nil {
-		for lvl := len(as.Levels) - 1; lvl >= 0; lvl-- {
-			if as.Levels[lvl] == nil {
-				continue
-			}
-			if i, ok := as.Levels[lvl].Locate(p); ok {
-				return as.List[i].Code, as.List[i].Level, ""
-			}
-		}
+	if i, ok := as.Deepest(p); ok {
+		return as.List[i].Code, as.List[i].Level, ""
 	}
 	return "", data.RespCounty, ""
 }

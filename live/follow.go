@@ -318,6 +318,9 @@ func (s *Service) apply(ctx context.Context, b *batch) error {
 			return err
 		}
 	}
+	if b.workers || b.areas || b.plan {
+		s.restaff()
+	}
 	var d sceneDelta
 	d.shapes = b.areas || b.plan
 	if b.reloadHazards || b.reloadCameras {

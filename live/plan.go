@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/paulmach/orb"
+
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/spatial"
 )
@@ -42,7 +44,6 @@ func (s *Service) reloadAreas(ctx context.Context) error {
 		return err
 	}
 	s.areas.Store(set)
-	s.restaff()
 	return nil
 }
 
@@ -60,6 +61,24 @@ func NewAreas(areas []data.Area) (*Areas, error) {
 	return set, nil
 }
 
+// Deepest returns the index in List of the deepest area containing p, by
+// point-in-polygon on each level from the bottom up; false when none does
+// (or as is nil).
+func (as *Areas) Deepest(p orb.Point) (int, bool) {
+	if as == nil {
+		return 0, false
+	}
+	for lvl := len(as.Levels) - 1; lvl >= 0; lvl-- {
+		if as.Levels[lvl] == nil {
+			continue
+		}
+		if i, ok := as.Levels[lvl].Locate(p); ok {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
 // reloadPlan rebuilds the locator of the published plan as the store has
 // it and swaps it in while lookups go on against the previous one. Only the
 // follower calls it, so the live plan is always the store's latest.
@@ -67,7 +86,6 @@ func (s *Service) reloadPlan(ctx context.Context) error {
 	p, err := s.store.PublishedPlan(ctx)
 	if data.ErrorCode(err) == data.ENOTFOUND {
 		s.published.Store(nil)
-		s.restaff()
 		return nil
 	}
 	if err != nil {
@@ -78,7 +96,6 @@ func (s *Service) reloadPlan(ctx context.Context) error {
 		return err
 	}
 	s.published.Store(pp)
-	s.restaff()
 	return nil
 }
 

@@ -168,13 +168,12 @@ func (s *Service) Risk(ctx context.Context) (*Risk, error) {
 // riskKey returns the key of the current version and its scene; false
 // when there is no published plan or no scene yet.
 func (s *Service) riskKey(ctx context.Context) (riskKey, *tiles.Scene, bool) {
-	pp, sc := s.Published(), s.Scene()
-	if pp == nil || sc == nil {
-		return riskKey{}, nil, false
-	}
 	// Generations before the clock: a batch applied in between makes the
 	// key stale, never a stale risk current.
-	k := riskKey{plan: pp, hazards: sc.Hazards, cameras: sc.Cameras, cameraGen: s.CameraGen(), householdGen: s.HouseholdGen()}
+	k, sc, ok := s.keyParts()
+	if !ok {
+		return riskKey{}, nil, false
+	}
 	k.at = s.feedTime(ctx)
 	return k, sc, true
 }
@@ -261,15 +260,21 @@ const riskTileWait = 250 * time.Millisecond
 // follower noted for the current version, or the zero time (a key no risk
 // has) when it noted none, such as right after a load.
 func (s *Service) noIOKey() (riskKey, bool) {
-	pp, sc := s.Published(), s.Scene()
-	if pp == nil || sc == nil {
-		return riskKey{}, false
-	}
-	k := riskKey{plan: pp, hazards: sc.Hazards, cameras: sc.Cameras, cameraGen: s.CameraGen(), householdGen: s.HouseholdGen()}
-	if c := s.risk.clock.Load(); c != nil && c.seq == s.Version() {
+	k, _, ok := s.keyParts()
+	if c := s.risk.clock.Load(); ok && c != nil && c.seq == s.Version() {
 		k.at = c.at
 	}
-	return k, true
+	return k, ok
+}
+
+// keyParts is the key of the current version but its clock, and the scene
+// it was taken from; false with no published plan or no scene yet.
+func (s *Service) keyParts() (riskKey, *tiles.Scene, bool) {
+	pp, sc := s.Published(), s.Scene()
+	if pp == nil || sc == nil {
+		return riskKey{}, nil, false
+	}
+	return riskKey{plan: pp, hazards: sc.Hazards, cameras: sc.Cameras, cameraGen: s.CameraGen(), householdGen: s.HouseholdGen()}, sc, true
 }
 
 // showRisk puts r's levels into the tile scene's grids layer as the

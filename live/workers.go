@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -20,15 +21,7 @@ type Roster struct {
 // NewRoster indexes workers.
 func NewRoster(workers []data.Worker) *Roster {
 	list := slices.Clone(workers)
-	slices.SortFunc(list, func(a, b data.Worker) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(list, func(a, b data.Worker) int { return strings.Compare(a.ID, b.ID) })
 	r := &Roster{List: list, ByID: make(map[string]int, len(list)), byCode: map[string][]int{}}
 	for i, w := range list {
 		r.ByID[w.ID] = i
@@ -124,11 +117,12 @@ func (s *Service) reloadRoster(ctx context.Context) error {
 		return err
 	}
 	s.roster.roster.Store(NewRoster(list))
-	s.restaff()
 	return nil
 }
 
-// restaff renders the published plan's grids with their staff again.
+// restaff renders the published plan's grids with their staff again: once
+// after the roster, the areas or the plan were reloaded (Load, and a batch
+// that changed any of them), not once per reload.
 func (s *Service) restaff() {
 	s.roster.mu.Lock()
 	defer s.roster.mu.Unlock()
