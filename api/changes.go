@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/wangge/wangge/data"
@@ -56,6 +54,9 @@ var streamLayers = []streamLayer{
 	{data.FeedPlans, data.RoleViewer},
 	{string(data.LayerCameras), data.RolePlanner},
 	{data.FeedWorkers, data.RolePlanner},
+	// Notifications name workers: planners see all, a field key those
+	// for its own worker.
+	{layerNotify, data.RoleField},
 }
 
 type streamLayer struct {
@@ -108,12 +109,14 @@ func (s *Server) changeRoutes() []route {
 				"whoever made it (any replica, the CLI, GDAL, QGIS, psql). Each message has id: the feed's sequence number, event: the layer, " +
 				`data: {"seq","layer","fid","op","at","feature"}, feature being the GeoJSON Feature as the caller may see it when the message is sent ` +
 				"(null for a delete, for a feature gone since, and for plans and workers). Cameras and workers need role planner, assignee=mine " +
-				"a field key tied to a worker. Reconnecting with Last-Event-ID (or last_event_id) replays the changes after it first; one pruned " +
+				"a field key tied to a worker. Layer notify carries the deployment's notification rules' messages (event: notify, " +
+				`data: {"seq","rule","event","category","grid","workers"}, the same id as the new event's message): planners get all, ` +
+				"a field key those naming its worker. Reconnecting with Last-Event-ID (or last_event_id) replays the changes after it first; one pruned " +
 				"from the feed gets a single event: reset (reload, then go on). A client that falls behind by the server's buffer gets " +
 				"event: overflow and the stream ends (reconnect with Last-Event-ID). A comment line (: ping) every 15 s keeps proxies from cutting it.",
 			params: []param{
 				{name: "layer", in: "query", desc: "layers to stream, a comma list of " + strings.Join(layers, ", ") +
-					" (cameras and workers need planner); all the caller may see when absent", schema: list("layer names")},
+					 " (cameras and workers need planner, notify field); all the caller may see when absent", schema: list("layer names")},
 				queryParam("area", "changes inside this area (code) or in the areas and grids nested in it: hazards and cameras by their point, "+
 					"areas and grids by their code", str),
 				queryParam("grid", "changes inside this grid of the published plan (code)", str),
@@ -133,239 +136,6 @@ func (s *Server) changeRoutes() []route {
 	}
 }
 
-// changeFilter is what one stream carries: the caller's layers and the
-// filters of its query.
-type changeFilter struct {
-	role   data.Role
-	layers map[string]bool
-	area   string
-	grid   string
-	bbox   *orb.Bound
-	status map[string]bool
-	// assignee applies when hasAssignee; "" is unassigned.
-	assignee    string
-	hasAssignee bool
-}
-
-// parseChangeFilter reads the filters of a stream request.
-func parseChangeFilter(r *http.Request, lv *live.Service) (*changeFilter, error) {
-	v := r.URL.Query()
-	p := principalOf(r.Context())
-	f := &changeFilter{role: p.role, layers: map[string]bool{}}
-	if s := v.Get("layer"); s != "" {
-		for _, name := range strings.Split(s, ",") {
-			name = strings.TrimSpace(name)
-			i := slices.IndexFunc(streamLayers, func(l streamLayer) bool { return l.name == name })
-			switch {
-			case name == string(data.LayerHouseholds):
-				return nil, invalid("parameter layer: household points are not streamed (they change in bulk, by import); read /collections/households/items")
-			case name == data.FeedKeys:
-				return nil, invalid("parameter layer: API keys are never streamed")
-			case i < 0:
-				names := make([]string, len(streamLayers))
-				for j, l := range streamLayers {
-					names[j] = l.name
-				}
-				return nil, invalid("parameter layer: unknown layer %q (known: %s)", name, strings.Join(names, ", "))
-			}
-			if err := authorize(r, streamLayers[i].need, "stream "+name); err != nil {
-				return nil, err
-			}
-			f.layers[name] = true
-		}
-	} else {
-		for _, l := range streamLayers {
-			if p.role.Allows(l.need) {
-				f.layers[l.name] = true
-			}
-		}
-	}
-	if code := v.Get("area"); code != "" {
-		if as := lv.Areas(); as == nil || !hasKey(as.ByCode, code) {
-			return nil, invalid("parameter area: no area %q", code)
-		}
-		f.area = code
-	}
-	if code := v.Get("grid"); code != "" {
-		if pp := lv.Published(); pp == nil || !hasKey(pp.ByCode, code) {
-			return nil, invalid("parameter grid: no grid %q in the published plan", code)
-		}
-		f.grid = code
-	}
-	if s := v.Get("bbox"); s != "" {
-		b, err := parseBBox(s)
-		if err != nil {
-			return nil, err
-		}
-		f.bbox = &b
-	}
-	if s := v.Get("status"); s != "" {
-		f.status = map[string]bool{}
-		for _, st := range strings.Split(s, ",") {
-			st = strings.TrimSpace(st)
-			if !slices.Contains(data.StatusNames(), st) && !slices.Contains(data.CameraStatuses(), st) {
-				return nil, invalid("parameter status: unknown state %q (hazards: %s; cameras: %s)", st,
-					strings.Join(data.StatusNames(), ", "), strings.Join(data.CameraStatuses(), ", "))
-			}
-			f.status[st] = true
-		}
-	}
-	if v.Has("assignee") {
-		f.hasAssignee, f.assignee = true, v.Get("assignee")
-		if f.assignee == "mine" {
-			if err := authorize(r, data.RoleField, "stream assignee=mine"); err != nil {
-				return nil, err
-			}
-			if p.worker == "" {
-				return nil, invalid("parameter assignee=mine: this key is tied to no worker (wangge keys create --worker)")
-			}
-			f.assignee = p.worker
-		}
-	}
-	return f, nil
-}
-
-func hasKey[V any](m map[string]V, k string) bool {
-	_, ok := m[k]
-	return ok
-}
-
-// feedLayers are the feed's layers f may carry, for a replay.
-func (f *changeFilter) feedLayers() []string {
-	var out []string
-	for _, l := range streamLayers {
-		if f.layers[l.name] {
-			out = append(out, l.name)
-		}
-	}
-	return out
-}
-
-// spatial reports whether f has a filter by place.
-func (f *changeFilter) spatial() bool { return f.area != "" || f.grid != "" || f.bbox != nil }
-
-// match reports whether c goes to the stream, judged on the views as they
-// stand (they show c already). A feature that is gone (a delete) has no
-// place or state left to judge: its entry passes every filter but the
-// layer's. It runs on the follower's goroutine for live entries
-// (live.Subscribe), so it only reads memory.
-func (f *changeFilter) match(lv *live.Service, c data.Change) bool {
-	if !f.layers[c.Layer] {
-		return false
-	}
-	// Filters on what a layer does not have leave the layer out.
-	switch {
-	case f.status != nil && c.Layer != string(data.LayerHazards) && c.Layer != string(data.LayerCameras):
-		return false
-	case f.hasAssignee && c.Layer != string(data.LayerHazards):
-		return false
-	case f.spatial() && (c.Layer == data.FeedPlans || c.Layer == data.FeedWorkers):
-		return false
-	}
-	switch c.Layer {
-	case string(data.LayerHazards):
-		h, ok := lv.Hazard(c.FID)
-		if !ok {
-			return true
-		}
-		return f.point(lv, h.Point) && (f.status == nil || f.status[string(h.Status)]) && (!f.hasAssignee || h.Assignee == f.assignee)
-	case string(data.LayerCameras):
-		cam, ok := lv.Camera(c.FID)
-		if !ok {
-			return true
-		}
-		return f.point(lv, cam.Point) && (f.status == nil || f.status[cam.Status])
-	case string(data.LayerAreas):
-		a, ok := lv.AreaByFID(c.FID)
-		if !ok {
-			return true
-		}
-		return f.shape(lv, a.Code, "", a.Geometry.Bound())
-	case string(data.LayerGrids):
-		g, ok := lv.PublishedGrid(c.FID)
-		if !ok {
-			// A grid of a plan not published (saved by a plan job, or no
-			// longer published): for planners, who see stored plans; its
-			// place is not in memory.
-			return f.role.Allows(data.RolePlanner) && !f.spatial()
-		}
-		return f.shape(lv, g.ParentCode, g.Code, g.Geometry.Bound())
-	}
-	return true // plans, workers: no filter of theirs
-}
-
-// point reports whether p passes f's filters by place.
-func (f *changeFilter) point(lv *live.Service, p orb.Point) bool {
-	if f.bbox != nil && !f.bbox.Contains(p) {
-		return false
-	}
-	if f.grid != "" {
-		pp := lv.Published()
-		gi, ok := 0, false
-		if pp != nil {
-			gi, ok = pp.ByCode[f.grid]
-		}
-		if !ok || !pp.Locator.Contains(gi, p) {
-			return false
-		}
-	}
-	if f.area != "" {
-		as := lv.Areas()
-		if as == nil {
-			return false
-		}
-		i, ok := as.ByCode[f.area]
-		if !ok {
-			return false
-		}
-		if lvl := as.List[i].Level - 1; lvl >= 0 && lvl < len(as.Levels) && as.Levels[lvl] != nil && as.Levels[lvl].Contains(i, p) {
-			return true
-		}
-		// Or in a grid nested in the area: grids are drawn from cells and
-		// may reach a little past their area's outline.
-		if pp := lv.Published(); pp != nil {
-			if gi, ok := pp.Locator.Locate(p); ok {
-				return nestedIn(as, pp.Plan.Grids[gi].ParentCode, f.area)
-			}
-		}
-		return false
-	}
-	return true
-}
-
-// shape reports whether an area (grid "") or a grid, whose parent area is
-// parent, passes f's filters by place.
-func (f *changeFilter) shape(lv *live.Service, parent, grid string, b orb.Bound) bool {
-	if f.bbox != nil && !f.bbox.Intersects(b) {
-		return false
-	}
-	if f.grid != "" && grid != f.grid {
-		return false
-	}
-	return f.area == "" || nestedIn(lv.Areas(), parent, f.area)
-}
-
-// nestedIn reports whether the area with code is area ancestor or nested
-// in it.
-func nestedIn(as *live.Areas, code, ancestor string) bool {
-	if as == nil {
-		return false
-	}
-	// Bounded: a parent chain that loops (bad data) must not hang the
-	// follower.
-	for range 64 {
-		if code == ancestor {
-			return true
-		}
-		i, ok := as.ByCode[code]
-		if !ok || as.List[i].ParentCode == "" {
-			return false
-		}
-		code = as.List[i].ParentCode
-	}
-	return false
-}
-
 // changeMessage is the data of one message.
 type changeMessage struct {
 	Seq     int64  `json:"seq"`
@@ -374,6 +144,12 @@ type changeMessage struct {
 	Op      string `json:"op"`
 	At      string `json:"at"` // when the feed recorded the change
 	Feature any    `json:"feature"`
+}
+
+// changeMessage is the message of feed entry c, on the stream and to
+// webhooks.
+func (s *Server) changeMessage(c data.Change) changeMessage {
+	return changeMessage{Seq: c.Seq, Layer: c.Layer, FID: c.FID, Op: c.Op, At: c.At.UTC().Format(storeTimeFormat), Feature: s.changeFeature(c)}
 }
 
 // changeFeature is the feature of c as it stands now, nil when it is
@@ -570,8 +346,17 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request) error {
 	out := &sse{w: w, rc: rc}
 
 	send := func(c data.Change) error {
-		return out.event(c.Seq, c.Layer, changeMessage{Seq: c.Seq, Layer: c.Layer, FID: c.FID, Op: c.Op,
-			At: c.At.UTC().Format(storeTimeFormat), Feature: s.changeFeature(c)})
+		if f.layers[c.Layer] {
+			if err := out.event(c.Seq, c.Layer, s.changeMessage(c)); err != nil {
+				return err
+			}
+		}
+		for _, n := range f.notifications(s.live, c) {
+			if err := out.event(c.Seq, layerNotify, n); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	switch {
 	case reset:

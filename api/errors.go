@@ -107,7 +107,13 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 		if !checkBody(w, r) {
 			return
 		}
-		if err := h(w, r); err != nil {
+		var err error
+		if (r.Method == http.MethodPost || r.Method == http.MethodPatch) && r.Header.Get(headerIdempotencyKey) != "" {
+			err = s.idempotent(w, r, h)
+		} else {
+			err = h(w, r)
+		}
+		if err != nil {
 			s.writeError(w, r, err)
 		}
 	})

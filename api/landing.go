@@ -307,6 +307,14 @@ func operation(rt route) map[string]any {
 	for code, desc := range rt.allResponses() {
 		responses[strconv.Itoa(code)] = response(rt, code, desc)
 	}
+	if rt.method == "POST" || rt.method == "PATCH" {
+		params = append(params, map[string]any{"name": headerIdempotencyKey, "in": "header", "required": false, "schema": map[string]any{"type": "string", "maxLength": 255},
+			"description": "a key of the client's (a UUID): a copy of this request with the same key, to any replica within 24 h, gets the first answer " +
+				"(with " + headerReplayed + ": true) and changes nothing; the same key with another request is a 422"})
+		if _, ok := responses["422"]; !ok {
+			responses["422"] = response(rt, http.StatusUnprocessableEntity, "the Idempotency-Key was used with another request")
+		}
+	}
 	op := map[string]any{"operationId": rt.id, "summary": rt.summary, "tags": []string{rt.tag}, "parameters": params, "responses": responses,
 		"security": []any{}, "description": "Public: no API key needed."}
 	if need != "" {

@@ -101,6 +101,7 @@ func (s *Server) routeTable() []route {
 		s.writeRoutes(),
 		s.eventRoutes(),
 		s.workerRoutes(),
+		s.webhookRoutes(),
 		s.coverageRoutes(),
 		s.statsRoutes(),
 		s.rollupRoutes(),

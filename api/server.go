@@ -66,6 +66,11 @@ type Config struct {
 	// Risk is the risk rules of the grids (GET /v1/stats, tiles); nil
 	// means data.DefaultRiskRules.
 	Risk *data.RiskRules
+	// Webhooks is how webhooks are delivered; with an empty allow-list
+	// none is, and none can be made.
+	Webhooks live.HookConfig
+	// Rules are the deployment's notification rules; nil means none.
+	Rules *data.NotifyRules
 	// Stream tunes the change stream, GET /v1/changes (changes.go).
 	Stream StreamConfig
 }
@@ -116,7 +121,8 @@ func New(cfg Config) *Server {
 	}
 	lv := cfg.Live
 	if lv == nil {
-		lv = live.New(live.Config{Store: cfg.Store, Logger: cfg.Logger, TileCacheBytes: cfg.TileCacheBytes, FeedKeep: cfg.FeedKeep, Taxonomy: cfg.Taxonomy, Risk: cfg.Risk})
+		lv = live.New(live.Config{Store: cfg.Store, Logger: cfg.Logger, TileCacheBytes: cfg.TileCacheBytes, FeedKeep: cfg.FeedKeep, Taxonomy: cfg.Taxonomy, Risk: cfg.Risk,
+			Webhooks: cfg.Webhooks, Rules: cfg.Rules})
 	}
 	s := &Server{store: cfg.Store, log: cfg.Logger, cfg: cfg, started: time.Now(), live: lv,
 		limiter: &limiter{rate: cfg.RateLimit, burst: burst}}
@@ -180,6 +186,9 @@ func (s *Server) Load(ctx context.Context) error {
 	s.follow = cancel
 	s.followMu.Unlock()
 	go s.live.Run(fctx)
+	if s.cfg.Webhooks.Allow.Len() > 0 {
+		go s.live.RunWebhooks(fctx, s.HookMessages)
+	}
 	s.SetReady(true)
 	return nil
 }

@@ -50,6 +50,13 @@ func Audited(ctx context.Context, s Store, actor string, fn func(tx Tx) ([]Audit
 			return 0, err
 		}
 	}
+	// A request with an Idempotency-Key claims it with its write, so
+	// that two copies of it make one write whichever replica they reach.
+	if c := claimOf(ctx); c != nil && !c.Claimed && len(entries) > 0 {
+		if err := c.claim(ctx, tx, entries[0].Target); err != nil {
+			return 0, err
+		}
+	}
 	if seq, err = tx.Seq(ctx); err != nil {
 		return 0, err
 	}

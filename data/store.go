@@ -64,7 +64,20 @@ type Store interface {
 	// none for an event without history (one written by another tool).
 	EventHistory(ctx context.Context, fid int64) ([]EventStep, error)
 
-	// Feed is the store's change feed (changes.go).
+	// Webhooks returns the subscriptions, ordered by id; Webhook one of
+	// them, ENOTFOUND if there is none (webhooks.go).
+	Webhooks(ctx context.Context) ([]Webhook, error)
+	Webhook(ctx context.Context, id string) (Webhook, error)
+	// Idempotency returns the record of a write made with key by scope;
+	// ENOTFOUND if there is none younger than IdempotencyTTL.
+	Idempotency(ctx context.Context, scope, key string) (Idempotency, error)
+	// PruneIdempotency deletes the records created before and returns
+	// how many; on a read-only store it does nothing.
+	PruneIdempotency(ctx context.Context, before time.Time) (int, error)
+
+	// Feed is the store's change feed (changes.go). Its PruneChanges
+	// keeps every entry after the lowest cursor of a webhook that is not
+	// paused.
 	Feed
 
 	// Ping reports whether the store can be read: on a store with
@@ -119,6 +132,24 @@ type Tx interface {
 	ClearWorkers(ctx context.Context) error
 	// AddEventStep appends a step to an event's history and returns its id.
 	AddEventStep(ctx context.Context, s EventStep) (int64, error)
+
+	// AddWebhook stores a subscription; ECONFLICT if its id exists.
+	AddWebhook(ctx context.Context, w Webhook) error
+	// WebhookForUpdate reads a subscription and holds it until Commit, as
+	// HazardForUpdate; ENOTFOUND if there is none.
+	WebhookForUpdate(ctx context.Context, id string) (Webhook, error)
+	// UpdateWebhook replaces the subscription with w.ID; ENOTFOUND if
+	// there is none.
+	UpdateWebhook(ctx context.Context, w Webhook) error
+	// DeleteWebhook removes a subscription; ENOTFOUND if there is none.
+	DeleteWebhook(ctx context.Context, id string) error
+	// ClaimIdempotency records c (without its answer) unless a record of
+	// c.Scope and c.Key younger than IdempotencyTTL exists: false then,
+	// and the transaction is not spoiled. An older one is replaced.
+	ClaimIdempotency(ctx context.Context, c Idempotency) (bool, error)
+	// SaveIdempotency records the answer of c (Status, Header, Body),
+	// inserting the record if no write claimed it.
+	SaveIdempotency(ctx context.Context, c Idempotency) error
 
 	// AddKey stores a new API key; ECONFLICT if its id exists.
 	AddKey(ctx context.Context, k Key) error

@@ -417,4 +417,7 @@ func (s *Service) prune(ctx context.Context, last int64) {
 	if n > 0 {
 		s.log.Debug("change feed pruned", "deleted", n)
 	}
+	if _, err := s.store.PruneIdempotency(ctx, time.Now().Add(-data.IdempotencyTTL)); err != nil {
+		s.log.Warn("idempotency records not pruned", "err", err)
+	}
 }

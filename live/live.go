@@ -57,6 +57,12 @@ type Config struct {
 	// Risk is the risk rules of the grids (risk.go); nil means
 	// data.DefaultRiskRules.
 	Risk *data.RiskRules
+	// Webhooks is how webhooks are delivered (webhooks.go); its Render is
+	// given to RunWebhooks.
+	Webhooks HookConfig
+	// Rules are the deployment's notification rules (notify.go); nil
+	// means none.
+	Rules *data.NotifyRules
 }
 
 // Service is the live state. Its zero value is not usable; call New, then

@@ -44,6 +44,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	feedKeep := fs.Int("feed-keep", int(envFloat("feed_keep", live.DefaultFeedKeep)), "change-feed entries kept when pruning; a replica further behind reloads in full. Raise it when writes are many (docs/SCALING.md) (WANGGE_FEED_KEEP)")
 	taxonomyFile := fs.String("taxonomy", env("taxonomy", ""), "JSON file of event kinds, categories (labels, deadline, default severity) and worker roles; the built-in default is data/taxonomy.json (WANGGE_TAXONOMY)")
 	riskFile := fs.String("risk", env("risk", ""), "JSON file of the grids' risk levels (红橙黄蓝 or 红黄蓝) and the rules that give them; the built-in default is data/risk.json (WANGGE_RISK)")
+	hookAllow := fs.String("webhook-allow", env("webhook_allow", ""), "comma-separated hosts webhooks may send to: names, IPs or CIDR prefixes, each with an optional :port (e.g. hooks.example.gov.cn,10.1.0.0/16:8443); empty: no webhooks (WANGGE_WEBHOOK_ALLOW)")
+	hookFailures := fs.Int("webhook-max-failures", int(envFloat("webhook_max_failures", 10)), "failed attempts in a row (1 s, 2 s, 4 s … up to 5 min apart) after which a webhook is paused until an admin resumes it (WANGGE_WEBHOOK_MAX_FAILURES)")
+	hookBackoff := fs.Duration("webhook-backoff", envDuration("webhook_backoff", time.Second), "wait after a webhook's first failed attempt, doubled after each next one up to 5 min (WANGGE_WEBHOOK_BACKOFF)")
+	rulesFile := fs.String("rules", env("rules", ""), "JSON file of notification rules: an event of these categories reported inside this area notifies its grid's workers and chief, by the change stream and webhooks (WANGGE_RULES)")
 	corsOrigins := fs.String("cors-origins", env("cors_origins", ""), "comma-separated browser origins allowed to call the API, e.g. https://dash.example.gov (WANGGE_CORS_ORIGINS)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -102,6 +106,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := risk.CheckTaxonomy(taxonomy); err != nil {
 		return usageError{fmt.Errorf("--risk: %s", data.ErrorMessage(err))}
 	}
+	allow, err := live.ParseAllowList(*hookAllow)
+	if err != nil {
+		return usageError{fmt.Errorf("--webhook-allow: %s", data.ErrorMessage(err))}
+	}
+	if *hookFailures < 1 || *hookBackoff <= 0 {
+		return usageError{fmt.Errorf("--webhook-max-failures must be ≥ 1 and --webhook-backoff > 0")}
+	}
+	var rules *data.NotifyRules
+	if *rulesFile != "" {
+		if rules, err = data.LoadNotifyRules(*rulesFile, taxonomy); err != nil {
+			return usageError{fmt.Errorf("--rules: %s", data.ErrorMessage(err))}
+		}
+	}
 	log := newLogger(stderr)
 
 	store, err := openStoreWith(ctx, *db, gpkg.Options{Durable: *durable}, readDBs...)
@@ -120,7 +137,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL, BaseMap: *baseMap,
-		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins, TrustedProxies: proxies, FeedKeep: *feedKeep, Taxonomy: taxonomy, Risk: risk})
+		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins, TrustedProxies: proxies, FeedKeep: *feedKeep, Taxonomy: taxonomy, Risk: risk,
+		Webhooks: live.HookConfig{Allow: allow, MaxFailures: *hookFailures, Backoff: *hookBackoff}, Rules: rules})
 	if anon != "" {
 		log.Warn("requests without an API key act with role "+string(anon), "role", anon)
 	}

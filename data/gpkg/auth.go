@@ -47,7 +47,7 @@ func (s *Store) migrate(ctx context.Context, from int) error {
 	for _, step := range []struct {
 		version int
 		stmts   []string
-	}{{2, authSchema}, {3, feedSchema()}, {4, eventsSchema()}} {
+	}{{2, authSchema}, {3, feedSchema()}, {4, eventsSchema()}, {5, hooksSchema}} {
 		if from >= step.version {
 			continue
 		}

@@ -181,7 +181,11 @@ func (s *Store) PruneChanges(ctx context.Context, keep int) (int, error) {
 	keep = max(keep, 1)
 	// One statement: it takes the write lock before it reads, so it waits
 	// for a writer (up to the busy timeout) instead of failing.
-	res, err := s.db.ExecContext(ctx, `DELETE FROM wangge_changes WHERE seq < (SELECT seq FROM wangge_changes ORDER BY seq DESC LIMIT 1 OFFSET ?)`, keep-1)
+	// A webhook that is not paused still has to deliver the entries after
+	// its cursor: they stay (data/webhooks.go).
+	res, err := s.db.ExecContext(ctx, `DELETE FROM wangge_changes WHERE seq < min(
+		(SELECT seq FROM wangge_changes ORDER BY seq DESC LIMIT 1 OFFSET ?),
+		coalesce((SELECT min(cursor) + 1 FROM wangge_webhooks WHERE paused = 0), 9223372036854775807))`, keep-1)
 	if err != nil {
 		return 0, mapErr(err, "prune the change feed")
 	}

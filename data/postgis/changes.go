@@ -106,10 +106,12 @@ func (s *Store) FeedBounds(ctx context.Context) (first, last int64, err error) {
 // kept, so the last seq never goes back). On a read-only database (a hot
 // standby, default_transaction_read_only) it does nothing.
 func (s *Store) PruneChanges(ctx context.Context, keep int) (int, error) {
+	// A webhook that is not paused still has to deliver the entries after
+	// its cursor: they stay (data/webhooks.go).
 	tag, err := s.pool.Exec(ctx, `DELETE FROM wangge_changes
-		WHERE seq <= (SELECT seq FROM wangge_changes ORDER BY seq DESC OFFSET $1 LIMIT 1)`, max(keep, 1))
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "25006" { // read_only_sql_transaction
+		WHERE seq <= (SELECT seq FROM wangge_changes ORDER BY seq DESC OFFSET $1 LIMIT 1)
+			AND seq <= coalesce((SELECT min(cursor) FROM wangge_webhooks WHERE NOT paused), 9223372036854775807)`, max(keep, 1))
+	if readOnly(err) {
 		return 0, nil
 	}
 	if err != nil {
@@ -183,4 +185,11 @@ func listenErr(ctx context.Context, err error) error {
 		e = data.Wrap(data.EUNAVAILABLE, err, "lost the connection that listens for changes")
 	}
 	return e
+}
+
+// readOnly reports whether err is PostgreSQL refusing a write on a
+// read-only database (a hot standby, default_transaction_read_only).
+func readOnly(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "25006" // read_only_sql_transaction
 }
