@@ -116,7 +116,7 @@ func (s *Server) changeRoutes() []route {
 				"event: overflow and the stream ends (reconnect with Last-Event-ID). A comment line (: ping) every 15 s keeps proxies from cutting it.",
 			params: []param{
 				{name: "layer", in: "query", desc: "layers to stream, a comma list of " + strings.Join(layers, ", ") +
-					 " (cameras and workers need planner, notify field); all the caller may see when absent", schema: list("layer names")},
+					" (cameras and workers need planner, notify field); all the caller may see when absent", schema: list("layer names")},
 				queryParam("area", "changes inside this area (code) or in the areas and grids nested in it: hazards and cameras by their point, "+
 					"areas and grids by their code", str),
 				queryParam("grid", "changes inside this grid of the published plan (code)", str),

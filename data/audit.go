@@ -28,9 +28,28 @@ func Audited(ctx context.Context, s Store, actor string, fn func(tx Tx) ([]Audit
 		return 0, err
 	}
 	defer tx.Rollback()
+	// A request with an Idempotency-Key claims it first in its write's
+	// transaction, before the write's own checks (a copy of a request
+	// would fail them as a duplicate), so that two copies of it make one
+	// write whichever replica they reach; the write's target is added
+	// once it is known.
+	c := claimOf(ctx)
+	if c != nil && !c.Claimed {
+		if err := c.claim(ctx, tx); err != nil {
+			return 0, err
+		}
+	} else {
+		c = nil
+	}
 	entries, err := fn(tx)
 	if err != nil {
 		return 0, err
+	}
+	if c != nil && len(entries) > 0 && entries[0].Target != "" {
+		c.Target = entries[0].Target
+		if err := tx.SaveIdempotency(ctx, c.Idempotency); err != nil {
+			return 0, err
+		}
 	}
 	if len(entries) == 0 && actor != "" {
 		return 0, errors.New("data.Audited: a write without an audit entry")
@@ -47,13 +66,6 @@ func Audited(ctx context.Context, s Store, actor string, fn func(tx Tx) ([]Audit
 			e.After = json.RawMessage("null")
 		}
 		if err := tx.Audit(ctx, e); err != nil {
-			return 0, err
-		}
-	}
-	// A request with an Idempotency-Key claims it with its write, so
-	// that two copies of it make one write whichever replica they reach.
-	if c := claimOf(ctx); c != nil && !c.Claimed && len(entries) > 0 {
-		if err := c.claim(ctx, tx, entries[0].Target); err != nil {
 			return 0, err
 		}
 	}

@@ -147,7 +147,8 @@ type Tx interface {
 	// c.Scope and c.Key younger than IdempotencyTTL exists: false then,
 	// and the transaction is not spoiled. An older one is replaced.
 	ClaimIdempotency(ctx context.Context, c Idempotency) (bool, error)
-	// SaveIdempotency records the answer of c (Status, Header, Body),
+	// SaveIdempotency records the target and answer of c (Target,
+	// Status, Header, Body; an empty Target keeps the one recorded),
 	// inserting the record if no write claimed it.
 	SaveIdempotency(ctx context.Context, c Idempotency) error
 

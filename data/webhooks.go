@@ -130,8 +130,8 @@ func claimOf(ctx context.Context) *IdemClaim {
 var ErrIdempotencyTaken = &Error{Code: ECONFLICT, Message: "another request with this Idempotency-Key was made first"}
 
 // claim records c in tx, or marks it taken.
-func (c *IdemClaim) claim(ctx context.Context, tx Tx, target string) error {
-	c.Target, c.CreatedAt = target, time.Now()
+func (c *IdemClaim) claim(ctx context.Context, tx Tx) error {
+	c.CreatedAt = time.Now()
 	ok, err := tx.ClaimIdempotency(ctx, c.Idempotency)
 	if err != nil {
 		return fmt.Errorf("claim Idempotency-Key: %w", err)

@@ -192,7 +192,8 @@ func (t *Tx) SaveIdempotency(ctx context.Context, c data.Idempotency) error {
 	}
 	_, err = t.exec(ctx, "", `INSERT INTO wangge_idempotency (scope, key, hash, target, created_at, status, header, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (scope, key) DO UPDATE SET status = excluded.status, header = excluded.header, body = excluded.body
+		ON CONFLICT (scope, key) DO UPDATE SET status = excluded.status, header = excluded.header, body = excluded.body,
+			target = coalesce(nullif(excluded.target, ''), wangge_idempotency.target)
 		WHERE wangge_idempotency.hash = excluded.hash`,
 		c.Scope, c.Key, c.Hash, c.Target, sqlTime(created(c)), c.Status, string(header), c.Body)
 	return mapErr(err, "save the answer to Idempotency-Key %q", c.Key)

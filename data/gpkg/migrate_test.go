@@ -154,13 +154,13 @@ func TestMigrateFromSchema1(t *testing.T) {
 	if _, err := s.Keys(ctx); err != nil {
 		t.Errorf("keys after migration: %v", err)
 	}
-	if v, n := schemaOf(t, s); v != "4" || n != 24 {
-		t.Errorf("schema version %s with %d feed triggers, want 4 with 24", v, n)
+	if v, n := schemaOf(t, s); v != fmt.Sprint(schemaVersion) || n != 24 {
+		t.Errorf("schema version %s with %d feed triggers, want %d with 24", v, n, schemaVersion)
 	}
 	if got := schemaDump(t, s); !slices.Equal(got, want) {
 		t.Errorf("schema of a file migrated from version 1:\n%s\nwant that of a new file:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE wangge_meta SET value = '5' WHERE key = 'schema_version'`); err != nil {
+	if _, err := s.db.ExecContext(ctx, `UPDATE wangge_meta SET value = ? WHERE key = 'schema_version'`, fmt.Sprint(schemaVersion+1)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -215,8 +215,8 @@ func TestMigrateFromSchema2(t *testing.T) {
 	stores[1].Close()
 	s = stores[0]
 	defer s.Close()
-	if v, n := schemaOf(t, s); v != "4" || n != 24 {
-		t.Fatalf("schema version %s with %d feed triggers, want 4 with 24", v, n)
+	if v, n := schemaOf(t, s); v != fmt.Sprint(schemaVersion) || n != 24 {
+		t.Fatalf("schema version %s with %d feed triggers, want %d with 24", v, n, schemaVersion)
 	}
 	// The migration itself changed the open hazard, once.
 	cs, err := s.Changes(ctx, data.ChangeQuery{Limit: 1000})
@@ -319,8 +319,8 @@ func TestMigrateFromSchema3(t *testing.T) {
 		t.Fatalf("open a schema-3 file: %v", err)
 	}
 	defer s.Close()
-	if v, n := schemaOf(t, s); v != "4" || n != 24 {
-		t.Errorf("schema version %s with %d feed triggers, want 4 with 24", v, n)
+	if v, n := schemaOf(t, s); v != fmt.Sprint(schemaVersion) || n != 24 {
+		t.Errorf("schema version %s with %d feed triggers, want %d with 24", v, n, schemaVersion)
 	}
 	if got := schemaDump(t, s); !slices.Equal(got, want) {
 		t.Errorf("schema of a file migrated from version 3:\n%s\nwant that of a new file:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -189,7 +189,8 @@ func (t *Tx) SaveIdempotency(ctx context.Context, c data.Idempotency) error {
 	}
 	_, err = t.exec(ctx, fmt.Sprintf("save the answer to Idempotency-Key %q", c.Key), `INSERT INTO wangge_idempotency (`+idempotencyColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (scope, key) DO UPDATE SET status = excluded.status, header = excluded.header, body = excluded.body
+		ON CONFLICT (scope, key) DO UPDATE SET status = excluded.status, header = excluded.header, body = excluded.body,
+			target = coalesce(nullif(excluded.target, ''), wangge_idempotency.target)
 		WHERE wangge_idempotency.hash = excluded.hash`,
 		c.Scope, c.Key, c.Hash, c.Target, c.CreatedAt, c.Status, string(header), c.Body)
 	return err
