@@ -65,6 +65,8 @@ func Run(t *testing.T, open Open) {
 		{"EventHistory", testEventHistory},
 		{"KeyWorker", testKeyWorker},
 		{"ChangesWorkers", testChangesWorkers},
+		{"Webhooks", testWebhooks},
+		{"Idempotency", testIdempotency},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
