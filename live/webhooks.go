@@ -215,7 +215,7 @@ func (d *deliverer) run(ctx context.Context, id string) {
 			// Pruned past the cursor (a subscription paused for long):
 			// the receiver is told once, as a stream is, and goes on.
 			body := fmt.Appendf(nil, `{"seq":%d,"reset":true}`, first-1)
-			if !d.deliver(ctx, &w, first-1, HookMessage{Event: "reset", Body: body}) {
+			if !d.deliver(ctx, &w, first-1, HookMessage{Event: "reset", Body: body}, w.Cursor) {
 				continue
 			}
 			d.advance(ctx, &w, first-1)
@@ -226,30 +226,34 @@ func (d *deliverer) run(ctx context.Context, id string) {
 			sleep(ctx, hookPoll)
 			continue
 		}
-		pos := w.Cursor
+		// pos: every entry up to it was delivered or passed over. It is
+		// recorded every cursorEvery and at the end of the read, not
+		// after each delivery: a write per delivery would bound the rate
+		// by the store's commits, and a crash sends again at most what
+		// followed the last record (receivers deduplicate by Seq).
+		pos, recorded, failed := w.Cursor, time.Now(), false
 		for _, c := range changes {
-			if c.Layer == data.FeedKeys {
-				pos = c.Seq
-				continue
-			}
-			msgs := d.render(w, c)
-			ok := true
-			for _, m := range msgs {
-				if ok = d.deliver(ctx, &w, c.Seq, m); !ok {
-					break
+			if c.Layer != data.FeedKeys {
+				for _, m := range d.render(w, c) {
+					if !d.deliver(ctx, &w, c.Seq, m, pos) {
+						failed = true
+						break
+					}
 				}
 			}
-			if !ok {
-				pos = -1
+			if failed {
 				break
 			}
 			pos = c.Seq
-			if len(msgs) > 0 && !d.advance(ctx, &w, pos) {
-				pos = -1
-				break
+			if time.Since(recorded) >= cursorEvery {
+				if !d.advance(ctx, &w, pos) {
+					failed = true
+					break
+				}
+				recorded = time.Now()
 			}
 		}
-		if pos < 0 {
+		if failed {
 			continue
 		}
 		if len(changes) < hookBatch {
@@ -261,18 +265,27 @@ func (d *deliverer) run(ctx context.Context, id string) {
 	}
 }
 
+// cursorEvery is how often a subscription's cursor is recorded while it
+// delivers.
+const cursorEvery = 250 * time.Millisecond
+
 // deliver sends m until it is taken, or the subscription is paused, or ctx
-// ends; it reports whether m was taken.
-func (d *deliverer) deliver(ctx context.Context, w *data.Webhook, seq int64, m HookMessage) bool {
+// ends; it reports whether m was taken. done is the Seq delivered up to,
+// recorded with a failure.
+func (d *deliverer) deliver(ctx context.Context, w *data.Webhook, seq int64, m HookMessage, done int64) bool {
 	for ctx.Err() == nil {
 		err := d.post(ctx, w, seq, m)
 		if err == nil {
+			if w.Failures > 0 {
+				// Failures count in a row: this one ends the row.
+				d.advance(ctx, w, done)
+			}
 			return true
 		}
 		if ctx.Err() != nil {
 			return false
 		}
-		paused, ok := d.failed(ctx, w, err)
+		paused, ok := d.failed(ctx, w, err, done)
 		if paused || !ok {
 			return false
 		}
@@ -307,11 +320,12 @@ func (d *deliverer) post(ctx context.Context, w *data.Webhook, seq int64, m Hook
 	return nil
 }
 
-// failed records a failed attempt and pauses the subscription at the
-// limit; ok is false when the record could not be written (the caller
+// failed records a failed attempt (and the Seq delivered up to, done)
+// and pauses the subscription at the limit; ok is false when the record could not be written (the caller
 // starts again from the store).
-func (d *deliverer) failed(ctx context.Context, w *data.Webhook, cause error) (paused, ok bool) {
+func (d *deliverer) failed(ctx context.Context, w *data.Webhook, cause error, done int64) (paused, ok bool) {
 	err := d.update(ctx, w, func(cur *data.Webhook) {
+		cur.Cursor = max(cur.Cursor, done)
 		cur.Failures++
 		cur.LastError = cause.Error()
 		cur.LastAttempt = time.Now()
