@@ -3,6 +3,7 @@ package spatial
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -120,5 +121,63 @@ func BenchmarkGCJ02ToWGS84(b *testing.B) {
 	p := orb.Point{116.404, 39.915}
 	for b.Loop() {
 		_ = GCJ02ToWGS84(p)
+	}
+}
+
+// TestOffsetBoundsHold checks BoundFromWGS84 and BoundToWGS84 against the
+// images of points inside random boxes in and around China, and measures
+// the slope of the offsets that their widening assumes.
+func TestOffsetBoundsHold(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 2))
+	slope := 0.0
+	for range 2000 {
+		lon, lat := 70+rng.Float64()*70, 15+rng.Float64()*42
+		size := math.Pow(10, -5+rng.Float64()*5) // 1 m to 1°
+		b := orb.Bound{Min: orb.Point{lon, lat}, Max: orb.Point{lon + size*rng.Float64(), lat + size*rng.Float64()}}
+		for _, c := range []CRS{GCJ02, BD09} {
+			out, in := c.BoundFromWGS84(b), c.BoundToWGS84(b)
+			for range 20 {
+				p := orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}
+				if q := c.FromWGS84(p); !out.Contains(q) {
+					t.Fatalf("%v: image %v of %v is outside BoundFromWGS84(%v) = %v", c, q, p, b, out)
+				}
+				if q := c.ToWGS84(p); !in.Contains(q) {
+					t.Fatalf("%v: preimage %v of %v is outside BoundToWGS84(%v) = %v", c, q, p, b, in)
+				}
+			}
+			// The slope of the offset, over a 1 km step.
+			p := orb.Point{lon, lat}
+			if outsideChina(p) || outsideChina(orb.Point{lon + 0.01, lat + 0.01}) {
+				continue
+			}
+			o0 := c.FromWGS84(p)
+			for _, d := range []orb.Point{{0.01, 0}, {0, 0.01}} {
+				o1 := c.FromWGS84(orb.Point{lon + d[0], lat + d[1]})
+				dx := (o1[0] - o0[0] - d[0]) / 0.01
+				dy := (o1[1] - o0[1] - d[1]) / 0.01
+				slope = math.Max(slope, math.Max(math.Abs(dx), math.Abs(dy)))
+			}
+		}
+	}
+	if slope > offsetSlope/2 {
+		t.Errorf("offset slope %.3g, want under half offsetSlope %g", slope, offsetSlope)
+	}
+	t.Logf("largest offset slope %.3g°/°", slope)
+}
+
+func TestFromWGS84Geometry(t *testing.T) {
+	w := orb.Polygon{{{116.40, 39.91}, {116.41, 39.91}, {116.41, 39.92}, {116.40, 39.91}}}
+	g := GCJ02.FromWGS84Geometry(orb.Collection{w, orb.Point{116.404, 39.915}}).(orb.Collection)
+	if got, want := g[1].(orb.Point), WGS84ToGCJ02(orb.Point{116.404, 39.915}); got != want {
+		t.Errorf("point %v, want %v", got, want)
+	}
+	if got := g[0].(orb.Polygon)[0][2]; got != WGS84ToGCJ02(w[0][2]) {
+		t.Errorf("vertex %v, want %v", got, WGS84ToGCJ02(w[0][2]))
+	}
+	if w[0][2] != (orb.Point{116.41, 39.92}) {
+		t.Errorf("the input changed: %v", w)
+	}
+	if WGS84.FromWGS84Geometry(w).(orb.Polygon)[0][0] != w[0][0] {
+		t.Error("WGS84 changed the geometry")
 	}
 }
