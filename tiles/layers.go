@@ -126,7 +126,9 @@ func (p *Polygons) render(lw *LayerWriter, f frame, z int, sc *scratch) {
 	for _, fi := range sc.hits {
 		tf := &ps.feats[fi]
 		lo, hi := f.tile(tf.bound.Min), f.tile(tf.bound.Max)
-		needClip := lo[0] < -Buffer || lo[1] < -Buffer || hi[0] > Extent+Buffer || hi[1] > Extent+Buffer
+		// A converted feature's corners do not bound its converted
+		// vertices exactly: clip it whatever its corners say.
+		needClip := f.shifted() || lo[0] < -Buffer || lo[1] < -Buffer || hi[0] > Extent+Buffer || hi[1] > Extent+Buffer
 		sc.rings = sc.rings[:0]
 		sc.pts = sc.pts[:0]
 		for _, poly := range tf.polys {

@@ -10,6 +10,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/spatial"
 )
 
 // Tile geometry constants.
@@ -127,22 +128,48 @@ func unproject(m mpt) orb.Point {
 // frame maps mercator points to the tile coordinates of one tile.
 type frame struct {
 	scale, x0, y0 float64 // tile = m·scale − (x0, y0)
-	bound         orb.Bound
+	// bound is the query box in the data's (WGS 84) mercator: the tile and
+	// its buffer.
+	bound orb.Bound
+	// crs is the CRS the tile is drawn in: the data's WGS 84 positions are
+	// converted to it, vertex by vertex, before they are placed in the
+	// tile (GCJ-02 for AMap and Tencent base maps).
+	crs spatial.CRS
 }
 
-func newFrame(t maptile.Tile) frame {
+func newFrame(t maptile.Tile) frame { return newFrameIn(t, spatial.WGS84) }
+
+// newFrameIn is the frame of tile t drawn in c.
+func newFrameIn(t maptile.Tile, c spatial.CRS) frame {
 	scale := math.Exp2(float64(t.Z)) * Extent
-	f := frame{scale: scale, x0: float64(t.X) * Extent, y0: float64(t.Y) * Extent}
-	// The query box in mercator: the tile and its buffer.
+	f := frame{scale: scale, x0: float64(t.X) * Extent, y0: float64(t.Y) * Extent, crs: c}
 	b := float64(Buffer)
-	f.bound = orb.Bound{
+	f.bound = f.search(orb.Bound{
 		Min: orb.Point{(f.x0 - b) / scale, (f.y0 - b) / scale},
 		Max: orb.Point{(f.x0 + Extent + b) / scale, (f.y0 + Extent + b) / scale},
-	}
+	})
 	return f
 }
 
-func (f frame) tile(m mpt) orb.Point { return orb.Point{m[0]*f.scale - f.x0, m[1]*f.scale - f.y0} }
+// shifted reports whether the frame converts positions.
+func (f frame) shifted() bool { return f.crs != spatial.WGS84 }
+
+// search returns the WGS 84 mercator bound that holds every data point
+// whose image in the frame's CRS lies in the mercator bound m of the
+// tile's CRS (spatial.CRS.BoundToWGS84).
+func (f frame) search(m orb.Bound) orb.Bound {
+	if !f.shifted() {
+		return m
+	}
+	return mercBound(f.crs.BoundToWGS84(lonLatBound(m)))
+}
+
+func (f frame) tile(m mpt) orb.Point {
+	if f.shifted() {
+		m = project(f.crs.FromWGS84(unproject(m)))
+	}
+	return orb.Point{m[0]*f.scale - f.x0, m[1]*f.scale - f.y0}
+}
 
 func (f frame) quantize(p orb.Point) Point {
 	return Point{int32(math.Round(p[0])), int32(math.Round(p[1]))}
