@@ -242,3 +242,45 @@ func TestCRSParameters(t *testing.T) {
 		}
 	}
 }
+
+// TestGCJ02TilesHTTP asks for the Beijing lattice's tiles in GCJ-02: the
+// tile over the GCJ-02 image of a grid corner is not empty, has its own
+// ETag (and a 304 for it), a write drops it, TileJSON points at GCJ-02
+// tiles, and BD-09 is refused.
+func TestGCJ02TilesHTTP(t *testing.T) {
+	f := beijingFixture(t, nil, nil)
+	p := spatial.WGS84ToGCJ02(orb.Point{latticeLon0 + 3*latticeStep, latticeLat0 + 2*latticeStep})
+	path := tilePath("grids,hazards", p, 18)
+	res, body := f.getWith(t, path+"?crs=gcj02")
+	etag := res.Header.Get("ETag")
+	if res.StatusCode != 200 || len(body) == 0 || !strings.HasPrefix(etag, `"gcj02-`) {
+		t.Fatalf("gcj02 tile: %d, %d bytes, ETag %s", res.StatusCode, len(body), etag)
+	}
+	if res, _ := f.getWith(t, path+"?crs=gcj02", "If-None-Match", etag); res.StatusCode != 304 {
+		t.Errorf("If-None-Match: %d, want 304", res.StatusCode)
+	}
+	if res, _ := f.getWith(t, path, "If-None-Match", etag); res.StatusCode == 304 {
+		t.Error("the WGS 84 tile answered 304 to the GCJ-02 tile's ETag")
+	}
+	// A hazard reported at that GCJ-02 point is drawn in that tile.
+	res, body = f.do(t, "POST", "/collections/hazards/items?crs=gcj02", fmt.Sprintf(`{"type": "Feature",
+		"geometry": {"type": "Point", "coordinates": [%v, %v]}, "properties": {"category": "fire", "severity": 2}}`, p[0], p[1]))
+	if res.StatusCode != 201 {
+		t.Fatalf("POST: %d %s", res.StatusCode, body)
+	}
+	if res, _ := f.getWith(t, path+"?crs=gcj02", "If-None-Match", etag); res.StatusCode != 200 {
+		t.Errorf("after a write in the tile: %d, want 200 with a new tile", res.StatusCode)
+	}
+	_, body = f.getWith(t, "/tiles/grids.json?crs=gcj02")
+	var tj struct{ Tiles []string }
+	decode(t, body, &tj)
+	if len(tj.Tiles) != 1 || !strings.HasSuffix(tj.Tiles[0], "/tiles/grids/{z}/{x}/{y}.mvt?crs=gcj02") {
+		t.Errorf("TileJSON tiles %v", tj.Tiles)
+	}
+	for _, q := range []string{"?crs=bd09", "?crs=" + url.QueryEscape(epsg4490), "?crs=mars"} {
+		res, body := f.getWith(t, path+q)
+		if res.StatusCode != 400 || !strings.Contains(string(body), "parameter crs") {
+			t.Errorf("%s: %d %s", q, res.StatusCode, body)
+		}
+	}
+}
