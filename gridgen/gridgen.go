@@ -128,7 +128,9 @@ func Generate(ctx context.Context, in Input, opt Options) (data.Plan, error) {
 	if in.Base != nil {
 		plan.BaseID = in.Base.ID
 	}
-	r.assemble(&plan, &rep, outs)
+	if err := r.assemble(&plan, &rep, outs); err != nil {
+		return data.Plan{}, err
+	}
 	rep.RuntimeSeconds = time.Since(start).Seconds()
 	plan.Report = rep
 	return plan, nil

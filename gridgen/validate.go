@@ -61,6 +61,9 @@ func validate(in Input) error {
 		if k <= 0 {
 			return data.Errorf(data.EINVALID, "grid count for parent %q must be > 0, got %d", code, k)
 		}
+		if k > maxStatSeq && StatisticalCode(code) {
+			return tooManyGrids(code, k)
+		}
 	}
 	if len(in.Locked) > 0 && in.Base == nil {
 		return data.Errorf(data.EINVALID, "locked grids need a base plan to lock them in")
