@@ -17,9 +17,10 @@ import (
 //
 //   - Part 2 URIs: CRS84 (lon, lat; the default), EPSG:4326 and EPSG:4490
 //     (CGCS2000), both lat, lon as their EPSG definitions order the axes.
-//     CGCS2000 and WGS 84 differ by centimetres, far below what wangge's
-//     data resolves, so EPSG:4490 is the WGS 84 numbers with the axes
-//     swapped, as EPSG:4326 is.
+//     CGCS2000 and WGS 84 differ by up to about a metre (plate motion since
+//     CGCS2000's epoch 2000.0), below what wangge's data resolves, so
+//     EPSG:4490 is the WGS 84 numbers with the axes swapped, as EPSG:4326
+//     is (docs/DESIGN.md, "Coordinates").
 //   - the short names of the Chinese map SDKs: wgs84, gcj02 (AMap,
 //     Tencent), bd09 (Baidu), in lon, lat order (spatial.ParseCRS). Where
 //     the parameter also names the CRS of an input point (nearby, writes),

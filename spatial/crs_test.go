@@ -20,7 +20,8 @@ import (
 //     Its gcj02towgs84 is the one-step approximation, so it is only checked
 //     to the few metres that approximation is good for.
 //   - hujiulong/gcoord, test/unit/crs/GCJ02.spec.js: GCJ02→WGS84 and
-//     GCJ02→BD09 at (123, 45), to 5 decimals, and "not in China" at lon 183.
+//     GCJ02→BD09 at (123, 45), to 5 decimals, and "not in China" at lon 183;
+//     test/unit/crs/BD09.spec.js: BD09→GCJ02 and BD09→WGS84 at (123, 45).
 func TestCRSReferencePairs(t *testing.T) {
 	type pair struct {
 		name     string
@@ -42,6 +43,10 @@ func TestCRSReferencePairs(t *testing.T) {
 		// 5e-7°; ours refines it until GCJ02ToBD09 gives the input back.
 		{"coordtransform bd→gcj", BD09, GCJ02, orb.Point{116.404, 39.915}, orb.Point{116.39762729119315, 39.90865673957631}, 1e-6},
 		{"gcoord gcj→bd", GCJ02, BD09, orb.Point{123, 45}, orb.Point{123.00636499, 45.00636899}, 5e-6},
+		// hujiulong/gcoord, test/unit/crs/BD09.spec.js: BD09→GCJ02 and
+		// BD09→WGS84 at (123, 45), to 5 decimals.
+		{"gcoord bd→gcj", BD09, GCJ02, orb.Point{123, 45}, orb.Point{122.99363304, 44.99365430}, 5e-6},
+		{"gcoord bd→wgs", BD09, WGS84, orb.Point{123, 45}, orb.Point{122.98762210, 44.99171540}, 5e-6},
 		// The exact inverse: compare with gcoord to the 5 decimals it publishes.
 		{"gcoord gcj→wgs", GCJ02, WGS84, orb.Point{123, 45}, orb.Point{122.99395597, 44.99804071}, 5e-6},
 		// coordtransform's one-step gcj02towgs84 is within a few metres (≈3e-5°).

@@ -694,8 +694,8 @@ func toMultiPolygon(v any) (orb.MultiPolygon, error) {
 // crsMember checks the legacy crs member of GeoJSON 2008 (RFC 7946 has
 // none: coordinates are WGS 84 lon, lat). A name for WGS 84 passes; one
 // for CGCS2000 (EPSG:4490, what Chinese surveying and planning data
-// declares) is read as WGS 84, which it matches to centimetres, and the
-// import's notes say so; any other system is refused, since its
+// declares) is read as WGS 84, which it matches to about a metre (less
+// than the data resolves), and the import's notes say so; any other system is refused, since its
 // coordinates would land in the wrong place.
 func (r *Reader) crsMember(raw json.RawMessage, line int) error {
 	if string(raw) == "null" {
@@ -714,7 +714,7 @@ func (r *Reader) crsMember(raw json.RawMessage, line int) error {
 		return nil
 	case "4490":
 		r.notes = append(r.notes, fmt.Sprintf("the file declares CGCS2000 (crs %s); its coordinates are read as WGS 84 "+
-			"longitude, latitude, which CGCS2000 matches to a few centimetres", name))
+			"longitude, latitude (they differ by up to about a metre)", name))
 		return nil
 	}
 	if name == "" {
