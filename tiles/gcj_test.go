@@ -3,6 +3,7 @@ package tiles
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 
@@ -227,5 +228,36 @@ func BenchmarkRenderGCJ02(b *testing.B) {
 				b.ReportMetric(float64(n), "bytes")
 			})
 		}
+	}
+}
+
+// TestOffsetGridAccuracy compares the interpolated GCJ-02 conversion of
+// frames with the exact one at random points over China, in tile units:
+// under a tenth of a unit at every zoom that uses a grid.
+func TestOffsetGridAccuracy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 3))
+	for z := maptile.Zoom(6); z <= 22; z++ {
+		worst, grids := 0.0, 0
+		for range 40 {
+			tile := maptile.At(orb.Point{75 + rng.Float64()*58, 20 + rng.Float64()*30}, z)
+			f := newFrameIn(tile, spatial.GCJ02)
+			if f.grid == nil {
+				continue
+			}
+			grids++
+			for range 200 {
+				m := mpt{f.bound.Min[0] + rng.Float64()*(f.bound.Max[0]-f.bound.Min[0]), f.bound.Min[1] + rng.Float64()*(f.bound.Max[1]-f.bound.Min[1])}
+				exact := project(spatial.GCJ02.FromWGS84(unproject(m)))
+				got := f.convert(m)
+				worst = math.Max(worst, math.Max(math.Abs(got[0]-exact[0]), math.Abs(got[1]-exact[1]))*f.scale)
+			}
+		}
+		if z >= 10 && grids == 0 {
+			t.Errorf("z%d: no frame used a grid", z)
+		}
+		if worst > 0.1 {
+			t.Errorf("z%d: interpolation off by %.3g tile units", z, worst)
+		}
+		t.Logf("z%d: %d of 40 frames with a grid, worst %.2g tile units", z, grids, worst)
 	}
 }
