@@ -45,7 +45,8 @@ func (s *Scene) Render(ctx context.Context, layers []string, t maptile.Tile) ([]
 }
 
 // RenderIn is Render with the features drawn in c: each vertex of the
-// scene's WGS 84 data converted to c before it is projected, so that a
+// scene's WGS 84 data converted to c (exactly, or interpolated to a tenth
+// of a tile unit, offsetGrid) before it is placed in the tile, so that a
 // GCJ-02 tile lines up with AMap's and Tencent's base maps, whose tiles
 // are Web Mercator tiles of GCJ-02 positions. The conversion is done at
 // render time, after the per-zoom simplification: the scene stays one for
