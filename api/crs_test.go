@@ -124,6 +124,23 @@ func TestOutputCRS(t *testing.T) {
 		}
 	})
 
+	t.Run("write in EPSG:4490", func(t *testing.T) {
+		// Part 2's lat, lon order on the way in too; the answer in it.
+		res, body := f.do(t, "POST", "/collections/hazards/items?crs="+url.QueryEscape(epsg4490), fmt.Sprintf(`{"type": "Feature",
+			"geometry": {"type": "Point", "coordinates": [%v, %v]}, "properties": {"category": "fire", "severity": 1}}`, wgs[1]+0.001, wgs[0]))
+		var got gjFeature
+		decode(t, body, &got)
+		if c := got.Geometry.Coordinates; res.StatusCode != 201 || math.Abs(c[0]-wgs[1]-0.001) > 1e-9 || math.Abs(c[1]-wgs[0]) > 1e-9 {
+			t.Fatalf("POST in EPSG:4490: %d %s", res.StatusCode, body)
+		}
+		_, body = f.do(t, "GET", fmt.Sprintf("/collections/hazards/items/%d", got.ID), nil)
+		decode(t, body, &got)
+		if c := got.Geometry.Coordinates; math.Abs(c[0]-wgs[0]) > 1e-9 || math.Abs(c[1]-wgs[1]-0.001) > 1e-9 {
+			t.Errorf("stored at %v, want [%v, %v]", c, wgs[0], wgs[1]+0.001)
+		}
+		f.do(t, "DELETE", fmt.Sprintf("/collections/hazards/items/%d", got.ID), nil)
+	})
+
 	t.Run("items", func(t *testing.T) {
 		for _, layer := range []string{"grids", "areas", "hazards", "cameras"} {
 			_, plain := f.do(t, "GET", "/collections/"+layer+"/items?limit=100", nil)
