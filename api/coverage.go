@@ -31,6 +31,7 @@ func (s *Server) coverageRoutes() []route {
 			params: append([]param{
 				queryParam("grid", "one grid's code", str),
 				queryParam("res", "H3 resolution of the gap cells (9–13; 11 ≈ 25 m cells)", map[string]any{"type": "integer", "minimum": 9, "maximum": 13, "default": defaultGapRes}),
+				outCRSParam,
 			}, paging...),
 			responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection, one MultiPolygon feature per grid with gaps", 404: "no published plan, or no such grid"}),
 			produces:  geoJSONType, handler: s.coverageGaps},
@@ -65,6 +66,10 @@ func (s *Server) coverageGaps(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := intParam(v, "res", defaultGapRes, 9, 13)
+	if err != nil {
+		return err
+	}
+	oc, err := parseCRS(v, "crs")
 	if err != nil {
 		return err
 	}
@@ -123,12 +128,13 @@ func (s *Server) coverageGaps(w http.ResponseWriter, r *http.Request) error {
 			return data.Wrap(data.EINTERNAL, err, "grid %s: gap outline", g.Code)
 		}
 		gc := cov.Grids[i]
-		f := geojson.NewFeature(mp)
+		f := geojson.NewFeature(oc.convert(mp))
 		f.Properties = geojson.Properties{
 			"code": g.Code, "res": res, "gap_cells": len(gaps), "gap_m2": math.Round(spatial.AreaM2(mp)),
 			"area_share": gc.AreaShare, "households_uncovered": gc.HouseholdsUncovered,
 		}
 		fc.Features = append(fc.Features, f)
 	}
+	oc.header(w)
 	return writeJSON(w, http.StatusOK, geoJSONType, fc)
 }

@@ -79,6 +79,7 @@ type collectionDoc struct {
 	Description string   `json:"description"`
 	ItemType    string   `json:"itemType"`
 	CRS         []string `json:"crs"`
+	StorageCRS  string   `json:"storageCrs"`
 	Extent      *extent  `json:"extent,omitempty"`
 	Links       []link   `json:"links"`
 }
@@ -104,7 +105,7 @@ const gregorian = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 func (s *Server) describe(r *http.Request, layer data.Layer, title, desc string) (collectionDoc, error) {
 	base := s.baseURL(r)
 	doc := collectionDoc{
-		ID: string(layer), Title: title, Description: desc, ItemType: "feature", CRS: []string{crs84},
+		ID: string(layer), Title: title, Description: desc, ItemType: "feature", CRS: crsURIs, StorageCRS: crs84,
 		Links: []link{
 			{Href: base + "/collections/" + string(layer), Rel: "self", Type: "application/json", Title: title},
 			{Href: base + "/collections/" + string(layer) + "/items", Rel: "items", Type: geoJSONType, Title: title + " as GeoJSON"},
@@ -167,6 +168,21 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request) error {
 // parseItemsQuery reads limit, offset, bbox, bbox-crs, datetime and the
 // layer's property filters (its queryables, queryables.go).
 func parseItemsQuery(r *http.Request, layer data.Layer) (data.Query, error) {
+	q, _, err := parseItemsRequest(r, layer)
+	return q, err
+}
+
+// parseItemsRequest is parseItemsQuery and the crs of the answer.
+func parseItemsRequest(r *http.Request, layer data.Layer) (data.Query, outCRS, error) {
+	q, err := itemsQuery(r, layer)
+	if err != nil {
+		return q, outCRS{}, err
+	}
+	oc, err := parseCRS(r.URL.Query(), "crs")
+	return q, oc, err
+}
+
+func itemsQuery(r *http.Request, layer data.Layer) (data.Query, error) {
 	// The route declares every layer's filters; each layer takes its own.
 	// f was checked with the route's (strictQuery).
 	if err := checkNames(r.URL.RawQuery, itemsParams(layer), true); err != nil {
@@ -178,11 +194,12 @@ func parseItemsQuery(r *http.Request, layer data.Layer) (data.Query, error) {
 	if q.Limit, q.Offset, err = parsePage(v, defaultLimit, maxLimit, true); err != nil {
 		return q, err
 	}
-	if s := v.Get("bbox-crs"); s != "" && s != crs84 {
-		return q, invalid("parameter bbox-crs: only %s is supported, got %q", crs84, s)
+	bc, err := parseCRS(v, "bbox-crs")
+	if err != nil {
+		return q, err
 	}
 	if s := v.Get("bbox"); s != "" {
-		b, err := parseBBox(s)
+		b, err := parseBBoxIn(s, bc)
 		if err != nil {
 			return q, err
 		}
@@ -253,7 +270,7 @@ func parseFilter(v url.Values, q *data.Query) error {
 
 // itemsParams lists the query parameters of a layer's items.
 func itemsParams(layer data.Layer) []string {
-	known := append([]string{"limit", "offset", "bbox", "bbox-crs", "datetime", "filter", "filter-lang", "filter-crs", "f"}, data.Filterable(layer)...)
+	known := append([]string{"limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang", "filter-crs", "f"}, data.Filterable(layer)...)
 	if prop := data.TimeProperty(layer); prop != "" {
 		known = append(known, prop)
 	}
@@ -291,6 +308,27 @@ func checkFilter(name, value string) error {
 		}
 	}
 	return nil
+}
+
+// parseBBoxIn reads a bbox given in the CRS c (its axis order: lat first
+// for EPSG:4326 and EPSG:4490, Part 2's /req/crs/fc-bbox-crs-definition)
+// as a WGS 84 bound.
+func parseBBoxIn(s string, c outCRS) (orb.Bound, error) {
+	if c.latLon {
+		parts := strings.Split(s, ",")
+		switch len(parts) {
+		case 4:
+			parts = []string{parts[1], parts[0], parts[3], parts[2]}
+		case 6:
+			parts = []string{parts[1], parts[0], parts[2], parts[4], parts[3], parts[5]}
+		}
+		s = strings.Join(parts, ",")
+	}
+	b, err := parseBBox(s)
+	if err != nil {
+		return b, err
+	}
+	return c.bound(b), nil
 }
 
 // parseBBox reads "minLon,minLat,maxLon,maxLat" or the 6-number 3D form
@@ -343,12 +381,13 @@ type feature struct {
 	Links      []link            `json:"links,omitempty"`
 }
 
-func toGeoJSON(f data.Feature) *feature {
+// toGeoJSON is a stored feature as an answer in the CRS oc.
+func toGeoJSON(f data.Feature, oc outCRS) *feature {
 	props := f.Properties
 	if props == nil {
 		props = map[string]any{}
 	}
-	return &feature{Type: "Feature", ID: f.FID, Geometry: geojson.NewGeometry(f.Geometry), Properties: props}
+	return &feature{Type: "Feature", ID: f.FID, Geometry: oc.geometry(f.Geometry), Properties: props}
 }
 
 // itemsChunk is how many features an items page reads from the store at a
@@ -363,7 +402,7 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := parseItemsQuery(r, layer)
+	q, oc, err := parseItemsRequest(r, layer)
 	if err != nil {
 		return err
 	}
@@ -382,6 +421,7 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request) error {
 	}
 	matched, timeStamp := chunk.Matched, time.Now().UTC().Format(time.RFC3339)
 	w.Header().Set("Content-Type", geoJSONType)
+	oc.header(w)
 	// Items are the resource filtered: they name the queryables in a header
 	// too, as Part 3 recommends.
 	ql := queryablesLink(s.baseURL(r), layer)
@@ -402,7 +442,7 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request) error {
 			if addRisk != nil {
 				addRisk(f)
 			}
-			st.value(toGeoJSON(*f))
+			st.value(toGeoJSON(*f, oc))
 			last, returned, fresh = f.FID, returned+1, fresh+1
 			*f = data.Feature{} // written: the client no longer holds it
 		}
@@ -466,6 +506,10 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	oc, err := parseCRS(r.URL.Query(), "crs")
+	if err != nil {
+		return err
+	}
 	f, err := s.store.Item(r.Context(), layer, fid)
 	if err != nil {
 		return err
@@ -487,7 +531,8 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
 		addRisk(&f)
 	}
 	base := s.baseURL(r)
-	out := toGeoJSON(f)
+	out := toGeoJSON(f, oc)
+	oc.header(w)
 	out.Links = []link{
 		{Href: fmt.Sprintf("%s/collections/%s/items/%d", base, layer, fid), Rel: "self", Type: geoJSONType},
 		{Href: base + "/collections/" + string(layer), Rel: "collection", Type: "application/json"},
@@ -501,9 +546,10 @@ func (s *Server) featureRoutes() []route {
 		queryParam("limit", fmt.Sprintf("page size; above %d is %d, as the next link says", maxLimit, maxLimit),
 			map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": defaultLimit}),
 		queryParam("offset", "features to skip, for paging (the next link sets it)", map[string]any{"type": "integer", "minimum": 0, "default": 0}),
-		{name: "bbox", in: "query", desc: "minLon,minLat,maxLon,maxLat (WGS 84): features intersecting the box",
+		{name: "bbox", in: "query", desc: "minLon,minLat,maxLon,maxLat (in bbox-crs, CRS84 by default; minLat,minLon,maxLat,maxLon for EPSG:4326 and EPSG:4490): features intersecting the box",
 			schema: map[string]any{"type": "array", "minItems": 4, "maxItems": 6, "items": map[string]any{"type": "number"}}},
-		queryParam("bbox-crs", "CRS of bbox; only "+crs84+" is supported", map[string]any{"type": "string", "format": "uri"}),
+		queryParam("bbox-crs", "CRS of bbox (OGC API Features Part 2): "+strings.Join(crsNames, ", ")+"; default "+crs84, map[string]any{"type": "string", "enum": crsNames}),
+		itemsCRSParam,
 		queryParam("datetime", "features whose time (hazards: reported_at) is this RFC 3339 instant or lies in this interval, ends included: "+
 			"2025-03-01T09:30:00Z, 2025-03-01T00:00:00Z/2025-03-31T23:59:59Z, ../2025-03-31T23:59:59Z, 2025-03-01T00:00:00Z/.. "+
 			"(an empty end is open too); a date stands for its whole UTC day. Collections without a time ignore it", str),
@@ -535,7 +581,12 @@ func (s *Server) featureRoutes() []route {
 		{method: "GET", path: "/collections/{collectionId}/items", role: data.RoleViewer, id: "getFeatures", tag: "Data", summary: "Features of a collection, paged, filtered by bbox, time and properties",
 			params: listParams, responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection with numberMatched, numberReturned and links", 406: notJSON}), produces: "application/geo+json", handler: s.items},
 		{method: "GET", path: "/collections/{collectionId}/items/{featureId}", role: data.RoleViewer, id: "getFeature", tag: "Data", summary: "One feature",
-			params:    []param{pathParam("collectionId", "collection id"), pathParam("featureId", "feature id (integer)"), fParam},
+			params:    []param{pathParam("collectionId", "collection id"), pathParam("featureId", "feature id (integer)"), itemsCRSParam, fParam},
 			responses: withProblems(map[int]string{200: "GeoJSON Feature", 406: notJSON}), produces: "application/geo+json", handler: s.item},
 	}
 }
+
+// itemsCRSParam is the crs of the items (OGC API Features Part 2).
+var itemsCRSParam = queryParam("crs", "CRS of the answer's geometry (OGC API Features Part 2): "+crs84+" (default; lon, lat), "+
+	epsg4326+" or "+epsg4490+" (CGCS2000, numerically WGS 84 here; both lat, lon), or wangge's short names wgs84, gcj02 (AMap, Tencent), bd09 (Baidu), "+
+	"lon, lat; the Content-Crs header names it where it has a URI", map[string]any{"type": "string", "enum": crsNames})

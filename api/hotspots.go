@@ -26,6 +26,7 @@ func (s *Server) hotspotRoutes() []route {
 				queryParam("since", "reported at or after: RFC 3339 time or YYYY-MM-DD", str),
 				queryParam("until", "reported before: RFC 3339 time or YYYY-MM-DD", str),
 				queryParam("res", "H3 resolution, 5–11 (default 9, cells of about 0.1 km²)", map[string]any{"type": "integer", "minimum": tiles.MinHotspotRes, "maximum": tiles.MaxHotspotRes}),
+				outCRSParam,
 			},
 			responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection of H3 cells"}), produces: geoJSONType, handler: s.hotspots},
 	}
@@ -58,6 +59,10 @@ func (s *Server) hotspots(w http.ResponseWriter, r *http.Request) error {
 	if q.Res, err = intParam(v, "res", 0, tiles.MinHotspotRes, tiles.MaxHotspotRes); err != nil {
 		return err
 	}
+	oc, err := parseCRS(v, "crs")
+	if err != nil {
+		return err
+	}
 	sc := s.live.Scene()
 	start := time.Now()
 	res, err := tiles.Hotspots(r.Context(), sc.HazardList(), sc.Study, q)
@@ -76,22 +81,23 @@ func (s *Server) hotspots(w http.ResponseWriter, r *http.Request) error {
 		if c.Value == 0 && c.Bin == 0 {
 			continue // an empty, ordinary cell says nothing the study size does not
 		}
-		f, err := hotspotFeature(c)
+		f, err := hotspotFeature(c, oc)
 		if err != nil {
 			return err
 		}
 		out.Features = append(out.Features, f)
 	}
 	out.NumberReturned = len(out.Features)
+	oc.header(w)
 	return writeJSON(w, http.StatusOK, geoJSONType, out)
 }
 
-func hotspotFeature(c spatial.HotspotCell) (*geojson.Feature, error) {
+func hotspotFeature(c spatial.HotspotCell, oc outCRS) (*geojson.Feature, error) {
 	poly, err := spatial.CellPolygon(c.Cell)
 	if err != nil {
 		return nil, err
 	}
-	f := geojson.NewFeature(poly)
+	f := geojson.NewFeature(oc.convert(poly))
 	f.ID = c.Cell.String()
 	f.Properties = geojson.Properties{
 		"cell": c.Cell.String(), "count": int(c.Value), "neighbors": c.Neighbors,

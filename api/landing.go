@@ -233,6 +233,8 @@ func conformsTo() []string {
 		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
 		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
 		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+		// Part 2: the crs and bbox-crs parameters, Content-Crs, crs lists (crs.go).
+		"http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 	}, cql2.Conformance()...)
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 
 	"github.com/wangge/wangge/data"
 )
@@ -40,6 +39,11 @@ func (s *Server) nearbyRoutes() []route {
 func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
 	p, err := parsePoint(v)
+	if err != nil {
+		return err
+	}
+	// The point's crs is the answer's too.
+	oc, err := parseCRS(v, "crs")
 	if err != nil {
 		return err
 	}
@@ -76,7 +80,7 @@ func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 	base := s.baseURL(r)
 	add := func(fid int64, pt orb.Point, props map[string]any, dist float64) {
 		props["distance_m"] = math.Round(dist*10) / 10
-		fc.Features = append(fc.Features, &feature{Type: "Feature", ID: fid, Geometry: geojson.NewGeometry(pt), Properties: props,
+		fc.Features = append(fc.Features, &feature{Type: "Feature", ID: fid, Geometry: oc.geometry(pt), Properties: props,
 			Links: []link{{Href: base + "/collections/" + kind + "/items/" + strconv.FormatInt(fid, 10), Rel: "self", Type: geoJSONType}}})
 	}
 	if kind == string(data.LayerHazards) {
@@ -89,6 +93,7 @@ func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	fc.NumberReturned = len(fc.Features)
+	oc.header(w)
 	return writeJSON(w, http.StatusOK, geoJSONType, fc)
 }
 

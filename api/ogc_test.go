@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -523,6 +524,13 @@ func TestOWSLib(t *testing.T) {
 			ID         string
 			Properties []string
 		}
+		CRS struct {
+			List             []string
+			StorageCRS       string `json:"storageCrs"`
+			EPSG4490LatFirst bool   `json:"epsg4490LatFirst"`
+			IDs              []int64
+			LonLat           [][2]float64
+		}
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("features.py printed %s: %v", out, err)
@@ -562,6 +570,23 @@ func TestOWSLib(t *testing.T) {
 		t.Errorf("OWSLib datetime: %d matched, want %d; times equal: %v", got.Datetime.Matched, inTime, slices.Equal(got.Datetime.ReportedAt, times))
 	case got.Queryables.ID != q.ID || !slices.Equal(got.Queryables.Properties, props):
 		t.Errorf("OWSLib queryables %+v, want %s %v", got.Queryables, q.ID, props)
+	case !slices.Contains(got.CRS.List, "http://www.opengis.net/def/crs/EPSG/0/4490") || !strings.HasSuffix(got.CRS.StorageCRS, "/CRS84"):
+		t.Errorf("OWSLib collection crs %v, storageCrs %q", got.CRS.List, got.CRS.StorageCRS)
+	case !got.CRS.EPSG4490LatFirst:
+		t.Error("GDAL's osr does not order EPSG:4490 lat, lon: the check below would prove nothing")
+	}
+	// Items in EPSG:4490 as OWSLib read them, taken to CRS84 by PROJ, are
+	// the CRS84 items: the axes are in EPSG:4490's order, the numbers WGS 84's.
+	_, p84 := matched(t, "/collections/hazards/items?limit=5")
+	if len(got.CRS.LonLat) != len(p84.Features) || len(p84.Features) == 0 {
+		t.Fatalf("OWSLib read %d features in EPSG:4490, CRS84 has %d", len(got.CRS.LonLat), len(p84.Features))
+	}
+	for i, f := range p84.Features {
+		c := f.Geometry["coordinates"].([]any)
+		lon, lat := c[0].(float64), c[1].(float64)
+		if g := got.CRS.LonLat[i]; got.CRS.IDs[i] != f.ID || math.Abs(g[0]-lon) > 1e-9 || math.Abs(g[1]-lat) > 1e-9 {
+			t.Errorf("feature %d in EPSG:4490 via PROJ is %v, CRS84 says [%v, %v]", f.ID, g, lon, lat)
+		}
 	}
 }
 

@@ -198,7 +198,7 @@ func (s *Server) planGrids(w http.ResponseWriter, r *http.Request) error {
 		fc.Features = append(fc.Features, toGeoJSON(data.Feature{FID: int64(i + 1), Geometry: g.Geometry, Properties: map[string]any{
 			"code": g.Code, "parent_code": g.ParentCode, "households": g.Households,
 			"deviation_pct": deviation(g.Households, p.Target), "area_m2": g.AreaM2, "worker": g.Worker,
-		}}))
+		}}, defaultCRS))
 	}
 	return writeJSON(w, http.StatusOK, geoJSONType, fc)
 }

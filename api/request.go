@@ -238,16 +238,12 @@ func parseCRSParam(v url.Values) (spatial.CRS, error) {
 	return crsValue(v.Get("crs"))
 }
 
-// crsValue checks the first value s of the crs parameter ("" when absent).
+// crsValue checks the first value s of the crs parameter ("" when absent):
+// either vocabulary of parseCRS. A point given by lon and lat needs no axis
+// order, so EPSG:4326 and EPSG:4490 are WGS 84 here.
 func crsValue(s string) (spatial.CRS, error) {
-	if s == "" {
-		return spatial.WGS84, nil
-	}
-	c, err := spatial.ParseCRS(s)
-	if err != nil {
-		return 0, invalid("parameter crs: unknown coordinate system %q (want wgs84, gcj02 or bd09)", s)
-	}
-	return c, nil
+	o, err := crsNamed("crs", s)
+	return o.c, err
 }
 
 // parsePoint reads lon, lat and crs and returns the point in WGS 84.

@@ -62,8 +62,9 @@ var (
 	// take one in the query (parsePoint).
 	lonParam = param{name: "lon", in: "query", desc: "longitude", schema: map[string]any{"type": "number", "minimum": -180, "maximum": 180}, required: true}
 	latParam = param{name: "lat", in: "query", desc: "latitude", schema: map[string]any{"type": "number", "minimum": -90, "maximum": 90}, required: true}
-	crsParam = queryParam("crs", "coordinate system of the point: wgs84 (default), gcj02 (AMap, Tencent) or bd09 (Baidu)",
-		map[string]any{"type": "string", "enum": []string{"wgs84", "gcj02", "bd09"}, "default": "wgs84"})
+	crsParam = queryParam("crs", "coordinate system of the point, and of the answer's geometry where there is one: wgs84 (default), "+
+		"gcj02 (AMap, Tencent) or bd09 (Baidu); the OGC URIs "+crs84+", "+epsg4326+" and "+epsg4490+" (CGCS2000) are WGS 84, "+
+		"the last two with lat, lon geometry", map[string]any{"type": "string", "enum": crsNames, "default": "wgs84"})
 )
 
 // public marks the routes anyone may call, without an API key. It is

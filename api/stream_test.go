@@ -291,7 +291,7 @@ func TestItemsStreamedAsBuilt(t *testing.T) {
 			want := featureCollection{Type: "FeatureCollection", Features: make([]*feature, 0, len(page.Features)),
 				NumberMatched: page.Matched, NumberReturned: len(page.Features), TimeStamp: string(m[1]), Links: doc.Links}
 			for _, f := range page.Features {
-				want.Features = append(want.Features, toGeoJSON(f))
+				want.Features = append(want.Features, toGeoJSON(f, defaultCRS))
 			}
 			rec := httptest.NewRecorder()
 			if err := writeJSON(rec, http.StatusOK, geoJSONType, want); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/spatial"
 	"github.com/wangge/wangge/tiles"
 )
 
@@ -22,12 +23,12 @@ func (s *Server) tileRoutes() []route {
 	return []route{
 		{method: "GET", path: "/tiles/{layers}/{z}/{x}/{y}.mvt", role: data.RoleViewer, id: "getTile", tag: "Tiles",
 			summary:   "Mapbox Vector Tile (spec 2.1, extent 4096) of one or more layers; 204 when the tile is empty",
-			params:    []param{layersParam, pathParam("z", "zoom, 0–24"), pathParam("x", "column, 0 to 2^z−1"), pathParam("y", "row, 0 to 2^z−1")},
+			params:    []param{layersParam, pathParam("z", "zoom, 0–24"), pathParam("x", "column, 0 to 2^z−1"), pathParam("y", "row, 0 to 2^z−1"), tileCRSParam},
 			responses: withProblems(map[int]string{200: "vector tile", 204: "no feature in this tile", 304: "not modified (If-None-Match)"}),
 			produces:  "application/vnd.mapbox-vector-tile", handler: s.tile},
 		{method: "GET", path: "/tiles/{layers}.json", role: data.RoleViewer, id: "getTileJSON", tag: "Tiles",
 			summary:   "TileJSON 3.0.0 of one or more layers with vector_layers and their fields",
-			params:    []param{layersParam},
+			params:    []param{layersParam, tileCRSParam},
 			responses: withProblems(map[int]string{200: "TileJSON"}), produces: "application/json", handler: s.tileJSON},
 		{method: "GET", path: "/style.json", role: public, id: "getStyle", tag: "Tiles",
 			summary:   "MapLibre GL style drawing every tile layer; no base map, fonts or sprites needed",
@@ -48,7 +49,11 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	enc, err := s.live.Tile(r.Context(), layers, t)
+	c, err := tileCRS(r)
+	if err != nil {
+		return err
+	}
+	enc, err := s.live.TileIn(r.Context(), layers, t, c)
 	if err != nil {
 		return err
 	}
@@ -98,10 +103,38 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 	if err := authorizeLayers(r, layers); err != nil {
 		return err
 	}
+	c, err := tileCRS(r)
+	if err != nil {
+		return err
+	}
 	sc := s.live.Scene()
 	b, have := dataBounds(sc, layers)
+	tj := tiles.NewTileJSON(s.baseURL(r), layers, c.BoundFromWGS84(b), have)
+	if c != spatial.WGS84 {
+		for i := range tj.Tiles {
+			tj.Tiles[i] += "?crs=" + c.String()
+		}
+	}
 	w.Header().Set("Cache-Control", s.tileCacheControl())
-	return writeJSON(w, http.StatusOK, "application/json", tiles.NewTileJSON(s.baseURL(r), layers, b, have))
+	return writeJSON(w, http.StatusOK, "application/json", tj)
+}
+
+// tileCRSParam is the crs of the tiles: only the CRSs that Web Mercator
+// base maps use. BD-09 is not one: Baidu's tiles are not Web Mercator
+// tiles of BD-09 positions but its own projection and tile grid.
+var tileCRSParam = queryParam("crs", "CRS of the positions the tile draws in Web Mercator: wgs84 (default; OpenStreetMap and most base maps) "+
+	"or gcj02, shifted to line up with AMap and Tencent base maps", map[string]any{"type": "string", "enum": []string{"wgs84", "gcj02"}, "default": "wgs84"})
+
+// tileCRS reads the tiles' crs parameter.
+func tileCRS(r *http.Request) (spatial.CRS, error) {
+	s := r.URL.Query().Get("crs")
+	if s == "" {
+		return spatial.WGS84, nil
+	}
+	if c, err := spatial.ParseCRS(s); err == nil && c != spatial.BD09 {
+		return c, nil
+	}
+	return 0, invalid("parameter crs: tiles are drawn in wgs84 (the default) or gcj02, got %q (Baidu's BD-09 maps use their own tile grid)", s)
 }
 
 func (s *Server) style(w http.ResponseWriter, r *http.Request) error {

@@ -100,10 +100,11 @@ type featureBody struct {
 // parameter. The point is nil when the body has no geometry.
 func readFeature(r *http.Request) (featureBody, *orb.Point, error) {
 	var fb featureBody
-	c, err := parseCRSParam(r.URL.Query())
+	oc, err := parseCRS(r.URL.Query(), "crs")
 	if err != nil {
 		return fb, nil, err
 	}
+	c := oc.c
 	if err := decodeBody(r, &fb); err != nil {
 		return fb, nil, err
 	}
@@ -120,7 +121,15 @@ func readFeature(r *http.Request) (featureBody, *orb.Point, error) {
 	if err := json.Unmarshal(fb.Geometry, &g); err != nil || g.Type != "Point" {
 		return fb, nil, invalid(`body: geometry must be a GeoJSON Point {"type": "Point", "coordinates": [lon, lat]}`)
 	}
-	p, err := parsePosition(g.Coordinates)
+	raw := g.Coordinates
+	if oc.latLon {
+		// EPSG:4326 and EPSG:4490 order the position lat, lon.
+		var xy []float64
+		if json.Unmarshal(raw, &xy) == nil && len(xy) == 2 {
+			raw, _ = json.Marshal([]float64{xy[1], xy[0]})
+		}
+	}
+	p, err := parsePosition(raw)
 	if err != nil {
 		return fb, nil, invalid("body: geometry.coordinates %v", err)
 	}
@@ -373,7 +382,7 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 	self := fmt.Sprintf("%s/collections/%s/items/%d", s.baseURL(r), layer, f.ID)
 	f.Links = []link{{Href: self, Rel: "self", Type: geoJSONType}}
 	w.Header().Set("Location", self)
-	return writeFeature(w, http.StatusCreated, f, etag, version)
+	return writeFeature(w, r, http.StatusCreated, f, etag, version)
 }
 
 // patchItem merges the body into the stored feature in one transaction
@@ -452,12 +461,17 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) error {
 		f, etag, version = cameraFeature(res.Value), res.Value.ETag(), res.Version
 	}
 	f.Links = []link{{Href: fmt.Sprintf("%s/collections/%s/items/%d", s.baseURL(r), layer, fid), Rel: "self", Type: geoJSONType}}
-	return writeFeature(w, http.StatusOK, f, etag, version)
+	return writeFeature(w, r, http.StatusOK, f, etag, version)
 }
 
 // writeFeature answers a write with the feature as stored, its ETag (for
-// the next If-Match) and the version that shows it.
-func writeFeature(w http.ResponseWriter, status int, f *feature, etag string, version int64) error {
+// the next If-Match) and the version that shows it; its geometry in the crs
+// the point was sent in (readFeature checked it).
+func writeFeature(w http.ResponseWriter, r *http.Request, status int, f *feature, etag string, version int64) error {
+	if oc, err := parseCRS(r.URL.Query(), "crs"); err == nil && f.Geometry != nil {
+		f.Geometry = oc.geometry(f.Geometry.Geometry())
+		oc.header(w)
+	}
 	w.Header().Set("ETag", etag)
 	setVersion(w, version)
 	return writeJSON(w, status, geoJSONType, f)

@@ -135,7 +135,14 @@ func TestWritesRoundTrip(t *testing.T) {
 	if res.StatusCode != 201 || cam.Properties["status"] != "online" || cam.Properties["source_id"] != "cam-1" {
 		t.Fatalf("camera: %d %s", res.StatusCode, body)
 	}
-	if c := cam.Geometry.Coordinates; abs(c[0]-116.404) > 1e-7 || abs(c[1]-39.915) > 1e-7 {
+	// The answer is in the crs the point was sent in; the store has WGS 84.
+	if c := cam.Geometry.Coordinates; abs(c[0]-116.41024449916938) > 1e-7 || abs(c[1]-39.91640428150164) > 1e-7 {
+		t.Errorf("camera answered at %v, want the GCJ-02 point sent", c)
+	}
+	var camStored gjFeature
+	_, body = f.do(t, "GET", fmt.Sprintf("/collections/cameras/items/%d", cam.ID), nil)
+	decode(t, body, &camStored)
+	if c := camStored.Geometry.Coordinates; abs(c[0]-116.404) > 1e-7 || abs(c[1]-39.915) > 1e-7 {
 		t.Errorf("camera stored at %v, want the WGS 84 point (116.404, 39.915)", c)
 	}
 	if ids := f.nearbyIDs(t, "lon=116.404&lat=39.915&kind=cameras&radius_m=1"); len(ids) != 1 || ids[0] != cam.ID {

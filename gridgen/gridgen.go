@@ -11,6 +11,7 @@ import (
 
 	"github.com/paulmach/orb/geo"
 	"github.com/uber/h3-go/v4"
+
 	"github.com/wangge/wangge/data"
 )
 
@@ -128,7 +129,9 @@ func Generate(ctx context.Context, in Input, opt Options) (data.Plan, error) {
 	if in.Base != nil {
 		plan.BaseID = in.Base.ID
 	}
-	r.assemble(&plan, &rep, outs)
+	if err := r.assemble(&plan, &rep, outs); err != nil {
+		return data.Plan{}, err
+	}
 	rep.RuntimeSeconds = time.Since(start).Seconds()
 	plan.Report = rep
 	return plan, nil

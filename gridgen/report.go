@@ -12,14 +12,17 @@ import (
 // the quality report (DESIGN.md, "Grid generation").
 
 // assemble gives codes, builds the plan's grids and fills the report.
-func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) {
+func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) error {
 	rep.Parents = len(r.in.Parents)
 	var hhs []int
 	var pps []float64
 	var sumArea, sumParent float64
 	for pi, o := range outs {
 		a := r.in.Parents[pi]
-		codes := r.codes(a, o)
+		codes, err := r.codes(a, o)
+		if err != nil {
+			return err
+		}
 		if r.base != nil {
 			// Households moved: those whose cell lies in a grid with another
 			// code than in the base plan. Cells new to the parent had no
@@ -138,6 +141,7 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) {
 			}
 		}
 	}
+	return nil
 }
 
 // targetOf is the target a parent's grids are measured against.

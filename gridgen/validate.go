@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/paulmach/orb"
+
 	"github.com/wangge/wangge/data"
 )
 
@@ -60,6 +61,9 @@ func validate(in Input) error {
 		}
 		if k <= 0 {
 			return data.Errorf(data.EINVALID, "grid count for parent %q must be > 0, got %d", code, k)
+		}
+		if k > maxStatSeq && StatisticalCode(code) {
+			return tooManyGrids(code, k)
 		}
 	}
 	if len(in.Locked) > 0 && in.Base == nil {

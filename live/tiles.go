@@ -10,6 +10,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/spatial"
 	"github.com/wangge/wangge/tiles"
 )
 
@@ -55,16 +56,27 @@ func (s *Service) TileCache() *tiles.Cache { return s.tiles.cache }
 // the cache has noted the render's start, so that a render of a scene a
 // write has just replaced is never kept.
 func (s *Service) Tile(ctx context.Context, layers []string, t maptile.Tile) (*tiles.Encoded, error) {
+	return s.TileIn(ctx, layers, t, spatial.WGS84)
+}
+
+// TileIn is Tile drawn in c (GCJ-02 for AMap and Tencent base maps): its
+// own cache entry (tiles.TileKeyIn), invalidated where the GCJ-02 image of
+// a change reaches, and ETags prefixed with the CRS.
+func (s *Service) TileIn(ctx context.Context, layers []string, t maptile.Tile, c spatial.CRS) (*tiles.Encoded, error) {
 	if slices.Contains(layers, tiles.LayerGrids) {
 		// Grid tiles draw the risk of this version (risk.go).
 		s.riskForTiles(ctx)
 	}
-	return s.tiles.cache.Get(tiles.TileKey(layers, t), layers, t, func() (*tiles.Encoded, error) {
-		raw, err := s.Scene().Render(context.WithoutCancel(ctx), layers, t)
+	prefix := ""
+	if c != spatial.WGS84 {
+		prefix = c.String()
+	}
+	return s.tiles.cache.GetIn(tiles.TileKeyIn(layers, t, c), layers, t, c, func() (*tiles.Encoded, error) {
+		raw, err := s.Scene().RenderIn(context.WithoutCancel(ctx), layers, t, c)
 		if err != nil {
 			return nil, err
 		}
-		return tiles.Encode(raw), nil
+		return tiles.EncodeTagged(raw, prefix), nil
 	})
 }
 

@@ -12,7 +12,8 @@ import (
 type CRS uint8
 
 // The coordinate systems phones in China report. CGCS2000 differs from WGS 84
-// by centimetres and is treated as WGS84.
+// by up to about a metre (plate motion since its epoch 2000.0), less than
+// phone positions resolve, and is treated as WGS84.
 const (
 	WGS84 CRS = iota // WGS 84 (EPSG:4326), what wangge stores
 	GCJ02            // GCJ-02, the obfuscated "Mars" system of AMap and Tencent

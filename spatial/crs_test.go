@@ -3,6 +3,7 @@ package spatial
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -19,7 +20,8 @@ import (
 //     Its gcj02towgs84 is the one-step approximation, so it is only checked
 //     to the few metres that approximation is good for.
 //   - hujiulong/gcoord, test/unit/crs/GCJ02.spec.js: GCJ02→WGS84 and
-//     GCJ02→BD09 at (123, 45), to 5 decimals, and "not in China" at lon 183.
+//     GCJ02→BD09 at (123, 45), to 5 decimals, and "not in China" at lon 183;
+//     test/unit/crs/BD09.spec.js: BD09→GCJ02 and BD09→WGS84 at (123, 45).
 func TestCRSReferencePairs(t *testing.T) {
 	type pair struct {
 		name     string
@@ -41,6 +43,10 @@ func TestCRSReferencePairs(t *testing.T) {
 		// 5e-7°; ours refines it until GCJ02ToBD09 gives the input back.
 		{"coordtransform bd→gcj", BD09, GCJ02, orb.Point{116.404, 39.915}, orb.Point{116.39762729119315, 39.90865673957631}, 1e-6},
 		{"gcoord gcj→bd", GCJ02, BD09, orb.Point{123, 45}, orb.Point{123.00636499, 45.00636899}, 5e-6},
+		// hujiulong/gcoord, test/unit/crs/BD09.spec.js: BD09→GCJ02 and
+		// BD09→WGS84 at (123, 45), to 5 decimals.
+		{"gcoord bd→gcj", BD09, GCJ02, orb.Point{123, 45}, orb.Point{122.99363304, 44.99365430}, 5e-6},
+		{"gcoord bd→wgs", BD09, WGS84, orb.Point{123, 45}, orb.Point{122.98762210, 44.99171540}, 5e-6},
 		// The exact inverse: compare with gcoord to the 5 decimals it publishes.
 		{"gcoord gcj→wgs", GCJ02, WGS84, orb.Point{123, 45}, orb.Point{122.99395597, 44.99804071}, 5e-6},
 		// coordtransform's one-step gcj02towgs84 is within a few metres (≈3e-5°).
@@ -120,5 +126,63 @@ func BenchmarkGCJ02ToWGS84(b *testing.B) {
 	p := orb.Point{116.404, 39.915}
 	for b.Loop() {
 		_ = GCJ02ToWGS84(p)
+	}
+}
+
+// TestOffsetBoundsHold checks BoundFromWGS84 and BoundToWGS84 against the
+// images of points inside random boxes in and around China, and measures
+// the slope of the offsets that their widening assumes.
+func TestOffsetBoundsHold(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 2))
+	slope := 0.0
+	for range 2000 {
+		lon, lat := 70+rng.Float64()*70, 15+rng.Float64()*42
+		size := math.Pow(10, -5+rng.Float64()*5) // 1 m to 1°
+		b := orb.Bound{Min: orb.Point{lon, lat}, Max: orb.Point{lon + size*rng.Float64(), lat + size*rng.Float64()}}
+		for _, c := range []CRS{GCJ02, BD09} {
+			out, in := c.BoundFromWGS84(b), c.BoundToWGS84(b)
+			for range 20 {
+				p := orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}
+				if q := c.FromWGS84(p); !out.Contains(q) {
+					t.Fatalf("%v: image %v of %v is outside BoundFromWGS84(%v) = %v", c, q, p, b, out)
+				}
+				if q := c.ToWGS84(p); !in.Contains(q) {
+					t.Fatalf("%v: preimage %v of %v is outside BoundToWGS84(%v) = %v", c, q, p, b, in)
+				}
+			}
+			// The slope of the offset, over a 1 km step.
+			p := orb.Point{lon, lat}
+			if outsideChina(p) || outsideChina(orb.Point{lon + 0.01, lat + 0.01}) {
+				continue
+			}
+			o0 := c.FromWGS84(p)
+			for _, d := range []orb.Point{{0.01, 0}, {0, 0.01}} {
+				o1 := c.FromWGS84(orb.Point{lon + d[0], lat + d[1]})
+				dx := (o1[0] - o0[0] - d[0]) / 0.01
+				dy := (o1[1] - o0[1] - d[1]) / 0.01
+				slope = math.Max(slope, math.Max(math.Abs(dx), math.Abs(dy)))
+			}
+		}
+	}
+	if slope > offsetSlope/2 {
+		t.Errorf("offset slope %.3g, want under half offsetSlope %g", slope, offsetSlope)
+	}
+	t.Logf("largest offset slope %.3g°/°", slope)
+}
+
+func TestFromWGS84Geometry(t *testing.T) {
+	w := orb.Polygon{{{116.40, 39.91}, {116.41, 39.91}, {116.41, 39.92}, {116.40, 39.91}}}
+	g := GCJ02.FromWGS84Geometry(orb.Collection{w, orb.Point{116.404, 39.915}}).(orb.Collection)
+	if got, want := g[1].(orb.Point), WGS84ToGCJ02(orb.Point{116.404, 39.915}); got != want {
+		t.Errorf("point %v, want %v", got, want)
+	}
+	if got := g[0].(orb.Polygon)[0][2]; got != WGS84ToGCJ02(w[0][2]) {
+		t.Errorf("vertex %v, want %v", got, WGS84ToGCJ02(w[0][2]))
+	}
+	if w[0][2] != (orb.Point{116.41, 39.92}) {
+		t.Errorf("the input changed: %v", w)
+	}
+	if WGS84.FromWGS84Geometry(w).(orb.Polygon)[0][0] != w[0][0] {
+		t.Error("WGS84 changed the geometry")
 	}
 }

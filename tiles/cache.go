@@ -18,6 +18,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/spatial"
 )
 
 // Encoded is a rendered tile, or any other cached document, ready to send:
@@ -31,9 +32,17 @@ type Encoded struct {
 
 // Encode compresses raw and computes its ETags. Small bodies are not
 // worth compressing: Gzip is then nil and the raw bytes are sent.
-func Encode(raw []byte) *Encoded {
+func Encode(raw []byte) *Encoded { return EncodeTagged(raw, "") }
+
+// EncodeTagged is Encode with the ETags prefixed by prefix and a hyphen:
+// a tile drawn in GCJ-02 is another representation than the WGS 84 one
+// even where their bytes agree (an empty tile, or one outside China).
+func EncodeTagged(raw []byte, prefix string) *Encoded {
 	sum := sha256.Sum256(raw)
 	tag := hex.EncodeToString(sum[:12])
+	if prefix != "" {
+		tag = prefix + "-" + tag
+	}
 	e := &Encoded{Raw: raw, ETag: `"` + tag + `"`}
 	if len(raw) >= 256 {
 		var buf bytes.Buffer
@@ -67,6 +76,7 @@ type Cache struct {
 	byTile  map[maptile.Tile][]*cacheNode
 	byZoom  [maxIndexZoom + 1]nodeSet
 	byLayer map[string]*[maxIndexZoom + 1]nodeSet
+	shifted int // nodes of tiles drawn in another CRS than WGS 84
 
 	hits, misses, invalidated, evicted uint64
 }
@@ -80,7 +90,8 @@ type cacheNode struct {
 	key     string
 	layers  []string
 	tile    maptile.Tile
-	indexed bool // has layers and a tile
+	crs     spatial.CRS // the tile is drawn in
+	indexed bool        // has layers and a tile
 
 	val  *Encoded
 	el   *list.Element // in lru once cached
@@ -137,6 +148,15 @@ func TileKey(layers []string, t maptile.Tile) string {
 		strconv.FormatUint(uint64(t.X), 10) + "/" + strconv.FormatUint(uint64(t.Y), 10)
 }
 
+// TileKeyIn is TileKey for the tile drawn in c: "<crs>:<TileKey>", and
+// TileKey itself for WGS 84.
+func TileKeyIn(layers []string, t maptile.Tile, c spatial.CRS) string {
+	if c == spatial.WGS84 {
+		return TileKey(layers, t)
+	}
+	return c.String() + ":" + TileKey(layers, t)
+}
+
 // Get returns the entry for key, rendering it with render when it is not
 // cached. key must name the tile t of layers (TileKey makes one), which
 // Invalidate goes by; with no layers the entry is not a tile, and only the
@@ -148,6 +168,12 @@ func TileKey(layers []string, t maptile.Tile) string {
 // it draws from when it runs, not before Get: a scene read before Get may
 // be older than an Invalidate the render does not know it missed.
 func (c *Cache) Get(key string, layers []string, t maptile.Tile, render func() (*Encoded, error)) (*Encoded, error) {
+	return c.GetIn(key, layers, t, spatial.WGS84, render)
+}
+
+// GetIn is Get for the tile t drawn in crs (TileKeyIn makes its key):
+// Invalidate drops it where the GCJ-02 image of a change reaches it.
+func (c *Cache) GetIn(key string, layers []string, t maptile.Tile, crs spatial.CRS, render func() (*Encoded, error)) (*Encoded, error) {
 	c.mu.Lock()
 	if n, ok := c.nodes[key]; ok {
 		if n.el != nil {
@@ -162,7 +188,7 @@ func (c *Cache) Get(key string, layers []string, t maptile.Tile, render func() (
 		return cl.val, cl.err
 	}
 	c.misses++
-	n := &cacheNode{key: key, tile: t, indexed: len(layers) > 0 && t.Z <= maxIndexZoom, call: &call{done: make(chan struct{})}}
+	n := &cacheNode{key: key, tile: t, crs: crs, indexed: len(layers) > 0 && t.Z <= maxIndexZoom, call: &call{done: make(chan struct{})}}
 	if n.indexed {
 		n.layers = slices.Clone(layers)
 	}
@@ -264,7 +290,18 @@ func (c *Cache) covered(hit []*cacheNode, d Dirty) []*cacheNode {
 		}
 		return hit
 	}
-	mb := mercBound(d.Bound)
+	hit = c.coveredIn(hit, d, spatial.WGS84, d.Bound)
+	if c.shifted > 0 {
+		// A tile in GCJ-02 draws the change where its GCJ-02 image is.
+		hit = c.coveredIn(hit, d, spatial.GCJ02, spatial.GCJ02.BoundFromWGS84(d.Bound))
+	}
+	return hit
+}
+
+// coveredIn appends the nodes of tiles drawn in crs that d covers, with
+// its bound b given in crs.
+func (c *Cache) coveredIn(hit []*cacheNode, d Dirty, crs spatial.CRS, b orb.Bound) []*cacheNode {
+	mb := mercBound(b)
 	for z := range maxIndexZoom + 1 {
 		set := c.byZoom[z]
 		if d.Layer != "" {
@@ -283,7 +320,7 @@ func (c *Cache) covered(hit []*cacheNode, d Dirty) []*cacheNode {
 		}
 		if r.count() > uint64(len(set)) {
 			for n := range set {
-				if r.has(n.tile) {
+				if n.crs == crs && r.has(n.tile) {
 					hit = append(hit, n)
 				}
 			}
@@ -292,7 +329,7 @@ func (c *Cache) covered(hit []*cacheNode, d Dirty) []*cacheNode {
 		for y := r.y0; y <= r.y1; y++ {
 			for x := r.x0; x <= r.x1; x++ {
 				for _, n := range c.byTile[maptile.New(x, y, maptile.Zoom(z))] {
-					if d.Layer == "" || slices.Contains(n.layers, d.Layer) {
+					if n.crs == crs && (d.Layer == "" || slices.Contains(n.layers, d.Layer)) {
 						hit = append(hit, n)
 					}
 				}
@@ -307,6 +344,9 @@ func (c *Cache) add(n *cacheNode) {
 	c.nodes[n.key] = n
 	if !n.indexed {
 		return
+	}
+	if n.crs != spatial.WGS84 {
+		c.shifted++
 	}
 	c.byTile[n.tile] = append(c.byTile[n.tile], n)
 	z := n.tile.Z
@@ -342,6 +382,9 @@ func (c *Cache) remove(n *cacheNode) {
 	}
 	if !n.indexed {
 		return
+	}
+	if n.crs != spatial.WGS84 {
+		c.shifted--
 	}
 	ns := c.byTile[n.tile]
 	if i := slices.Index(ns, n); i >= 0 {

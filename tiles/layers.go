@@ -126,6 +126,12 @@ func (p *Polygons) render(lw *LayerWriter, f frame, z int, sc *scratch) {
 	for _, fi := range sc.hits {
 		tf := &ps.feats[fi]
 		lo, hi := f.tile(tf.bound.Min), f.tile(tf.bound.Max)
+		if f.shifted() {
+			// A converted feature's corners bound its converted vertices
+			// only to the slope of the offset (under 2.5%) times its size.
+			s := 0.05*math.Max(hi[0]-lo[0], hi[1]-lo[1]) + 1
+			lo, hi = orb.Point{lo[0] - s, lo[1] - s}, orb.Point{hi[0] + s, hi[1] + s}
+		}
 		needClip := lo[0] < -Buffer || lo[1] < -Buffer || hi[0] > Extent+Buffer || hi[1] > Extent+Buffer
 		sc.rings = sc.rings[:0]
 		sc.pts = sc.pts[:0]

@@ -132,10 +132,10 @@ func (p *Points) renderClusters(lw *LayerWriter, f frame, sc *scratch) {
 	const bin = Extent / clusterBins
 	const side = clusterBins + 2 // one bin of buffer each side
 	var bins [side * side]cluster
-	wide := orb.Bound{
+	wide := f.search(orb.Bound{
 		Min: orb.Point{(f.x0 - bin) / f.scale, (f.y0 - bin) / f.scale},
 		Max: orb.Point{(f.x0 + Extent + bin) / f.scale, (f.y0 + Extent + bin) / f.scale},
-	}
+	})
 	hazards := p.base.kind == kindHazards
 	p.within(wide, func(m mpt, r rec) {
 		t := f.tile(m)

@@ -8,6 +8,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/spatial"
 )
 
 // Scene is everything the tiles of one data version are drawn from. Build
@@ -40,7 +41,21 @@ type lazyHotspots struct {
 // Render encodes the tile t with the named layers, in the order named. A
 // tile with no feature in any layer is nil.
 func (s *Scene) Render(ctx context.Context, layers []string, t maptile.Tile) ([]byte, error) {
-	f := newFrame(t)
+	return s.RenderIn(ctx, layers, t, spatial.WGS84)
+}
+
+// RenderIn is Render with the features drawn in c: each vertex of the
+// scene's WGS 84 data converted to c (exactly, or interpolated to a tenth
+// of a tile unit, offsetGrid) before it is placed in the tile, so that a
+// GCJ-02 tile lines up with AMap's and Tencent's base maps, whose tiles
+// are Web Mercator tiles of GCJ-02 positions. The conversion is done at
+// render time, after the per-zoom simplification: the scene stays one for
+// both CRSs (a write derives one scene, not two), shared arcs stay shared
+// (the same function of the same points), and the cost falls on cache
+// misses only (BenchmarkRenderGCJ02). Clusters are the mean of their
+// points converted, and bins are bins of the converted positions.
+func (s *Scene) RenderIn(ctx context.Context, layers []string, t maptile.Tile, c spatial.CRS) ([]byte, error) {
+	f := newFrameIn(t, c)
 	z := int(t.Z)
 	var sc scratch
 	var out []byte

@@ -92,6 +92,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "… and %d more bad records\n", shown-importer.MaxErrors)
 	}
 	fmt.Fprintf(stdout, "%s: read %d, imported %d, rejected %d\n", pos[1], res.Read, res.Imported, res.Rejected)
+	for _, n := range res.Notes {
+		fmt.Fprintf(stdout, "%s: note: %s\n", pos[1], n)
+	}
 	if errors.Is(err, importer.ErrRejected) {
 		return fmt.Errorf("%d bad records, nothing imported (use --skip-invalid to import the good ones)", res.Rejected)
 	}

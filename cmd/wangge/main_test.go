@@ -194,3 +194,17 @@ func TestKeys(t *testing.T) {
 		t.Errorf("audit: %d entries %+v %v", n, entries, err)
 	}
 }
+
+// TestImportCGCS2000 imports a GeoJSON file that declares CGCS2000 in the
+// legacy crs member: it is read as WGS 84 and the report has a note line.
+func TestImportCGCS2000(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "w.gpkg")
+	f := write(t, "hh.geojson", `{"type": "FeatureCollection",
+  "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}},
+  "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.404, 39.915]}, "properties": {"id": "a", "households": 3}}]}
+`)
+	code, out, errs := runCLI(t, "import", "households", f, "--db", db)
+	if code != 0 || !strings.Contains(out, "read 1, imported 1, rejected 0") || !strings.Contains(out, "hh.geojson: note: the file declares CGCS2000") {
+		t.Fatalf("exit %d, %q %q", code, out, errs)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
+
 	"github.com/wangge/wangge/data"
 )
 
@@ -122,8 +123,16 @@ func (r *Reader) nextGeoJSON() (Record, error) {
 					return Record{}, r.fail(line, `"features" is %s, want an array of features`, tokenKind(tok))
 				}
 				g.state = gjFeatures
+			case "crs":
+				var raw json.RawMessage
+				if err := g.dec.Decode(&raw); err != nil {
+					return Record{}, r.syntaxFail(err)
+				}
+				if err := r.crsMember(raw, line); err != nil {
+					return Record{}, err
+				}
 			default:
-				// Foreign members, bbox, crs, name…: read past them.
+				// Foreign members, bbox, name…: read past them.
 				if err := g.dec.Decode(&skipValue{}); err != nil {
 					return Record{}, r.syntaxFail(err)
 				}
@@ -681,4 +690,51 @@ func toMultiPolygon(v any) (orb.MultiPolygon, error) {
 		mp[i] = p
 	}
 	return mp, nil
+}
+
+// crsMember checks the legacy crs member of GeoJSON 2008 (RFC 7946 has
+// none: coordinates are WGS 84 lon, lat). A name for WGS 84 passes; one
+// for CGCS2000 (EPSG:4490, what Chinese surveying and planning data
+// declares) is read as WGS 84, which it matches to about a metre (less
+// than the data resolves), and the import's notes say so; any other system is refused, since its
+// coordinates would land in the wrong place.
+func (r *Reader) crsMember(raw json.RawMessage, line int) error {
+	if string(raw) == "null" {
+		return nil
+	}
+	var c struct {
+		Type       string `json:"type"`
+		Properties struct {
+			Name string `json:"name"`
+		} `json:"properties"`
+	}
+	_ = json.Unmarshal(raw, &c)
+	name := c.Properties.Name
+	switch crsCode(name) {
+	case "CRS84", "4326":
+		return nil
+	case "4490":
+		r.notes = append(r.notes, fmt.Sprintf("the file declares CGCS2000 (crs %s); its coordinates are read as WGS 84 "+
+			"longitude, latitude (they differ by up to about a metre)", name))
+		return nil
+	}
+	if name == "" {
+		name = string(raw)
+	}
+	return r.fail(line, "the file declares the coordinate system %.80s: wangge imports WGS 84 (CRS84, EPSG:4326) or CGCS2000 (EPSG:4490) "+
+		"longitude, latitude; convert it first, e.g. ogr2ogr -t_srs EPSG:4326", name)
+}
+
+// crsCode reduces the usual spellings of a CRS name (urn:ogc:def:crs:…,
+// EPSG:n, http://www.opengis.net/def/crs/…) to "CRS84" or the EPSG code.
+func crsCode(name string) string {
+	n := strings.ToUpper(strings.TrimSpace(name))
+	switch {
+	case strings.HasSuffix(n, "CRS84"):
+		return "CRS84"
+	case strings.HasPrefix(n, "URN:OGC:DEF:CRS:EPSG:"), strings.HasPrefix(n, "EPSG:"),
+		strings.HasPrefix(n, "HTTP://WWW.OPENGIS.NET/DEF/CRS/EPSG/"), strings.HasPrefix(n, "HTTPS://WWW.OPENGIS.NET/DEF/CRS/EPSG/"):
+		return n[max(strings.LastIndex(n, ":"), strings.LastIndex(n, "/"))+1:]
+	}
+	return ""
 }

@@ -38,6 +38,9 @@ type Result struct {
 	Imported int        // records committed; 0 if the import was rolled back
 	Rejected int        // bad records, all of them
 	Errors   []RowError // the first MaxErrors bad records
+	// Notes are what the import assumed about the file, for its report:
+	// a GeoJSON file declaring CGCS2000 (EPSG:4490) is read as WGS 84.
+	Notes []string
 }
 
 // Import reads layer's records from r (name is the file name for messages
@@ -60,6 +63,7 @@ func Import(ctx context.Context, store data.Store, layer data.Layer, r io.Reader
 	default: // points, and the roster
 		err = im.points(ctx, rd)
 	}
+	im.res.Notes = rd.Notes()
 	return im.res, err
 }
 

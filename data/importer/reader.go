@@ -59,6 +59,7 @@ type Reader struct {
 	layer  data.Layer
 	format Format
 	err    error // a whole-file error; once set, Next returns it forever
+	notes  []string
 	fields fieldSet
 
 	// CSV
@@ -138,6 +139,10 @@ const rosterHeader = "id,name,role,grid_codes,phone"
 
 // Format returns the format the reader found.
 func (r *Reader) Format() Format { return r.format }
+
+// Notes returns what the reader assumed about the file so far, for the
+// import's report: that a file declaring CGCS2000 is read as WGS 84.
+func (r *Reader) Notes() []string { return r.notes }
 
 // Next returns the next valid record. A bad record gives a *RowError, after
 // which reading may go on; the end of the file gives io.EOF; any other
