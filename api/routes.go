@@ -93,6 +93,7 @@ func (s *Server) routeTable() []route {
 	for _, group := range [][]route{
 		s.capabilityRoutes(),
 		s.pageRoutes(),
+		s.glyphRoutes(),
 		s.featureRoutes(),
 		s.hotspotRoutes(),
 		s.tileRoutes(),
