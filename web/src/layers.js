@@ -112,11 +112,58 @@ export function householdColour(stops = householdStops) {
 }
 
 /**
+ * Labels. The style's fontstack: Latin glyphs come from this server
+ * (/fonts/…, built from DejaVu Sans), CJK is drawn by the browser's own
+ * fonts (the map's localIdeographFontFamily). tiles/style.go uses the same
+ * font, zooms and fields.
+ */
+export const labelFont = ["DejaVu Sans"];
+/** The browser fonts MapLibre draws Chinese (and Japanese, Korean) with. */
+export const cjkFonts = "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif";
+/**
+ * From which zoom labels show. A grid is ~0.1–1 km² (a few hundred
+ * households): ~300–1,000 m across. At z14 a pixel is ~7 m at 40° N
+ * (156,543 m·cos φ / 2^z), so a 0.5 km² grid is ~100 px wide, room for a
+ * 15-digit code at 11 px; smaller grids get theirs at z15, where collision
+ * lets them in. Streets (街道/乡镇, several km²) from z11, communities
+ * (社区/村, 1–3 km²) from z13, the worker's name from z16.
+ */
+export const labelZooms = { street: 11, community: 13, grid: 14, worker: 16 };
+
+/** The text of a grid's label: name and code, with its worker from labelZooms.worker. */
+export function gridLabelText() {
+  const name = ["coalesce", ["get", "name"], ""];
+  const base = ["case", ["==", name, ""], ["to-string", ["get", "code"]], ["concat", name, "\n", ["to-string", ["get", "code"]]]];
+  const worker = ["coalesce", ["get", "worker"], ""];
+  return ["step", ["zoom"], base, labelZooms.worker, ["case", ["==", worker, ""], base, ["concat", base, "\n", worker]]];
+}
+
+/** The text of an area's label: its name, in English where it has one and the page is not Chinese. */
+export function areaLabelText(lang = "en") {
+  return /^zh\b/i.test(lang) ? ["coalesce", ["get", "name"], ["get", "code"]] : ["coalesce", ["get", "name_en"], ["get", "name"], ["get", "code"]];
+}
+
+/** The label layers (symbol), grids under areas; from gives their source. */
+export function labelLayers(from, lang) {
+  const halo = { "text-color": "#222222", "text-halo-color": "#ffffff", "text-halo-width": 1.5 };
+  return [
+    { id: "grids-label", type: "symbol", ...from("grids"), minzoom: labelZooms.grid,
+      layout: { "text-field": gridLabelText(), "text-font": labelFont, "text-size": 11, "text-max-width": 12, "text-padding": 4 },
+      paint: { ...halo, "text-color": "#303030" } },
+    { id: "areas-label", type: "symbol", ...from("areas"), minzoom: labelZooms.street,
+      filter: ["any", ["==", ["get", "level"], 1], [">=", ["zoom"], labelZooms.community]],
+      layout: { "text-field": areaLabelText(lang), "text-font": labelFont, "text-max-width": 10, "text-padding": 6,
+        "text-size": ["match", ["get", "level"], 1, 15, 13], "symbol-sort-key": ["get", "level"] },
+      paint: { ...halo, "text-color": "#5a2d78" } },
+  ];
+}
+
+/**
  * Adds every source and layer. tiles is the TileJSON URL of areas and grids
  * or null to use GeoJSON; the GeoJSON sources start empty and are filled by
  * the views.
  */
-export function addLayers(map, { tiles, target, basemap }) {
+export function addLayers(map, { tiles, target, basemap, lang }) {
   if (basemap) {
     // Optional, configured on the server (--basemap); drawn under everything.
     map.addSource("basemap", { type: "raster", tiles: [basemap], tileSize: 256, maxzoom: 19,
@@ -166,6 +213,7 @@ export function addLayers(map, { tiles, target, basemap }) {
       "circle-radius": 5, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 } });
   add({ id: "hazards", type: "circle", source: "hazards",
     paint: hazardPaint() });
+  for (const l of labelLayers(from, lang)) add(l);
   add({ id: "pick-radius", type: "line", source: "pick", filter: ["==", ["geometry-type"], "Polygon"],
     paint: { "line-color": "#0050ef", "line-width": 1.5, "line-dasharray": [2, 2] } });
   add({ id: "pick", type: "circle", source: "pick", filter: ["==", ["geometry-type"], "Point"],
@@ -191,8 +239,8 @@ export function hazardPaint() {
 /** Which map layers each toggle in the panel shows or hides. */
 export const toggles = {
   basemap: ["basemap"],
-  areas: ["areas-fill", "areas-line", "areas-selected"],
-  grids: ["grids-fill", "grids-line", "grids-selected"],
+  areas: ["areas-fill", "areas-line", "areas-selected", "areas-label"],
+  grids: ["grids-fill", "grids-line", "grids-selected", "grids-label"],
   hazards: ["hazards"],
   cameras: ["cameras", "camera-sectors"],
   hotspots: ["hotspots-fill"],
