@@ -3,16 +3,17 @@
 // and cameras are GeoJSON so that filters act on every feature at every zoom.
 // No base map from the internet: areas and grids are the base.
 import { statusColours } from "./events.js";
+import { t } from "./i18n.js";
 
-/** Hotspot bins −3…+3: colour and meaning. */
+/** Hotspot bins −3…+3 and their colours; their meaning is hotspot.bin… in the catalogue. */
 export const hotspotBins = [
-  [3, "#d73027", "hot spot, 99 % confidence"],
-  [2, "#fc8d59", "hot spot, 95 %"],
-  [1, "#fee090", "hot spot, 90 %"],
-  [0, "#ffffff", "not significant"],
-  [-1, "#e0f3f8", "cold spot, 90 %"],
-  [-2, "#91bfdb", "cold spot, 95 %"],
-  [-3, "#4575b4", "cold spot, 99 %"],
+  [3, "#d73027"],
+  [2, "#fc8d59"],
+  [1, "#fee090"],
+  [0, "#ffffff"],
+  [-1, "#e0f3f8"],
+  [-2, "#91bfdb"],
+  [-3, "#4575b4"],
 ];
 
 /** Deviation from the target, in percent → colour: blue under, red over. */
@@ -167,7 +168,7 @@ export function addLayers(map, { tiles, target, basemap, lang }) {
   if (basemap) {
     // Optional, configured on the server (--basemap); drawn under everything.
     map.addSource("basemap", { type: "raster", tiles: [basemap], tileSize: 256, maxzoom: 19,
-      attribution: `Base map: ${new URL(basemap.replace(/[{}]/g, "")).host}` });
+      attribution: t("map.basemapAttribution", { host: new URL(basemap.replace(/[{}]/g, "")).host }) });
     map.addLayer({ id: "basemap", type: "raster", source: "basemap", paint: { "raster-opacity": 0.6 } });
   }
   const from = (layer) => (tiles ? { source: "wangge", "source-layer": layer } : { source: layer });
