@@ -453,4 +453,13 @@ export default {
   "fig.categoriesTitle": "By category 分类: {what}",
   "fig.trendLabel": "events reported per month from {from} to {to}: {values}",
   "fig.noEventsLower": "no events in the period",
+  "sse.closed": "closed",
+  "sse.noAnswer": "no answer",
+  "sse.noConnection": "no connection ({msg})",
+  "sse.notStream": "the change stream answered {type}, not text/event-stream",
+  "sse.noType": "no type",
+  "sse.broke": "the stream broke ({msg})",
+  "sse.behind": "fell behind",
+  "sse.silent": "silent too long",
+  "sse.ended": "ended",
 };

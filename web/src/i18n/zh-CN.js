@@ -453,4 +453,13 @@ export default {
   "fig.categoriesTitle": "分类：{what}",
   "fig.trendLabel": "{from} 至 {to} 每月上报事件：{values}",
   "fig.noEventsLower": "此期间没有事件",
+  "sse.closed": "已关闭",
+  "sse.noAnswer": "无应答",
+  "sse.noConnection": "无连接（{msg}）",
+  "sse.notStream": "变化流返回的是 {type}，不是 text/event-stream",
+  "sse.noType": "无类型",
+  "sse.broke": "变化流中断（{msg}）",
+  "sse.behind": "落后",
+  "sse.silent": "长时间无数据",
+  "sse.ended": "已结束",
 };
