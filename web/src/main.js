@@ -7,7 +7,7 @@ import "./style.css";
 
 import { absolute, allFeatures, api, apiKey, authHeaders, routes, setAPIKey } from "./api.js";
 import { addLayers, bbox, cjkFonts } from "./layers.js";
-import { formatNumber, initLang, lang, languages, remember, t, translateDOM } from "./i18n.js";
+import { formatNumber, initLang, lang, languages, missing, remember, t, translateDOM } from "./i18n.js";
 import { atLeast, indexTaxonomy } from "./events.js";
 import { $, clearError, setStatus, showError } from "./ui.js";
 import { Dashboard } from "./dashboard.js";
@@ -72,7 +72,7 @@ async function start() {
       sources: {},
       // Label glyphs: Latin from this server (cmd/glyphs), CJK drawn by
       // the browser (localIdeographFontFamily below).
-      glyphs: absolute("fonts/{fontstack}/{range}.pbf"),
+      glyphs: `${absolute("fonts/")}{fontstack}/{range}.pbf`, // braces kept: new URL would escape them
       layers: [{ id: "background", type: "background", paint: { "background-color": "#f4f1ea" } }],
     },
     center: [0, 20],
@@ -91,7 +91,7 @@ async function start() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
   // The page's own state, for people debugging it and for the browser test.
-  window.wangge = { map };
+  window.wangge = { map, lang: lang(), i18nMissing: missing };
   let views = null;
   map.on("error", (e) => showError(t("err.map"), e.error || e));
 
