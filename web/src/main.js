@@ -6,7 +6,7 @@ import "maplibre-gl/dist/maplibre-gl.css";
 import "./style.css";
 
 import { absolute, allFeatures, api, apiKey, authHeaders, routes, setAPIKey } from "./api.js";
-import { addLayers, bbox, cjkFonts } from "./layers.js";
+import { addLayers, bbox, cjkFonts, followLabels } from "./layers.js";
 import { formatNumber, initLang, lang, languages, missing, remember, t, translateDOM } from "./i18n.js";
 import { atLeast, indexTaxonomy } from "./events.js";
 import { $, clearError, setStatus, showError } from "./ui.js";
@@ -128,6 +128,7 @@ async function start() {
   const basemap = document.querySelector("meta[name=wangge-basemap]")?.content || "";
   $("#basemap-toggle").hidden = !basemap;
   addLayers(map, { tiles, target: published ? published.target : 300, basemap, lang: lang() });
+  followLabels(map, tiles);
 
   const gridFields = tilejson ? ((tilejson.vector_layers || []).find((l) => l.id === "grids") || {}).fields || {} : null;
   const ctx = {
