@@ -80,6 +80,9 @@ async function start() {
     attributionControl: false,
     hash: false,
     localIdeographFontFamily: cjkFonts,
+    // MapLibre's own words (its controls' titles, the scale's units).
+    locale: Object.fromEntries(["AttributionControl.ToggleAttribution", "Map.Title", "NavigationControl.ZoomIn", "NavigationControl.ZoomOut",
+      "Popup.Close", "ScaleControl.Meters", "ScaleControl.Kilometers"].map((k) => [k, t(`maplibre.${k}`)])),
     dragRotate: false,
     pitchWithRotate: false,
     maxPitch: 0,

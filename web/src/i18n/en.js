@@ -462,4 +462,11 @@ export default {
   "sse.behind": "fell behind",
   "sse.silent": "silent too long",
   "sse.ended": "ended",
+  "maplibre.AttributionControl.ToggleAttribution": "Toggle attribution",
+  "maplibre.Map.Title": "Map",
+  "maplibre.NavigationControl.ZoomIn": "Zoom in",
+  "maplibre.NavigationControl.ZoomOut": "Zoom out",
+  "maplibre.Popup.Close": "Close popup",
+  "maplibre.ScaleControl.Meters": "m",
+  "maplibre.ScaleControl.Kilometers": "km",
 };

@@ -462,4 +462,11 @@ export default {
   "sse.behind": "落后",
   "sse.silent": "长时间无数据",
   "sse.ended": "已结束",
+  "maplibre.AttributionControl.ToggleAttribution": "显示或隐藏版权信息",
+  "maplibre.Map.Title": "地图",
+  "maplibre.NavigationControl.ZoomIn": "放大",
+  "maplibre.NavigationControl.ZoomOut": "缩小",
+  "maplibre.Popup.Close": "关闭弹窗",
+  "maplibre.ScaleControl.Meters": "米",
+  "maplibre.ScaleControl.Kilometers": "公里",
 };
