@@ -750,7 +750,7 @@ test("Chinese fixture: labels, and the page in zh-CN and en-US", { skip, timeout
   let proc = null;
   try {
     for (const args of [["import", "areas", join(fx, "areas.geojson")], ["import", "households", join(fx, "households.geojson")],
-      ["gridgen", "--target", "300", "--publish"], ["keys", "create", "--role", "planner"]]) {
+      ["import", "workers", join(fx, "workers.csv")], ["gridgen", "--target", "300", "--publish"], ["keys", "create", "--role", "planner"]]) {
       const r = spawnSync(bin, [...args, "--db", db], { encoding: "utf8", timeout: 120_000 });
       assert.equal(r.status, 0, `wangge ${args.join(" ")}: ${r.stderr}`);
       if (args[0] === "keys") var zkey = r.stdout.trim().split("\n").pop().trim(); // eslint-disable-line no-var
@@ -795,6 +795,12 @@ test("Chinese fixture: labels, and the page in zh-CN and en-US", { skip, timeout
           const gridLabels = labels.filter((l) => l.layer === "grids-label").map((l) => l.code);
           assert.ok(areaLabels.some((n) => /社区|村|街道/.test(n) && areaNames.includes(n)), `no Chinese area name among the labels drawn: ${areaLabels}`);
           assert.ok(gridLabels.length > 0 && gridLabels.every((c) => gridCodes.has(c)), `grid labels ${gridLabels} are not the tiles' grid codes`);
+          await page.screenshot({ path: join(outDir, `labels-${locale}.png`) });
+          // From z16 a grid's label names its worker, from the roster (幸福社区's is 示例·张伟).
+          await page.evaluate(() => window.wangge.map.jumpTo({ center: [116.4575, 39.925], zoom: 16.5 }));
+          await idleOn(page, 30_000);
+          await page.waitForFunction(() => window.wangge.map.queryRenderedFeatures({ layers: ["grids-label"] }).some((f) => f.properties.worker === "示例·张伟"),
+            null, { timeout: 10_000 });
           // Latin glyphs from this server; CJK drawn by the browser, never asked for.
           assert.ok(fonts.some((f) => f.startsWith("200 /fonts/DejaVu Sans/0-255.pbf")), `digits' glyphs not loaded: ${fonts}`);
           assert.deepEqual(fonts.filter((f) => Number(f.match(/\/(\d+)-\d+\.pbf/)?.[1]) >= 0x2e80), [], "CJK glyph ranges were asked of the server");
@@ -805,7 +811,7 @@ test("Chinese fixture: labels, and the page in zh-CN and en-US", { skip, timeout
           assert.deepEqual(await page.evaluate(() => [...window.wangge.i18nMissing]), []);
           assert.deepEqual(warnings, []);
           if (zh) assert.ok(!/\b(Loading|Dashboard|Planner|households|Events)\b/.test(await page.textContent("#side")), "English words left in the zh-CN panel");
-          await page.screenshot({ path: join(outDir, `labels-${locale}.png`) });
+          await page.screenshot({ path: join(outDir, `labels-worker-${locale}.png`) });
           // The switch: English from a Chinese browser, kept on reload.
           if (zh) {
             await Promise.all([page.waitForNavigation(), page.selectOption("#lang", "en")]);
