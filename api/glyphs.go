@@ -33,8 +33,10 @@ func (s *Server) glyphRoutes() []route {
 	}
 }
 
-// glyphs serves one built glyph range. The files change only with the
-// binary, so they may be kept for a day and are revalidated by ETag.
+// glyphs serves one built glyph range, gzipped to clients that accept it
+// (the build writes the twins: a third of the size). The files change only
+// with the binary, so they may be kept for a day and are revalidated by
+// ETag.
 func (s *Server) glyphs(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	stack, rng := vars["fontstack"], vars["range"]
@@ -50,7 +52,8 @@ func (s *Server) glyphs(w http.ResponseWriter, r *http.Request) error {
 	if !fs.ValidPath(stack) || stack == "." {
 		return data.Errorf(data.ENOTFOUND, "no font %q", stack)
 	}
-	body, err := pageFiles.ReadFile(glyphDir + "/" + stack + "/" + rng + ".pbf")
+	file := glyphDir + "/" + stack + "/" + rng + ".pbf"
+	body, err := pageFiles.ReadFile(file)
 	if err != nil {
 		return data.Errorf(data.ENOTFOUND, "no glyphs %s for font %q: only Latin ranges are served; the page draws CJK with the browser's fonts", rng, stack)
 	}
@@ -58,7 +61,13 @@ func (s *Server) glyphs(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Type", "application/x-protobuf")
 	h.Set("Cache-Control", "public, max-age=86400")
 	h.Set("X-Content-Type-Options", "nosniff")
-	etag := `"` + strconv.Itoa(len(body)) + "-" + strconv.FormatUint(uint64(sum32(body)), 16) + `"`
+	h.Add("Vary", "Accept-Encoding")
+	etag := `"` + strconv.Itoa(len(body)) + "-" + strconv.FormatUint(uint64(sum32(body)), 16)
+	if gz, err := pageFiles.ReadFile(file + ".gz"); err == nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		body, etag = gz, etag+".gz"
+		h.Set("Content-Encoding", "gzip")
+	}
+	etag += `"`
 	h.Set("ETag", etag)
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		w.WriteHeader(http.StatusNotModified)

@@ -1,7 +1,11 @@
 package api_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -68,6 +72,23 @@ func TestGlyphs(t *testing.T) {
 		res2, _ := get(t, "/fonts/DejaVu%20Sans/"+rng+".pbf", "If-None-Match", res.Header.Get("ETag"))
 		if res2.StatusCode != 304 {
 			t.Errorf("%s: revalidation %d, want 304", rng, res2.StatusCode)
+		}
+		// Gzipped when asked, a third of the size, with its own ETag.
+		req, _ := http.NewRequest("GET", server.URL+"/fonts/DejaVu%20Sans/"+rng+".pbf", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		gres, err := http.DefaultTransport.RoundTrip(req) // the transport alone leaves gzip alone
+		if err != nil {
+			t.Fatal(err)
+		}
+		gz, _ := io.ReadAll(gres.Body)
+		gres.Body.Close()
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			t.Fatalf("%s: gzip: %v (%v)", rng, err, gres.Header)
+		}
+		unz, _ := io.ReadAll(zr)
+		if gres.Header.Get("Content-Encoding") != "gzip" || !strings.HasSuffix(gres.Header.Get("ETag"), `.gz"`) || !bytes.Equal(unz, body) || len(gz) > len(body)/2 {
+			t.Errorf("%s: gzip %q etag %q, %d → %d bytes", rng, gres.Header.Get("Content-Encoding"), gres.Header.Get("ETag"), len(gz), len(unz))
 		}
 	}
 }

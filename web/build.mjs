@@ -67,5 +67,13 @@ const glyphs = spawnSync(process.env.GO || "go", ["run", "./cmd/glyphs", "-out",
 if (glyphs.error || glyphs.status !== 0) {
   throw new Error("web: the label glyphs were not built: cmd/glyphs needs Go and fonts-dejavu-core (scripts/deps.sh)");
 }
+// Their gzip twins: distance fields compress to a third.
+for (const stack of readdirSync(join(out, "fonts"))) {
+  for (const name of readdirSync(join(out, "fonts", stack))) {
+    if (!name.endsWith(".pbf")) continue;
+    const file = join(out, "fonts", stack, name);
+    writeFileSync(file + ".gz", gzipSync(readFileSync(file), { level: 9 }));
+  }
+}
 
 console.log(`web: built ${js}, ${css}, ${workerName} into api/page/dist`);
