@@ -42,8 +42,6 @@ export function setLang(tag) {
 
 /** The language in use: "zh-CN" or "en". */
 export const lang = () => current;
-/** Whether the page is in Chinese. */
-export const isZh = () => current === "zh-CN";
 
 /**
  * The page's language at start, from the address (?lang=), the stored
@@ -86,8 +84,6 @@ export function t(key, params) {
   return s.replace(/\{(\w+)\}/g, (m, k) => (k in params && params[k] !== undefined && params[k] !== null ? String(params[k]) : m));
 }
 
-/** Picks the Chinese or the English of a pair, for data that carries both. */
-export const pick = (zh, enWords) => (isZh() ? zh || enWords : enWords || zh);
 
 const fmt = new Map();
 const cached = (kind, opts, make) => {
@@ -99,8 +95,6 @@ const cached = (kind, opts, make) => {
 export const formatNumber = (v, opts = { maximumFractionDigits: 1 }) => cached("n", opts, () => new Intl.NumberFormat(current, opts)).format(v);
 /** A date and time for people, in the device's time zone: 2025/6/1 14:05 or 6/1/2025, 2:05 PM. */
 export const formatDateTime = (d, opts = { dateStyle: "short", timeStyle: "short" }) => cached("d", opts, () => new Intl.DateTimeFormat(current, opts)).format(d);
-/** A month for people: 2025年6月 or Jun 2025. */
-export const formatMonth = (d) => formatDateTime(d, { year: "numeric", month: "short", timeZone: "UTC" });
 
 /**
  * Translates the static page: data-i18n sets an element's text,
