@@ -19,7 +19,7 @@ build:
 # web builds the map page (web/: MapLibre, esbuild) into api/page/dist, which
 # go:embed puts in the binary. dist is not committed: without it the binary
 # serves api/page/index.html, a small fallback. See docs/DESIGN.md, "Map page".
-WEB_SRC := web/index.html web/build.mjs $(wildcard web/src/*)
+WEB_SRC := web/index.html web/build.mjs $(wildcard web/src/*) $(wildcard web/src/i18n/*) cmd/glyphs/main.go
 
 web: api/page/dist/index.html
 

@@ -154,6 +154,11 @@ func (s *Server) pageAsset(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
+// langPageParam is the map page's language, read by the page itself
+// (web/src/i18n.js); the server serves the same page whatever it is.
+var langPageParam = queryParam("lang", "the map page's language: zh-CN or en (default: the browser's); the JSON answer ignores it",
+	map[string]any{"type": "string", "enum": []string{"zh-CN", "en"}})
+
 // fPageParam is the landing page's f: it alone has an HTML page, so only it
 // takes f=html (elsewhere fParam, and f=html is a 406).
 var fPageParam = queryParam("f", "response format: json or html, the map page (default: by the Accept header)",

@@ -31,7 +31,7 @@ func (s *Server) tileRoutes() []route {
 			params:    []param{layersParam, tileCRSParam},
 			responses: withProblems(map[int]string{200: "TileJSON"}), produces: "application/json", handler: s.tileJSON},
 		{method: "GET", path: "/style.json", role: public, id: "getStyle", tag: "Tiles",
-			summary:   "MapLibre GL style drawing every tile layer; no base map, fonts or sprites needed",
+			summary:   "MapLibre GL style drawing every tile layer and its labels; glyphs from /fonts, no base map or sprites needed",
 			responses: map[int]string{200: "MapLibre style"}, produces: "application/json", handler: s.style},
 	}
 }
