@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/gorilla/mux"
-	"github.com/paulmach/orb"
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/tiles"
@@ -61,35 +60,6 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	return writeEncoded(w, r, enc, "application/vnd.mapbox-vector-tile", cc)
 }
 
-// dataBounds is the extent of what the named layers draw.
-func dataBounds(sc *tiles.Scene, layers []string) (orb.Bound, bool) {
-	var b orb.Bound
-	have := false
-	add := func(x orb.Bound, ok bool) {
-		if !ok {
-			return
-		}
-		if !have {
-			b, have = x, true
-			return
-		}
-		b = b.Union(x)
-	}
-	for _, l := range layers {
-		switch l {
-		case tiles.LayerGrids:
-			add(sc.Grids.Bound())
-		case tiles.LayerAreas:
-			add(sc.Areas.Bound())
-		case tiles.LayerHazards, tiles.LayerHotspots:
-			add(sc.Hazards.Bound())
-		case tiles.LayerCameras:
-			add(sc.Cameras.Bound())
-		}
-	}
-	return b, have
-}
-
 func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 	layers, err := tiles.ParseLayers(mux.Vars(r)["layers"])
 	if err != nil {
@@ -99,14 +69,14 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sc := s.live.Scene()
-	b, have := dataBounds(sc, layers)
+	b, have := sc.Bound(layers)
 	w.Header().Set("Cache-Control", s.tileCacheControl())
 	return writeJSON(w, http.StatusOK, "application/json", tiles.NewTileJSON(s.baseURL(r), layers, b, have))
 }
 
 func (s *Server) style(w http.ResponseWriter, r *http.Request) error {
 	sc := s.live.Scene()
-	b, have := dataBounds(sc, tiles.LayerNames())
+	b, have := sc.Bound(tiles.LayerNames())
 	w.Header().Set("Cache-Control", s.tileCacheControl())
 	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), b, have, s.live.RiskRules()))
 }
