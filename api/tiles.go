@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -78,7 +79,49 @@ func (s *Server) style(w http.ResponseWriter, r *http.Request) error {
 	sc := s.live.Scene()
 	b, have := sc.Bound(tiles.LayerNames())
 	w.Header().Set("Cache-Control", s.tileCacheControl())
-	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), b, have, s.live.RiskRules()))
+	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.styleSource(r), b, have, s.live.RiskRules()))
+}
+
+// styleSource is the style's vector source: the server's TileJSON, or the
+// tile archive of serve --archive-url as pmtiles://URL (a path is on this
+// server).
+func (s *Server) styleSource(r *http.Request) string {
+	a := s.cfg.ArchiveURL
+	switch {
+	case a == "":
+		return tiles.TileJSONURL(s.baseURL(r))
+	case strings.HasPrefix(a, "/"):
+		return "pmtiles://" + s.baseURL(r) + a
+	}
+	return "pmtiles://" + a
+}
+
+// ValidArchiveURL checks serve --archive-url: "" (none), an absolute
+// http(s) URL of a PMTiles archive, or a path on this server ("/…"),
+// without characters that would break out of a URL.
+func ValidArchiveURL(a string) error {
+	if a == "" {
+		return nil
+	}
+	u, err := url.Parse(a)
+	bad := err != nil || strings.ContainsAny(a, " ;,'\"<>\n")
+	if !bad && strings.HasPrefix(a, "/") && !strings.HasPrefix(a, "//") {
+		return nil
+	}
+	if bad || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return data.Errorf(data.EINVALID, "archive URL %q: want an absolute http(s) URL of a .pmtiles file, or a path on this server such as /static/city.pmtiles", a)
+	}
+	return nil
+}
+
+// archiveOrigin is the scheme and host of an absolute archive URL; "" for
+// none or a path on this server.
+func archiveOrigin(a string) string {
+	u, err := url.Parse(a)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // authorizeLayers checks the tile layers against the principal's role:

@@ -44,7 +44,7 @@ func externalTool(t *testing.T, name, pkg string) string {
 // serveStore runs `wangge serve` on db until the test ends, with
 // anonymous requests acting as planners (so the cameras layer is
 // readable), and returns its address.
-func serveStore(t *testing.T, db string) string {
+func serveStore(t *testing.T, db string, extra ...string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,7 +56,7 @@ func serveStore(t *testing.T, db string) string {
 	done := make(chan int)
 	var errb bytes.Buffer
 	go func() {
-		done <- run(ctx, []string{"serve", "--anonymous", "planner", "--addr", addr, "--db", db}, io.Discard, &errb)
+		done <- run(ctx, append([]string{"serve", "--anonymous", "planner", "--addr", addr, "--db", db}, extra...), io.Discard, &errb)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -225,7 +225,7 @@ func checkTiles(t *testing.T, name, base string, b orb.Bound, minZoom, maxZoom i
 // (test/tiles/archive.test.js) and the MBTiles file with GDAL's ogrinfo.
 func TestExportTiles(t *testing.T) {
 	db := demoStore(t)
-	addr := serveStore(t, db)
+	addr := serveStore(t, db, "--archive-url", "/archives/demo.pmtiles")
 	dir := t.TempDir()
 	pm, mb := filepath.Join(dir, "demo.pmtiles"), filepath.Join(dir, "demo.mbtiles")
 	layers := "areas,grids,hotspots,hazards"
@@ -307,6 +307,38 @@ func TestExportTiles(t *testing.T) {
 		if !regexp.MustCompile(`ok \d+ tiles \(\d+ features\) equal`).Match(out) || !bytes.Contains(out, []byte("# pass 1")) {
 			t.Fatal("pmtiles reader test compared nothing")
 		}
+	})
+
+	t.Run("style", func(t *testing.T) {
+		res, err := http.Get("http://" + addr + "/style.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var st struct {
+			Sources map[string]struct{ Type, URL string }
+		}
+		if err := json.Unmarshal(body, &st); err != nil {
+			t.Fatal(err)
+		}
+		if src := st.Sources["wangge"]; src.Type != "vector" || src.URL != "pmtiles://http://"+addr+"/archives/demo.pmtiles" {
+			t.Errorf("style source with --archive-url: %+v", src)
+		}
+		validators, _ := filepath.Abs(filepath.Join("..", "..", "test", "validators"))
+		if _, err := os.Stat(filepath.Join(validators, "node_modules", "@maplibre", "maplibre-gl-style-spec")); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("the style validator is not installed (%v): npm ci --prefix test/validators", err)
+			}
+			t.Skipf("the style validator is not installed (%v): npm ci --prefix test/validators", err)
+		}
+		file := filepath.Join(t.TempDir(), "style.json")
+		os.WriteFile(file, body, 0o600)
+		out, err := exec.Command(externalTool(t, "node", "nodejs"), filepath.Join(validators, "validate.mjs"), "--style", file).CombinedOutput()
+		if err != nil {
+			t.Fatalf("style validator: %v\n%s", err, out)
+		}
+		t.Logf("%s", out)
 	})
 
 	t.Run("ogrinfo", func(t *testing.T) {
