@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 
@@ -97,7 +98,8 @@ func (w *MBTiles) Finish(ctx context.Context, m Metadata) (st Stats, err error) 
 	if err != nil {
 		return st, err
 	}
-	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	// Degrees to 1e-7, as PMTiles stores them.
+	f := func(v float64) string { return strconv.FormatFloat(math.Round(v*1e7)/1e7, 'f', -1, 64) }
 	b := m.Bounds
 	for _, kv := range [][2]string{
 		{"name", m.Name},
