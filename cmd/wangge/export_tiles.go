@@ -300,11 +300,16 @@ func renderTiles(ctx context.Context, svc *live.Service, req tileRequest, bound 
 	for range workers {
 		wg.Go(func() {
 			var buf bytes.Buffer
-			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 			for j := range jobs {
 				enc, err := svc.Tile(ctx, req.layers, j.t)
 				r := result{t: j.t, err: err}
-				if err == nil && len(enc.Raw) > 0 {
+				switch {
+				case err != nil || len(enc.Raw) == 0:
+				case enc.Gzip != nil:
+					// The server's own gzip of the tile (BestSpeed).
+					r.gz = enc.Gzip
+				default:
 					buf.Reset()
 					zw.Reset(&buf)
 					zw.Write(enc.Raw)
