@@ -247,8 +247,12 @@ func exportTiles(ctx context.Context, db, out string, req tileRequest, tf *tileF
 		return err
 	}
 	took := time.Since(start)
-	fmt.Fprintf(stdout, "exported to %s: %d tiles (%d distinct) of %s, zoom %d–%d, %d of %d tiles in the extent had features, %d bytes, in %s (%.0f tiles/s)\n",
-		out, st.Tiles, st.Contents, strings.Join(req.layers, ","), req.minZoom, req.maxZoom, st.Tiles, total, st.Bytes,
+	distinct := ""
+	if req.format == "pmtiles" {
+		distinct = fmt.Sprintf(", %d distinct stored", st.Contents)
+	}
+	fmt.Fprintf(stdout, "exported to %s: %d tiles with features of the %d in the extent%s; layers %s, zoom %d–%d; %d bytes; %s (%.0f tiles/s)\n",
+		out, st.Tiles, total, distinct, strings.Join(req.layers, ","), req.minZoom, req.maxZoom, st.Bytes,
 		took.Round(time.Millisecond), float64(total)/took.Seconds())
 	return nil
 }
