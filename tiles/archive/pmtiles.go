@@ -18,8 +18,8 @@ import (
 // PMTiles writes a PMTiles v3 archive of gzip-compressed MVT tiles. Tile
 // data goes to a temporary file as it comes, identical tiles once; only
 // the directory entries (24 bytes per tile with data, fewer where equal
-// neighbours share a run) and a 28-byte hash per distinct tile stay in
-// memory. Finish writes the header, the directories and the metadata, and
+// neighbours share a run) and, per distinct tile, a 16-byte hash and its
+// place (some 40 bytes a tile with the map's overhead) stay in memory. Finish writes the header, the directories and the metadata, and
 // copies the data after them.
 type PMTiles struct {
 	path, tmp, dataPath string
