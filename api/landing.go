@@ -63,6 +63,10 @@ func (s *Server) mapPage() ([]byte, string, error) {
 		csp = strings.Replace(csp, "img-src 'self'", "img-src 'self' "+origin, 1)
 		csp = strings.Replace(csp, "connect-src 'self'", "connect-src 'self' "+origin, 1)
 	}
+	if origin := archiveOrigin(s.cfg.ArchiveURL); origin != "" {
+		// The page reads the style's archive with range requests.
+		csp = strings.Replace(csp, "connect-src 'self'", "connect-src 'self' "+origin, 1)
+	}
 	return b, csp, nil
 }
 

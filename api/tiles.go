@@ -2,11 +2,11 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
-	"github.com/paulmach/orb"
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/spatial"
@@ -66,35 +66,6 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	return writeEncoded(w, r, enc, "application/vnd.mapbox-vector-tile", cc)
 }
 
-// dataBounds is the extent of what the named layers draw.
-func dataBounds(sc *tiles.Scene, layers []string) (orb.Bound, bool) {
-	var b orb.Bound
-	have := false
-	add := func(x orb.Bound, ok bool) {
-		if !ok {
-			return
-		}
-		if !have {
-			b, have = x, true
-			return
-		}
-		b = b.Union(x)
-	}
-	for _, l := range layers {
-		switch l {
-		case tiles.LayerGrids:
-			add(sc.Grids.Bound())
-		case tiles.LayerAreas:
-			add(sc.Areas.Bound())
-		case tiles.LayerHazards, tiles.LayerHotspots:
-			add(sc.Hazards.Bound())
-		case tiles.LayerCameras:
-			add(sc.Cameras.Bound())
-		}
-	}
-	return b, have
-}
-
 func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 	layers, err := tiles.ParseLayers(mux.Vars(r)["layers"])
 	if err != nil {
@@ -108,7 +79,7 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sc := s.live.Scene()
-	b, have := dataBounds(sc, layers)
+	b, have := sc.Bound(layers)
 	tj := tiles.NewTileJSON(s.baseURL(r), layers, c.BoundFromWGS84(b), have)
 	if c != spatial.WGS84 {
 		for i := range tj.Tiles {
@@ -139,9 +110,51 @@ func tileCRS(r *http.Request) (spatial.CRS, error) {
 
 func (s *Server) style(w http.ResponseWriter, r *http.Request) error {
 	sc := s.live.Scene()
-	b, have := dataBounds(sc, tiles.LayerNames())
+	b, have := sc.Bound(tiles.LayerNames())
 	w.Header().Set("Cache-Control", s.tileCacheControl())
-	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), b, have, s.live.RiskRules()))
+	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), s.styleSource(r), b, have, s.live.RiskRules()))
+}
+
+// styleSource is the style's vector source: the server's TileJSON, or the
+// tile archive of serve --archive-url as pmtiles://URL (a path is on this
+// server).
+func (s *Server) styleSource(r *http.Request) string {
+	a := s.cfg.ArchiveURL
+	switch {
+	case a == "":
+		return tiles.TileJSONURL(s.baseURL(r))
+	case strings.HasPrefix(a, "/"):
+		return "pmtiles://" + s.baseURL(r) + a
+	}
+	return "pmtiles://" + a
+}
+
+// ValidArchiveURL checks serve --archive-url: "" (none), an absolute
+// http(s) URL of a PMTiles archive, or a path on this server ("/…"),
+// without characters that would break out of a URL.
+func ValidArchiveURL(a string) error {
+	if a == "" {
+		return nil
+	}
+	u, err := url.Parse(a)
+	bad := err != nil || strings.ContainsAny(a, " ;,'\"<>\n")
+	if !bad && strings.HasPrefix(a, "/") && !strings.HasPrefix(a, "//") {
+		return nil
+	}
+	if bad || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return data.Errorf(data.EINVALID, "archive URL %q: want an absolute http(s) URL of a .pmtiles file, or a path on this server such as /static/city.pmtiles", a)
+	}
+	return nil
+}
+
+// archiveOrigin is the scheme and host of an absolute archive URL; "" for
+// none or a path on this server.
+func archiveOrigin(a string) string {
+	u, err := url.Parse(a)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // authorizeLayers checks the tile layers against the principal's role:

@@ -8,16 +8,26 @@ import (
 	"github.com/wangge/wangge/data"
 )
 
+// TileJSONURL is the URL of the TileJSON of every layer served under
+// baseURL, the style's usual source.
+func TileJSONURL(baseURL string) string {
+	return baseURL + "/tiles/" + strings.Join(LayerNames(), ",") + ".json"
+}
+
 // Style returns a MapLibre GL style (spec version 8) that draws every
-// layer of wangge's tiles served under baseURL. It needs no base map and
-// no sprites, and its label glyphs come from the same server (GlyphsPath:
-// Latin ranges; CJK is drawn by the client's own fonts, MapLibre's
-// localIdeographFontFamily), so it works without the internet; counts and
-// severities are drawn as circle sizes. Grids
+// layer of wangge's tiles served under baseURL from the vector source at
+// sourceURL: the
+// server's TileJSON (TileJSONURL), or pmtiles://URL of a tile archive
+// written by wangge export, which MapLibre reads with the PMTiles
+// protocol. It needs no base map and no sprites, and its label glyphs
+// come from the same server (GlyphsPath: Latin ranges; CJK is drawn by
+// the client's own fonts, MapLibre's localIdeographFontFamily), so it
+// works without the internet; counts and severities are drawn as circle
+// sizes. Grids
 // are filled by their risk level in the colours of risk (the levels in
 // use), falling back to the deviation from the target where a grid has no
 // level yet; a nil risk leaves the deviation alone.
-func Style(baseURL string, bounds orb.Bound, ok bool, risk *data.RiskRules) map[string]any {
+func Style(baseURL, sourceURL string, bounds orb.Bound, ok bool, risk *data.RiskRules) map[string]any {
 	src := "wangge"
 	center, zoom := []float64{0, 0}, 1.0
 	if ok {
@@ -84,7 +94,7 @@ func Style(baseURL string, bounds orb.Bound, ok bool, risk *data.RiskRules) map[
 		"center": center,
 		"zoom":   zoom,
 		"sources": map[string]any{
-			src: map[string]any{"type": "vector", "url": baseURL + "/tiles/" + strings.Join(LayerNames(), ",") + ".json", "attribution": Attribution},
+			src: map[string]any{"type": "vector", "url": sourceURL, "attribution": Attribution},
 		},
 		"layers": layers,
 	}
