@@ -21,7 +21,6 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
-	"github.com/protomaps/go-pmtiles/pmtiles"
 
 	"github.com/wangge/wangge/data/gpkg"
 	"github.com/wangge/wangge/tiles/archive"
@@ -114,41 +113,19 @@ func gunzip(t *testing.T, b []byte) []byte {
 	return out
 }
 
-// readPMTiles reads every tile of a PMTiles archive with go-pmtiles'
-// deserialisers, run lengths and leaf directories followed.
-func readPMTiles(t *testing.T, path string) (pmtiles.HeaderV3, map[maptile.Tile][]byte, map[string]any) {
+// readPMTiles reads every tile of a PMTiles archive, run lengths and leaf
+// directories followed (the protomaps reader checks the same archive in
+// TestExportTiles).
+func readPMTiles(t *testing.T, path string) (archive.PMTilesInfo, map[maptile.Tile][]byte, map[string]any) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
+	info, meta, tiles, err := archive.ReadPMTiles(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := pmtiles.DeserializeHeader(raw[:pmtiles.HeaderV3LenBytes])
-	if err != nil {
-		t.Fatal(err)
+	if info.RootEnd > 16384 {
+		t.Errorf("root directory ends at %d, beyond the first 16 KiB", info.RootEnd)
 	}
-	if h.RootOffset+h.RootLength > 16384 {
-		t.Errorf("root directory ends at %d, beyond the first 16 KiB", h.RootOffset+h.RootLength)
-	}
-	out := map[maptile.Tile][]byte{}
-	var dir func(off, n uint64)
-	dir = func(off, n uint64) {
-		for _, e := range pmtiles.DeserializeEntries(bytes.NewBuffer(raw[off:off+n]), h.InternalCompression) {
-			if e.RunLength == 0 {
-				dir(h.LeafDirectoryOffset+e.Offset, uint64(e.Length))
-				continue
-			}
-			for i := range uint64(e.RunLength) {
-				z, x, y := pmtiles.IDToZxy(e.TileID + i)
-				out[maptile.New(x, y, maptile.Zoom(z))] = raw[h.TileDataOffset+e.Offset : h.TileDataOffset+e.Offset+uint64(e.Length)]
-			}
-		}
-	}
-	dir(h.RootOffset, h.RootLength)
-	meta, err := pmtiles.DeserializeMetadata(bytes.NewReader(raw[h.MetadataOffset:h.MetadataOffset+h.MetadataLength]), h.InternalCompression)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, out, meta
+	return info, tiles, meta
 }
 
 // readMBTiles reads every tile of an MBTiles file, rows flipped back to
@@ -237,8 +214,7 @@ func TestExportTiles(t *testing.T) {
 	}
 	t.Log(strings.TrimSpace(out))
 	h, pmTiles, meta := readPMTiles(t, pm)
-	if h.TileCompression != pmtiles.Gzip || h.TileType != pmtiles.Mvt || h.InternalCompression != pmtiles.Gzip ||
-		h.MinZoom != 0 || h.MaxZoom != 13 || !h.Clustered || int(h.AddressedTilesCount) != len(pmTiles) {
+	if !h.Gzip || h.MinZoom != 0 || h.MaxZoom != 13 || !h.Clustered || h.Addressed != len(pmTiles) {
 		t.Errorf("header %+v; %d tiles read", h, len(pmTiles))
 	}
 	var ids []string
@@ -248,8 +224,7 @@ func TestExportTiles(t *testing.T) {
 	if strings.Join(ids, ",") != layers {
 		t.Errorf("vector_layers %v, want %s (the default: no cameras)", ids, layers)
 	}
-	bound := orb.Bound{Min: orb.Point{float64(h.MinLonE7) / 1e7, float64(h.MinLatE7) / 1e7},
-		Max: orb.Point{float64(h.MaxLonE7) / 1e7, float64(h.MaxLatE7) / 1e7}}
+	bound := h.Bounds
 	all := checkTiles(t, "pmtiles", base, bound, 0, 13, pmTiles)
 
 	code, out, errs = runCLI(t, "export", "--db", db, "--format", "mbtiles", mb, "--maxzoom", "13")

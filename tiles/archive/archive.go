@@ -18,7 +18,6 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
-	"github.com/protomaps/go-pmtiles/pmtiles"
 )
 
 // Writer is an archive being written.
@@ -144,4 +143,4 @@ func walk(t maptile.Tile, z maptile.Zoom, ranges []tileRange, fn func(maptile.Ti
 }
 
 // tileID is the PMTiles id of t.
-func tileID(t maptile.Tile) uint64 { return pmtiles.ZxyToID(uint8(t.Z), t.X, t.Y) }
+func tileID(t maptile.Tile) uint64 { return zxyID(uint8(t.Z), t.X, t.Y) }

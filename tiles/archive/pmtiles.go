@@ -12,7 +12,6 @@ import (
 	"slices"
 
 	"github.com/paulmach/orb/maptile"
-	"github.com/protomaps/go-pmtiles/pmtiles"
 )
 
 // PMTiles writes a PMTiles v3 archive of gzip-compressed MVT tiles. Tile
@@ -26,7 +25,7 @@ type PMTiles struct {
 	data                *os.File
 	buf                 *bufio.Writer
 	size                uint64 // bytes of tile data written
-	entries             []pmtiles.EntryV3
+	entries             []pmEntry
 	seen                map[[16]byte]span
 	addressed           int
 	ordered             bool // entries came in tile id order
@@ -97,7 +96,7 @@ func (w *PMTiles) WriteTile(_ context.Context, t maptile.Tile, gz []byte) error 
 			return nil
 		}
 	}
-	w.entries = append(w.entries, pmtiles.EntryV3{TileID: id, Offset: sp.off, Length: sp.n, RunLength: 1})
+	w.entries = append(w.entries, pmEntry{TileID: id, Offset: sp.off, Length: sp.n, RunLength: 1})
 	return nil
 }
 
@@ -112,41 +111,37 @@ func (w *PMTiles) Finish(_ context.Context, m Metadata) (st Stats, err error) {
 		return st, err
 	}
 	if !w.ordered {
-		slices.SortFunc(w.entries, func(a, b pmtiles.EntryV3) int { return cmp.Compare(a.TileID, b.TileID) })
+		slices.SortFunc(w.entries, func(a, b pmEntry) int { return cmp.Compare(a.TileID, b.TileID) })
 	}
-	root, leaves, _ := pmtiles.BuildDirectories(w.entries, 16384-pmtiles.HeaderV3LenBytes, pmtiles.Gzip)
-	meta, err := pmtiles.SerializeMetadata(metadataJSON(m), pmtiles.Gzip)
+	root, leaves := buildDirectories(w.entries, 16384-pmHeaderLen)
+	meta, err := encodeMetadata(metadataJSON(m))
 	if err != nil {
 		return st, err
 	}
 	e7 := func(v float64) int32 { return int32(math.Round(v * 1e7)) }
-	h := pmtiles.HeaderV3{
-		SpecVersion:         3,
-		RootOffset:          pmtiles.HeaderV3LenBytes,
-		RootLength:          uint64(len(root)),
-		AddressedTilesCount: uint64(w.addressed),
-		TileEntriesCount:    uint64(len(w.entries)),
-		TileContentsCount:   uint64(len(w.seen)),
-		TileDataLength:      w.size,
-		Clustered:           w.ordered,
-		InternalCompression: pmtiles.Gzip,
-		TileCompression:     pmtiles.Gzip,
-		TileType:            pmtiles.Mvt,
-		MinZoom:             uint8(m.MinZoom),
-		MaxZoom:             uint8(m.MaxZoom),
-		MinLonE7:            e7(m.Bounds.Min[0]),
-		MinLatE7:            e7(m.Bounds.Min[1]),
-		MaxLonE7:            e7(m.Bounds.Max[0]),
-		MaxLatE7:            e7(m.Bounds.Max[1]),
-		CenterZoom:          uint8(m.CenterZoom),
-		CenterLonE7:         e7(m.Center[0]),
-		CenterLatE7:         e7(m.Center[1]),
+	h := pmHeader{
+		RootOffset:  pmHeaderLen,
+		RootLength:  uint64(len(root)),
+		Addressed:   uint64(w.addressed),
+		Entries:     uint64(len(w.entries)),
+		Contents:    uint64(len(w.seen)),
+		DataLength:  w.size,
+		Clustered:   w.ordered,
+		MinZoom:     uint8(m.MinZoom),
+		MaxZoom:     uint8(m.MaxZoom),
+		MinLonE7:    e7(m.Bounds.Min[0]),
+		MinLatE7:    e7(m.Bounds.Min[1]),
+		MaxLonE7:    e7(m.Bounds.Max[0]),
+		MaxLatE7:    e7(m.Bounds.Max[1]),
+		CenterZoom:  uint8(m.CenterZoom),
+		CenterLonE7: e7(m.Center[0]),
+		CenterLatE7: e7(m.Center[1]),
 	}
 	h.MetadataOffset = h.RootOffset + h.RootLength
-	h.MetadataLength = uint64(len(meta))
-	h.LeafDirectoryOffset = h.MetadataOffset + h.MetadataLength
-	h.LeafDirectoryLength = uint64(len(leaves))
-	h.TileDataOffset = h.LeafDirectoryOffset + h.LeafDirectoryLength
+	h.MetaLength = uint64(len(meta))
+	h.LeafOffset = h.MetadataOffset + h.MetaLength
+	h.LeafLength = uint64(len(leaves))
+	h.DataOffset = h.LeafOffset + h.LeafLength
 
 	f, err := os.OpenFile(w.tmp, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
@@ -154,7 +149,7 @@ func (w *PMTiles) Finish(_ context.Context, m Metadata) (st Stats, err error) {
 	}
 	defer f.Close()
 	out := bufio.NewWriterSize(f, 1<<20)
-	for _, b := range [][]byte{pmtiles.SerializeHeader(h), root, meta, leaves} {
+	for _, b := range [][]byte{h.bytes(), root, meta, leaves} {
 		if _, err := out.Write(b); err != nil {
 			return st, err
 		}
@@ -181,7 +176,7 @@ func (w *PMTiles) Finish(_ context.Context, m Metadata) (st Stats, err error) {
 	if err := place(w.tmp, w.path); err != nil {
 		return st, err
 	}
-	return Stats{Tiles: w.addressed, Contents: len(w.seen), Bytes: int64(h.TileDataOffset + w.size)}, nil
+	return Stats{Tiles: w.addressed, Contents: len(w.seen), Bytes: int64(h.DataOffset + w.size)}, nil
 }
 
 // Abort implements Writer.
