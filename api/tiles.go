@@ -31,8 +31,15 @@ func (s *Server) tileRoutes() []route {
 			params:    []param{layersParam, tileCRSParam},
 			responses: withProblems(map[int]string{200: "TileJSON"}), produces: "application/json", handler: s.tileJSON},
 		{method: "GET", path: "/style.json", role: public, id: "getStyle", tag: "Tiles",
-			summary:   "MapLibre GL style drawing every tile layer and its labels; glyphs from /fonts, no base map or sprites needed",
-			responses: map[int]string{200: "MapLibre style"}, produces: "application/json", handler: s.style},
+			summary: "MapLibre GL style drawing every tile layer and its labels; glyphs from /fonts, no base map or sprites needed. " +
+				"basemap=amap draws AMap (高德, GCJ-02) under the layers, with wangge's tiles in GCJ-02 so that they line up; " +
+				"basemap=tianditu&tk=KEY draws Tianditu (天地图, CGCS2000) with the user's key",
+			params: []param{
+				queryParam("basemap", "a base map of a Chinese map service under the layers: amap or tianditu (needs tk)",
+					map[string]any{"type": "string", "enum": tiles.BaseMapNames()}),
+				queryParam("tk", "the user's Tianditu key, for basemap=tianditu", str),
+			},
+			responses: withProblems(map[int]string{200: "MapLibre style"}), produces: "application/json", handler: s.style},
 	}
 }
 
@@ -109,10 +116,27 @@ func tileCRS(r *http.Request) (spatial.CRS, error) {
 }
 
 func (s *Server) style(w http.ResponseWriter, r *http.Request) error {
+	var basemap *tiles.BaseMap
+	q := r.URL.Query()
+	if name := q.Get("basemap"); name != "" {
+		var err error
+		if basemap, err = tiles.BaseMapPreset(name, q.Get("tk")); err != nil {
+			return invalid("parameter basemap: %v", err)
+		}
+	} else if q.Has("tk") {
+		return invalid("parameter tk: a Tianditu key goes with basemap=tianditu")
+	}
+	source := s.styleSource(r)
+	if basemap != nil && basemap.CRS == "gcj02" {
+		if s.cfg.ArchiveURL != "" {
+			return invalid("parameter basemap: %s is in GCJ-02, and this server's style draws a tile archive (--archive-url), which is in WGS 84", basemap.Name)
+		}
+		source += "?crs=gcj02"
+	}
 	sc := s.live.Scene()
 	b, have := sc.Bound(tiles.LayerNames())
 	w.Header().Set("Cache-Control", s.tileCacheControl())
-	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), s.styleSource(r), b, have, s.live.RiskRules()))
+	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), source, basemap, b, have, s.live.RiskRules()))
 }
 
 // styleSource is the style's vector source: the server's TileJSON, or the

@@ -23,11 +23,12 @@ func TileJSONURL(baseURL string) string {
 // come from the same server (GlyphsPath: Latin ranges; CJK is drawn by
 // the client's own fonts, MapLibre's localIdeographFontFamily), so it
 // works without the internet; counts and severities are drawn as circle
-// sizes. Grids
+// sizes; basemap, when not nil, is drawn under them (the caller points
+// sourceURL at tiles in the base map's CRS). Grids
 // are filled by their risk level in the colours of risk (the levels in
 // use), falling back to the deviation from the target where a grid has no
 // level yet; a nil risk leaves the deviation alone.
-func Style(baseURL, sourceURL string, bounds orb.Bound, ok bool, risk *data.RiskRules) map[string]any {
+func Style(baseURL, sourceURL string, basemap *BaseMap, bounds orb.Bound, ok bool, risk *data.RiskRules) map[string]any {
 	src := "wangge"
 	center, zoom := []float64{0, 0}, 1.0
 	if ok {
@@ -84,7 +85,7 @@ func Style(baseURL, sourceURL string, bounds orb.Bound, ok bool, risk *data.Risk
 			"circle-stroke-width": 1}),
 	}
 	layers = append(layers, labelLayers(src)...)
-	return map[string]any{
+	style := map[string]any{
 		"version": 8,
 		"name":    "wangge",
 		"metadata": map[string]any{
@@ -98,6 +99,10 @@ func Style(baseURL, sourceURL string, bounds orb.Bound, ok bool, risk *data.Risk
 		},
 		"layers": layers,
 	}
+	if basemap != nil {
+		withBaseMap(style, basemap)
+	}
+	return style
 }
 
 // GlyphsPath is where the server answers glyph ranges, a MapLibre glyphs
