@@ -57,28 +57,8 @@ func (s *Server) glyphs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return data.Errorf(data.ENOTFOUND, "no glyphs %s for font %q: only Latin ranges are served; the page draws CJK with the browser's fonts", rng, stack)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/x-protobuf")
-	h.Set("Cache-Control", "public, max-age=86400")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Add("Vary", "Accept-Encoding")
-	etag := `"` + strconv.Itoa(len(body)) + "-" + strconv.FormatUint(uint64(sum32(body)), 16)
-	if gz, err := pageFiles.ReadFile(file + ".gz"); err == nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		body, etag = gz, etag+".gz"
-		h.Set("Content-Encoding", "gzip")
-	}
-	etag += `"`
-	h.Set("ETag", etag)
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return nil
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	_, err = w.Write(body)
-	return err
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	return serveBuilt(w, r, file, body, "application/x-protobuf", strconv.Itoa(len(body))+"-"+strconv.FormatUint(uint64(sum32(body)), 16))
 }
 
 // sum32 is FNV-1a of b, enough to tell one build's glyphs from another's.

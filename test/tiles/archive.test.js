@@ -8,25 +8,12 @@
 //   ARCHIVE=out.pmtiles TILES_URL=http://host/tiles/areas,grids TILES='[[12,2143,1434],…]' node --test archive.test.js
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {open} from 'node:fs/promises';
 import {PMTiles} from 'pmtiles';
+import {NodeFileSource} from './filesource.mjs';
 import {VectorTile} from '@mapbox/vector-tile';
 import {PbfReader} from 'pbf';
 
 const {ARCHIVE, TILES_URL, TILES} = process.env;
-
-// A pmtiles Source over a local file (the package's FileSource wants a
-// browser File).
-class NodeFileSource {
-    constructor(path) { this.path = path; this.fh = open(path, 'r'); }
-    getKey() { return this.path; }
-    async getBytes(offset, length) {
-        const fh = await this.fh;
-        const buf = Buffer.alloc(length);
-        const {bytesRead} = await fh.read(buf, 0, length, offset);
-        return {data: buf.buffer.slice(buf.byteOffset, buf.byteOffset + bytesRead)};
-    }
-}
 
 function decode(bytes) {
     const vt = new VectorTile(new PbfReader(new Uint8Array(bytes)));

@@ -3,19 +3,8 @@
 // (TestPMTilesReader), which write archives whose tiles are gzipped text:
 //
 //   node pmtiles-read.mjs ARCHIVE '[[z,x,y],…]'   → {"z/x/y": "text" or null, …, "header": {…}}
-import {open} from 'node:fs/promises';
 import {PMTiles} from 'pmtiles';
-
-class NodeFileSource {
-    constructor(path) { this.path = path; this.fh = open(path, 'r'); }
-    getKey() { return this.path; }
-    async getBytes(offset, length) {
-        const fh = await this.fh;
-        const buf = Buffer.alloc(length);
-        const {bytesRead} = await fh.read(buf, 0, length, offset);
-        return {data: buf.buffer.slice(buf.byteOffset, buf.byteOffset + bytesRead)};
-    }
-}
+import {NodeFileSource} from './filesource.mjs';
 
 const [path, list] = process.argv.slice(2);
 const pm = new PMTiles(new NodeFileSource(path));
