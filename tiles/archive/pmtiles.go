@@ -29,6 +29,9 @@ type PMTiles struct {
 	seen                map[[16]byte]span
 	addressed           int
 	ordered             bool // entries came in tile id order
+	// rootMax bounds the root directory: readers fetch the first 16 KiB
+	// and expect header and root in it. Tests lower it to make leaves.
+	rootMax int
 }
 
 // span is where a tile's bytes are in the data section.
@@ -41,7 +44,7 @@ var _ Writer = (*PMTiles)(nil)
 
 // NewPMTiles starts a PMTiles archive that Finish puts at path.
 func NewPMTiles(path string) (*PMTiles, error) {
-	w := &PMTiles{path: path, tmp: path + ".tmp", dataPath: path + ".tmp-data", seen: map[[16]byte]span{}, ordered: true}
+	w := &PMTiles{path: path, tmp: path + ".tmp", dataPath: path + ".tmp-data", seen: map[[16]byte]span{}, ordered: true, rootMax: 16384 - pmHeaderLen}
 	if _, err := os.Stat(path); err == nil {
 		return nil, fmt.Errorf("%w: %s", ErrExists, path)
 	}
@@ -113,7 +116,7 @@ func (w *PMTiles) Finish(_ context.Context, m Metadata) (st Stats, err error) {
 	if !w.ordered {
 		slices.SortFunc(w.entries, func(a, b pmEntry) int { return cmp.Compare(a.TileID, b.TileID) })
 	}
-	root, leaves := buildDirectories(w.entries, 16384-pmHeaderLen)
+	root, leaves := buildDirectories(w.entries, w.rootMax)
 	meta, err := encodeMetadata(metadataJSON(m))
 	if err != nil {
 		return st, err
