@@ -29,7 +29,8 @@ func (s *Server) locateRoutes() []route {
 			responses: withProblems(map[int]string{200: `{"point", "grid" (null outside every grid), "parents", "distance_to_boundary_m"}`}),
 			produces:  "application/json", handler: s.locate},
 		{method: "POST", path: "/v1/locate", role: data.RoleField, id: "locateBatch", tag: "Locate",
-			summary:   fmt.Sprintf(`Batch locate: body {"points": [[lon, lat], …], "crs": "wgs84"} with up to %d points; results in the same order`, maxBatch),
+			summary: fmt.Sprintf(`Batch locate: body {"points": [[lon, lat], …], "crs": "wgs84"} with up to %d points; results in the same order. `+
+				`"answer": "codes" answers {"codes": [grid code or null, …]} alone, for clients that only sort points into grids`, maxBatch),
 			responses: withProblems(map[int]string{200: `{"results": […]}, one locate answer per point`}),
 			produces:  "application/json", handler: s.locateBatch},
 	}
@@ -107,6 +108,9 @@ func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
 type locateRequest struct {
 	Points [][]float64 `json:"points"`
 	CRS    string      `json:"crs"`
+	// Answer "codes" asks for the grid codes alone: {"codes": [code or
+	// null, …]}, for clients that only sort points into grids.
+	Answer string `json:"answer"`
 }
 
 // locateRequestRaw is the body read again, item by item, when the fast read
@@ -114,6 +118,7 @@ type locateRequest struct {
 type locateRequestRaw struct {
 	Points []json.RawMessage `json:"points"`
 	CRS    string            `json:"crs"`
+	Answer string            `json:"answer"`
 }
 
 func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
@@ -122,7 +127,10 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 		return jsonBodyError(err)
 	}
 	var req locateRequest
-	if err := decodeJSON(body, &req); err != nil {
+	fast, crs, answer, ok := scanBatch(body)
+	if ok {
+		req.CRS, req.Answer = crs, answer
+	} else if err := decodeJSON(body, &req); err != nil {
 		var raw locateRequestRaw
 		if rerr := decodeJSON(body, &raw); rerr != nil {
 			return rerr
@@ -136,12 +144,24 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		return err // not expected: the item-wise read found nothing wrong
+	} else {
+		if req.Points == nil {
+			return invalid(`body: "points" is required: {"points": [[lon, lat], …]}`)
+		}
+		fast = make([][2]float64, len(req.Points))
+		for i, xy := range req.Points {
+			if len(xy) != 2 {
+				got, _ := json.Marshal(xy) // numbers just decoded from JSON
+				return invalid("body: points[%d] must be [lon, lat] (two numbers), got %s", i, got)
+			}
+			fast[i] = [2]float64{xy[0], xy[1]}
+		}
 	}
-	if req.Points == nil {
-		return invalid(`body: "points" is required: {"points": [[lon, lat], …]}`)
+	if len(fast) > maxBatch {
+		return invalid("body: points has %d positions, the limit is %d", len(fast), maxBatch)
 	}
-	if len(req.Points) > maxBatch {
-		return invalid("body: points has %d positions, the limit is %d", len(req.Points), maxBatch)
+	if req.Answer != "" && req.Answer != "full" && req.Answer != "codes" {
+		return invalid("body: answer: %q is neither full (the default) nor codes", req.Answer)
 	}
 	c := spatial.WGS84
 	if req.CRS != "" {
@@ -151,13 +171,9 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Check every point before answering any, so a bad point rejects the
 	// batch with its index rather than a half-written answer.
-	pts := make([]orb.Point, len(req.Points))
-	for i, xy := range req.Points {
-		if len(xy) != 2 {
-			got, _ := json.Marshal(xy) // numbers just decoded from JSON
-			return invalid("body: points[%d] must be [lon, lat] (two numbers), got %s", i, got)
-		}
-		p := orb.Point{xy[0], xy[1]}
+	pts := make([]orb.Point, len(fast))
+	for i, xy := range fast {
+		p := orb.Point(xy)
 		if err := data.CheckPoint(p); err != nil {
 			return invalid("body: points[%d] %s", i, data.ErrorMessage(err))
 		}
@@ -165,6 +181,9 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 		if pts[i], err = toWGS84(c, p, fmt.Sprintf("body: points[%d]", i)); err != nil {
 			return err
 		}
+	}
+	if req.Answer == "codes" {
+		return writeRaw(w, s.appendCodes(pts))
 	}
 	pp, as := s.staffed(r), s.live.Areas()
 	buf := make([]byte, 0, 64+len(pts)*256)
@@ -177,6 +196,28 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 	}
 	buf = append(buf, "]}\n"...)
 	return writeRaw(w, buf)
+}
+
+// appendCodes is the compact answer: each point's grid code, or null.
+func (s *Server) appendCodes(pts []orb.Point) []byte {
+	pp := s.live.Published()
+	buf := make([]byte, 0, 32+len(pts)*16)
+	buf = append(buf, `{"codes":[`...)
+	for i, p := range pts {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		gi, ok := -1, false
+		if pp != nil {
+			gi, ok = pp.Locator.Locate(p)
+		}
+		if !ok {
+			buf = append(buf, "null"...)
+			continue
+		}
+		buf = strconv.AppendQuote(buf, pp.Plan.Grids[gi].Code)
+	}
+	return append(buf, "]}\n"...)
 }
 
 // staffed is the published plan's grids as the caller may see them: with

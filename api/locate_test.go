@@ -160,6 +160,20 @@ func testLocateAgreesWithPlanar(t *testing.T, f *fixture) {
 			pts[i] = orb.Point{all.Min[0] + rng.Float64()*(all.Max[0]-all.Min[0]), all.Min[1] + rng.Float64()*(all.Max[1]-all.Min[1])}
 		}
 		answers := f.locateBatch(t, pts, "")
+		if b == 0 {
+			// The compact answer names the same grids.
+			res, body := f.do(t, "POST", "/v1/locate", map[string]any{"points": pts, "answer": "codes"})
+			var compact struct{ Codes []*string }
+			decode(t, body, &compact)
+			if res.StatusCode != 200 || len(compact.Codes) != len(pts) {
+				t.Fatalf("answer codes: %d, %d codes", res.StatusCode, len(compact.Codes))
+			}
+			for i, c := range compact.Codes {
+				if c != nil && *c != answers[i].code() || c == nil && answers[i].code() != "" {
+					t.Fatalf("point %v: answer codes %v, the full answer %q", pts[i], c, answers[i].code())
+				}
+			}
+		}
 		for i, p := range pts {
 			var want []string
 			bi, bj := bucket(p[0], p[1])
@@ -430,6 +444,28 @@ func BenchmarkLocateBatch10k(b *testing.B) {
 		pts[i] = orb.Point{bound.Min[0] + rng.Float64()*(bound.Max[0]-bound.Min[0]), bound.Min[1] + rng.Float64()*(bound.Max[1]-bound.Min[1])}
 	}
 	body, _ := json.Marshal(map[string]any{"points": pts})
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/v1/locate", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		srv.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// BenchmarkLocateBatch10kCodes is BenchmarkLocateBatch10k with "answer":
+// "codes": the grid codes alone.
+func BenchmarkLocateBatch10kCodes(b *testing.B) {
+	srv, bound := montevideoServer(b)
+	rng := rand.New(rand.NewPCG(8, 8))
+	pts := make([]orb.Point, 10000)
+	for i := range pts {
+		pts[i] = orb.Point{bound.Min[0] + rng.Float64()*(bound.Max[0]-bound.Min[0]), bound.Min[1] + rng.Float64()*(bound.Max[1]-bound.Min[1])}
+	}
+	body, _ := json.Marshal(map[string]any{"points": pts, "answer": "codes"})
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
