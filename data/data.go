@@ -29,11 +29,13 @@ const (
 	LayerGrids      Layer = "grids"
 	LayerHazards    Layer = "hazards"
 	LayerCameras    Layer = "cameras"
+	LayerStreets    Layer = "streets"
+	LayerUnits      Layer = "units"
 )
 
 // Layers lists every layer in a stable order.
 func Layers() []Layer {
-	return []Layer{LayerAreas, LayerGrids, LayerHazards, LayerCameras, LayerHouseholds}
+	return []Layer{LayerAreas, LayerGrids, LayerHazards, LayerCameras, LayerHouseholds, LayerStreets, LayerUnits}
 }
 
 // ParseLayer returns the layer called name.
@@ -43,7 +45,7 @@ func ParseLayer(name string) (Layer, error) {
 			return l, nil
 		}
 	}
-	return "", Errorf(ENOTFOUND, "unknown collection %q (known: areas, grids, hazards, cameras, households)", name)
+	return "", Errorf(ENOTFOUND, "unknown collection %q (known: areas, grids, hazards, cameras, households, streets, units)", name)
 }
 
 // Household is a residential building or address point with its number of
