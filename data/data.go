@@ -169,6 +169,13 @@ type Report struct {
 	ParentAreaM2      float64     `json:"parent_area_m2"` // sum of the parents' areas
 	GridAreaM2        float64     `json:"grid_area_m2"`   // sum of the grids' areas
 	HeavyCells        []HeavyCell `json:"heavy_cells,omitempty"`
+	// InnerBoundaryM is the length of boundary between two grids (not
+	// along a parent's edge); StreetSharePct the share of it within 20 m
+	// of a street, river or railway. Both are measured only when the
+	// streets layer has data (gridgen/streets.go), whether or not the
+	// grids were drawn to follow them.
+	InnerBoundaryM float64 `json:"inner_boundary_m,omitempty"`
+	StreetSharePct float64 `json:"street_share_pct,omitempty"`
 	// WithoutWorker lists the grids no worker of the roster serves (by the
 	// grid's code or an area's above it) when the plan was drawn; a chief
 	// alone does not count. Nil when the roster is empty (nobody staffed).

@@ -39,6 +39,13 @@ type Input struct {
 	Base *data.Plan
 	// Locked lists codes of Base grids that must stay exactly as they are.
 	Locked []string
+	// Streets are the roads, rivers and railways grid boundaries are drawn
+	// to (streets.go); none: boundaries follow nothing but balance and
+	// shape, as before streets existed.
+	Streets []data.Street
+	// NoStreets draws the grids without regard to Streets, which are then
+	// only measured in the report (the share of boundary along them).
+	NoStreets bool
 }
 
 // Options tune how Generate runs, not what it produces.
@@ -61,6 +68,8 @@ type run struct {
 	owner    []int32 // parent index claiming household i, -1 if none
 	ownPiece []int32 // piece within that parent
 	base     *baseIndex
+	streets  *streetIndex // nil without streets
+	follow   bool         // draw boundaries to the streets
 
 	progMu   sync.Mutex
 	progPer  []int // progress units done per parent
@@ -229,6 +238,8 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 	if in.Base != nil {
 		r.base = newBaseIndex(in.Base, in.Locked)
 	}
+	r.streets = newStreetIndex(in.Streets)
+	r.follow = r.streets != nil && !in.NoStreets
 
 	return r, rep, nil
 }

@@ -17,18 +17,20 @@ import (
 
 // parentOut is everything processParent learned about one parent.
 type parentOut struct {
-	pc        *parentCells
-	labels    []int32 // piece → grid index within the parent
-	grids     []gridOut
-	parts     int
-	cut       int
-	areaM2    float64
-	planar    float64 // planar area in degrees²
-	m2PerDeg  float64 // m² per degree² at the parent's latitude
-	top       float64 // northernmost latitude, for code bands
-	warnings  []string
-	moved     int
-	baseCodes []string // per piece, in a redraw
+	pc         *parentCells
+	labels     []int32 // piece → grid index within the parent
+	grids      []gridOut
+	parts      int
+	cut        int
+	areaM2     float64
+	planar     float64 // planar area in degrees²
+	m2PerDeg   float64 // m² per degree² at the parent's latitude
+	top        float64 // northernmost latitude, for code bands
+	warnings   []string
+	moved      int
+	baseCodes  []string // per piece, in a redraw
+	innerM     float64  // boundary between grids, metres
+	innerNearM float64  // of which within NearStreetM of a street
 }
 
 // gridOut is one grid before codes are given.
@@ -115,6 +117,7 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 			out.cut++
 		}
 	}
+	out.innerM, out.innerNearM = r.innerBoundary(pc, labels)
 	var gerr error
 	var mu sync.Mutex
 	var built atomic.Int32

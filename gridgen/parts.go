@@ -106,6 +106,7 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 		}
 		target := targets[pi]
 		g := partGraph(pc, vs, local)
+		r.setStreetWeights(pc, vs, g)
 		var pp func(float64)
 		if prog != nil {
 			lo, span := float64(doneV)/float64(len(pc.pieces)), float64(len(vs))/float64(len(pc.pieces))
@@ -117,6 +118,17 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 			res = r.redrawPart(ctx, baseCodes, vs, g, target, sem, pp)
 		} else {
 			res = partitionPart(ctx, g, target, sem, pp)
+			if g.ec != nil && imbalance(g, res) > 0 {
+				// Street weights are a preference and balance is the
+				// rule: where the partition that follows the streets
+				// leaves a grid out of bounds, the street-free one is
+				// drawn too and the better balanced one kept.
+				plain := *g
+				plain.ew, plain.ec = nil, nil
+				if alt := partitionPart(ctx, &plain, target, sem, nil); imbalance(g, alt) < imbalance(g, res) {
+					res = alt
+				}
+			}
 		}
 		for i, v := range vs {
 			labels[v] = next + res.labels[i]
@@ -189,4 +201,20 @@ func partTargets(pc *parentCells, byPart [][]int32, target float64, want int) []
 		targets[i] = float64(hh[i]) / float64(share[i]) * (1 + 1e-9)
 	}
 	return targets
+}
+
+// imbalance is how far the grids of res that refinement may change lie
+// outside their bounds, in households, summed.
+func imbalance(g *graph, res partResult) float64 {
+	wg := make([]float64, res.grids)
+	for v, l := range res.labels {
+		wg[l] += float64(g.w[v])
+	}
+	s := 0.0
+	for l, w := range wg {
+		if !res.fixed[l] {
+			s += penalty(w, res.bounds[l])
+		}
+	}
+	return s
 }

@@ -16,7 +16,7 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 	rep.Parents = len(r.in.Parents)
 	var hhs []int
 	var pps []float64
-	var sumArea, sumParent float64
+	var sumArea, sumParent, inner, innerNear float64
 	for pi, o := range outs {
 		a := r.in.Parents[pi]
 		codes, err := r.codes(a, o)
@@ -35,6 +35,8 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		}
 		rep.Warnings = append(rep.Warnings, o.warnings...)
 		rep.CutEdges += o.cut
+		inner += o.innerM
+		innerNear += o.innerNearM
 		rep.Parts += o.parts
 		rep.Cells += len(o.pc.pieces)
 		rep.HouseholdsMoved += o.moved
@@ -131,6 +133,10 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		rep.PolsbyPopperMean, rep.PolsbyPopperMin = s/float64(len(pps)), mn
 	}
 	rep.ParentAreaM2, rep.GridAreaM2 = sumParent, sumArea
+	if inner > 0 {
+		rep.InnerBoundaryM = math.Round(inner)
+		rep.StreetSharePct = math.Round(innerNear/inner*1000) / 10
+	}
 	if rep.HouseholdsOutside > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d households lie outside every parent area and are in no grid", rep.HouseholdsOutside))
 	}
