@@ -22,11 +22,11 @@ import (
 // bit for bit. With streets every edge of the cell graph weighs
 // EdgeWeightPlain, except those between two pieces on opposite sides of a
 // street, river or railway (the segment between their centres crosses the
-// line), which weigh StreetWeight of the strongest line crossed. Cutting
-// such an edge puts the boundary between the two pieces, that is along the
-// street, within about one cell of it. (The cell edge the street itself
-// crosses is the wrong one to make cheap: cutting it draws a boundary
-// across the street, not along it.)
+// line), or whose shared cell edge has its middle within NearStreetM of
+// one, which weigh StreetWeight of the strongest such line. Cutting an
+// edge of the first kind puts the boundary between the two pieces, that
+// is along the street, within about one cell of it; the second kind is
+// boundary that already runs by the street.
 //
 // What follows from the weights alone: the bisection's sweeps prefer cuts
 // that run along streets; coarse vertices prefer to merge pieces on the
@@ -38,7 +38,7 @@ import (
 // everywhere: weights only rank partitions of equal balance.
 
 // EdgeWeightPlain is the cut weight of a cell edge that crosses no street.
-const EdgeWeightPlain = 8
+const EdgeWeightPlain = 16
 
 // StreetWeight is the cut weight of a cell edge across a street of the
 // given kind and class (OSM highway, waterway or railway class): the lower,
@@ -151,6 +151,13 @@ func segsCross(p, q, a, b orb.Point) bool {
 // near reports whether point p lies within NearStreetM of a street, with
 // kx, ky the metres per degree there.
 func (ix *streetIndex) near(p orb.Point, kx, ky float64) bool {
+	return ix.nearWeight(p, kx, ky, true) < EdgeWeightPlain
+}
+
+// nearWeight is StreetWeight of the strongest street within NearStreetM
+// of p, or EdgeWeightPlain; with first, of the first one found.
+func (ix *streetIndex) nearWeight(p orb.Point, kx, ky float64, first bool) int32 {
+	best := int32(EdgeWeightPlain)
 	rx, ry := NearStreetM/kx, NearStreetM/ky
 	b0, b1 := bucketOf(orb.Point{p[0] - rx, p[1] - ry}), bucketOf(orb.Point{p[0] + rx, p[1] + ry})
 	r2 := NearStreetM * NearStreetM
@@ -158,13 +165,16 @@ func (ix *streetIndex) near(p orb.Point, kx, ky float64) bool {
 		for y := b0[1]; y <= b1[1]; y++ {
 			for _, id := range ix.buckets[[2]int32{x, y}] {
 				s := &ix.segs[id]
-				if distSeg2((s.a[0]-p[0])*kx, (s.a[1]-p[1])*ky, (s.b[0]-p[0])*kx, (s.b[1]-p[1])*ky) <= r2 {
-					return true
+				if s.w < best && distSeg2((s.a[0]-p[0])*kx, (s.a[1]-p[1])*ky, (s.b[0]-p[0])*kx, (s.b[1]-p[1])*ky) <= r2 {
+					best = s.w
+					if first {
+						return best
+					}
 				}
 			}
 		}
 	}
-	return false
+	return best
 }
 
 // distSeg2 is the squared distance from the origin to segment a–b.
@@ -212,6 +222,30 @@ func (r *run) setStreetWeights(pc *parentCells, vs []int32, g *graph) {
 				a, b = b, a
 			}
 			ew[j] = ix.crossWeight(a, b)
+		}
+	}
+	// A shared cell edge whose middle lies within NearStreetM of a
+	// street is as cheap: cutting it draws boundary the report counts as
+	// along the street. Both together reach more than either alone
+	// (Liechtenstein, res 11: 70 % of the inner boundary, against 63 %
+	// by crossing alone and 63 % by nearness alone).
+	{
+		kx, ky := spatial.EquatorMetresPerDegree(pc.pieces[vs[0]].c[1])
+		for i, v := range vs {
+			for _, rg := range pc.pieces[v].poly {
+				for k, t := range rg.tags {
+					if t < 0 {
+						continue
+					}
+					a, b := rg.pts[k], rg.pts[(k+1)%len(rg.pts)]
+					w := ix.nearWeight(orb.Point{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2}, kx, ky, false)
+					for j := g.xadj[i]; j < g.xadj[i+1]; j++ {
+						if vs[g.adj[j]] == t && w < ew[j] {
+							ew[j] = w
+						}
+					}
+				}
+			}
 		}
 	}
 	g.ew = ew
