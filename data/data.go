@@ -176,12 +176,36 @@ type Report struct {
 	// grids were drawn to follow them.
 	InnerBoundaryM float64 `json:"inner_boundary_m,omitempty"`
 	StreetSharePct float64 `json:"street_share_pct,omitempty"`
+	// Units is how many units lie in some grid; UnitsByGrid lists them
+	// (source ids) under the grid that holds most of each; UnitsSplit
+	// names those that more than one grid covers.
+	Units       int                 `json:"units,omitempty"`
+	UnitsByGrid map[string][]string `json:"units_by_grid,omitempty"`
+	UnitsSplit  []SplitUnit         `json:"units_split,omitempty"`
 	// WithoutWorker lists the grids no worker of the roster serves (by the
 	// grid's code or an area's above it) when the plan was drawn; a chief
 	// alone does not count. Nil when the roster is empty (nobody staffed).
 	WithoutWorker  []string `json:"without_worker,omitempty"`
 	Warnings       []string `json:"warnings,omitempty"`
 	RuntimeSeconds float64  `json:"runtime_seconds"`
+}
+
+// SplitUnit is a unit that more than one grid covers.
+type SplitUnit struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name,omitempty"`
+	Kind   string   `json:"kind"`
+	AreaM2 float64  `json:"area_m2"`
+	Grids  []string `json:"grids"`
+	// AcrossParents: the unit straddles the edge of two parent areas,
+	// and grids nest in parents, so no grid can hold it whole.
+	AcrossParents bool `json:"across_parents,omitempty"`
+	// Reason says why gridgen did not keep it whole: across_parents,
+	// larger (than its parent's average grid), heavy (more households
+	// than three quarters of the target), not_connected (its cells do not
+	// touch), or balance (kept whole, the parent's grids could not all be
+	// balanced).
+	Reason string `json:"reason"`
 }
 
 // HeavyCell is an H3 cell with more households than the target: it becomes a

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
+
 	"github.com/wangge/wangge/data"
 )
 

@@ -43,6 +43,8 @@ type Input struct {
 	// to (streets.go); none: boundaries follow nothing but balance and
 	// shape, as before streets existed.
 	Streets []data.Street
+	// Units are the organisations grids cover whole (units.go).
+	Units []data.Unit
 	// NoStreets draws the grids without regard to Streets, which are then
 	// only measured in the report (the share of boundary along them).
 	NoStreets bool
@@ -70,6 +72,7 @@ type run struct {
 	base     *baseIndex
 	streets  *streetIndex // nil without streets
 	follow   bool         // draw boundaries to the streets
+	units    []unitInfo
 
 	progMu   sync.Mutex
 	progPer  []int // progress units done per parent
@@ -240,6 +243,7 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 	}
 	r.streets = newStreetIndex(in.Streets)
 	r.follow = r.streets != nil && !in.NoStreets
+	r.units = prepareUnits(in.Units)
 
 	return r, rep, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/importer"
 )

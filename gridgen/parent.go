@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/paulmach/orb"
+
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/spatial"
 )
@@ -28,9 +29,12 @@ type parentOut struct {
 	top        float64 // northernmost latitude, for code bands
 	warnings   []string
 	moved      int
-	baseCodes  []string // per piece, in a redraw
-	innerM     float64  // boundary between grids, metres
-	innerNearM float64  // of which within NearStreetM of a street
+	baseCodes  []string        // per piece, in a redraw
+	unitPieces map[int][]int32 // unit index → the pieces it overlaps
+	meanGridM2 float64
+	target     float64
+	innerM     float64 // boundary between grids, metres
+	innerNearM float64 // of which within NearStreetM of a street
 }
 
 // gridOut is one grid before codes are given.
@@ -89,7 +93,11 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 		out.baseCodes = r.base.pieceCodes(a.Code, pc)
 	}
 	want := r.in.Grids[a.Code] // 0: as many grids as the target calls for
-	labels, constrained, parts := r.partitionParent(ctx, pc, out.baseCodes, target, want, bisectSem, r.stageProgress(pi, stagePartition))
+	out.unitPieces = r.unitPieces(pc)
+	out.meanGridM2 = meanGridArea(areaM2, pc, target)
+	out.target = target
+	ctr := unitContraction{pieces: out.unitPieces, meanGridM2: out.meanGridM2}
+	labels, constrained, parts := r.partitionParent(ctx, pc, out.baseCodes, target, want, ctr, bisectSem, r.stageProgress(pi, stagePartition))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

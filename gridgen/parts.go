@@ -91,7 +91,7 @@ func partGraph(pc *parentCells, vs []int32, local []int32) *graph {
 // label of every piece (numbered across the parent), whether each grid is
 // constrained (cannot be within ±10 % of the target) and the number of
 // parts.
-func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, want int, sem chan struct{}, prog func(float64)) ([]int32, []bool, int) {
+func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, want int, ctr unitContraction, sem chan struct{}, prog func(float64)) ([]int32, []bool, int) {
 	byPart := piecesByPart(pc)
 	targets := partTargets(pc, byPart, target, want)
 	labels := make([]int32, len(pc.pieces))
@@ -117,18 +117,7 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 		if r.base != nil {
 			res = r.redrawPart(ctx, baseCodes, vs, g, target, sem, pp)
 		} else {
-			res = partitionPart(ctx, g, target, sem, pp)
-			if g.ec != nil && imbalance(g, res) > 0 {
-				// Street weights are a preference and balance is the
-				// rule: where the partition that follows the streets
-				// leaves a grid out of bounds, the street-free one is
-				// drawn too and the better balanced one kept.
-				plain := *g
-				plain.ew, plain.ec = nil, nil
-				if alt := partitionPart(ctx, &plain, target, sem, nil); imbalance(g, alt) < imbalance(g, res) {
-					res = alt
-				}
-			}
+			res = r.partitionFresh(ctx, g, vs, local, ctr, target, sem, pp)
 		}
 		for i, v := range vs {
 			labels[v] = next + res.labels[i]
@@ -217,4 +206,61 @@ func imbalance(g *graph, res partResult) float64 {
 		}
 	}
 	return s
+}
+
+// unitContraction is what partitionFresh needs to keep units whole.
+type unitContraction struct {
+	pieces     map[int][]int32 // unit index → pieces of the parent
+	meanGridM2 float64
+}
+
+// partitionFresh partitions one part graph g (of pieces vs) from scratch:
+// units small enough are contracted first (units.go), and the street
+// weights give way to balance.
+func (r *run) partitionFresh(ctx context.Context, g *graph, vs, local []int32, ctr unitContraction, target float64, sem chan struct{}, prog func(float64)) partResult {
+	var best partResult
+	bestImb := math.Inf(1)
+	for _, share := range unitShares {
+		var cmap []int32
+		cn := 0
+		if share > 0 {
+			if cmap, cn = contractUnits(g, vs, local, r.units, ctr.pieces, ctr.meanGridM2, share*target); cmap == nil {
+				continue
+			}
+		}
+		var res partResult
+		if cmap != nil {
+			cg := contract(g, cmap, cn)
+			res = r.partitionWeighted(ctx, cg, target, sem, prog)
+			res.labels = project(cmap, res.labels)
+		} else {
+			res = r.partitionWeighted(ctx, g, target, sem, prog)
+		}
+		prog = nil // one progress pass; the retries are extra
+		imb := imbalance(g, res)
+		if imb < bestImb {
+			best, bestImb = res, imb
+		}
+		if imb == 0 {
+			break
+		}
+	}
+	return best
+}
+
+// partitionWeighted is partitionPart, and with street weights the
+// fallback to the street-free partition: street weights are a preference
+// and balance is the rule, so where the partition that follows the
+// streets leaves a grid out of bounds, the street-free one is drawn too
+// and the better balanced one kept.
+func (r *run) partitionWeighted(ctx context.Context, g *graph, target float64, sem chan struct{}, prog func(float64)) partResult {
+	res := partitionPart(ctx, g, target, sem, prog)
+	if g.ec != nil && imbalance(g, res) > 0 {
+		plain := *g
+		plain.ew, plain.ec = g.ec, nil
+		if alt := partitionPart(ctx, &plain, target, sem, nil); imbalance(g, alt) < imbalance(g, res) {
+			res = alt
+		}
+	}
+	return res
 }

@@ -17,6 +17,9 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 	var hhs []int
 	var pps []float64
 	var sumArea, sumParent, inner, innerNear float64
+	// unit index → grid code → pieces of the unit in it
+	unitGrids := map[int]map[string]int{}
+	unitWhy := map[int]string{}
 	for pi, o := range outs {
 		a := r.in.Parents[pi]
 		codes, err := r.codes(a, o)
@@ -35,6 +38,19 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		}
 		rep.Warnings = append(rep.Warnings, o.warnings...)
 		rep.CutEdges += o.cut
+		for ui, ps := range o.unitPieces {
+			if _, ok := unitWhy[ui]; !ok {
+				unitWhy[ui] = unitReason(o, r.units[ui], ps)
+			}
+			m := unitGrids[ui]
+			if m == nil {
+				m = map[string]int{}
+				unitGrids[ui] = m
+			}
+			for _, p := range ps {
+				m[codes[o.labels[p]]]++
+			}
+		}
 		inner += o.innerM
 		innerNear += o.innerNearM
 		rep.Parts += o.parts
@@ -133,6 +149,7 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		rep.PolsbyPopperMean, rep.PolsbyPopperMin = s/float64(len(pps)), mn
 	}
 	rep.ParentAreaM2, rep.GridAreaM2 = sumParent, sumArea
+	r.reportUnits(rep, unitGrids, unitWhy)
 	if inner > 0 {
 		rep.InnerBoundaryM = math.Round(inner)
 		rep.StreetSharePct = math.Round(innerNear/inner*1000) / 10
@@ -160,4 +177,83 @@ func (r *run) targetOf(code string, o *parentOut) float64 {
 		return math.Max(1, float64(total)/float64(k))
 	}
 	return float64(r.in.Target)
+}
+
+// reportUnits fills the report's units: each under the grid holding most
+// of its pieces (ties: the lowest code), and the split ones by name.
+func (r *run) reportUnits(rep *data.Report, unitGrids map[int]map[string]int, why map[int]string) {
+	if len(unitGrids) == 0 {
+		return
+	}
+	rep.UnitsByGrid = map[string][]string{}
+	ids := make([]int, 0, len(unitGrids))
+	for ui := range unitGrids {
+		ids = append(ids, ui)
+	}
+	slices.Sort(ids)
+	for _, ui := range ids {
+		m := unitGrids[ui]
+		codes := make([]string, 0, len(m))
+		for c := range m {
+			codes = append(codes, c)
+		}
+		slices.Sort(codes)
+		best := codes[0]
+		for _, c := range codes {
+			if m[c] > m[best] {
+				best = c
+			}
+		}
+		u := r.units[ui]
+		rep.Units++
+		rep.UnitsByGrid[best] = append(rep.UnitsByGrid[best], u.u.ID)
+		if len(codes) > 1 {
+			across := false
+			for _, c := range codes[1:] {
+				across = across || c[:len(c)-3] != codes[0][:len(codes[0])-3]
+			}
+			reason := why[ui]
+			if across {
+				reason = "across_parents"
+			}
+			rep.UnitsSplit = append(rep.UnitsSplit, data.SplitUnit{ID: u.u.ID, Name: u.u.Name, Kind: u.u.Kind,
+				AreaM2: math.Round(u.areaM2), Grids: codes, AcrossParents: across, Reason: reason})
+		}
+	}
+}
+
+// unitReason says why a unit split within parent o was not kept whole
+// (units.go): the first of larger, heavy, not_connected that holds, or
+// balance.
+func unitReason(o *parentOut, u unitInfo, ps []int32) string {
+	if u.areaM2 >= o.meanGridM2 {
+		return "larger"
+	}
+	hh := 0
+	in := make(map[int32]bool, len(ps))
+	for _, p := range ps {
+		hh += o.pc.pieces[p].hh
+		in[p] = true
+	}
+	if float64(hh) > unitShares[0]*o.target {
+		return "heavy"
+	}
+	seen := map[int32]bool{ps[0]: true}
+	stack := []int32{ps[0]}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, rg := range o.pc.pieces[v].poly {
+			for _, t := range rg.tags {
+				if t >= 0 && in[t] && !seen[t] {
+					seen[t] = true
+					stack = append(stack, t)
+				}
+			}
+		}
+	}
+	if len(seen) < len(ps) {
+		return "not_connected"
+	}
+	return "balance"
 }

@@ -21,7 +21,7 @@ type Request struct {
 
 // LoadInput reads from store everything Generate needs for r: every
 // household point, the leaf areas (areas no other area names as parent) as
-// parents, the streets (unless r.NoStreets) and the base plan.
+// parents, the streets, the units and the base plan.
 func LoadInput(ctx context.Context, store data.Store, r Request) (Input, error) {
 	in := Input{Target: r.Target, Grids: r.Grids, Resolution: r.Resolution, Locked: r.Locked}
 	if err := validateRequest(r); err != nil {
@@ -47,6 +47,9 @@ func LoadInput(ctx context.Context, store data.Store, r Request) (Input, error) 
 		return in, err
 	}
 	in.NoStreets = r.NoStreets
+	if in.Units, err = store.Units(ctx); err != nil {
+		return in, err
+	}
 	if r.BaseID != 0 {
 		base, err := store.Plan(ctx, r.BaseID)
 		if err != nil {

@@ -3,6 +3,7 @@ package gridgen
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -16,11 +17,12 @@ import (
 func TestStreetsLiechtenstein(t *testing.T) {
 	hh, areas := liechtenstein(t)
 	streets := liechtensteinStreets(t)
+	units := liechtensteinUnits(t)
 	ctx := context.Background()
 	for _, res := range []int{10, 0} {
 		var share [2]float64
 		for i, no := range []bool{true, false} {
-			p, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Resolution: res, Streets: streets, NoStreets: no}, Options{})
+			p, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Resolution: res, Streets: streets, NoStreets: no, Units: units}, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -29,12 +31,62 @@ func TestStreetsLiechtenstein(t *testing.T) {
 				rep.Resolution, no, rep.Grids, rep.StreetSharePct, rep.InnerBoundaryM, rep.WithinTenPct, rep.Constrained,
 				rep.MaxDeviationPct, rep.PolsbyPopperMean, rep.PolsbyPopperMin, rep.CutEdges, rep.RuntimeSeconds)
 			checkRules(t, p, areas)
+			checkUnits(t, p, units)
 			share[i] = rep.StreetSharePct
 		}
 		if share[1] <= share[0] {
 			t.Errorf("res %d: street share %.1f%% with streets, %.1f%% without", res, share[1], share[0])
 		}
 	}
+}
+
+// checkUnits: every unit the report places is in one grid's list, and no
+// unit smaller than the median grid is split.
+func checkUnits(t *testing.T, p data.Plan, units []data.Unit) {
+	t.Helper()
+	rep := p.Report
+	areas := make([]float64, len(p.Grids))
+	for i, g := range p.Grids {
+		areas[i] = g.AreaM2
+	}
+	slices.Sort(areas)
+	median := areas[len(areas)/2]
+	seen := map[string]int{}
+	for _, ids := range rep.UnitsByGrid {
+		for _, id := range ids {
+			seen[id]++
+		}
+	}
+	if len(seen) != rep.Units || rep.Units == 0 {
+		t.Errorf("%d units in the report, %d listed by grid", rep.Units, len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("unit %s listed under %d grids", id, n)
+		}
+	}
+	// A unit smaller than the median grid may be split only for a reason
+	// the report gives: it straddles parents, holds more households than
+	// a grid can take around it, its cells do not touch, or every way of
+	// keeping it whole left the parent's grids out of balance, which
+	// ranks first.
+	small, across := 0, 0
+	for _, su := range rep.UnitsSplit {
+		if su.AcrossParents {
+			across++
+			continue
+		}
+		if su.AreaM2 < median {
+			small++
+			switch su.Reason {
+			case "heavy", "not_connected", "balance":
+				t.Logf("unit %s (%s, %.0f m², median grid %.0f m²) split between %v: %s", su.ID, su.Name, su.AreaM2, median, su.Grids, su.Reason)
+			default:
+				t.Errorf("unit %s (%s, %.0f m², median grid %.0f m²) split between %v: %q", su.ID, su.Name, su.AreaM2, median, su.Grids, su.Reason)
+			}
+		}
+	}
+	t.Logf("units: %d of %d placed, %d split: %d across parents, %d smaller than the median grid of %.0f m²", rep.Units, len(units), len(rep.UnitsSplit), across, small, median)
 }
 
 // checkRules is checkPlan and the report's own rules: contiguous, no gap
@@ -88,5 +140,27 @@ func TestStreetWeights(t *testing.T) {
 	total, near = ix.nearLength(orb.Point{9.45, 47.02}, orb.Point{9.45, 47.03})
 	if near != 0 {
 		t.Errorf("a segment far from streets: %.1f of %.1f m near", near, total)
+	}
+}
+
+// TestStreetsRedrawUnchanged: a plan drawn along the streets, redrawn from
+// itself with the same households and streets, moves nobody.
+func TestStreetsRedrawUnchanged(t *testing.T) {
+	hh, areas := liechtenstein(t)
+	streets := liechtensteinStreets(t)
+	ctx := context.Background()
+	base, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Streets: streets}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Base: &base, Streets: streets}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := plan.Report.HouseholdsMoved; m != 0 {
+		t.Errorf("unchanged base: %d households moved", m)
+	}
+	if len(plan.Grids) != len(base.Grids) {
+		t.Errorf("%d grids, base had %d", len(plan.Grids), len(base.Grids))
 	}
 }

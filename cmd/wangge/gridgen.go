@@ -23,13 +23,14 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	base := fs.Int64("base", 0, "id of the plan to redraw from, moving as few households as possible")
 	lock := fs.String("lock", "", "comma-separated codes of base grids to keep unchanged")
 	publish := fs.Bool("publish", false, "publish the new plan")
+	noStreets := fs.Bool("no-streets", false, "draw grid boundaries without regard to the streets layer (by default they follow its streets, rivers and railways); the report still measures how much of the boundary runs along them")
 	out := fs.String("out", "", "write the grids as GeoJSON to this file")
 	report := fs.String("report", "", "write the quality report as JSON to this file")
 	taxonomyFile := fs.String("taxonomy", env("taxonomy", ""), "JSON file of worker roles (and event categories), as serve --taxonomy: tells chiefs from workers when the report names grids without a worker; the built-in default is data/taxonomy.json (WANGGE_TAXONOMY)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
-	req := gridgen.Request{Target: *target, Resolution: *res, BaseID: *base}
+	req := gridgen.Request{Target: *target, Resolution: *res, BaseID: *base, NoStreets: *noStreets}
 	if *lock != "" {
 		req.Locked = strings.Split(*lock, ",")
 	}
