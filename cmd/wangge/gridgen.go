@@ -83,6 +83,15 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "plan %d: %d grids in %d parents, res %d%s, households %d–%d (median %.0f), max deviation %.1f%%, %d within ±10%%, %d non-contiguous, %d heavy cells, %d households moved, %.2fs\n",
 		id, r.Grids, r.Parents, r.Resolution, map[bool]string{true: " (auto)"}[r.ResolutionAuto], r.HouseholdsMin, r.HouseholdsMax,
 		r.HouseholdsMedian, r.MaxDeviationPct, r.WithinTenPct, r.NonContiguous, len(r.HeavyCells), r.HouseholdsMoved, r.RuntimeSeconds)
+	if r.InnerBoundaryM > 0 {
+		fmt.Fprintf(stdout, "streets: %.1f%% of the %.0f m of boundary between grids within 20 m of a street, river or railway\n", r.StreetSharePct, r.InnerBoundaryM)
+	}
+	if r.Units > 0 {
+		fmt.Fprintf(stdout, "units: %d in grids, %d split between grids\n", r.Units, len(r.UnitsSplit))
+		for _, u := range r.UnitsSplit {
+			fmt.Fprintf(stdout, "  unit %s %q (%s, %.0f m²) split between %s: %s\n", u.ID, u.Name, u.Kind, u.AreaM2, strings.Join(u.Grids, ", "), u.Reason)
+		}
+	}
 	for _, w := range r.Warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}

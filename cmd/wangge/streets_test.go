@@ -42,7 +42,8 @@ func TestGridgenStreets(t *testing.T) {
 		if no {
 			args = append(args, "--no-streets")
 		}
-		if code, out, errs := runCLI(t, args...); code != 0 {
+		code, out, errs := runCLI(t, args...)
+		if code != 0 || !strings.Contains(out, "of boundary between grids within 20 m of a street") || !strings.Contains(out, "units: 265 in grids") {
 			t.Fatalf("gridgen %v: exit %d, %q %q", args, code, out, errs)
 		}
 		b, err := os.ReadFile(rep)
