@@ -2,6 +2,7 @@ package gridgen
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -143,17 +144,19 @@ func TestStreetWeights(t *testing.T) {
 	}
 }
 
-// TestStreetsRedrawUnchanged: a plan drawn along the streets, redrawn from
+// TestStreetsRedrawUnchanged: a plan drawn along the streets with units
+// kept whole, redrawn from
 // itself with the same households and streets, moves nobody.
 func TestStreetsRedrawUnchanged(t *testing.T) {
 	hh, areas := liechtenstein(t)
 	streets := liechtensteinStreets(t)
 	ctx := context.Background()
-	base, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Streets: streets}, Options{})
+	units := liechtensteinUnits(t)
+	base, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Streets: streets, Units: units}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Base: &base, Streets: streets}, Options{})
+	plan, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Base: &base, Streets: streets, Units: units}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,5 +165,51 @@ func TestStreetsRedrawUnchanged(t *testing.T) {
 	}
 	if len(plan.Grids) != len(base.Grids) {
 		t.Errorf("%d grids, base had %d", len(plan.Grids), len(base.Grids))
+	}
+}
+
+// TestStreetsSmallHeavyParent: a small parent of a few heavy, lumpy
+// buildings crossed by a street grid: following the streets must not cost
+// balance. (The street-free partition itself misses ±10 % here at res 12,
+// the known case of sparse, lumpy buildings; that is not the streets'
+// doing and is left as it is.)
+func TestStreetsSmallHeavyParent(t *testing.T) {
+	parent := []data.Area{{Code: "S", Geometry: orb.MultiPolygon{square(120.0, 30.0, 120.012, 30.008)}}}
+	var hh []data.Household
+	// 12 blocks of flats of 60–140 households on a 4×3 lattice: 1,200
+	// households, 4 grids of 300.
+	for i := range 12 {
+		x := 120.0015 + float64(i%4)*0.003
+		y := 30.0013 + float64(i/4)*0.0027
+		hh = append(hh, data.Household{ID: fmt.Sprint("b", i), Point: orb.Point{x, y}, Households: 60 + 80*((i*7)%5)/4})
+	}
+	hh = append(hh, scatter(orb.Bound{Min: orb.Point{120.0005, 30.0005}, Max: orb.Point{120.0115, 30.0075}}, 200, 1)...)
+	var streets []data.Street
+	for k := 1; k < 4; k++ {
+		x := 120.0 + float64(k)*0.003
+		streets = append(streets, data.Street{ID: fmt.Sprint("v", k), Kind: data.StreetRoad, Class: "residential",
+			Geometry: orb.MultiLineString{{{x, 29.99}, {x, 30.02}}}})
+	}
+	streets = append(streets, data.Street{ID: "river", Kind: data.StreetWater, Class: "river",
+		Geometry: orb.MultiLineString{{{119.99, 30.004}, {120.02, 30.0041}}}})
+	for _, res := range []int{11, 12} {
+		var within [2]int
+		for i, no := range []bool{true, false} {
+			p, err := Generate(context.Background(), Input{Households: hh, Parents: parent, Target: 300, Resolution: res, Streets: streets, NoStreets: no}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := p.Report
+			t.Logf("res %d no-streets %v: %d grids %d–%d, street share %.1f%%, within10 %d, constrained %d", res, no, rep.Grids,
+				rep.HouseholdsMin, rep.HouseholdsMax, rep.StreetSharePct, rep.WithinTenPct, rep.Constrained)
+			checkPlan(t, p, parent)
+			if rep.NonContiguous != 0 || rep.GapAreaM2 > 0.01 || rep.OverlapAreaM2 > 0.01 {
+				t.Errorf("non-contiguous %d, gap %g, overlap %g", rep.NonContiguous, rep.GapAreaM2, rep.OverlapAreaM2)
+			}
+			within[i] = rep.WithinTenPct + rep.Constrained
+		}
+		if within[1] < within[0] {
+			t.Errorf("res %d: %d grids balanced following the streets, %d without", res, within[1], within[0])
+		}
 	}
 }
