@@ -63,6 +63,12 @@ func StreetWeight(kind, class string) int32 {
 	return 4
 }
 
+// weightNearM is how close to a street the middle of a shared cell edge
+// must lie for the edge to be cheap to cut: the report's NearStreetM
+// (Liechtenstein, res 11: 70 % along streets, against 69 % at 12 m and
+// 61 % at 30 m).
+const weightNearM = NearStreetM
+
 // NearStreetM is how close to a street a stretch of grid boundary must lie
 // to count as following it in the report.
 const NearStreetM = 20.0
@@ -151,16 +157,16 @@ func segsCross(p, q, a, b orb.Point) bool {
 // near reports whether point p lies within NearStreetM of a street, with
 // kx, ky the metres per degree there.
 func (ix *streetIndex) near(p orb.Point, kx, ky float64) bool {
-	return ix.nearWeight(p, kx, ky, true) < EdgeWeightPlain
+	return ix.nearWeight(p, kx, ky, NearStreetM, true) < EdgeWeightPlain
 }
 
-// nearWeight is StreetWeight of the strongest street within NearStreetM
+// nearWeight is StreetWeight of the strongest street within radius metres
 // of p, or EdgeWeightPlain; with first, of the first one found.
-func (ix *streetIndex) nearWeight(p orb.Point, kx, ky float64, first bool) int32 {
+func (ix *streetIndex) nearWeight(p orb.Point, kx, ky, radius float64, first bool) int32 {
 	best := int32(EdgeWeightPlain)
-	rx, ry := NearStreetM/kx, NearStreetM/ky
+	rx, ry := radius/kx, radius/ky
 	b0, b1 := bucketOf(orb.Point{p[0] - rx, p[1] - ry}), bucketOf(orb.Point{p[0] + rx, p[1] + ry})
-	r2 := NearStreetM * NearStreetM
+	r2 := radius * radius
 	for x := b0[0]; x <= b1[0]; x++ {
 		for y := b0[1]; y <= b1[1]; y++ {
 			for _, id := range ix.buckets[[2]int32{x, y}] {
@@ -238,7 +244,7 @@ func (r *run) setStreetWeights(pc *parentCells, vs []int32, g *graph) {
 						continue
 					}
 					a, b := rg.pts[k], rg.pts[(k+1)%len(rg.pts)]
-					w := ix.nearWeight(orb.Point{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2}, kx, ky, false)
+					w := ix.nearWeight(orb.Point{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2}, kx, ky, weightNearM, false)
 					for j := g.xadj[i]; j < g.xadj[i+1]; j++ {
 						if vs[g.adj[j]] == t && w < ew[j] {
 							ew[j] = w
