@@ -176,6 +176,14 @@ type Report struct {
 	// grids were drawn to follow them.
 	InnerBoundaryM float64 `json:"inner_boundary_m,omitempty"`
 	StreetSharePct float64 `json:"street_share_pct,omitempty"`
+	// Weight is "workload" when the grids were balanced by workload
+	// (gridgen/workload.go): MaxDeviationPct and WithinTenPct then measure
+	// workload, and WorkloadMin/Median/Max give it per grid, in
+	// households; "" when they were balanced by households.
+	Weight         string  `json:"weight,omitempty"`
+	WorkloadMin    float64 `json:"workload_min,omitempty"`
+	WorkloadMedian float64 `json:"workload_median,omitempty"`
+	WorkloadMax    float64 `json:"workload_max,omitempty"`
 	// Units is how many units lie in some grid; UnitsByGrid lists them
 	// (source ids) under the grid that holds most of each; UnitsSplit
 	// names those that more than one grid covers.

@@ -45,6 +45,12 @@ type Input struct {
 	Streets []data.Street
 	// Units are the organisations grids cover whole (units.go).
 	Units []data.Unit
+	// Weight is what grids balance: WeightHouseholds ("" too) or
+	// WeightWorkload (workload.go), with Workload's mix (zero: the
+	// DefaultWorkload) and the events of Hazards.
+	Weight   string
+	Workload Workload
+	Hazards  []data.Hazard
 	// NoStreets draws the grids without regard to Streets, which are then
 	// only measured in the report (the share of boundary along them).
 	NoStreets bool
@@ -73,6 +79,8 @@ type run struct {
 	streets  *streetIndex // nil without streets
 	follow   bool         // draw boundaries to the streets
 	units    []unitInfo
+	workload bool                      // balance workload, not households
+	hazards  map[h3.Cell][]data.Hazard // workload: the year's events by cell
 
 	progMu   sync.Mutex
 	progPer  []int // progress units done per parent
@@ -244,6 +252,13 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 	r.streets = newStreetIndex(in.Streets)
 	r.follow = r.streets != nil && !in.NoStreets
 	r.units = prepareUnits(in.Units)
+	if in.Weight == WeightWorkload {
+		r.workload = true
+		if r.in.Workload == (Workload{}) {
+			r.in.Workload = DefaultWorkload()
+		}
+		r.hazards = hazardCells(in.Hazards, r.res)
+	}
 
 	return r, rep, nil
 }

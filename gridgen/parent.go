@@ -41,6 +41,7 @@ type parentOut struct {
 type gridOut struct {
 	pieces      []int32
 	hh          int
+	work        int // workload units, workload.go
 	geom        orb.MultiPolygon
 	areaM2      float64
 	perimM      float64
@@ -81,20 +82,35 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 		return nil, err
 	}
 
+	out.unitPieces = r.unitPieces(pc)
+	if r.workload {
+		r.assignWork(pc, out.unitPieces, out.m2PerDeg)
+	}
 	target := float64(r.in.Target)
 	if k, ok := r.in.Grids[a.Code]; ok {
 		total := 0
-		for _, p := range pc.pieces {
-			total += p.hh
+		for i := range pc.pieces {
+			total += r.weightOf(&pc.pieces[i])
 		}
 		target = math.Max(1, float64(total)/float64(k))
+	} else if r.workload {
+		// As many grids as households call for, each an equal share of
+		// the parent's workload.
+		hh, work := 0, 0
+		for _, p := range pc.pieces {
+			hh += p.hh
+			work += p.work
+		}
+		target *= workScale
+		if hh > 0 {
+			target *= float64(work) / float64(hh*workScale)
+		}
 	}
 	if r.base != nil {
 		out.baseCodes = r.base.pieceCodes(a.Code, pc)
 	}
 	want := r.in.Grids[a.Code] // 0: as many grids as the target calls for
-	out.unitPieces = r.unitPieces(pc)
-	out.meanGridM2 = meanGridArea(areaM2, pc, target)
+	out.meanGridM2 = r.meanGridArea(areaM2, pc, target)
 	out.target = target
 	ctr := unitContraction{pieces: out.unitPieces, meanGridM2: out.meanGridM2}
 	labels, constrained, parts := r.partitionParent(ctx, pc, out.baseCodes, target, want, ctr, bisectSem, r.stageProgress(pi, stagePartition))
@@ -111,12 +127,13 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	for p, l := range labels {
 		out.grids[l].pieces = append(out.grids[l].pieces, int32(p))
 		out.grids[l].hh += pc.pieces[p].hh
+		out.grids[l].work += pc.pieces[p].work
 	}
 	for l, c := range constrained {
 		out.grids[l].constrained = c
 	}
 	for p := range pc.pieces {
-		if float64(pc.pieces[p].hh) > target {
+		if float64(r.weightOf(&pc.pieces[p])) > target {
 			out.grids[labels[p]].heavy = true
 		}
 	}

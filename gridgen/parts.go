@@ -93,7 +93,7 @@ func partGraph(pc *parentCells, vs []int32, local []int32) *graph {
 // parts.
 func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, want int, ctr unitContraction, sem chan struct{}, prog func(float64)) ([]int32, []bool, int) {
 	byPart := piecesByPart(pc)
-	targets := partTargets(pc, byPart, target, want)
+	targets := partTargets(pc, byPart, target, want, r.weightOf)
 	labels := make([]int32, len(pc.pieces))
 	local := make([]int32, len(pc.pieces))
 	next := int32(0)
@@ -106,6 +106,11 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 		}
 		target := targets[pi]
 		g := partGraph(pc, vs, local)
+		if r.workload {
+			for i, v := range vs {
+				g.w[i] = pc.pieces[v].work
+			}
+		}
 		r.setStreetWeights(pc, vs, g)
 		var pp func(float64)
 		if prog != nil {
@@ -138,7 +143,7 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 // grids, plus one for each uninhabited part (land still needs a grid) and
 // any cell heavier than its target. With fewer grids asked for than
 // inhabited parts, each inhabited part gets one: a grid cannot span parts.
-func partTargets(pc *parentCells, byPart [][]int32, target float64, want int) []float64 {
+func partTargets(pc *parentCells, byPart [][]int32, target float64, want int, weightOf func(*piece) int) []float64 {
 	targets := make([]float64, len(byPart))
 	for i := range targets {
 		targets[i] = target
@@ -151,7 +156,7 @@ func partTargets(pc *parentCells, byPart [][]int32, target float64, want int) []
 	total := 0
 	for i, vs := range byPart {
 		for _, v := range vs {
-			hh[i] += pc.pieces[v].hh
+			hh[i] += weightOf(&pc.pieces[v])
 		}
 		if hh[i] > 0 {
 			inhabited = append(inhabited, i)

@@ -15,6 +15,7 @@ import (
 func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) error {
 	rep.Parents = len(r.in.Parents)
 	var hhs []int
+	var works []float64
 	var pps []float64
 	var sumArea, sumParent, inner, innerNear float64
 	// unit index → grid code → pieces of the unit in it
@@ -85,12 +86,15 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 			if g.heavy {
 				for _, p := range g.pieces {
 					pc := o.pc.pieces[p]
-					if float64(pc.hh) > r.targetOf(a.Code, o) {
+					if float64(r.weightOf(&pc)) > r.balanceTarget(a.Code, o) {
 						rep.HeavyCells = append(rep.HeavyCells, data.HeavyCell{Cell: pc.cell.String(), GridCode: codes[gi], Households: pc.hh})
 					}
 				}
 			}
-			dev := math.Abs(float64(g.hh)-r.targetOf(a.Code, o)) / r.targetOf(a.Code, o) * 100
+			dev := math.Abs(float64(r.gridWeight(g))-r.balanceTarget(a.Code, o)) / r.balanceTarget(a.Code, o) * 100
+			if r.workload {
+				works = append(works, float64(g.work)/workScale)
+			}
 			if dev <= 10+1e-9 {
 				rep.WithinTenPct++
 			}
@@ -139,6 +143,16 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		} else {
 			rep.HouseholdsMedian = float64(hhs[m-1]+hhs[m]) / 2
 		}
+	}
+	if len(works) > 0 {
+		slices.Sort(works)
+		m := len(works) / 2
+		med := works[m]
+		if len(works)%2 == 0 {
+			med = (works[m-1] + works[m]) / 2
+		}
+		rep.Weight = WeightWorkload
+		rep.WorkloadMin, rep.WorkloadMedian, rep.WorkloadMax = math.Round(works[0]), math.Round(med), math.Round(works[len(works)-1])
 	}
 	if len(pps) > 0 {
 		s, mn := 0.0, math.Inf(1)
@@ -232,7 +246,7 @@ func unitReason(o *parentOut, u unitInfo, ps []int32) string {
 	hh := 0
 	in := make(map[int32]bool, len(ps))
 	for _, p := range ps {
-		hh += o.pc.pieces[p].hh
+		hh += pieceWeight(&o.pc.pieces[p])
 		in[p] = true
 	}
 	if float64(hh) > unitShares[0]*o.target {
@@ -256,4 +270,21 @@ func unitReason(o *parentOut, u unitInfo, ps []int32) string {
 		return "not_connected"
 	}
 	return "balance"
+}
+
+// balanceTarget is what a parent's grids are measured against: targetOf
+// in households, or the parent's workload target (workload.go).
+func (r *run) balanceTarget(code string, o *parentOut) float64 {
+	if r.workload {
+		return o.target
+	}
+	return r.targetOf(code, o)
+}
+
+// gridWeight is what a grid was balanced by: households or workload.
+func (r *run) gridWeight(g *gridOut) int {
+	if r.workload {
+		return g.work
+	}
+	return g.hh
 }

@@ -17,6 +17,10 @@ type Request struct {
 	// NoStreets draws grids without regard to the streets layer (wangge
 	// gridgen --no-streets); by default boundaries follow its streets.
 	NoStreets bool `json:"no_streets,omitempty"`
+	// Weight is what grids balance: "households" (the default) or
+	// "workload" (workload.go), with Workload's mix (none: the default).
+	Weight   string    `json:"weight,omitempty"`
+	Workload *Workload `json:"workload,omitempty"`
 }
 
 // LoadInput reads from store everything Generate needs for r: every
@@ -47,6 +51,15 @@ func LoadInput(ctx context.Context, store data.Store, r Request) (Input, error) 
 		return in, err
 	}
 	in.NoStreets = r.NoStreets
+	in.Weight = r.Weight
+	if r.Workload != nil {
+		in.Workload = *r.Workload
+	}
+	if r.Weight == WeightWorkload {
+		if in.Hazards, err = store.Hazards(ctx); err != nil {
+			return in, err
+		}
+	}
 	if in.Units, err = store.Units(ctx); err != nil {
 		return in, err
 	}

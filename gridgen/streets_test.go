@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -211,5 +212,46 @@ func TestStreetsSmallHeavyParent(t *testing.T) {
 		if within[1] < within[0] {
 			t.Errorf("res %d: %d grids balanced following the streets, %d without", res, within[1], within[0])
 		}
+	}
+}
+
+// TestWorkloadLiechtenstein balances Liechtenstein's grids by workload
+// (households, the year's hazards, units and area): every rule holds with
+// balance measured in workload, the grid count is the households' one,
+// and the report gives workload per grid.
+func TestWorkloadLiechtenstein(t *testing.T) {
+	hh, areas := liechtenstein(t)
+	streets, units := liechtensteinStreets(t), liechtensteinUnits(t)
+	hz := readLayer(t, filepath.Join(sharedData, "liechtenstein", "hazards.csv"), data.LayerHazards)
+	var hazards []data.Hazard
+	for _, r := range hz {
+		hazards = append(hazards, r.Hazard)
+	}
+	ctx := context.Background()
+	base, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Streets: streets, Units: units}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Streets: streets, Units: units,
+		Weight: WeightWorkload, Hazards: hazards}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := p.Report
+	t.Logf("workload: %d grids, workload %.0f–%.0f (median %.0f), households %d–%d (median %.0f), within10 %d+%d, max dev %.1f%%, street share %.1f%%, PP %.3f",
+		rep.Grids, rep.WorkloadMin, rep.WorkloadMax, rep.WorkloadMedian, rep.HouseholdsMin, rep.HouseholdsMax, rep.HouseholdsMedian,
+		rep.WithinTenPct, rep.Constrained, rep.MaxDeviationPct, rep.StreetSharePct, rep.PolsbyPopperMean)
+	checkRules(t, p, areas)
+	if rep.Weight != WeightWorkload || rep.WorkloadMedian <= 0 || rep.WorkloadMin > rep.WorkloadMedian || rep.WorkloadMedian > rep.WorkloadMax {
+		t.Errorf("workload in the report: %q %v %v %v", rep.Weight, rep.WorkloadMin, rep.WorkloadMedian, rep.WorkloadMax)
+	}
+	if d := p.Report.Grids - base.Report.Grids; d < -3 || d > 3 {
+		t.Errorf("%d grids by workload, %d by households", p.Report.Grids, base.Report.Grids)
+	}
+	if base.Report.Weight != "" || base.Report.WorkloadMax != 0 {
+		t.Errorf("a households plan reports workload")
+	}
+	if _, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Weight: "hours"}, Options{}); data.ErrorCode(err) != data.EINVALID {
+		t.Errorf("weight hours: %v", err)
 	}
 }

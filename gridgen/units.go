@@ -227,10 +227,10 @@ var unitShares = []float64{0.75, 0.4, 0.2, 0.1, 0}
 
 // meanGridArea is the area of a parent's average grid: its area over the
 // grids its households call for.
-func meanGridArea(areaM2 float64, pc *parentCells, target float64) float64 {
+func (r *run) meanGridArea(areaM2 float64, pc *parentCells, target float64) float64 {
 	hh := 0
-	for _, p := range pc.pieces {
-		hh += p.hh
+	for i := range pc.pieces {
+		hh += r.weightOf(&pc.pieces[i])
 	}
 	return areaM2 / math.Max(1, math.Round(float64(hh)/target))
 }
