@@ -24,6 +24,7 @@ func TestGridgenStreets(t *testing.T) {
 	for _, c := range []struct{ layer, file, want string }{
 		{"areas", filepath.Join(demo, "boundaries.geojson"), "rejected 0"},
 		{"households", filepath.Join(demo, "households.csv"), "rejected 0"},
+		{"hazards", filepath.Join(demo, "hazards.csv"), "rejected 0"},
 		{"streets", filepath.Join(dir, "streets.geojson"), "read 2757, imported 2757, rejected 0"},
 		{"units", filepath.Join(dir, "units.geojson"), "read 266, imported 266, rejected 0"},
 	} {
@@ -62,5 +63,13 @@ func TestGridgenStreets(t *testing.T) {
 	}
 	if share[false] <= share[true] {
 		t.Errorf("street share %.1f%% following streets, %.1f%% with --no-streets", share[false], share[true])
+	}
+
+	code, out, errs := runCLI(t, "gridgen", "--db", db, "--target", "300", "--weight", "workload", "--workload", "5,20,30")
+	if code != 0 || !strings.Contains(out, "workload per grid") {
+		t.Errorf("gridgen --weight workload: exit %d, %q %q", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "gridgen", "--db", db, "--target", "300", "--weight", "hours"); code == 0 || !strings.Contains(errs, "weight must be households or workload") {
+		t.Errorf("gridgen --weight hours: exit %d, %q", code, errs)
 	}
 }
