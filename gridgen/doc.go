@@ -74,6 +74,15 @@
 // balance needs it; a redraw does not contract. The report lists the
 // units of every grid and names each split unit with the reason.
 //
+// # Workload
+//
+// With Input.Weight "workload" the partition balances each piece's
+// workload (households, events a year, units and area, mixed by
+// Input.Workload; workload.go) instead of its households; each parent's
+// target is scaled so that it still gets the grids its households call
+// for. Balance in the report (MaxDeviationPct, WithinTenPct) is then of
+// workload.
+//
 // # Redraw
 //
 // With a base plan, pieces start in their base grid, grids are split or
