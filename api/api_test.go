@@ -277,7 +277,7 @@ func TestCollections(t *testing.T) {
 			t.Errorf("hazards extent = %v", c.Extent.Spatial.BBox)
 		}
 	}
-	if strings.Join(ids, ",") != "areas,grids,hazards,cameras,households" { // this server's anonymous role is admin
+	if strings.Join(ids, ",") != "areas,grids,hazards,cameras,households,streets,units" { // this server's anonymous role is admin
 		t.Errorf("collections = %v", ids)
 	}
 }

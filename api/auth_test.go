@@ -169,9 +169,9 @@ func TestRoleTable(t *testing.T) {
 func TestCollectionsByRole(t *testing.T) {
 	_, ts, tokens := authServer(t, Config{})
 	for role, want := range map[data.Role]string{
-		data.RoleViewer:  "areas,grids,hazards",
-		data.RoleField:   "areas,grids,hazards",
-		data.RolePlanner: "areas,grids,hazards,cameras,households",
+		data.RoleViewer:  "areas,grids,hazards,streets",
+		data.RoleField:   "areas,grids,hazards,streets",
+		data.RolePlanner: "areas,grids,hazards,cameras,households,streets,units",
 	} {
 		_, body := do(t, "GET", ts.URL+"/collections", tokens[role], "")
 		var doc struct{ Collections []struct{ ID string } }

@@ -38,6 +38,8 @@ var collectionInfo = []struct {
 	{data.LayerHazards, "Hazards", "Reported hazards: category, severity 1–3, status, reported_at (the time datetime selects on)", data.RoleViewer},
 	{data.LayerCameras, "Cameras", "Surveillance cameras: azimuth, field of view, range, status", data.RolePlanner},
 	{data.LayerHouseholds, "Household points", "Residential buildings with their number of households (personal data)", data.RolePlanner},
+	{data.LayerStreets, "Streets", "Roads, rivers and railways (kind road/water/rail, class) that grid boundaries follow", data.RoleViewer},
+	{data.LayerUnits, "Units", "Organisations a grid covers whole (实有单位): schools, offices, factories, as points or polygons", data.RolePlanner},
 }
 
 // servedLayer returns the collection called id if the request's principal
@@ -51,7 +53,7 @@ func servedLayer(r *http.Request, id string) (data.Layer, error) {
 			return c.layer, nil
 		}
 	}
-	return "", data.Errorf(data.ENOTFOUND, "no collection %q (collections: areas, grids, hazards, cameras, households)", id)
+	return "", data.Errorf(data.ENOTFOUND, "no collection %q (collections: areas, grids, hazards, cameras, households, streets, units)", id)
 }
 
 type link struct {

@@ -28,7 +28,7 @@ func (s *Server) planRoutes() []route {
 		{method: "GET", path: "/v1/plans", role: data.RolePlanner, id: "listPlans", tag: "Planning", summary: "Stored plans (newest first) with their quality reports, and running jobs",
 			responses: map[int]string{200: "plans"}, produces: "application/json", handler: s.listPlans},
 		{method: "POST", path: "/v1/plans", role: data.RolePlanner, id: "createPlan", tag: "Planning",
-			summary:   `Generate a plan from the stored households and areas: body {"target": 300, "res": 0, "base": 0, "lock": [], "grids": {}, "publish": false}; answers 202 with a job to poll`,
+			summary:   `Generate a plan from the stored households and areas: body {"target": 300, "res": 0, "base": 0, "lock": [], "grids": {}, "no_streets": false, "weight": "households", "publish": false}; answers 202 with a job to poll`,
 			responses: withProblems(map[int]string{202: "job started", 429: "another plan is being generated"}), produces: "application/json", handler: s.createPlan},
 		{method: "GET", path: "/v1/plans/{planId}", role: data.RolePlanner, id: "getPlan", tag: "Planning", summary: "A plan with its quality report and grid list, or a job's progress",
 			params: []param{planID}, responses: withProblems(map[int]string{200: "plan or job"}), produces: "application/json", handler: s.getPlan},

@@ -55,6 +55,11 @@ func Properties(layer Layer) []Property {
 			{"range_m", KindReal, false}, {"status", KindString, true}}
 	case LayerHouseholds:
 		return []Property{{"source_id", KindString, false}, {"households", KindInteger, false}}
+	case LayerStreets:
+		return []Property{{"source_id", KindString, false}, {"kind", KindString, true}, {"class", KindString, true},
+			{"name", KindString, false}, {"osm_id", KindString, false}}
+	case LayerUnits:
+		return []Property{{"source_id", KindString, false}, {"kind", KindString, true}, {"name", KindString, false}}
 	}
 	return nil
 }

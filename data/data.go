@@ -29,11 +29,13 @@ const (
 	LayerGrids      Layer = "grids"
 	LayerHazards    Layer = "hazards"
 	LayerCameras    Layer = "cameras"
+	LayerStreets    Layer = "streets"
+	LayerUnits      Layer = "units"
 )
 
 // Layers lists every layer in a stable order.
 func Layers() []Layer {
-	return []Layer{LayerAreas, LayerGrids, LayerHazards, LayerCameras, LayerHouseholds}
+	return []Layer{LayerAreas, LayerGrids, LayerHazards, LayerCameras, LayerHouseholds, LayerStreets, LayerUnits}
 }
 
 // ParseLayer returns the layer called name.
@@ -43,7 +45,7 @@ func ParseLayer(name string) (Layer, error) {
 			return l, nil
 		}
 	}
-	return "", Errorf(ENOTFOUND, "unknown collection %q (known: areas, grids, hazards, cameras, households)", name)
+	return "", Errorf(ENOTFOUND, "unknown collection %q (known: areas, grids, hazards, cameras, households, streets, units)", name)
 }
 
 // Household is a residential building or address point with its number of
@@ -167,12 +169,51 @@ type Report struct {
 	ParentAreaM2      float64     `json:"parent_area_m2"` // sum of the parents' areas
 	GridAreaM2        float64     `json:"grid_area_m2"`   // sum of the grids' areas
 	HeavyCells        []HeavyCell `json:"heavy_cells,omitempty"`
+	// InnerBoundaryM is the length of boundary between two grids (not
+	// along a parent's edge); StreetSharePct the share of it within 20 m
+	// of a street, river or railway. Both are measured only when the
+	// streets layer has data (gridgen/streets.go), whether or not the
+	// grids were drawn to follow them.
+	InnerBoundaryM float64 `json:"inner_boundary_m,omitempty"`
+	StreetSharePct float64 `json:"street_share_pct,omitempty"`
+	// Weight is "workload" when the grids were balanced by workload
+	// (gridgen/workload.go): MaxDeviationPct and WithinTenPct then measure
+	// workload, and WorkloadMin/Median/Max give it per grid, in
+	// households; "" when they were balanced by households.
+	Weight         string  `json:"weight,omitempty"`
+	WorkloadMin    float64 `json:"workload_min,omitempty"`
+	WorkloadMedian float64 `json:"workload_median,omitempty"`
+	WorkloadMax    float64 `json:"workload_max,omitempty"`
+	// Units is how many units lie in some grid; UnitsByGrid lists them
+	// (source ids) under the grid that holds most of each; UnitsSplit
+	// names those that more than one grid covers.
+	Units       int                 `json:"units,omitempty"`
+	UnitsByGrid map[string][]string `json:"units_by_grid,omitempty"`
+	UnitsSplit  []SplitUnit         `json:"units_split,omitempty"`
 	// WithoutWorker lists the grids no worker of the roster serves (by the
 	// grid's code or an area's above it) when the plan was drawn; a chief
 	// alone does not count. Nil when the roster is empty (nobody staffed).
 	WithoutWorker  []string `json:"without_worker,omitempty"`
 	Warnings       []string `json:"warnings,omitempty"`
 	RuntimeSeconds float64  `json:"runtime_seconds"`
+}
+
+// SplitUnit is a unit that more than one grid covers.
+type SplitUnit struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name,omitempty"`
+	Kind   string   `json:"kind"`
+	AreaM2 float64  `json:"area_m2"`
+	Grids  []string `json:"grids"`
+	// AcrossParents: the unit straddles the edge of two parent areas,
+	// and grids nest in parents, so no grid can hold it whole.
+	AcrossParents bool `json:"across_parents,omitempty"`
+	// Reason says why gridgen did not keep it whole: across_parents,
+	// larger (than its parent's average grid), heavy (more households
+	// than three quarters of the target), not_connected (its cells do not
+	// touch), or balance (kept whole, the parent's grids could not all be
+	// balanced).
+	Reason string `json:"reason"`
 }
 
 // HeavyCell is an H3 cell with more households than the target: it becomes a

@@ -23,6 +23,10 @@ type Store interface {
 	Hazards(ctx context.Context) ([]Hazard, error)
 	// Cameras returns every camera, ordered by FID.
 	Cameras(ctx context.Context) ([]Camera, error)
+	// Streets returns every street, river and railway line, ordered by FID.
+	Streets(ctx context.Context) ([]Street, error)
+	// Units returns every unit, ordered by FID.
+	Units(ctx context.Context) ([]Unit, error)
 	// Hazard and Camera return one record by FID; ENOTFOUND if there is none.
 	Hazard(ctx context.Context, fid int64) (Hazard, error)
 	Camera(ctx context.Context, fid int64) (Camera, error)
@@ -99,6 +103,10 @@ type Tx interface {
 	AddArea(ctx context.Context, a Area) (int64, error)
 	AddHazard(ctx context.Context, h Hazard) (int64, error)
 	AddCamera(ctx context.Context, c Camera) (int64, error)
+	// AddStreet and AddUnit store a street line or a unit; ECONFLICT if
+	// its source id exists.
+	AddStreet(ctx context.Context, s Street) (int64, error)
+	AddUnit(ctx context.Context, u Unit) (int64, error)
 	// HazardForUpdate and CameraForUpdate read one record inside the
 	// transaction and keep others from changing it until Commit, so that a
 	// read-merge-write cannot lose a concurrent update; ENOTFOUND if there

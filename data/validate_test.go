@@ -82,6 +82,8 @@ func TestFilterable(t *testing.T) {
 		LayerAreas:      {"level", "parent_code"},
 		LayerGrids:      {"parent_code"},
 		LayerHouseholds: {},
+		LayerStreets:    {"kind", "class"},
+		LayerUnits:      {"kind"},
 	}
 	if len(Layers()) != len(want) {
 		t.Errorf("%d layers, want %d", len(Layers()), len(want))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
+
 	"github.com/wangge/wangge/data"
 )
 
@@ -155,4 +156,40 @@ func scoreGraph(g Graph, labels []int32, k int, target float64) (cut, within, no
 		}
 	}
 	return cut, within, noncontig
+}
+
+// BenchmarkGenerateLiechtensteinStreets draws Liechtenstein at target 300
+// (automatic resolution: 11) without streets, following the streets, and
+// following them with the units kept whole (docs/BENCHMARKS.md).
+func BenchmarkGenerateLiechtensteinStreets(b *testing.B) {
+	hh, areas := liechtenstein(b)
+	streets, units := liechtensteinStreets(b), liechtensteinUnits(b)
+	for _, c := range []struct {
+		name string
+		in   Input
+	}{
+		{"none", Input{Streets: streets, NoStreets: true}},
+		{"streets", Input{Streets: streets}},
+		{"streets+units", Input{Streets: streets, Units: units}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			in := c.in
+			in.Households, in.Parents, in.Target = hh, areas, 300
+			b.ReportAllocs()
+			var rep data.Report
+			defer reportCPU(b)()
+			for b.Loop() {
+				p, err := Generate(context.Background(), in, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rep = p.Report
+			}
+			b.ReportMetric(rep.StreetSharePct, "street%")
+			b.ReportMetric(float64(rep.WithinTenPct+rep.Constrained), "balanced")
+			b.ReportMetric(rep.PolsbyPopperMean, "pp_mean")
+			b.ReportMetric(rep.PolsbyPopperMin, "pp_min")
+			b.ReportMetric(float64(len(rep.UnitsSplit)), "units_split")
+		})
+	}
 }

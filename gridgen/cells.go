@@ -28,6 +28,7 @@ type piece struct {
 	full bool // the whole cell lies inside the parent
 	c    orb.Point
 	hh   int // households
+	work int // workload (workload.go), set only when grids balance it
 }
 
 // parentCells is the cell cover of one parent. The pieces of one cell are

@@ -144,6 +144,9 @@ func contract(g *graph, cmap []int32, cn int) *graph {
 		c.x[cv] += g.x[v] * float64(s)
 		c.y[cv] += g.y[v] * float64(s)
 	}
+	if g.ec != nil {
+		c.ec = make([]int32, 0, len(g.adj)/2)
+	}
 	pos := fill // reuse: position of a neighbour in adj, valid when ≥ start
 	for i := range pos {
 		pos[i] = -1
@@ -160,11 +163,17 @@ func contract(g *graph, cmap []int32, cn int) *graph {
 				}
 				if p := pos[cu]; p >= start {
 					c.ew[p] += g.ewAt(j)
+					if c.ec != nil {
+						c.ec[p] += g.ec[j]
+					}
 					continue
 				}
 				pos[cu] = int32(len(c.adj))
 				c.adj = append(c.adj, cu)
 				c.ew = append(c.ew, g.ewAt(j))
+				if c.ec != nil {
+					c.ec = append(c.ec, g.ec[j])
+				}
 			}
 		}
 		c.xadj[cv+1] = int32(len(c.adj))

@@ -52,6 +52,37 @@
 // pieces, so every grid stays connected at every level. A last refinement
 // on the pieces themselves finishes.
 //
+// # Streets and units
+//
+// With a streets layer (Input.Streets, unless Input.NoStreets), the edges
+// of the cell graph get cut weights: an edge between two pieces on either
+// side of a street, river or railway, or whose shared cell edge runs
+// within 20 m of one, is cheap to cut, the more so the stronger the line
+// (StreetWeight: rivers, railways and primary roads before secondary
+// roads before residential streets); every step that counts the cut
+// counts these weights (streets.go). Balance stays first: a part whose
+// street-weighted partition leaves a grid out of bounds is drawn again
+// without the weights and the better balanced result kept. Without
+// streets the graph has no weights at all and the plan is the one drawn
+// before streets existed, bit for bit. Grid polygons are still unions of
+// cells: boundaries run within about a cell of the street, not on its
+// line.
+//
+// Units (Input.Units) smaller than their parent's average grid are
+// contracted into one vertex before a part is partitioned (units.go), up
+// to three quarters of the target in households, lighter in turn where
+// balance needs it; a redraw does not contract. The report lists the
+// units of every grid and names each split unit with the reason.
+//
+// # Workload
+//
+// With Input.Weight "workload" the partition balances each piece's
+// workload (households, events a year, units and area, mixed by
+// Input.Workload; workload.go) instead of its households; each parent's
+// target is scaled so that it still gets the grids its households call
+// for. Balance in the report (MaxDeviationPct, WithinTenPct) is then of
+// workload.
+//
 // # Redraw
 //
 // With a base plan, pieces start in their base grid, grids are split or

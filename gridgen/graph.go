@@ -17,6 +17,9 @@ type Graph struct {
 	X, Y    []float64 // position of each vertex in metres (local equirectangular)
 	XAdj    []int32   // CSR: the neighbours of v are Adj[XAdj[v]:XAdj[v+1]]
 	Adj     []int32
+	// EdgeWeights are the cut weights of the edges, parallel to Adj
+	// (streets.go); nil when every edge weighs 1 (no streets).
+	EdgeWeights []int32
 }
 
 // CellGraphs builds the graphs Generate would partition for in, one per
@@ -37,11 +40,12 @@ func CellGraphs(ctx context.Context, in Input) ([]Graph, int, error) {
 		local := make([]int32, len(pc.pieces))
 		for _, vs := range byPart {
 			g := partGraph(pc, vs, local)
+			r.setStreetWeights(pc, vs, g)
 			cells := make([]uint64, len(vs))
 			for i, v := range vs {
 				cells[i] = uint64(pc.pieces[v].cell)
 			}
-			out = append(out, Graph{Parent: a.Code, Cells: cells, Weights: g.w, X: g.x, Y: g.y, XAdj: g.xadj, Adj: g.adj})
+			out = append(out, Graph{Parent: a.Code, Cells: cells, Weights: g.w, X: g.x, Y: g.y, XAdj: g.xadj, Adj: g.adj, EdgeWeights: g.ew})
 		}
 	}
 	return out, r.res, nil
@@ -51,7 +55,7 @@ func CellGraphs(ctx context.Context, in Input) ([]Graph, int, error) {
 // target households, as Generate does, and returns the grid of every vertex
 // and the number of grids.
 func PartitionGraph(ctx context.Context, g Graph, target float64) ([]int32, int) {
-	gr := &graph{xadj: g.XAdj, adj: g.Adj, w: g.Weights, x: g.X, y: g.Y}
+	gr := &graph{xadj: g.XAdj, adj: g.Adj, ew: g.EdgeWeights, w: g.Weights, x: g.X, y: g.Y}
 	sem := make(chan struct{}, max(0, workers()-1))
 	res := partitionPart(ctx, gr, math.Max(1, target), sem, nil)
 	return res.labels, res.grids

@@ -39,6 +39,21 @@ type Input struct {
 	Base *data.Plan
 	// Locked lists codes of Base grids that must stay exactly as they are.
 	Locked []string
+	// Streets are the roads, rivers and railways grid boundaries are drawn
+	// to (streets.go); none: boundaries follow nothing but balance and
+	// shape, as before streets existed.
+	Streets []data.Street
+	// Units are the organisations grids cover whole (units.go).
+	Units []data.Unit
+	// Weight is what grids balance: WeightHouseholds ("" too) or
+	// WeightWorkload (workload.go), with Workload's mix (zero: the
+	// DefaultWorkload) and the events of Hazards.
+	Weight   string
+	Workload Workload
+	Hazards  []data.Hazard
+	// NoStreets draws the grids without regard to Streets, which are then
+	// only measured in the report (the share of boundary along them).
+	NoStreets bool
 }
 
 // Options tune how Generate runs, not what it produces.
@@ -61,6 +76,11 @@ type run struct {
 	owner    []int32 // parent index claiming household i, -1 if none
 	ownPiece []int32 // piece within that parent
 	base     *baseIndex
+	streets  *streetIndex // nil without streets
+	follow   bool         // draw boundaries to the streets
+	units    []unitInfo
+	workload bool                      // balance workload, not households
+	hazards  map[h3.Cell][]data.Hazard // workload: the year's events by cell
 
 	progMu   sync.Mutex
 	progPer  []int // progress units done per parent
@@ -228,6 +248,16 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 	r.ownPiece = make([]int32, len(cells))
 	if in.Base != nil {
 		r.base = newBaseIndex(in.Base, in.Locked)
+	}
+	r.streets = newStreetIndex(in.Streets)
+	r.follow = r.streets != nil && !in.NoStreets
+	r.units = prepareUnits(in.Units)
+	if in.Weight == WeightWorkload {
+		r.workload = true
+		if r.in.Workload == (Workload{}) {
+			r.in.Workload = DefaultWorkload()
+		}
+		r.hazards = hazardCells(in.Hazards, r.res)
 	}
 
 	return r, rep, nil

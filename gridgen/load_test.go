@@ -2,6 +2,7 @@ package gridgen
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/importer"
 )
@@ -70,4 +72,50 @@ func loadLeaves(tb testing.TB, path string) []data.Area {
 func liechtenstein(tb testing.TB) ([]data.Household, []data.Area) {
 	hh := loadHouseholds(tb, filepath.Join(sharedData, "liechtenstein", "households.csv"))
 	return hh, loadLeaves(tb, filepath.Join(sharedData, "liechtenstein", "boundaries.geojson"))
+}
+
+// readLayer reads every record of a GeoJSON file of layer (streets, units)
+// from the shared data.
+func readLayer(tb testing.TB, path string, layer data.Layer) []importer.Record {
+	tb.Helper()
+	skipIfMissing(tb, path)
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := importer.NewReader(f, path, layer)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []importer.Record
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, rec)
+	}
+}
+
+// liechtensteinStreets returns the streets, rivers and railways of the
+// Liechtenstein extract.
+func liechtensteinStreets(tb testing.TB) []data.Street {
+	var out []data.Street
+	for _, r := range readLayer(tb, filepath.Join(sharedData, "liechtenstein", "streets.geojson"), data.LayerStreets) {
+		out = append(out, r.Street)
+	}
+	return out
+}
+
+// liechtensteinUnits returns the units of the Liechtenstein extract.
+func liechtensteinUnits(tb testing.TB) []data.Unit {
+	var out []data.Unit
+	for _, r := range readLayer(tb, filepath.Join(sharedData, "liechtenstein", "units.geojson"), data.LayerUnits) {
+		out = append(out, r.Unit)
+	}
+	return out
 }

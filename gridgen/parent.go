@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/paulmach/orb"
+
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/spatial"
 )
@@ -17,24 +18,30 @@ import (
 
 // parentOut is everything processParent learned about one parent.
 type parentOut struct {
-	pc        *parentCells
-	labels    []int32 // piece → grid index within the parent
-	grids     []gridOut
-	parts     int
-	cut       int
-	areaM2    float64
-	planar    float64 // planar area in degrees²
-	m2PerDeg  float64 // m² per degree² at the parent's latitude
-	top       float64 // northernmost latitude, for code bands
-	warnings  []string
-	moved     int
-	baseCodes []string // per piece, in a redraw
+	pc         *parentCells
+	labels     []int32 // piece → grid index within the parent
+	grids      []gridOut
+	parts      int
+	cut        int
+	areaM2     float64
+	planar     float64 // planar area in degrees²
+	m2PerDeg   float64 // m² per degree² at the parent's latitude
+	top        float64 // northernmost latitude, for code bands
+	warnings   []string
+	moved      int
+	baseCodes  []string        // per piece, in a redraw
+	unitPieces map[int][]int32 // unit index → the pieces it overlaps
+	meanGridM2 float64
+	target     float64
+	innerM     float64 // boundary between grids, metres
+	innerNearM float64 // of which within NearStreetM of a street
 }
 
 // gridOut is one grid before codes are given.
 type gridOut struct {
 	pieces      []int32
 	hh          int
+	work        int // workload units, workload.go
 	geom        orb.MultiPolygon
 	areaM2      float64
 	perimM      float64
@@ -75,19 +82,38 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 		return nil, err
 	}
 
+	out.unitPieces = r.unitPieces(pc)
+	if r.workload {
+		r.assignWork(pc, out.unitPieces, out.m2PerDeg)
+	}
 	target := float64(r.in.Target)
 	if k, ok := r.in.Grids[a.Code]; ok {
 		total := 0
-		for _, p := range pc.pieces {
-			total += p.hh
+		for i := range pc.pieces {
+			total += r.weightOf(&pc.pieces[i])
 		}
 		target = math.Max(1, float64(total)/float64(k))
+	} else if r.workload {
+		// As many grids as households call for, each an equal share of
+		// the parent's workload.
+		hh, work := 0, 0
+		for _, p := range pc.pieces {
+			hh += p.hh
+			work += p.work
+		}
+		target *= workScale
+		if hh > 0 {
+			target *= float64(work) / float64(hh*workScale)
+		}
 	}
 	if r.base != nil {
 		out.baseCodes = r.base.pieceCodes(a.Code, pc)
 	}
 	want := r.in.Grids[a.Code] // 0: as many grids as the target calls for
-	labels, constrained, parts := r.partitionParent(ctx, pc, out.baseCodes, target, want, bisectSem, r.stageProgress(pi, stagePartition))
+	out.meanGridM2 = r.meanGridArea(areaM2, pc, target)
+	out.target = target
+	ctr := unitContraction{pieces: out.unitPieces, meanGridM2: out.meanGridM2}
+	labels, constrained, parts := r.partitionParent(ctx, pc, out.baseCodes, target, want, ctr, bisectSem, r.stageProgress(pi, stagePartition))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -101,12 +127,13 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	for p, l := range labels {
 		out.grids[l].pieces = append(out.grids[l].pieces, int32(p))
 		out.grids[l].hh += pc.pieces[p].hh
+		out.grids[l].work += pc.pieces[p].work
 	}
 	for l, c := range constrained {
 		out.grids[l].constrained = c
 	}
 	for p := range pc.pieces {
-		if float64(pc.pieces[p].hh) > target {
+		if float64(r.weightOf(&pc.pieces[p])) > target {
 			out.grids[labels[p]].heavy = true
 		}
 	}
@@ -115,6 +142,7 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 			out.cut++
 		}
 	}
+	out.innerM, out.innerNearM = r.innerBoundary(pc, labels)
 	var gerr error
 	var mu sync.Mutex
 	var built atomic.Int32

@@ -17,6 +17,10 @@ type graph struct {
 	xadj []int32
 	adj  []int32
 	ew   []int32
+	// ec is set only where ew holds street weights (streets.go): the
+	// number of cell edges each edge stands for, the weight it would have
+	// without streets, for the bisection's fallback.
+	ec   []int32
 	w    []int
 	x, y []float64
 	size []int32
@@ -30,6 +34,14 @@ func (g *graph) ewAt(j int32) int32 {
 		return 1
 	}
 	return g.ew[j]
+}
+
+// ecAt is the number of cell edges the edge at adj index j stands for.
+func (g *graph) ecAt(j int32) int32 {
+	if g.ec == nil {
+		return g.ewAt(j)
+	}
+	return g.ec[j]
 }
 
 func (g *graph) sizeOf(v int32) int32 {
@@ -173,22 +185,6 @@ func (bs *bisector) split(id int32, orders [len(sweepDirs)][]int32, k int, b bou
 		m     int
 		score float64
 	}
-	var cands [2 * len(sweepDirs)]cand
-	for d := range sweepDirs {
-		for r := 0; r < 2; r++ {
-			m, score := bs.sweep(id, orders[d], r == 1, aLo, aHi, ideal, W)
-			cands[2*d+r] = cand{d, r == 1, m, score}
-		}
-	}
-	slices.SortStableFunc(cands[:], func(a, b cand) int {
-		switch {
-		case a.score < b.score:
-			return -1
-		case a.score > b.score:
-			return 1
-		}
-		return 0
-	})
 	stampPrefix := func(c cand, st int32) {
 		o := orders[c.d]
 		for i := 0; i < c.m; i++ {
@@ -201,17 +197,45 @@ func (bs *bisector) split(id int32, orders [len(sweepDirs)][]int32, k int, b bou
 	}
 	aStamp := int32(0)
 	bestDev := math.Inf(1)
-	best := cands[0]
-	for _, c := range cands {
-		st := bs.ids.Add(1)
-		stampPrefix(c, st)
-		wa := bs.connectSides(id, all, st)
-		if wa >= aLo-1e-9 && wa <= aHi+1e-9 {
-			aStamp = st
+	var best cand
+	// With street weights (streets.go) the cheapest cut may be ragged
+	// enough that handing pockets to the other side (connectSides) takes
+	// every candidate out of the window; then the sweeps run again
+	// counting cell edges (ec), as without streets: balance first.
+	for _, plain := range []bool{false, true} {
+		if plain && (g.ec == nil || aStamp != 0) {
 			break
 		}
-		if dev := math.Max(aLo-wa, wa-aHi); dev < bestDev {
-			bestDev, best = dev, c
+		var cands [2 * len(sweepDirs)]cand
+		for d := range sweepDirs {
+			for r := 0; r < 2; r++ {
+				m, score := bs.sweep(id, orders[d], r == 1, aLo, aHi, ideal, W, plain)
+				cands[2*d+r] = cand{d, r == 1, m, score}
+			}
+		}
+		slices.SortStableFunc(cands[:], func(a, b cand) int {
+			switch {
+			case a.score < b.score:
+				return -1
+			case a.score > b.score:
+				return 1
+			}
+			return 0
+		})
+		if !plain {
+			best = cands[0]
+		}
+		for _, c := range cands {
+			st := bs.ids.Add(1)
+			stampPrefix(c, st)
+			wa := bs.connectSides(id, all, st)
+			if wa >= aLo-1e-9 && wa <= aHi+1e-9 {
+				aStamp = st
+				break
+			}
+			if dev := math.Max(aLo-wa, wa-aHi); dev < bestDev {
+				bestDev, best = dev, c
+			}
 		}
 	}
 	if aStamp == 0 {
@@ -266,7 +290,8 @@ func (bs *bisector) split(id int32, orders [len(sweepDirs)][]int32, k int, b bou
 // with the best score: fewest cut edges among prefixes whose weight lies in
 // [aLo, aHi] (ties: nearest the ideal weight), or, when none does, a heavy
 // penalty plus the distance to the window.
-func (bs *bisector) sweep(id int32, o []int32, rev bool, aLo, aHi, ideal, W float64) (int, float64) {
+// plain counts cell edges (ecAt), not street weights.
+func (bs *bisector) sweep(id int32, o []int32, rev bool, aLo, aHi, ideal, W float64, plain bool) (int, float64) {
 	g := bs.g
 	st := bs.ids.Add(1)
 	wa := 0.0
@@ -285,10 +310,14 @@ func (bs *bisector) sweep(id int32, o []int32, rev bool, aLo, aHi, ideal, W floa
 			if atomic.LoadInt32(&bs.region[u]) != id {
 				continue
 			}
+			e := int(g.ewAt(j))
+			if plain {
+				e = int(g.ecAt(j))
+			}
 			if bs.stamp[u] == st {
-				cut -= int(g.ewAt(j))
+				cut -= e
 			} else {
-				cut += int(g.ewAt(j))
+				cut += e
 			}
 		}
 		var score float64

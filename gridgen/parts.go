@@ -91,9 +91,9 @@ func partGraph(pc *parentCells, vs []int32, local []int32) *graph {
 // label of every piece (numbered across the parent), whether each grid is
 // constrained (cannot be within ±10 % of the target) and the number of
 // parts.
-func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, want int, sem chan struct{}, prog func(float64)) ([]int32, []bool, int) {
+func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []string, target float64, want int, ctr unitContraction, sem chan struct{}, prog func(float64)) ([]int32, []bool, int) {
 	byPart := piecesByPart(pc)
-	targets := partTargets(pc, byPart, target, want)
+	targets := partTargets(pc, byPart, target, want, r.weightOf)
 	labels := make([]int32, len(pc.pieces))
 	local := make([]int32, len(pc.pieces))
 	next := int32(0)
@@ -106,6 +106,12 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 		}
 		target := targets[pi]
 		g := partGraph(pc, vs, local)
+		if r.workload {
+			for i, v := range vs {
+				g.w[i] = pc.pieces[v].work
+			}
+		}
+		r.setStreetWeights(pc, vs, g)
 		var pp func(float64)
 		if prog != nil {
 			lo, span := float64(doneV)/float64(len(pc.pieces)), float64(len(vs))/float64(len(pc.pieces))
@@ -116,7 +122,7 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 		if r.base != nil {
 			res = r.redrawPart(ctx, baseCodes, vs, g, target, sem, pp)
 		} else {
-			res = partitionPart(ctx, g, target, sem, pp)
+			res = r.partitionFresh(ctx, g, vs, local, ctr, target, sem, pp)
 		}
 		for i, v := range vs {
 			labels[v] = next + res.labels[i]
@@ -137,7 +143,7 @@ func (r *run) partitionParent(ctx context.Context, pc *parentCells, baseCodes []
 // grids, plus one for each uninhabited part (land still needs a grid) and
 // any cell heavier than its target. With fewer grids asked for than
 // inhabited parts, each inhabited part gets one: a grid cannot span parts.
-func partTargets(pc *parentCells, byPart [][]int32, target float64, want int) []float64 {
+func partTargets(pc *parentCells, byPart [][]int32, target float64, want int, weightOf func(*piece) int) []float64 {
 	targets := make([]float64, len(byPart))
 	for i := range targets {
 		targets[i] = target
@@ -150,7 +156,7 @@ func partTargets(pc *parentCells, byPart [][]int32, target float64, want int) []
 	total := 0
 	for i, vs := range byPart {
 		for _, v := range vs {
-			hh[i] += pc.pieces[v].hh
+			hh[i] += weightOf(&pc.pieces[v])
 		}
 		if hh[i] > 0 {
 			inhabited = append(inhabited, i)
@@ -189,4 +195,77 @@ func partTargets(pc *parentCells, byPart [][]int32, target float64, want int) []
 		targets[i] = float64(hh[i]) / float64(share[i]) * (1 + 1e-9)
 	}
 	return targets
+}
+
+// imbalance is how far the grids of res that refinement may change lie
+// outside their bounds, in households, summed.
+func imbalance(g *graph, res partResult) float64 {
+	wg := make([]float64, res.grids)
+	for v, l := range res.labels {
+		wg[l] += float64(g.w[v])
+	}
+	s := 0.0
+	for l, w := range wg {
+		if !res.fixed[l] {
+			s += penalty(w, res.bounds[l])
+		}
+	}
+	return s
+}
+
+// unitContraction is what partitionFresh needs to keep units whole.
+type unitContraction struct {
+	pieces     map[int][]int32 // unit index → pieces of the parent
+	meanGridM2 float64
+}
+
+// partitionFresh partitions one part graph g (of pieces vs) from scratch:
+// units small enough are contracted first (units.go), and the street
+// weights give way to balance.
+func (r *run) partitionFresh(ctx context.Context, g *graph, vs, local []int32, ctr unitContraction, target float64, sem chan struct{}, prog func(float64)) partResult {
+	var best partResult
+	bestImb := math.Inf(1)
+	for _, share := range unitShares {
+		var cmap []int32
+		cn := 0
+		if share > 0 {
+			if cmap, cn = contractUnits(g, vs, local, r.units, ctr.pieces, ctr.meanGridM2, share*target); cmap == nil {
+				continue
+			}
+		}
+		var res partResult
+		if cmap != nil {
+			cg := contract(g, cmap, cn)
+			res = r.partitionWeighted(ctx, cg, target, sem, prog)
+			res.labels = project(cmap, res.labels)
+		} else {
+			res = r.partitionWeighted(ctx, g, target, sem, prog)
+		}
+		prog = nil // one progress pass; the retries are extra
+		imb := imbalance(g, res)
+		if imb < bestImb {
+			best, bestImb = res, imb
+		}
+		if imb == 0 {
+			break
+		}
+	}
+	return best
+}
+
+// partitionWeighted is partitionPart, and with street weights the
+// fallback to the street-free partition: street weights are a preference
+// and balance is the rule, so where the partition that follows the
+// streets leaves a grid out of bounds, the street-free one is drawn too
+// and the better balanced one kept.
+func (r *run) partitionWeighted(ctx context.Context, g *graph, target float64, sem chan struct{}, prog func(float64)) partResult {
+	res := partitionPart(ctx, g, target, sem, prog)
+	if g.ec != nil && imbalance(g, res) > 0 {
+		plain := *g
+		plain.ew, plain.ec = g.ec, nil
+		if alt := partitionPart(ctx, &plain, target, sem, nil); imbalance(g, alt) < imbalance(g, res) {
+			res = alt
+		}
+	}
+	return res
 }

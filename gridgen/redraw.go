@@ -7,6 +7,7 @@ import (
 
 	"github.com/paulmach/orb/planar"
 	"github.com/uber/h3-go/v4"
+
 	"github.com/wangge/wangge/data"
 )
 

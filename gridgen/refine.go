@@ -306,6 +306,9 @@ func induced(g *graph, vs []int32) *graph {
 	if g.ew != nil {
 		s.ew = make([]int32, 0, len(vs)*6)
 	}
+	if g.ec != nil {
+		s.ec = make([]int32, 0, len(vs)*6)
+	}
 	if g.size != nil {
 		s.size = make([]int32, len(vs))
 	}
@@ -320,6 +323,9 @@ func induced(g *graph, vs []int32) *graph {
 				s.adj = append(s.adj, l)
 				if g.ew != nil {
 					s.ew = append(s.ew, g.ew[j])
+				}
+				if g.ec != nil {
+					s.ec = append(s.ec, g.ec[j])
 				}
 			}
 		}

@@ -15,8 +15,12 @@ import (
 func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) error {
 	rep.Parents = len(r.in.Parents)
 	var hhs []int
+	var works []float64
 	var pps []float64
-	var sumArea, sumParent float64
+	var sumArea, sumParent, inner, innerNear float64
+	// unit index → grid code → pieces of the unit in it
+	unitGrids := map[int]map[string]int{}
+	unitWhy := map[int]string{}
 	for pi, o := range outs {
 		a := r.in.Parents[pi]
 		codes, err := r.codes(a, o)
@@ -35,6 +39,21 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		}
 		rep.Warnings = append(rep.Warnings, o.warnings...)
 		rep.CutEdges += o.cut
+		for ui, ps := range o.unitPieces {
+			if _, ok := unitWhy[ui]; !ok {
+				unitWhy[ui] = unitReason(o, r.units[ui], ps)
+			}
+			m := unitGrids[ui]
+			if m == nil {
+				m = map[string]int{}
+				unitGrids[ui] = m
+			}
+			for _, p := range ps {
+				m[codes[o.labels[p]]]++
+			}
+		}
+		inner += o.innerM
+		innerNear += o.innerNearM
 		rep.Parts += o.parts
 		rep.Cells += len(o.pc.pieces)
 		rep.HouseholdsMoved += o.moved
@@ -67,12 +86,15 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 			if g.heavy {
 				for _, p := range g.pieces {
 					pc := o.pc.pieces[p]
-					if float64(pc.hh) > r.targetOf(a.Code, o) {
+					if float64(r.weightOf(&pc)) > r.balanceTarget(a.Code, o) {
 						rep.HeavyCells = append(rep.HeavyCells, data.HeavyCell{Cell: pc.cell.String(), GridCode: codes[gi], Households: pc.hh})
 					}
 				}
 			}
-			dev := math.Abs(float64(g.hh)-r.targetOf(a.Code, o)) / r.targetOf(a.Code, o) * 100
+			dev := math.Abs(float64(r.gridWeight(g))-r.balanceTarget(a.Code, o)) / r.balanceTarget(a.Code, o) * 100
+			if r.workload {
+				works = append(works, float64(g.work)/workScale)
+			}
 			if dev <= 10+1e-9 {
 				rep.WithinTenPct++
 			}
@@ -122,6 +144,16 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 			rep.HouseholdsMedian = float64(hhs[m-1]+hhs[m]) / 2
 		}
 	}
+	if len(works) > 0 {
+		slices.Sort(works)
+		m := len(works) / 2
+		med := works[m]
+		if len(works)%2 == 0 {
+			med = (works[m-1] + works[m]) / 2
+		}
+		rep.Weight = WeightWorkload
+		rep.WorkloadMin, rep.WorkloadMedian, rep.WorkloadMax = math.Round(works[0]), math.Round(med), math.Round(works[len(works)-1])
+	}
 	if len(pps) > 0 {
 		s, mn := 0.0, math.Inf(1)
 		for _, p := range pps {
@@ -131,6 +163,11 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		rep.PolsbyPopperMean, rep.PolsbyPopperMin = s/float64(len(pps)), mn
 	}
 	rep.ParentAreaM2, rep.GridAreaM2 = sumParent, sumArea
+	r.reportUnits(rep, unitGrids, unitWhy)
+	if inner > 0 {
+		rep.InnerBoundaryM = math.Round(inner)
+		rep.StreetSharePct = math.Round(innerNear/inner*1000) / 10
+	}
 	if rep.HouseholdsOutside > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d households lie outside every parent area and are in no grid", rep.HouseholdsOutside))
 	}
@@ -154,4 +191,100 @@ func (r *run) targetOf(code string, o *parentOut) float64 {
 		return math.Max(1, float64(total)/float64(k))
 	}
 	return float64(r.in.Target)
+}
+
+// reportUnits fills the report's units: each under the grid holding most
+// of its pieces (ties: the lowest code), and the split ones by name.
+func (r *run) reportUnits(rep *data.Report, unitGrids map[int]map[string]int, why map[int]string) {
+	if len(unitGrids) == 0 {
+		return
+	}
+	rep.UnitsByGrid = map[string][]string{}
+	ids := make([]int, 0, len(unitGrids))
+	for ui := range unitGrids {
+		ids = append(ids, ui)
+	}
+	slices.Sort(ids)
+	for _, ui := range ids {
+		m := unitGrids[ui]
+		codes := make([]string, 0, len(m))
+		for c := range m {
+			codes = append(codes, c)
+		}
+		slices.Sort(codes)
+		best := codes[0]
+		for _, c := range codes {
+			if m[c] > m[best] {
+				best = c
+			}
+		}
+		u := r.units[ui]
+		rep.Units++
+		rep.UnitsByGrid[best] = append(rep.UnitsByGrid[best], u.u.ID)
+		if len(codes) > 1 {
+			across := false
+			for _, c := range codes[1:] {
+				across = across || c[:len(c)-3] != codes[0][:len(codes[0])-3]
+			}
+			reason := why[ui]
+			if across {
+				reason = "across_parents"
+			}
+			rep.UnitsSplit = append(rep.UnitsSplit, data.SplitUnit{ID: u.u.ID, Name: u.u.Name, Kind: u.u.Kind,
+				AreaM2: math.Round(u.areaM2), Grids: codes, AcrossParents: across, Reason: reason})
+		}
+	}
+}
+
+// unitReason says why a unit split within parent o was not kept whole
+// (units.go): the first of larger, heavy, not_connected that holds, or
+// balance.
+func unitReason(o *parentOut, u unitInfo, ps []int32) string {
+	if u.areaM2 >= o.meanGridM2 {
+		return "larger"
+	}
+	hh := 0
+	in := make(map[int32]bool, len(ps))
+	for _, p := range ps {
+		hh += pieceWeight(&o.pc.pieces[p])
+		in[p] = true
+	}
+	if float64(hh) > unitShares[0]*o.target {
+		return "heavy"
+	}
+	seen := map[int32]bool{ps[0]: true}
+	stack := []int32{ps[0]}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, rg := range o.pc.pieces[v].poly {
+			for _, t := range rg.tags {
+				if t >= 0 && in[t] && !seen[t] {
+					seen[t] = true
+					stack = append(stack, t)
+				}
+			}
+		}
+	}
+	if len(seen) < len(ps) {
+		return "not_connected"
+	}
+	return "balance"
+}
+
+// balanceTarget is what a parent's grids are measured against: targetOf
+// in households, or the parent's workload target (workload.go).
+func (r *run) balanceTarget(code string, o *parentOut) float64 {
+	if r.workload {
+		return o.target
+	}
+	return r.targetOf(code, o)
+}
+
+// gridWeight is what a grid was balanced by: households or workload.
+func (r *run) gridWeight(g *gridOut) int {
+	if r.workload {
+		return g.work
+	}
+	return g.hh
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/paulmach/orb/geo"
 	"github.com/uber/h3-go/v4"
+
 	"github.com/wangge/wangge/data"
 )
 

@@ -14,11 +14,18 @@ type Request struct {
 	Resolution int            `json:"res,omitempty"`   // 0 = automatic
 	BaseID     int64          `json:"base,omitempty"`  // plan to redraw from, 0 = none
 	Locked     []string       `json:"lock,omitempty"`  // codes of base grids kept as they are
+	// NoStreets draws grids without regard to the streets layer (wangge
+	// gridgen --no-streets); by default boundaries follow its streets.
+	NoStreets bool `json:"no_streets,omitempty"`
+	// Weight is what grids balance: "households" (the default) or
+	// "workload" (workload.go), with Workload's mix (none: the default).
+	Weight   string    `json:"weight,omitempty"`
+	Workload *Workload `json:"workload,omitempty"`
 }
 
 // LoadInput reads from store everything Generate needs for r: every
 // household point, the leaf areas (areas no other area names as parent) as
-// parents, and the base plan.
+// parents, the streets, the units and the base plan.
 func LoadInput(ctx context.Context, store data.Store, r Request) (Input, error) {
 	in := Input{Target: r.Target, Grids: r.Grids, Resolution: r.Resolution, Locked: r.Locked}
 	if err := validateRequest(r); err != nil {
@@ -36,6 +43,24 @@ func LoadInput(ctx context.Context, store data.Store, r Request) (Input, error) 
 		in.Households = append(in.Households, h)
 		return nil
 	}); err != nil {
+		return in, err
+	}
+	// Streets are loaded with NoStreets too: the report measures how much
+	// of the boundary follows them all the same.
+	if in.Streets, err = store.Streets(ctx); err != nil {
+		return in, err
+	}
+	in.NoStreets = r.NoStreets
+	in.Weight = r.Weight
+	if r.Workload != nil {
+		in.Workload = *r.Workload
+	}
+	if r.Weight == WeightWorkload {
+		if in.Hazards, err = store.Hazards(ctx); err != nil {
+			return in, err
+		}
+	}
+	if in.Units, err = store.Units(ctx); err != nil {
 		return in, err
 	}
 	if r.BaseID != 0 {

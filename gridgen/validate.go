@@ -28,6 +28,12 @@ func validate(in Input) error {
 		return data.Errorf(data.EINVALID, "H3 resolution %d out of range: use %d–%d, or 0 to choose automatically",
 			in.Resolution, MinResolution, MaxResolution)
 	}
+	if in.Weight != "" && in.Weight != WeightHouseholds && in.Weight != WeightWorkload {
+		return data.Errorf(data.EINVALID, "weight must be households or workload, got %q", in.Weight)
+	}
+	if w := in.Workload; w.PerEvent < 0 || w.PerUnit < 0 || w.PerKm2 < 0 || math.IsNaN(w.PerEvent+w.PerUnit+w.PerKm2) || math.IsInf(w.PerEvent+w.PerUnit+w.PerKm2, 0) {
+		return data.Errorf(data.EINVALID, "workload coefficients must be finite and ≥ 0, got %+v", w)
+	}
 	if len(in.Households) == 0 {
 		return data.Errorf(data.EINVALID, "no households: import household points first")
 	}

@@ -201,6 +201,26 @@ func copyRecords(ctx context.Context, tx data.Tx, src data.Store) (map[string]in
 		}
 	}
 	counts["cameras"] = len(cameras)
+	streets, err := src.Streets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range streets {
+		if _, err := tx.AddStreet(ctx, st); err != nil {
+			return nil, refused("street "+st.ID, err)
+		}
+	}
+	counts["streets"] = len(streets)
+	units, err := src.Units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range units {
+		if _, err := tx.AddUnit(ctx, u); err != nil {
+			return nil, refused("unit "+u.ID, err)
+		}
+	}
+	counts["units"] = len(units)
 
 	plans, err := src.Plans(ctx)
 	if err != nil {

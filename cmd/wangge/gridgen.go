@@ -23,13 +23,23 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	base := fs.Int64("base", 0, "id of the plan to redraw from, moving as few households as possible")
 	lock := fs.String("lock", "", "comma-separated codes of base grids to keep unchanged")
 	publish := fs.Bool("publish", false, "publish the new plan")
+	weight := fs.String("weight", gridgen.WeightHouseholds, "what grids balance: households, or workload (households + events a year + units + area, see --workload)")
+	workload := fs.String("workload", "", "the workload mix as per_event,per_unit,per_km2 in households (default 5,20,30)")
+	noStreets := fs.Bool("no-streets", false, "draw grid boundaries without regard to the streets layer (by default they follow its streets, rivers and railways); the report still measures how much of the boundary runs along them")
 	out := fs.String("out", "", "write the grids as GeoJSON to this file")
 	report := fs.String("report", "", "write the quality report as JSON to this file")
 	taxonomyFile := fs.String("taxonomy", env("taxonomy", ""), "JSON file of worker roles (and event categories), as serve --taxonomy: tells chiefs from workers when the report names grids without a worker; the built-in default is data/taxonomy.json (WANGGE_TAXONOMY)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
-	req := gridgen.Request{Target: *target, Resolution: *res, BaseID: *base}
+	req := gridgen.Request{Target: *target, Resolution: *res, BaseID: *base, NoStreets: *noStreets, Weight: *weight}
+	if *workload != "" {
+		var w gridgen.Workload
+		if n, err := fmt.Sscanf(*workload, "%g,%g,%g", &w.PerEvent, &w.PerUnit, &w.PerKm2); err != nil || n != 3 {
+			return usageError{fmt.Errorf("--workload %q: want per_event,per_unit,per_km2, three numbers", *workload)}
+		}
+		req.Workload = &w
+	}
 	if *lock != "" {
 		req.Locked = strings.Split(*lock, ",")
 	}
@@ -82,6 +92,18 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "plan %d: %d grids in %d parents, res %d%s, households %d–%d (median %.0f), max deviation %.1f%%, %d within ±10%%, %d non-contiguous, %d heavy cells, %d households moved, %.2fs\n",
 		id, r.Grids, r.Parents, r.Resolution, map[bool]string{true: " (auto)"}[r.ResolutionAuto], r.HouseholdsMin, r.HouseholdsMax,
 		r.HouseholdsMedian, r.MaxDeviationPct, r.WithinTenPct, r.NonContiguous, len(r.HeavyCells), r.HouseholdsMoved, r.RuntimeSeconds)
+	if r.Weight == gridgen.WeightWorkload {
+		fmt.Fprintf(stdout, "workload per grid %.0f–%.0f (median %.0f) in households (max deviation and ±10 %% above are of workload)\n", r.WorkloadMin, r.WorkloadMax, r.WorkloadMedian)
+	}
+	if r.InnerBoundaryM > 0 {
+		fmt.Fprintf(stdout, "streets: %.1f%% of the %.0f m of boundary between grids within 20 m of a street, river or railway\n", r.StreetSharePct, r.InnerBoundaryM)
+	}
+	if r.Units > 0 {
+		fmt.Fprintf(stdout, "units: %d in grids, %d split between grids\n", r.Units, len(r.UnitsSplit))
+		for _, u := range r.UnitsSplit {
+			fmt.Fprintf(stdout, "  unit %s %q (%s, %.0f m²) split between %s: %s\n", u.ID, u.Name, u.Kind, u.AreaM2, strings.Join(u.Grids, ", "), u.Reason)
+		}
+	}
 	for _, w := range r.Warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}

@@ -39,7 +39,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(pos) != 2 {
-		return usageError{errors.New("want a layer and a file: wangge import households|areas|hazards|cameras|workers FILE")}
+		return usageError{errors.New("want a layer and a file: wangge import households|areas|hazards|cameras|streets|units|workers FILE")}
 	}
 	layer, err := data.ParseLayer(pos[0])
 	switch {
@@ -47,7 +47,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		// The roster is not a map layer, but imports like one.
 		layer = importer.LayerWorkers
 	case err != nil || layer == data.LayerGrids:
-		return usageError{fmt.Errorf("cannot import %q: choose households, areas, hazards, cameras or workers", pos[0])}
+		return usageError{fmt.Errorf("cannot import %q: choose households, areas, hazards, cameras, streets, units or workers", pos[0])}
 	}
 	taxonomy, err := loadTaxonomy(*taxonomyFile)
 	if err != nil {

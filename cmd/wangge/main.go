@@ -36,7 +36,7 @@ const usage = `wangge: grids for community governance (网格化管理)
 
 usage:
   wangge serve   [--addr :8080] [--db wangge.gpkg | postgres://…] [--demo] [--durable] [--taxonomy FILE]
-  wangge import  households|areas|hazards|cameras|workers FILE [--db wangge.gpkg] [--skip-invalid] [--replace]
+  wangge import  households|areas|hazards|cameras|streets|units|workers FILE [--db wangge.gpkg] [--skip-invalid] [--replace]
                  [--taxonomy FILE]
   wangge gridgen --target 300 [--res N] [--base PLAN] [--lock CODE,…] [--publish]
                  [--out grids.geojson] [--report report.json] [--db wangge.gpkg]

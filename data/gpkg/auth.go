@@ -26,7 +26,8 @@ var authSchema = []string{
 // migrate brings a file of an older wangge schema up to schemaVersion, in
 // one transaction: version 2 adds keys and the audit log, version 3 the
 // change feed (changes.go), version 4 events, workers and the events'
-// history (events.go).
+// history (events.go), version 5 webhooks (hooks.go), version 6 streets and
+// units (streets.go).
 func (s *Store) migrate(ctx context.Context, from int) error {
 	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: one migrating process at a time
 	if err != nil {
@@ -47,7 +48,7 @@ func (s *Store) migrate(ctx context.Context, from int) error {
 	for _, step := range []struct {
 		version int
 		stmts   []string
-	}{{2, authSchema}, {3, feedSchema()}, {4, eventsSchema()}, {5, hooksSchema}} {
+	}{{2, authSchema}, {3, feedSchema()}, {4, eventsSchema()}, {5, hooksSchema}, {6, streetsSchema()}} {
 		if from >= step.version {
 			continue
 		}

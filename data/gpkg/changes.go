@@ -50,6 +50,8 @@ var feedTables = []struct {
 	{"plans", data.FeedPlans, "id", 3},
 	{"wangge_keys", data.FeedKeys, "0", 3}, // keys have text ids: the feed says only that keys changed
 	{"workers", data.FeedWorkers, "fid", 4},
+	{"streets", string(data.LayerStreets), "fid", 6},
+	{"units", string(data.LayerUnits), "fid", 6},
 }
 
 // deferredKey is the wangge_meta key of the flag row that says a

@@ -243,12 +243,12 @@ func TestFeedDeferredInserts(t *testing.T) {
 		t.Errorf("%d flags left after Open", n)
 	}
 
-	// Every trigger is in place: the feed's (8 tables × 3) and the R-tree's.
+	// Every trigger is in place: the feed's (10 tables × 3) and the R-tree's (7 × 6).
 	var feedTriggers, rtreeTriggers int
 	raw.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'wangge_changes_%'`).Scan(&feedTriggers)
 	raw.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rtree_%'`).Scan(&rtreeTriggers)
-	if feedTriggers != 24 || rtreeTriggers != 30 {
-		t.Errorf("%d feed triggers and %d R-tree triggers, want 24 and 30", feedTriggers, rtreeTriggers)
+	if feedTriggers != 30 || rtreeTriggers != 42 {
+		t.Errorf("%d feed triggers and %d R-tree triggers, want 30 and 42", feedTriggers, rtreeTriggers)
 	}
 }
 

@@ -130,8 +130,8 @@ func TestNewFileIsComplete(t *testing.T) {
 	cp := copyAlone(t, path)
 	checkHeader(t, cp)
 	storetest.ValidateGPKG(t, cp)
-	if n := count(t, rawDB(t, cp), `SELECT count(*) FROM gpkg_contents`); n != 7 {
-		t.Errorf("copy of a new file: %d layers in gpkg_contents, want 7 (5 layers, plans and workers)", n)
+	if n := count(t, rawDB(t, cp), `SELECT count(*) FROM gpkg_contents`); n != 9 {
+		t.Errorf("copy of a new file: %d layers in gpkg_contents, want 9 (7 layers, plans and workers)", n)
 	}
 }
 

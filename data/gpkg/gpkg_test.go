@@ -323,10 +323,10 @@ func TestOgrinfo(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "HasSpatialIndex (Integer) = 1") {
 		t.Errorf("HasSpatialIndex: %v\n%s", err, out)
 	}
-	// Every R-tree trigger is in place after our writes (5 tables × 6), so
+	// Every R-tree trigger is in place after our writes (7 tables × 6), so
 	// QGIS edits keep the index right; and the index holds every row.
 	out, err = exec.Command(ogrinfo, "-q", path, "-sql", "SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rtree_%'").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "n (Integer) = 30") {
+	if err != nil || !strings.Contains(string(out), "n (Integer) = 42") {
 		t.Errorf("R-tree triggers: %v\n%s", err, out)
 	}
 	out, err = exec.Command(ogrinfo, "-q", path, "-sql", "SELECT (SELECT count(*) FROM rtree_hazards_geom) AS n").CombinedOutput()

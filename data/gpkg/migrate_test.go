@@ -32,6 +32,14 @@ func downgrade(t *testing.T, s *Store, to int) {
 			stmts = append(stmts, fmt.Sprintf(`DROP TRIGGER wangge_changes_%s_%s`, f.table, op))
 		}
 	}
+	if to < 6 {
+		for _, l := range streetsLayerDefs {
+			stmts = append(stmts, `DROP TABLE `+l.table, `DROP TABLE rtree_`+l.table+`_geom`,
+				`DELETE FROM gpkg_extensions WHERE table_name = '`+l.table+`'`,
+				`DELETE FROM gpkg_geometry_columns WHERE table_name = '`+l.table+`'`,
+				`DELETE FROM gpkg_contents WHERE table_name = '`+l.table+`'`)
+		}
+	}
 	stmts = append(stmts, `DELETE FROM gpkg_contents WHERE table_name = 'workers'`, `DROP TABLE workers`,
 		`DROP TABLE wangge_event_history`, `DROP INDEX hazards_assignee`, `ALTER TABLE wangge_keys DROP COLUMN worker`)
 	for _, c := range hazardColumns4 {
@@ -154,8 +162,8 @@ func TestMigrateFromSchema1(t *testing.T) {
 	if _, err := s.Keys(ctx); err != nil {
 		t.Errorf("keys after migration: %v", err)
 	}
-	if v, n := schemaOf(t, s); v != fmt.Sprint(schemaVersion) || n != 24 {
-		t.Errorf("schema version %s with %d feed triggers, want %d with 24", v, n, schemaVersion)
+	if v, n := schemaOf(t, s); v != fmt.Sprint(schemaVersion) || n != 30 {
+		t.Errorf("schema version %s with %d feed triggers, want %d with 30", v, n, schemaVersion)
 	}
 	if got := schemaDump(t, s); !slices.Equal(got, want) {
 		t.Errorf("schema of a file migrated from version 1:\n%s\nwant that of a new file:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -215,8 +223,8 @@ func TestMigrateFromSchema2(t *testing.T) {
 	stores[1].Close()
 	s = stores[0]
 	defer s.Close()
-	if v, n := schemaOf(t, s); v != fmt.Sprint(schemaVersion) || n != 24 {
-		t.Fatalf("schema version %s with %d feed triggers, want %d with 24", v, n, schemaVersion)
+	if v, n := schemaOf(t, s); v != fmt.Sprint(schemaVersion) || n != 30 {
+		t.Fatalf("schema version %s with %d feed triggers, want %d with 30", v, n, schemaVersion)
 	}
 	// The migration itself changed the open hazard, once.
 	cs, err := s.Changes(ctx, data.ChangeQuery{Limit: 1000})
@@ -319,8 +327,8 @@ func TestMigrateFromSchema3(t *testing.T) {
 		t.Fatalf("open a schema-3 file: %v", err)
 	}
 	defer s.Close()
-	if v, n := schemaOf(t, s); v != fmt.Sprint(schemaVersion) || n != 24 {
-		t.Errorf("schema version %s with %d feed triggers, want %d with 24", v, n, schemaVersion)
+	if v, n := schemaOf(t, s); v != fmt.Sprint(schemaVersion) || n != 30 {
+		t.Errorf("schema version %s with %d feed triggers, want %d with 30", v, n, schemaVersion)
 	}
 	if got := schemaDump(t, s); !slices.Equal(got, want) {
 		t.Errorf("schema of a file migrated from version 3:\n%s\nwant that of a new file:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

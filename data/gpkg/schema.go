@@ -37,7 +37,7 @@ var layerDefs = []layerDef{
 
 // schemaVersion is bumped with every change to the statements below; a file
 // with a newer version is refused rather than misread.
-const schemaVersion = 5
+const schemaVersion = 6
 
 func createSchema(ctx context.Context, db *sql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
@@ -91,6 +91,7 @@ func createSchema(ctx context.Context, db *sql.DB) error {
 	stmts = append(stmts, feedSchema()...)
 	stmts = append(stmts, eventsSchema()...)
 	stmts = append(stmts, hooksSchema...)
+	stmts = append(stmts, streetsSchema()...)
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("gpkg: create schema: %w (in %.60s…)", err, strings.TrimSpace(s))

@@ -1,7 +1,7 @@
-// Package importer reads household points, areas, hazards, cameras and the
-// roster of grid workers from CSV and GeoJSON files and writes them to a
-// data.Store in one transaction. It is what
-// `wangge import households|areas|hazards|cameras|workers FILE` runs.
+// Package importer reads household points, areas, hazards, cameras,
+// streets, units and the roster of grid workers from CSV and GeoJSON files
+// and writes them to a data.Store in one transaction. It is what
+// `wangge import households|areas|hazards|cameras|streets|units|workers FILE` runs.
 //
 // # Formats
 //
@@ -32,6 +32,14 @@
 // taxonomy's worker roles, the phone optional. A duplicate id is reported
 // with the line where it first came; an id already on the roster is a
 // bad record unless Options.Replace replaces the whole roster.
+//
+// Streets are LineString or MultiLineString features with properties kind
+// (road, water or rail), class, name and osm_id; their id is properties.id,
+// else the feature's id, else osm_id. Units are Point, Polygon or
+// MultiPolygon features with properties id (else the feature's id), kind
+// (required, free text) and name. Both come from GeoJSON only, and a bad
+// feature is reported by number with the field it is about, as for the
+// other layers.
 //
 // Areas come from GeoJSON only. A GeoJSON file must be a FeatureCollection.
 // Households, hazards and cameras are Point features whose properties carry

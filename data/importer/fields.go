@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
+
 	"github.com/wangge/wangge/data"
 )
 
@@ -41,6 +42,8 @@ const (
 	colRole
 	colGridCodes
 	colPhone
+	colKind
+	colClass
 	numCols
 )
 
@@ -97,6 +100,10 @@ func (c col) name() string {
 		return "grid_codes"
 	case colPhone:
 		return "phone"
+	case colKind:
+		return "kind"
+	case colClass:
+		return "class"
 	}
 	return "?"
 }
@@ -119,6 +126,10 @@ func columns(layer data.Layer) (cols []col, required int) {
 		return []col{colCode, colName, colNameEn, colAdminLevel, colParentCode, colOSMID}, 1
 	case LayerWorkers:
 		return []col{colID, colName, colRole, colGridCodes, colPhone}, 4
+	case data.LayerStreets:
+		return []col{colID, colKind, colClass, colName, colOSMID}, 2
+	case data.LayerUnits:
+		return []col{colID, colKind, colName}, 2
 	}
 	return nil, 0
 }
@@ -492,4 +503,26 @@ func (f *fieldSet) area(mp orb.MultiPolygon, rec *Record) error {
 	}
 	rec.Area = a
 	return rec.Area.Validate()
+}
+
+// street fills a street line's record; a street without an id takes its
+// osm_id (decodeFeature).
+func (f *fieldSet) street(ml orb.MultiLineString, rec *Record) error {
+	id := f.required(colID)
+	kind := f.oneOf(colKind, data.StreetKinds())
+	if f.err != nil {
+		return f.err
+	}
+	rec.Street = data.Street{ID: id, Kind: kind, Class: f.vals[colClass], Name: f.vals[colName], OSMID: f.vals[colOSMID], Geometry: ml}
+	return rec.Street.Validate()
+}
+
+// unit fills a unit's record; g is an orb.Point or an orb.MultiPolygon.
+func (f *fieldSet) unit(g orb.Geometry, rec *Record) error {
+	id, kind := f.required(colID), f.required(colKind)
+	if f.err != nil {
+		return f.err
+	}
+	rec.Unit = data.Unit{ID: id, Kind: kind, Name: f.vals[colName], Geometry: g}
+	return rec.Unit.Validate()
 }

@@ -322,6 +322,10 @@ func (r *Reader) decodeFeature(raw json.RawMessage, rec *Record) error {
 			fs.vals[idCol], fs.present[idCol] = s, true
 		}
 	}
+	// A street line without an id is known by its OSM id.
+	if r.layer == data.LayerStreets && fs.vals[idCol] == "" && fs.vals[colOSMID] != "" {
+		fs.vals[idCol], fs.present[idCol] = fs.vals[colOSMID], true
+	}
 
 	switch k := jsonKind(f.Geometry); k {
 	case "missing":
@@ -358,6 +362,45 @@ func (r *Reader) decodeFeature(raw json.RawMessage, rec *Record) error {
 			return invalid("code", "missing code: set properties.code or the feature's id")
 		}
 		return fs.area(mp, rec)
+	}
+	switch r.layer {
+	case data.LayerStreets:
+		if typ != "LineString" && typ != "MultiLineString" {
+			return invalid("geometry", "the geometry is a %s, want a LineString or MultiLineString for streets", typ)
+		}
+		geom, err := buildGeometry(g, typ, 0)
+		if err != nil {
+			return err
+		}
+		var ml orb.MultiLineString
+		switch v := geom.(type) {
+		case orb.LineString:
+			ml = orb.MultiLineString{v}
+		case orb.MultiLineString:
+			ml = v
+		}
+		if !fs.present[idCol] {
+			return invalid("id", "missing id: set properties.id, properties.osm_id or the feature's id")
+		}
+		return fs.street(ml, rec)
+	case data.LayerUnits:
+		if typ != "Point" && typ != "Polygon" && typ != "MultiPolygon" {
+			return invalid("geometry", "the geometry is a %s, want a Point, Polygon or MultiPolygon for units", typ)
+		}
+		geom, err := buildGeometry(g, typ, 0)
+		if err != nil {
+			return err
+		}
+		if p, ok := geom.(orb.Polygon); ok {
+			geom = orb.MultiPolygon{p}
+		}
+		if mp, ok := geom.(orb.MultiPolygon); ok && len(mp) == 0 {
+			return invalid("geometry", "the MultiPolygon has no polygons")
+		}
+		if !fs.present[idCol] {
+			return invalid("id", "missing id: set properties.id or the feature's id")
+		}
+		return fs.unit(geom, rec)
 	}
 	if typ != "Point" {
 		return invalid("geometry", "the geometry is a %s, want a Point for %s", typ, r.layer)

@@ -60,7 +60,7 @@ func Import(ctx context.Context, store data.Store, layer data.Layer, r io.Reader
 	switch layer {
 	case data.LayerAreas:
 		err = im.areas(ctx, rd)
-	default: // points, and the roster
+	default: // points, streets, units, and the roster
 		err = im.points(ctx, rd)
 	}
 	im.res.Notes = rd.Notes()
@@ -195,6 +195,10 @@ func (im *importer) writePoints(ctx context.Context, tx data.Tx, rd *Reader) err
 			_, err = tx.AddHazard(ctx, rec.Hazard)
 		case data.LayerCameras:
 			_, err = tx.AddCamera(ctx, rec.Camera)
+		case data.LayerStreets:
+			_, err = tx.AddStreet(ctx, rec.Street)
+		case data.LayerUnits:
+			_, err = tx.AddUnit(ctx, rec.Unit)
 		case LayerWorkers:
 			id := rec.Worker.ID
 			if line, ok := first[id]; ok {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/paulmach/orb"
+
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/gpkg"
 )

@@ -58,6 +58,10 @@ func key(r any) string {
 		return v.Code
 	case data.Worker:
 		return v.ID
+	case data.Street:
+		return v.ID
+	case data.Unit:
+		return v.ID
 	}
 	panic(fmt.Sprintf("memStore: unexpected %T", r))
 }
@@ -134,6 +138,12 @@ func (tx *memTx) AddHazard(ctx context.Context, h data.Hazard) (int64, error) {
 }
 func (tx *memTx) AddCamera(ctx context.Context, c data.Camera) (int64, error) {
 	return tx.add(data.LayerCameras, c)
+}
+func (tx *memTx) AddStreet(ctx context.Context, s data.Street) (int64, error) {
+	return tx.add(data.LayerStreets, s)
+}
+func (tx *memTx) AddUnit(ctx context.Context, u data.Unit) (int64, error) {
+	return tx.add(data.LayerUnits, u)
 }
 func (tx *memTx) AddWorker(ctx context.Context, w data.Worker) error {
 	_, err := tx.add(LayerWorkers, w)

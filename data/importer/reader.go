@@ -45,6 +45,8 @@ type Record struct {
 	Camera    data.Camera
 	Area      data.Area
 	Worker    data.Worker
+	Street    data.Street
+	Unit      data.Unit
 }
 
 // LayerWorkers names the roster to Import and NewReader. It is not a map
@@ -93,7 +95,7 @@ func NewReader(r io.Reader, name string, layer data.Layer) (*Reader, error) {
 // built-in one.
 func newReader(r io.Reader, name string, layer data.Layer, tax *data.Taxonomy) (*Reader, error) {
 	if cols, _ := columns(layer); cols == nil {
-		return nil, data.Errorf(data.EINVALID, "cannot import %q: the importable layers are households, areas, hazards, cameras and workers", layer)
+		return nil, data.Errorf(data.EINVALID, "cannot import %q: the importable layers are households, areas, hazards, cameras, streets, units and workers", layer)
 	}
 	br := bufio.NewReaderSize(r, sniffSize)
 	if b, _ := br.Peek(len(bom)); string(b) == bom {
@@ -127,6 +129,12 @@ func newReader(r io.Reader, name string, layer data.Layer, tax *data.Taxonomy) (
 	}
 	if layer == data.LayerAreas {
 		return nil, fileError(name, 0, "areas are imported from GeoJSON only (a FeatureCollection of Polygon or MultiPolygon features)")
+	}
+	if layer == data.LayerStreets {
+		return nil, fileError(name, 0, "streets are imported from GeoJSON only (a FeatureCollection of LineString or MultiLineString features)")
+	}
+	if layer == data.LayerUnits {
+		return nil, fileError(name, 0, "units are imported from GeoJSON only (a FeatureCollection of Point, Polygon or MultiPolygon features)")
 	}
 	if err := rd.initCSV(br); err != nil {
 		return nil, err

@@ -52,6 +52,8 @@ var tables = map[data.Layer]table{
 		"note", "assignee", "resp_code", "resp_level", "due_at", "resolved_at", "closed_at"}},
 	data.LayerCameras: {"source_id", []string{"fid", "geom", "source_id", "azimuth", "fov", "range_m", "status"}},
 	data.LayerAreas:   {"code", []string{"fid", "geom", "code", "name", "name_en", "level", "admin_level", "parent_code", "osm_id"}},
+	data.LayerStreets: {"source_id", []string{"fid", "geom", "source_id", "kind", "class", "name", "osm_id"}},
+	data.LayerUnits:   {"source_id", []string{"fid", "geom", "source_id", "kind", "name"}},
 }
 
 // buffer holds rows not yet sent.

@@ -67,6 +67,7 @@ func Run(t *testing.T, open Open) {
 		{"ChangesWorkers", testChangesWorkers},
 		{"Webhooks", testWebhooks},
 		{"Idempotency", testIdempotency},
+		{"StreetsUnits", testStreetsUnits},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
