@@ -560,7 +560,7 @@ func TestOWSLib(t *testing.T) {
 	switch {
 	case !slices.Equal(got.ConformsTo, conf.ConformsTo):
 		t.Errorf("OWSLib conformance %v, want %v", got.ConformsTo, conf.ConformsTo)
-	case strings.Join(got.Collections, ",") != "areas,grids,hazards,cameras,households":
+	case strings.Join(got.Collections, ",") != "areas,grids,hazards,cameras,households,streets,units":
 		t.Errorf("OWSLib collections %v", got.Collections)
 	case got.Items.Matched != all || got.Items.Returned != 5:
 		t.Errorf("OWSLib items: %+v, want %d matched, 5 returned", got.Items, all)
