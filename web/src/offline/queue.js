@@ -52,10 +52,11 @@ export class Queue {
 
   /**
    * Queues a write: {kind: "report"|"move", method, path, body, etag?,
-   * fid?, label?}. Resolves with the item; its key is its Idempotency-Key.
+   * fid?, label?, key?}. Resolves with the item; its key is its
+   * Idempotency-Key (the one given, when the write was tried before).
    */
   async add(w) {
-    const key = this.uuid();
+    const key = w.key || this.uuid();
     const item = {
       id: key, key, kind: w.kind, method: w.method, path: w.path, body: w.body, etag: w.etag || "", fid: w.fid ?? null,
       label: w.label || "", state: "queued", tries: 0, created: this.now(), error: "",
