@@ -14,7 +14,7 @@ import { $, el, num } from "./ui.js";
 import { t } from "./i18n.js";
 
 const dataCache = "wangge-data-v1";
-const tileZooms = [12, 17]; // the zooms kept, clamped to the tile source's
+const tileZooms = [8, 17]; // the zooms kept (below 12 a few tiles frame the grids), clamped to the tile source's
 const maxTiles = 1500; // at most this many tiles are kept
 
 /** Registers the service worker (served at the root: its scope is the page). */
