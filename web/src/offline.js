@@ -9,7 +9,7 @@ import { absolute, allFeatures, api, apiWithETag, authHeaders, problemMessage } 
 import { eventQuery, isOpen, shortTime, statusLabel } from "./events.js";
 import { GridIndex, tilesFor } from "./offline/locate.js";
 import { Queue } from "./offline/queue.js";
-import { clearAll, getKept, putKept, queueStore } from "./offline/store.js";
+import { clearKept, getKept, putKept, queueStore } from "./offline/store.js";
 import { $, el, num } from "./ui.js";
 import { t } from "./i18n.js";
 
@@ -27,10 +27,10 @@ export async function registerWorker() {
   }
 }
 
-/** Forgets what was kept and queued (another key, or none, signs in). */
+/** Forgets what was kept (another key, or none, signs in); the queue stays, each item with its key's id. */
 export async function forgetDevice() {
   try {
-    await clearAll();
+    await clearKept();
     if (globalThis.caches) await caches.delete(dataCache);
   } catch { /* nothing kept */ }
 }
@@ -62,7 +62,7 @@ export class Offline {
     this.onSent = onSent;
     this.index = null; // GridIndex of the kept grids
     this.sent = []; // what the queue sent, for the page and the browser test
-    this.queue = new Queue({ store: queueStore, send: sendItem, onChange: (items) => this.renderQueue(items) });
+    this.queue = new Queue({ store: queueStore, send: sendItem, onChange: (items) => this.renderQueue(items), owner: ctx.me && ctx.me.key ? String(ctx.me.key) : "" });
     this.timer = 0;
   }
 
@@ -249,6 +249,10 @@ export class Offline {
     const what = i.kind === "report" ? t("offline.queuedReport", { label: i.label }) : t("offline.queuedMove", { fid: i.fid, state: statusLabel(i.body.properties.status) });
     const li = el("li", { dataset: { key: i.key, state: i.state, kind: i.kind } }, el("strong", {}, what), " ",
       el("small", {}, t(`offline.state.${i.state}`), i.tries ? t("offline.tries", { n: i.tries }) : "", i.error ? ` — ${i.error}` : ""));
+    if ((i.owner || "") !== this.queue.owner) {
+      li.append(el("p", { class: "note" }, t("offline.otherKey")));
+      return li;
+    }
     if (i.state === "conflict") li.append(this.conflict(i));
     if (i.state === "failed") li.append(el("button", { type: "button", class: "linkish drop", onclick: () => this.queue.drop(i.id) }, t("offline.drop")));
     return li;

@@ -172,3 +172,17 @@ test("queue: other refusals fail without retries; concurrent syncs share one run
   await q.sync();
   assert.equal(calls.length, 1);
 });
+
+test("queue: another key's items stay on the device, unsent", async () => {
+  const store = new MemoryStore();
+  const calls = [];
+  const send = async (item) => (calls.push(item.key), { status: 201 });
+  const a = new Queue({ store, send, owner: "k1", uuid: () => "from-k1" });
+  await a.add({ kind: "report", method: "POST", path: "p", body: {} });
+  const b = new Queue({ store, send, owner: "k2" });
+  await b.sync();
+  assert.deepEqual(calls, [], "k2 does not send k1's report");
+  assert.equal((await b.list()).length, 1);
+  await a.sync();
+  assert.deepEqual(calls, ["from-k1"]);
+});

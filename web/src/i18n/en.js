@@ -500,5 +500,6 @@ export default {
   "offline.yours": "Yours:",
   "offline.servers": "On the server now:",
   "offline.reapply": "Apply mine anyway",
+  "offline.otherKey": "Made with another key: it is sent when that key signs in again.",
   "offline.drop": "Drop mine",
 };

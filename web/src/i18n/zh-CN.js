@@ -500,5 +500,6 @@ export default {
   "offline.yours": "我的：",
   "offline.servers": "服务器上现在：",
   "offline.reapply": "仍然应用我的",
+  "offline.otherKey": "由另一个密钥创建：该密钥再次登录时发送。",
   "offline.drop": "放弃我的",
 };

@@ -32,8 +32,11 @@ export class Queue {
    * etag, replayed} (status 0 when there was no answer); uuid makes keys;
    * onChange(items) runs after every change.
    */
-  constructor({ store, send, uuid = () => crypto.randomUUID(), now = () => Date.now(), onChange = () => {} }) {
+  constructor({ store, send, uuid = () => crypto.randomUUID(), now = () => Date.now(), onChange = () => {}, owner = "" }) {
     this.store = store;
+    // Whose writes these are (the key's id): another key's items stay on the
+    // device, unsent, rather than going to the server in someone else's name.
+    this.owner = owner;
     this.send = send;
     this.uuid = uuid;
     this.now = now;
@@ -59,7 +62,7 @@ export class Queue {
     const key = w.key || this.uuid();
     const item = {
       id: key, key, kind: w.kind, method: w.method, path: w.path, body: w.body, etag: w.etag || "", fid: w.fid ?? null,
-      label: w.label || "", state: "queued", tries: 0, created: this.now(), error: "",
+      label: w.label || "", owner: this.owner, state: "queued", tries: 0, created: this.now(), error: "",
     };
     await this.store.put(item);
     await this.changed();
@@ -79,6 +82,7 @@ export class Queue {
   async run() {
     const out = { sent: [], conflicts: 0, failed: 0, waiting: 0 };
     for (const item of await this.list()) {
+      if ((item.owner || "") !== this.owner) continue;
       if (item.state !== "queued") {
         if (item.state === "conflict") out.conflicts++;
         if (item.state === "failed") out.failed++;

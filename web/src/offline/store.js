@@ -47,8 +47,10 @@ export async function getKept(name) {
 /** Keeps a value under name. */
 export const putKept = (name, value) => tx("kept", "readwrite", (s) => s.put({ name, value }));
 
-/** Forgets everything kept and queued (another key signs in). */
-export async function clearAll() {
+/**
+ * Forgets everything kept (another key signs in). The queue stays: its
+ * items are sent only with the key that made them (queue.js, owner).
+ */
+export async function clearKept() {
   await tx("kept", "readwrite", (s) => s.clear());
-  await tx("queue", "readwrite", (s) => s.clear());
 }
