@@ -819,7 +819,7 @@ test("field page offline: opens from its service worker, locates on the device, 
     await page.waitForSelector("#report-where");
   });
 
-  let key = "";
+  let key = "", fid = "";
   await t.test("offline: a report is queued on the device", async () => {
     const before = await countNote();
     assert.equal(before, 0);
@@ -850,8 +850,11 @@ test("field page offline: opens from its service worker, locates on the device, 
       }
       return route.fulfill({ response: res });
     });
+    // Tries so far: the page tried once when the report was made (no answer).
+    const tries = () => page.evaluate(async (k) => ((await window.wangge.offline.queue.list()).find((i) => i.key === k) || {}).tries, key);
+    const before = await tries();
     await goOffline(false); // the page's online event sends the queue
-    await page.waitForFunction(async () => (await window.wangge.offline.queue.list()).some((i) => i.tries >= 1), null, { timeout: 20_000 });
+    for (let i = 0; i < 200 && !(posts === 1 && (await tries()) > before); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(posts, 1);
     assert.equal(await countNote(), 1, "the first copy made the event");
     await page.evaluate(() => window.wangge.offline.sync()); // the retry (else in 30 s)
@@ -869,6 +872,31 @@ test("field page offline: opens from its service worker, locates on the device, 
     const [f] = await withNote();
     assert.equal(String(f.id), String(sent[0].id));
     assert.equal(f.properties.assignee, worker.id);
+    fid = String(f.id);
+  });
+
+  await t.test("a move made offline that someone overtook (412) waits for the worker, who re-applies it", async () => {
+    const item = `#my-events .event-item[data-fid="${fid}"]`;
+    await page.waitForSelector(item, { timeout: 15_000 });
+    await page.click(item);
+    await page.waitForSelector(`#event-detail .event-title[data-fid="${fid}"]`, { timeout: 10_000 });
+    await goOffline(true);
+    await page.fill("#event-detail textarea.move-note", "offline: on my way");
+    await page.click("#event-detail button.move[data-to=in_progress]");
+    await page.waitForSelector("#queue li[data-kind=move][data-state=queued]", { timeout: 10_000 });
+    // A planner changes the event meanwhile: the queued move's ETag is stale.
+    const res = await send("PATCH", `/collections/hazards/items/${fid}`, { properties: { note: "planner: road office informed" } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    await goOffline(false);
+    await page.waitForSelector("#queue li[data-kind=move][data-state=conflict] .conflict .theirs", { timeout: 20_000 });
+    assert.match(await page.textContent("#queue li[data-state=conflict]"), /Yours:.*in progress.*offline: on my way[\s\S]*On the server now:.*planner: road office informed/);
+    assert.equal((await getJSON(`/collections/hazards/items/${fid}`)).properties.status, "assigned", "the stale move changed nothing");
+    await page.screenshot({ path: join(outDir, "field-offline-conflict.png"), fullPage: true });
+    await page.click("#queue li[data-state=conflict] button.reapply");
+    await page.waitForFunction(async () => (await window.wangge.offline.queue.list()).length === 0, null, { timeout: 20_000 });
+    const f = await getJSON(`/collections/hazards/items/${fid}`);
+    assert.equal(f.properties.status, "in_progress");
+    assert.equal(f.properties.note, "offline: on my way");
   });
 
   assert.deepEqual(errors, [], "page errors");
