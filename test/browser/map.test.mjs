@@ -4,7 +4,11 @@
 // drill-down, risk colours and live changes (GET /v1/stats, GET
 // /v1/changes), then walks a field worker's event loop on a phone-sized
 // screen (report, my events, moves, history, a new event pushed to them),
-// and fails on any console error or Content-Security-Policy violation.
+// then the same field page without network (its service worker, locate on
+// the device, a queued report sent once, a queued move overtaken: 412),
+// and fails on any console error or Content-Security-Policy violation
+// (the offline test: on page errors and CSP violations only, since
+// requests fail there by design).
 //
 //   make browser-test            (builds the page and the binary first)
 //   WANGGE_BIN=… CHROMIUM=… node --test map.test.mjs
@@ -901,6 +905,7 @@ test("field page offline: opens from its service worker, locates on the device, 
 
   assert.deepEqual(errors, [], "page errors");
   assert.deepEqual(await page.evaluate(() => window.__csp), [], "Content-Security-Policy violations");
+  await context.unrouteAll({ behavior: "ignoreErrors" });
   await context.close();
 });
 
