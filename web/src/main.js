@@ -100,7 +100,11 @@ async function start() {
   // The page's own state, for people debugging it and for the browser test.
   window.wangge = { map, lang: lang(), i18nMissing: missing };
   let views = null;
-  map.on("error", (e) => showError(t("err.map"), e.error || e));
+  map.on("error", (e) => {
+    // Without signal, a tile the device did not keep is no news.
+    if (!navigator.onLine && (e.tile || (e.error && e.error.status === 0))) return;
+    showError(t("err.map"), e.error || e);
+  });
 
   const have = await routes();
   // Who the key is (its role, its worker) and the taxonomy of events; both

@@ -160,7 +160,7 @@ export class Offline {
     const tmpl = spec.tiles && spec.tiles[0];
     if (!tmpl) return { n: 0, complete: false, zooms: [] };
     const minz = Math.max(tileZooms[0], spec.minzoom ?? 0), maxz = Math.min(tileZooms[1], spec.maxzoom ?? 22);
-    const { tiles, complete } = tilesFor(new GridIndex(grids).bbox(), minz, maxz, maxTiles);
+    const { tiles, complete } = tilesFor(new GridIndex(grids).boxes(), minz, maxz, maxTiles);
     const cache = await caches.open(dataCache);
     let n = 0, next = 0;
     const one = async () => {

@@ -95,6 +95,11 @@ test("tiles for a box: counts per zoom, and the bound", () => {
   assert.ok(tiles.some(([z, x, y]) => z === 12 && x === 2156 && y === 1438), "Vaduz's z12 tile");
   assert.deepEqual(tilesFor([-1, -1, 1, 1], 0, 1).tiles, [[0, 0, 0], [1, 0, 0], [1, 0, 1], [1, 1, 0], [1, 1, 1]]);
   for (const [z, x, y] of tiles) assert.ok(z >= 12 && z <= 14 && x >= 0 && y >= 0);
+  // One box per grid: two far-apart boxes need fewer tiles than the box around both, and a shared tile counts once.
+  const two = tilesFor([[9.50, 47.10, 9.51, 47.11], [9.60, 47.20, 9.61, 47.21]], 15, 15).tiles.length;
+  const around = tilesFor([9.50, 47.10, 9.61, 47.21], 15, 15).tiles.length;
+  assert.ok(two < around / 10, `${two} tiles for two boxes, ${around} for the box around them`);
+  assert.equal(tilesFor([[9.50, 47.10, 9.51, 47.11], [9.50, 47.10, 9.51, 47.11]], 15, 15).tiles.length, tilesFor([9.50, 47.10, 9.51, 47.11], 15, 15).tiles.length);
   const capped = tilesFor([9.47, 47.05, 9.64, 47.27], 12, 17, 100);
   assert.equal(capped.complete, false);
   assert.equal(capped.tiles.length, 100);

@@ -55,6 +55,11 @@ export class GridIndex {
     return this.items.length;
   }
 
+  /** Each grid's box. */
+  boxes() {
+    return this.items.map((i) => i.b);
+  }
+
   /** The box around every grid, or null when there are none. */
   bbox() {
     if (!this.items.length) return null;
@@ -76,8 +81,14 @@ export class GridIndex {
   }
 }
 
-/** The XYZ tiles covering bbox at zooms minz..maxz, at most max of them (then truncated: false). */
-export function tilesFor(bbox, minz, maxz, max = 2000) {
+/**
+ * The XYZ tiles covering any of boxes ([minx, miny, maxx, maxy] each: one
+ * per grid, so the gaps between a worker's scattered grids cost nothing)
+ * at zooms minz..maxz, lowest zoom first, at most max of them; complete is
+ * false when the bound cut the list.
+ */
+export function tilesFor(boxes, minz, maxz, max = 2000) {
+  if (boxes.length && typeof boxes[0] === "number") boxes = [boxes];
   const out = [];
   const lon2x = (lon, z) => Math.floor(((lon + 180) / 360) * 2 ** z);
   const lat2y = (lat, z) => {
@@ -85,13 +96,17 @@ export function tilesFor(bbox, minz, maxz, max = 2000) {
     return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * 2 ** z);
   };
   for (let z = minz; z <= maxz; z++) {
-    const n = 2 ** z;
-    const x0 = Math.max(0, lon2x(bbox[0], z)), x1 = Math.min(n - 1, lon2x(bbox[2], z));
-    const y0 = Math.max(0, lat2y(bbox[3], z)), y1 = Math.min(n - 1, lat2y(bbox[1], z));
-    for (let x = x0; x <= x1; x++) {
-      for (let y = y0; y <= y1; y++) {
-        if (out.length >= max) return { tiles: out, complete: false };
-        out.push([z, x, y]);
+    const n = 2 ** z, seen = new Set();
+    for (const b of boxes) {
+      const x0 = Math.max(0, lon2x(b[0], z)), x1 = Math.min(n - 1, lon2x(b[2], z));
+      const y0 = Math.max(0, lat2y(b[3], z)), y1 = Math.min(n - 1, lat2y(b[1], z));
+      for (let x = x0; x <= x1; x++) {
+        for (let y = y0; y <= y1; y++) {
+          if (seen.has(x * n + y)) continue;
+          if (out.length >= max) return { tiles: out, complete: false };
+          seen.add(x * n + y);
+          out.push([z, x, y]);
+        }
       }
     }
   }
