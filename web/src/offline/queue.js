@@ -129,10 +129,11 @@ export class Queue {
   async reapply(id, etag) {
     const item = (await this.store.all()).find((i) => i.id === id);
     if (!item) return null;
-    await this.store.delete(id);
     const key = this.uuid();
+    // The new item is in before the old one goes: the queue is never seen empty meanwhile.
+    await this.store.put({ ...item, id: key, key, etag, state: "queued", error: "", tries: 0 });
+    await this.store.delete(id);
     Object.assign(item, { id: key, key, etag, state: "queued", error: "", tries: 0 });
-    await this.store.put(item);
     await this.changed();
     return item;
   }
