@@ -772,6 +772,13 @@ test("field page offline: opens from its service worker, locates on the device, 
   // The events with this note (note is not a queryable: read them all).
   const withNote = async () => (await getJSON("/collections/hazards/items?limit=10000")).features.filter((f) => f.properties.note === note);
   const countNote = async () => (await withNote()).length;
+  // The count once the server's reads have caught up with its writes (they follow within moments).
+  const settledCount = async (want) => {
+    let n;
+    for (let i = 0; i < 30 && (n = await countNote()) !== want; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500)); // and nothing more arrives
+    return countNote();
+  };
 
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "en-US", serviceWorkers: "allow" });
   await context.addInitScript((k) => localStorage.setItem("wangge.key", k), fieldKey);
@@ -860,7 +867,7 @@ test("field page offline: opens from its service worker, locates on the device, 
     await goOffline(false); // the page's online event sends the queue
     for (let i = 0; i < 200 && !(posts === 1 && (await tries()) > before); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(posts, 1);
-    assert.equal(await countNote(), 1, "the first copy made the event");
+    assert.equal(await settledCount(1), 1, "the first copy made the event");
     await page.evaluate(() => window.wangge.offline.sync()); // the retry (else in 30 s)
     await page.waitForFunction(async () => (await window.wangge.offline.queue.list()).length === 0, null, { timeout: 20_000 })
       .catch(async (e) => assert.fail(`${e.message}: the queue holds ${JSON.stringify(await page.evaluate(() => window.wangge.offline.queue.list()))}`));
@@ -872,7 +879,7 @@ test("field page offline: opens from its service worker, locates on the device, 
     assert.equal(sent[0].key, key);
     assert.equal(sent[0].status, 201);
     assert.equal(sent[0].replayed, true, "the server replayed the first answer");
-    assert.equal(await countNote(), 1, "exactly one event on the server");
+    assert.equal(await settledCount(1), 1, "exactly one event on the server");
     const [f] = await withNote();
     assert.equal(String(f.id), String(sent[0].id));
     assert.equal(f.properties.assignee, worker.id);
@@ -892,14 +899,18 @@ test("field page offline: opens from its service worker, locates on the device, 
     const res = await send("PATCH", `/collections/hazards/items/${fid}`, { properties: { note: "planner: road office informed" } });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     await goOffline(false);
-    await page.waitForSelector("#queue li[data-kind=move][data-state=conflict] .conflict .theirs", { timeout: 20_000 });
+    await page.waitForSelector("#queue li[data-kind=move][data-state=conflict] .conflict .theirs", { timeout: 20_000 }).catch(async (e) => assert.fail(`${e.message}: ${JSON.stringify({
+      queue: await page.evaluate(() => window.wangge.offline.queue.list()), sent: await page.evaluate(() => window.wangge.offline.sent),
+      html: await page.innerHTML("#queue"), steps: (await getJSON(`/collections/hazards/items/${fid}/history`)).steps })}`));
     assert.match(await page.textContent("#queue li[data-state=conflict]"), /Yours:.*in progress.*offline: on my way[\s\S]*On the server now:.*planner: road office informed/);
     assert.equal((await getJSON(`/collections/hazards/items/${fid}`)).properties.status, "assigned", "the stale move changed nothing");
     await page.screenshot({ path: join(outDir, "field-offline-conflict.png"), fullPage: true });
     await page.click("#queue li[data-state=conflict] button.reapply");
     await page.waitForFunction(async () => (await window.wangge.offline.queue.list()).length === 0, null, { timeout: 20_000 });
-    const f = await getJSON(`/collections/hazards/items/${fid}`);
-    assert.equal(f.properties.status, "in_progress");
+    // The server's reads follow its writes within moments (its live state): wait for the move.
+    let f;
+    for (let i = 0; i < 50 && (f = await getJSON(`/collections/hazards/items/${fid}`)).properties.status !== "in_progress"; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(f.properties.status, "in_progress", JSON.stringify(await page.evaluate(() => window.wangge.offline.sent)));
     assert.equal(f.properties.note, "offline: on my way");
   });
 
