@@ -106,10 +106,10 @@ func (s *Server) pageRoutes() []route {
 			produces: "application/javascript", handler: s.pageAsset},
 		{method: "GET", path: "/sw.js", role: public, id: "getServiceWorker", tag: "Capabilities",
 			summary:   "The map page's service worker (its field view works without signal); served from the root so that its scope is the page",
-			responses: withProblems(map[int]string{200: "the script"}), produces: "text/javascript", handler: s.pageRootFile("sw.js")},
+			responses: withProblems(map[int]string{200: "the script", 304: "not modified"}), produces: "text/javascript", handler: s.pageRootFile("sw.js")},
 		{method: "GET", path: "/manifest.webmanifest", role: public, id: "getWebManifest", tag: "Capabilities",
 			summary:   "The map page's web app manifest (installable field page)",
-			responses: withProblems(map[int]string{200: "the manifest"}), produces: "application/manifest+json", handler: s.pageRootFile("manifest.webmanifest")},
+			responses: withProblems(map[int]string{200: "the manifest", 304: "not modified"}), produces: "application/manifest+json", handler: s.pageRootFile("manifest.webmanifest")},
 	}
 }
 
