@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"embed"
+	"hash/crc32"
 	"html"
 	"io/fs"
 	"net/http"
@@ -107,6 +108,53 @@ func (s *Server) pageRoutes() []route {
 			summary: "A file of the map page (script, style, MapLibre worker); names carry a content hash and never change",
 			params:  []param{pathParam("file", "file name")}, responses: withProblems(map[int]string{200: "the file", 304: "not modified"}),
 			produces: "application/javascript", handler: s.pageAsset},
+		{method: "GET", path: "/sw.js", role: public, id: "getServiceWorker", tag: "Capabilities",
+			summary:   "The map page's service worker (its field view works without signal); served from the root so that its scope is the page",
+			responses: withProblems(map[int]string{200: "the script", 304: "not modified"}), produces: "text/javascript", handler: s.pageRootFile("sw.js")},
+		{method: "GET", path: "/manifest.webmanifest", role: public, id: "getWebManifest", tag: "Capabilities",
+			summary:   "The map page's web app manifest (installable field page)",
+			responses: withProblems(map[int]string{200: "the manifest", 304: "not modified"}), produces: "application/manifest+json", handler: s.pageRootFile("manifest.webmanifest")},
+	}
+}
+
+// swCSP is the service worker's own Content-Security-Policy (a worker
+// script's policy comes with its response, not from the page): it only
+// fetches from this origin.
+const swCSP = "default-src 'none'; connect-src 'self'"
+
+// pageRootFile serves a file the page build writes next to index.html:
+// the service worker and the manifest. Their names are fixed, so browsers
+// revalidate them (no-cache); the worker may control the whole site
+// (Service-Worker-Allowed), which its place at the root gives it anyway,
+// also behind a proxy that adds a prefix.
+func (s *Server) pageRootFile(name string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		body, err := pageFiles.ReadFile("page/dist/" + name)
+		if err != nil {
+			return data.Errorf(data.ENOTFOUND, "no %s: the map page is served from the binary; rebuild it with `make web build`", name)
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if name == "sw.js" {
+			h.Set("Content-Type", "text/javascript; charset=utf-8")
+			h.Set("Service-Worker-Allowed", "./")
+			h.Set("Content-Security-Policy", swCSP)
+		} else {
+			h.Set("Content-Type", "application/manifest+json")
+		}
+		etag := `"` + strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 16) + `"`
+		h.Set("ETag", etag)
+		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		if r.Method == http.MethodHead {
+			return nil
+		}
+		_, err = w.Write(body)
+		return err
 	}
 }
 

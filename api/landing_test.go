@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -141,5 +142,64 @@ func TestArchiveURL(t *testing.T) {
 	}
 	if !strings.Contains(csp, "connect-src 'self' https://cdn.example.org") {
 		t.Errorf("CSP does not let the archive through: %q", csp)
+	}
+}
+
+// TestServiceWorkerAndManifest: the field page's service worker and web app
+// manifest are served from the root with their own types, the worker with
+// its own CSP and Service-Worker-Allowed, both revalidated (no-cache); a
+// binary built without the page answers 404.
+func TestServiceWorkerAndManifest(t *testing.T) {
+	srv := api.New(api.Config{})
+	get := func(path string, hdr ...string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", path, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		srv.ServeHTTP(rec, req)
+		return rec
+	}
+	sw := get("/sw.js")
+	if sw.Code == http.StatusNotFound {
+		t.Skip("the map page is not built into this binary (make web)")
+	}
+	if sw.Code != http.StatusOK {
+		t.Fatalf("GET /sw.js: %d %s", sw.Code, sw.Body)
+	}
+	for k, want := range map[string]string{
+		"Content-Type": "text/javascript; charset=utf-8", "Service-Worker-Allowed": "./", "Cache-Control": "no-cache",
+		"Content-Security-Policy": "default-src 'none'; connect-src 'self'",
+	} {
+		if got := sw.Header().Get(k); got != want {
+			t.Errorf("/sw.js %s = %q, want %q", k, got, want)
+		}
+	}
+	if !strings.Contains(sw.Body.String(), "wangge-shell-") {
+		t.Errorf("/sw.js is not the built worker: %.200s", sw.Body)
+	}
+	if again := get("/sw.js", "If-None-Match", sw.Header().Get("ETag")); again.Code != http.StatusNotModified {
+		t.Errorf("/sw.js with its ETag: %d, want 304", again.Code)
+	}
+	m := get("/manifest.webmanifest")
+	if m.Code != http.StatusOK || m.Header().Get("Content-Type") != "application/manifest+json" {
+		t.Fatalf("GET /manifest.webmanifest: %d %q", m.Code, m.Header().Get("Content-Type"))
+	}
+	var man struct {
+		Name  string `json:"name"`
+		Icons []struct {
+			Src string `json:"src"`
+		} `json:"icons"`
+	}
+	if err := json.Unmarshal(m.Body.Bytes(), &man); err != nil || man.Name != "网格 field" || len(man.Icons) == 0 {
+		t.Fatalf("manifest: %v %+v", err, man)
+	}
+	if icon := get("/" + man.Icons[0].Src); icon.Code != http.StatusOK || icon.Header().Get("Content-Type") != "image/svg+xml" {
+		t.Errorf("the manifest's icon %s: %d %q", man.Icons[0].Src, icon.Code, icon.Header().Get("Content-Type"))
+	}
+	// The page names the manifest, and its CSP lets it load.
+	page := get("/?f=html")
+	if !strings.Contains(page.Body.String(), `rel="manifest" href="manifest.webmanifest"`) || !strings.Contains(page.Header().Get("Content-Security-Policy"), "manifest-src 'self'") {
+		t.Errorf("the page does not name its manifest, or its CSP refuses it")
 	}
 }

@@ -48,7 +48,13 @@ for (const file of Object.keys(result.metafile.outputs)) {
 }
 if (!js || !css) throw new Error("esbuild wrote no app script or style");
 
+// The icon, named by its content like the rest.
+const iconSrc = readFileSync(join(here, "src", "icon.svg"));
+const iconName = `icon-${hash(iconSrc)}.svg`;
+writeFileSync(join(assets, iconName), iconSrc);
+
 const html = readFileSync(join(here, "index.html"), "utf8")
+  .replaceAll("%ICON%", `assets/${iconName}`)
   .replaceAll("%APP_JS%", `assets/${js}`)
   .replaceAll("%APP_CSS%", `assets/${css}`);
 writeFileSync(join(out, "index.html"), html);
@@ -75,5 +81,25 @@ for (const stack of readdirSync(join(out, "fonts"))) {
     writeFileSync(file + ".gz", gzipSync(readFileSync(file), { level: 9 }));
   }
 }
+
+// The web app manifest and the service worker, at the site root (served
+// by api/landing.go): the worker's scope is the page's. The worker keeps
+// the shell: the page, the assets it names, the glyphs, the manifest.
+const manifest = {
+  name: "网格 field", short_name: "网格", description: "wangge: the grid worker's field page, also without signal",
+  start_url: "./", scope: "./", display: "standalone", background_color: "#f4f1ea", theme_color: "#1f6f5c",
+  icons: [{ src: `assets/${iconName}`, sizes: "any", type: "image/svg+xml", purpose: "any" }],
+};
+writeFileSync(join(out, "manifest.webmanifest"), JSON.stringify(manifest, null, 1));
+const shell = ["manifest.webmanifest", `assets/${js}`, `assets/${css}`, `assets/${workerName}`, `assets/${iconName}`];
+for (const stack of readdirSync(join(out, "fonts"))) {
+  for (const name of readdirSync(join(out, "fonts", stack))) if (name.endsWith(".pbf")) shell.push(`fonts/${encodeURIComponent(stack)}/${name}`);
+}
+const version = hash(Buffer.from(shell.join("\n") + readFileSync(join(out, "index.html"))));
+await build({
+  entryPoints: [join(here, "src", "sw.js")],
+  bundle: true, minify: true, format: "iife", target: ["es2022"], outfile: join(out, "sw.js"), logLevel: "warning",
+  define: { SHELL: JSON.stringify(shell), VERSION: JSON.stringify(version) },
+});
 
 console.log(`web: built ${js}, ${css}, ${workerName} into api/page/dist`);

@@ -4,7 +4,11 @@
 // drill-down, risk colours and live changes (GET /v1/stats, GET
 // /v1/changes), then walks a field worker's event loop on a phone-sized
 // screen (report, my events, moves, history, a new event pushed to them),
-// and fails on any console error or Content-Security-Policy violation.
+// then the same field page without network (its service worker, locate on
+// the device, a queued report sent once, a queued move overtaken: 412),
+// and fails on any console error or Content-Security-Policy violation
+// (the offline test: on page errors and CSP violations only, since
+// requests fail there by design).
 //
 //   make browser-test            (builds the page and the binary first)
 //   WANGGE_BIN=… CHROMIUM=… node --test map.test.mjs
@@ -26,6 +30,10 @@ const bin = process.env.WANGGE_BIN || join(root, "bin", "wangge");
 const chromium = process.env.CHROMIUM || "/usr/bin/chromium";
 const outDir = process.env.TEST_OUTPUT || join(root, "test", "output");
 const inCI = !!process.env.CI && process.env.CI !== "0" && process.env.CI !== "false";
+// The service worker's own requests go through the context's routes, so
+// that the offline test can cut them too: setOffline alone leaves them
+// online (microsoft/playwright#2311). Read when the browser starts.
+process.env.PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS = "1";
 
 let missing = "";
 if (!existsSync(chromium)) missing = `no Chromium at ${chromium} (scripts/deps.sh installs Debian's chromium)`;
@@ -741,6 +749,175 @@ test("field worker on a phone: report, my events, moves, history", { skip, timeo
   assert.deepEqual(await page.evaluate(() => window.__csp), [], "Content-Security-Policy violations");
   await context.close();
   assert.deepEqual(problems, [], "the page logged errors");
+});
+
+test("field page offline: opens from its service worker, locates on the device, queues a report, sends it once", { skip, timeout: 150_000 }, async (t) => {
+  // A field key tied to the worker of Vaduz's grid, as in the test above.
+  const point = [9.5209, 47.1410], far = [9.5589, 47.2137]; // far: another municipality's grid
+  const loc = await getJSON(`/v1/locate?lon=${point[0]}&lat=${point[1]}`);
+  const locFar = await getJSON(`/v1/locate?lon=${far[0]}&lat=${far[1]}`);
+  assert.ok(loc.grid && locFar.grid && locFar.grid.parent_code !== loc.grid.parent_code, "the two points are in grids of two areas");
+  const { workers: roster } = await getJSON("/v1/workers");
+  const worker = roster.filter((w) => w.grid_codes.includes(loc.grid.code)).sort((a, b) => a.id.localeCompare(b.id))[0];
+  const made = spawnSync(bin, ["keys", "create", "--db", join(dir, "demo.gpkg"), "--role", "field", "--name", "browser test offline phone", "--worker", worker.id],
+    { encoding: "utf8", timeout: 30_000 });
+  assert.equal(made.status, 0, `wangge keys create: ${made.stderr}`);
+  const fieldKey = made.stdout.trim().split("\n").pop().trim();
+  for (let i = 0; i < 50; i++) {
+    const res = await fetch(`${base}/v1/me`, { headers: { Authorization: `Bearer ${fieldKey}` } });
+    if (res.status === 200 && (await res.json()).worker) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const note = `browser test offline ${Date.now()}`;
+  // The events with this note (note is not a queryable: read them all).
+  const withNote = async () => (await getJSON("/collections/hazards/items?limit=10000")).features.filter((f) => f.properties.note === note);
+  const countNote = async () => (await withNote()).length;
+  // The count once the server's reads have caught up with its writes (they follow within moments).
+  const settledCount = async (want) => {
+    let n;
+    for (let i = 0; i < 30 && (n = await countNote()) !== want; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500)); // and nothing more arrives
+    return countNote();
+  };
+
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "en-US", serviceWorkers: "allow" });
+  await context.addInitScript((k) => localStorage.setItem("wangge.key", k), fieldKey);
+  const page = await context.newPage();
+  await recordCSP(page);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  // Offline: the page's requests fail (setOffline), and so do its service
+  // worker's (this route), which then answers from its caches.
+  let offline = false;
+  await context.route("**", (route) => (offline && route.request().serviceWorker() ? route.abort("internetdisconnected") : route.fallback()));
+  const goOffline = async (on) => {
+    offline = on;
+    await context.setOffline(on);
+  };
+
+  await t.test("online: the worker's key keeps their grids, tiles, events and categories", async () => {
+    await page.goto(base + "/", { waitUntil: "load" });
+    await page.waitForSelector("body[data-ready='1']", { timeout: 60_000 });
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20_000 });
+    await page.waitForSelector("#kept-status[data-kept='1']", { timeout: 60_000 });
+    const grids = Number(await page.getAttribute("#kept-status", "data-grids"));
+    const siblings = (await getJSON(`/collections/grids/items?parent_code=${loc.grid.parent_code}&limit=1000`)).features.length;
+    assert.equal(grids, siblings, "the worker's grid and the others of its area");
+    assert.match(await page.textContent("#kept-status"), /Kept on this device: .* grids, [\d,]+ map tiles \(zoom 8–\d+\), \d+ open events, categories yes; refreshed/);
+    // Once more online, through the worker: it keeps what the page reads.
+    await page.reload({ waitUntil: "load" });
+    await page.waitForSelector("body[data-ready='1']", { timeout: 60_000 });
+  });
+
+  await t.test("offline: the page opens from the service worker and locates a typed point on the device", async () => {
+    await goOffline(true);
+    const res = await page.reload({ waitUntil: "load" });
+    assert.ok(res && res.fromServiceWorker(), "the page came from the service worker");
+    await page.waitForSelector("body[data-online='0']", { timeout: 60_000 });
+    await page.waitForSelector("#kept-status[data-kept='1']", { timeout: 30_000 });
+    const typed = async (p) => {
+      await page.evaluate(() => document.getElementById("field-result").replaceChildren());
+      await page.fill("#coord-form input[name=coords]", `${p[0]}, ${p[1]}`);
+      await page.selectOption("#coord-form select[name=crs]", "wgs84");
+      await page.click("#coord-form button[type=submit]");
+      await page.waitForSelector("#field-grid[data-where=device]", { timeout: 15_000 });
+      return page.getAttribute("#field-grid", "data-code");
+    };
+    assert.equal(await typed(point), loc.grid.code, "the device names the grid /v1/locate named online");
+    assert.match(await page.textContent("#field-offline"), /Answered on this device .* in [\d.]+ ms/);
+    assert.equal(await typed(far), "", "a point outside the kept grids is not put in one");
+    await typed(point); // the report's point
+    await page.waitForSelector("#report-where");
+  });
+
+  let key = "", fid = "";
+  await t.test("offline: a report is queued on the device", async () => {
+    const before = await countNote();
+    assert.equal(before, 0);
+    await page.selectOption("#report-form select[name=category]", "traffic");
+    await page.fill("#report-form textarea[name=note]", note);
+    await page.click("#report-submit");
+    await page.waitForSelector("#report-queued", { timeout: 10_000 });
+    key = await page.getAttribute("#report-queued", "data-key");
+    assert.match(key, /^[0-9a-f-]{36}$/, "a UUID as its Idempotency-Key");
+    await page.waitForSelector(`#queue li[data-key="${key}"][data-state=queued][data-kind=report]`);
+    assert.equal(await countNote(), 0, "nothing reached the server");
+    await page.screenshot({ path: join(outDir, "field-offline-queued.png"), fullPage: true });
+  });
+
+  await t.test("online again: it reaches the server once, also when an answer was lost and it was sent again", async () => {
+    // The first copy reaches the server, but its answer is lost on the way
+    // back: the page keeps the item and sends it again with the same key.
+    let posts = 0;
+    const keys = [];
+    await context.route("**/collections/hazards/items?crs=*", async (route) => {
+      if (route.request().method() !== "POST") return route.fallback();
+      posts++;
+      keys.push(route.request().headers()["idempotency-key"]);
+      const res = await route.fetch();
+      if (posts === 1) {
+        assert.equal(res.status(), 201);
+        return route.abort("connectionreset");
+      }
+      return route.fulfill({ response: res });
+    });
+    // Tries so far: the page tried once when the report was made (no answer).
+    const tries = () => page.evaluate(async (k) => ((await window.wangge.offline.queue.list()).find((i) => i.key === k) || {}).tries, key);
+    const before = await tries();
+    await goOffline(false); // the page's online event sends the queue
+    for (let i = 0; i < 200 && !(posts === 1 && (await tries()) > before); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(posts, 1);
+    assert.equal(await settledCount(1), 1, "the first copy made the event");
+    await page.evaluate(() => window.wangge.offline.sync()); // the retry (else in 30 s)
+    await page.waitForFunction(async () => (await window.wangge.offline.queue.list()).length === 0, null, { timeout: 20_000 })
+      .catch(async (e) => assert.fail(`${e.message}: the queue holds ${JSON.stringify(await page.evaluate(() => window.wangge.offline.queue.list()))}`));
+    await page.waitForSelector("#queue[data-count='0']", { state: "attached" });
+    assert.equal(posts, 2);
+    assert.deepEqual(keys, [key, key], "both copies carried the queued item's Idempotency-Key");
+    const sent = await page.evaluate(() => window.wangge.offline.sent);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].key, key);
+    assert.equal(sent[0].status, 201);
+    assert.equal(sent[0].replayed, true, "the server replayed the first answer");
+    assert.equal(await settledCount(1), 1, "exactly one event on the server");
+    const [f] = await withNote();
+    assert.equal(String(f.id), String(sent[0].id));
+    assert.equal(f.properties.assignee, worker.id);
+    fid = String(f.id);
+  });
+
+  await t.test("a move made offline that someone overtook (412) waits for the worker, who re-applies it", async () => {
+    const item = `#my-events .event-item[data-fid="${fid}"]`;
+    await page.waitForSelector(item, { timeout: 15_000 });
+    await page.click(item);
+    await page.waitForSelector(`#event-detail .event-title[data-fid="${fid}"]`, { timeout: 10_000 });
+    await goOffline(true);
+    await page.fill("#event-detail textarea.move-note", "offline: on my way");
+    await page.click("#event-detail button.move[data-to=in_progress]");
+    await page.waitForSelector("#queue li[data-kind=move][data-state=queued]", { timeout: 10_000 });
+    // A planner changes the event meanwhile: the queued move's ETag is stale.
+    const res = await send("PATCH", `/collections/hazards/items/${fid}`, { properties: { note: "planner: road office informed" } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    await goOffline(false);
+    await page.waitForSelector("#queue li[data-kind=move][data-state=conflict] .conflict .theirs", { timeout: 20_000 }).catch(async (e) => assert.fail(`${e.message}: ${JSON.stringify({
+      queue: await page.evaluate(() => window.wangge.offline.queue.list()), sent: await page.evaluate(() => window.wangge.offline.sent),
+      html: await page.innerHTML("#queue"), steps: (await getJSON(`/collections/hazards/items/${fid}/history`)).steps })}`));
+    assert.match(await page.textContent("#queue li[data-state=conflict]"), /Yours:.*in progress.*offline: on my way[\s\S]*On the server now:.*planner: road office informed/);
+    assert.equal((await getJSON(`/collections/hazards/items/${fid}`)).properties.status, "assigned", "the stale move changed nothing");
+    await page.screenshot({ path: join(outDir, "field-offline-conflict.png"), fullPage: true });
+    await page.click("#queue li[data-state=conflict] button.reapply");
+    await page.waitForFunction(async () => (await window.wangge.offline.queue.list()).length === 0, null, { timeout: 20_000 });
+    // The server's reads follow its writes within moments (its live state): wait for the move.
+    let f;
+    for (let i = 0; i < 50 && (f = await getJSON(`/collections/hazards/items/${fid}`)).properties.status !== "in_progress"; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(f.properties.status, "in_progress", JSON.stringify(await page.evaluate(() => window.wangge.offline.sent)));
+    assert.equal(f.properties.note, "offline: on my way");
+  });
+
+  assert.deepEqual(errors, [], "page errors");
+  assert.deepEqual(await page.evaluate(() => window.__csp), [], "Content-Security-Policy violations");
+  await context.unrouteAll({ behavior: "ignoreErrors" });
+  await context.close();
 });
 
 test("Chinese fixture: labels, and the page in zh-CN and en-US", { skip, timeout: 150_000 }, async (t) => {

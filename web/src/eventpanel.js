@@ -149,6 +149,13 @@ export class EventPanel {
     try {
       await apiWithETag(`collections/hazards/items/${fid}`, { method: "PATCH", body: { properties: props }, headers: etag ? { "If-Match": etag } : {} });
     } catch (e) {
+      if (e.status === 0 && this.ctx.offline) {
+        // No signal: the move waits on the device with this ETag.
+        await this.ctx.offline.queueWrite({ kind: "move", method: "PATCH", path: `collections/hazards/items/${fid}`, body: { properties: props }, etag, fid });
+        msg.hidden = false;
+        msg.textContent = t("offline.moveQueued", { state: statusLabel(to) });
+        return;
+      }
       if ([409, 403, 412].includes(e.status)) {
         // 412: someone changed it since; show it as it is now.
         if (e.status === 412) await this.show(fid, moveProblem(412, e.detail));

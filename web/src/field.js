@@ -90,9 +90,14 @@ export class Field {
     try {
       fc = await allFeatures(`collections/hazards/items?${eventQuery({ assignee: w.id })}`);
     } catch (e) {
-      box.replaceChildren();
-      showError(t("field.myEvents"), e);
-      return;
+      // No signal: the events kept on the device.
+      const kept = e.status === 0 && this.ctx.offline ? await this.ctx.offline.keptEvents() : undefined;
+      if (!kept) {
+        box.replaceChildren();
+        showError(t("field.myEvents"), e);
+        return;
+      }
+      fc = { type: "FeatureCollection", features: kept };
     }
     const { tax, lang } = this.ctx;
     const now = Date.now();
@@ -207,7 +212,8 @@ export class Field {
     if (crs === "wgs84") this.mark([lon, lat]);
     this.setPoint({ lon, lat, crs, what });
     out.replaceChildren(el("p", { class: "note" }, t("field.lookingUp", { lon: lon.toFixed(6), lat: lat.toFixed(6) })));
-    const { have } = this.ctx;
+    const { have, offline } = this.ctx;
+    if (offline && !navigator.onLine) return this.locateHere(lon, lat, what, crs, seq);
     if (!have.has("GET /v1/locate")) {
       out.replaceChildren(el("p", {}, t("field.noLocate")));
       return null;
@@ -221,6 +227,8 @@ export class Field {
     try {
       loc = await api(`v1/locate?${q}`);
     } catch (e) {
+      // No signal: the grids kept on the device answer.
+      if (e.status === 0 && offline) return this.locateHere(lon, lat, what, crs, seq);
       if (seq === this.seq) out.replaceChildren();
       showError(t("field.locate"), e);
       return null;
@@ -266,6 +274,34 @@ export class Field {
         id: p.source_id || p.id || "", state: ["online", "offline"].includes(p.status) ? t(`camera.${p.status}`) : p.status, az: Math.round(p.azimuth), range: Math.round(p.range_m),
       })]),
     ].filter(Boolean)); // replaceChildren would write a null as "null"
+    return loc.point;
+  }
+
+  /**
+   * Locates a point on the device, from the grids kept for work without
+   * signal (offline.js); resolves with the point in WGS 84, or null.
+   */
+  async locateHere(lon, lat, what, crs, seq) {
+    const out = $("#field-result");
+    const t0 = performance.now();
+    const loc = await this.ctx.offline.locate(lon, lat, crs);
+    const ms = performance.now() - t0;
+    if (seq !== this.seq) return null;
+    if (!loc) {
+      out.replaceChildren(el("p", { id: "field-offline", class: "note" }, t("offline.noGrids")));
+      return null;
+    }
+    this.mark(loc.point);
+    const g = loc.grid ? loc.grid.properties : null;
+    this.map.setFilter("grids-selected", ["==", ["get", "code"], g ? g.code : ""]);
+    out.replaceChildren(
+      el("div", { id: "field-point", dataset: { lon: String(lon), lat: String(lat), crs } },
+        el("small", {}, t("field.pointLine", { what, lon: lon.toFixed(6), lat: lat.toFixed(6) }), crs === "wgs84" ? "" : ` → WGS 84 ${loc.point[0].toFixed(6)}, ${loc.point[1].toFixed(6)}`)),
+      g ? el("h3", { id: "field-grid", dataset: { code: g.code, where: "device" } }, t("grid.title", { code: g.code }), g.name ? ` ${g.name}` : "")
+        : el("h3", { id: "field-grid", dataset: { code: "", where: "device" } }, t("offline.outsideKept")),
+      el("p", { id: "field-offline", class: "note" }, t("offline.locatedHere", { ms: ms.toFixed(1) })),
+      g ? kvTable([[t("grid.households"), num(g.households)], [t("field.area"), t("unit.ha", { v: num(g.area_m2 / 1e4) })]]) : "",
+    );
     return loc.point;
   }
 
@@ -347,13 +383,33 @@ export class Field {
     // notice waits for the answer, to leave out the sender's own report.
     let done;
     this.report_ = new Promise((r) => (done = r));
+    const path = `collections/hazards/items?crs=${p.crs}`;
+    const body = { type: "Feature", geometry: { type: "Point", coordinates: [p.lon, p.lat] }, properties: props };
+    // One key for this report: a copy sent again after a lost answer is the
+    // same report to the server. Without signal it waits on the device.
+    const key = crypto.randomUUID();
+    const queue = async () => {
+      done(null);
+      const item = await this.ctx.offline.queueWrite({ kind: "report", method: "POST", path, body, label: categoryLabel(this.ctx.tax, category, this.ctx.lang), key });
+      out.replaceChildren(el("p", { id: "report-queued", class: "note", dataset: { key: item.key } }, t("offline.reportQueued")));
+      form.note.value = "";
+    };
     try {
-      const { data: f } = await apiWithETag(`collections/hazards/items?crs=${p.crs}`, {
-        method: "POST", body: { type: "Feature", geometry: { type: "Point", coordinates: [p.lon, p.lat] }, properties: props },
-      }).catch((e) => {
+      if (this.ctx.offline && !navigator.onLine) {
+        await queue();
+        return;
+      }
+      let f;
+      try {
+        ({ data: f } = await apiWithETag(path, { method: "POST", body, headers: { "Idempotency-Key": key } }));
+      } catch (e) {
+        if (e.status === 0 && this.ctx.offline) {
+          await queue();
+          return;
+        }
         done(null);
         throw e;
-      });
+      }
       done(f.id);
       const q = f.properties;
       const where = q.assignee

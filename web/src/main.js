@@ -14,6 +14,7 @@ import { Dashboard } from "./dashboard.js";
 import { Field } from "./field.js";
 import { Planner } from "./planner.js";
 import { Live } from "./live.js";
+import { Offline, forgetDevice, registerWorker } from "./offline.js";
 
 // The reader's language first: every string after this is in it.
 initLang(window);
@@ -36,8 +37,11 @@ function keyDialog() {
   });
   form.addEventListener("submit", (e) => {
     if (e.submitter && e.submitter.value === "cancel") return;
-    setAPIKey(e.submitter && e.submitter.value === "forget" ? "" : form.key.value.trim(), form.remember.checked);
-    location.reload(); // every layer and view starts again with the key
+    const next = e.submitter && e.submitter.value === "forget" ? "" : form.key.value.trim();
+    // Another key: what the last one kept on the device goes.
+    const forget = next !== apiKey() ? forgetDevice() : Promise.resolve();
+    setAPIKey(next, form.remember.checked);
+    forget.finally(() => location.reload()); // every layer and view starts again with the key
   });
 }
 
@@ -96,7 +100,11 @@ async function start() {
   // The page's own state, for people debugging it and for the browser test.
   window.wangge = { map, lang: lang(), i18nMissing: missing };
   let views = null;
-  map.on("error", (e) => showError(t("err.map"), e.error || e));
+  map.on("error", (e) => {
+    // Without signal, a tile the device did not keep is no news.
+    if (!navigator.onLine && (e.tile || (e.error && e.error.status === 0))) return;
+    showError(t("err.map"), e.error || e);
+  });
 
   const have = await routes();
   // Who the key is (its role, its worker) and the taxonomy of events; both
@@ -168,6 +176,10 @@ async function start() {
     showError(t("err.areas"), e);
   }
 
+  // A worker's key: the page keeps their work on the device and works
+  // without signal (offline.js, sw.js).
+  ctx.offline = me && me.worker ? new Offline(ctx, () => ctx.eventsChanged()) : null;
+  window.wangge.offline = ctx.offline;
   views = {
     dashboard: new Dashboard(ctx),
     field: new Field(ctx),
@@ -261,6 +273,12 @@ async function start() {
   // A field worker's key opens on their own events; everyone else on the
   // dashboard.
   select(me && me.worker ? "field" : "dashboard");
+  if (ctx.offline) {
+    registerWorker();
+    ctx.offline.start().catch((e) => showError(t("offline.heading"), e));
+  } else {
+    $("#offline-box").replaceChildren(Object.assign(document.createElement("p"), { className: "note", textContent: t("offline.needWorker") }));
+  }
   await Promise.all([views.dashboard.load(), views.field.loadMine()]);
   live?.loaded();
   setStatus(canPlan ? statusLine(published) : whoLine(me));
