@@ -103,6 +103,20 @@ func (r *Raster) MarkCell(col, row int) {
 	r.bits[i>>6] |= 1 << (i & 63)
 }
 
+// UnmarkCell clears cell (col, row), for a caller that recomputes the
+// cells of a region (one camera moved) rather than the whole raster.
+func (r *Raster) UnmarkCell(col, row int) {
+	i := row*r.nx + col
+	r.bits[i>>6] &^= 1 << (i & 63)
+}
+
+// Clone returns a copy of r whose marks change apart from r's.
+func (r *Raster) Clone() *Raster {
+	c := *r
+	c.bits = append([]uint64(nil), r.bits...)
+	return &c
+}
+
 // Buckets is a uniform grid of point lists: a counting sort of points by
 // cell, cheaper to build than a tree for one pass of box queries.
 type Buckets struct {
