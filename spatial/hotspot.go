@@ -215,7 +215,8 @@ func bhAdjust(p []float64) []float64 {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(p[a], p[b]) })
+	// Ties need no stable order: tied p-values get the same q.
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(p[a], p[b]) })
 	q := make([]float64, m)
 	run := 1.0
 	for r := m - 1; r >= 0; r-- {

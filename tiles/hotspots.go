@@ -48,10 +48,27 @@ type studyRes struct {
 	nb    *spatial.CellNeighbours // computed on first analysis
 	index map[h3.Cell]int32
 	// The cell index of each hazard last counted, by FID order: a hazard
-	// whose FID and point are the same is not located again.
+	// whose FID and point are the same is not located again. spare is the
+	// previous one, whose arrays the next count refills.
+	memo, spare hazardMemo
+}
+
+type hazardMemo struct {
 	fids []int64
 	pts  []orb.Point
 	at   []int32 // index into cells; −1 outside the study area
+}
+
+// hazardIter calls yield with each hazard, in FID order; yield must not
+// keep or change it.
+type hazardIter func(yield func(*data.Hazard))
+
+func sliceIter(hz []data.Hazard) hazardIter {
+	return func(yield func(*data.Hazard)) {
+		for i := range hz {
+			yield(&hz[i])
+		}
+	}
 }
 
 // NewStudy returns a study area; an empty one means "the bounding box of
@@ -108,29 +125,18 @@ func (s *Study) neighbours(res int) (*spatial.CellNeighbours, error) {
 	return r.nb, nil
 }
 
-// hazardCells returns, for each hazard of hz, the index of its cell among
-// the study cells at res, or −1 outside the study area (or for a point H3
-// cannot place). hz is in FID order, as Scene.HazardList gives it; the
-// hazards the study area located last time with the same FID and point are
-// not located again. The slice returned must not be changed.
-func (s *Study) hazardCells(res int, hz []data.Hazard) ([]int32, error) {
+// count counts the hazards each gives that sel selects into the study
+// cells at res: one CellValue per cell, in the cells' order, the hazards
+// selected and those of them outside the study area (or at a point H3
+// cannot place). The hazards come in FID order (Scene.HazardList's); those
+// the study area placed last time with the same FID and point are not
+// placed again, so after a write only the hazards written are.
+func (s *Study) count(res int, each hazardIter, sel func(*data.Hazard) bool) (values []spatial.CellValue, n, outside int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.at(res)
 	if err != nil {
-		return nil, err
-	}
-	if len(r.fids) == len(hz) {
-		same := true
-		for i := range hz {
-			if r.fids[i] != hz[i].FID || r.pts[i] != hz[i].Point {
-				same = false
-				break
-			}
-		}
-		if same {
-			return r.at, nil
-		}
+		return nil, 0, 0, err
 	}
 	if r.index == nil {
 		r.index = make(map[h3.Cell]int32, len(r.cells))
@@ -138,27 +144,38 @@ func (s *Study) hazardCells(res int, hz []data.Hazard) ([]int32, error) {
 			r.index[c] = int32(i)
 		}
 	}
-	fids, pts, at := make([]int64, len(hz)), make([]orb.Point, len(hz)), make([]int32, len(hz))
+	values = make([]spatial.CellValue, len(r.cells))
+	for i, c := range r.cells {
+		values[i].Cell = c
+	}
+	old, nw := &r.memo, &r.spare
+	nw.fids, nw.pts, nw.at = nw.fids[:0], nw.pts[:0], nw.at[:0]
 	j := 0
-	for i := range hz {
-		h := &hz[i]
-		for j < len(r.fids) && r.fids[j] < h.FID {
+	each(func(h *data.Hazard) {
+		for j < len(old.fids) && old.fids[j] < h.FID {
 			j++
 		}
-		fids[i], pts[i] = h.FID, h.Point
-		if j < len(r.fids) && r.fids[j] == h.FID && r.pts[j] == h.Point {
-			at[i] = r.at[j]
-			continue
-		}
-		at[i] = -1
-		if c, err := spatial.PointToCell(h.Point, res); err == nil {
-			if k, ok := r.index[c]; ok {
-				at[i] = k
+		k := int32(-1)
+		if j < len(old.fids) && old.fids[j] == h.FID && old.pts[j] == h.Point {
+			k = old.at[j]
+		} else if c, err := spatial.PointToCell(h.Point, res); err == nil {
+			if i, ok := r.index[c]; ok {
+				k = i
 			}
 		}
-	}
-	r.fids, r.pts, r.at = fids, pts, at
-	return at, nil
+		nw.fids, nw.pts, nw.at = append(nw.fids, h.FID), append(nw.pts, h.Point), append(nw.at, k)
+		if !sel(h) {
+			return
+		}
+		n++
+		if k >= 0 {
+			values[k].Value++
+		} else {
+			outside++
+		}
+	})
+	r.memo, r.spare = r.spare, r.memo
+	return values, n, outside, nil
 }
 
 // HotspotQuery selects the hazards analysed.
@@ -187,6 +204,11 @@ type HotspotResult struct {
 // and with a warning, not an error; a resolution out of range or a study
 // area of more than MaxStudyCells cells is EINVALID.
 func Hotspots(ctx context.Context, hz []data.Hazard, study *Study, q HotspotQuery) (HotspotResult, error) {
+	return hotspots(ctx, sliceIter(hz), len(hz), study, q)
+}
+
+// hotspots is Hotspots over the n hazards each gives, in FID order.
+func hotspots(ctx context.Context, each hazardIter, n int, study *Study, q HotspotQuery) (HotspotResult, error) {
 	res := q.Res
 	if res == 0 {
 		res = DefaultHotspotRes
@@ -201,14 +223,14 @@ func Hotspots(ctx context.Context, hz []data.Hazard, study *Study, q HotspotQuer
 			(q.Until.IsZero() || h.ReportedAt.Before(q.Until))
 	}
 	if study != nil && len(study.area) > 0 {
-		return hotspotsInStudy(ctx, hz, study, res, selected, out)
+		return hotspotsInStudy(ctx, each, study, res, selected, out)
 	}
-	pts := make([]orb.Point, 0, len(hz))
-	for i := range hz {
-		if selected(&hz[i]) {
-			pts = append(pts, hz[i].Point)
+	pts := make([]orb.Point, 0, n)
+	each(func(h *data.Hazard) {
+		if selected(h) {
+			pts = append(pts, h.Point)
 		}
-	}
+	})
 	if study == nil {
 		study = NewStudy(nil)
 	}
@@ -241,7 +263,7 @@ func Hotspots(ctx context.Context, hz []data.Hazard, study *Study, q HotspotQuer
 // hotspotsInStudy is Hotspots over a study area of its own: the cells,
 // their neighbourhoods and the hazards' cells come from the study's caches,
 // so an analysis is a count and sums over arrays.
-func hotspotsInStudy(ctx context.Context, hz []data.Hazard, study *Study, res int, selected func(*data.Hazard) bool, out HotspotResult) (HotspotResult, error) {
+func hotspotsInStudy(ctx context.Context, each hazardIter, study *Study, res int, selected func(*data.Hazard) bool, out HotspotResult) (HotspotResult, error) {
 	cells, err := study.cells(res, nil)
 	if err != nil {
 		return out, fmt.Errorf("hotspots: study cells: %w", err)
@@ -250,31 +272,14 @@ func hotspotsInStudy(ctx context.Context, hz []data.Hazard, study *Study, res in
 		return out, tooManyCells(len(cells), res)
 	}
 	out.StudyCells = len(cells)
-	at, err := study.hazardCells(res, hz)
+	values, n, outside, err := study.count(res, each, selected)
 	if err != nil {
-		return out, fmt.Errorf("hotspots: cells of the hazards: %w", err)
+		return out, fmt.Errorf("hotspots: counts: %w", err)
 	}
-	values := make([]spatial.CellValue, len(cells))
-	for i, c := range cells {
-		values[i].Cell = c
-	}
-	n := 0
-	for i := range hz {
-		if !selected(&hz[i]) {
-			continue
-		}
-		n++
-		if k := at[i]; k >= 0 {
-			values[k].Value++
-		} else {
-			out.Outside++
-		}
-	}
-	out.Incidents = n - out.Outside
 	if len(cells) < 3 {
-		out.Outside = 0
 		return fewCells(out, n), nil
 	}
+	out.Incidents, out.Outside = n-outside, outside
 	if err := ctx.Err(); err != nil {
 		return out, err
 	}

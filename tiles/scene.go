@@ -111,6 +111,22 @@ func (s *Scene) RenderIn(ctx context.Context, layers []string, t maptile.Tile, c
 	return out, nil
 }
 
+// eachHazard calls fn with each of the scene's hazards in FID order,
+// without copying them; fn must not keep or change them.
+func (s *Scene) eachHazard(fn func(*data.Hazard)) {
+	p := s.Hazards
+	if p == nil || p.base.kind != kindHazards {
+		return
+	}
+	if p.base.list != nil && len(p.over) == 0 && len(p.dead) == 0 {
+		for i := range p.base.list {
+			fn(&p.base.list[i])
+		}
+		return
+	}
+	p.eachByFID(func(e fidEntry) { fn(e.r.hz) })
+}
+
 // HazardList returns the scene's hazards in FID order. It is shared: the
 // caller must not change it. After writes it is merged once per layer, in
 // O(n).
@@ -225,7 +241,9 @@ func (s *Scene) Hotspots(ctx context.Context, q HotspotQuery) (*HotspotResult, e
 	e.once.Do(func() {
 		// Shared by every request of this version: one caller going away
 		// must not spoil it for the others.
-		e.r, e.err = Hotspots(context.WithoutCancel(ctx), s.HazardList(), s.Study, q)
+		// The hazards are read where they are, not copied into a list
+		// (after a write that would be a copy of every hazard).
+		e.r, e.err = hotspots(context.WithoutCancel(ctx), s.eachHazard, s.Hazards.Len(), s.Study, q)
 	})
 	if e.err != nil {
 		h.mu.Lock()
