@@ -19,7 +19,7 @@ build:
 # web builds the map page (web/: MapLibre, esbuild) into api/page/dist, which
 # go:embed puts in the binary. dist is not committed: without it the binary
 # serves api/page/index.html, a small fallback. See docs/DESIGN.md, "Map page".
-WEB_SRC := web/index.html web/build.mjs $(wildcard web/src/*)
+WEB_SRC := web/index.html web/build.mjs $(wildcard web/src/*) $(wildcard web/src/i18n/*) cmd/glyphs/main.go
 
 web: api/page/dist/index.html
 
@@ -59,10 +59,11 @@ test: deps web lint tilesjs validators fuzz
 	scripts/testdb.sh $(GO) test -race -count=1 -timeout 20m ./...
 	@$(MAKE) --no-print-directory browsertest
 
-# tilesjs installs the npm packages of the tile client test (test/tiles:
-# @mapbox/vector-tile, pbf, @mapbox/mvt-fixtures) from its lock file.
+# tilesjs installs the npm packages of the tile client tests (test/tiles:
+# @mapbox/vector-tile, pbf, @mapbox/mvt-fixtures, and pmtiles, the reader of
+# the tile archive test) from its lock file.
 tilesjs:
-	@[ -d test/tiles/node_modules/@mapbox/vector-tile ] || npm ci --prefix test/tiles --no-audit --no-fund
+	@[ -d test/tiles/node_modules/@mapbox/vector-tile ] && [ -d test/tiles/node_modules/pmtiles ] || npm ci --prefix test/tiles --no-audit --no-fund
 
 # validators installs, from their lock file, the validators that
 # TestOpenAPIValidators (api/openapi_test.go) runs on the real server's

@@ -12,11 +12,13 @@ require (
 	github.com/prometheus/common v0.72.0
 	github.com/tidwall/rtree v1.10.0
 	github.com/uber/h3-go/v4 v4.5.0
+	golang.org/x/image v0.38.0
 )
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect

@@ -63,6 +63,10 @@ func (s *Server) mapPage() ([]byte, string, error) {
 		csp = strings.Replace(csp, "img-src 'self'", "img-src 'self' "+origin, 1)
 		csp = strings.Replace(csp, "connect-src 'self'", "connect-src 'self' "+origin, 1)
 	}
+	if origin := archiveOrigin(s.cfg.ArchiveURL); origin != "" {
+		// The page reads the style's archive with range requests.
+		csp = strings.Replace(csp, "connect-src 'self'", "connect-src 'self' "+origin, 1)
+	}
 	return b, csp, nil
 }
 
@@ -131,14 +135,21 @@ func (s *Server) pageAsset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return data.Errorf(data.ENOTFOUND, "no asset %q: the map page is served from the binary; rebuild it with `make web build`", name)
 	}
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	return serveBuilt(w, r, file, body, ct, name)
+}
+
+// serveBuilt answers with a file of the page's build: its gzip twin to
+// clients that accept it, an ETag made of tag (".gz" for the twin), 304 on
+// If-None-Match, no body for HEAD. The caller sets Cache-Control.
+func serveBuilt(w http.ResponseWriter, r *http.Request, file string, body []byte, contentType, tag string) error {
 	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("Content-Type", contentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Add("Vary", "Accept-Encoding")
-	etag := `"` + name + `"`
+	etag := `"` + tag + `"`
 	if gz, err := pageFiles.ReadFile(file + ".gz"); err == nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		body, etag = gz, `"`+name+`.gz"`
+		body, etag = gz, `"`+tag+`.gz"`
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("ETag", etag)
@@ -150,9 +161,14 @@ func (s *Server) pageAsset(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	_, err = w.Write(body)
+	_, err := w.Write(body)
 	return err
 }
+
+// langPageParam is the map page's language, read by the page itself
+// (web/src/i18n.js); the server serves the same page whatever it is.
+var langPageParam = queryParam("lang", "the map page's language: zh-CN or en (default: the browser's); the JSON answer ignores it",
+	map[string]any{"type": "string", "enum": []string{"zh-CN", "en"}})
 
 // fPageParam is the landing page's f: it alone has an HTML page, so only it
 // takes f=html (elsewhere fParam, and f=html is a 406).

@@ -109,3 +109,37 @@ func TestBaseMap(t *testing.T) {
 		t.Errorf("page does not name the base map")
 	}
 }
+
+// TestArchiveURL: serve --archive-url takes an absolute http(s) URL or a
+// path on this origin, nothing that could break out of the style or the
+// CSP; an absolute one's origin is let through the map page's CSP.
+func TestArchiveURL(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"", true},
+		{"https://cdn.example.org/city.pmtiles", true},
+		{"http://localhost:8081/a/city.pmtiles?v=3", true},
+		{"/static/city.pmtiles", true},
+		{"//cdn.example.org/city.pmtiles", false},
+		{"city.pmtiles", false},
+		{"ftp://cdn.example.org/city.pmtiles", false},
+		{"https://cdn.example.org/city.pmtiles; script-src *", false},
+		{"https://cdn.example.org/a\"b.pmtiles", false},
+	} {
+		if err := api.ValidArchiveURL(tc.url); (err == nil) != tc.ok {
+			t.Errorf("ValidArchiveURL(%q) = %v, want ok %v", tc.url, err, tc.ok)
+		}
+	}
+	srv := api.New(api.Config{ArchiveURL: "https://cdn.example.org/city.pmtiles"})
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/?f=html", nil))
+	csp := rec.Header().Get("Content-Security-Policy")
+	if strings.Contains(csp, "'unsafe-inline'") {
+		t.Skip("the map page is not built into this binary (make web): the fallback page reads no archive")
+	}
+	if !strings.Contains(csp, "connect-src 'self' https://cdn.example.org") {
+		t.Errorf("CSP does not let the archive through: %q", csp)
+	}
+}

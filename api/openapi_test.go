@@ -62,6 +62,18 @@ func TestOpenAPIValidators(t *testing.T) {
 		t.Fatalf("%v:\n%s", err, out)
 	}
 	t.Logf("%s", out)
+	// The styles over the Chinese base maps too.
+	for _, q := range []string{"basemap=amap", "basemap=tianditu&tk=0123456789abcdef"} {
+		res, body := get(t, "/style.json?"+q)
+		file := filepath.Join(dir, "style-"+strings.SplitN(strings.TrimPrefix(q, "basemap="), "&", 2)[0]+".json")
+		if res.StatusCode != http.StatusOK || os.WriteFile(file, body, 0o600) != nil {
+			t.Fatalf("/style.json?%s: %d", q, res.StatusCode)
+		}
+		out, err := exec.CommandContext(t.Context(), node, filepath.Join(validators, "validate.mjs"), "--style", file).CombinedOutput()
+		if err != nil {
+			t.Fatalf("/style.json?%s: %v:\n%s", q, err, out)
+		}
+	}
 }
 
 // openAPIDoc is what these tests read of the OpenAPI document.

@@ -233,11 +233,6 @@ func coordValue(name, s string, limit float64) (float64, error) {
 	return f, nil
 }
 
-// parseCRSParam reads the optional crs parameter; WGS 84 when absent.
-func parseCRSParam(v url.Values) (spatial.CRS, error) {
-	return crsValue(v.Get("crs"))
-}
-
 // crsValue checks the first value s of the crs parameter ("" when absent):
 // either vocabulary of parseCRS. A point given by lon and lat needs no axis
 // order, so EPSG:4326 and EPSG:4490 are WGS 84 here.

@@ -13,7 +13,7 @@ import (
 func TestPublicRoutes(t *testing.T) {
 	want := []string{
 		"GET /", "GET /conformance", "GET /api", "GET /healthz", "GET /readyz", "GET /readyz/write",
-		"GET /assets/{file}", "GET /style.json",
+		"GET /assets/{file}", "GET /style.json", "GET /fonts/{fontstack}/{range}.pbf",
 	}
 	var got []string
 	for _, rt := range New(Config{}).routes {

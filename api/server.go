@@ -35,6 +35,10 @@ type Config struct {
 	// BaseMap is an optional raster tile URL template (https://…/{z}/{x}/{y}.png)
 	// the map page draws under its layers; "" draws none (see ValidBaseMap).
 	BaseMap string
+	// ArchiveURL, when set, makes /style.json draw from this PMTiles
+	// archive (pmtiles://URL) instead of the tile endpoints: an absolute
+	// http(s) URL, or a path on this server (see ValidArchiveURL).
+	ArchiveURL string
 	// TileCacheBytes bounds the tile cache; 0 means 256 MiB, negative turns
 	// caching off (for benchmarks of rendering).
 	TileCacheBytes int

@@ -2,11 +2,11 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
-	"github.com/paulmach/orb"
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/spatial"
@@ -31,8 +31,15 @@ func (s *Server) tileRoutes() []route {
 			params:    []param{layersParam, tileCRSParam},
 			responses: withProblems(map[int]string{200: "TileJSON"}), produces: "application/json", handler: s.tileJSON},
 		{method: "GET", path: "/style.json", role: public, id: "getStyle", tag: "Tiles",
-			summary:   "MapLibre GL style drawing every tile layer; no base map, fonts or sprites needed",
-			responses: map[int]string{200: "MapLibre style"}, produces: "application/json", handler: s.style},
+			summary: "MapLibre GL style drawing every tile layer and its labels; glyphs from /fonts, no base map or sprites needed. " +
+				"basemap=amap draws AMap (高德, GCJ-02) under the layers, with wangge's tiles in GCJ-02 so that they line up; " +
+				"basemap=tianditu&tk=KEY draws Tianditu (天地图, CGCS2000) with the user's key",
+			params: []param{
+				queryParam("basemap", "a base map of a Chinese map service under the layers: amap or tianditu (needs tk)",
+					map[string]any{"type": "string", "enum": tiles.BaseMapNames()}),
+				queryParam("tk", "the user's Tianditu key, for basemap=tianditu", str),
+			},
+			responses: withProblems(map[int]string{200: "MapLibre style"}), produces: "application/json", handler: s.style},
 	}
 }
 
@@ -66,35 +73,6 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	return writeEncoded(w, r, enc, "application/vnd.mapbox-vector-tile", cc)
 }
 
-// dataBounds is the extent of what the named layers draw.
-func dataBounds(sc *tiles.Scene, layers []string) (orb.Bound, bool) {
-	var b orb.Bound
-	have := false
-	add := func(x orb.Bound, ok bool) {
-		if !ok {
-			return
-		}
-		if !have {
-			b, have = x, true
-			return
-		}
-		b = b.Union(x)
-	}
-	for _, l := range layers {
-		switch l {
-		case tiles.LayerGrids:
-			add(sc.Grids.Bound())
-		case tiles.LayerAreas:
-			add(sc.Areas.Bound())
-		case tiles.LayerHazards, tiles.LayerHotspots:
-			add(sc.Hazards.Bound())
-		case tiles.LayerCameras:
-			add(sc.Cameras.Bound())
-		}
-	}
-	return b, have
-}
-
 func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 	layers, err := tiles.ParseLayers(mux.Vars(r)["layers"])
 	if err != nil {
@@ -108,7 +86,7 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sc := s.live.Scene()
-	b, have := dataBounds(sc, layers)
+	b, have := sc.Bound(layers)
 	tj := tiles.NewTileJSON(s.baseURL(r), layers, c.BoundFromWGS84(b), have)
 	if c != spatial.WGS84 {
 		for i := range tj.Tiles {
@@ -138,10 +116,69 @@ func tileCRS(r *http.Request) (spatial.CRS, error) {
 }
 
 func (s *Server) style(w http.ResponseWriter, r *http.Request) error {
+	var basemap *tiles.BaseMap
+	q := r.URL.Query()
+	if name := q.Get("basemap"); name != "" {
+		var err error
+		if basemap, err = tiles.BaseMapPreset(name, q.Get("tk")); err != nil {
+			return invalid("parameter basemap: %v", err)
+		}
+	} else if q.Has("tk") {
+		return invalid("parameter tk: a Tianditu key goes with basemap=tianditu")
+	}
+	source := s.styleSource(r)
+	if basemap != nil && basemap.CRS == "gcj02" {
+		if s.cfg.ArchiveURL != "" {
+			return invalid("parameter basemap: %s is in GCJ-02, and this server's style draws a tile archive (--archive-url), which is in WGS 84", basemap.Name)
+		}
+		source += "?crs=gcj02"
+	}
 	sc := s.live.Scene()
-	b, have := dataBounds(sc, tiles.LayerNames())
+	b, have := sc.Bound(tiles.LayerNames())
 	w.Header().Set("Cache-Control", s.tileCacheControl())
-	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), b, have, s.live.RiskRules()))
+	return writeJSON(w, http.StatusOK, "application/json", tiles.Style(s.baseURL(r), source, basemap, b, have, s.live.RiskRules()))
+}
+
+// styleSource is the style's vector source: the server's TileJSON, or the
+// tile archive of serve --archive-url as pmtiles://URL (a path is on this
+// server).
+func (s *Server) styleSource(r *http.Request) string {
+	a := s.cfg.ArchiveURL
+	switch {
+	case a == "":
+		return tiles.TileJSONURL(s.baseURL(r))
+	case strings.HasPrefix(a, "/"):
+		return "pmtiles://" + s.baseURL(r) + a
+	}
+	return "pmtiles://" + a
+}
+
+// ValidArchiveURL checks serve --archive-url: "" (none), an absolute
+// http(s) URL of a PMTiles archive, or a path on this server ("/…"),
+// without characters that would break out of a URL.
+func ValidArchiveURL(a string) error {
+	if a == "" {
+		return nil
+	}
+	u, err := url.Parse(a)
+	bad := err != nil || strings.ContainsAny(a, " ;,'\"<>\n")
+	if !bad && strings.HasPrefix(a, "/") && !strings.HasPrefix(a, "//") {
+		return nil
+	}
+	if bad || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return data.Errorf(data.EINVALID, "archive URL %q: want an absolute http(s) URL of a .pmtiles file, or a path on this server such as /static/city.pmtiles", a)
+	}
+	return nil
+}
+
+// archiveOrigin is the scheme and host of an absolute archive URL; "" for
+// none or a path on this server.
+func archiveOrigin(a string) string {
+	u, err := url.Parse(a)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // authorizeLayers checks the tile layers against the principal's role:

@@ -322,7 +322,7 @@ func (s *Service) apply(ctx context.Context, b *batch) error {
 		s.restaff()
 	}
 	var d sceneDelta
-	d.shapes = b.areas || b.plan
+	d.shapes = b.areas || b.plan || b.workers // workers: the grids' worker names in the tiles
 	if b.reloadHazards || b.reloadCameras {
 		if err := s.reloadPoints(ctx); err != nil {
 			return err

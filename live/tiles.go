@@ -22,6 +22,7 @@ type tileState struct {
 	scene *tiles.Scene
 	// Parts kept while the data they come from is the same.
 	plan  *Plan
+	staff *Staffed // the staff the grids' worker names came from
 	grids *tiles.Polygons
 	area  *Areas
 	areas *tiles.Polygons
@@ -37,7 +38,7 @@ type sceneDelta struct {
 	hazardDels []int64
 	cameraPuts []data.Camera
 	cameraDels []int64
-	shapes     bool // areas or the plan changed
+	shapes     bool // areas, the plan or the roster changed
 }
 
 // Scene returns the tile scene of the current version.
@@ -83,12 +84,12 @@ func (s *Service) TileIn(ctx context.Context, layers []string, t maptile.Tile, c
 // shapes refreshes the polygon layers from the areas and plan when either
 // changed; it reports whether they did. The caller holds ts.mu.
 func (s *Service) shapes(ts *tileState) bool {
-	plan, areas := s.published.Load(), s.areas.Load()
+	plan, areas, staff := s.published.Load(), s.areas.Load(), s.Staffed()
 	changed := false
-	if plan != ts.plan || ts.grids == nil {
-		ts.plan, ts.grids, changed = plan, nil, true
+	if plan != ts.plan || staff != ts.staff || ts.grids == nil {
+		ts.plan, ts.staff, ts.grids, changed = plan, staff, nil, true
 		if plan != nil {
-			ts.grids = tiles.NewPolygons(tiles.GridFeatures(plan.Plan))
+			ts.grids = tiles.NewPolygons(tiles.GridFeatures(withWorkers(plan, staff)))
 		}
 	}
 	if areas != ts.area || ts.areas == nil || changed {
@@ -101,6 +102,23 @@ func (s *Service) shapes(ts *tileState) bool {
 		ts.study = tiles.NewStudy(studyArea(list, plan))
 	}
 	return changed
+}
+
+// withWorkers is the plan with each grid's worker named as the map labels
+// it (the tiles' worker): the plan's own name for it, else the first
+// worker of its staff from the roster; the plan is not changed.
+func withWorkers(p *Plan, st *Staffed) data.Plan {
+	if st == nil || st.Plan != p {
+		return p.Plan
+	}
+	out := p.Plan
+	out.Grids = slices.Clone(p.Plan.Grids)
+	for i := range out.Grids {
+		if out.Grids[i].Worker == "" && i < len(st.Staff) && len(st.Staff[i].Workers) > 0 {
+			out.Grids[i].Worker = st.Staff[i].Workers[0].Name
+		}
+	}
+	return out
 }
 
 // rebuildScene builds the whole scene from the maps and drops every

@@ -17,7 +17,13 @@ pkg_installed python3-owslib || need="$need python3-owslib"
 have node || need="$need nodejs"
 have npm || need="$need npm"
 # The map page's browser test drives Debian's Chromium (test/browser).
-[ -x /usr/bin/chromium ] || need="$need chromium fonts-dejavu-core"
+[ -x /usr/bin/chromium ] || need="$need chromium"
+# DejaVu Sans is the source of the map's Latin label glyphs, built into
+# api/page/dist/fonts at `make web` (web/glyphs.mjs); Noto CJK lets the
+# headless browser draw Chinese labels and text (MapLibre draws CJK glyphs
+# with the browser's own fonts: localIdeographFontFamily).
+pkg_installed fonts-dejavu-core || need="$need fonts-dejavu-core"
+pkg_installed fonts-noto-cjk || need="$need fonts-noto-cjk"
 # scripts/cluster.sh puts HAProxy in front of its replicas.
 have haproxy || need="$need haproxy"
 # The benchmark scripts (bench/*.sh), which `make bench-smoke` runs in CI:

@@ -127,6 +127,36 @@ func (s *Scene) eachHazard(fn func(*data.Hazard)) {
 	p.eachByFID(func(e fidEntry) { fn(e.r.hz) })
 }
 
+// Bound is the lon/lat extent of what the named layers draw: hotspots
+// where the hazards are; false when they draw nothing.
+func (s *Scene) Bound(layers []string) (orb.Bound, bool) {
+	var b orb.Bound
+	have := false
+	add := func(x orb.Bound, ok bool) {
+		if !ok {
+			return
+		}
+		if !have {
+			b, have = x, true
+			return
+		}
+		b = b.Union(x)
+	}
+	for _, l := range layers {
+		switch l {
+		case LayerGrids:
+			add(s.Grids.Bound())
+		case LayerAreas:
+			add(s.Areas.Bound())
+		case LayerHazards, LayerHotspots:
+			add(s.Hazards.Bound())
+		case LayerCameras:
+			add(s.Cameras.Bound())
+		}
+	}
+	return b, have
+}
+
 // HazardList returns the scene's hazards in FID order. It is shared: the
 // caller must not change it. After writes it is merged once per layer, in
 // O(n).

@@ -8,14 +8,27 @@ import (
 	"github.com/wangge/wangge/data"
 )
 
+// TileJSONURL is the URL of the TileJSON of every layer served under
+// baseURL, the style's usual source.
+func TileJSONURL(baseURL string) string {
+	return baseURL + "/tiles/" + strings.Join(LayerNames(), ",") + ".json"
+}
+
 // Style returns a MapLibre GL style (spec version 8) that draws every
-// layer of wangge's tiles served under baseURL. It needs no base map, no
-// fonts and no sprites, so it works without the internet: labels would
-// need glyphs, so counts and severities are drawn as circle sizes. Grids
+// layer of wangge's tiles served under baseURL from the vector source at
+// sourceURL: the
+// server's TileJSON (TileJSONURL), or pmtiles://URL of a tile archive
+// written by wangge export, which MapLibre reads with the PMTiles
+// protocol. It needs no base map and no sprites, and its label glyphs
+// come from the same server (GlyphsPath: Latin ranges; CJK is drawn by
+// the client's own fonts, MapLibre's localIdeographFontFamily), so it
+// works without the internet; counts and severities are drawn as circle
+// sizes; basemap, when not nil, is drawn under them (the caller points
+// sourceURL at tiles in the base map's CRS). Grids
 // are filled by their risk level in the colours of risk (the levels in
 // use), falling back to the deviation from the target where a grid has no
 // level yet; a nil risk leaves the deviation alone.
-func Style(baseURL string, bounds orb.Bound, ok bool, risk *data.RiskRules) map[string]any {
+func Style(baseURL, sourceURL string, basemap *BaseMap, bounds orb.Bound, ok bool, risk *data.RiskRules) map[string]any {
 	src := "wangge"
 	center, zoom := []float64{0, 0}, 1.0
 	if ok {
@@ -71,18 +84,68 @@ func Style(baseURL string, bounds orb.Bound, ok bool, risk *data.RiskRules) map[
 			"circle-stroke-color": []any{"match", []any{"get", "status"}, closedStatuses(), "#ffffff", "#000000"},
 			"circle-stroke-width": 1}),
 	}
-	return map[string]any{
+	layers = append(layers, labelLayers(src)...)
+	style := map[string]any{
 		"version": 8,
 		"name":    "wangge",
 		"metadata": map[string]any{
 			"wangge:layers": strings.Join(LayerNames(), ","),
 		},
+		"glyphs": baseURL + GlyphsPath,
 		"center": center,
 		"zoom":   zoom,
 		"sources": map[string]any{
-			src: map[string]any{"type": "vector", "url": baseURL + "/tiles/" + strings.Join(LayerNames(), ",") + ".json", "attribution": Attribution},
+			src: map[string]any{"type": "vector", "url": sourceURL, "attribution": Attribution},
 		},
 		"layers": layers,
+	}
+	if basemap != nil {
+		withBaseMap(style, basemap)
+	}
+	return style
+}
+
+// GlyphsPath is where the server answers glyph ranges, a MapLibre glyphs
+// URL under the base URL.
+const GlyphsPath = "/fonts/{fontstack}/{range}.pbf"
+
+// LabelFont is the labels' fontstack, whose Latin glyphs the server
+// builds from DejaVu Sans (cmd/glyphs).
+const LabelFont = "DejaVu Sans"
+
+// Label zooms, as the page has them (web/src/layers.js, labelZooms). A grid
+// is ~0.1–1 km², ~300–1,000 m across; at z14 a pixel is ~7 m at 40° N, so
+// a 0.5 km² grid is ~100 px wide, room for a 15-digit code at 11 px;
+// smaller grids get theirs at z15 as collision lets them in. Streets
+// (several km²) from z11, communities (1–3 km²) from z13, workers from z16.
+const (
+	labelZoomStreet    = 11
+	labelZoomCommunity = 13
+	labelZoomGrid      = 14
+	labelZoomWorker    = 16
+)
+
+// labelLayers are the grids' labels (name, code and, from
+// labelZoomWorker, the worker) and the areas' names. Labels never overlap:
+// MapLibre's collision drops those that would.
+func labelLayers(src string) []any {
+	code := []any{"to-string", []any{"get", "code"}}
+	name := []any{"coalesce", []any{"get", "name"}, ""}
+	base := []any{"case", []any{"==", name, ""}, code, []any{"concat", name, "\n", code}}
+	worker := []any{"coalesce", []any{"get", "worker"}, ""}
+	gridText := []any{"step", []any{"zoom"}, base, labelZoomWorker,
+		[]any{"case", []any{"==", worker, ""}, base, []any{"concat", base, "\n", worker}}}
+	font := []any{LabelFont}
+	return []any{
+		map[string]any{"id": "grids-label", "type": "symbol", "source": src, "source-layer": LayerGrids, "minzoom": labelZoomGrid,
+			"layout": map[string]any{"text-field": gridText, "text-font": font, "text-size": 11, "text-max-width": 12, "text-padding": 4},
+			"paint":  map[string]any{"text-color": "#303030", "text-halo-color": "#ffffff", "text-halo-width": 1.5}},
+		map[string]any{"id": "areas-label", "type": "symbol", "source": src, "source-layer": LayerAreas, "minzoom": labelZoomStreet,
+			"filter": []any{"any", []any{"==", []any{"get", "level"}, 1}, []any{">=", []any{"zoom"}, labelZoomCommunity}},
+			"layout": map[string]any{"text-field": []any{"coalesce", []any{"get", "name"}, []any{"get", "code"}}, "text-font": font,
+				"text-max-width": 10, "text-padding": 6, "text-size": []any{"match", []any{"get", "level"}, 1, 15, 13},
+				"symbol-sort-key": []any{"get", "level"}},
+			"paint": map[string]any{"text-color": "#5a2d78", "text-halo-color": "#ffffff", "text-halo-width": 1.5}},
 	}
 }
 

@@ -4,6 +4,7 @@
 //
 //   npm ci && npm run build
 import { build } from "esbuild";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -58,4 +59,21 @@ for (const name of readdirSync(assets)) {
   const raw = readFileSync(join(assets, name));
   writeFileSync(join(assets, name + ".gz"), gzipSync(raw, { level: 9 }));
 }
+// The labels' Latin glyphs (SDF protobufs) from a Debian font, by a Go
+// program of ours (cmd/glyphs): nothing native to build, nothing fetched.
+// CJK is drawn by the browser's fonts (localIdeographFontFamily in main.js).
+const glyphs = spawnSync(process.env.GO || "go", ["run", "./cmd/glyphs", "-out", join(out, "fonts")],
+  { cwd: join(here, ".."), stdio: ["ignore", "ignore", "inherit"] });
+if (glyphs.error || glyphs.status !== 0) {
+  throw new Error("web: the label glyphs were not built: cmd/glyphs needs Go and fonts-dejavu-core (scripts/deps.sh)");
+}
+// Their gzip twins: distance fields compress to a third.
+for (const stack of readdirSync(join(out, "fonts"))) {
+  for (const name of readdirSync(join(out, "fonts", stack))) {
+    if (!name.endsWith(".pbf")) continue;
+    const file = join(out, "fonts", stack, name);
+    writeFileSync(file + ".gz", gzipSync(readFileSync(file), { level: 9 }));
+  }
+}
+
 console.log(`web: built ${js}, ${css}, ${workerName} into api/page/dist`);

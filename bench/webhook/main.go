@@ -228,7 +228,7 @@ func run(base, listen string, n, workers int, floor bool, bin, db string) error 
 	} else {
 		fmt.Printf("writes: %d POSTed by %d workers in %v (%.0f/s), %d failed\n", n, workers, posted.Round(time.Millisecond), float64(n)/posted.Seconds(), failed.Load())
 	}
-	fmt.Printf("deliveries: %d (the first of %d of %d hazards; a report's assignment is a change of its own), first to last %v: %.0f/s\n",
+	fmt.Printf("deliveries: %d received, covering %d of %d hazards; first to last %v: %.0f/s\n",
 		rc.count.Load(), len(rc.at), n, span.Round(time.Millisecond), float64(rc.count.Load())/span.Seconds())
 	fmt.Printf("POST sent -> delivered: p50 %v, p90 %v, p99 %v, max %v\n", pct(0.5), pct(0.9), pct(0.99), pct(1))
 	if len(rc.at) != n {

@@ -28,16 +28,34 @@ import (
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export", stderr)
 	db := fs.String("db", env("db", "wangge.gpkg"), "the store to export: GeoPackage file or postgres:// URL (WANGGE_DB)")
-	format := fs.String("format", "", "gpkg (OUT is a new file), postgis (OUT is a postgres:// URL of an empty database) or geojson (OUT is a new directory)")
+	format := fs.String("format", "", "gpkg (OUT is a new file), postgis (OUT is a postgres:// URL of an empty database), geojson (OUT is a new directory), "+
+		"or pmtiles or mbtiles (OUT is a new tile archive, export_tiles.go)")
+	tf := addTileFlags(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError{errors.New("want one output: wangge export --format gpkg|geojson|postgis OUT [--db …]")}
+		return usageError{errors.New("want one output: wangge export --format gpkg|geojson|postgis|pmtiles|mbtiles OUT [--db …]")}
 	}
 	out := pos[0]
+	if *format != "pmtiles" && *format != "mbtiles" {
+		if err := tf.checkUnused(fs, *format); err != nil {
+			return err
+		}
+	}
 	switch *format {
+	case "pmtiles", "mbtiles":
+		req, err := tf.parse(*format)
+		if err != nil {
+			return err
+		}
+		if !postgis.IsURL(*db) {
+			if _, err := os.Stat(*db); err != nil {
+				return fmt.Errorf("%s: no such store", *db)
+			}
+		}
+		return exportTiles(ctx, *db, out, req, tf, stdout, stderr)
 	case "gpkg", "geojson":
 		if _, err := os.Stat(out); err == nil {
 			return usageError{fmt.Errorf("%s exists; export writes a new %s and never overwrites", out, *format)}
@@ -47,7 +65,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usageError{fmt.Errorf("--format postgis needs a postgres:// URL as OUT, got %q", out)}
 		}
 	default:
-		return usageError{fmt.Errorf("--format must be gpkg, geojson or postgis, got %q", *format)}
+		return usageError{fmt.Errorf("--format must be gpkg, geojson, postgis, pmtiles or mbtiles, got %q", *format)}
 	}
 	if !postgis.IsURL(*db) {
 		// openStore would create a missing GeoPackage: exporting one is a typo.

@@ -41,6 +41,9 @@ usage:
   wangge gridgen --target 300 [--res N] [--base PLAN] [--lock CODE,…] [--publish]
                  [--out grids.geojson] [--report report.json] [--db wangge.gpkg]
   wangge export  --format gpkg|geojson|postgis OUT [--db wangge.gpkg]
+  wangge export  --format pmtiles|mbtiles OUT [--layers L,…] [--minzoom 0] [--maxzoom 14]
+                 [--bbox minlon,minlat,maxlon,maxlat | --area CODE] [--progress] [--db wangge.gpkg]
+                 (the server's tiles in one file; households never, cameras only when named)
   wangge backup  OUT.gpkg [--db wangge.gpkg] [--force]
                  (a consistent copy of the GeoPackage, also while it is served)
   wangge migrate [--db postgres://…]

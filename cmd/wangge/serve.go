@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	durable := fs.Bool("durable", envBool("durable"), "GeoPackage: every write waits until it is on disk (PRAGMA synchronous=FULL), so a power loss cannot undo it; by default a power loss may lose the last writes, never the file (WANGGE_DURABLE)")
 	withDemo := fs.Bool("demo", envBool("demo"), "load the embedded Liechtenstein demo data when the store is empty (WANGGE_DEMO)")
 	baseURL := fs.String("base-url", env("base_url", ""), "absolute URL prefix for links, when behind a proxy (WANGGE_BASE_URL)")
+	archiveURL := fs.String("archive-url", env("archive_url", ""), "PMTiles archive (wangge export --format pmtiles) that /style.json draws from as pmtiles://URL instead of /tiles: an absolute http(s) URL or a path on this server (WANGGE_ARCHIVE_URL)")
 	baseMap := fs.String("basemap", env("basemap", ""), "raster tile URL template with {z}, {x}, {y} drawn under the map page; none by default (WANGGE_BASEMAP)")
 	anonymous := fs.String("anonymous", env("anonymous", ""), "role of requests without an API key: none (default), viewer, field, planner or admin (WANGGE_ANONYMOUS)")
 	publicRead := fs.Bool("public-read", envBool("public_read"), "let requests without a key read areas, grids, hazards, tiles and hotspots (the viewer role), for public dashboards (WANGGE_PUBLIC_READ)")
@@ -68,6 +69,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := api.ValidBaseMap(*baseMap); err != nil {
 		return err
+	}
+	if err := api.ValidArchiveURL(*archiveURL); err != nil {
+		return usageError{fmt.Errorf("--archive-url: %s", data.ErrorMessage(err))}
 	}
 	anon := data.Role("")
 	switch {
@@ -136,7 +140,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL, BaseMap: *baseMap,
+	srv := api.New(api.Config{Store: store, Logger: log, BaseURL: *baseURL, BaseMap: *baseMap, ArchiveURL: *archiveURL,
 		Anonymous: anon, RateLimit: *rateLimit, RateBurst: *rateBurst, CORSOrigins: origins, TrustedProxies: proxies, FeedKeep: *feedKeep, Taxonomy: taxonomy, Risk: risk,
 		Webhooks: live.HookConfig{Allow: allow, MaxFailures: *hookFailures, Backoff: *hookBackoff}, Rules: rules})
 	if anon != "" {

@@ -16,7 +16,7 @@ func testWebhooks(t *testing.T, s data.Store) {
 	ctx := context.Background()
 	assignee := ""
 	w := data.Webhook{ID: "hotline", URL: "https://hooks.example.cn/wangge", Secret: "0123456789abcdef0123", Role: data.RoleViewer,
-		Filter: data.StreamFilter{Layers: []string{"hazards"}, BBox: []float64{9.5, 47.1, 9.6, 47.2}, Assignee: &assignee},
+		Filter:    data.StreamFilter{Layers: []string{"hazards"}, BBox: []float64{9.5, 47.1, 9.6, 47.2}, Assignee: &assignee},
 		CreatedAt: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
 	tx := begin(t, s)
 	if err := tx.AddWebhook(ctx, w); err != nil {

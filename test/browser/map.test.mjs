@@ -42,15 +42,23 @@ function startServer() {
   // without keys answer with an error here and serve without.
   const keys = spawnSync(bin, ["keys", "create", "--role", "planner", "--db", join(dir, "demo.gpkg")], { encoding: "utf8", timeout: 30_000 });
   if (keys.status === 0) key = keys.stdout.trim().split("\n").pop().trim();
-  server = spawn(bin, ["serve", "--demo", "--db", join(dir, "demo.gpkg"), "--addr", "127.0.0.1:0"], {
+  return serveOn(["serve", "--demo", "--db", join(dir, "demo.gpkg"), "--addr", "127.0.0.1:0"]).then((s) => {
+    server = s.proc;
+    return s.base;
+  });
+}
+
+/** Runs `wangge args…` (serve on 127.0.0.1:0) and resolves with {proc, base} once it serves. */
+function serveOn(args) {
+  const proc = spawn(bin, args, {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, WANGGE_LOG_FORMAT: "json" },
   });
   let log = "";
   return new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`wangge did not start in 60 s:\n${log}`)), 60_000);
-    server.stderr.setEncoding("utf8");
-    server.stderr.on("data", (chunk) => {
+    proc.stderr.setEncoding("utf8");
+    proc.stderr.on("data", (chunk) => {
       log += chunk;
       for (const line of log.split("\n")) {
         let rec;
@@ -61,13 +69,13 @@ function startServer() {
         }
         if (rec.msg === "serving" && rec.addr) {
           clearTimeout(timer);
-          ok(`http://${rec.addr}`);
+          ok({ proc, base: `http://${rec.addr}` });
           return;
         }
       }
       if (log.length > 1 << 20) log = log.slice(-4096);
     });
-    server.on("exit", (code) => {
+    proc.on("exit", (code) => {
       clearTimeout(timer);
       fail(new Error(`wangge exited with ${code} before serving:\n${log}`));
     });
@@ -138,13 +146,29 @@ const recordCSP = (page) => page.addInitScript(() => {
   document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective}: ${e.blockedURI || "inline"} ${e.sourceFile || ""}:${e.lineNumber || ""}`));
 });
 
-/** Waits until the page's map has drawn what it loaded. */
-const idleOn = (page) => page.evaluate(() => new Promise((r) => {
+/**
+ * Waits until the page's map has drawn what it loaded, at most ms: a map
+ * that never goes idle (a tile that never answers, a repaint loop) fails
+ * the step with what it was waiting for rather than hanging until the
+ * test's timeout.
+ */
+const idleOn = (page, ms = 20_000) => page.evaluate((ms) => new Promise((ok, fail) => {
   const m = window.wangge.map;
-  if (m.loaded() && m.areTilesLoaded()) r();
-  else m.once("idle", r);
+  if (m.loaded() && m.areTilesLoaded()) {
+    ok();
+    return;
+  }
+  const timer = setTimeout(() => {
+    m.off("idle", done);
+    fail(new Error(`the map did not become idle within ${ms} ms (loaded: ${m.loaded()}, tiles loaded: ${m.areTilesLoaded()}, style loaded: ${m.isStyleLoaded()})`));
+  }, ms);
+  const done = () => {
+    clearTimeout(timer);
+    ok();
+  };
+  m.once("idle", done);
   m.triggerRepaint();
-}));
+}), ms);
 
 /** The page position of a WGS 84 point on the page's map. */
 const pixelOf = (page, lonlat) => page.evaluate((p) => {
@@ -153,7 +177,7 @@ const pixelOf = (page, lonlat) => page.evaluate((p) => {
 }, lonlat);
 
 test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 110_000 }, async (t) => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, locale: "en-US" });
   if (key) await page.addInitScript((k) => sessionStorage.setItem("wangge.key", k), key);
   await recordCSP(page);
   const { problems, expect } = watch(page);
@@ -363,7 +387,7 @@ test("map page: dashboard, field view, layer switch, planner", { skip, timeout: 
 });
 
 test("dashboard: drill-down, risk colours, live changes", { skip, timeout: 120_000 }, async (t) => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
   if (key) await page.addInitScript((k) => sessionStorage.setItem("wangge.key", k), key);
   await recordCSP(page);
   const { problems } = watch(page);
@@ -567,7 +591,7 @@ test("field worker on a phone: report, my events, moves, history", { skip, timeo
   }
   assert.equal(me?.worker?.id, worker.id, "the server knows the new key and its worker");
 
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "en-US" });
   await context.addInitScript((k) => sessionStorage.setItem("wangge.key", k), fieldKey);
   const page = await context.newPage();
   await recordCSP(page);
@@ -640,7 +664,8 @@ test("field worker on a phone: report, my events, moves, history", { skip, timeo
     await page.waitForSelector(`${item}[data-status=assigned]`, { timeout: 10_000 });
     assert.equal(await page.getAttribute("#my-events .event-item >> nth=0", "data-fid"), fid, "newest first");
     assert.match(await page.textContent(item), /交通/);
-    assert.match(await page.textContent(item), /due \d{4}-\d\d-\d\d \d\d:\d\d/);
+    // The due time in the page's language (en-US: 06/01/2025, 14:05).
+    assert.match(await page.textContent(item), /due \d\d\/\d\d\/\d{4}, \d\d:\d\d/);
     // The server's own list agrees.
     const mine = await getJSON(`/collections/hazards/items?${new URLSearchParams({ filter: `assignee = '${worker.id}'`, limit: "1000" })}`, fieldKey);
     assert.equal(await page.locator("#my-events .event-item").count(), mine.features.length);
@@ -716,4 +741,102 @@ test("field worker on a phone: report, my events, moves, history", { skip, timeo
   assert.deepEqual(await page.evaluate(() => window.__csp), [], "Content-Security-Policy violations");
   await context.close();
   assert.deepEqual(problems, [], "the page logged errors");
+});
+
+test("Chinese fixture: labels, and the page in zh-CN and en-US", { skip, timeout: 150_000 }, async (t) => {
+  // A fresh GeoPackage from the synthetic Chinese street, with the real CLI.
+  const zdir = mkdtempSync(join(tmpdir(), "wangge-zh-"));
+  const db = join(zdir, "zh.gpkg"), fx = join(root, "test", "fixtures", "zh");
+  let proc = null;
+  try {
+    for (const args of [["import", "areas", join(fx, "areas.geojson")], ["import", "households", join(fx, "households.geojson")],
+      ["import", "workers", join(fx, "workers.csv")], ["gridgen", "--target", "300", "--publish"], ["keys", "create", "--role", "planner"]]) {
+      const r = spawnSync(bin, [...args, "--db", db], { encoding: "utf8", timeout: 120_000 });
+      assert.equal(r.status, 0, `wangge ${args.join(" ")}: ${r.stderr}`);
+      if (args[0] === "keys") var zkey = r.stdout.trim().split("\n").pop().trim(); // eslint-disable-line no-var
+    }
+    const s = await serveOn(["serve", "--db", db, "--addr", "127.0.0.1:0"]);
+    proc = s.proc;
+    const zget = async (path) => {
+      const res = await fetch(s.base + path, { headers: { Authorization: `Bearer ${zkey}` } });
+      assert.equal(res.status, 200, `${path}: HTTP ${res.status}`);
+      return res.json();
+    };
+    const areaNames = (await zget("/collections/areas/items?limit=100")).features.map((f) => f.properties.name);
+    const gridCodes = new Set((await zget("/collections/grids/items?limit=1000")).features.map((f) => String(f.properties.code)));
+    assert.ok(areaNames.includes("幸福社区") && gridCodes.size > 5, `the fixture did not import: ${areaNames} ${gridCodes.size} grids`);
+    const en = (await import("../../web/src/i18n/en.js")).default;
+    const keys = Object.keys(en).filter((k) => k.includes("."));
+
+    for (const locale of ["zh-CN", "en-US"]) {
+      await t.test(`${locale}: the page's words, and labels drawn with the area names and grid codes`, async () => {
+        const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale });
+        const page = await context.newPage();
+        await page.addInitScript((k) => sessionStorage.setItem("wangge.key", k), zkey);
+        await recordCSP(page);
+        const { problems } = watch(page);
+        const warnings = [], fonts = [];
+        page.on("console", (m) => m.type() === "warning" && /i18n|glyph/i.test(m.text()) && warnings.push(m.text()));
+        page.on("response", (r) => /\/fonts\//.test(r.url()) && fonts.push(`${r.status()} ${decodeURIComponent(new URL(r.url()).pathname)}`));
+        try {
+          await page.goto(s.base + "/", { waitUntil: "load" });
+          await page.waitForSelector("body[data-ready='1']", { timeout: 60_000 });
+          const zh = locale === "zh-CN";
+          assert.equal(await page.getAttribute("html", "lang"), zh ? "zh-CN" : "en");
+          assert.equal(await page.inputValue("#lang"), zh ? "zh-CN" : "en");
+          assert.equal((await page.textContent("#tab-dashboard")).trim(), zh ? "态势总览" : "Dashboard");
+          if (zh) assert.match(await page.textContent("#status"), /已发布方案 1：\d+ 个网格/);
+          // Grid-level view of the street's middle: streets, communities and grids labelled.
+          await page.evaluate(() => window.wangge.map.jumpTo({ center: [116.465, 39.92], zoom: 15 }));
+          await idleOn(page, 30_000);
+          const labels = await page.evaluate(() => window.wangge.map.queryRenderedFeatures({ layers: ["areas-label", "grids-label"] })
+            .map((f) => ({ layer: f.layer.id, name: f.properties.name || "", code: String(f.properties.code) })));
+          const areaLabels = labels.filter((l) => l.layer === "areas-label").map((l) => l.name);
+          const gridLabels = labels.filter((l) => l.layer === "grids-label").map((l) => l.code);
+          assert.ok(areaLabels.some((n) => /社区|村|街道/.test(n) && areaNames.includes(n)), `no Chinese area name among the labels drawn: ${areaLabels}`);
+          assert.ok(gridLabels.length > 0 && gridLabels.every((c) => gridCodes.has(c)), `grid labels ${gridLabels} are not the tiles' grid codes`);
+          await page.screenshot({ path: join(outDir, `labels-${locale}.png`) });
+          // From z16 a grid's label names its worker, from the roster (幸福社区's is 示例·张伟).
+          await page.evaluate(() => window.wangge.map.jumpTo({ center: [116.4575, 39.925], zoom: 16.5 }));
+          await idleOn(page, 30_000);
+          await page.waitForFunction(() => window.wangge.map.queryRenderedFeatures({ layers: ["grids-label"] }).some((f) => f.properties.worker === "示例·张伟"),
+            null, { timeout: 10_000 });
+          // Latin glyphs from this server; CJK drawn by the browser, never asked for.
+          assert.ok(fonts.some((f) => f.startsWith("200 /fonts/DejaVu Sans/0-255.pbf")), `digits' glyphs not loaded: ${fonts}`);
+          assert.deepEqual(fonts.filter((f) => Number(f.match(/\/(\d+)-\d+\.pbf/)?.[1]) >= 0x2e80), [], "CJK glyph ranges were asked of the server");
+          // No catalogue key shown raw, none missing, no glyph range missing.
+          const text = await page.evaluate(() => document.body.innerText + " " + [...document.querySelectorAll("[title],[placeholder],[aria-label]")]
+            .map((e) => `${e.title || ""} ${e.placeholder || ""} ${e.getAttribute("aria-label") || ""}`).join(" "));
+          assert.deepEqual(keys.filter((k) => new RegExp(`(^|[^\\w.])${k.replace(/[.]/g, "\\.")}($|[^\\w.])`).test(text)), [], "catalogue keys shown raw");
+          assert.deepEqual(await page.evaluate(() => [...window.wangge.i18nMissing]), []);
+          assert.deepEqual(warnings, []);
+          if (zh) assert.ok(!/\b(Loading|Dashboard|Planner|households|Events)\b/.test(await page.textContent("#side")), "English words left in the zh-CN panel");
+          await page.screenshot({ path: join(outDir, `labels-worker-${locale}.png`) });
+          // The switch: English from a Chinese browser, kept on reload.
+          if (zh) {
+            await Promise.all([page.waitForNavigation(), page.selectOption("#lang", "en")]);
+            await page.waitForSelector("body[data-ready='1']", { timeout: 60_000 });
+            assert.equal(await page.getAttribute("html", "lang"), "en");
+            assert.equal((await page.textContent("#tab-dashboard")).trim(), "Dashboard");
+            await page.reload();
+            await page.waitForSelector("body[data-ready='1']", { timeout: 60_000 });
+            assert.equal(await page.getAttribute("html", "lang"), "en", "the choice is kept");
+            await page.goto(s.base + "/?lang=zh-CN");
+            await page.waitForSelector("body[data-ready='1']", { timeout: 60_000 });
+            assert.equal(await page.getAttribute("html", "lang"), "zh-CN", "?lang= wins");
+          }
+          assert.deepEqual(problems, []);
+          assert.deepEqual(await page.evaluate(() => window.__csp), []);
+        } finally {
+          await context.close();
+        }
+      });
+    }
+  } finally {
+    if (proc && proc.exitCode === null) {
+      proc.kill("SIGTERM");
+      await new Promise((r) => proc.once("exit", r));
+    }
+    rmSync(zdir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,9 @@
 // Requests to wangge's API. Every failure becomes an APIError whose message
 // is a sentence a person can act on: the server's problem+json detail when
-// there is one, else what went wrong with the connection.
+// there is one, else what went wrong with the connection. The words are in
+// the page's language (problemMessage): known problems by status and
+// detail from the catalogue, the server's own detail otherwise.
+import { t } from "./i18n.js";
 
 /** An API request that failed; message is for people, status for code. */
 export class APIError extends Error {
@@ -57,7 +60,7 @@ export async function apiWithETag(path, { method = "GET", body, signal, headers 
     res = await fetch(url(path), init);
   } catch (e) {
     if (e.name === "AbortError") throw e;
-    throw new APIError("The server did not answer. Is wangge running, and is this device online?", 0);
+    throw new APIError(t("problem.offline"), 0);
   }
   const type = res.headers.get("Content-Type") || "";
   let data = null;
@@ -65,15 +68,14 @@ export async function apiWithETag(path, { method = "GET", body, signal, headers 
     try {
       data = await res.json();
     } catch {
-      throw new APIError(`The server sent a broken answer (HTTP ${res.status}).`, res.status);
+      throw new APIError(t("problem.broken", { status: res.status }), res.status);
     }
   }
   if (!res.ok) {
     const retry = Number(res.headers.get("Retry-After")) || 0;
-    let msg = data && data.detail ? data.detail : `${res.status} ${res.statusText}`;
-    if (res.status === 429 && retry) msg += ` (try again in ${retry} s)`;
-    if (res.status === 401) msg += apiKey() ? " The API key was refused: enter another with the Key button." : " This server needs an API key: enter one with the Key button.";
-    if (res.status >= 500 && !(data && data.detail)) msg = `The server failed (HTTP ${res.status}); its log says why.`;
+    let msg = problemMessage(res.status, data, res.statusText);
+    if (res.status === 429 && retry) msg += t("problem.retryIn", { s: retry });
+    if (res.status === 401) msg += apiKey() ? t("problem.keyRefused") : t("problem.keyNeeded");
     const err = new APIError(msg, res.status, retry);
     // The server's own words, without what the page adds, for callers
     // that phrase the problem themselves (a refused move).
@@ -81,6 +83,41 @@ export async function apiWithETag(path, { method = "GET", body, signal, headers 
     throw err;
   }
   return { data, etag: res.headers.get("ETag") || "" };
+}
+
+/**
+ * Known problems by the server's detail (it sends problem+json with type
+ * about:blank, so the detail's words are what tells them apart): the
+ * catalogue key of their words in the page's language. Others keep the
+ * server's detail after the status' title.
+ */
+export const knownProblems = [
+  [/^the request was cancelled/, "problem.cancelled"],
+  [/needs an API key with role (\w+) or higher/, "problem.needsKey", (m) => ({ need: t(`role.${m[1]}`) })],
+  [/^role (\w+) may not .*; it needs role (\w+) or higher/, "problem.roleMayNot", (m) => ({ role: t(`role.${m[1]}`), need: t(`role.${m[2]}`) })],
+  [/^unknown API key/, "problem.unknownKey"],
+  [/^malformed API key/, "problem.malformedKey"],
+  [/^Authorization header must be/, "problem.malformedKey"],
+];
+
+/** Titles of HTTP statuses the API answers with (problem+json's title). */
+const titled = [400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 429, 500, 502, 503, 504];
+
+/**
+ * The words for a failed request in the page's language: a known problem
+ * from the catalogue; else the status' title from the catalogue and the
+ * server's detail (in English), or the server's title when the page does
+ * not know the status.
+ */
+export function problemMessage(status, problem, statusText = "") {
+  const detail = problem && problem.detail ? String(problem.detail) : "";
+  for (const [re, key, params] of knownProblems) {
+    const m = re.exec(detail);
+    if (m) return t(key, params ? params(m) : undefined);
+  }
+  if (status >= 500 && !detail) return t("problem.server", { status });
+  const title = titled.includes(status) ? t(`problem.${status}`) : (problem && problem.title) || `${status} ${statusText}`.trim();
+  return detail ? t("problem.titled", { title, detail }) : title;
 }
 
 /** Fetches path and returns its JSON; throws APIError. */

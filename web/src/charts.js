@@ -7,6 +7,7 @@ import * as echarts from "echarts/core";
 import { BarChart, LineChart } from "echarts/charts";
 import { GridComponent, TooltipComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
+import { t } from "./i18n.js";
 
 echarts.use([BarChart, LineChart, GridComponent, TooltipComponent, CanvasRenderer]);
 
@@ -23,11 +24,11 @@ function chartIn(el) {
   return echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "canvas" });
 }
 
-/** The trend chart's series: name and colour, for the chart and its legend. */
-export const trendSeries = [
-  ["reported 上报", "#fd8d3c"],
-  ["closed 办结", "#2c7bb6"],
-  ["closure rate 办结率 (right axis)", "#1a9850"],
+/** The trend chart's series: name (in the page's language) and colour, for the chart and its legend. */
+export const trendSeries = () => [
+  [t("chart.reported"), "#fd8d3c"],
+  [t("chart.closed"), "#2c7bb6"],
+  [t("chart.closureRate"), "#1a9850"],
 ];
 
 /**
@@ -36,13 +37,13 @@ export const trendSeries = [
  */
 export function trendChart(el, s) {
   const c = chartIn(el);
-  const [rep, closed, rate] = trendSeries;
+  const [rep, closed, rate] = trendSeries();
   c.setOption({
     ...base,
     xAxis: { type: "category", data: s.months, axisLabel: { fontSize: 10, hideOverlap: true } },
     yAxis: [
       { type: "value", minInterval: 1, splitLine: { lineStyle: { color: "#eee" } } },
-      { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value} %" }, splitLine: { show: false } },
+      { type: "value", min: 0, max: 100, axisLabel: { formatter: (v) => t("unit.pct", { v }) }, splitLine: { show: false } },
     ],
     series: [
       { name: rep[0], type: "bar", data: s.reported, itemStyle: { color: rep[1] }, barMaxWidth: 18 },
@@ -64,7 +65,7 @@ export function categoryChart(el, items) {
     grid: { left: 8, right: 28, top: 6, bottom: 4, containLabel: true },
     xAxis: { type: "value", minInterval: 1, splitLine: { lineStyle: { color: "#eee" } } },
     yAxis: { type: "category", data: rows.map((r) => r.label), axisLabel: { fontSize: 11, width: 150, overflow: "truncate" } },
-    series: [{ name: "reported 上报", type: "bar", data: rows.map((r) => r.reported), itemStyle: { color: "#756bb1" }, barMaxWidth: 14,
+    series: [{ name: t("chart.reported"), type: "bar", data: rows.map((r) => r.reported), itemStyle: { color: "#756bb1" }, barMaxWidth: 14,
       label: { show: true, position: "right", fontSize: 10 } }],
   }, { notMerge: true });
   return c;

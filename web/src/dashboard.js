@@ -8,13 +8,14 @@ import {
   classBreaks, defaultRiskLevels, deviationStops, figureColour, figureColours, gridFillColour, hotspotBins, noRiskColour, riskColour, riskWords, sector, setVisible, toggles,
 } from "./layers.js";
 import {
-  annotate, categoriesByKind, categoryLabel, filterExpression, isOpen, isOverdue, kindLabel, matchEvent, newestFirst, OPEN, roleLabel, shortTime,
+  annotate, categoriesByKind, categoryLabel, filterExpression, isOpen, isOverdue, kindLabel, matchEvent, newestFirst, OPEN, roleLabel, shortDate, shortTime,
   statusLabel, statuses, UNASSIGNED,
 } from "./events.js";
 import { EventPanel, statusBadge } from "./eventpanel.js";
 import { Figures, rowRisk } from "./figures.js";
 import { applyChange, debounce } from "./live.js";
 import { $, el, num, pct, kvTable, showError } from "./ui.js";
+import { t } from "./i18n.js";
 
 // The events table shows this many rows; the map shows every event.
 const tableRows = 200;
@@ -26,16 +27,18 @@ const tableRows = 200;
  * way, so dark is always worse).
  */
 export const gridColourings = [
-  { key: "risk", label: "risk level 风险等级" },
-  { key: "deviation", label: "households vs target 户数偏差" },
-  { key: "open", label: "open events 未办结", figure: (r) => r.open },
-  { key: "overdue", label: "overdue events 超期", figure: (r) => r.overdue },
-  { key: "reported", label: "events reported 上报", figure: (r) => r.reported },
-  { key: "per_1000", label: "events per 1,000 households 每千户", figure: (r) => (r.households ? (r.reported * 1000) / r.households : null) },
-  { key: "closure_rate", label: "closure rate 办结率", figure: (r) => r.closure_rate, good: true, pct: true },
-  { key: "on_time_rate", label: "on-time rate 按时率", figure: (r) => r.on_time_rate, good: true, pct: true },
-  { key: "coverage", label: "camera cover 视频覆盖", figure: (r) => r.coverage, good: true, pct: true },
+  { key: "risk" },
+  { key: "deviation" },
+  { key: "open", figure: (r) => r.open },
+  { key: "overdue", figure: (r) => r.overdue },
+  { key: "reported", figure: (r) => r.reported },
+  { key: "per_1000", figure: (r) => (r.households ? (r.reported * 1000) / r.households : null) },
+  { key: "closure_rate", figure: (r) => r.closure_rate, good: true, pct: true },
+  { key: "on_time_rate", figure: (r) => r.on_time_rate, good: true, pct: true },
+  { key: "coverage", figure: (r) => r.coverage, good: true, pct: true },
 ];
+/** A colouring's words, in the page's language. */
+export const colouringLabel = (c) => t(`colour.${c.key}`);
 
 /** The day after an ISO date, for an inclusive "to" date. */
 function nextDay(date) {
@@ -69,7 +72,7 @@ export class Dashboard {
     // households against the target; the reader may choose another.
     this.colourBy = ctx.hasRisk ? "risk" : "deviation";
     const pick = $("#grid-colour");
-    pick.replaceChildren(...gridColourings.filter((c) => c.key !== "risk" || ctx.hasRisk).map((c) => el("option", { value: c.key }, c.label)));
+    pick.replaceChildren(...gridColourings.filter((c) => c.key !== "risk" || ctx.hasRisk).map((c) => el("option", { value: c.key }, colouringLabel(c))));
     pick.value = this.colourBy;
     pick.addEventListener("change", () => {
       this.colourBy = pick.value;
@@ -120,20 +123,20 @@ export class Dashboard {
     if (groups.length) {
       cats.replaceChildren(...groups.map((g) => el("div", { class: "kind", dataset: { kind: g.kind } }, el("strong", {}, g.label), " ", g.categories.map((c) => box(c.code)))));
     } else {
-      cats.replaceChildren(el("small", { class: "note" }, "This server names no categories (GET /v1/taxonomy): every event is shown."));
+      cats.replaceChildren(el("small", { class: "note" }, t("dash.noTaxonomy")));
     }
     const status = $("#hazard-filter").status;
     for (const s of statuses) status.append(el("option", { value: s }, statusLabel(s)));
     // The roster for those who may read it; others type a worker id.
     if (this.ctx.workers) {
       $("#assignee-filter").replaceChildren(el("select", { name: "assignee" },
-        el("option", { value: "" }, "anyone"), el("option", { value: UNASSIGNED }, "unassigned"),
+        el("option", { value: "" }, t("dash.anyone")), el("option", { value: UNASSIGNED }, t("common.unassigned")),
         this.ctx.workers.map((w) => el("option", { value: w.id }, `${w.name} (${w.id}), ${roleLabel(tax, w.role, lang)}`))));
     }
     const items = statuses.map((s) => el("span", { class: "item" }, statusBadge(s)));
     const ring = el("span", { class: "swatch ring" });
-    $("#legend-status").replaceChildren(el("div", {}, "Event colour: its state; size: severity 1–3; a black ring: overdue"),
-      el("div", { class: "items" }, items, el("span", { class: "item" }, ring, "overdue")));
+    $("#legend-status").replaceChildren(el("div", {}, t("dash.statusLegend")),
+      el("div", { class: "items" }, items, el("span", { class: "item" }, ring, t("common.overdue"))));
   }
 
   gridLegend() {
@@ -146,9 +149,9 @@ export class Dashboard {
     legend.dataset.colour = this.colourBy;
     const c = gridColourings.find((x) => x.key === this.colourBy);
     if (this.colourBy === "risk") {
-      legend.replaceChildren(el("div", {}, "Grid colour: risk level (红橙黄蓝), from open events by severity, overdue events, hotspots and camera cover"),
+      legend.replaceChildren(el("div", {}, t("dash.riskLegend")),
         el("div", { class: "items" }, this.riskLevels().map((l) => el("span", { class: "item", dataset: { risk: l.code } }, sq(l.color), riskWords(l, this.ctx.lang))),
-          el("span", { class: "item" }, sq(noRiskColour), "no level")));
+          el("span", { class: "item" }, sq(noRiskColour), t("dash.noLevel"))));
       return;
     }
     if (c && c.figure) {
@@ -157,13 +160,13 @@ export class Dashboard {
       const cols = c.good ? [...figureColours].reverse() : figureColours;
       const items = [];
       for (let i = 0; i <= b.length; i++) {
-        const words = b.length === 0 ? "every grid" : i === 0 ? `under ${f(b[0])}` : i === b.length ? `${f(b[i - 1])} and more` : `${f(b[i - 1])} – ${f(b[i])}`;
+        const words = b.length === 0 ? t("dash.everyGrid") : i === 0 ? t("dash.under", { v: f(b[0]) }) : i === b.length ? t("dash.andMore", { v: f(b[i - 1]) }) : `${f(b[i - 1])} – ${f(b[i])}`;
         items.push(el("span", { class: "item" }, sq(cols[Math.min(cols.length - 1, i)]), words));
       }
-      legend.replaceChildren(el("div", {}, `Grid colour: ${c.label}${c.good ? " (dark: low)" : ""}`), el("div", { class: "items" }, items, el("span", { class: "item" }, sq(noRiskColour), "no figure")));
+      legend.replaceChildren(el("div", {}, t(c.good ? "dash.figureLegendGood" : "dash.figureLegend", { what: colouringLabel(c) })), el("div", { class: "items" }, items, el("span", { class: "item" }, sq(noRiskColour), t("dash.noFigure"))));
       return;
     }
-    const t = this.ctx.published ? this.ctx.published.target : null;
+    const target = this.ctx.published ? this.ctx.published.target : null;
     const items = deviationStops.map(([v, c]) => {
       const s = el("span", { class: "swatch square" });
       s.style.setProperty("background", c);
@@ -171,17 +174,17 @@ export class Dashboard {
     });
     const none = el("span", { class: "swatch square" });
     none.style.setProperty("background", "#dcdcdc");
-    $("#legend-grids").replaceChildren(el("div", {}, t ? `Grid colour: households against the target of ${t}` : "Grid colour: households against the plan's target"), el("div", { class: "items" }, items,
-      el("span", { class: "item" }, none, "no households")));
+    $("#legend-grids").replaceChildren(el("div", {}, target ? t("dash.deviationLegend", { target: num(target) }) : t("dash.deviationLegendPlan")), el("div", { class: "items" }, items,
+      el("span", { class: "item" }, none, t("dash.noHouseholds"))));
   }
 
   hotspotLegend() {
-    const items = hotspotBins.map(([b, c, text]) => {
+    const items = hotspotBins.map(([b, c]) => {
       const s = el("span", { class: "swatch square" });
       s.style.setProperty("background", c);
-      return el("div", { class: "item" }, s, `${b > 0 ? "+" : ""}${b}  ${text}`);
+      return el("div", { class: "item" }, s, `${b > 0 ? "+" : ""}${b}  ${t(`hotspot.bin${b}`)}`);
     });
-    $("#legend-hotspots").replaceChildren(el("div", {}, "Hotspots (Gi* bins, FDR-corrected):"), ...items, el("div", { id: "hotspot-note", class: "note" }));
+    $("#legend-hotspots").replaceChildren(el("div", {}, t("hotspot.legend")), ...items, el("div", { id: "hotspot-note", class: "note" }));
   }
 
   async load() {
@@ -190,13 +193,13 @@ export class Dashboard {
       this.loadEvents(),
       // Camera positions are for planners: a key known to be less is not
       // refused first.
-      !this.ctx.canPlan && this.ctx.role ? this.note("cameras", "hidden: cameras need a planner's key") : allFeatures("collections/cameras/items").then((fc) => {
+      !this.ctx.canPlan && this.ctx.role ? this.note("cameras", t("dash.camerasHidden")) : allFeatures("collections/cameras/items").then((fc) => {
         map.getSource("cameras").setData(fc);
         map.getSource("sectors").setData({ type: "FeatureCollection", features: fc.features.map(sector).filter(Boolean) });
       }).catch((e) => {
         // Camera positions are for planners; others see why there are none.
-        if (e.status === 403 || (e.status === 401 && !this.ctx.canPlan)) this.note("cameras", "hidden: cameras need a planner's key");
-        else showError("Cameras", e);
+        if (e.status === 403 || (e.status === 401 && !this.ctx.canPlan)) this.note("cameras", t("dash.camerasHidden"));
+        else showError(t("err.cameras"), e);
       }),
       this.loadStats(),
       this.figures.go(this.figures.path, { frame: false }),
@@ -213,7 +216,7 @@ export class Dashboard {
       this.map.getSource("hazards").setData(fc);
       this.filter();
     } catch (e) {
-      showError("Events", e);
+      showError(t("err.events"), e);
     }
   }
 
@@ -240,7 +243,7 @@ export class Dashboard {
     this.stats.clear();
     try {
       if (!published && this.ctx.canPlan) {
-        $("#grid-selected").textContent = "No plan is published yet: the planner draws one.";
+        $("#grid-selected").textContent = t("dash.noPlan");
       } else if (have.has("GET /v1/grids/stats")) {
         const res = await api("v1/grids/stats?limit=10000");
         for (const g of res.grids || []) {
@@ -269,7 +272,7 @@ export class Dashboard {
         }
       }
     } catch (e) {
-      showError("Grid statistics", e);
+      showError(t("err.gridStats"), e);
     }
     this.renderTable();
     // A colouring by a figure follows the figures.
@@ -329,10 +332,11 @@ export class Dashboard {
     const f = this.currentFilter();
     this.map.setFilter("hazards", filterExpression(f));
     const shown = newestFirst(this.hazards.filter((h) => matchEvent(h.properties, f)));
-    const what = [f.overdue ? "overdue" : "", f.status === OPEN ? "open" : f.status ? statusLabel(f.status) : "", "events"].filter(Boolean).join(" ");
-    $("#hazard-count").textContent = `${num(shown.length)} of ${num(this.hazards.length)} ${what} shown`;
+    const state = f.status === OPEN ? t("common.open") : f.status ? statusLabel(f.status) : "";
+    const what = t(f.overdue ? "dash.whatOverdue" : "dash.what", { state: state ? t("dash.state", { state }) : "" }).replace(/\s+/g, " ").trim();
+    $("#hazard-count").textContent = t("dash.count", { shown: num(shown.length), all: num(this.hazards.length), what });
     this.eventTable(shown);
-    if (f.since && f.until && f.since > f.until) showError("Event filter", new Error("the From date is after the To date"));
+    if (f.since && f.until && f.since > f.until) showError(t("err.eventFilter"), new Error(t("dash.datesReversed")));
     if (this.map.getLayoutProperty("hotspots-fill", "visibility") === "visible") this.loadHotspots();
   }
 
@@ -341,7 +345,7 @@ export class Dashboard {
     const { tax, lang } = this.ctx;
     const now = Date.now();
     const who = (id) => {
-      if (!id) return el("em", {}, "none");
+      if (!id) return el("em", {}, t("common.none"));
       const w = this.ctx.workerIndex.get(id);
       return w ? w.name : id;
     };
@@ -350,9 +354,9 @@ export class Dashboard {
       return el("tr", { dataset: { fid: String(f.id) }, tabindex: "0", class: this.panel.fid === f.id ? "selected" : null,
         onclick: () => this.openEvent(f, true), onkeydown: (e) => e.key === "Enter" && this.openEvent(f, true) },
       el("th", { scope: "row" }, String(f.id)), el("td", {}, categoryLabel(tax, p.category, lang)), el("td", {}, statusBadge(p.status)),
-      el("td", {}, who(p.assignee)), el("td", { class: isOverdue(p, now, tax) ? "overdue" : null, title: shortTime(p.due_at) }, shortTime(p.due_at).slice(0, 10)));
+      el("td", {}, who(p.assignee)), el("td", { class: isOverdue(p, now, tax) ? "overdue" : null, title: shortTime(p.due_at) }, shortDate(p.due_at)));
     }));
-    $("#event-table-note").textContent = shown.length > tableRows ? `The newest ${tableRows} of ${num(shown.length)}: narrow the filter for the others.` : "";
+    $("#event-table-note").textContent = shown.length > tableRows ? t("dash.newest", { n: num(tableRows), all: num(shown.length) }) : "";
   }
 
   /** Shows an event's history and moves; from the table, on the map too. */
@@ -365,7 +369,7 @@ export class Dashboard {
   async loadHotspots() {
     const note = () => document.getElementById("hotspot-note");
     if (!this.ctx.have.has("GET /v1/hotspots")) {
-      note().textContent = "This server has no hotspot analysis (GET /v1/hotspots).";
+      note().textContent = t("hotspot.none");
       return;
     }
     const f = this.currentFilter();
@@ -381,12 +385,12 @@ export class Dashboard {
       if (this.hotspotsLoaded !== key) return; // a newer filter won
       this.map.getSource("hotspots").setData(fc);
       const hot = fc.features.filter((x) => x.properties.bin > 0).length, cold = fc.features.filter((x) => x.properties.bin < 0).length;
-      const scope = !f.cats ? "all events" : f.cats.length === 1 ? categoryLabel(this.ctx.tax, f.cats[0], this.ctx.lang) : "all events (pick one category to narrow)";
-      note().textContent = `${num(fc.incidents)} incidents (${scope}, any status) in H3 cells of resolution ${fc.res}: ${hot} hot and ${cold} cold cells.` +
+      const scope = !f.cats ? t("hotspot.allEvents") : f.cats.length === 1 ? categoryLabel(this.ctx.tax, f.cats[0], this.ctx.lang) : t("hotspot.allEventsPick");
+      note().textContent = t("hotspot.note", { n: num(fc.incidents), scope, res: fc.res, hot: num(hot), cold: num(cold) }) +
         (fc.warnings && fc.warnings.length ? " " + fc.warnings.join(" ") : "");
     } catch (e) {
       this.hotspotsLoaded = null;
-      showError("Hotspots", e);
+      showError(t("err.hotspots"), e);
     }
   }
 
@@ -416,19 +420,19 @@ export class Dashboard {
     if (f.layer.id === "hazards") {
       const overdue = isOverdue(p, Date.now(), tax);
       const cat = tax.categories.get(p.category);
-      body = el("div", { class: "popup" }, el("strong", {}, categoryLabel(tax, p.category, lang)), ` ${cat ? kindLabel(tax, cat.kind, lang) : "event"}`, kvTable([
-        ["severity", String(p.severity)], ["status", el("span", {}, statusBadge(p.status), overdue ? el("strong", { class: "overdue" }, " overdue") : null)],
-        ["assignee", p.assignee ? (this.ctx.workerIndex.get(p.assignee)?.name || p.assignee) : "unassigned"],
-        ["reported", shortTime(p.reported_at)], ["due", shortTime(p.due_at)], ["id", p.source_id || String(f.id)]]),
+      body = el("div", { class: "popup" }, el("strong", {}, categoryLabel(tax, p.category, lang)), ` ${cat ? kindLabel(tax, cat.kind, lang) : t("common.event")}`, kvTable([
+        [t("ev.severity"), String(p.severity)], [t("ev.status"), el("span", {}, statusBadge(p.status), overdue ? el("strong", { class: "overdue" }, ` ${t("common.overdue")}`) : null)],
+        [t("ev.assignee"), p.assignee ? (this.ctx.workerIndex.get(p.assignee)?.name || p.assignee) : t("common.unassigned")],
+        [t("ev.reported"), shortTime(p.reported_at)], [t("ev.due"), shortTime(p.due_at)], [t("ev.id"), p.source_id || String(f.id)]]),
       el("button", { type: "button", class: "linkish", onclick: () => {
         // The popup's feature is a tile copy; the panel loads it anew.
         this.closePopup();
         this.openEvent({ id: f.id, geometry: null }, false);
-      } }, "History and moves"));
+      } }, t("dash.historyMoves")));
     } else {
-      body = el("div", { class: "popup" }, el("strong", {}, "camera"), kvTable([
-        ["status", p.status], ["facing", `${Math.round(p.azimuth)}°`], ["field of view", `${Math.round(p.fov)}°`],
-        ["range", `${Math.round(p.range_m)} m`], ["id", p.source_id || String(f.id)]]));
+      body = el("div", { class: "popup" }, el("strong", {}, t("camera.title")), kvTable([
+        [t("camera.status"), ["online", "offline"].includes(p.status) ? t(`camera.${p.status}`) : p.status], [t("camera.facing"), `${Math.round(p.azimuth)}°`], [t("camera.fov"), `${Math.round(p.fov)}°`],
+        [t("camera.range"), t("unit.metres", { v: Math.round(p.range_m) })], [t("ev.id"), p.source_id || String(f.id)]]));
     }
     this.closePopup();
     this.openPopup = new maplibregl.Popup({ closeButton: true, maxWidth: "280px" })
@@ -454,9 +458,9 @@ export class Dashboard {
     if (fromTable) this.zoomTo(code);
     const out = $("#grid-selected");
     const s = this.stats.get(code);
-    out.replaceChildren(el("strong", {}, `Grid ${code}`));
+    out.replaceChildren(el("strong", {}, t("grid.title", { code })));
     if (!this.ctx.have.has("GET /v1/grids/{code}/stats")) {
-      if (s) out.append(kvTable([["households", num(s.households)], ["open hazards", num(s.open)]]));
+      if (s) out.append(kvTable([[t("grid.households"), num(s.households)], [t("grid.openHazards"), num(s.open)]]));
       return;
     }
     try {
@@ -464,18 +468,18 @@ export class Dashboard {
       if (this.selected !== code) return;
       const h = g.hazards;
       out.append(kvTable([
-        g.name ? ["name", g.name] : null,
-        ["worker", g.worker || "not assigned"],
-        ["households", num(g.households)],
-        ["events", h ? `${num(h.reported)} reported: ${num(h.open)} open, ${num(h.overdue)} overdue, ${num(h.resolved)} done, ${num(h.rejected)} rejected` : "—"],
-        ["closure rate", h ? pct(h.closure_rate) : "—"],
-        h && h.on_time_rate !== undefined ? ["on time", pct(h.on_time_rate)] : null,
-        ["cameras", g.cameras ? `${num(g.cameras.online)} online of ${num(g.cameras.total)}` : "—"],
-        ["households covered", g.coverage ? pct(g.coverage.households_share) : "—"],
-        ["area covered", g.coverage ? pct(g.coverage.area_share) : "—"],
+        g.name ? [t("grid.name"), g.name] : null,
+        [t("grid.worker"), g.worker || t("common.notAssigned")],
+        [t("grid.households"), num(g.households)],
+        [t("grid.events"), h ? t("grid.eventsLine", { reported: num(h.reported), open: num(h.open), overdue: num(h.overdue), done: num(h.resolved), rejected: num(h.rejected) }) : "—"],
+        [t("grid.closureRate"), h ? pct(h.closure_rate) : "—"],
+        h && h.on_time_rate !== undefined ? [t("grid.onTime"), pct(h.on_time_rate)] : null,
+        [t("grid.cameras"), g.cameras ? t("grid.camerasLine", { online: num(g.cameras.online), total: num(g.cameras.total) }) : "—"],
+        [t("grid.householdsCovered"), g.coverage ? pct(g.coverage.households_share) : "—"],
+        [t("grid.areaCovered"), g.coverage ? pct(g.coverage.area_share) : "—"],
       ]));
     } catch (e) {
-      showError(`Grid ${code}`, e);
+      showError(t("grid.title", { code }), e);
     }
   }
 

@@ -2,6 +2,7 @@
 // street → community → grid, as a breadcrumb path), where a click on the map
 // takes them, and which rollups (GET /v1/stats) each place needs. Pure
 // functions, so web/test runs them under node.
+import { t } from "./i18n.js";
 
 /**
  * A place on the path: {kind: "county" | "area" | "grid", code, name,
@@ -9,7 +10,7 @@
  * carry their level in the nesting tree (1 = street or township, 2 =
  * community or village, …); a grid sits in a leaf area.
  */
-export const county = (name = "全县 County") => ({ kind: "county", code: "", name, level: 0 });
+export const county = (name = t("drill.county")) => ({ kind: "county", code: "", name, level: 0 });
 
 /** The path at the start: the county alone. */
 export const rootPath = (name) => [county(name)];
@@ -77,10 +78,10 @@ export function chainAt(areas, grid) {
  * grids under a leaf area. leaf tells whether an area has no child areas.
  */
 export function childWord(place, leaf) {
-  if (place.kind === "county") return "street / township 街道乡镇";
-  if (place.kind === "grid") return "grid 网格";
-  if (leaf) return "grid 网格";
-  return place.level === 1 ? "community / village 社区村" : "area 区域";
+  if (place.kind === "county") return t("drill.street");
+  if (place.kind === "grid") return t("drill.grid");
+  if (leaf) return t("drill.grid");
+  return place.level === 1 ? t("drill.community") : t("drill.area");
 }
 
 /**

@@ -2,6 +2,7 @@
 // labels from the taxonomy, due times, the dashboard's filter as a MapLibre
 // expression and as a predicate, and query strings for the hazards
 // collection. Pure functions, so web/test runs them under node.
+import { formatDateTime, t } from "./i18n.js";
 
 /** The ten states of an event, in workflow order (data/events.go). */
 export const statuses = ["reported", "accepted", "assigned", "in_progress", "resolved", "verified", "closed", "rejected", "escalated", "reopened"];
@@ -30,8 +31,8 @@ export const doneStatuses = ["resolved", "verified", "closed"];
 /** Whether an event in state s still waits for handling: neither done nor rejected. */
 export const isOpen = (s) => !doneStatuses.includes(s) && s !== "rejected";
 
-/** A state for people: "in progress". */
-export const statusLabel = (s) => String(s || "—").replaceAll("_", " ");
+/** A state for people, in the page's language: "in progress", 处理中. */
+export const statusLabel = (s) => (statuses.includes(s) ? t(`status.${s}`) : String(s || "—").replaceAll("_", " "));
 
 /** The status filter's pseudo-state for every open event. */
 export const OPEN = "open";
@@ -82,7 +83,7 @@ export function categoriesByKind(tax, lang) {
   const groups = new Map();
   for (const k of tax.kindList) groups.set(k.code, { kind: k.code, label: pickLabel(k, lang), categories: [] });
   for (const c of tax.list) {
-    if (!groups.has(c.kind)) groups.set(c.kind, { kind: c.kind, label: c.kind || "other", categories: [] });
+    if (!groups.has(c.kind)) groups.set(c.kind, { kind: c.kind, label: c.kind || t("events.otherKind"), categories: [] });
     groups.get(c.kind).categories.push(c);
   }
   return [...groups.values()].filter((g) => g.categories.length);
@@ -197,14 +198,23 @@ export function annotate(features, now, tax) {
   return features;
 }
 
-const pad = (n) => String(n).padStart(2, "0");
+const minutes = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+const day = { year: "numeric", month: "2-digit", day: "2-digit" };
 
-/** A time for people, in the device's time zone: "2025-06-01 14:05"; "—" when absent. */
+/** A time for people, in the device's time zone and the page's language: 2025/06/01 14:05, 06/01/2025, 14:05; "—" when absent. */
 export function shortTime(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return formatDateTime(d, minutes);
+}
+
+/** A day for people, in the page's language: 2025/06/01, 06/01/2025; "—" when absent. */
+export function shortDate(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return formatDateTime(d, day);
 }
 
 const roles = ["viewer", "field", "planner", "admin"];
@@ -216,8 +226,8 @@ export const atLeast = (role, min) => roles.indexOf(role) >= roles.indexOf(min);
  * (412) that the event changed and was loaded again.
  */
 export function moveProblem(status, detail) {
-  if (status === 412) return "This event changed since it was loaded (someone moved or edited it). It is shown again as it is now: check it and try again.";
-  if (status === 409) return `This move is not possible from the event's state: ${detail}`;
-  if (status === 403) return `Not allowed for this key: ${detail}`;
+  if (status === 412) return t("move.changed");
+  if (status === 409) return t("move.conflict", { detail });
+  if (status === 403) return t("move.forbidden", { detail });
   return detail;
 }

@@ -4,16 +4,17 @@
 import { allFeatures, api, apiWithETag } from "./api.js";
 import { circle } from "./layers.js";
 import {
-  atLeast, categoriesByKind, categoryLabel, defaultSeverity, eventQuery, isOpen, isOverdue, newestFirst, roleLabel, shortTime, statusColours, statusLabel,
+  atLeast, categoriesByKind, categoryLabel, defaultSeverity, eventQuery, isOpen, isOverdue, newestFirst, roleLabel, shortDate, shortTime, statusColours, statusLabel,
 } from "./events.js";
 import { EventPanel, statusBadge } from "./eventpanel.js";
 import { debounce } from "./live.js";
 import { $, el, kvTable, label, metres, num, showError } from "./ui.js";
+import { formatNumber, t } from "./i18n.js";
 
 // Which coordinate system this device's location comes in, remembered on
 // the device: phones sold in China often report GCJ-02, not WGS 84.
 const geoCRSKey = "wangge.geo-crs";
-const crsNames = { wgs84: "WGS 84", gcj02: "GCJ-02", bd09: "BD-09" };
+const crsNames = { wgs84: "WGS 84", gcj02: "GCJ-02", bd09: "BD-09" }; // names, the same in every language
 
 export class Field {
   constructor(ctx) {
@@ -41,11 +42,11 @@ export class Field {
       const form = e.target;
       const m = form.coords.value.trim().match(/^(-?\d+(?:\.\d+)?)\s*[,\s]\s*(-?\d+(?:\.\d+)?)$/);
       if (!m) {
-        showError("Point", new Error("type the longitude and the latitude as two numbers, e.g. 9.5209, 47.1410"));
+        showError(t("field.point"), new Error(t("field.badPoint")));
         return;
       }
       const lon = Number(m[1]), lat = Number(m[2]);
-      this.locate(lon, lat, `typed point (${form.crs.selectedOptions[0].textContent})`, form.crs.value).then((p) => {
+      this.locate(lon, lat, t("field.typedPoint", { crs: form.crs.selectedOptions[0].textContent }), form.crs.value).then((p) => {
         if (p) this.map.flyTo({ center: p, zoom: Math.max(this.map.getZoom(), 15) });
       });
     });
@@ -61,7 +62,7 @@ export class Field {
   }
 
   click(e) {
-    this.locate(e.lngLat.lng, e.lngLat.lat, "tapped point");
+    this.locate(e.lngLat.lng, e.lngLat.lat, t("field.tappedPoint"));
   }
 
   /** A worker's name for people: "name (id)", or the id when unknown. */
@@ -81,9 +82,7 @@ export class Field {
     const box = $("#my-events");
     const me = this.ctx.me;
     if (!me || !me.worker) {
-      box.replaceChildren(el("p", { class: "note" }, me
-        ? "This key is not tied to a worker, so no events are assigned to it (a field key made with wangge keys create --worker ID is). The dashboard filters events by assignee."
-        : "This server does not say who the key is (GET /v1/me)."));
+      box.replaceChildren(el("p", { class: "note" }, me ? t("field.noWorker") : t("field.noMe")));
       return;
     }
     const w = me.worker;
@@ -92,7 +91,7 @@ export class Field {
       fc = await allFeatures(`collections/hazards/items?${eventQuery({ assignee: w.id })}`);
     } catch (e) {
       box.replaceChildren();
-      showError("My events", e);
+      showError(t("field.myEvents"), e);
       return;
     }
     const { tax, lang } = this.ctx;
@@ -109,13 +108,15 @@ export class Field {
         dataset: { fid: String(f.id), status: p.status }, "aria-current": this.panel.fid === f.id ? "true" : null,
         onclick: () => this.open(f.id) },
       el("span", { class: "what" }, categoryLabel(tax, p.category, lang), el("small", {}, ` #${f.id}`)),
-      el("span", { class: "meta" }, statusBadge(p.status), ` · due ${shortTime(p.due_at)}`,
-        overdue ? el("strong", { class: "overdue" }, " overdue") : null),
+      el("span", { class: "meta" }, statusBadge(p.status), t("field.dueLine", { due: shortTime(p.due_at) }),
+        overdue ? el("strong", { class: "overdue" }, ` ${t("common.overdue")}`) : null),
       p.note ? el("span", { class: "note-line" }, p.note) : null));
     });
     box.replaceChildren(
-      el("p", { class: "note" }, `${w.name || w.id} (${w.id}${w.role ? `, ${roleLabel(tax, w.role, lang)}` : ""}): ${num(events.length)} ${events.length === 1 ? "event" : "events"}, ${num(open)} open, ${num(late)} overdue.`),
-      items.length ? el("ul", { class: "my-events" }, items) : el("p", { class: "note" }, "Nothing is assigned to you."),
+      el("p", { class: "note" }, t(events.length === 1 ? "field.mineOne" : "field.mine", {
+        who: `${w.name || w.id} (${w.id}${w.role ? `, ${roleLabel(tax, w.role, lang)}` : ""})`, n: num(events.length), open: num(open), late: num(late),
+      })),
+      items.length ? el("ul", { class: "my-events" }, items) : el("p", { class: "note" }, t("field.nothingAssigned")),
     );
   }
 
@@ -143,17 +144,17 @@ export class Field {
     const { tax, lang } = this.ctx;
     const box = $("#assigned-notice");
     const item = el("li", { dataset: { fid: String(fid) } },
-      el("strong", {}, `New event assigned to you 新派单: #${fid} `), categoryLabel(tax, p.category, lang), `, severity ${p.severity}`,
-      p.due_at ? `, due ${shortTime(p.due_at)}` : "", " ",
+      el("strong", {}, t("field.newAssigned", { fid })), categoryLabel(tax, p.category, lang), t("field.severityPart", { s: p.severity }),
+      p.due_at ? t("field.duePart", { due: shortTime(p.due_at) }) : "", " ",
       el("button", { type: "button", class: "linkish", onclick: () => {
         item.remove();
         if (!box.querySelector("li")) box.hidden = true;
         this.open(fid);
-      } }, "Open it"));
+      } }, t("field.openIt")));
     let list = box.querySelector("ul");
     if (!list) {
       list = el("ul", {});
-      box.replaceChildren(list, el("button", { type: "button", class: "close", "aria-label": "dismiss", onclick: () => {
+      box.replaceChildren(list, el("button", { type: "button", class: "close", "aria-label": t("common.dismiss"), onclick: () => {
         box.hidden = true;
         list.replaceChildren();
       } }, "×"));
@@ -172,7 +173,7 @@ export class Field {
 
   geolocate() {
     if (!navigator.geolocation) {
-      showError("Location", new Error("this browser cannot tell where it is; tap the map instead"));
+      showError(t("field.location"), new Error(t("field.noGeolocation")));
       return;
     }
     const btn = $("#geolocate");
@@ -182,14 +183,14 @@ export class Field {
         btn.disabled = false;
         const crs = $("#geo-crs").value || "wgs84";
         const { longitude: lon, latitude: lat, accuracy } = pos.coords;
-        this.locate(lon, lat, `your location (±${Math.round(accuracy)} m, ${crsNames[crs]})`, crs).then((p) => {
+        this.locate(lon, lat, t("field.yourLocation", { acc: formatNumber(Math.round(accuracy)), crs: crsNames[crs] }), crs).then((p) => {
           if (p) this.map.flyTo({ center: p, zoom: Math.max(this.map.getZoom(), 15) });
         });
       },
       (err) => {
         btn.disabled = false;
-        const why = { 1: "permission to use the location was refused", 2: "the location is not available", 3: "finding the location took too long" }[err.code] || err.message;
-        showError("Location", new Error(`${why}; tap the map instead`));
+        const why = [1, 2, 3].includes(err.code) ? t(`field.geoError${err.code}`) : err.message;
+        showError(t("field.location"), new Error(t("field.geoTapInstead", { why })));
       },
       { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 },
     );
@@ -205,23 +206,23 @@ export class Field {
     const out = $("#field-result");
     if (crs === "wgs84") this.mark([lon, lat]);
     this.setPoint({ lon, lat, crs, what });
-    out.replaceChildren(el("p", { class: "note" }, `Looking up ${lon.toFixed(6)}, ${lat.toFixed(6)}…`));
+    out.replaceChildren(el("p", { class: "note" }, t("field.lookingUp", { lon: lon.toFixed(6), lat: lat.toFixed(6) })));
     const { have } = this.ctx;
     if (!have.has("GET /v1/locate")) {
-      out.replaceChildren(el("p", {}, "This server cannot locate points yet (GET /v1/locate)."));
+      out.replaceChildren(el("p", {}, t("field.noLocate")));
       return null;
     }
     const radius = Number($("#radius").value) || 300;
     const q = `lon=${lon}&lat=${lat}${crs === "wgs84" ? "" : `&crs=${crs}`}`;
     const nearby = (kind) => (have.has("GET /v1/nearby")
-      ? api(`v1/nearby?${q}&kind=${kind}&radius_m=${radius}&limit=10`).catch((e) => (showError(`Nearby ${kind}`, e), null))
+      ? api(`v1/nearby?${q}&kind=${kind}&radius_m=${radius}&limit=10`).catch((e) => (showError(t(kind === "cameras" ? "field.nearbyCameras" : "field.nearbyHazards"), e), null))
       : Promise.resolve(null));
     let loc;
     try {
       loc = await api(`v1/locate?${q}`);
     } catch (e) {
       if (seq === this.seq) out.replaceChildren();
-      showError("Locate", e);
+      showError(t("field.locate"), e);
       return null;
     }
     if (crs !== "wgs84") this.mark(loc.point);
@@ -232,8 +233,8 @@ export class Field {
     const g = loc.grid;
     this.map.setFilter("grids-selected", ["==", ["get", "code"], g ? g.code : ""]);
     const head = g
-      ? el("h3", { id: "field-grid", dataset: { code: g.code } }, `Grid ${g.code}`, g.name ? ` ${g.name}` : "")
-      : el("h3", { id: "field-grid", dataset: { code: "" } }, "Outside every grid");
+      ? el("h3", { id: "field-grid", dataset: { code: g.code } }, t("grid.title", { code: g.code }), g.name ? ` ${g.name}` : "")
+      : el("h3", { id: "field-grid", dataset: { code: "" } }, t("field.outside"));
     const parents = (loc.parents || []).map(label).join(" › ") || "—";
     const { tax, lang } = this.ctx;
     const person = (w) => el("span", { class: "person", dataset: { id: w.id } }, el("strong", {}, w.name || w.id),
@@ -244,24 +245,26 @@ export class Field {
     for (const w of [...(workers || []), g && g.chief]) if (w && !this.ctx.workerIndex.has(w.id)) this.ctx.workerIndex.set(w.id, w);
     out.replaceChildren(...[
       el("div", { id: "field-point", dataset: { lon: String(lon), lat: String(lat), crs } },
-        el("small", {}, `${what}: ${lon.toFixed(6)}, ${lat.toFixed(6)}`, crs === "wgs84" ? "" : ` → WGS 84 ${loc.point[0].toFixed(6)}, ${loc.point[1].toFixed(6)}`)),
+        el("small", {}, t("field.pointLine", { what, lon: lon.toFixed(6), lat: lat.toFixed(6) }), crs === "wgs84" ? "" : ` → WGS 84 ${loc.point[0].toFixed(6)}, ${loc.point[1].toFixed(6)}`)),
       head,
       kvTable([
         // Older servers name one worker; newer ones list the staff.
-        g && workers ? ["workers", workers.length ? el("ul", { class: "people", id: "field-workers" }, workers.map((w) => el("li", {}, person(w)))) : "none on the roster"] : null,
-        g && !workers ? ["worker", g.worker || "not assigned"] : null,
-        g && "chief" in g ? ["chief", g.chief ? el("span", { id: "field-chief" }, person(g.chief)) : "none on the roster"] : null,
-        g ? ["households", num(g.households)] : null,
-        g ? ["area", `${num(g.area_m2 / 1e4)} ha`] : null,
-        ["parents", parents],
-        g ? ["to the edge", metres(loc.distance_to_boundary_m)] : null,
+        g && workers ? [t("field.workers"), workers.length ? el("ul", { class: "people", id: "field-workers" }, workers.map((w) => el("li", {}, person(w)))) : t("field.noneOnRoster")] : null,
+        g && !workers ? [t("grid.worker"), g.worker || t("common.notAssigned")] : null,
+        g && "chief" in g ? [t("field.chief"), g.chief ? el("span", { id: "field-chief" }, person(g.chief)) : t("field.noneOnRoster")] : null,
+        g ? [t("grid.households"), num(g.households)] : null,
+        g ? [t("field.area"), t("unit.ha", { v: num(g.area_m2 / 1e4) })] : null,
+        [t("field.parents"), parents],
+        g ? [t("field.toEdge"), metres(loc.distance_to_boundary_m)] : null,
       ]),
-      this.list(`Events within ${radius} m`, hz, (p) => {
+      this.list(t("field.eventsWithin", { r: radius }), hz, (p) => {
         const s = el("span", { class: "swatch" });
         s.style.setProperty("background", statusColours[p.status] || "#666");
-        return [s, `${categoryLabel(tax, p.category, lang)}, severity ${p.severity}, ${statusLabel(p.status)}`, el("small", {}, ` ${String(p.reported_at || "").slice(0, 10)}`)];
+        return [s, t("field.nearEvent", { category: categoryLabel(tax, p.category, lang), s: p.severity, state: statusLabel(p.status) }), el("small", {}, ` ${shortDate(p.reported_at)}`)];
       }),
-      this.list(`Cameras within ${radius} m`, cams, (p) => [`camera ${p.source_id || p.id || ""}, ${p.status}, facing ${Math.round(p.azimuth)}°, ${Math.round(p.range_m)} m`]),
+      this.list(t("field.camerasWithin", { r: radius }), cams, (p) => [t("field.nearCamera", {
+        id: p.source_id || p.id || "", state: ["online", "offline"].includes(p.status) ? t(`camera.${p.status}`) : p.status, az: Math.round(p.azimuth), range: Math.round(p.range_m),
+      })]),
     ].filter(Boolean)); // replaceChildren would write a null as "null"
     return loc.point;
   }
@@ -276,7 +279,7 @@ export class Field {
   list(title, fc, describe) {
     if (!fc) return null;
     const items = fc.features.map((f) => el("li", {}, ...describe(f.properties), el("span", { class: "dist" }, ` ${metres(f.properties.distance_m)}`)));
-    return el("section", {}, el("h4", {}, title), items.length ? el("ol", { class: "near" }, items) : el("p", { class: "note" }, "none"));
+    return el("section", {}, el("h4", {}, title), items.length ? el("ol", { class: "near" }, items) : el("p", { class: "note" }, t("common.none")));
   }
 
   // Reporting.
@@ -287,11 +290,11 @@ export class Field {
     const { tax, lang } = this.ctx;
     const groups = categoriesByKind(tax, lang);
     if (groups.length) {
-      form.category.replaceChildren(el("option", { value: "" }, "— choose —"), ...groups.map((g) => el("optgroup", { label: g.label },
+      form.category.replaceChildren(el("option", { value: "" }, t("report.choose")), ...groups.map((g) => el("optgroup", { label: g.label },
         g.categories.map((c) => el("option", { value: c.code }, categoryLabel(tax, c.code, lang))))));
     } else {
       // A server without a taxonomy: the category is typed.
-      form.category.replaceWith(el("input", { name: "category", required: true, placeholder: "category code", autocomplete: "off" }));
+      form.category.replaceWith(el("input", { name: "category", required: true, placeholder: t("report.categoryCode"), autocomplete: "off" }));
     }
     form.addEventListener("change", (e) => {
       if (e.target.name === "category") form.severity.value = String(defaultSeverity(tax, form.category.value));
@@ -302,8 +305,8 @@ export class Field {
     });
     if (!this.canReport()) {
       $("#report-point").textContent = this.ctx.have.has("POST /collections/{collectionId}/items")
-        ? "Reports need a field worker's or a planner's key: enter one with the Key button."
-        : "This server takes no reports (POST /collections/hazards/items).";
+        ? t("report.needKey")
+        : t("report.noReports");
     }
   }
 
@@ -317,7 +320,7 @@ export class Field {
   setPoint(p) {
     this.point = p;
     if (!this.canReport()) return;
-    const text = `Point: ${p.what}, ${p.lon.toFixed(6)}, ${p.lat.toFixed(6)} (${crsNames[p.crs] || p.crs}).`;
+    const text = t("report.point", { what: p.what, lon: p.lon.toFixed(6), lat: p.lat.toFixed(6), crs: crsNames[p.crs] || p.crs });
     $("#report-point").replaceChildren(el("span", { id: "report-where", dataset: { lon: String(p.lon), lat: String(p.lat), crs: p.crs } }, text));
     $("#report-submit").disabled = false;
   }
@@ -326,12 +329,12 @@ export class Field {
   async report() {
     const form = $("#report-form"), out = $("#report-result"), p = this.point;
     if (!p) {
-      showError("Report", new Error("tap the map or use your location first: a report needs a point"));
+      showError(t("report.error"), new Error(t("report.needPoint")));
       return;
     }
     const category = form.category.value.trim();
     if (!category) {
-      showError("Report", new Error("choose a category"));
+      showError(t("report.error"), new Error(t("report.needCategory")));
       return;
     }
     const props = { category, severity: Number(form.severity.value) };
@@ -339,7 +342,7 @@ export class Field {
     if (note) props.note = note;
     const button = $("#report-submit");
     button.disabled = true;
-    out.replaceChildren(el("p", { class: "note" }, "Sending…"));
+    out.replaceChildren(el("p", { class: "note" }, t("report.sending")));
     // The stream may bring the new event before this answer does: the
     // notice waits for the answer, to leave out the sender's own report.
     let done;
@@ -354,17 +357,17 @@ export class Field {
       done(f.id);
       const q = f.properties;
       const where = q.assignee
-        ? ["assigned to ", el("strong", { class: "assignee", dataset: { id: q.assignee } }, this.workerName(q.assignee))]
-        : [el("strong", { class: "assignee", dataset: { id: "" } }, "unassigned"), ": no worker or chief serves this place; the dashboard shows it to planners"];
+        ? [t("report.assignedTo"), el("strong", { class: "assignee", dataset: { id: q.assignee } }, this.workerName(q.assignee))]
+        : [el("strong", { class: "assignee", dataset: { id: "" } }, t("common.unassigned")), t("report.nobodyServes")];
       out.replaceChildren(el("p", { id: "report-done", class: "ok-box", dataset: { fid: String(f.id), status: q.status } },
-        `Event ${f.id} (${categoryLabel(this.ctx.tax, q.category, this.ctx.lang)}): `, statusBadge(q.status), ", ", ...where,
-        q.due_at ? `; due ${shortTime(q.due_at)}` : "", ". "),
-      el("button", { type: "button", class: "linkish", onclick: () => this.open(f.id) }, "Open it"));
+        t("report.done", { fid: f.id, category: categoryLabel(this.ctx.tax, q.category, this.ctx.lang) }), statusBadge(q.status), t("report.comma"), ...where,
+        q.due_at ? t("report.duePart", { due: shortTime(q.due_at) }) : "", t("report.end")),
+      el("button", { type: "button", class: "linkish", onclick: () => this.open(f.id) }, t("field.openIt")));
       form.note.value = "";
       await this.ctx.eventsChanged();
     } catch (e) {
       out.replaceChildren();
-      showError("Report", e);
+      showError(t("report.error"), e);
     } finally {
       button.disabled = false;
       this.report_ = null;

@@ -11,6 +11,7 @@ import {
 import { categoryLabel } from "./events.js";
 import { bbox, noRiskColour, riskWords } from "./layers.js";
 import { $, el, num, pct, showError } from "./ui.js";
+import { t } from "./i18n.js";
 
 /** The risk level of a row (grid rows carry one, risk_level), or "". */
 export const rowRisk = (r) => String(r.risk_level ?? r.risk ?? "");
@@ -24,27 +25,27 @@ const isOther = (r) => rowType(r) === "other" || !rowCode(r);
 /** A figure of a row that may be missing: null then, not 0. */
 const fig = (r, k) => (r && r[k] !== undefined && r[k] !== null ? Number(r[k]) : null);
 
-/** The columns of the rollup table: key, heading, format, title. */
+/** The columns of the rollup table: key and format; heading and title are fig.col.… and fig.title.… in the catalogue. */
 const columns = [
-  ["reported", "上报", "reported", num, "events reported in the period"],
-  ["open", "未办结", "open", num, "events neither done nor rejected"],
-  ["overdue", "超期", "overdue", num, "open events past their due time"],
-  ["closure_rate", "办结率", "closed", pct, "closure rate: events handled to the end (办结) of those not rejected"],
-  ["per_1000_households", "每千户", "/1,000 hh", num, "events per 1,000 households"],
+  ["reported", num],
+  ["open", num],
+  ["overdue", num],
+  ["closure_rate", pct],
+  ["per_1000_households", num],
 ];
 
 /** The figures of a row the table has no column for, as lines for its tooltip. */
 function moreFigures(r) {
-  const hours = (v) => (v === null || v === undefined ? "—" : `${num(v)} h`);
+  const hours = (v) => (v === null || v === undefined ? "—" : t("unit.hours", { v: num(v) }));
   const lines = [
-    `on time 按时办结率: ${pct(r.on_time_rate)}`,
-    `time to close 办结用时: median ${hours(r.median_hours_to_close)}, p90 ${hours(r.p90_hours_to_close)}`,
-    `repeat 重复发生: ${num(r.repeat)}`,
-    `households 户数: ${num(r.households)}, grids 网格: ${num(r.grids)}, workers per grid 每网格网格员: ${num(r.workers_per_grid)}`,
+    t("fig.onTime", { v: pct(r.on_time_rate) }),
+    t("fig.timeToClose", { median: hours(r.median_hours_to_close), p90: hours(r.p90_hours_to_close) }),
+    t("fig.repeat", { v: num(r.repeat) }),
+    t("fig.sizes", { households: num(r.households), grids: num(r.grids), workers: num(r.workers_per_grid) }),
   ];
-  if (r.cameras) lines.push(`cameras 摄像头: ${num(r.cameras.online)} online of ${num(r.cameras.total)} (完好率 ${pct(r.cameras.online_rate)}), cover 覆盖 ${pct(r.cameras.households_share)} of households`);
+  if (r.cameras) lines.push(t("fig.cameras", { online: num(r.cameras.online), total: num(r.cameras.total), rate: pct(r.cameras.online_rate), cover: pct(r.cameras.households_share) }));
   const why = riskReasons(r);
-  if (rowRisk(r)) lines.push(`risk 风险: ${rowRisk(r)}${why.length ? ` (${why.join("; ")})` : ""}`);
+  if (rowRisk(r)) lines.push(t(why.length ? "fig.riskWhy" : "fig.risk", { risk: rowRisk(r), why: why.join("; ") }));
   return lines.join("\n");
 }
 
@@ -58,7 +59,7 @@ export class Figures {
     this.rows = [];
     this.leaves = null; // area codes without child areas
     this.available = ctx.have.has("GET /v1/stats");
-    $("#chart-trend-legend").replaceChildren(...trendSeries.map(([name, colour]) => {
+    $("#chart-trend-legend").replaceChildren(...trendSeries().map(([name, colour]) => {
       const s = el("span", { class: "swatch square" });
       s.style.setProperty("background", colour);
       return el("span", { class: "item" }, s, name);
@@ -68,7 +69,7 @@ export class Figures {
     $("#drill-period").addEventListener("submit", (e) => e.preventDefault());
     $("#drill-csv").addEventListener("click", () => this.csv());
     if (!this.available) {
-      $("#drill-note").textContent = "This server has no rollups (GET /v1/stats): the grid table below has the figures per grid.";
+      $("#drill-note").textContent = t("fig.noRollups");
       $("#drill").hidden = true;
     }
   }
@@ -114,7 +115,7 @@ export class Figures {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10000);
     } catch (e) {
-      showError("CSV export", e);
+      showError(t("fig.csvError"), e);
     } finally {
       b.disabled = false;
     }
@@ -185,8 +186,8 @@ export class Figures {
       if (seq !== this.seq) return;
       delete $("#drill").dataset.loading;
       // No published plan yet: nothing to sum, which is no error.
-      if (e.status === 404) $("#drill-note").textContent = `No figures yet: ${e.message}`;
-      else showError("Figures", e);
+      if (e.status === 404) $("#drill-note").textContent = t("fig.noneYet", { msg: e.message });
+      else showError(t("figures.heading"), e);
       return;
     }
     if (seq !== this.seq) return; // a later click won
@@ -203,41 +204,41 @@ export class Figures {
     const leaf = place.kind === "area" && this.isLeaf(place.code);
     const word = childWord(place, leaf);
     const head = $("#drill-table thead tr");
-    head.replaceChildren(el("th", { scope: "col" }, word.split(" ").at(-1), el("br"), el("small", {}, word.split(" ")[0])),
-      ...columns.map(([k, zh, en, , title]) => el("th", { scope: "col", title, dataset: { key: k } }, zh, el("br"), el("small", {}, en))));
+    head.replaceChildren(el("th", { scope: "col" }, word),
+      ...columns.map(([k]) => el("th", { scope: "col", title: t(`fig.title.${k}`), dataset: { key: k } }, t(`fig.col.${k}`))));
     const rows = [...this.rows].sort((a, b) => rowCode(a).localeCompare(rowCode(b)));
     const kids = place.kind === "county" || place.kind === "area";
-    const cell = (r, [k, , , fmt]) => {
+    const cell = (r, [k, fmt]) => {
       const v = fig(r, k);
       const prev = r.previous ? fig(r.previous, k) : null;
       // The previous period's figure (同比/环比), when the server gives one.
-      const title = prev !== null ? `previous period: ${fmt(prev)}` : null;
+      const title = prev !== null ? t("fig.previous", { v: fmt(prev) }) : null;
       const delta = prev !== null && v !== null && fmt === num && v !== prev ? el("small", { class: v > prev ? "up" : "down" }, v > prev ? " ▲" : " ▼") : null;
       return el("td", { title }, fmt(v), delta);
     };
     $("#drill-table tbody").replaceChildren(...rows.map((r) => {
       const code = rowCode(r), name = rowName(r), risk = rowRisk(r);
       const level = this.dashboard.riskLevels().find((l) => l.code === risk);
-      const swatch = risk ? el("span", { class: "swatch square", title: `risk ${level ? riskWords(level, this.ctx.lang) : risk}`, dataset: { risk } }) : null;
+      const swatch = risk ? el("span", { class: "swatch square", title: t("fig.riskTitle", { risk: level ? riskWords(level, this.ctx.lang) : risk }), dataset: { risk } }) : null;
       if (swatch) swatch.style.setProperty("background", level ? level.color : noRiskColour);
       const child = this.childPlace(place, r, leaf);
       const go = child ? () => this.go(drillInto(this.path, child)) : null;
       return el("tr", { dataset: { code, risk: risk || null }, tabindex: child ? "0" : null, class: child ? null : "static",
         onkeydown: go ? (e) => e.key === "Enter" && go() : null, onclick: go },
-      el("th", { scope: "row", title: `${name && name !== code ? `${name} (${code})` : code}\n${moreFigures(r)}` }, swatch, isOther(r) ? "other grids 其他" : name || code),
+      el("th", { scope: "row", title: `${name && name !== code ? `${name} (${code})` : code}\n${moreFigures(r)}` }, swatch, isOther(r) ? t("fig.otherGrids") : name || code),
       columns.map((c) => cell(r, c)));
     }));
     const total = rows.reduce((s, r) => s + (fig(r, "reported") || 0), 0);
     $("#drill-table").dataset.rows = String(rows.length);
     $("#drill-note").textContent = rows.length
-      ? (kids ? `${num(rows.length)} ${word.split(" ")[0]}${rows.length === 1 ? "" : "s"}, ${num(total)} events reported. Click a row or the map to go down.` : `${num(total)} events reported in this grid.`)
-      : "No figures for this place.";
+      ? (kids ? t(rows.length === 1 ? "fig.kidsOne" : "fig.kids", { n: num(rows.length), word, total: num(total) }) : t("fig.inGrid", { total: num(total) }))
+      : t("fig.noFigures");
     // The grid rows' risk, for the table and the reasons.
     if (place.kind === "grid" && rows[0] && rowRisk(rows[0])) {
       const why = riskReasons(rows[0]);
       const level = this.dashboard.riskLevels().find((l) => l.code === rowRisk(rows[0]));
       $("#drill-note").append(el("br"), el("span", { id: "drill-risk", dataset: { risk: rowRisk(rows[0]) } },
-        `Risk 风险: ${level ? riskWords(level, this.ctx.lang) : rowRisk(rows[0])}${why.length ? `; ${why.join("; ")}` : ""}`));
+        t(why.length ? "fig.riskLineWhy" : "fig.riskLine", { risk: level ? riskWords(level, this.ctx.lang) : rowRisk(rows[0]), why: why.join("; ") })));
     }
   }
 
@@ -253,8 +254,8 @@ export class Figures {
     const { tax, lang } = this.ctx;
     const tEl = $("#chart-trend"), cEl = $("#chart-categories");
     const what = place.kind === "county" ? place.name : `${place.name || place.code}`;
-    $("#chart-trend-title").textContent = `By month 月度趋势: ${what}`;
-    $("#chart-categories-title").textContent = `By category 分类: ${what}`;
+    $("#chart-trend-title").textContent = t("fig.trendTitle", { what });
+    $("#chart-categories-title").textContent = t("fig.categoriesTitle", { what });
     const items = cats.map((c) => ({ ...c, label: categoryLabel(tax, c.code, lang) }));
     cEl.style.setProperty("height", `${Math.max(80, 24 + 20 * items.length)}px`);
     // Charts need a box: drawn when the dashboard is shown (enter()).
@@ -262,11 +263,11 @@ export class Figures {
     tEl.dataset.months = String(trend.months.length);
     tEl.dataset.reported = String(trend.reported.reduce((a, b) => a + b, 0));
     tEl.setAttribute("aria-label", trend.months.length
-      ? `events reported per month from ${trend.months[0]} to ${trend.months.at(-1)}: ${trend.reported.join(", ")}`
-      : "no events in the period");
+      ? t("fig.trendLabel", { from: trend.months[0], to: trend.months.at(-1), values: trend.reported.join(", ") })
+      : t("fig.noEventsLower"));
     cEl.dataset.categories = String(items.length);
     cEl.dataset.reported = String(items.reduce((a, b) => a + b.reported, 0));
-    cEl.setAttribute("aria-label", items.map((i) => `${i.label} ${i.reported}`).join(", ") || "no events in the period");
+    cEl.setAttribute("aria-label", items.map((i) => `${i.label} ${i.reported}`).join(", ") || t("fig.noEventsLower"));
     $("#chart-trend-empty").hidden = trend.months.length > 0;
     $("#chart-categories-empty").hidden = items.length > 0;
     this.draw();

@@ -3,16 +3,17 @@
 // and cameras are GeoJSON so that filters act on every feature at every zoom.
 // No base map from the internet: areas and grids are the base.
 import { statusColours } from "./events.js";
+import { t } from "./i18n.js";
 
-/** Hotspot bins −3…+3: colour and meaning. */
+/** Hotspot bins −3…+3 and their colours; their meaning is hotspot.bin… in the catalogue. */
 export const hotspotBins = [
-  [3, "#d73027", "hot spot, 99 % confidence"],
-  [2, "#fc8d59", "hot spot, 95 %"],
-  [1, "#fee090", "hot spot, 90 %"],
-  [0, "#ffffff", "not significant"],
-  [-1, "#e0f3f8", "cold spot, 90 %"],
-  [-2, "#91bfdb", "cold spot, 95 %"],
-  [-3, "#4575b4", "cold spot, 99 %"],
+  [3, "#d73027"],
+  [2, "#fc8d59"],
+  [1, "#fee090"],
+  [0, "#ffffff"],
+  [-1, "#e0f3f8"],
+  [-2, "#91bfdb"],
+  [-3, "#4575b4"],
 ];
 
 /** Deviation from the target, in percent → colour: blue under, red over. */
@@ -112,15 +113,177 @@ export function householdColour(stops = householdStops) {
 }
 
 /**
+ * Labels. The style's fontstack: Latin glyphs come from this server
+ * (/fonts/…, built from DejaVu Sans), CJK is drawn by the browser's own
+ * fonts (the map's localIdeographFontFamily). tiles/style.go uses the same
+ * font, zooms and fields.
+ */
+export const labelFont = ["DejaVu Sans"];
+/** The browser fonts MapLibre draws Chinese (and Japanese, Korean) with. */
+export const cjkFonts = "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif";
+/**
+ * From which zoom labels show. A grid is ~0.1–1 km² (a few hundred
+ * households): ~300–1,000 m across. At z14 a pixel is ~7 m at 40° N
+ * (156,543 m·cos φ / 2^z), so a 0.5 km² grid is ~100 px wide, room for a
+ * 15-digit code at 11 px; smaller grids get theirs at z15, where collision
+ * lets them in. Streets (街道/乡镇, several km²) from z11, communities
+ * (社区/村, 1–3 km²) from z13, the worker's name from z16.
+ */
+export const labelZooms = { street: 11, community: 13, grid: 14, worker: 16 };
+
+/** The text of a grid's label: name and code, with its worker from labelZooms.worker. */
+export function gridLabelText() {
+  const name = ["coalesce", ["get", "name"], ""];
+  const base = ["case", ["==", name, ""], ["to-string", ["get", "code"]], ["concat", name, "\n", ["to-string", ["get", "code"]]]];
+  const worker = ["coalesce", ["get", "worker"], ""];
+  return ["step", ["zoom"], base, labelZooms.worker, ["case", ["==", worker, ""], base, ["concat", base, "\n", worker]]];
+}
+
+/** The text of an area's label: its name, in English where it has one and the page is not Chinese. */
+export function areaLabelText(lang = "en") {
+  return /^zh\b/i.test(lang) ? ["coalesce", ["get", "name"], ["get", "code"]] : ["coalesce", ["get", "name_en"], ["get", "name"], ["get", "code"]];
+}
+
+/** Area (in degrees², signed) and centroid of a ring [[lon, lat], …]. */
+function ringCentroid(ring) {
+  let a = 0, x = 0, y = 0;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [x0, y0] = ring[j], [x1, y1] = ring[i];
+    const f = x0 * y1 - x1 * y0;
+    a += f;
+    x += (x0 + x1) * f;
+    y += (y0 + y1) * f;
+  }
+  return a ? { area: a / 2, c: [x / (3 * a), y / (3 * a)] } : { area: 0, c: ring[0] };
+}
+
+/** Whether [x, y] is inside polygon (rings: outer, holes), even-odd. */
+function inPolygon([x, y], rings) {
+  let inside = false;
+  for (const ring of rings) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i], [xj, yj] = ring[j];
+      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+/** A point inside polygon: the middle of the longest run of the scanline through its middle. */
+function interiorPoint(rings) {
+  let s = Infinity, n = -Infinity;
+  for (const [, y] of rings[0]) (s = Math.min(s, y)), (n = Math.max(n, y));
+  const y = (s + n) / 2, xs = [];
+  for (const ring of rings) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i], [xj, yj] = ring[j];
+      if ((yi > y) !== (yj > y)) xs.push(((xj - xi) * (y - yi)) / (yj - yi) + xi);
+    }
+  }
+  xs.sort((p, q) => p - q);
+  let best = null;
+  for (let i = 0; i + 1 < xs.length; i += 2) if (!best || xs[i + 1] - xs[i] > best[1] - best[0]) best = [xs[i], xs[i + 1]];
+  return best ? [(best[0] + best[1]) / 2, y] : rings[0][0];
+}
+
+/**
+ * One label point per feature from the pieces MapLibre holds of it (each
+ * tile has its own clipped piece, so labels placed on the polygons would
+ * repeat once per tile): the area-weighted centroid of the pieces when it
+ * falls inside one, else a point inside the largest piece. features are
+ * GeoJSON-like {properties, geometry: Polygon | MultiPolygon}, key the
+ * property that names a feature. Returns a FeatureCollection of points with
+ * the first piece's properties.
+ */
+export function labelPoints(features, key = "code") {
+  const groups = new Map();
+  for (const f of features) {
+    const g = f.geometry;
+    if (!g || !f.properties || f.properties[key] === undefined) continue;
+    const polys = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+    const k = String(f.properties[key]);
+    if (!groups.has(k)) groups.set(k, { props: f.properties, polys: [] });
+    groups.get(k).polys.push(...polys.filter((p) => p.length && p[0].length > 3));
+  }
+  const out = [];
+  for (const { props, polys } of groups.values()) {
+    if (!polys.length) continue;
+    let a = 0, x = 0, y = 0, big = null, bigArea = -1;
+    for (const p of polys) {
+      const { area, c } = ringCentroid(p[0]);
+      const w = Math.abs(area);
+      a += w;
+      x += c[0] * w;
+      y += c[1] * w;
+      if (w > bigArea) (bigArea = w), (big = p);
+    }
+    let pt = a > 0 ? [x / a, y / a] : big[0][0];
+    if (!polys.some((p) => inPolygon(pt, p))) pt = interiorPoint(big);
+    out.push({ type: "Feature", properties: { ...props }, geometry: { type: "Point", coordinates: pt } });
+  }
+  return { type: "FeatureCollection", features: out };
+}
+
+/**
+ * Keeps the label sources (area-labels, grid-labels) at one point per area
+ * and grid in view, from the pieces of them the map holds, after every move
+ * and every load of the areas and grids.
+ */
+export function followLabels(map, tiles) {
+  let timer = null;
+  const last = { areas: "", grids: "" };
+  const pieces = (layer) => (tiles ? map.querySourceFeatures("wangge", { sourceLayer: layer }) : map.querySourceFeatures(layer));
+  const update = () => {
+    timer = null;
+    for (const [layer, src] of [["areas", "area-labels"], ["grids", "grid-labels"]]) {
+      const fc = labelPoints(pieces(layer));
+      const key = JSON.stringify(fc);
+      if (key === last[layer]) continue; // unchanged: no reload, no new idle
+      last[layer] = key;
+      map.getSource(src)?.setData(fc);
+    }
+  };
+  const later = () => {
+    if (!timer) timer = setTimeout(update, 150);
+  };
+  map.on("moveend", later);
+  map.on("sourcedata", (e) => {
+    if ((e.sourceId === "wangge" || e.sourceId === "areas" || e.sourceId === "grids") && e.isSourceLoaded) later();
+  });
+  later();
+}
+
+/**
+ * The label layers (symbol), grids under areas, drawn from one point per
+ * area and grid (followLabels keeps the sources area-labels and
+ * grid-labels). /style.json (tiles/style.go) has the same layers on the
+ * tiles' polygons, for clients without this page's code.
+ */
+export function labelLayers(lang) {
+  const from = (layer) => ({ source: layer === "areas" ? "area-labels" : "grid-labels" });
+  const halo = { "text-color": "#222222", "text-halo-color": "#ffffff", "text-halo-width": 1.5 };
+  return [
+    { id: "grids-label", type: "symbol", ...from("grids"), minzoom: labelZooms.grid,
+      layout: { "text-field": gridLabelText(), "text-font": labelFont, "text-size": 11, "text-max-width": 12, "text-padding": 4 },
+      paint: { ...halo, "text-color": "#303030" } },
+    { id: "areas-label", type: "symbol", ...from("areas"), minzoom: labelZooms.street,
+      filter: ["any", ["==", ["get", "level"], 1], [">=", ["zoom"], labelZooms.community]],
+      layout: { "text-field": areaLabelText(lang), "text-font": labelFont, "text-max-width": 10, "text-padding": 6,
+        "text-size": ["match", ["get", "level"], 1, 15, 13], "symbol-sort-key": ["get", "level"] },
+      paint: { ...halo, "text-color": "#5a2d78" } },
+  ];
+}
+
+/**
  * Adds every source and layer. tiles is the TileJSON URL of areas and grids
  * or null to use GeoJSON; the GeoJSON sources start empty and are filled by
  * the views.
  */
-export function addLayers(map, { tiles, target, basemap }) {
+export function addLayers(map, { tiles, target, basemap, lang }) {
   if (basemap) {
     // Optional, configured on the server (--basemap); drawn under everything.
     map.addSource("basemap", { type: "raster", tiles: [basemap], tileSize: 256, maxzoom: 19,
-      attribution: `Base map: ${new URL(basemap.replace(/[{}]/g, "")).host}` });
+      attribution: t("map.basemapAttribution", { host: new URL(basemap.replace(/[{}]/g, "")).host }) });
     map.addLayer({ id: "basemap", type: "raster", source: "basemap", paint: { "raster-opacity": 0.6 } });
   }
   const from = (layer) => (tiles ? { source: "wangge", "source-layer": layer } : { source: layer });
@@ -166,6 +329,8 @@ export function addLayers(map, { tiles, target, basemap }) {
       "circle-radius": 5, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 } });
   add({ id: "hazards", type: "circle", source: "hazards",
     paint: hazardPaint() });
+  for (const id of ["area-labels", "grid-labels"]) map.addSource(id, { type: "geojson", data: emptyFC() });
+  for (const l of labelLayers(lang)) add(l);
   add({ id: "pick-radius", type: "line", source: "pick", filter: ["==", ["geometry-type"], "Polygon"],
     paint: { "line-color": "#0050ef", "line-width": 1.5, "line-dasharray": [2, 2] } });
   add({ id: "pick", type: "circle", source: "pick", filter: ["==", ["geometry-type"], "Point"],
@@ -191,8 +356,8 @@ export function hazardPaint() {
 /** Which map layers each toggle in the panel shows or hides. */
 export const toggles = {
   basemap: ["basemap"],
-  areas: ["areas-fill", "areas-line", "areas-selected"],
-  grids: ["grids-fill", "grids-line", "grids-selected"],
+  areas: ["areas-fill", "areas-line", "areas-selected", "areas-label"],
+  grids: ["grids-fill", "grids-line", "grids-selected", "grids-label"],
   hazards: ["hazards"],
   cameras: ["cameras", "camera-sectors"],
   hotspots: ["hotspots-fill"],

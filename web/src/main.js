@@ -6,13 +6,18 @@ import "maplibre-gl/dist/maplibre-gl.css";
 import "./style.css";
 
 import { absolute, allFeatures, api, apiKey, authHeaders, routes, setAPIKey } from "./api.js";
-import { addLayers, bbox } from "./layers.js";
+import { addLayers, bbox, cjkFonts, followLabels } from "./layers.js";
+import { formatNumber, initLang, lang, languages, missing, remember, t, translateDOM } from "./i18n.js";
 import { atLeast, indexTaxonomy } from "./events.js";
 import { $, clearError, setStatus, showError } from "./ui.js";
 import { Dashboard } from "./dashboard.js";
 import { Field } from "./field.js";
 import { Planner } from "./planner.js";
 import { Live } from "./live.js";
+
+// The reader's language first: every string after this is in it.
+initLang(window);
+translateDOM(document);
 
 // The CSP build's worker is a file next to this script (build.mjs names it).
 maplibregl.setWorkerUrl(absolute(`assets/${WORKER_FILE}`));
@@ -24,7 +29,7 @@ const attribution =
 /** The Key button: an API key for servers that ask for one. */
 function keyDialog() {
   const dlg = $("#key-dialog"), form = $("#key-form");
-  $("#key-button").textContent = apiKey() ? "Key ✓" : "Key";
+  $("#key-button").textContent = apiKey() ? t("key.buttonSet") : t("key.button");
   $("#key-button").addEventListener("click", () => {
     form.key.value = apiKey();
     dlg.showModal();
@@ -36,7 +41,27 @@ function keyDialog() {
   });
 }
 
+/** The language switch: the choice is kept on the device and in the address. */
+function langSwitch() {
+  const pick = $("#lang");
+  pick.replaceChildren(...languages.map(([tag, words]) => {
+    const o = document.createElement("option");
+    o.value = tag;
+    o.lang = tag;
+    o.textContent = words;
+    return o;
+  }));
+  pick.value = lang();
+  pick.addEventListener("change", () => {
+    remember(pick.value);
+    const u = new URL(location.href);
+    if (u.searchParams.has("lang")) u.searchParams.set("lang", pick.value);
+    location.replace(u.href); // every view starts again in the new language
+  });
+}
+
 async function start() {
+  langSwitch();
   $("#error-close").addEventListener("click", clearError);
   keyDialog();
   const origin = new URL(document.baseURI).origin;
@@ -45,12 +70,19 @@ async function start() {
     style: {
       version: 8,
       sources: {},
+      // Label glyphs: Latin from this server (cmd/glyphs), CJK drawn by
+      // the browser (localIdeographFontFamily below).
+      glyphs: `${absolute("fonts/")}{fontstack}/{range}.pbf`, // braces kept: new URL would escape them
       layers: [{ id: "background", type: "background", paint: { "background-color": "#f4f1ea" } }],
     },
     center: [0, 20],
     zoom: 1,
     attributionControl: false,
     hash: false,
+    localIdeographFontFamily: cjkFonts,
+    // MapLibre's own words (its controls' titles, the scale's units).
+    locale: Object.fromEntries(["AttributionControl.ToggleAttribution", "Map.Title", "NavigationControl.ZoomIn", "NavigationControl.ZoomOut",
+      "Popup.Close", "ScaleControl.Meters", "ScaleControl.Kilometers"].map((k) => [k, t(`maplibre.${k}`)])),
     dragRotate: false,
     pitchWithRotate: false,
     maxPitch: 0,
@@ -62,9 +94,9 @@ async function start() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
   // The page's own state, for people debugging it and for the browser test.
-  window.wangge = { map };
+  window.wangge = { map, lang: lang(), i18nMissing: missing };
   let views = null;
-  map.on("error", (e) => showError("Map", e.error || e));
+  map.on("error", (e) => showError(t("err.map"), e.error || e));
 
   const have = await routes();
   // Who the key is (its role, its worker) and the taxonomy of events; both
@@ -73,8 +105,8 @@ async function start() {
   // The TileJSON names the grid layer's fields: with risk, the server
   // computes risk levels and the grids are coloured by them.
   const [me, taxonomy, tilejson] = await Promise.all([
-    have.has("GET /v1/me") ? api("v1/me").catch((e) => (showError("Who am I", e), null)) : null,
-    have.has("GET /v1/taxonomy") ? api("v1/taxonomy").catch((e) => (showError("Event categories", e), null)) : null,
+    have.has("GET /v1/me") ? api("v1/me").catch((e) => (showError(t("err.me"), e), null)) : null,
+    have.has("GET /v1/taxonomy") ? api("v1/taxonomy").catch((e) => (showError(t("err.taxonomy"), e), null)) : null,
     tiles ? api("tiles/areas,grids.json").catch(() => null) : null,
   ]);
   const role = me && me.role ? me.role : "";
@@ -85,12 +117,12 @@ async function start() {
   let canPlan = !role || atLeast(role, "planner");
   const plans = canPlan ? await api("v1/plans").catch((e) => {
     if (e.status === 401 || e.status === 403) canPlan = false;
-    else showError("Plans", e);
+    else showError(t("err.plans"), e);
     return { plans: [] };
   }) : { plans: [] };
   let workers = null; // the roster, for planners; others type a worker id
   if (role && atLeast(role, "planner") && have.has("GET /v1/workers")) {
-    workers = await api("v1/workers").then((r) => r.workers || []).catch((e) => (showError("Workers", e), null));
+    workers = await api("v1/workers").then((r) => r.workers || []).catch((e) => (showError(t("err.workers"), e), null));
   }
   const published = (plans.plans || []).find((p) => p.published) || null;
   await new Promise((resolve) => (map.loaded() ? resolve() : map.once("load", resolve)));
@@ -98,7 +130,8 @@ async function start() {
   document.body.dataset.source = tiles ? "tiles" : "geojson";
   const basemap = document.querySelector("meta[name=wangge-basemap]")?.content || "";
   $("#basemap-toggle").hidden = !basemap;
-  addLayers(map, { tiles, target: published ? published.target : 300, basemap });
+  addLayers(map, { tiles, target: published ? published.target : 300, basemap, lang: lang() });
+  followLabels(map, tiles);
 
   const gridFields = tilejson ? ((tilejson.vector_layers || []).find((l) => l.id === "grids") || {}).fields || {} : null;
   const ctx = {
@@ -108,7 +141,7 @@ async function start() {
     // Workers by id, for their names: the roster, the key's own worker, and
     // the staff of grids the field view located.
     me, role, workers, workerIndex: new Map([...(workers || []), me && me.worker].filter(Boolean).map((w) => [w.id, w])),
-    tax: indexTaxonomy(taxonomy), lang: navigator.language || "en",
+    tax: indexTaxonomy(taxonomy), lang: lang(),
     // After an event is reported or moved: the map, the tables and the
     // lists of events follow; from is the event panel that made a move.
     eventsChanged: (from) => Promise.all([views.dashboard.reloadEvents(from), views.field.loadMine(from)]),
@@ -132,7 +165,7 @@ async function start() {
     const b = bbox(ctx.areas);
     if (b) map.fitBounds(b, { padding: 20, animate: false });
   } catch (e) {
-    showError("Areas and grids", e);
+    showError(t("err.areas"), e);
   }
 
   views = {
@@ -192,7 +225,7 @@ async function start() {
     try {
       await reloadAll();
     } catch (e) {
-      showError("Refresh", e);
+      showError(t("err.refresh"), e);
     } finally {
       b.disabled = false;
     }
@@ -204,20 +237,20 @@ async function start() {
       views.dashboard.applyChanges(msgs);
       views.field.applyChanges(msgs);
     },
-    grids: () => views.dashboard.liveFigures(true).catch((e) => showError("Grids", e)),
+    grids: () => views.dashboard.liveFigures(true).catch((e) => showError(t("err.grids"), e)),
     plans: async () => {
       try {
         await reloadPlans();
         await Promise.all([ctx.reloadGrids(), views.dashboard.refresh(), views.planner.listPlans?.()]);
         setStatus(ctx.canPlan ? statusLine(ctx.published) : whoLine(me));
       } catch (e) {
-        showError("Plans", e);
+        showError(t("err.plans"), e);
       }
     },
     reset: () => {
       // Counted for people debugging the page and for the browser test.
       document.body.dataset.resets = String(Number(document.body.dataset.resets || 0) + 1);
-      return reloadAll().catch((e) => showError("Reload", e));
+      return reloadAll().catch((e) => showError(t("err.reload"), e));
     },
     state: liveState,
   }) : null;
@@ -239,29 +272,28 @@ async function start() {
 function liveState(state, detail) {
   const dot = $("#live");
   dot.dataset.state = state;
-  const words = {
-    connecting: ["connecting…", "opening the stream of changes"],
-    open: ["live", "changes show as they are made"],
-    behind: ["catching up", "the page fell behind the changes and reconnects from the last one read"],
-    retrying: ["reconnecting", `the stream of changes was cut (${detail && detail.why ? detail.why : "no connection"}); it resumes from the last change read`],
-    stopped: ["not live", `changes are not followed: ${detail && detail.message ? detail.message : "the server refused the stream"}; ↻ Refresh loads them`],
-  }[state] || [state, ""];
+  const known = ["connecting", "open", "behind", "retrying", "stopped"];
+  const params = {
+    why: detail && detail.why ? detail.why : t("live.noConnection"),
+    message: detail && detail.message ? detail.message : t("live.refused"),
+  };
+  const words = known.includes(state) ? [t(`live.${state}`), t(`live.${state}Title`, params)] : [state, ""];
   dot.textContent = words[0];
   dot.title = words[1];
 }
 
 /** The header's line for those who cannot plan: who the key acts for. */
 function whoLine(me) {
-  if (me && me.worker) return `${me.worker.name || me.worker.id}: ${me.role} key`;
-  return me && me.role ? `Grids of the published plan (${me.role} key)` : "Grids of the published plan";
+  if (me && me.worker) return t("status.workerKey", { name: me.worker.name || me.worker.id, role: t(`role.${me.role}`) });
+  return me && me.role ? t("status.roleKey", { role: t(`role.${me.role}`) }) : t("status.published");
 }
 
 /** The header's line about the published plan. */
 function statusLine(p) {
-  return p ? `Published plan ${p.id}: ${p.report.grids} grids, target ${p.target} households` : "No published plan yet: use the planner";
+  return p ? t("status.plan", { id: p.id, grids: formatNumber(p.report.grids), target: formatNumber(p.target) }) : t("status.noPlan");
 }
 
 start().catch((e) => {
-  showError("The map could not start", e);
-  setStatus("Failed to start");
+  showError(t("err.start"), e);
+  setStatus(t("status.failed"));
 });

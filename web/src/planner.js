@@ -3,28 +3,29 @@
 import { api } from "./api.js";
 import { gridFillColour, householdColour, householdStops, bbox } from "./layers.js";
 import { $, el, label, num, setStatus, showError } from "./ui.js";
+import { formatDateTime, t } from "./i18n.js";
 
-/** Rows of the quality report table: key, label, formatter. */
+/** Rows of the quality report table: key (its words are report.… in the catalogue), formatter. */
 const reportRows = [
-  ["grids", "grids", num],
-  ["households", "households in grids", num],
-  ["target", "target households per grid", num],
-  ["households_min", "households, least", num],
-  ["households_median", "households, median", num],
-  ["households_max", "households, most", num],
-  ["max_deviation_pct", "largest deviation from target, %", num],
-  ["within_10pct", "grids within ±10 %", num],
-  ["constrained", "grids that cannot be within ±10 %", num],
-  ["empty_grids", "grids without households", num],
-  ["non_contiguous", "grids in more than one piece", num],
-  ["gap_area_m2", "gaps, m²", (v) => num(Math.round(v * 100) / 100)],
-  ["overlap_area_m2", "overlaps, m²", (v) => num(Math.round(v * 100) / 100)],
-  ["polsby_popper_mean", "compactness (Polsby-Popper), mean", (v) => num(Math.round(v * 1000) / 1000)],
-  ["polsby_popper_min", "compactness, least", (v) => num(Math.round(v * 1000) / 1000)],
-  ["households_moved", "households moved from the base plan", num],
-  ["households_outside", "households outside every area", num],
-  ["resolution", "H3 resolution", num],
-  ["runtime_seconds", "run time, s", (v) => num(Math.round(v * 10) / 10)],
+  ["grids", num],
+  ["households", num],
+  ["target", num],
+  ["households_min", num],
+  ["households_median", num],
+  ["households_max", num],
+  ["max_deviation_pct", num],
+  ["within_10pct", num],
+  ["constrained", num],
+  ["empty_grids", num],
+  ["non_contiguous", num],
+  ["gap_area_m2", (v) => num(Math.round(v * 100) / 100)],
+  ["overlap_area_m2", (v) => num(Math.round(v * 100) / 100)],
+  ["polsby_popper_mean", (v) => num(Math.round(v * 1000) / 1000)],
+  ["polsby_popper_min", (v) => num(Math.round(v * 1000) / 1000)],
+  ["households_moved", num],
+  ["households_outside", num],
+  ["resolution", num],
+  ["runtime_seconds", (v) => num(Math.round(v * 10) / 10)],
 ];
 
 export class Planner {
@@ -53,7 +54,7 @@ export class Planner {
     $("#plan-open").addEventListener("submit", (e) => {
       e.preventDefault();
       const id = $("#plan-list").value;
-      if (id) this.open(id).catch((err) => showError(`Plan ${id}`, err));
+      if (id) this.open(id).catch((err) => showError(t("plan.title", { id }), err));
     });
   }
 
@@ -64,16 +65,16 @@ export class Planner {
       const res = await api("v1/plans");
       const list = $("#plan-list"), keep = list.value;
       list.replaceChildren(el("option", { value: "" }, "—"), ...(res.plans || []).map((p) => el("option", { value: String(p.id) },
-        `plan ${p.id}${p.published ? " (published)" : ""}: ${p.report.grids} grids, target ${p.target}, ${p.created_at.slice(0, 16).replace("T", " ")}`)));
+        t(p.published ? "plan.listItemPublished" : "plan.listItem", { id: p.id, grids: num(p.report.grids), target: num(p.target), at: formatDateTime(new Date(p.created_at)) }))));
       list.value = keep;
     } catch (e) {
-      showError("Stored plans", e);
+      showError(t("plan.stored"), e);
     }
   }
 
   enter() {
     if (!this.ctx.canPlan) {
-      $("#plan-result").replaceChildren(el("p", { class: "note" }, "Plans are for planners: enter a planner's key with the Key button to draw and publish grids."));
+      $("#plan-result").replaceChildren(el("p", { class: "note" }, t("plan.forPlanners")));
       $("#plan-generate").disabled = true;
     }
     this.map.setPaintProperty("grids-fill", "fill-color", householdColour());
@@ -95,7 +96,7 @@ export class Planner {
       const plan = await api(`v1/plans/${p.id}`);
       this.publishedGrids = { id: p.id, grids: plan.grids || [], report: plan.report };
     } catch (e) {
-      showError("Published plan", e);
+      showError(t("plan.published"), e);
     }
   }
 
@@ -113,10 +114,10 @@ export class Planner {
     const codes = [...this.locked].sort();
     this.map.setFilter("grids-locked", ["in", ["get", "code"], ["literal", codes]]);
     if (!codes.length) {
-      list.replaceChildren("none");
+      list.replaceChildren(t("common.none"));
       return;
     }
-    list.replaceChildren(...codes.map((c) => el("button", { type: "button", class: "chip", title: `unlock ${c}`,
+    list.replaceChildren(...codes.map((c) => el("button", { type: "button", class: "chip", title: t("plan.unlock", { code: c }),
       onclick: () => { this.locked.delete(c); this.showLocks(); } }, `${c} ×`)));
   }
 
@@ -128,7 +129,7 @@ export class Planner {
   request() {
     const form = $("#plan-form");
     const target = Number(form.target.value);
-    if (!Number.isInteger(target) || target < 1) throw new Error("households per grid must be a whole number of at least 1");
+    if (!Number.isInteger(target) || target < 1) throw new Error(t("plan.badTarget"));
     const body = { target };
     const parent = form.parent.value;
     const pub = this.ctx.published;
@@ -136,18 +137,18 @@ export class Planner {
     if (res) body.res = res;
     if (parent && form.count.value) {
       const n = Number(form.count.value);
-      if (!Number.isInteger(n) || n < 1) throw new Error("the number of grids must be a whole number of at least 1");
+      if (!Number.isInteger(n) || n < 1) throw new Error(t("plan.badCount"));
       body.grids = { [parent]: n };
     }
     const lock = new Set(this.locked);
     if (parent) {
       // The API draws every area; to redraw one, the grids of the others
       // are locked in a redraw of the published plan.
-      if (!pub || !this.publishedGrids) throw new Error("redrawing one area needs a published plan to keep the others from; choose every area");
+      if (!pub || !this.publishedGrids) throw new Error(t("plan.needPublishedForOne"));
       for (const g of this.publishedGrids.grids) if (g.parent_code !== parent) lock.add(g.code);
     }
     if (form.base.checked || parent || lock.size) {
-      if (!pub) throw new Error("there is no published plan to redraw from or to lock grids in; untick the redraw and unlock the grids");
+      if (!pub) throw new Error(t("plan.needPublished"));
       body.base = pub.id;
       if (lock.size) body.lock = [...lock].sort();
     }
@@ -160,27 +161,27 @@ export class Planner {
       await this.loadPublished();
       body = this.request();
     } catch (e) {
-      showError("Plan", e);
+      showError(t("plan.error"), e);
       return;
     }
     const button = $("#plan-generate");
     button.disabled = true;
     $("#plan-result").replaceChildren();
-    this.progress(0, 0, "starting…");
+    this.progress(0, 0, t("plan.starting"));
     try {
       let job = await api("v1/plans", { method: "POST", body });
       while (job.status === "running") {
-        this.progress(job.progress_done, job.progress_total, "generating");
+        this.progress(job.progress_done, job.progress_total, t("plan.generating"));
         await new Promise((r) => setTimeout(r, 400));
         job = await api(`v1/plans/${job.id}`);
       }
-      if (job.status !== "done") throw new Error(job.error || `the job ended as ${job.status}`);
-      this.progress(1, 1, "done");
+      if (job.status !== "done") throw new Error(job.error || t("plan.jobEnded", { status: job.status }));
+      this.progress(1, 1, t("plan.done"));
       await this.open(job.plan_id);
       this.listPlans();
     } catch (e) {
       $("#plan-progress").hidden = true;
-      showError("Plan generation", e);
+      showError(t("plan.generation"), e);
     } finally {
       button.disabled = false;
     }
@@ -193,7 +194,7 @@ export class Planner {
       bar.max = total;
       bar.value = done;
     } else bar.removeAttribute("value"); // indeterminate
-    $("#plan-progress-text").textContent = total > 0 ? `${text}: ${done} of ${total} parts` : text;
+    $("#plan-progress-text").textContent = total > 0 ? t("plan.progress", { text, done: num(done), total: num(total) }) : text;
   }
 
   /** Shows a stored plan next to the published one. */
@@ -223,26 +224,26 @@ export class Planner {
     const before = new Map((pub ? pub.grids : []).map((g) => [g.code, g.households]));
     let changed = 0;
     for (const g of plan.grids || []) if (before.get(g.code) !== g.households) changed++;
-    const head = el("tr", {}, el("th", { scope: "col" }, ""), pub ? el("th", { scope: "col" }, plan.published ? `before (${pub.id})` : `published (${pub.id})`) : null,
-      el("th", { scope: "col" }, `new (${plan.id})`));
-    const rows = reportRows.map(([k, text, f]) => el("tr", {}, el("th", { scope: "row" }, text),
+    const head = el("tr", {}, el("th", { scope: "col" }, ""), pub ? el("th", { scope: "col" }, t(plan.published ? "plan.colBefore" : "plan.colPublished", { id: pub.id })) : null,
+      el("th", { scope: "col" }, t("plan.colNew", { id: plan.id })));
+    const rows = reportRows.map(([k, f]) => el("tr", {}, el("th", { scope: "row" }, t(`report.${k}`)),
       pub ? el("td", {}, f(pub.report[k])) : null, el("td", { dataset: { key: k } }, f(plan.report[k]))));
-    const legend = el("div", { class: "legend" }, el("div", {}, "Households per grid (new plan filled, published outlined; new or changed grids outlined in magenta):"),
+    const legend = el("div", { class: "legend" }, el("div", {}, t("plan.legend")),
       el("div", { class: "items" }, householdStops.map(([v, c]) => {
         const s = el("span", { class: "swatch square" });
         s.style.setProperty("background", c);
         return el("span", { class: "item" }, s, num(v));
       })));
     const warnings = (plan.report.warnings || []).map((w) => el("li", {}, w));
-    const show = el("label", {}, el("input", { type: "checkbox", checked: true, onchange: (e) => this.showCandidate(e.target.checked) }), " show the new plan");
+    const show = el("label", {}, el("input", { type: "checkbox", checked: true, onchange: (e) => this.showCandidate(e.target.checked) }),  " ", t("plan.showNew"));
     const publish = plan.published
-      ? el("p", { class: "ok" }, `Plan ${plan.id} is published.`)
-      : el("p", {}, el("button", { type: "button", id: "plan-publish", onclick: () => this.publish(plan.id) }, `Publish plan ${plan.id}`));
+      ? el("p", { class: "ok" }, t("plan.isPublished", { id: plan.id }))
+      : el("p", {}, el("button", { type: "button", id: "plan-publish", onclick: () => this.publish(plan.id) }, t("plan.publish", { id: plan.id })));
     $("#plan-result").replaceChildren(...[
-      el("h3", {}, `Plan ${plan.id}: ${num(plan.report.grids)} grids`),
-      pub ? el("p", {}, `${num(plan.report.households_moved)} households moved; ${num(changed)} grids new or changed against plan ${pub.id}.`) : null,
+      el("h3", {}, t("plan.head", { id: plan.id, grids: num(plan.report.grids) })),
+      pub ? el("p", {}, t("plan.moved", { moved: num(plan.report.households_moved), changed: num(changed), id: pub.id })) : null,
       show, legend,
-      el("table", { class: "data report", id: "plan-report" }, el("caption", {}, "Quality report"), el("thead", {}, head), el("tbody", {}, rows)),
+      el("table", { class: "data report", id: "plan-report" }, el("caption", {}, t("plan.quality")), el("thead", {}, head), el("tbody", {}, rows)),
       warnings.length ? el("ul", { class: "warnings" }, warnings) : null,
       publish,
     ].filter(Boolean));
@@ -263,10 +264,10 @@ export class Planner {
       this.render();
       await this.ctx.onPublished?.(res);
       this.listPlans();
-      setStatus(`Published plan ${res.id}: ${res.report.grids} grids, target ${res.target} households`);
+      setStatus(t("status.plan", { id: res.id, grids: num(res.report.grids), target: num(res.target) }));
     } catch (e) {
       if (button) button.disabled = false;
-      showError(`Publishing plan ${id}`, e);
+      showError(t("plan.publishing", { id }), e);
     }
   }
 }

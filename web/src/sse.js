@@ -4,6 +4,7 @@
 // grammar says (https://html.spec.whatwg.org/multipage/server-sent-events.html),
 // and reconnected with Last-Event-ID as EventSource would. No DOM: web/test
 // runs it under node.
+import { t } from "./i18n.js";
 
 /**
  * An event-stream parser. push() takes decoded text in chunks split
@@ -147,7 +148,7 @@ export function openStream(url, opts = {}) {
       res = await fetch(url, { headers: h, signal: ctrl.signal, cache: "no-store" });
     } catch (e) {
       cancel(idle);
-      return { retry: true, why: closed ? "closed" : timedOut ? "no answer" : `no connection (${e.message || e})` };
+      return { retry: true, why: closed ? t("sse.closed") : timedOut ? t("sse.noAnswer") : t("sse.noConnection", { msg: e.message || e }) };
     }
     if (!res.ok || res.status === 204) {
       cancel(idle);
@@ -166,7 +167,7 @@ export function openStream(url, opts = {}) {
     if (!/^text\/event-stream\b/i.test(res.headers.get("Content-Type") || "")) {
       cancel(idle);
       ctrl.abort();
-      return { retry: false, error: new Error(`the change stream answered ${res.headers.get("Content-Type") || "no type"}, not text/event-stream`) };
+      return { retry: false, error: new Error(t("sse.notStream", { type: res.headers.get("Content-Type") || t("sse.noType") })) };
     }
     failures = 0;
     onState("open");
@@ -189,15 +190,15 @@ export function openStream(url, opts = {}) {
         if (overflow || closed) break;
       }
     } catch (e) {
-      if (!closed && !timedOut) return { retry: true, why: `the stream broke (${e.message || e})` };
+      if (!closed && !timedOut) return { retry: true, why: t("sse.broke", { msg: e.message || e }) };
     } finally {
       cancel(idle);
       ctrl.abort();
       lastEventId = override ?? (parser.lastEventId || lastEventId);
       override = null;
     }
-    if (overflow) return { retry: true, now: true, why: "fell behind" };
-    return { retry: true, why: timedOut ? "silent too long" : "ended" };
+    if (overflow) return { retry: true, now: true, why: t("sse.behind") };
+    return { retry: true, why: timedOut ? t("sse.silent") : t("sse.ended") };
   }
 
   (async () => {

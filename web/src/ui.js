@@ -1,5 +1,6 @@
 // Small DOM helpers shared by the views. Text always goes in as text, never
 // as HTML: names and codes come from imported files.
+import { formatNumber, t } from "./i18n.js";
 
 /** Creates an element with attributes and children (strings become text). */
 export function el(tag, attrs = {}, ...children) {
@@ -25,7 +26,7 @@ export const $ = (sel) => document.querySelector(sel);
 export function showError(context, err) {
   const text = $("#error-text");
   const msg = err && err.message ? err.message : String(err);
-  text.textContent = context ? `${context}: ${msg}` : msg;
+  text.textContent = context ? t("err.context", { context, msg }) : msg;
   $("#error").hidden = false;
 }
 
@@ -39,13 +40,12 @@ export function setStatus(text) {
   $("#status").textContent = text;
 }
 
-const nf = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
-/** Formats a number for people: 12,345.6. */
-export const num = (v) => (v === null || v === undefined || Number.isNaN(v) ? "—" : nf.format(v));
+/** Formats a number for people in the page's language: 12,345.6. */
+export const num = (v) => (v === null || v === undefined || Number.isNaN(v) ? "—" : formatNumber(v));
 /** Formats a share 0…1 as a percentage. */
-export const pct = (v) => (v === null || v === undefined ? "—" : `${nf.format(v * 100)} %`);
+export const pct = (v) => (v === null || v === undefined ? "—" : t("unit.pct", { v: formatNumber(v * 100) }));
 /** Formats metres. */
-export const metres = (v) => (v === null || v === undefined ? "—" : v >= 1000 ? `${nf.format(v / 1000)} km` : `${Math.round(v)} m`);
+export const metres = (v) => (v === null || v === undefined ? "—" : v >= 1000 ? t("unit.km", { v: formatNumber(v / 1000) }) : t("unit.metres", { v: formatNumber(Math.round(v)) }));
 
 /** A two-column table of label → value rows. */
 export function kvTable(rows, caption) {

@@ -90,3 +90,45 @@ test("figure colour: classes of about equal counts, grey without a figure", () =
   assert.equal(colourOf(expr, { code: "D" }), noRiskColour);
   assert.equal(figureColour(new Map(), []), noRiskColour);
 });
+
+test("labelPoints: one point per feature from its tile pieces, inside it", async () => {
+  const { labelPoints, labelLayers, labelZooms } = await import("../src/layers.js");
+  const sq = (w, s, e, n) => [[[w, s], [e, s], [e, n], [w, n], [w, s]]];
+  // One grid cut by a tile edge at x = 1 into two pieces, another an L whose centroid is outside it.
+  const pieces = [
+    { properties: { code: "A", name: "幸福社区" }, geometry: { type: "Polygon", coordinates: sq(0, 0, 1, 1) } },
+    { properties: { code: "A", name: "幸福社区" }, geometry: { type: "Polygon", coordinates: sq(1, 0, 2, 1) } },
+    { properties: { code: "L" }, geometry: { type: "Polygon", coordinates: [[[3, 0], [6, 0], [6, 0.5], [3.5, 0.5], [3.5, 3], [3, 3], [3, 0]]] } },
+    { properties: { code: "M" }, geometry: { type: "MultiPolygon", coordinates: [sq(10, 0, 10.1, 0.1), sq(20, 0, 22, 2)] } },
+    { properties: {}, geometry: { type: "Polygon", coordinates: sq(0, 0, 1, 1) } },
+  ];
+  const fc = labelPoints(pieces);
+  const by = Object.fromEntries(fc.features.map((f) => [f.properties.code, f.geometry.coordinates]));
+  assert.deepEqual(Object.keys(by).sort(), ["A", "L", "M"]);
+  assert.deepEqual(by.A.map((v) => Math.round(v * 1000) / 1000), [1, 0.5]);
+  assert.equal(fc.features.find((f) => f.properties.code === "A").properties.name, "幸福社区");
+  const [lx, ly] = by.L;
+  assert.ok((lx >= 3 && lx <= 6 && ly >= 0 && ly <= 0.5) || (lx >= 3 && lx <= 3.5 && ly >= 0 && ly <= 3), `L's point ${by.L} is outside it`);
+  assert.ok(by.M[0] >= 20 && by.M[0] <= 22, "a multipolygon's point is in its largest part when the centroid is outside");
+  // Labels never overlap one another: no allow-overlap, no ignore-placement.
+  for (const l of labelLayers("zh-CN")) {
+    assert.equal(l.type, "symbol");
+    for (const k of ["text-allow-overlap", "text-ignore-placement", "icon-allow-overlap"]) assert.equal(l.layout[k], undefined, `${l.id} ${k}`);
+  }
+  assert.ok(labelZooms.street < labelZooms.community && labelZooms.community < labelZooms.grid && labelZooms.grid < labelZooms.worker);
+});
+
+test("label text: grid name and code, the worker from z16; area names by language", async () => {
+  const { gridLabelText, areaLabelText, labelZooms } = await import("../src/layers.js");
+  const ev = (expr, props, zoom) => {
+    const e = expression.createExpression(expr, { type: "string", "property-type": "data-driven", expression: { interpolated: false, parameters: ["zoom", "feature"] } });
+    assert.equal(e.result, "success", JSON.stringify(e.value));
+    return e.value.evaluate({ zoom }, { properties: props });
+  };
+  assert.equal(ev(gridLabelText(), { code: "110105001001001" }, 14), "110105001001001");
+  assert.equal(ev(gridLabelText(), { code: "110105001001001", name: "一网格", worker: "王芳" }, 15), "一网格\n110105001001001");
+  assert.equal(ev(gridLabelText(), { code: "110105001001001", name: "一网格", worker: "王芳" }, labelZooms.worker), "一网格\n110105001001001\n王芳");
+  assert.equal(ev(areaLabelText("zh-CN"), { name: "幸福社区", name_en: "Xingfu" }, 14), "幸福社区");
+  assert.equal(ev(areaLabelText("en"), { name: "幸福社区", name_en: "Xingfu" }, 14), "Xingfu");
+  assert.equal(ev(areaLabelText("en"), { name: "幸福社区" }, 14), "幸福社区");
+});
