@@ -17,6 +17,7 @@ export SMOKE=1
 # smoke_env NAME: the environment (and arguments, after --) of each script.
 smoke_env() {
 	case $1 in
+	archives.sh) echo "ZOOMS=10 MVD=0 OUT=$OUT/archives" ;;
 	cluster.sh) echo "NS=1 DUR=2 WARM=1 IDLE=1 FAILOVERS=1 THREADS=1 CONNS=4 ROOT=$OUT/cluster PORT=7600" ;;
 	gpmetis.sh) echo "RUNS=liechtenstein:10 OUT=$OUT/metis" ;;
 	import.sh) echo "-- 20000" ;;
