@@ -57,8 +57,9 @@ type hotspotEntry struct {
 	err  error
 }
 
-// maxHotspotResults bounds the analyses kept per set of hazards.
-const maxHotspotResults = 32
+// maxHotspotResults bounds the analyses kept per set of hazards: each
+// holds every study cell (about 10 MB at 16× Montevideo, res 9).
+const maxHotspotResults = 8
 
 // Render encodes the tile t with the named layers, in the order named. A
 // tile with no feature in any layer is nil.
