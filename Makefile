@@ -104,7 +104,7 @@ bench:
 # bench-smoke runs every benchmark script under bench/ for a few seconds
 # with tiny parameters (bench/smoke.sh) and fails if one breaks; peers that
 # no package provides (pg_tileserv) are skipped with a line saying so. It
-# takes 7–8 minutes on 2 shared cores, too long to sit inside `make test`:
+# takes 5–8 minutes on 2 shared cores, too long to sit inside `make test`:
 # .ci/run runs it after `make test`. scripts/testdb.sh starts PostgreSQL
 # when it is down.
 bench-smoke: deps
