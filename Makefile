@@ -4,7 +4,7 @@ BIN     := bin/wangge
 DB      ?= wangge.gpkg
 ADDR    ?= 127.0.0.1:8080
 
-.PHONY: run build test deps lint fmt bench clean tilesjs validators web browsertest fuzz
+.PHONY: run build test deps lint fmt bench bench-smoke clean tilesjs validators web browsertest fuzz
 
 # The demo answers requests without a key as a planner, on loopback only:
 # a real deployment creates keys (wangge keys create) and leaves anonymous
@@ -100,6 +100,15 @@ fmt:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# bench-smoke runs every benchmark script under bench/ for a few seconds
+# with tiny parameters (bench/smoke.sh) and fails if one breaks; peers that
+# no package provides (pg_tileserv) are skipped with a line saying so. It
+# takes 5–8 minutes on 2 shared cores, too long to sit inside `make test`:
+# .ci/run runs it after `make test`. scripts/testdb.sh starts PostgreSQL
+# when it is down.
+bench-smoke: deps
+	scripts/testdb.sh bench/smoke.sh
 
 clean:
 	rm -rf bin

@@ -268,7 +268,8 @@ func TestGridStats(t *testing.T) {
 }
 
 // BenchmarkCoverageCounty45k times GET /v1/coverage after a camera change
-// (so each iteration recomputes) over a county: 0.5° × 0.4° at 30°N
+// (so each iteration updates the coverage where that camera's sector was
+// and is: live.Service.Coverage's incremental path) over a county: 0.5° × 0.4° at 30°N
 // (~2,100 km²) in 2,000 lattice grids of ~1 km², 100,000 household points
 // (70% in 20 towns) and 45,000 seeded cameras (60% near households, range
 // 30–150 m, fields of view 60–360°, 90% online).

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,14 +27,23 @@ func (s *Server) hotspotRoutes() []route {
 				queryParam("since", "reported at or after: RFC 3339 time or YYYY-MM-DD", str),
 				queryParam("until", "reported before: RFC 3339 time or YYYY-MM-DD", str),
 				queryParam("res", "H3 resolution, 5–11 (default 9, cells of about 0.1 km²)", map[string]any{"type": "integer", "minimum": tiles.MinHotspotRes, "maximum": tiles.MaxHotspotRes}),
+				queryParam("significant", "true: only the hot and cold spots (bin ≠ 0), not every cell with incidents", map[string]any{"type": "boolean", "default": false}),
 				outCRSParam,
+				queryParam("limit", "cells per page (the cells are in H3 index order; follow the next link for the rest)", map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": hotspotsPage}),
+				queryParam("offset", "cells to skip", map[string]any{"type": "integer", "minimum": 0, "default": 0}),
 			},
-			responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection of H3 cells"}), produces: geoJSONType, handler: s.hotspots},
+			responses: withProblems(map[int]string{200: "GeoJSON FeatureCollection of H3 cells, one page: numberMatched, numberReturned, links (self, next, prev)"}), produces: geoJSONType, handler: s.hotspots},
 	}
 }
 
+// hotspotsPage is the default page of /v1/hotspots: a province has
+// hundreds of thousands of cells with incidents, tens of MB as one answer;
+// a map draws them from the hotspots tile layer, a client reads the pages.
+const hotspotsPage = 1000
+
 // hotspotCollection is the /v1/hotspots answer: a GeoJSON FeatureCollection
-// with the analysis' parameters and warnings as foreign members.
+// with the analysis' parameters and warnings as foreign members, and
+// OGC API Features paging (numberMatched, numberReturned, links).
 type hotspotCollection struct {
 	Type           string             `json:"type"`
 	Res            int                `json:"res"`
@@ -42,7 +52,9 @@ type hotspotCollection struct {
 	Outside        int                `json:"incidents_outside_study"`
 	StudyCells     int                `json:"study_cells"`
 	Warnings       []string           `json:"warnings"`
+	NumberMatched  int                `json:"numberMatched"`
 	NumberReturned int                `json:"numberReturned"`
+	Links          []link             `json:"links"`
 	Features       []*geojson.Feature `json:"features"`
 }
 
@@ -63,9 +75,19 @@ func (s *Server) hotspots(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	significant, err := boolParam(v, "significant", false)
+	if err != nil {
+		return err
+	}
+	limit, offset, err := parsePage(v, hotspotsPage, maxLimit, false)
+	if err != nil {
+		return err
+	}
 	sc := s.live.Scene()
 	start := time.Now()
-	res, err := tiles.Hotspots(r.Context(), sc.HazardList(), sc.Study, q)
+	// One analysis per set of hazards and query, kept with the scene: the
+	// pages of one client, and the tile layer's default, share it.
+	res, err := sc.Hotspots(r.Context(), q)
 	if err != nil {
 		return err
 	}
@@ -77,17 +99,36 @@ func (s *Server) hotspots(w http.ResponseWriter, r *http.Request) error {
 	if out.Warnings == nil {
 		out.Warnings = []string{}
 	}
-	for _, c := range res.Cells {
-		if c.Value == 0 && c.Bin == 0 {
-			continue // an empty, ordinary cell says nothing the study size does not
+	for i := range res.Cells {
+		c := &res.Cells[i]
+		// An empty, ordinary cell says nothing the study size does not.
+		if (c.Value == 0 && c.Bin == 0) || (significant && c.Bin == 0) {
+			continue
 		}
-		f, err := hotspotFeature(c, oc)
-		if err != nil {
-			return err
+		if out.NumberMatched >= offset && out.NumberMatched < offset+limit {
+			f, err := hotspotFeature(*c, oc)
+			if err != nil {
+				return err
+			}
+			out.Features = append(out.Features, f)
 		}
-		out.Features = append(out.Features, f)
+		out.NumberMatched++
 	}
 	out.NumberReturned = len(out.Features)
+	self := s.baseURL(r) + r.URL.Path
+	withOffset := func(off int) string {
+		q := r.URL.Query()
+		q.Set("offset", strconv.Itoa(off))
+		q.Set("limit", strconv.Itoa(limit))
+		return self + "?" + q.Encode()
+	}
+	out.Links = []link{{Href: self + query(r.URL.Query()), Rel: "self", Type: geoJSONType}}
+	if offset+out.NumberReturned < out.NumberMatched {
+		out.Links = append(out.Links, link{Href: withOffset(offset + limit), Rel: "next", Type: geoJSONType, Title: "next page"})
+	}
+	if offset > 0 {
+		out.Links = append(out.Links, link{Href: withOffset(max(0, offset-limit)), Rel: "prev", Type: geoJSONType, Title: "previous page"})
+	}
 	oc.header(w)
 	return writeJSON(w, http.StatusOK, geoJSONType, out)
 }

@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/wangge-archives-bench}
 DATA=${DATA:-../shared/data}
 MVD=${MVD:-1}
+# ZOOMS: the demo's max zooms (bench/smoke.sh runs ZOOMS=10 MVD=0).
+ZOOMS=${ZOOMS:-14 16}
 LAYERS=hazards,grids,areas
 mkdir -p "$OUT"
 go build -o "$OUT/wangge" ./cmd/wangge
@@ -72,7 +74,7 @@ rm -f "$OUT/demo.gpkg"*
 "$W" serve --demo --public-read --rate-limit 0 --addr 127.0.0.1:18741 --db "$OUT/demo.gpkg" >"$OUT/demo.log" 2>&1 &
 PIDS="$PIDS $!"
 until curl -sf -o /dev/null 127.0.0.1:18741/readyz; do sleep 0.5; done
-run li "$OUT/demo.gpkg" "14 16" 127.0.0.1:18741 16
+run li "$OUT/demo.gpkg" "$ZOOMS" 127.0.0.1:18741 16
 
 if [ "$MVD" = 1 ]; then
 	go build -o "$OUT/tilesbench" ./bench/tilesbench

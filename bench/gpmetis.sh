@@ -1,7 +1,9 @@
 #!/bin/sh
 # gridgen vs Debian's gpmetis on the same H3 cell graph (docs/BENCHMARKS.md,
 # section "gridgen"). Needs gpmetis (apt-get install metis) and the shared
-# OSM extracts in ../shared/data.
+# OSM extracts in ../shared/data. RUNS picks the graphs, "name:res ..."
+# (default: Montevideo and Liechtenstein at res 10 and 11; bench/smoke.sh
+# runs liechtenstein:10 alone).
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
@@ -24,7 +26,11 @@ run() { # name, res, extra flags
 	done
 }
 
-run montevideo 10 -households "$DATA/montevideo/households.csv"
-run montevideo 11 -households "$DATA/montevideo/households.csv"
-run liechtenstein 10 -households "$DATA/liechtenstein/households.csv" -boundaries "$DATA/liechtenstein/boundaries.geojson"
-run liechtenstein 11 -households "$DATA/liechtenstein/households.csv" -boundaries "$DATA/liechtenstein/boundaries.geojson"
+RUNS=${RUNS:-montevideo:10 montevideo:11 liechtenstein:10 liechtenstein:11}
+for r in $RUNS; do
+	case ${r%:*} in
+	montevideo) run montevideo "${r#*:}" -households "$DATA/montevideo/households.csv" ;;
+	liechtenstein) run liechtenstein "${r#*:}" -households "$DATA/liechtenstein/households.csv" -boundaries "$DATA/liechtenstein/boundaries.geojson" ;;
+	*) echo "gpmetis.sh: unknown graph $r" >&2; exit 2 ;;
+	esac
+done

@@ -3,6 +3,9 @@ package live
 import (
 	"context"
 	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -42,6 +45,9 @@ type Coverage struct {
 	Plan     *Plan
 	Computed time.Time
 	Took     time.Duration
+	// Incremental is true when it was derived from the previous coverage
+	// by recomputing only the places the cameras changed since touched.
+	Incremental bool
 	// Online is the number of online cameras.
 	Online int
 	// Grids is each grid's coverage, by plan grid index.
@@ -49,6 +55,86 @@ type Coverage struct {
 
 	gens [2]uint64 // camera and household generations it was computed at
 	r    *spatial.Raster
+
+	// What an incremental update needs: each grid's area and covered area
+	// unrounded, the households (shared between versions, never changed)
+	// and which of them are covered, and the longest online range.
+	areaM2    []float64
+	coveredM2 []float64
+	hh        *covHouseholds
+	hhCovered []uint64 // bit k: household point k is covered
+	maxRangeM float64
+}
+
+// covHouseholds is the published plan's household points in its grids,
+// bucketed over the coverage raster.
+type covHouseholds struct {
+	pts  []orb.Point
+	n    []int32
+	grid []int32
+	b    *spatial.Buckets
+}
+
+func (c *Coverage) hhIsCovered(k int) bool { return c.hhCovered[k>>6]&(1<<(k&63)) != 0 }
+func (c *Coverage) hhSet(k int)            { c.hhCovered[k>>6] |= 1 << (k & 63) }
+func (c *Coverage) hhClear(k int)          { c.hhCovered[k>>6] &^= 1 << (k & 63) }
+
+// camChange is one camera as it was (nil: created) and is (nil: deleted).
+type camChange struct {
+	gen      uint64
+	old, new *data.Camera
+}
+
+// camLog holds the camera changes of the last camera generations, so that
+// the coverage of an older generation can be brought up to date by
+// recomputing the places they touch. It keeps at most maxCamLog changes;
+// a coverage older than what it holds is computed again whole.
+type camLog struct {
+	mu      sync.Mutex
+	from    uint64 // every change of a generation > from is in entries
+	entries []camChange
+}
+
+const maxCamLog = 4096
+
+// add records the changes of one step of gen and takes that step, under
+// the log's lock so that a reader sees a generation with its changes.
+func (l *camLog) add(gen *atomic.Uint64, changes []camChange) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g := gen.Add(1)
+	if len(l.entries)+len(changes) > maxCamLog {
+		l.entries, l.from = l.entries[:0], g
+		return
+	}
+	for _, c := range changes {
+		c.gen = g
+		l.entries = append(l.entries, c)
+	}
+}
+
+// reset steps gen for a change not recorded (all cameras reloaded).
+func (l *camLog) reset(gen *atomic.Uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entries, l.from = nil, gen.Add(1)
+}
+
+// since returns the current generation and the changes after generation
+// g up to it; ok is false when the log no longer holds them all.
+func (l *camLog) since(gen *atomic.Uint64, g uint64) (now uint64, changes []camChange, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now = gen.Load()
+	if g < l.from {
+		return now, nil, false
+	}
+	for _, c := range l.entries {
+		if c.gen > g && c.gen <= now {
+			changes = append(changes, c)
+		}
+	}
+	return now, changes, true
 }
 
 // GridCoverage is one grid's coverage, tagged as the API shows it.
@@ -104,6 +190,9 @@ func (c *Coverage) Total(grids []int) GridCoverage {
 // Coverage returns the camera coverage of the published plan, computing it
 // if the plan, a camera or a household point changed since the last time:
 // a computation takes seconds on a city, so callers in between share one.
+// After camera changes alone (the camera log holds them) the previous
+// coverage is brought up to date by recomputing only the raster cells and
+// households inside the sectors' boxes the changed cameras had and have.
 func (s *Service) Coverage(ctx context.Context) (*Coverage, error) {
 	pp := s.Published()
 	if pp == nil {
@@ -112,9 +201,21 @@ func (s *Service) Coverage(ctx context.Context) (*Coverage, error) {
 	d := &s.derived
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	gens := [2]uint64{s.CameraGen(), s.HouseholdGen()}
-	if c := d.coverage; c != nil && c.Plan == pp && c.gens == gens {
-		return c, nil
+	prev := d.coverage
+	var since uint64
+	if prev != nil {
+		since = prev.gens[0]
+	}
+	camGen, changes, logged := s.camLog.since(&s.cameraGen, since)
+	gens := [2]uint64{camGen, s.HouseholdGen()}
+	if prev != nil && prev.Plan == pp && prev.gens == gens {
+		return prev, nil
+	}
+	if prev != nil && prev.Plan == pp && prev.gens[1] == gens[1] && logged {
+		if c, ok := s.updateCoverage(ctx, prev, changes, gens); ok {
+			d.coverage = c
+			return c, nil
+		}
 	}
 	c, err := s.computeCoverage(ctx, pp, gens)
 	if err != nil {
@@ -127,9 +228,11 @@ func (s *Service) Coverage(ctx context.Context) (*Coverage, error) {
 func (s *Service) computeCoverage(ctx context.Context, pp *Plan, gens [2]uint64) (*Coverage, error) {
 	start := time.Now()
 	grids := pp.Plan.Grids
-	cov := &Coverage{Plan: pp, gens: gens, Computed: start, Grids: make([]GridCoverage, len(grids))}
+	cov := &Coverage{Plan: pp, gens: gens, Computed: start, Grids: make([]GridCoverage, len(grids)),
+		areaM2: make([]float64, len(grids)), coveredM2: make([]float64, len(grids))}
 	for i, g := range grids {
-		cov.Grids[i] = GridCoverage{Code: g.Code, AreaM2: spatial.AreaM2(g.Geometry)}
+		cov.Grids[i] = GridCoverage{Code: g.Code}
+		cov.areaM2[i] = spatial.AreaM2(g.Geometry)
 	}
 
 	// Online cameras, as sectors.
@@ -139,6 +242,7 @@ func (s *Service) computeCoverage(ctx context.Context, pp *Plan, gens [2]uint64)
 			return
 		}
 		secs = append(secs, spatial.PrepareSector(c.Point, c.Azimuth, c.FOV, c.RangeM))
+		cov.maxRangeM = math.Max(cov.maxRangeM, c.RangeM)
 		if gi, ok := pp.Locator.Locate(c.Point); ok {
 			cov.Grids[gi].CamerasOnline++
 		}
@@ -164,73 +268,203 @@ func (s *Service) computeCoverage(ctx context.Context, pp *Plan, gens [2]uint64)
 			inside = gi
 		}
 		c0, c1, r0, r1 := r.Cells(sc.Bound())
-		for row := r0; row <= r1; row++ {
-			m2 := r.CellM2(row)
-			for col := c0; col <= c1; col++ {
-				x, y := r.CellCentre(col, row)
-				if r.CellMarked(col, row) || !sc.ContainsXY(x, y) {
-					continue
-				}
-				r.MarkCell(col, row)
-				if inside >= 0 {
-					cov.Grids[inside].CoveredM2 += m2
-				} else if gi, ok := pp.Locator.Locate(orb.Point{x, y}); ok {
-					cov.Grids[gi].CoveredM2 += m2
-				}
-			}
-		}
+		cov.markSector(sc, c0, c1, r0, r1, inside)
 	}
 
 	// Households: bucket them on a coarse grid, then test each camera
 	// against the households in its box.
-	type hh struct {
-		p       orb.Point
-		n       int
-		grid    int
-		covered bool
-	}
-	var pts []hh
+	hh := &covHouseholds{}
 	if err := s.store.EachHousehold(ctx, func(h data.Household) error {
 		if gi, ok := pp.Locator.Locate(h.Point); ok {
-			pts = append(pts, hh{p: h.Point, n: h.Households, grid: gi})
+			hh.pts = append(hh.pts, h.Point)
+			hh.n = append(hh.n, int32(h.Households))
+			hh.grid = append(hh.grid, int32(gi))
 			cov.Grids[gi].Households += h.Households
 		}
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	ps := make([]orb.Point, len(pts))
-	for i, h := range pts {
-		ps[i] = h.p
-	}
-	b := r.Buckets(ps, bucketCells)
+	hh.b = r.Buckets(hh.pts, bucketCells)
+	cov.hh = hh
+	cov.hhCovered = make([]uint64, (len(hh.pts)+63)/64)
 	for i := range secs {
 		sc := &secs[i]
-		b.Search(sc.Bound(), func(k int) {
-			h := &pts[k]
-			if !h.covered && sc.Contains(h.p) {
-				h.covered = true
-				cov.Grids[h.grid].HouseholdsCovered += h.n
+		hh.b.Search(sc.Bound(), func(k int) {
+			if !cov.hhIsCovered(k) && sc.Contains(hh.pts[k]) {
+				cov.hhSet(k)
+				cov.Grids[hh.grid[k]].HouseholdsCovered += int(hh.n[k])
+			}
+		})
+	}
+	cov.finish()
+	cov.Took = time.Since(start)
+	s.log.Info("coverage computed", "plan", pp.Plan.ID, "grids", len(grids), "cameras_online", len(secs),
+		"households", len(hh.pts), "cell_m", r.CellM(), "dur", cov.Took.Round(time.Millisecond))
+	return cov, nil
+}
+
+// markSector marks the unmarked cells of the range whose centres sc holds
+// and credits their area to the grid of their centre (inside, or a locate
+// per cell when inside is −1).
+func (c *Coverage) markSector(sc *spatial.PreparedSector, c0, c1, r0, r1, inside int) {
+	r, loc := c.r, c.Plan.Locator
+	for row := r0; row <= r1; row++ {
+		m2 := r.CellM2(row)
+		for col := c0; col <= c1; col++ {
+			x, y := r.CellCentre(col, row)
+			if r.CellMarked(col, row) || !sc.ContainsXY(x, y) {
+				continue
+			}
+			r.MarkCell(col, row)
+			if inside >= 0 {
+				c.coveredM2[inside] += m2
+			} else if gi, ok := loc.Locate(orb.Point{x, y}); ok {
+				c.coveredM2[gi] += m2
+			}
+		}
+	}
+}
+
+// finish derives the shown figures of every grid from the counts.
+func (c *Coverage) finish() {
+	for i := range c.Grids {
+		g := &c.Grids[i]
+		g.HouseholdsUncovered = g.Households - g.HouseholdsCovered
+		g.HouseholdsShare, g.AreaShare = 0, 0
+		if g.Households > 0 {
+			g.HouseholdsShare = round4(float64(g.HouseholdsCovered) / float64(g.Households))
+		}
+		area, covered := c.areaM2[i], math.Max(0, c.coveredM2[i])
+		if area > 0 {
+			g.AreaShare = round4(math.Min(1, covered/area))
+		}
+		g.CoveredM2 = math.Round(math.Min(covered, area))
+		g.AreaM2 = math.Round(area)
+	}
+}
+
+// maxDirtyCells bounds the raster cells an incremental update may visit;
+// beyond it (cameras of kilometres changed) the whole is computed again.
+const maxDirtyCells = 1 << 24
+
+// updateCoverage derives the coverage after changes from prev: within the
+// box of every changed camera's sector, before and after, the raster cells
+// and households are cleared and tested again against the online cameras
+// whose sectors reach there. ok is false when the changes reach too far
+// for that to pay; the caller then computes the whole.
+func (s *Service) updateCoverage(ctx context.Context, prev *Coverage, changes []camChange, gens [2]uint64) (*Coverage, bool) {
+	start := time.Now()
+	pp := prev.Plan
+	c := &Coverage{Plan: pp, gens: gens, Computed: start, Incremental: true, Online: prev.Online,
+		Grids: slices.Clone(prev.Grids), areaM2: prev.areaM2, coveredM2: slices.Clone(prev.coveredM2),
+		hh: prev.hh, maxRangeM: prev.maxRangeM}
+	var dirty []orb.Bound
+	cells := 0
+	for _, ch := range changes {
+		for i, cam := range []*data.Camera{ch.old, ch.new} {
+			if cam == nil || cam.Status != "online" {
+				continue
+			}
+			sign := 1
+			if i == 0 {
+				sign = -1
+			}
+			c.Online += sign
+			if gi, ok := pp.Locator.Locate(cam.Point); ok {
+				c.Grids[gi].CamerasOnline += sign
+			}
+			c.maxRangeM = math.Max(c.maxRangeM, cam.RangeM)
+			sec := spatial.PrepareSector(cam.Point, cam.Azimuth, cam.FOV, cam.RangeM)
+			b := sec.Bound()
+			dirty = append(dirty, b)
+			c0, c1, r0, r1 := prev.r.Cells(b)
+			cells += max(0, c1-c0+1) * max(0, r1-r0+1)
+		}
+	}
+	if cells > maxDirtyCells {
+		return nil, false
+	}
+	c.r = prev.r.Clone()
+	c.hhCovered = slices.Clone(prev.hhCovered)
+	r, hh := c.r, c.hh
+
+	// Clear what the dirty boxes hold.
+	var union orb.Bound
+	for i, b := range dirty {
+		if i == 0 {
+			union = b
+		} else {
+			union = union.Union(b)
+		}
+		c0, c1, r0, r1 := r.Cells(b)
+		for row := r0; row <= r1; row++ {
+			m2 := r.CellM2(row)
+			for col := c0; col <= c1; col++ {
+				if !r.CellMarked(col, row) {
+					continue
+				}
+				r.UnmarkCell(col, row)
+				x, y := r.CellCentre(col, row)
+				if gi, ok := pp.Locator.Locate(orb.Point{x, y}); ok {
+					c.coveredM2[gi] -= m2
+				}
+			}
+		}
+		hh.b.Search(b, func(k int) {
+			if c.hhIsCovered(k) && b.Contains(hh.pts[k]) {
+				c.hhClear(k)
+				c.Grids[hh.grid[k]].HouseholdsCovered -= int(hh.n[k])
 			}
 		})
 	}
 
-	for i := range cov.Grids {
-		g := &cov.Grids[i]
-		g.HouseholdsUncovered = g.Households - g.HouseholdsCovered
-		if g.Households > 0 {
-			g.HouseholdsShare = round4(float64(g.HouseholdsCovered) / float64(g.Households))
+	// The online cameras whose sectors may reach the dirty boxes: those
+	// standing within the longest range of them, one raster cell more.
+	if len(dirty) > 0 {
+		pad := (c.maxRangeM + 2*r.CellM()) / spatial.MetresPerDegree
+		cosLat := math.Max(0.01, math.Cos(math.Max(math.Abs(union.Min[1]), math.Abs(union.Max[1]))*math.Pi/180))
+		around := orb.Bound{Min: orb.Point{union.Min[0] - pad/cosLat, union.Min[1] - pad}, Max: orb.Point{union.Max[0] + pad/cosLat, union.Max[1] + pad}}
+		var secs []spatial.PreparedSector
+		s.mu.RLock()
+		for _, it := range s.cameras.index.Within(around) {
+			if cam, ok := s.cameras.byID[it.ID]; ok && cam.Status == "online" {
+				secs = append(secs, spatial.PrepareSector(cam.Point, cam.Azimuth, cam.FOV, cam.RangeM))
+			}
 		}
-		if g.AreaM2 > 0 {
-			g.AreaShare = round4(math.Min(1, g.CoveredM2/g.AreaM2))
+		s.mu.RUnlock()
+		for _, b := range dirty {
+			if ctx.Err() != nil {
+				return nil, false
+			}
+			d0, d1, e0, e1 := r.Cells(b)
+			for i := range secs {
+				sc := &secs[i]
+				c0, c1, r0, r1 := r.Cells(sc.Bound())
+				c0, c1, r0, r1 = max(c0, d0), min(c1, d1), max(r0, e0), min(r1, e1)
+				if c0 > c1 || r0 > r1 {
+					continue
+				}
+				c.markSector(sc, c0, c1, r0, r1, -1)
+				sb := sc.Bound()
+				box := orb.Bound{Min: orb.Point{math.Max(b.Min[0], sb.Min[0]), math.Max(b.Min[1], sb.Min[1])},
+					Max: orb.Point{math.Min(b.Max[0], sb.Max[0]), math.Min(b.Max[1], sb.Max[1])}}
+				if box.Min[0] > box.Max[0] || box.Min[1] > box.Max[1] {
+					continue
+				}
+				hh.b.Search(box, func(k int) {
+					if p := hh.pts[k]; !c.hhIsCovered(k) && b.Contains(p) && sc.Contains(p) {
+						c.hhSet(k)
+						c.Grids[hh.grid[k]].HouseholdsCovered += int(hh.n[k])
+					}
+				})
+			}
 		}
-		g.CoveredM2 = math.Round(math.Min(g.CoveredM2, g.AreaM2))
-		g.AreaM2 = math.Round(g.AreaM2)
 	}
-	cov.Took = time.Since(start)
-	s.log.Info("coverage computed", "plan", pp.Plan.ID, "grids", len(grids), "cameras_online", len(secs),
-		"households", len(pts), "cell_m", r.CellM(), "dur", cov.Took.Round(time.Millisecond))
-	return cov, nil
+	c.finish()
+	c.Took = time.Since(start)
+	s.log.Debug("coverage updated", "plan", pp.Plan.ID, "changes", len(changes), "cameras_online", c.Online, "dur", c.Took)
+	return c, true
 }
 
 func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }

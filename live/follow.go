@@ -386,19 +386,29 @@ func (s *Service) applyPoints(d *sceneDelta) {
 	for _, fid := range d.hazardDels {
 		s.hazards.del(fid)
 	}
+	// Each camera as it was and is, for the coverage's incremental update.
+	var camChanges []camChange
 	for _, c := range d.cameraPuts {
+		ch := camChange{new: &c}
+		if old, ok := s.cameras.byID[c.FID]; ok {
+			ch.old = &old
+		}
 		if err := s.cameras.put(c); err != nil {
 			s.log.Error("point layer out of step with the store", "err", err)
 		}
+		camChanges = append(camChanges, ch)
 	}
 	for _, fid := range d.cameraDels {
+		if old, ok := s.cameras.byID[fid]; ok {
+			camChanges = append(camChanges, camChange{old: &old})
+		}
 		s.cameras.del(fid)
 	}
 	if len(d.hazardPuts)+len(d.hazardDels) > 0 {
 		s.hazardGen.Add(1)
 	}
 	if len(d.cameraPuts)+len(d.cameraDels) > 0 {
-		s.cameraGen.Add(1)
+		s.camLog.add(&s.cameraGen, camChanges)
 	}
 }
 

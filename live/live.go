@@ -92,6 +92,9 @@ type Service struct {
 	hazardGen    atomic.Uint64
 	cameraGen    atomic.Uint64
 	householdGen atomic.Uint64
+	// camLog holds the camera changes behind the last cameraGen steps
+	// (coverage.go).
+	camLog camLog
 
 	// Swapped whole, so a lookup sees one plan or the next.
 	areas     atomic.Pointer[Areas]
@@ -230,7 +233,7 @@ func (s *Service) reloadPoints(ctx context.Context) error {
 	s.hazards, s.cameras = hp, cp
 	s.mu.Unlock()
 	s.hazardGen.Add(1)
-	s.cameraGen.Add(1)
+	s.camLog.reset(&s.cameraGen)
 	s.householdGen.Add(1)
 	return nil
 }

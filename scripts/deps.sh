@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages wangge's tests and benchmarks need, only when
 # they are missing, so `make test` works on a fresh machine.
-#   scripts/deps.sh test   → what `make test` needs
+#   scripts/deps.sh        → what `make test` and `make bench-smoke` need
 set -eu
 need=""
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -26,6 +26,13 @@ pkg_installed fonts-dejavu-core || need="$need fonts-dejavu-core"
 pkg_installed fonts-noto-cjk || need="$need fonts-noto-cjk"
 # scripts/cluster.sh puts HAProxy in front of its replicas.
 have haproxy || need="$need haproxy"
+# The benchmark scripts (bench/*.sh), which `make bench-smoke` runs in CI:
+# wrk drives the HTTP ones, gpmetis is gridgen's peer (bench/gpmetis.sh),
+# GNU time measures peak RSS (bench/import.sh, bench/stores.sh).
+have wrk || need="$need wrk"
+have gpmetis || need="$need metis"
+[ -x /usr/bin/time ] || need="$need time"
+have bc || need="$need bc"
 pkg_installed postgresql-15-postgis-3 || { [ -d /usr/lib/postgresql/15 ] && need="$need postgresql-15-postgis-3"; } || true
 
 if [ -n "$need" ]; then

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/paulmach/orb"
+
 	"github.com/wangge/wangge/spatial"
 )
 

@@ -57,27 +57,91 @@ const maxHotspotK = 10
 // cells. The warnings are WarnFewIncidents when the values sum to less than
 // 30, WarnFewCells, and WarnNoVariance (then every Z is 0).
 func GetisOrdGiStar(cells []CellValue, k int) ([]HotspotCell, []string, error) {
-	n := len(cells)
 	if k < 1 || k > maxHotspotK {
 		return nil, nil, fmt.Errorf("%w: k = %d, want 1…%d", ErrInvalidArgument, k, maxHotspotK)
 	}
+	if len(cells) < 3 {
+		return nil, nil, fmt.Errorf("%w: %d cells, want at least 3", ErrInvalidArgument, len(cells))
+	}
+	ids := make([]h3.Cell, len(cells))
+	for i, c := range cells {
+		ids[i] = c.Cell
+	}
+	nb, err := NewCellNeighbours(ids, k)
+	if err != nil {
+		return nil, nil, err
+	}
+	return GetisOrdGiStarWith(cells, nb)
+}
+
+// CellNeighbours is the k-ring neighbourhood of every cell of a study
+// area, as indexes into its cells: computed once per study area and
+// resolution, it turns Gi* into sums over arrays (H3's GridDisk for every
+// cell was most of the statistic's time).
+type CellNeighbours struct {
+	cells []h3.Cell
+	start []int32 // cell i's neighbours are nb[start[i]:start[i+1]]
+	nb    []int32
+}
+
+// NewCellNeighbours returns the neighbourhoods of cells (every cell once,
+// one resolution) of k-ring k, each cell its own neighbour.
+func NewCellNeighbours(cells []h3.Cell, k int) (*CellNeighbours, error) {
+	if k < 1 || k > maxHotspotK {
+		return nil, fmt.Errorf("%w: k = %d, want 1…%d", ErrInvalidArgument, k, maxHotspotK)
+	}
+	n := len(cells)
+	index := make(map[h3.Cell]int32, n)
+	var res int
+	if n > 0 {
+		res = cells[0].Resolution()
+	}
+	for i, c := range cells {
+		if !c.IsValid() || c.Resolution() != res {
+			return nil, fmt.Errorf("%w: cell %v is not a valid resolution-%d cell", ErrInvalidArgument, c, res)
+		}
+		if _, dup := index[c]; dup {
+			return nil, fmt.Errorf("%w: cell %v", ErrDuplicateID, c)
+		}
+		index[c] = int32(i)
+	}
+	out := &CellNeighbours{cells: cells, start: make([]int32, n+1), nb: make([]int32, 0, n*(3*k*(k+1)+1))}
+	for i, c := range cells {
+		ring, err := h3.GridDisk(c, k)
+		if err != nil {
+			return nil, fmt.Errorf("spatial: k-ring of %v: %w", c, err)
+		}
+		for _, x := range ring {
+			if j, ok := index[x]; ok {
+				out.nb = append(out.nb, j)
+			}
+		}
+		out.start[i+1] = int32(len(out.nb))
+	}
+	return out, nil
+}
+
+// Len returns the number of cells.
+func (nb *CellNeighbours) Len() int { return len(nb.cells) }
+
+// GetisOrdGiStarWith is GetisOrdGiStar with the neighbourhoods computed
+// already: cells must be nb's cells, in nb's order, with their values.
+func GetisOrdGiStarWith(cells []CellValue, nbs *CellNeighbours) ([]HotspotCell, []string, error) {
+	n := len(cells)
 	if n < 3 {
 		return nil, nil, fmt.Errorf("%w: %d cells, want at least 3", ErrInvalidArgument, n)
 	}
-	index := make(map[h3.Cell]int32, n)
-	res := cells[0].Cell.Resolution()
+	if n != nbs.Len() {
+		return nil, nil, fmt.Errorf("%w: %d cells for %d neighbourhoods", ErrInvalidArgument, n, nbs.Len())
+	}
 	var sum, sum2 float64
 	for i, c := range cells {
-		if !c.Cell.IsValid() || c.Cell.Resolution() != res {
-			return nil, nil, fmt.Errorf("%w: cell %v is not a valid resolution-%d cell", ErrInvalidArgument, c.Cell, res)
+		if c.Cell != nbs.cells[i] {
+			return nil, nil, fmt.Errorf("%w: cell %d is %v, not the neighbourhoods' %v", ErrInvalidArgument, i, c.Cell, nbs.cells[i])
 		}
 		if !(c.Value >= 0) || math.IsInf(c.Value, 0) {
 			return nil, nil, fmt.Errorf("%w: cell %v has value %v, want a finite value ≥ 0", ErrInvalidArgument, c.Cell, c.Value)
 		}
-		if _, dup := index[c.Cell]; dup {
-			return nil, nil, fmt.Errorf("%w: cell %v", ErrDuplicateID, c.Cell)
-		}
-		index[c.Cell] = int32(i)
 		sum += c.Value
 		sum2 += c.Value * c.Value
 	}
@@ -98,17 +162,12 @@ func GetisOrdGiStar(cells []CellValue, k int) ([]HotspotCell, []string, error) {
 	}
 
 	out := make([]HotspotCell, n)
+	p := make([]float64, n)
 	for i, c := range cells {
-		ring, err := h3.GridDisk(c.Cell, k)
-		if err != nil {
-			return nil, nil, fmt.Errorf("spatial: k-ring of %v: %w", c.Cell, err)
-		}
 		var w, local float64
-		for _, nb := range ring {
-			if j, ok := index[nb]; ok {
-				w++
-				local += cells[j].Value
-			}
+		for _, j := range nbs.nb[nbs.start[i]:nbs.start[i+1]] {
+			w++
+			local += cells[j].Value
 		}
 		h := HotspotCell{Cell: c.Cell, Value: c.Value, Neighbors: int(w), P: 1}
 		// A neighbourhood that is the whole study area carries no information.
@@ -117,11 +176,7 @@ func GetisOrdGiStar(cells []CellValue, k int) ([]HotspotCell, []string, error) {
 			h.P = math.Erfc(math.Abs(h.Z) / math.Sqrt2)
 		}
 		out[i] = h
-	}
-
-	p := make([]float64, n)
-	for i := range out {
-		p[i] = out[i].P
+		p[i] = h.P
 	}
 	for i, q := range bhAdjust(p) {
 		out[i].PFDR = q
@@ -160,7 +215,8 @@ func bhAdjust(p []float64) []float64 {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(p[a], p[b]) })
+	// Ties need no stable order: tied p-values get the same q.
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(p[a], p[b]) })
 	q := make([]float64, m)
 	run := 1.0
 	for r := m - 1; r >= 0; r-- {

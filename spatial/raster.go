@@ -18,8 +18,18 @@ type Raster struct {
 	dx, dy     float64 // cell size in degrees
 	nx, ny     int
 	cellM      float64
-	bits       []uint64
+	// The bits in chunks of rasterChunk words, copied on write after
+	// Clone: a copy that changes the cells of one camera costs those
+	// chunks, not the whole raster (32 MiB at the cell cap).
+	chunks [][]uint64
+	owned  []bool // nil: every chunk is this raster's own
 }
+
+// rasterChunkShift sets the chunk size: 4,096 words, 262,144 cells, 32 KiB.
+const (
+	rasterChunkShift = 12
+	rasterChunk      = 1 << rasterChunkShift
+)
 
 // NewRaster returns an unmarked raster over b with cells of cellM metres,
 // or coarser ones (by factors of 1.25) when b would need more than maxCells
@@ -39,7 +49,11 @@ func NewRaster(b orb.Bound, cellM float64, maxCells int) *Raster {
 	r := &Raster{minX: b.Min[0], minY: b.Min[1], cellM: cell, dy: cell / MetresPerDegree, dx: cell / (MetresPerDegree * cosLat)}
 	r.nx = int(math.Ceil((b.Max[0]-b.Min[0])/r.dx)) + 1
 	r.ny = int(math.Ceil((b.Max[1]-b.Min[1])/r.dy)) + 1
-	r.bits = make([]uint64, (r.nx*r.ny+63)/64)
+	words := (r.nx*r.ny + 63) / 64
+	r.chunks = make([][]uint64, (words+rasterChunk-1)/rasterChunk)
+	for i := range r.chunks {
+		r.chunks[i] = make([]uint64, rasterChunk)
+	}
 	return r
 }
 
@@ -93,14 +107,46 @@ func (r *Raster) CellM2(row int) float64 {
 // CellMarked reports whether cell (col, row) is marked.
 func (r *Raster) CellMarked(col, row int) bool {
 	i := row*r.nx + col
-	return r.bits[i>>6]&(1<<(i&63)) != 0
+	w := i >> 6
+	return r.chunks[w>>rasterChunkShift][w&(rasterChunk-1)]&(1<<(i&63)) != 0
+}
+
+// word returns the word of cell index i for writing, copying its chunk
+// first when it is shared with a clone.
+func (r *Raster) word(i int) *uint64 {
+	w := i >> 6
+	k := w >> rasterChunkShift
+	if r.owned != nil && !r.owned[k] {
+		r.chunks[k] = append([]uint64(nil), r.chunks[k]...)
+		r.owned[k] = true
+	}
+	return &r.chunks[k][w&(rasterChunk-1)]
 }
 
 // MarkCell marks cell (col, row), so that a cell covered by several shapes
 // is counted once.
 func (r *Raster) MarkCell(col, row int) {
 	i := row*r.nx + col
-	r.bits[i>>6] |= 1 << (i & 63)
+	*r.word(i) |= 1 << (i & 63)
+}
+
+// UnmarkCell clears cell (col, row), for a caller that recomputes the
+// cells of a region (one camera moved) rather than the whole raster.
+func (r *Raster) UnmarkCell(col, row int) {
+	i := row*r.nx + col
+	*r.word(i) &^= 1 << (i & 63)
+}
+
+// Clone returns a copy of r whose marks change apart from r's, in time
+// proportional to the raster's chunks, not its cells: the two share their
+// chunks until one of them marks or unmarks a cell in one. Clone must not
+// run at the same time as a mark on r.
+func (r *Raster) Clone() *Raster {
+	c := *r
+	c.chunks = append([][]uint64(nil), r.chunks...)
+	c.owned = make([]bool, len(r.chunks))
+	r.owned = make([]bool, len(r.chunks))
+	return &c
 }
 
 // Buckets is a uniform grid of point lists: a counting sort of points by

@@ -69,3 +69,35 @@ func TestBucketsSearch(t *testing.T) {
 		}
 	}
 }
+
+// TestRasterClone: a clone and its source change apart, and cells of
+// chunks neither changed stay shared and equal.
+func TestRasterClone(t *testing.T) {
+	r := NewRaster(orb.Bound{Min: orb.Point{0, 0}, Max: orb.Point{0.2, 0.2}}, 5, 1<<30)
+	cols, rows := r.nx, r.ny
+	if len(r.chunks) < 3 {
+		t.Fatalf("%d chunks: the test wants several", len(r.chunks))
+	}
+	r.MarkCell(1, 1)
+	r.MarkCell(cols-1, rows-1)
+	c := r.Clone()
+	c.MarkCell(2, 2)
+	c.UnmarkCell(1, 1)
+	r.MarkCell(3, 3)
+	d := c.Clone()
+	d.MarkCell(4, 4)
+	for _, tc := range []struct {
+		r        *Raster
+		name     string
+		col, row int
+		want     bool
+	}{
+		{r, "source 1,1", 1, 1, true}, {r, "source 2,2", 2, 2, false}, {r, "source 3,3", 3, 3, true}, {r, "source far", cols - 1, rows - 1, true},
+		{c, "clone 1,1", 1, 1, false}, {c, "clone 2,2", 2, 2, true}, {c, "clone 3,3", 3, 3, false}, {c, "clone far", cols - 1, rows - 1, true},
+		{c, "clone 4,4", 4, 4, false}, {d, "clone of clone 4,4", 4, 4, true}, {d, "clone of clone 2,2", 2, 2, true},
+	} {
+		if got := tc.r.CellMarked(tc.col, tc.row); got != tc.want {
+			t.Errorf("%s: marked %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -242,3 +242,36 @@ func BenchmarkCompact(b *testing.B) {
 		compact(p)
 	}
 }
+
+// BenchmarkHotspotsAfterWrite is /v1/hotspots' analysis at 960,000 hazards
+// (the default query, res 9, over a study area of the metro box): "cold"
+// with a fresh study area (no cell of a hazard known yet), "after write"
+// on the scene a write of one hazard derived from one already analysed.
+func BenchmarkHotspotsAfterWrite(b *testing.B) {
+	hz, p0 := big()
+	area := orb.MultiPolygon{orb.Bound{Min: orb.Point{-56.7, -35.0}, Max: orb.Point{-55.7, -34.4}}.ToPolygon()}
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			sc := &Scene{Hazards: p0, Study: NewStudy(area)}
+			if _, err := sc.Hotspots(context.Background(), HotspotQuery{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("after write", func(b *testing.B) {
+		sc := &Scene{Hazards: p0, Study: NewStudy(area)}
+		if _, err := sc.Hotspots(context.Background(), HotspotQuery{}); err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(3, 2))
+		b.ReportAllocs()
+		for b.Loop() {
+			h := hz[rng.IntN(len(hz))]
+			h.Point = orb.Point{-56.7 + rng.Float64(), -35.0 + rng.Float64()*0.6}
+			sc, _ = sc.WithHazards([]data.Hazard{h}, nil)
+			if _, err := sc.Hotspots(context.Background(), HotspotQuery{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -32,18 +32,63 @@ const (
 )
 
 // Study is the study area of the hotspot analysis: the places where a cell
-// without incidents is a real zero. It caches its cells per resolution and
-// is safe for concurrent use.
+// without incidents is a real zero. It caches, per resolution, its cells,
+// their k-ring neighbourhoods and the cell of each hazard it has counted
+// (hazards rarely move, and finding a point's H3 cell was most of an
+// analysis' time), and is safe for concurrent use.
 type Study struct {
 	area orb.MultiPolygon // nil: the bound of the incidents
 	mu   sync.Mutex
-	res  map[int][]h3.Cell
+	res  map[int]*studyRes
+}
+
+// studyRes is the study area at one resolution.
+type studyRes struct {
+	cells []h3.Cell
+	nb    *spatial.CellNeighbours // computed on first analysis
+	index map[h3.Cell]int32
+	// The cell index of each hazard last counted, by FID order: a hazard
+	// whose FID and point are the same is not located again. spare is the
+	// previous one, whose arrays the next count refills.
+	memo, spare hazardMemo
+}
+
+type hazardMemo struct {
+	fids []int64
+	pts  []orb.Point
+	at   []int32 // index into cells; −1 outside the study area
+}
+
+// hazardIter calls yield with each hazard, in FID order; yield must not
+// keep or change it.
+type hazardIter func(yield func(*data.Hazard))
+
+func sliceIter(hz []data.Hazard) hazardIter {
+	return func(yield func(*data.Hazard)) {
+		for i := range hz {
+			yield(&hz[i])
+		}
+	}
 }
 
 // NewStudy returns a study area; an empty one means "the bounding box of
 // the incidents analysed".
 func NewStudy(area orb.MultiPolygon) *Study {
-	return &Study{area: area, res: map[int][]h3.Cell{}}
+	return &Study{area: area, res: map[int]*studyRes{}}
+}
+
+// at returns the study area at res; the caller holds s.mu.
+func (s *Study) at(res int) (*studyRes, error) {
+	if r, ok := s.res[res]; ok {
+		return r, nil
+	}
+	c, err := spatial.StudyCells(s.area, res)
+	if err != nil {
+		return nil, err
+	}
+	r := &studyRes{cells: c}
+	s.res[res] = r
+	return r, nil
 }
 
 func (s *Study) cells(res int, pts []orb.Point) ([]h3.Cell, error) {
@@ -56,15 +101,81 @@ func (s *Study) cells(res int, pts []orb.Point) ([]h3.Cell, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.res[res]; ok {
-		return c, nil
-	}
-	c, err := spatial.StudyCells(s.area, res)
+	r, err := s.at(res)
 	if err != nil {
 		return nil, err
 	}
-	s.res[res] = c
-	return c, nil
+	return r.cells, nil
+}
+
+// neighbours returns the k-ring neighbourhoods of the study cells at res
+// (a study area of its own, not the incidents' bound).
+func (s *Study) neighbours(res int) (*spatial.CellNeighbours, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.at(res)
+	if err != nil {
+		return nil, err
+	}
+	if r.nb == nil {
+		if r.nb, err = spatial.NewCellNeighbours(r.cells, HotspotK); err != nil {
+			return nil, err
+		}
+	}
+	return r.nb, nil
+}
+
+// count counts the hazards each gives that sel selects into the study
+// cells at res: one CellValue per cell, in the cells' order, the hazards
+// selected and those of them outside the study area (or at a point H3
+// cannot place). The hazards come in FID order (Scene.HazardList's); those
+// the study area placed last time with the same FID and point are not
+// placed again, so after a write only the hazards written are.
+func (s *Study) count(res int, each hazardIter, sel func(*data.Hazard) bool) (values []spatial.CellValue, n, outside int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.at(res)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if r.index == nil {
+		r.index = make(map[h3.Cell]int32, len(r.cells))
+		for i, c := range r.cells {
+			r.index[c] = int32(i)
+		}
+	}
+	values = make([]spatial.CellValue, len(r.cells))
+	for i, c := range r.cells {
+		values[i].Cell = c
+	}
+	old, nw := &r.memo, &r.spare
+	nw.fids, nw.pts, nw.at = nw.fids[:0], nw.pts[:0], nw.at[:0]
+	j := 0
+	each(func(h *data.Hazard) {
+		for j < len(old.fids) && old.fids[j] < h.FID {
+			j++
+		}
+		k := int32(-1)
+		if j < len(old.fids) && old.fids[j] == h.FID && old.pts[j] == h.Point {
+			k = old.at[j]
+		} else if c, err := spatial.PointToCell(h.Point, res); err == nil {
+			if i, ok := r.index[c]; ok {
+				k = i
+			}
+		}
+		nw.fids, nw.pts, nw.at = append(nw.fids, h.FID), append(nw.pts, h.Point), append(nw.at, k)
+		if !sel(h) {
+			return
+		}
+		n++
+		if k >= 0 {
+			values[k].Value++
+		} else {
+			outside++
+		}
+	})
+	r.memo, r.spare = r.spare, r.memo
+	return values, n, outside, nil
 }
 
 // HotspotQuery selects the hazards analysed.
@@ -93,6 +204,11 @@ type HotspotResult struct {
 // and with a warning, not an error; a resolution out of range or a study
 // area of more than MaxStudyCells cells is EINVALID.
 func Hotspots(ctx context.Context, hz []data.Hazard, study *Study, q HotspotQuery) (HotspotResult, error) {
+	return hotspots(ctx, sliceIter(hz), len(hz), study, q)
+}
+
+// hotspots is Hotspots over the n hazards each gives, in FID order.
+func hotspots(ctx context.Context, each hazardIter, n int, study *Study, q HotspotQuery) (HotspotResult, error) {
 	res := q.Res
 	if res == 0 {
 		res = DefaultHotspotRes
@@ -101,16 +217,20 @@ func Hotspots(ctx context.Context, hz []data.Hazard, study *Study, q HotspotQuer
 		return HotspotResult{}, data.Errorf(data.EINVALID, "res must be an integer from %d to %d, got %d", MinHotspotRes, MaxHotspotRes, res)
 	}
 	out := HotspotResult{Res: res, K: HotspotK}
-	pts := make([]orb.Point, 0, len(hz))
-	for i := range hz {
-		h := &hz[i]
-		if (q.Category != "" && h.Category != q.Category) ||
-			(!q.Since.IsZero() && h.ReportedAt.Before(q.Since)) ||
-			(!q.Until.IsZero() && !h.ReportedAt.Before(q.Until)) {
-			continue
-		}
-		pts = append(pts, h.Point)
+	selected := func(h *data.Hazard) bool {
+		return (q.Category == "" || h.Category == q.Category) &&
+			(q.Since.IsZero() || !h.ReportedAt.Before(q.Since)) &&
+			(q.Until.IsZero() || h.ReportedAt.Before(q.Until))
 	}
+	if study != nil && len(study.area) > 0 {
+		return hotspotsInStudy(ctx, each, study, res, selected, out)
+	}
+	pts := make([]orb.Point, 0, n)
+	each(func(h *data.Hazard) {
+		if selected(h) {
+			pts = append(pts, h.Point)
+		}
+	})
 	if study == nil {
 		study = NewStudy(nil)
 	}
@@ -119,19 +239,14 @@ func Hotspots(ctx context.Context, hz []data.Hazard, study *Study, q HotspotQuer
 		return out, fmt.Errorf("hotspots: study cells: %w", err)
 	}
 	if len(cells) > MaxStudyCells {
-		return out, data.Errorf(data.EINVALID, "the study area has %d cells at res %d, more than %d: use a coarser res", len(cells), res, MaxStudyCells)
+		return out, tooManyCells(len(cells), res)
 	}
 	out.StudyCells = len(cells)
 	if err := ctx.Err(); err != nil {
 		return out, err
 	}
 	if len(cells) < 3 {
-		out.Incidents = len(pts)
-		out.Warnings = append(out.Warnings, "the study area has fewer than 3 cells at this res: no analysis")
-		if len(pts) < 30 {
-			out.Warnings = append(out.Warnings, spatial.WarnFewIncidents)
-		}
-		return out, nil
+		return fewCells(out, len(pts)), nil
 	}
 	values, outside, err := spatial.CellCounts(cells, pts)
 	if err != nil {
@@ -142,6 +257,55 @@ func Hotspots(ctx context.Context, hz []data.Hazard, study *Study, q HotspotQuer
 		return out, err
 	}
 	hs, warn, err := spatial.GetisOrdGiStar(values, HotspotK)
+	return giResult(out, hs, warn, err)
+}
+
+// hotspotsInStudy is Hotspots over a study area of its own: the cells,
+// their neighbourhoods and the hazards' cells come from the study's caches,
+// so an analysis is a count and sums over arrays.
+func hotspotsInStudy(ctx context.Context, each hazardIter, study *Study, res int, selected func(*data.Hazard) bool, out HotspotResult) (HotspotResult, error) {
+	cells, err := study.cells(res, nil)
+	if err != nil {
+		return out, fmt.Errorf("hotspots: study cells: %w", err)
+	}
+	if len(cells) > MaxStudyCells {
+		return out, tooManyCells(len(cells), res)
+	}
+	out.StudyCells = len(cells)
+	values, n, outside, err := study.count(res, each, selected)
+	if err != nil {
+		return out, fmt.Errorf("hotspots: counts: %w", err)
+	}
+	if len(cells) < 3 {
+		return fewCells(out, n), nil
+	}
+	out.Incidents, out.Outside = n-outside, outside
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
+	nb, err := study.neighbours(res)
+	if err != nil {
+		return out, fmt.Errorf("hotspots: neighbourhoods: %w", err)
+	}
+	hs, warn, err := spatial.GetisOrdGiStarWith(values, nb)
+	return giResult(out, hs, warn, err)
+}
+
+func tooManyCells(n, res int) error {
+	return data.Errorf(data.EINVALID, "the study area has %d cells at res %d, more than %d: use a coarser res", n, res, MaxStudyCells)
+}
+
+// fewCells is the result when the study area has too few cells for Gi*.
+func fewCells(out HotspotResult, incidents int) HotspotResult {
+	out.Incidents = incidents
+	out.Warnings = append(out.Warnings, "the study area has fewer than 3 cells at this res: no analysis")
+	if incidents < 30 {
+		out.Warnings = append(out.Warnings, spatial.WarnFewIncidents)
+	}
+	return out
+}
+
+func giResult(out HotspotResult, hs []spatial.HotspotCell, warn []string, err error) (HotspotResult, error) {
 	if errors.Is(err, spatial.ErrInvalidArgument) {
 		return out, data.Wrap(data.EINVALID, err, "hotspots: %v", err)
 	}

@@ -36,7 +36,30 @@ type lazyHotspots struct {
 	once  sync.Once
 	layer *hotspotLayer
 	err   error
+
+	// The analyses /v1/hotspots asked for, by query: a client paging
+	// through one gets the same cells on every page, computed once.
+	mu      sync.Mutex
+	results map[hotspotKey]*hotspotEntry
 }
+
+// hotspotKey is a HotspotQuery as a map key (times as Unix nanoseconds,
+// the resolution defaulted).
+type hotspotKey struct {
+	category     string
+	since, until int64
+	res          int
+}
+
+type hotspotEntry struct {
+	once sync.Once
+	r    HotspotResult
+	err  error
+}
+
+// maxHotspotResults bounds the analyses kept per set of hazards: each
+// holds every study cell (about 10 MB at 16× Montevideo, res 9).
+const maxHotspotResults = 8
 
 // Render encodes the tile t with the named layers, in the order named. A
 // tile with no feature in any layer is nil.
@@ -87,6 +110,22 @@ func (s *Scene) RenderIn(ctx context.Context, layers []string, t maptile.Tile, c
 		out = lw.AppendTo(out)
 	}
 	return out, nil
+}
+
+// eachHazard calls fn with each of the scene's hazards in FID order,
+// without copying them; fn must not keep or change them.
+func (s *Scene) eachHazard(fn func(*data.Hazard)) {
+	p := s.Hazards
+	if p == nil || p.base.kind != kindHazards {
+		return
+	}
+	if p.base.list != nil && len(p.over) == 0 && len(p.dead) == 0 {
+		for i := range p.base.list {
+			fn(&p.base.list[i])
+		}
+		return
+	}
+	p.eachByFID(func(e fidEntry) { fn(e.r.hz) })
 }
 
 // Bound is the lon/lat extent of what the named layers draw: hotspots
@@ -192,14 +231,58 @@ func (s *Scene) lazyHot() *lazyHotspots {
 func (s *Scene) hotspots(ctx context.Context) (*hotspotLayer, error) {
 	h := s.lazyHot()
 	h.once.Do(func() {
-		// Shared by every request of this version: one caller going away
-		// must not spoil it for the others.
-		r, err := Hotspots(context.WithoutCancel(ctx), s.HazardList(), s.Study, HotspotQuery{})
+		r, err := s.Hotspots(ctx, HotspotQuery{})
 		if err != nil {
 			h.err = err
 			return
 		}
-		h.layer, h.err = newHotspotLayer(r)
+		h.layer, h.err = newHotspotLayer(*r)
 	})
 	return h.layer, h.err
+}
+
+// Hotspots is the Gi* analysis (Hotspots) of the scene's hazards that q
+// selects, over its study area, computed once per set of hazards and query
+// and shared: the caller must not change it. An invalid query is EINVALID
+// and not kept.
+func (s *Scene) Hotspots(ctx context.Context, q HotspotQuery) (*HotspotResult, error) {
+	if q.Res == 0 {
+		q.Res = DefaultHotspotRes
+	}
+	key := hotspotKey{category: q.Category, res: q.Res}
+	if !q.Since.IsZero() {
+		key.since = q.Since.UnixNano()
+	}
+	if !q.Until.IsZero() {
+		key.until = q.Until.UnixNano()
+	}
+	h := s.lazyHot()
+	h.mu.Lock()
+	e, ok := h.results[key]
+	if !ok {
+		e = &hotspotEntry{}
+		if h.results == nil {
+			h.results = map[hotspotKey]*hotspotEntry{}
+		}
+		if len(h.results) < maxHotspotResults {
+			h.results[key] = e
+		}
+	}
+	h.mu.Unlock()
+	e.once.Do(func() {
+		// Shared by every request of this version: one caller going away
+		// must not spoil it for the others.
+		// The hazards are read where they are, not copied into a list
+		// (after a write that would be a copy of every hazard).
+		e.r, e.err = hotspots(context.WithoutCancel(ctx), s.eachHazard, s.Hazards.Len(), s.Study, q)
+	})
+	if e.err != nil {
+		h.mu.Lock()
+		if h.results[key] == e {
+			delete(h.results, key) // not kept: a later call tries again
+		}
+		h.mu.Unlock()
+		return nil, e.err
+	}
+	return &e.r, nil
 }
