@@ -164,8 +164,7 @@ func contractUnits(g *graph, vs []int32, local []int32, units []unitInfo, unitPi
 		parent[i] = int32(i)
 		weight[i] = g.w[i]
 	}
-	var find func(int32) int32
-	find = func(x int32) int32 {
+	find := func(x int32) int32 {
 		for parent[x] != x {
 			parent[x] = parent[parent[x]]
 			x = parent[x]
