@@ -36,7 +36,7 @@ func (s *batchScanner) byte(c byte) bool {
 	return false
 }
 
-// str reads a string without escapes.
+// str reads a string of printable ASCII without escapes.
 func (s *batchScanner) str() (string, bool) {
 	if !s.byte('"') {
 		return "", false
@@ -48,7 +48,9 @@ func (s *batchScanner) str() (string, bool) {
 			out := string(s.b[start:s.i])
 			s.i++
 			return out, true
-		case c == '\\' || c < 0x20:
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			// Escapes and non-ASCII (encoding/json mends invalid UTF-8)
+			// are left to encoding/json.
 			return "", false
 		}
 		s.i++
