@@ -14,6 +14,9 @@ func TestPublicRoutes(t *testing.T) {
 	want := []string{
 		"GET /", "GET /conformance", "GET /api", "GET /healthz", "GET /readyz", "GET /readyz/write",
 		"GET /assets/{file}", "GET /style.json", "GET /fonts/{fontstack}/{range}.pbf",
+		// The field page's service worker and manifest: a browser fetches
+		// them without the page's key.
+		"GET /sw.js", "GET /manifest.webmanifest",
 	}
 	var got []string
 	for _, rt := range New(Config{}).routes {
