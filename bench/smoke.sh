@@ -6,13 +6,25 @@
 # with the roles, keys and peers it needs. A peer that is not installed
 # (pg_tileserv, which no package provides) is skipped with a line saying so.
 # A script under bench/ that is not listed below fails the smoke run, so a
-# new one gets its smoke parameters when it is added.
+# new one gets its smoke parameters when it is added. The scripts that read
+# the shared OpenStreetMap data ($DATA, ../shared/data from the repository
+# by default: it is not in the repository) are skipped with a line saying
+# so where it is absent.
 #   bench/smoke.sh [script ...]    # default: all; logs in $OUT
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/wangge-bench-smoke}
+DATA=${DATA:-../shared/data}
 mkdir -p "$OUT"
-export SMOKE=1
+export SMOKE=1 DATA
+
+# needs_data NAME: the file of the shared data a script reads, if any.
+needs_data() {
+	case $1 in
+	gpmetis.sh) echo "$DATA/liechtenstein/households.csv" ;;
+	locate.sh | province.sh | tiles.sh) echo "$DATA/montevideo/households.csv" ;;
+	esac
+}
 
 # smoke_env NAME: the environment (and arguments, after --) of each script.
 smoke_env() {
@@ -43,6 +55,10 @@ for s in $scripts; do
 	if [ "$env" = unknown ]; then
 		echo "FAIL $s: no smoke parameters in bench/smoke.sh"
 		fails="$fails $s"
+		continue
+	fi
+	if need=$(needs_data "$s") && [ -n "$need" ] && [ ! -f "$need" ]; then
+		echo "SKIP $s: data not found: $need (the shared OpenStreetMap data; set DATA)"
 		continue
 	fi
 	vars=${env%%--*} args=""
