@@ -85,8 +85,9 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, h handlerFun
 		}
 		// The write is done: a failure to save its answer is logged, and
 		// a replay finds the claim (the write's target) instead.
-		if _, err := data.Audited(context.WithoutCancel(ctx), s.store, "", func(tx data.Tx) ([]data.AuditEntry, error) {
-			return nil, tx.SaveIdempotency(ctx, saved)
+		wctx := context.WithoutCancel(ctx)
+		if _, err := data.Audited(wctx, s.store, "", func(tx data.Tx) ([]data.AuditEntry, error) {
+			return nil, tx.SaveIdempotency(wctx, saved)
 		}); err != nil {
 			s.log.WarnContext(ctx, "answer to an Idempotency-Key not saved", "key", key, "err", err)
 		}
