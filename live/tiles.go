@@ -81,27 +81,39 @@ func (s *Service) TileIn(ctx context.Context, layers []string, t maptile.Tile, c
 	})
 }
 
-// shapes refreshes the polygon layers from the areas and plan when either
-// changed; it reports whether they did. The caller holds ts.mu.
-func (s *Service) shapes(ts *tileState) bool {
+// reshaped says which polygon layers shapes rebuilt.
+type reshaped struct{ grids, areas, study bool }
+
+// shapes refreshes the polygon layers whose source changed: the grids when
+// the plan or its staff did, the areas when the areas did, and the
+// hotspots' study area when what it is drawn from did (the leaf areas, or
+// the plan where there are none). Only those: a plan published rebuilds
+// the grids alone, and the study keeps the cells it has counted. The
+// caller holds ts.mu.
+func (s *Service) shapes(ts *tileState) reshaped {
 	plan, areas, staff := s.published.Load(), s.areas.Load(), s.Staffed()
-	changed := false
-	if plan != ts.plan || staff != ts.staff || ts.grids == nil {
-		ts.plan, ts.staff, ts.grids, changed = plan, staff, nil, true
+	var r reshaped
+	planChanged := plan != ts.plan
+	if planChanged || staff != ts.staff || ts.grids == nil {
+		r.grids = true
+		ts.plan, ts.staff, ts.grids = plan, staff, nil
 		if plan != nil {
 			ts.grids = tiles.NewPolygons(tiles.GridFeatures(withWorkers(plan, staff)))
 		}
 	}
-	if areas != ts.area || ts.areas == nil || changed {
-		ts.area, changed = areas, true
-		var list []data.Area
-		if areas != nil {
-			list = areas.List
-		}
+	var list []data.Area
+	if areas != nil {
+		list = areas.List
+	}
+	if areas != ts.area || ts.areas == nil {
+		ts.area, r.areas = areas, true
 		ts.areas = tiles.NewPolygons(tiles.AreaFeatures(list))
+	}
+	if r.areas || ts.study == nil || (planChanged && len(leafAreas(list)) == 0) {
+		r.study = true
 		ts.study = tiles.NewStudy(studyArea(list, plan))
 	}
-	return changed
+	return r
 }
 
 // withWorkers is the plan with each grid's worker named as the map labels
@@ -159,11 +171,20 @@ func (s *Service) updateScene(d *sceneDelta) {
 	}
 	next := ts.scene
 	var dirty []tiles.Dirty
-	if d.shapes && s.shapes(ts) {
-		next = &tiles.Scene{Version: next.Version + 1, Grids: ts.grids, Areas: ts.areas, Study: ts.study,
-			Hazards: next.Hazards, Cameras: next.Cameras}
-		dirty = append(dirty, tiles.Dirty{Layer: tiles.LayerGrids, All: true}, tiles.Dirty{Layer: tiles.LayerAreas, All: true},
-			tiles.Dirty{Layer: tiles.LayerHotspots, All: true})
+	if r := (reshaped{}); d.shapes {
+		if r = s.shapes(ts); r.grids || r.areas || r.study {
+			next = &tiles.Scene{Version: next.Version + 1, Grids: ts.grids, Areas: ts.areas, Study: ts.study,
+				Hazards: next.Hazards, Cameras: next.Cameras}
+		}
+		if r.grids {
+			dirty = append(dirty, tiles.Dirty{Layer: tiles.LayerGrids, All: true})
+		}
+		if r.areas {
+			dirty = append(dirty, tiles.Dirty{Layer: tiles.LayerAreas, All: true})
+		}
+		if r.study {
+			dirty = append(dirty, tiles.Dirty{Layer: tiles.LayerHotspots, All: true})
+		}
 	}
 	if len(d.hazardPuts)+len(d.hazardDels) > 0 {
 		var dd []tiles.Dirty
@@ -182,10 +203,23 @@ func (s *Service) updateScene(d *sceneDelta) {
 	ts.cache.Invalidate(dirty...)
 }
 
-// studyArea is where the hotspot analysis counts zeros: the leaf areas
-// (those no other area names as parent), else the published grids, else
-// nothing (then the incidents' bounding box).
+// studyArea is where the hotspot analysis counts zeros: the leaf areas,
+// else the published grids, else nothing (then the incidents' bounding
+// box).
 func studyArea(areas []data.Area, plan *Plan) orb.MultiPolygon {
+	mp := leafAreas(areas)
+	if len(mp) == 0 && plan != nil {
+		for _, g := range plan.Plan.Grids {
+			mp = append(mp, g.Geometry...)
+		}
+	}
+	return mp
+}
+
+// leafAreas is the union of the areas no other area names as parent; empty
+// when there are none (no areas, or parent codes in a cycle written by
+// psql).
+func leafAreas(areas []data.Area) orb.MultiPolygon {
 	parents := map[string]bool{}
 	for _, a := range areas {
 		parents[a.ParentCode] = true
@@ -194,11 +228,6 @@ func studyArea(areas []data.Area, plan *Plan) orb.MultiPolygon {
 	for _, a := range areas {
 		if !parents[a.Code] {
 			mp = append(mp, a.Geometry...)
-		}
-	}
-	if len(mp) == 0 && plan != nil {
-		for _, g := range plan.Plan.Grids {
-			mp = append(mp, g.Geometry...)
 		}
 	}
 	return mp

@@ -51,7 +51,7 @@ var (
 // within a second in locate, nearby, a decoded hazards tile and the grid
 // statistics, and agree with /collections and with the file itself.
 func TestConvergeGeoPackage(t *testing.T) {
-	bin := buildWangge(t)
+	bin := buildShipped(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "converge.gpkg")
 	srv := startReplica(t, bin, "serve", db, "--demo", "--anonymous", "planner")

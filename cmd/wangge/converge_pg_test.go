@@ -472,7 +472,7 @@ func (c *pgPair) both() []*replica { return []*replica{c.a, c.b} }
 func startPostGISPair(t *testing.T, prefix string) *pgPair {
 	t.Helper()
 	url := storetest.PostgresSchema(t)
-	c := &pgPair{bin: buildWangge(t), url: url}
+	c := &pgPair{bin: buildShipped(t), url: url}
 	b := make([]byte, 3)
 	rand.Read(b)
 	c.apps = [2]string{prefix + "-a-" + hex.EncodeToString(b), prefix + "-b-" + hex.EncodeToString(b)}

@@ -173,7 +173,7 @@ func bySource(src string) func(change) bool {
 }
 
 func TestStreamGeoPackage(t *testing.T) {
-	bin := buildWangge(t)
+	bin := buildShipped(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "stream.gpkg")
 	srv := startReplica(t, bin, "serve", db, "--demo", "--anonymous", "planner")
