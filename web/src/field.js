@@ -265,11 +265,7 @@ export class Field {
         [t("field.parents"), parents],
         g ? [t("field.toEdge"), metres(loc.distance_to_boundary_m)] : null,
       ]),
-      this.list(t("field.eventsWithin", { r: radius }), hz, (p) => {
-        const s = el("span", { class: "swatch" });
-        s.style.setProperty("background", statusColours[p.status] || "#666");
-        return [s, t("field.nearEvent", { category: categoryLabel(tax, p.category, lang), s: p.severity, state: statusLabel(p.status) }), el("small", {}, ` ${shortDate(p.reported_at)}`)];
-      }),
+      this.list(t("field.eventsWithin", { r: radius }), hz, (p) => this.nearEvent(p)),
       this.list(t("field.camerasWithin", { r: radius }), cams, (p) => [t("field.nearCamera", {
         id: p.source_id || p.id || "", state: ["online", "offline"].includes(p.status) ? t(`camera.${p.status}`) : p.status, az: Math.round(p.azimuth), range: Math.round(p.range_m),
       })]),
@@ -286,6 +282,8 @@ export class Field {
     const t0 = performance.now();
     const loc = await this.ctx.offline.locate(lon, lat, crs);
     const ms = performance.now() - t0;
+    const radius = Number($("#radius").value) || 300;
+    const hz = loc ? await this.ctx.offline.nearby(lon, lat, crs, radius) : null;
     if (seq !== this.seq) return null;
     if (!loc) {
       out.replaceChildren(el("p", { id: "field-offline", class: "note" }, t("offline.noGrids")));
@@ -301,6 +299,8 @@ export class Field {
         : el("h3", { id: "field-grid", dataset: { code: "", where: "device" } }, t("offline.outsideKept")),
       el("p", { id: "field-offline", class: "note" }, t("offline.locatedHere", { ms: ms.toFixed(1) })),
       g ? kvTable([[t("grid.households"), num(g.households)], [t("field.area"), t("unit.ha", { v: num(g.area_m2 / 1e4) })]]) : "",
+      // Nearby from the events kept: the worker's own, not everyone's.
+      this.list(t("offline.keptEventsWithin", { r: radius }), hz, (p) => this.nearEvent(p)) || "",
     );
     return loc.point;
   }
@@ -310,6 +310,14 @@ export class Field {
     const feats = [{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: p } }];
     if (radius) feats.push(circle(p, radius));
     this.map.getSource("pick").setData({ type: "FeatureCollection", features: feats });
+  }
+
+  /** One event of a nearby list. */
+  nearEvent(p) {
+    const { tax, lang } = this.ctx;
+    const s = el("span", { class: "swatch" });
+    s.style.setProperty("background", statusColours[p.status] || "#666");
+    return [s, t("field.nearEvent", { category: categoryLabel(tax, p.category, lang), s: p.severity, state: statusLabel(p.status) }), el("small", {}, ` ${shortDate(p.reported_at)}`)];
   }
 
   list(title, fc, describe) {

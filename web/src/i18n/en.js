@@ -481,6 +481,8 @@ export default {
   "offline.kept": "Kept on this device: {grids} grids, {tiles} map tiles (zoom {zooms}), {events} open events, categories {taxonomy}; refreshed {at}.",
   "offline.taxonomyYes": "yes",
   "offline.taxonomyNo": "no",
+  "offline.eventsCapped": "Only the {max} most recent events were kept (open ones first).",
+  "offline.keptEventsWithin": "Your kept open events within {r} m (no signal)",
   "offline.tilesCapped": "Only the first {max} tiles were kept.",
   "offline.noGrids": "No signal, and no grids kept on this device: keep your work while online to locate without signal.",
   "offline.outsideKept": "Not in any of the grids kept on this device",

@@ -481,6 +481,8 @@ export default {
   "offline.kept": "本设备已保存：{grids} 个网格、{tiles} 张地图瓦片（缩放级别 {zooms}）、{events} 个未办结事件、事件分类（{taxonomy}）；更新于 {at}。",
   "offline.taxonomyYes": "有",
   "offline.taxonomyNo": "无",
+  "offline.eventsCapped": "只保存了最近的 {max} 个事件（未办结的优先）。",
+  "offline.keptEventsWithin": "本设备保存的 {r} 米内未办结事件（无信号）",
   "offline.tilesCapped": "只保存了前 {max} 张瓦片。",
   "offline.noGrids": "无信号，且本设备未保存网格：请在有网络时保存工作，以便离线定位。",
   "offline.outsideKept": "不在本设备保存的任何网格内",
