@@ -76,9 +76,12 @@ func parseHookURL(raw string) (*url.URL, error) {
 // for changes when no wake came.
 const hookPoll = 500 * time.Millisecond
 
-// HookRender gives the messages a feed entry makes for w (none when w's
-// filter or role leaves it out). It reads the views, which show the entry.
-type HookRender func(w data.Webhook, c data.Change) []HookMessage
+// HookRender returns, for subscription w, what gives the messages a feed
+// entry makes for it (none when w's filter or role leaves it out), reading
+// the views, which show the entry. It is called once per read of the feed,
+// so that w's filter is resolved once for a batch of entries, not per
+// entry.
+type HookRender func(w data.Webhook) func(c data.Change) []HookMessage
 
 // RunWebhooks delivers until ctx is done, rendering with render.
 func (s *Service) RunWebhooks(ctx context.Context, render HookRender) {
@@ -232,9 +235,10 @@ func (d *deliverer) run(ctx context.Context, id string) {
 		// by the store's commits, and a crash sends again at most what
 		// followed the last record (receivers deduplicate by Seq).
 		pos, recorded, failed := w.Cursor, time.Now(), false
+		render := d.render(w)
 		for _, c := range changes {
 			if c.Layer != data.FeedKeys {
-				for _, m := range d.render(w, c) {
+				for _, m := range render(c) {
 					if !d.deliver(ctx, &w, c.Seq, m, pos) {
 						failed = true
 						break
