@@ -437,11 +437,8 @@ func (s *Service) CreateWebhook(ctx context.Context, actor string, w data.Webhoo
 func (s *Service) UpdateWebhook(ctx context.Context, actor, id, ifMatch string, change func(*data.Webhook) error) (data.Webhook, error) {
 	var w data.Webhook
 	_, err := data.Audited(ctx, s.store, actor, func(tx data.Tx) ([]data.AuditEntry, error) {
-		before, err := tx.WebhookForUpdate(ctx, id)
+		before, err := holdRecord(ctx, id, ifMatch, "webhook "+id, tx.WebhookForUpdate, WebhookETag)
 		if err != nil {
-			return nil, err
-		}
-		if err := preconditionOf(ifMatch, WebhookETag(before), "webhook "+id); err != nil {
 			return nil, err
 		}
 		w = before
@@ -471,11 +468,8 @@ func (s *Service) UpdateWebhook(ctx context.Context, actor, id, ifMatch string, 
 // DeleteWebhook removes subscription id; ifMatch as UpdateWebhook.
 func (s *Service) DeleteWebhook(ctx context.Context, actor, id, ifMatch string) error {
 	_, err := data.Audited(ctx, s.store, actor, func(tx data.Tx) ([]data.AuditEntry, error) {
-		before, err := tx.WebhookForUpdate(ctx, id)
+		before, err := holdRecord(ctx, id, ifMatch, "webhook "+id, tx.WebhookForUpdate, WebhookETag)
 		if err != nil {
-			return nil, err
-		}
-		if err := preconditionOf(ifMatch, WebhookETag(before), "webhook "+id); err != nil {
 			return nil, err
 		}
 		if err := tx.DeleteWebhook(ctx, id); err != nil {
