@@ -304,11 +304,12 @@ export function addLayers(map, { tiles, target, basemap, base, lang }) {
     map.addSource(id, { type: "geojson", data: emptyFC() });
   }
   const add = (l) => map.addLayer(l);
-  // Over a chosen base map the streets' fill lets its streets and names show.
+  // Over a chosen base map the fills are lighter, so that its streets and
+  // names show through.
   add({ id: "areas-fill", type: "fill", ...from("areas"), filter: ["==", ["get", "level"], 1],
     paint: { "fill-color": "#e9e4d6", "fill-opacity": base ? 0.25 : 0.9 } });
   add({ id: "grids-fill", type: "fill", ...from("grids"),
-    paint: { "fill-color": gridFillColour(target), "fill-opacity": 0.55 } });
+    paint: { "fill-color": gridFillColour(target), "fill-opacity": base ? 0.4 : 0.55 } });
   add({ id: "hotspots-fill", type: "fill", source: "hotspots", layout: { visibility: "none" },
     paint: { "fill-color": ["match", ["get", "bin"], ...hotspotBins.flatMap(([b, c]) => [b, c]), "#ffffff"], "fill-opacity": 0.7 } });
   add({ id: "plan-fill", type: "fill", source: "plan", layout: { visibility: "none" },
