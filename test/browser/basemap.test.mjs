@@ -275,6 +275,17 @@ test("Tianditu: chosen with the switch and a key; its tiles carry the key, wangg
       await page.screenshot({ path: join(outDir, "basemap-tianditu.png") });
     });
 
+    await t.test("an address naming Tianditu without a key asks for it", async () => {
+      const before = tiles.tianditu.length;
+      await page.goto(`${base}/?basemap=tianditu`, { waitUntil: "load" });
+      await page.waitForSelector("#tk-dialog[open]", { timeout: 30_000 });
+      assert.equal(tiles.tianditu.length, before, "Tianditu asked for without a key");
+      await page.fill("#tk-form input[name=tk]", tk);
+      await Promise.all([page.waitForURL(/tk=/, { timeout: 15_000 }), page.click("#tk-form button[value=save]")]);
+      await ready(page);
+      assert.ok(tiles.tianditu.length > before);
+    });
+
     await t.test("none again, and kept", async () => {
       await Promise.all([page.waitForURL(/basemap=none/, { timeout: 15_000 }), page.selectOption("#basemap", "")]);
       await ready(page);

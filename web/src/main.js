@@ -158,7 +158,11 @@ async function start() {
   const have = await routes();
   // The chosen base map, from the server's style: its tiles, and the CRS
   // the page draws in over it (GCJ-02 over AMap). Without it, WGS 84.
-  const base = choice.name ? await loadBasemap(choice).catch((e) => (showError(t("basemap.label"), e), null)) : null;
+  // Tianditu without a key (an address without tk): ask for it rather
+  // than show the style's refusal.
+  const needKey = choice.name === "tianditu" && !choice.tk;
+  if (needKey) $("#tk-dialog").showModal();
+  const base = choice.name && !needKey ? await loadBasemap(choice).catch((e) => (showError(t("basemap.label"), e), null)) : null;
   const crs = base ? base.crs : "wgs84";
   window.wangge.crs = crs;
   // Who the key is (its role, its worker) and the taxonomy of events; both
