@@ -273,6 +273,12 @@ test("Tianditu: chosen with the switch and a key; its tiles carry the key, wangg
       const attribution = await page.textContent(".maplibregl-ctrl-attrib");
       assert.match(attribution, /天地图/);
       await page.screenshot({ path: join(outDir, "basemap-tianditu.png") });
+      // The layer switch hides both of Tianditu's layers (streets, names).
+      const shown = () => page.evaluate(() => ["basemap", "basemap-1"].map((id) => window.wangge.map.getLayoutProperty(id, "visibility") ?? "visible"));
+      await page.uncheck("#layer-toggles input[data-layer=basemap]");
+      assert.deepEqual(await shown(), ["none", "none"]);
+      await page.check("#layer-toggles input[data-layer=basemap]");
+      assert.deepEqual(await shown(), ["visible", "visible"]);
     });
 
     await t.test("an address naming Tianditu without a key asks for it", async () => {
