@@ -36,6 +36,7 @@ web/node_modules/.package-lock.json: web/package-lock.json
 browsertest: web build test/browser/node_modules/.package-lock.json
 	node --test web/test/
 	WANGGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/browser/map.test.mjs
+	WANGGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/browser/basemap.test.mjs
 
 test/browser/node_modules/.package-lock.json: test/browser/package-lock.json
 	npm ci --prefix test/browser --no-audit --no-fund

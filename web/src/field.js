@@ -47,7 +47,7 @@ export class Field {
       }
       const lon = Number(m[1]), lat = Number(m[2]);
       this.locate(lon, lat, t("field.typedPoint", { crs: form.crs.selectedOptions[0].textContent }), form.crs.value).then((p) => {
-        if (p) this.map.flyTo({ center: p, zoom: Math.max(this.map.getZoom(), 15) });
+        if (p) this.map.flyTo({ center: this.ctx.toMap(p), zoom: Math.max(this.map.getZoom(), 15) });
       });
     });
     this.reportForm();
@@ -62,7 +62,8 @@ export class Field {
   }
 
   click(e) {
-    this.locate(e.lngLat.lng, e.lngLat.lat, t("field.tappedPoint"));
+    // A point on the map is in the map's CRS (GCJ-02 over AMap): the server converts it.
+    this.locate(e.lngLat.lng, e.lngLat.lat, t("field.tappedPoint"), this.ctx.crs);
   }
 
   /** A worker's name for people: "name (id)", or the id when unknown. */
@@ -189,7 +190,7 @@ export class Field {
         const crs = $("#geo-crs").value || "wgs84";
         const { longitude: lon, latitude: lat, accuracy } = pos.coords;
         this.locate(lon, lat, t("field.yourLocation", { acc: formatNumber(Math.round(accuracy)), crs: crsNames[crs] }), crs).then((p) => {
-          if (p) this.map.flyTo({ center: p, zoom: Math.max(this.map.getZoom(), 15) });
+          if (p) this.map.flyTo({ center: this.ctx.toMap(p), zoom: Math.max(this.map.getZoom(), 15) });
         });
       },
       (err) => {
@@ -209,7 +210,7 @@ export class Field {
   async locate(lon, lat, what, crs = "wgs84") {
     const seq = ++this.seq;
     const out = $("#field-result");
-    if (crs === "wgs84") this.mark([lon, lat]);
+    if (crs === "wgs84" || crs === this.ctx.crs) this.markIn([lon, lat], crs);
     this.setPoint({ lon, lat, crs, what });
     out.replaceChildren(el("p", { class: "note" }, t("field.lookingUp", { lon: lon.toFixed(6), lat: lat.toFixed(6) })));
     const { have, offline } = this.ctx;
@@ -307,6 +308,12 @@ export class Field {
 
   /** Marks a WGS 84 point, and the search circle when radius is given. */
   mark(p, radius) {
+    this.markIn(this.ctx.toMap(p), this.ctx.crs, radius);
+  }
+
+  /** Marks a point given in crs, which is WGS 84 or the map's own. */
+  markIn(p, crs, radius) {
+    if (crs !== this.ctx.crs) p = this.ctx.toMap(p);
     const feats = [{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: p } }];
     if (radius) feats.push(circle(p, radius));
     this.map.getSource("pick").setData({ type: "FeatureCollection", features: feats });

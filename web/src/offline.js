@@ -130,7 +130,8 @@ export class Offline {
       const taxonomy = this.ctx.have.has("GET /v1/taxonomy") ? await api("v1/taxonomy") : null;
       const tiles = await this.keepTiles(grids);
       // The page's own start-up reads, so that it opens offline with them.
-      await this.keepURLs(["api", "v1/me", "v1/taxonomy", "tiles/areas,grids.json", "collections/areas/items?limit=10000"]);
+      // (In the map's CRS: over AMap they are asked for in GCJ-02.)
+      await this.keepURLs(["api", "v1/me", "v1/taxonomy", this.ctx.tilesPath || "tiles/areas,grids.json", this.ctx.areasPath || "collections/areas/items?limit=10000"]);
       await putKept("grids", grids);
       await putKept("events", events);
       await putKept("taxonomy", taxonomy);
@@ -178,11 +179,13 @@ export class Offline {
   async keepTiles(grids) {
     const { tiles: tj } = this.ctx;
     if (!tj || !grids.length || !globalThis.caches) return { n: 0, complete: false, zooms: [] };
-    const spec = await api("tiles/areas,grids.json");
+    const spec = await api(this.ctx.tilesPath || "tiles/areas,grids.json");
     const tmpl = spec.tiles && spec.tiles[0];
     if (!tmpl) return { n: 0, complete: false, zooms: [] };
     const minz = Math.max(tileZooms[0], spec.minzoom ?? 0), maxz = Math.min(tileZooms[1], spec.maxzoom ?? 22);
-    const { tiles, complete } = tilesFor(new GridIndex(grids).boxes(), minz, maxz, maxTiles);
+    // The tiles the map asks for: over AMap those of the grids' GCJ-02 boxes.
+    const boxes = new GridIndex(grids).boxes().map(([w, s, e, n]) => [...this.ctx.toMap([w, s]), ...this.ctx.toMap([e, n])]);
+    const { tiles, complete } = tilesFor(boxes, minz, maxz, maxTiles);
     const cache = await caches.open(dataCache);
     let n = 0, next = 0;
     const one = async () => {
