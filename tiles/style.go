@@ -51,6 +51,18 @@ func Style(baseURL, sourceURL string, basemap *BaseMap, bounds orb.Bound, ok boo
 		layer("areas-fill", "fill", LayerAreas, []any{"==", []any{"get", "level"}, 1}, map[string]any{
 			"fill-color": "#e9e4d6", "fill-opacity": 0.8}),
 		layer("grids-fill", "fill", LayerGrids, nil, map[string]any{"fill-color": gridFill(risk), "fill-opacity": 0.45}),
+		// Streets over the grids' fill and under their lines: a worker
+		// reads where the grid ends from the street it follows.
+		layer("streets-line", "line", LayerStreets, nil, map[string]any{
+			"line-color": []any{"match", []any{"get", "kind"}, "water", "#6baed6", "rail", "#707070", "#b8b0a0"},
+			"line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"},
+				10, []any{"match", []any{"get", "class"}, []any{"motorway", "trunk", "primary", "river", "canal"}, 1.5, 0.5},
+				16, []any{"match", []any{"get", "class"}, []any{"motorway", "trunk", "primary", "river", "canal"}, 5,
+					[]any{"secondary", "tertiary"}, 4, 2.5}}}),
+		layer("units-fill", "fill", LayerUnits, isPolygon, map[string]any{
+			"fill-color": "#8c6bb1", "fill-opacity": 0.25, "fill-outline-color": "#6a51a3"}),
+		layer("units", "circle", LayerUnits, []any{"==", []any{"geometry-type"}, "Point"}, map[string]any{
+			"circle-color": "#6a51a3", "circle-radius": 3.5, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1}),
 		layer("grids-line", "line", LayerGrids, nil, map[string]any{
 			"line-color": "#3b3b3b", "line-opacity": 0.8,
 			"line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 0.3, 14, 1, 18, 2}}),
