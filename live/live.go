@@ -195,6 +195,9 @@ func (s *Service) Load(ctx context.Context) error {
 	if err := s.reloadRoster(ctx); err != nil {
 		return err
 	}
+	if err := s.reloadStreetLayers(ctx); err != nil {
+		return err
+	}
 	s.restaff()
 	s.rebuildScene()
 	s.tiles.cache.Invalidate(tiles.Dirty{All: true})
