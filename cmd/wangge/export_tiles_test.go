@@ -205,7 +205,7 @@ func TestExportTiles(t *testing.T) {
 	addr := serveStore(t, db, "--archive-url", "/archives/demo.pmtiles")
 	dir := t.TempDir()
 	pm, mb := filepath.Join(dir, "demo.pmtiles"), filepath.Join(dir, "demo.mbtiles")
-	layers := "areas,grids,hotspots,hazards"
+	layers := "areas,streets,grids,hotspots,hazards"
 	base := "http://" + addr + "/tiles/" + layers
 
 	code, out, errs := runCLI(t, "export", "--format", "pmtiles", pm, "--db", db, "--maxzoom", "13", "--progress")
@@ -222,7 +222,7 @@ func TestExportTiles(t *testing.T) {
 		ids = append(ids, l.(map[string]any)["id"].(string))
 	}
 	if strings.Join(ids, ",") != layers {
-		t.Errorf("vector_layers %v, want %s (the default: no cameras)", ids, layers)
+		t.Errorf("vector_layers %v, want %s (the default: no cameras, no units)", ids, layers)
 	}
 	bound := h.Bounds
 	all := checkTiles(t, "pmtiles", base, bound, 0, 13, pmTiles)
