@@ -109,6 +109,32 @@ type gridSummary struct {
 	DeviationPct float64 `json:"deviation_pct"`
 	AreaM2       float64 `json:"area_m2"`
 	Cells        int     `json:"cells"`
+	// StreetSharePct is the share of the grid's boundary with the other
+	// grids of its parent within 20 m of a street (the report's
+	// street_share_pct, per grid); absent without streets or without
+	// such a boundary.
+	StreetSharePct *float64 `json:"street_share_pct,omitempty"`
+}
+
+// gridStreetShares is each grid's street share of p (gridgen.StreetShares
+// over the stored streets, as they are now); nil when there are no
+// streets.
+func (s *Server) gridStreetShares(r *http.Request, p data.Plan) ([]*float64, error) {
+	streets, err := s.store.Streets(r.Context())
+	if err != nil || len(streets) == 0 {
+		return nil, err
+	}
+	shares := gridgen.StreetShares(p.Grids, streets)
+	if shares == nil {
+		return nil, nil
+	}
+	out := make([]*float64, len(shares))
+	for i, sh := range shares {
+		if pct, ok := sh.Pct(); ok {
+			out[i] = &pct
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) summarize(r *http.Request, p data.Plan, withGrids bool) planSummary {
@@ -184,7 +210,15 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, "application/json", s.summarize(r, p, true))
+	sum := s.summarize(r, p, true)
+	shares, err := s.gridStreetShares(r, p)
+	if err != nil {
+		return err
+	}
+	for i := range shares {
+		sum.Grids[i].StreetSharePct = shares[i]
+	}
+	return writeJSON(w, http.StatusOK, "application/json", sum)
 }
 
 func (s *Server) planGrids(w http.ResponseWriter, r *http.Request) error {
