@@ -130,11 +130,14 @@ const LabelFont = "DejaVu Sans"
 // a 0.5 km² grid is ~100 px wide, room for a 15-digit code at 11 px;
 // smaller grids get theirs at z15 as collision lets them in. Streets
 // (several km²) from z11, communities (1–3 km²) from z13, workers from z16.
+// Street names along their lines from z15, where a residential street is
+// long enough on screen to carry one.
 const (
-	labelZoomStreet    = 11
-	labelZoomCommunity = 13
-	labelZoomGrid      = 14
-	labelZoomWorker    = 16
+	labelZoomStreetName = 15
+	labelZoomStreet     = 11
+	labelZoomCommunity  = 13
+	labelZoomGrid       = 14
+	labelZoomWorker     = 16
 )
 
 // labelLayers are the grids' labels (name, code and, from
@@ -152,6 +155,11 @@ func labelLayers(src string) []any {
 		map[string]any{"id": "grids-label", "type": "symbol", "source": src, "source-layer": LayerGrids, "minzoom": labelZoomGrid,
 			"layout": map[string]any{"text-field": gridText, "text-font": font, "text-size": 11, "text-max-width": 12, "text-padding": 4},
 			"paint":  map[string]any{"text-color": "#303030", "text-halo-color": "#ffffff", "text-halo-width": 1.5}},
+		map[string]any{"id": "streets-label", "type": "symbol", "source": src, "source-layer": LayerStreets, "minzoom": labelZoomStreetName,
+			"filter": []any{"has", "name"},
+			"layout": map[string]any{"text-field": []any{"get", "name"}, "text-font": font, "text-size": 10,
+				"symbol-placement": "line", "text-max-angle": 30},
+			"paint": map[string]any{"text-color": "#5c5c5c", "text-halo-color": "#ffffff", "text-halo-width": 1.2}},
 		map[string]any{"id": "areas-label", "type": "symbol", "source": src, "source-layer": LayerAreas, "minzoom": labelZoomStreet,
 			"filter": []any{"any", []any{"==", []any{"get", "level"}, 1}, []any{">=", []any{"zoom"}, labelZoomCommunity}},
 			"layout": map[string]any{"text-field": []any{"coalesce", []any{"get", "name"}, []any{"get", "code"}}, "text-font": font,
