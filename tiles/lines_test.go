@@ -9,6 +9,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/spatial"
 )
 
 // streetScene is a primary road running east–west through Vaduz, wiggling
@@ -149,5 +150,36 @@ func TestStreetMinZoom(t *testing.T) {
 		if got := StreetMinZoom(tc.kind, tc.class); got != tc.z {
 			t.Errorf("StreetMinZoom(%q, %q) = %d, want %d", tc.kind, tc.class, got, tc.z)
 		}
+	}
+}
+
+// TestStreetTilesGCJ02: a street in Beijing drawn in GCJ-02 is the same
+// line moved by the offset (some 140 m north here, hundreds of tile units
+// at z14; both are clipped at the same tile edge, so the start moves north
+// only), not dropped by the search box or the clip.
+func TestStreetTilesGCJ02(t *testing.T) {
+	at := orb.Point{116.397, 39.915}
+	st := []data.Street{{FID: 1, ID: "w1", Kind: data.StreetRoad, Class: "primary",
+		Geometry: orb.MultiLineString{{{116.370, 39.915}, {116.424, 39.9151}}}}}
+	sc := &Scene{Streets: NewLines(StreetFeatures(st))}
+	tile := maptile.At(spatial.GCJ02.FromWGS84(at), 14)
+	first := func(c spatial.CRS) Point {
+		b, err := sc.RenderIn(context.Background(), []string{LayerStreets}, tile, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls, err := decodeTile(b)
+		if err != nil || len(ls) != 1 || len(ls[0].Features) != 1 {
+			t.Fatalf("%v: %d layers, err %v", c, len(ls), err)
+		}
+		parts, err := decodeGeometry(ls[0].Features[0].Type, ls[0].Features[0].Geometry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return parts[0][0]
+	}
+	w, g := first(spatial.WGS84), first(spatial.GCJ02)
+	if d := math.Hypot(float64(g.X-w.X), float64(g.Y-w.Y)); d < 50 {
+		t.Errorf("GCJ-02 line starts at %v, WGS 84 at %v: not shifted", g, w)
 	}
 }
