@@ -116,17 +116,14 @@ type gridSummary struct {
 	StreetSharePct *float64 `json:"street_share_pct,omitempty"`
 }
 
-// gridStreetShares is each grid's street share of p (gridgen.StreetShares
-// over the stored streets, as they are now); nil when there are no
-// streets.
+// gridStreetShares is each grid's street share of p in percent
+// (gridgen.StreetShares over the stored streets, kept by live per plan);
+// nil when there are no streets, a nil entry for a grid that shares no
+// boundary with another of its parent.
 func (s *Server) gridStreetShares(r *http.Request, p data.Plan) ([]*float64, error) {
-	streets, err := s.store.Streets(r.Context())
-	if err != nil || len(streets) == 0 {
+	shares, err := s.live.StreetShares(r.Context(), p)
+	if err != nil || shares == nil {
 		return nil, err
-	}
-	shares := gridgen.StreetShares(p.Grids, streets)
-	if shares == nil {
-		return nil, nil
 	}
 	out := make([]*float64, len(shares))
 	for i, sh := range shares {

@@ -110,6 +110,8 @@ type Service struct {
 	jobs jobs
 	// stream hands each applied change to its subscribers (stream.go).
 	stream streamState
+	// shares keeps the grids' street shares of recent plans (streets.go).
+	shares shareCache
 
 	// storeSeq is the feed's last Seq as the follower last read it.
 	storeSeq atomic.Int64

@@ -2,8 +2,10 @@ package live
 
 import (
 	"context"
+	"sync"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/gridgen"
 	"github.com/wangge/wangge/tiles"
 )
 
@@ -70,3 +72,59 @@ const (
 	feedStreets = string(data.LayerStreets)
 	feedUnits   = string(data.LayerUnits)
 )
+
+// shareCache keeps the grids' street shares of the last plans asked for,
+// with the streets layer they were measured against: measuring walks every
+// shared boundary in 5 m pieces (a second or more for a city of thousands
+// of grids), and the planner's comparison asks for two plans at a time.
+type shareCache struct {
+	mu      sync.Mutex
+	entries []shareEntry // most recently used last
+}
+
+type shareEntry struct {
+	plan    int64
+	streets *tiles.Lines // the tile layer of the streets measured against: a new one on every change
+	shares  []gridgen.GridStreetShare
+}
+
+// maxShareEntries bounds the plans whose shares are kept: 16 bytes a
+// grid, so the bound is for deployments that open many plans.
+const maxShareEntries = 8
+
+// StreetShares returns each grid's share of boundary along streets for
+// the stored plan p (gridgen.StreetShares against the stored streets), in
+// the order of p.Grids; nil when there are no streets. A stored plan's
+// grids do not change, so the shares are kept per plan until the streets
+// do (the views reload them on any change).
+func (s *Service) StreetShares(ctx context.Context, p data.Plan) ([]gridgen.GridStreetShare, error) {
+	cur := s.Scene().Streets
+	if cur.Len() == 0 {
+		return nil, nil
+	}
+	c := &s.shares
+	c.mu.Lock()
+	for i, e := range c.entries {
+		if e.plan == p.ID && e.streets == cur && p.ID != 0 {
+			c.entries = append(append(c.entries[:i:i], c.entries[i+1:]...), e)
+			c.mu.Unlock()
+			return e.shares, nil
+		}
+	}
+	c.mu.Unlock()
+	streets, err := s.store.Streets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	shares := gridgen.StreetShares(p.Grids, streets)
+	if p.ID == 0 {
+		return shares, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = append(c.entries, shareEntry{plan: p.ID, streets: cur, shares: shares})
+	if len(c.entries) > maxShareEntries {
+		c.entries = c.entries[len(c.entries)-maxShareEntries:]
+	}
+	return shares, nil
+}

@@ -63,3 +63,34 @@ func TestStreetTilesFollowFeed(t *testing.T) {
 		t.Fatal("the street's tile still cached after it was deleted")
 	}
 }
+
+// TestStreetSharesKept: a plan's street shares are measured once while the
+// streets stay, and again after they change; none without streets.
+func TestStreetSharesKept(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p := leafPlan(t, f.svc)
+	p.ID = 7
+	if sh, err := f.svc.StreetShares(ctx, p); err != nil || sh != nil {
+		t.Fatalf("without streets: %v, %v", sh, err)
+	}
+	add := func(id string) {
+		st := data.Street{ID: id, Kind: data.StreetRoad, Class: "primary",
+			Geometry: orb.MultiLineString{{{vaduz[0] - 0.005, vaduz[1]}, {vaduz[0] + 0.005, vaduz[1] + 0.0001}}}}
+		n := f.svc.Scene().Streets.Len()
+		commit(t, f.other, func(ctx context.Context, tx data.Tx) error { _, err := tx.AddStreet(ctx, st); return err })
+		eventually(t, "street in the scene", func() bool { return f.svc.Scene().Streets.Len() == n+1 })
+	}
+	add("w1")
+	a, err := f.svc.StreetShares(ctx, p)
+	if err != nil || len(a) != len(p.Grids) {
+		t.Fatalf("%d shares for %d grids, %v", len(a), len(p.Grids), err)
+	}
+	if b, _ := f.svc.StreetShares(ctx, p); &b[0] != &a[0] {
+		t.Error("measured again with the same streets")
+	}
+	add("w2")
+	if c, _ := f.svc.StreetShares(ctx, p); len(c) != len(a) || &c[0] == &a[0] {
+		t.Error("not measured again after the streets changed")
+	}
+}
