@@ -195,8 +195,7 @@ func (s *Service) updateScene(d *sceneDelta) {
 	}
 	if d.streets.streets != nil || d.streets.units != nil {
 		ts.setStreets(d.streets)
-		next = &tiles.Scene{Version: next.Version + 1, Grids: next.Grids, Areas: next.Areas, Study: next.Study,
-			Hazards: next.Hazards, Cameras: next.Cameras, Streets: ts.streets, Units: ts.units}
+		next = next.WithStreets(d.streets.streets, d.streets.units)
 		if d.streets.streets != nil {
 			dirty = append(dirty, tiles.Dirty{Layer: tiles.LayerStreets, All: true})
 		}

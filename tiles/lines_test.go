@@ -138,6 +138,17 @@ func TestUnitTiles(t *testing.T) {
 	}
 }
 
+// TestWithStreets: replacing the streets keeps the units, and the hotspots
+// layer is shared, not computed again.
+func TestWithStreets(t *testing.T) {
+	sc := streetScene()
+	n := sc.WithStreets(NewLines(nil), nil)
+	if n.Streets.Len() != 0 || n.Units != sc.Units || n.Version != sc.Version+1 || n.lazyHot() != sc.lazyHot() {
+		t.Errorf("WithStreets: streets %d, units kept %v, version %d, hotspots shared %v",
+			n.Streets.Len(), n.Units == sc.Units, n.Version, n.lazyHot() == sc.lazyHot())
+	}
+}
+
 func TestStreetMinZoom(t *testing.T) {
 	for _, tc := range []struct {
 		kind, class string

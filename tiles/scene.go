@@ -222,6 +222,21 @@ func (s *Scene) WithGrids(g *Polygons) *Scene {
 		hot: s.lazyHot()}
 }
 
+// WithStreets returns the scene with the streets layer l and the units
+// layer u (nil keeps the scene's own), Version one more; every other part,
+// the hotspots layer included, is shared. The caller drops the cached
+// tiles of the layers it replaced.
+func (s *Scene) WithStreets(l *Lines, u *Units) *Scene {
+	if l == nil {
+		l = s.Streets
+	}
+	if u == nil {
+		u = s.Units
+	}
+	return &Scene{Version: s.Version + 1, Grids: s.Grids, Areas: s.Areas, Hazards: s.Hazards, Cameras: s.Cameras, Streets: l, Units: u,
+		Study: s.Study, hot: s.lazyHot()}
+}
+
 // lonLatBound is the lon/lat bound of a mercator bound.
 func lonLatBound(m orb.Bound) orb.Bound {
 	return orb.Bound{Min: unproject(mpt{m.Min[0], m.Max[1]}), Max: unproject(mpt{m.Max[0], m.Min[1]})}
