@@ -117,7 +117,7 @@ func TestRoleTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Resources that need more than their route: cameras and households.
+	// Resources that need more than their route: cameras, units and households.
 	extra := []struct {
 		req
 		need data.Role
@@ -130,6 +130,10 @@ func TestRoleTable(t *testing.T) {
 		{req{"GET", "/collections/households/queryables", ""}, data.RolePlanner},
 		{req{"GET", "/tiles/grids,cameras/14/8593/5747.mvt", ""}, data.RolePlanner},
 		{req{"GET", "/tiles/cameras.json", ""}, data.RolePlanner},
+		{req{"GET", "/tiles/streets,units/14/8593/5747.mvt", ""}, data.RolePlanner},
+		{req{"GET", "/tiles/units.json", ""}, data.RolePlanner},
+		{req{"GET", "/tiles/areas,streets/14/8593/5747.mvt", ""}, data.RoleViewer},
+		{req{"GET", "/tiles/streets.json", ""}, data.RoleViewer},
 		{req{"GET", "/v1/nearby?lon=9.52&lat=47.14&kind=cameras", ""}, data.RolePlanner},
 		{req{"POST", "/collections/cameras/items", "{}"}, data.RolePlanner},
 		{req{"GET", "/v1/nearby?lon=9.52&lat=47.14&kind=hazards", ""}, data.RoleField},

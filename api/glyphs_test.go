@@ -38,8 +38,8 @@ func TestGlyphs(t *testing.T) {
 			}
 		}
 	}
-	if labels != 2 {
-		t.Errorf("%d label layers, want grids-label and areas-label", labels)
+	if labels != 3 {
+		t.Errorf("%d label layers, want grids-label, streets-label and areas-label", labels)
 	}
 	for _, path := range []string{
 		"/fonts/DejaVu%20Sans/19968-20223.pbf", // 一…: CJK, drawn by the browser

@@ -109,6 +109,29 @@ type gridSummary struct {
 	DeviationPct float64 `json:"deviation_pct"`
 	AreaM2       float64 `json:"area_m2"`
 	Cells        int     `json:"cells"`
+	// StreetSharePct is the share of the grid's boundary with the other
+	// grids of its parent within 20 m of a street (the report's
+	// street_share_pct, per grid); absent without streets or without
+	// such a boundary.
+	StreetSharePct *float64 `json:"street_share_pct,omitempty"`
+}
+
+// gridStreetShares is each grid's street share of p in percent
+// (gridgen.StreetShares over the stored streets, kept by live per plan);
+// nil when there are no streets, a nil entry for a grid that shares no
+// boundary with another of its parent.
+func (s *Server) gridStreetShares(r *http.Request, p data.Plan) ([]*float64, error) {
+	shares, err := s.live.StreetShares(r.Context(), p)
+	if err != nil || shares == nil {
+		return nil, err
+	}
+	out := make([]*float64, len(shares))
+	for i, sh := range shares {
+		if pct, ok := sh.Pct(); ok {
+			out[i] = &pct
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) summarize(r *http.Request, p data.Plan, withGrids bool) planSummary {
@@ -184,7 +207,15 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, "application/json", s.summarize(r, p, true))
+	sum := s.summarize(r, p, true)
+	shares, err := s.gridStreetShares(r, p)
+	if err != nil {
+		return err
+	}
+	for i := range shares {
+		sum.Grids[i].StreetSharePct = shares[i]
+	}
+	return writeJSON(w, http.StatusOK, "application/json", sum)
 }
 
 func (s *Server) planGrids(w http.ResponseWriter, r *http.Request) error {

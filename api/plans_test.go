@@ -174,6 +174,8 @@ func TestPlanBadRequests(t *testing.T) {
 		{"wrong type", `{"target": "many"}`, 400, `field "target" must be int`},
 		{"unknown field", `{"target": 300, "colour": "red"}`, 400, `unknown field "colour"`},
 		{"grid count", `{"target": 300, "grids": {"LI-99": 3}}`, 400, "not a parent area"},
+		{"weight", `{"target": 300, "weight": "effort"}`, 400, `weight must be households or workload, got "effort"`},
+		{"weight type", `{"target": 300, "weight": 2}`, 400, "weight must be a string"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

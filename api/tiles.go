@@ -65,9 +65,9 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	cc := s.tileCacheControl()
-	if slices.Contains(layers, tiles.LayerCameras) {
-		// Cameras are for planners: no shared cache may hand them on,
-		// even where anonymous reads make other tiles public.
+	if slices.ContainsFunc(layers, plannersOnly) {
+		// Cameras and units are for planners: no shared cache may hand
+		// them on, even where anonymous reads make other tiles public.
 		cc = "private, no-cache"
 	}
 	return writeEncoded(w, r, enc, "application/vnd.mapbox-vector-tile", cc)
@@ -182,15 +182,20 @@ func archiveOrigin(a string) string {
 }
 
 // authorizeLayers checks the tile layers against the principal's role:
-// camera positions and sectors are for planners, like the cameras
-// collection.
+// camera positions and sectors, and units, are for planners, like the
+// cameras and units collections. Streets are public map data.
 func authorizeLayers(r *http.Request, layers []string) error {
 	for _, l := range layers {
-		if l == string(data.LayerCameras) {
-			return authorize(r, data.RolePlanner, "read the cameras layer")
+		if plannersOnly(l) {
+			return authorize(r, data.RolePlanner, "read the "+l+" layer")
 		}
 	}
 	return nil
+}
+
+// plannersOnly reports whether the tile layer l is for planners and above.
+func plannersOnly(l string) bool {
+	return l == tiles.LayerCameras || l == tiles.LayerUnits
 }
 
 // tileCacheControl is public when anonymous reads are open; otherwise a

@@ -238,7 +238,7 @@ func TestTileJSONAndStyle(t *testing.T) {
 		}
 		drawn[l.SourceLayer] = true
 	}
-	for _, name := range []string{"areas", "grids", "hazards", "cameras", "hotspots"} {
+	for _, name := range []string{"areas", "streets", "grids", "units", "hazards", "cameras", "hotspots"} {
 		if !drawn[name] {
 			t.Errorf("the style does not draw %s", name)
 		}

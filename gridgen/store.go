@@ -103,6 +103,10 @@ func validateRequest(r Request) error {
 	if r.Resolution != 0 && (r.Resolution < MinResolution || r.Resolution > MaxResolution) {
 		return data.Errorf(data.EINVALID, "res must be from %d to %d (or 0 for automatic), got %d", MinResolution, MaxResolution, r.Resolution)
 	}
+	if r.Weight != "" && r.Weight != WeightHouseholds && r.Weight != WeightWorkload {
+		// Checked before anything is read: a workload plan reads every hazard.
+		return data.FieldError(data.EINVALID, "weight", "weight must be %s or %s, got %q", WeightHouseholds, WeightWorkload, r.Weight)
+	}
 	for code, n := range r.Grids {
 		if n <= 0 {
 			return data.Errorf(data.EINVALID, "grids for %s must be positive, got %d", code, n)

@@ -30,7 +30,7 @@ const (
 // followed lists the feed's layers the views depend on; household changes
 // are left to the store (gridgen reads them from there).
 var followed = []string{string(data.LayerHazards), string(data.LayerCameras), string(data.LayerAreas),
-	string(data.LayerGrids), data.FeedPlans, data.FeedKeys, data.FeedWorkers}
+	string(data.LayerGrids), data.FeedPlans, data.FeedKeys, data.FeedWorkers, feedStreets, feedUnits}
 
 // Run follows the change feed until ctx ends: it reads the feed every
 // Poll, or at once when a write through this process or a store
@@ -168,6 +168,7 @@ type batch struct {
 	reloadCameras    bool
 	areas, plan      bool
 	keys, workers    bool
+	streets, units   bool // reloaded whole, whatever changed
 	// changes are the entries read, for the change stream (stream.go).
 	changes []data.Change
 }
@@ -268,7 +269,7 @@ func (s *Service) reloadContext(parent context.Context, last int64) (context.Con
 
 // reloads reports whether applying b reloads something whole.
 func (b *batch) reloads() bool {
-	return b.reloadHazards || b.reloadCameras || b.areas || b.plan
+	return b.reloadHazards || b.reloadCameras || b.areas || b.plan || b.streets || b.units
 }
 
 func (b *batch) add(c data.Change) {
@@ -291,6 +292,10 @@ func (b *batch) add(c data.Change) {
 		b.keys = true
 	case data.FeedWorkers:
 		b.workers = true
+	case feedStreets:
+		b.streets = true
+	case feedUnits:
+		b.units = true
 	}
 }
 
@@ -323,7 +328,19 @@ func (s *Service) apply(ctx context.Context, b *batch) error {
 	}
 	var d sceneDelta
 	d.shapes = b.areas || b.plan || b.workers // workers: the grids' worker names in the tiles
+	if b.streets || b.units {
+		var err error
+		if d.streets, err = s.loadStreets(ctx, b.streets, b.units); err != nil {
+			return err
+		}
+	}
 	if b.reloadHazards || b.reloadCameras {
+		if d.streets.streets != nil || d.streets.units != nil {
+			// For the scene rebuilt next.
+			s.tiles.mu.Lock()
+			s.tiles.setStreets(d.streets)
+			s.tiles.mu.Unlock()
+		}
 		if err := s.reloadPoints(ctx); err != nil {
 			return err
 		}

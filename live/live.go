@@ -110,6 +110,8 @@ type Service struct {
 	jobs jobs
 	// stream hands each applied change to its subscribers (stream.go).
 	stream streamState
+	// shares keeps the grids' street shares of recent plans (streets.go).
+	shares shareCache
 
 	// storeSeq is the feed's last Seq as the follower last read it.
 	storeSeq atomic.Int64
@@ -193,6 +195,9 @@ func (s *Service) Load(ctx context.Context) error {
 		return err
 	}
 	if err := s.reloadRoster(ctx); err != nil {
+		return err
+	}
+	if err := s.reloadStreetLayers(ctx); err != nil {
 		return err
 	}
 	s.restaff()

@@ -27,6 +27,10 @@ type tileState struct {
 	area  *Areas
 	areas *tiles.Polygons
 	study *tiles.Study
+	// The streets and units layers, reloaded whole on any change of
+	// theirs (streets.go).
+	streets *tiles.Lines
+	units   *tiles.Units
 
 	cache *tiles.Cache
 }
@@ -39,6 +43,8 @@ type sceneDelta struct {
 	cameraPuts []data.Camera
 	cameraDels []int64
 	shapes     bool // areas, the plan or the roster changed
+	// streets holds the streets or units layer reloaded (nil: unchanged).
+	streets streetLayers
 }
 
 // Scene returns the tile scene of the current version.
@@ -153,7 +159,8 @@ func (s *Service) rebuildScene() {
 	// FID order, so every replica builds the same scene.
 	slices.SortFunc(hz, func(a, b data.Hazard) int { return cmp.Compare(a.FID, b.FID) })
 	slices.SortFunc(cams, func(a, b data.Camera) int { return cmp.Compare(a.FID, b.FID) })
-	ts.scene = &tiles.Scene{Grids: ts.grids, Areas: ts.areas, Study: ts.study, Hazards: tiles.HazardPoints(hz), Cameras: tiles.CameraPoints(cams)}
+	ts.scene = &tiles.Scene{Grids: ts.grids, Areas: ts.areas, Study: ts.study, Hazards: tiles.HazardPoints(hz), Cameras: tiles.CameraPoints(cams),
+		Streets: ts.streets, Units: ts.units}
 	ts.cache.Invalidate(tiles.Dirty{All: true})
 }
 
@@ -174,7 +181,7 @@ func (s *Service) updateScene(d *sceneDelta) {
 	if r := (reshaped{}); d.shapes {
 		if r = s.shapes(ts); r.grids || r.areas || r.study {
 			next = &tiles.Scene{Version: next.Version + 1, Grids: ts.grids, Areas: ts.areas, Study: ts.study,
-				Hazards: next.Hazards, Cameras: next.Cameras}
+				Hazards: next.Hazards, Cameras: next.Cameras, Streets: next.Streets, Units: next.Units}
 		}
 		if r.grids {
 			dirty = append(dirty, tiles.Dirty{Layer: tiles.LayerGrids, All: true})
@@ -184,6 +191,16 @@ func (s *Service) updateScene(d *sceneDelta) {
 		}
 		if r.study {
 			dirty = append(dirty, tiles.Dirty{Layer: tiles.LayerHotspots, All: true})
+		}
+	}
+	if d.streets.streets != nil || d.streets.units != nil {
+		ts.setStreets(d.streets)
+		next = next.WithStreets(d.streets.streets, d.streets.units)
+		if d.streets.streets != nil {
+			dirty = append(dirty, tiles.Dirty{Layer: tiles.LayerStreets, All: true})
+		}
+		if d.streets.units != nil {
+			dirty = append(dirty, tiles.Dirty{Layer: tiles.LayerUnits, All: true})
 		}
 	}
 	if len(d.hazardPuts)+len(d.hazardDels) > 0 {

@@ -1,6 +1,6 @@
 // Package tiles renders wangge's data as Mapbox Vector Tiles (spec 2.1):
-// the layers grids, areas, hazards, cameras and hotspots, tile addressing
-// and path parsing, per-zoom simplification that keeps shared edges shared,
+// the layers grids, areas, streets, units, hazards, cameras and hotspots,
+// tile addressing and path parsing, per-zoom simplification that keeps shared edges shared,
 // point layers that follow writes in time proportional to the write, an
 // in-memory cache of encoded tiles that a write invalidates by place, and
 // the TileJSON and MapLibre style documents that describe them.
@@ -12,6 +12,11 @@
 //     risk, the grid's risk level, which live sets with Polygons.WithExtra
 //     and Scene.WithGrids as events change it).
 //   - areas: administrative areas (code, name, name_en, level, parent_code).
+//   - streets: roads, rivers and railways as lines (kind, class, name),
+//     each from the zoom its class needs (StreetMinZoom), simplified per
+//     line and zoom (lines.go).
+//   - units: the units a grid must cover whole (id, kind, name), polygons
+//     or points, from UnitMinZoom up; for planners, which the API checks.
 //   - hazards: one point per hazard (id, category, severity, status,
 //     reported_at) from zoom ClusterBelow up; below it, one point per
 //     cluster (count; open, the hazards not done nor rejected;

@@ -22,6 +22,8 @@ type Scene struct {
 	Areas   *Polygons
 	Hazards *Points
 	Cameras *Points
+	Streets *Lines // streets, rivers and railways
+	Units   *Units
 	// Study is the hotspot study area; the hotspots layer is computed from
 	// it and Hazards on first use.
 	Study *Study
@@ -96,6 +98,10 @@ func (s *Scene) RenderIn(ctx context.Context, layers []string, t maptile.Tile, c
 			s.Hazards.render(lw, f, z, &sc)
 		case LayerCameras:
 			s.Cameras.render(lw, f, z, &sc)
+		case LayerStreets:
+			s.Streets.render(lw, f, z, &sc)
+		case LayerUnits:
+			s.Units.render(lw, f, z, &sc)
 		case LayerHotspots:
 			hot, err := s.hotspots(ctx)
 			if err != nil {
@@ -153,6 +159,10 @@ func (s *Scene) Bound(layers []string) (orb.Bound, bool) {
 			add(s.Hazards.Bound())
 		case LayerCameras:
 			add(s.Cameras.Bound())
+		case LayerStreets:
+			add(s.Streets.Bound())
+		case LayerUnits:
+			add(s.Units.Bound())
 		}
 	}
 	return b, have
@@ -175,7 +185,7 @@ func (s *Scene) HazardList() []data.Hazard {
 // its first use.
 func (s *Scene) WithHazards(put []data.Hazard, del []int64) (*Scene, []Dirty) {
 	hz, removed := s.Hazards.withHazards(put, del)
-	n := &Scene{Version: s.Version + 1, Grids: s.Grids, Areas: s.Areas, Hazards: hz, Cameras: s.Cameras, Study: s.Study}
+	n := &Scene{Version: s.Version + 1, Grids: s.Grids, Areas: s.Areas, Hazards: hz, Cameras: s.Cameras, Streets: s.Streets, Units: s.Units, Study: s.Study}
 	dirty := make([]Dirty, 0, len(removed)+len(put)+1)
 	for _, it := range removed {
 		dirty = append(dirty, HazardDirty(*it.r.hz))
@@ -191,7 +201,7 @@ func (s *Scene) WithHazards(put []data.Hazard, del []int64) (*Scene, []Dirty) {
 // not computed again.
 func (s *Scene) WithCameras(put []data.Camera, del []int64) (*Scene, []Dirty) {
 	cams, removed := s.Cameras.withCameras(put, del)
-	n := &Scene{Version: s.Version + 1, Grids: s.Grids, Areas: s.Areas, Hazards: s.Hazards, Cameras: cams, Study: s.Study,
+	n := &Scene{Version: s.Version + 1, Grids: s.Grids, Areas: s.Areas, Hazards: s.Hazards, Cameras: cams, Streets: s.Streets, Units: s.Units, Study: s.Study,
 		hot: s.lazyHot()}
 	dirty := make([]Dirty, 0, len(removed)+len(put))
 	for _, it := range removed {
@@ -208,8 +218,23 @@ func (s *Scene) WithCameras(put []data.Camera, del []int64) (*Scene, []Dirty) {
 // other part, the hotspots layer included, is shared. The caller drops the
 // cached grid tiles whose drawing changed.
 func (s *Scene) WithGrids(g *Polygons) *Scene {
-	return &Scene{Version: s.Version + 1, Grids: g, Areas: s.Areas, Hazards: s.Hazards, Cameras: s.Cameras, Study: s.Study,
+	return &Scene{Version: s.Version + 1, Grids: g, Areas: s.Areas, Hazards: s.Hazards, Cameras: s.Cameras, Streets: s.Streets, Units: s.Units, Study: s.Study,
 		hot: s.lazyHot()}
+}
+
+// WithStreets returns the scene with the streets layer l and the units
+// layer u (nil keeps the scene's own), Version one more; every other part,
+// the hotspots layer included, is shared. The caller drops the cached
+// tiles of the layers it replaced.
+func (s *Scene) WithStreets(l *Lines, u *Units) *Scene {
+	if l == nil {
+		l = s.Streets
+	}
+	if u == nil {
+		u = s.Units
+	}
+	return &Scene{Version: s.Version + 1, Grids: s.Grids, Areas: s.Areas, Hazards: s.Hazards, Cameras: s.Cameras, Streets: l, Units: u,
+		Study: s.Study, hot: s.lazyHot()}
 }
 
 // lonLatBound is the lon/lat bound of a mercator bound.

@@ -56,6 +56,18 @@ func Style(baseURL, sourceURL string, basemap *BaseMap, bounds orb.Bound, ok boo
 		layer("areas-fill", "fill", LayerAreas, []any{"==", []any{"get", "level"}, 1}, map[string]any{
 			"fill-color": "#e9e4d6", "fill-opacity": 0.8}),
 		layer("grids-fill", "fill", LayerGrids, nil, map[string]any{"fill-color": gridFill(risk), "fill-opacity": 0.45}),
+		// Streets over the grids' fill and under their lines: a worker
+		// reads where the grid ends from the street it follows.
+		layer("streets-line", "line", LayerStreets, nil, map[string]any{
+			"line-color": []any{"match", []any{"get", "kind"}, "water", "#6baed6", "rail", "#707070", "#b8b0a0"},
+			"line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"},
+				10, []any{"match", []any{"get", "class"}, []any{"motorway", "trunk", "primary", "river", "canal"}, 1.5, 0.5},
+				16, []any{"match", []any{"get", "class"}, []any{"motorway", "trunk", "primary", "river", "canal"}, 5,
+					[]any{"secondary", "tertiary"}, 4, 2.5}}}),
+		layer("units-fill", "fill", LayerUnits, isPolygon, map[string]any{
+			"fill-color": "#8c6bb1", "fill-opacity": 0.25, "fill-outline-color": "#6a51a3"}),
+		layer("units", "circle", LayerUnits, []any{"==", []any{"geometry-type"}, "Point"}, map[string]any{
+			"circle-color": "#6a51a3", "circle-radius": 3.5, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1}),
 		layer("grids-line", "line", LayerGrids, nil, map[string]any{
 			"line-color": "#3b3b3b", "line-opacity": 0.8,
 			"line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 0.3, 14, 1, 18, 2}}),
@@ -123,11 +135,14 @@ const LabelFont = "DejaVu Sans"
 // a 0.5 km² grid is ~100 px wide, room for a 15-digit code at 11 px;
 // smaller grids get theirs at z15 as collision lets them in. Streets
 // (several km²) from z11, communities (1–3 km²) from z13, workers from z16.
+// Street names along their lines from z15, where a residential street is
+// long enough on screen to carry one.
 const (
-	labelZoomStreet    = 11
-	labelZoomCommunity = 13
-	labelZoomGrid      = 14
-	labelZoomWorker    = 16
+	labelZoomStreetName = 15
+	labelZoomStreet     = 11
+	labelZoomCommunity  = 13
+	labelZoomGrid       = 14
+	labelZoomWorker     = 16
 )
 
 // labelLayers are the grids' labels (name, code and, from
@@ -145,6 +160,11 @@ func labelLayers(src string) []any {
 		map[string]any{"id": "grids-label", "type": "symbol", "source": src, "source-layer": LayerGrids, "minzoom": labelZoomGrid,
 			"layout": map[string]any{"text-field": gridText, "text-font": font, "text-size": 11, "text-max-width": 12, "text-padding": 4},
 			"paint":  map[string]any{"text-color": "#303030", "text-halo-color": "#ffffff", "text-halo-width": 1.5}},
+		map[string]any{"id": "streets-label", "type": "symbol", "source": src, "source-layer": LayerStreets, "minzoom": labelZoomStreetName,
+			"filter": []any{"has", "name"},
+			"layout": map[string]any{"text-field": []any{"get", "name"}, "text-font": font, "text-size": 10,
+				"symbol-placement": "line", "text-max-angle": 30},
+			"paint": map[string]any{"text-color": "#5c5c5c", "text-halo-color": "#ffffff", "text-halo-width": 1.2}},
 		map[string]any{"id": "areas-label", "type": "symbol", "source": src, "source-layer": LayerAreas, "minzoom": labelZoomStreet,
 			"filter": []any{"any", []any{"==", []any{"get", "level"}, 1}, []any{">=", []any{"zoom"}, labelZoomCommunity}},
 			"layout": map[string]any{"text-field": []any{"coalesce", []any{"get", "name"}, []any{"get", "code"}}, "text-font": font,

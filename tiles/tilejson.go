@@ -38,6 +38,10 @@ var vectorLayers = map[string]VectorLayer{
 	LayerCameras: {ID: LayerCameras, Description: "Cameras: points from zoom 14 and coverage sectors (polygons) from zoom 15; below, clusters (count, online)",
 		Fields: map[string]string{"id": "String", "azimuth": "Number", "fov": "Number", "range_m": "Number", "status": "String",
 			"count": "Number", "online": "Number"}},
+	LayerStreets: {ID: LayerStreets, MinZoom: 8, Description: "Streets, rivers and railways (kind road, water or rail; class, the OpenStreetMap highway, waterway or railway class): motorways from zoom 8, primary roads, rivers and railways from 10, secondary 11, tertiary 12, residential streets and streams 14, the rest 15",
+		Fields: map[string]string{"kind": "String", "class": "String", "name": "String"}},
+	LayerUnits: {ID: LayerUnits, MinZoom: UnitMinZoom, Description: "Units (实有单位: schools, offices, factories) a grid must cover whole, as polygons or points, from zoom 12; for planners",
+		Fields: map[string]string{"id": "String", "kind": "String", "name": "String"}},
 	LayerHotspots: {ID: LayerHotspots, Description: "Getis-Ord Gi* hot (bin > 0) and cold (bin < 0) spots of all hazards over H3 cells, FDR-corrected; cells from zoom 12, dissolved per bin below",
 		Fields: map[string]string{"cell": "String", "count": "Number", "z": "Number", "p": "Number", "p_fdr": "Number", "bin": "Number", "cells": "Number"}},
 }
@@ -64,7 +68,7 @@ func NewTileJSON(baseURL string, layers []string, bounds orb.Bound, ok bool) Til
 	tj := TileJSON{
 		TileJSON:    "3.0.0",
 		Name:        "wangge " + strings.Join(layers, ","),
-		Description: "wangge grids, areas, hazards, cameras and hotspots as Mapbox Vector Tiles",
+		Description: "wangge grids, areas, streets, units, hazards, cameras and hotspots as Mapbox Vector Tiles",
 		Version:     "1.0.0",
 		Attribution: Attribution,
 		Scheme:      "xyz",

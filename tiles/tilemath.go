@@ -44,11 +44,14 @@ const (
 	LayerHazards  = "hazards"
 	LayerCameras  = "cameras"
 	LayerHotspots = "hotspots"
+	LayerStreets  = "streets"
+	LayerUnits    = "units"
 )
 
-// LayerNames lists the layers in drawing order: areas at the bottom.
+// LayerNames lists the layers in drawing order: areas at the bottom,
+// streets under the grids.
 func LayerNames() []string {
-	return []string{LayerAreas, LayerGrids, LayerHotspots, LayerCameras, LayerHazards}
+	return []string{LayerAreas, LayerStreets, LayerGrids, LayerUnits, LayerHotspots, LayerCameras, LayerHazards}
 }
 
 // ParseLayers parses a comma separated list of layer names. An unknown name

@@ -65,9 +65,9 @@ func (tf *tileFlags) checkUnused(fs *flag.FlagSet, format string) error {
 }
 
 // publicTileLayers are the layers an archive holds by default: every tile
-// layer a viewer may read (cameras are for planners).
+// layer a viewer may read (cameras and units are for planners).
 func publicTileLayers() []string {
-	return slices.DeleteFunc(tiles.LayerNames(), func(l string) bool { return l == tiles.LayerCameras })
+	return slices.DeleteFunc(tiles.LayerNames(), func(l string) bool { return l == tiles.LayerCameras || l == tiles.LayerUnits })
 }
 
 // tileRequest is a checked tile archive request.

@@ -23,6 +23,10 @@ const reportRows = [
   ["overlap_area_m2", (v) => num(Math.round(v * 100) / 100)],
   ["polsby_popper_mean", (v) => num(Math.round(v * 1000) / 1000)],
   ["polsby_popper_min", (v) => num(Math.round(v * 1000) / 1000)],
+  // Absent (—) where the server had no streets when the plan was drawn.
+  ["street_share_pct", num],
+  ["inner_boundary_m", (v) => num(v === undefined ? v : Math.round(v))],
+  ["weight", (v) => t(v === "workload" ? "plan.weightWorkload" : "plan.weightHouseholds")],
   ["households_moved", num],
   ["households_outside", num],
   ["resolution", num],
@@ -74,6 +78,7 @@ export class Planner {
   }
 
   enter() {
+    this.showStreets(true);
     if (!this.ctx.canPlan) {
       $("#plan-result").replaceChildren(el("p", { class: "note" }, t("plan.forPlanners")));
       $("#plan-generate").disabled = true;
@@ -85,6 +90,7 @@ export class Planner {
   }
 
   leave() {
+    this.showStreets(false);
     this.map.setPaintProperty("grids-fill", "fill-color", this.ctx.gridPaint ? this.ctx.gridPaint() : gridFillColour(this.ctx.published ? this.ctx.published.target : 300));
     this.showCandidate(false);
   }
@@ -122,6 +128,32 @@ export class Planner {
       onclick: () => { this.locked.delete(c); this.showLocks(); } }, `${c} ×`)));
   }
 
+  /**
+   * Streets, rivers and railways from the server's streets tile layer,
+   * under the grids' lines: the planner sees which boundaries follow them.
+   * Added on the first visit (other views do not load the tiles); only
+   * where the map draws vector tiles, whose TileJSON URL it is built from.
+   */
+  showStreets(on) {
+    const map = this.map;
+    if (!map.getLayer("plan-streets")) {
+      const src = map.getSource("wangge");
+      if (!on || !src || typeof src.url !== "string") return;
+      const url = src.url.replace(/tiles\/[^/?]+\.json/, "tiles/streets.json");
+      if (url === src.url) return;
+      map.addSource("plan-streets", { type: "vector", url });
+      const kind = ["get", "kind"];
+      map.addLayer({ id: "plan-streets", type: "line", source: "plan-streets", "source-layer": "streets",
+        paint: {
+          "line-color": ["match", kind, "water", "#4292c6", "rail", "#525252", "#8c8c8c"],
+          "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.6, 16, ["match", ["get", "class"],
+            ["motorway", "trunk", "primary", "river", "canal"], 4, ["secondary", "tertiary"], 3, 1.8]],
+          "line-opacity": 0.85,
+        } }, map.getLayer("grids-line") ? "grids-line" : undefined);
+    }
+    map.setLayoutProperty("plan-streets", "visibility", on ? "visible" : "none");
+  }
+
   showCandidate(on) {
     for (const id of ["plan-fill", "plan-line"]) this.map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
   }
@@ -136,6 +168,8 @@ export class Planner {
     const pub = this.ctx.published;
     const res = Number(form.res.value);
     if (res) body.res = res;
+    // Households are the default balance; workload adds events, units and area.
+    if (form.weight && form.weight.value === "workload") body.weight = "workload";
     if (parent && form.count.value) {
       const n = Number(form.count.value);
       if (!Number.isInteger(n) || n < 1) throw new Error(t("plan.badCount"));
@@ -238,6 +272,7 @@ export class Planner {
         return el("span", { class: "item" }, s, num(v));
       })));
     const warnings = (plan.report.warnings || []).map((w) => el("li", {}, w));
+    const grids = this.gridTable(plan, pub);
     const show = el("label", {}, el("input", { type: "checkbox", checked: true, onchange: (e) => this.showCandidate(e.target.checked) }),  " ", t("plan.showNew"));
     const publish = plan.published
       ? el("p", { class: "ok" }, t("plan.isPublished", { id: plan.id }))
@@ -248,8 +283,29 @@ export class Planner {
       show, legend,
       el("table", { class: "data report", id: "plan-report" }, el("caption", {}, t("plan.quality")), el("thead", {}, head), el("tbody", {}, rows)),
       warnings.length ? el("ul", { class: "warnings" }, warnings) : null,
+      grids,
       publish,
     ].filter(Boolean));
+  }
+
+  /**
+   * Each grid of the plan with its households and its share of boundary
+   * along streets (the report's street share, grid by grid), next to the
+   * published grid of the same code; folded, a city has hundreds.
+   */
+  gridTable(plan, pub) {
+    const gs = plan.grids || [];
+    if (!gs.length) return null;
+    const before = new Map((pub ? pub.grids : []).map((g) => [g.code, g]));
+    const share = (g) => (g && g.street_share_pct !== undefined ? num(g.street_share_pct) : "—");
+    const head = el("tr", {}, el("th", { scope: "col" }, t("plan.colGrid")), el("th", { scope: "col" }, t("plan.colHouseholds")),
+      el("th", { scope: "col" }, t("plan.colStreetShare")),
+      pub ? el("th", { scope: "col" }, t("plan.colStreetShareBefore", { id: pub.id })) : null);
+    const rows = [...gs].sort((a, b) => a.code.localeCompare(b.code)).map((g) => el("tr", { dataset: { code: g.code } },
+      el("th", { scope: "row" }, g.code), el("td", {}, num(g.households)), el("td", { class: "street-share" }, share(g)),
+      pub ? el("td", {}, share(before.get(g.code))) : null));
+    return el("details", { id: "plan-grids" }, el("summary", {}, t("plan.gridsHead", { grids: num(gs.length) })),
+      el("table", { class: "data" }, el("thead", {}, head), el("tbody", {}, rows)));
   }
 
   async publish(id) {
