@@ -2,6 +2,9 @@
 // MapLibre map. Built by ../build.mjs; served by the Go binary at GET /.
 // The CSP build: no blob: worker, no eval; its worker is a file (build.mjs).
 import maplibregl from "maplibre-gl/dist/maplibre-gl-csp.js";
+// Only the protocol: MapLibre asks it for pmtiles:// sources, and it reads
+// the archive with range requests (the static site of wangge export).
+import { Protocol } from "pmtiles";
 import "maplibre-gl/dist/maplibre-gl.css";
 import "./style.css";
 
@@ -15,6 +18,7 @@ import { Field } from "./field.js";
 import { Planner } from "./planner.js";
 import { Live } from "./live.js";
 import { Offline, forgetDevice, registerWorker } from "./offline.js";
+import { siteConfigURL, startSite } from "./site.js";
 
 // The reader's language first: every string after this is in it.
 initLang(window);
@@ -22,6 +26,8 @@ translateDOM(document);
 
 // The CSP build's worker is a file next to this script (build.mjs names it).
 maplibregl.setWorkerUrl(absolute(`assets/${WORKER_FILE}`));
+// A style may draw a tile archive (serve --archive-url, or the static site).
+maplibregl.addProtocol("pmtiles", new Protocol().tile);
 
 const attribution =
   '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap contributors</a>, ' +
@@ -67,7 +73,10 @@ function langSwitch() {
 async function start() {
   langSwitch();
   $("#error-close").addEventListener("click", clearError);
-  keyDialog();
+  // A static site (wangge export --format site) names its config here: no
+  // API behind it, no key to send.
+  const siteURL = siteConfigURL();
+  if (!siteURL) keyDialog();
   const origin = new URL(document.baseURI).origin;
   const map = new maplibregl.Map({
     container: "map",
@@ -91,7 +100,7 @@ async function start() {
     pitchWithRotate: false,
     maxPitch: 0,
     // Tiles and GeoJSON from this server carry the API key, if there is one.
-    transformRequest: (url) => (url.startsWith(origin) && apiKey() ? { url, headers: authHeaders() } : { url }),
+    transformRequest: (url) => (!siteURL && url.startsWith(origin) && apiKey() ? { url, headers: authHeaders() } : { url }),
   });
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: attribution }), "bottom-left");
@@ -105,6 +114,16 @@ async function start() {
     if (!navigator.onLine && (e.tile || (e.error && e.error.status === 0))) return;
     showError(t("err.map"), e.error || e);
   });
+  if (siteURL) {
+    const getJSON = async (u) => {
+      const res = await fetch(new URL(u, document.baseURI));
+      if (!res.ok) throw new Error(t("site.fetchFailed", { url: u, status: res.status }));
+      return res.json();
+    };
+    const site = await getJSON(siteURL);
+    window.wangge.site = site;
+    return startSite(map, site, { getJSON, base: document.baseURI });
+  }
 
   const have = await routes();
   // Who the key is (its role, its worker) and the taxonomy of events; both
