@@ -71,8 +71,11 @@ export async function startSite(map, site, { getJSON, base }) {
   $("#site-notice").textContent = t("site.snapshot", { time: when });
   setStatus(t("site.status", { title: site.title || "wangge", time: when }));
   const style = absoluteStyle(await getJSON(site.style || "style.json"), base);
-  map.setStyle(style);
-  await new Promise((resolve) => map.once("style.load", resolve));
+  // Not a diff against the page's empty start style: a new style, whose
+  // load is then announced.
+  const loaded = new Promise((resolve) => map.once("style.load", resolve));
+  map.setStyle(style, { diff: false });
+  await loaded;
   const b = site.bounds;
   if (Array.isArray(b) && b.length === 4) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, animate: false });
   map.on("click", (e) => {
