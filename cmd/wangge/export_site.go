@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -101,7 +102,7 @@ func exportSite(ctx context.Context, db, out, title string, req tileRequest, tf 
 	cfg := siteConfig{
 		Generator: siteGenerator, Title: title, Exported: time.Now().UTC().Truncate(time.Second), Version: te.version,
 		Wangge: binaryVersion(), Archive: siteArchive, Style: siteStyleFile,
-		Bounds: [4]float64{te.bound.Min[0], te.bound.Min[1], te.bound.Max[0], te.bound.Max[1]},
+		Bounds: [4]float64{e7(te.bound.Min[0]), e7(te.bound.Min[1]), e7(te.bound.Max[0]), e7(te.bound.Max[1])},
 		Layers: req.layers, MinZoom: req.minZoom, MaxZoom: req.maxZoom,
 	}
 	for name, v := range map[string]any{siteStyleFile: style, siteConfigFile: cfg} {
@@ -122,6 +123,9 @@ func exportSite(ctx context.Context, db, out, title string, req tileRequest, tf 
 		time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// e7 rounds degrees to the archive header's precision (1e-7°, ~1 cm).
+func e7(v float64) float64 { return math.Round(v*1e7) / 1e7 }
 
 // checkSiteDir refuses an out that exists and is neither an empty
 // directory nor an earlier site export; replace says whether there is a
