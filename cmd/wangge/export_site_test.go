@@ -182,6 +182,8 @@ func TestExportSiteRefuses(t *testing.T) {
 		{"another site.json", []string{fake}, "is not an earlier site export"},
 		{"a file", []string{file}, "is not a directory"},
 		{"households", []string{filepath.Join(parent, "new"), "--layers", "grids,households"}, "household points are never exported"},
+		// Refused after the temporary directory was made: it goes too.
+		{"unknown area", []string{filepath.Join(parent, "new"), "--area", "nowhere"}, `--area: no area has the code "nowhere"`},
 		{"title elsewhere", []string{filepath.Join(parent, "x.pmtiles"), "--title", "x"}, "--title is for --format site"},
 	} {
 		format := "site"
