@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,8 +154,23 @@ func checkSiteDir(out string) (replace bool, err error) {
 		return false, usageError{fmt.Errorf("%s is not empty and is not an earlier site export (it has no %s written by %s); "+
 			"name a new or empty directory, so that nothing else in it is replaced", out, siteConfigFile, siteGenerator)}
 	}
+	// A file added to an earlier site (a host's CNAME, a README) would go
+	// with it: the export says so rather than deleting it.
+	var extra []string
+	for _, e := range entries {
+		if !slices.Contains(siteEntries, e.Name()) {
+			extra = append(extra, e.Name())
+		}
+	}
+	if len(extra) > 0 {
+		return false, usageError{fmt.Errorf("%s is an earlier site export but also holds %s, which a new export would remove; move it away first",
+			out, strings.Join(extra, ", "))}
+	}
 	return true, nil
 }
+
+// siteEntries are the names a site export writes at its top level.
+var siteEntries = []string{"index.html", "manifest.webmanifest", "assets", "fonts", siteConfigFile, siteStyleFile, siteArchive}
 
 // swapDir puts the finished directory tmp at out, moving an earlier one
 // aside first and removing it after: out is the old site or the new one,

@@ -156,6 +156,16 @@ func TestExportSite(t *testing.T) {
 	if left, _ := os.ReadDir(parent); len(left) != 1 {
 		t.Errorf("beside the site: %v", left)
 	}
+
+	// A file someone added to the site is not removed by the next export.
+	os.WriteFile(filepath.Join(out, "CNAME"), []byte("maps.example.org"), 0o644)
+	code, _, errs = runCLI(t, "export", "--format", "site", out, "--db", db)
+	if code != 2 || !strings.Contains(errs, "also holds CNAME") {
+		t.Errorf("a site with a CNAME: exit %d, %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(out, "CNAME")); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestExportSiteRefuses: an OUT that is not new, empty or an earlier site
