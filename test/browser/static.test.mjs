@@ -2,7 +2,7 @@
 // writes the map page, style.json and a PMTiles archive into a directory;
 // a small static file server of this test (Node's http, with the Range
 // requests PMTiles needs, nothing else) serves it with no wangge running;
-// Debian's Chromium opens it and must draw the grids from the archive (the
+// Debian's Chromium opens it (under a path, not at the host's root) and must draw the grids from the archive (the
 // codes the demo's server published), show the snapshot notice, answer a
 // click on a grid from its tile, and ask no API (/v1, /collections,
 // /tiles). Any console error, page error or failed request fails it. The
@@ -80,16 +80,21 @@ async function demoGridCodes(db) {
 const types = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".json": "application/json",
   ".svg": "image/svg+xml", ".pbf": "application/x-protobuf", ".pmtiles": "application/octet-stream", ".webmanifest": "application/manifest+json" };
 
+/** Where on the host the site lives: not the root, so page-relative URLs are tested. */
+const prefix = "/dash/vaduz";
+
 /**
- * A static file server of root, as a plain host or CDN would be: GET and
- * HEAD of files, index.html for a directory, single byte ranges (206, 416)
- * for PMTiles, 404 for anything else. No wangge logic at all.
+ * A static file server of root under prefix, as a plain host or CDN would
+ * be: GET and HEAD of files, index.html for a directory, single byte
+ * ranges (206, 416) for PMTiles, 404 for anything else. No wangge logic at
+ * all.
  */
 function staticServer(root) {
   return createServer((req, res) => {
     const url = new URL(req.url, "http://x");
-    let file = normalize(join(root, decodeURIComponent(url.pathname)));
-    const done = (status) => served.push({ method: req.method, path: url.pathname, status });
+    const done = (status) => served.push({ method: req.method, path: url.pathname.slice(prefix.length), status });
+    if (!url.pathname.startsWith(prefix + "/")) return res.writeHead(404).end(), done(404);
+    let file = normalize(join(root, decodeURIComponent(url.pathname.slice(prefix.length))));
     if (!file.startsWith(root + sep) && file !== root) return res.writeHead(403).end(), done(403);
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, "index.html");
     if (req.method !== "GET" && req.method !== "HEAD" || !existsSync(file)) return res.writeHead(404).end(), done(404);
@@ -189,7 +194,7 @@ for (const locale of ["en-US", "zh-CN"]) {
     const page = await ctx.newPage();
     const { problems, requests } = watch(page);
     served.length = 0;
-    await page.goto(`${host.base}/`);
+    await page.goto(`${host.base}${prefix}/`);
     await ready(page, locale);
 
     // The snapshot says so, in the page's language, with its time.
@@ -210,7 +215,7 @@ for (const locale of ["en-US", "zh-CN"]) {
         codes: [...new Set(m.queryRenderedFeatures({ layers: ["grids-fill"] }).map((f) => String(f.properties.code)))],
       };
     });
-    assert.match(drawn.source, new RegExp(`^pmtiles://${host.base}/tiles\\.pmtiles$`));
+    assert.equal(drawn.source, `pmtiles://${host.base}${prefix}/tiles.pmtiles`);
     assert.ok(drawn.codes.length > 0, "no grid drawn");
     const unknown = drawn.codes.filter((c) => !gridCodes.has(c));
     assert.deepEqual(unknown, [], "codes drawn that the server did not publish");
