@@ -3,8 +3,8 @@
 // a small static file server of this test (Node's http, with the Range
 // requests PMTiles needs, nothing else) serves it with no wangge running;
 // Debian's Chromium opens it (under a path, not at the host's root) and must draw the grids from the archive (the
-// codes the demo's server published), show the snapshot notice, answer a
-// click on a grid from its tile, and ask no API (/v1, /collections,
+// codes the demo's server published), show the snapshot notice, switch a
+// layer off and on, answer a click on a grid from its tile, and ask no API (/v1, /collections,
 // /tiles). Any console error, page error or failed request fails it. The
 // screenshot goes to test/output/static-site.png.
 //
@@ -220,6 +220,17 @@ for (const locale of ["en-US", "zh-CN"]) {
     const unknown = drawn.codes.filter((c) => !gridCodes.has(c));
     assert.deepEqual(unknown, [], "codes drawn that the server did not publish");
     assert.equal(drawn.codes.length, gridCodes.size, `${drawn.codes.length} of the ${gridCodes.size} published grids drawn at the site's extent`);
+
+    // The layer switches: one per layer of the site; hazards off and on.
+    assert.deepEqual(await page.$$eval("#site-layers input", (is) => is.map((i) => i.dataset.layer)), ["areas", "grids", "hotspots", "hazards"]);
+    const hazards = () => page.evaluate(() => window.wangge.map.queryRenderedFeatures({ layers: ["hazards", "hazard-clusters"] }).length);
+    assert.ok(await hazards() > 0, "no hazard drawn");
+    await page.click("#site-layers input[data-layer=hazards]");
+    await page.evaluate(() => new Promise((ok) => (window.wangge.map.once("idle", ok), window.wangge.map.triggerRepaint())));
+    assert.equal(await hazards(), 0, "hazards still drawn when switched off");
+    await page.click("#site-layers input[data-layer=hazards]");
+    await page.evaluate(() => new Promise((ok) => (window.wangge.map.once("idle", ok), window.wangge.map.triggerRepaint())));
+    assert.ok(await hazards() > 0, "hazards not drawn again");
 
     // A click on a grid: its fields from the tile.
     const pt = await page.evaluate(() => {

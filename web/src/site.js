@@ -49,6 +49,21 @@ function gridPanel(props) {
   return kvTable(rows, t("grid.title", { code: props.code }));
 }
 
+/**
+ * A switch per tile layer the site holds: each shows or hides every style
+ * layer drawn from it (fill, line, label, clusters).
+ */
+function layerSwitches(map, names) {
+  const setVisible = (name, on) => {
+    for (const l of map.getStyle().layers) {
+      if (l["source-layer"] === name) map.setLayoutProperty(l.id, "visibility", on ? "visible" : "none");
+    }
+  };
+  $("#site-layers").replaceChildren(...names.map((name) => el("li", {},
+    el("label", {}, el("input", { type: "checkbox", checked: true, dataset: { layer: name }, onchange: (e) => setVisible(name, e.target.checked) }),
+      " ", t(`layers.${name}`)))));
+}
+
 /** Hides what needs the live service: views, sign-in, refresh, the stream, API links. */
 function hideLive() {
   for (const sel of ["nav[role=tablist]", "#key-button", "#refresh", "#live", "#view-dashboard", "#view-field", "#view-planner", "#footer-api"]) {
@@ -78,6 +93,7 @@ export async function startSite(map, site, { getJSON, base }) {
   await loaded;
   const b = site.bounds;
   if (Array.isArray(b) && b.length === 4) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, animate: false });
+  layerSwitches(map, (site.layers || []).filter((name) => style.layers.some((l) => l["source-layer"] === name)));
   map.on("click", (e) => {
     const hit = map.getLayer("grids-fill") ? map.queryRenderedFeatures(e.point, { layers: ["grids-fill"] }) : [];
     const box = $("#site-grid");
