@@ -79,8 +79,8 @@ func exportSite(ctx context.Context, db, out, title string, req tileRequest, tf 
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	// The archive's own summary would name the temporary path.
 	req.format = "pmtiles"
+	// Its own summary would name the temporary path: this one's says it all.
 	te, err := exportTiles(ctx, db, filepath.Join(tmp, siteArchive), req, tf, io.Discard, stderr)
 	if err != nil {
 		return err
