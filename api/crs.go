@@ -51,11 +51,13 @@ var defaultCRS = outCRS{c: spatial.WGS84, uri: crs84}
 // when absent. Both vocabularies are accepted; anything else is a 400
 // naming the parameter and the values it takes.
 func parseCRS(v interface{ Get(string) string }, name string) (outCRS, error) {
-	return crsNamed(name, v.Get(name))
+	return crsNamed("parameter "+name, v.Get(name))
 }
 
-// crsNamed is parseCRS for the value s of parameter name.
-func crsNamed(name, s string) (outCRS, error) {
+// crsNamed is parseCRS for the value s of the field that what names
+// ("parameter crs", "body: crs"): the one parser of both vocabularies, so
+// query parameters and bodies take the same values.
+func crsNamed(what, s string) (outCRS, error) {
 	switch strings.TrimSpace(s) {
 	case "", crs84, "urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84", "[OGC:CRS84]":
 		return defaultCRS, nil
@@ -66,7 +68,7 @@ func crsNamed(name, s string) (outCRS, error) {
 	}
 	c, err := spatial.ParseCRS(s)
 	if err != nil {
-		return outCRS{}, invalid("parameter %s: unknown coordinate system %q; allowed: %s", name, s, strings.Join(crsNames, ", "))
+		return outCRS{}, invalid("%s: unknown coordinate system %q; allowed: %s", what, s, strings.Join(crsNames, ", "))
 	}
 	if c == spatial.WGS84 {
 		// The short names are lon, lat, whatever EPSG code they spell.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/cql2"
+	"github.com/wangge/wangge/tiles"
 )
 
 // pageFiles holds the map page. page/dist is what `npm run build` in web/
@@ -49,8 +50,11 @@ const fallbackCSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; scrip
 
 // mapPage returns the page to serve and its CSP: the built page when the
 // binary has it, else the fallback. A configured base map is named in the
-// page's wangge-basemap meta tag, and its origin is let through the CSP.
-func (s *Server) mapPage() ([]byte, string, error) {
+// page's wangge-basemap meta tag, and its origin is let through the CSP;
+// so are the tile hosts of the Chinese base map the address asks for
+// (basemap, see pageBaseMap), and only those: a page without one keeps
+// its requests on this origin.
+func (s *Server) mapPage(r *http.Request) ([]byte, string, error) {
 	b, err := pageFiles.ReadFile(builtIndex)
 	if err != nil {
 		b, err := pageFiles.ReadFile(fallbackIndex)
@@ -63,6 +67,11 @@ func (s *Server) mapPage() ([]byte, string, error) {
 			[]byte(`<meta name="wangge-basemap" content="`+html.EscapeString(s.cfg.BaseMap)+`">`), 1)
 		csp = strings.Replace(csp, "img-src 'self'", "img-src 'self' "+origin, 1)
 		csp = strings.Replace(csp, "connect-src 'self'", "connect-src 'self' "+origin, 1)
+	}
+	if bm := pageBaseMap(r); bm != nil {
+		origins := strings.Join(bm.Origins(), " ")
+		csp = strings.Replace(csp, "img-src 'self'", "img-src 'self' "+origins, 1)
+		csp = strings.Replace(csp, "connect-src 'self'", "connect-src 'self' "+origins, 1)
 	}
 	if origin := archiveOrigin(s.cfg.ArchiveURL); origin != "" {
 		// The page reads the style's archive with range requests.
@@ -98,6 +107,34 @@ func SitePage(config string) ([]byte, error) {
 	}
 	return bytes.Replace(b, []byte(siteMeta), []byte(`<meta name="wangge-site" content="`+html.EscapeString(config)+`">`), 1), nil
 }
+
+// pageBaseMap is the Chinese base map the page's address asks for
+// (?basemap=amap, ?basemap=tianditu&tk=KEY), the preset /style.json draws,
+// or nil: none asked, or one the style would refuse, whose page then shows
+// the style's 400 and needs no tile host. The page itself reads the
+// choice (web/src/basemap.js) and puts one kept on the device into the
+// address, so that the server sees it here.
+func pageBaseMap(r *http.Request) *tiles.BaseMap {
+	q := r.URL.Query()
+	name := q.Get("basemap")
+	if name == "" || name == "none" {
+		return nil
+	}
+	bm, err := tiles.BaseMapPreset(name, q.Get("tk"))
+	if err != nil {
+		return nil
+	}
+	return bm
+}
+
+// basemapPageParam and tkPageParam are the page's base map, read by the
+// page; the server lets the base map's tile hosts through the page's CSP.
+var (
+	basemapPageParam = queryParam("basemap", "the map page's base map: none, amap (高德; the page then works in GCJ-02) or "+
+		"tianditu (天地图, with tk); the default is the one kept on the device; the JSON answer ignores it",
+		map[string]any{"type": "string", "enum": append([]string{"none"}, tiles.BaseMapNames()...)})
+	tkPageParam = queryParam("tk", "the user's Tianditu key, for basemap=tianditu", str)
+)
 
 // ValidBaseMap checks a base-map URL template: "" (none), or an absolute
 // http(s) URL with {z}, {x} and {y} and no characters that would break out
@@ -275,14 +312,14 @@ func wantsHTML(r *http.Request) bool {
 func (s *Server) landing(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Add("Vary", "Accept")
 	if wantsHTML(r) {
-		page, csp, err := s.mapPage()
+		page, csp, err := s.mapPage(r)
 		if err != nil {
 			return err
 		}
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Security-Policy", csp)
-		if s.cfg.BaseMap != "" && csp != fallbackCSP {
+		if (s.cfg.BaseMap != "" || pageBaseMap(r) != nil) && csp != fallbackCSP {
 			// Public tile servers ask who uses them: send the page's origin
 			// (not its path) to the base map, where no-referrer sends nothing.
 			h.Set("Referrer-Policy", "strict-origin")

@@ -111,6 +111,51 @@ func TestBaseMap(t *testing.T) {
 	}
 }
 
+// TestPageBaseMapCSP: the page asked for a Chinese base map by its address
+// lets that base map's tile hosts (tiles/basemap.go's, the ones
+// /style.json draws) through its CSP and sends its origin to them; without
+// one, or with one the style refuses (the page shows why), it stays on this
+// origin.
+func TestPageBaseMapCSP(t *testing.T) {
+	srv := api.New(api.Config{})
+	page := func(query string) (csp, referrer string) {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest("GET", "/?f=html"+query, nil))
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", query, rec.Code, rec.Body)
+		}
+		return rec.Header().Get("Content-Security-Policy"), rec.Header().Get("Referrer-Policy")
+	}
+	if csp, _ := page(""); strings.Contains(csp, "'unsafe-inline'") {
+		t.Skip("the map page is not built into this binary (make web)")
+	}
+	for _, tc := range []struct {
+		query, host, other string
+	}{
+		{"&basemap=amap", "https://webrd01.is.autonavi.com", "tianditu"},
+		{"&basemap=tianditu&tk=0123456789abcdef", "https://t0.tianditu.gov.cn", "autonavi"},
+	} {
+		csp, rp := page(tc.query)
+		for _, dir := range []string{"img-src", "connect-src"} {
+			if !strings.Contains(csp, dir+" 'self' "+tc.host+" ") || !strings.Contains(csp, dir) {
+				t.Errorf("%s: %s does not let %s through: %q", tc.query, dir, tc.host, csp)
+			}
+		}
+		if strings.Contains(csp, tc.other) {
+			t.Errorf("%s: the CSP lets the other base map through: %q", tc.query, csp)
+		}
+		if rp != "strict-origin" {
+			t.Errorf("%s: Referrer-Policy %q, want strict-origin (Tianditu checks its keys' sites)", tc.query, rp)
+		}
+	}
+	// The page says what is wrong with a base map it cannot draw (its style's 400).
+	for _, q := range []string{"", "&basemap=none", "&basemap=tianditu", "&basemap=tianditu&tk=bad!", "&basemap=google"} {
+		if csp, rp := page(q); strings.Contains(csp, "autonavi") || strings.Contains(csp, "tianditu") || rp == "strict-origin" {
+			t.Errorf("%q: %q, Referrer-Policy %q: a tile host let through", q, csp, rp)
+		}
+	}
+}
+
 // TestArchiveURL: serve --archive-url takes an absolute http(s) URL or a
 // path on this origin, nothing that could break out of the style or the
 // CSP; an absolute one's origin is let through the map page's CSP.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/live"
-	"github.com/wangge/wangge/spatial"
 )
 
 // maxBatch is the most points one POST /v1/locate may carry: enough for a
@@ -30,6 +29,7 @@ func (s *Server) locateRoutes() []route {
 			produces:  "application/json", handler: s.locate},
 		{method: "POST", path: "/v1/locate", role: data.RoleField, id: "locateBatch", tag: "Locate",
 			summary: fmt.Sprintf(`Batch locate: body {"points": [[lon, lat], …], "crs": "wgs84"} with up to %d points; results in the same order. `+
+				`"crs" takes the values of the crs parameter: wgs84 (default), gcj02, bd09, or the OGC URIs of CRS84, EPSG:4326 and EPSG:4490 (the last two with [lat, lon] points). `+
 				`"answer": "codes" answers {"codes": [grid code or null, …]} alone, for clients that only sort points into grids`, maxBatch),
 			responses: withProblems(map[int]string{200: `{"results": […]}, one locate answer per point`}),
 			produces:  "application/json", handler: s.locateBatch},
@@ -163,17 +163,22 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 	if req.Answer != "" && req.Answer != "full" && req.Answer != "codes" {
 		return invalid("body: answer: %q is neither full (the default) nor codes", req.Answer)
 	}
-	c := spatial.WGS84
-	if req.CRS != "" {
-		if c, err = spatial.ParseCRS(req.CRS); err != nil {
-			return invalid("body: crs: unknown coordinate system %q (want wgs84, gcj02 or bd09)", req.CRS)
-		}
+	// The values of the crs query parameters, from the same parser; the
+	// positions follow the CRS's axis order, as POST items has them:
+	// lat, lon for EPSG:4326 and EPSG:4490.
+	oc, err := crsNamed("body: crs", req.CRS)
+	if err != nil {
+		return err
 	}
+	c := oc.c
 	// Check every point before answering any, so a bad point rejects the
 	// batch with its index rather than a half-written answer.
 	pts := make([]orb.Point, len(fast))
 	for i, xy := range fast {
 		p := orb.Point(xy)
+		if oc.latLon {
+			p[0], p[1] = p[1], p[0]
+		}
 		if err := data.CheckPoint(p); err != nil {
 			return invalid("body: points[%d] %s", i, data.ErrorMessage(err))
 		}

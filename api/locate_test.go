@@ -306,6 +306,41 @@ func TestLocateCRS(t *testing.T) {
 	}
 }
 
+// TestLocateBatchCRSURIs: the batch's body crs takes the OGC Part 2 URIs
+// the items' crs parameter takes, by the same parser; EPSG:4326 and
+// EPSG:4490 order each point lat, lon, as Part 2 has it (and POST items
+// reads them).
+func TestLocateBatchCRSURIs(t *testing.T) {
+	f := beijingFixture(t, nil, nil)
+	want := f.locate(t, "lon=116.404&lat=39.915")
+	if want.Grid == nil {
+		t.Fatal("reference point not in the lattice")
+	}
+	lonLat, latLon := orb.Point{116.404, 39.915}, orb.Point{39.915, 116.404}
+	for _, tc := range []struct {
+		crs string
+		pt  orb.Point
+	}{
+		{"http://www.opengis.net/def/crs/OGC/1.3/CRS84", lonLat},
+		{"urn:ogc:def:crs:OGC:1.3:CRS84", lonLat},
+		{"http://www.opengis.net/def/crs/EPSG/0/4326", latLon},
+		{"http://www.opengis.net/def/crs/EPSG/0/4490", latLon},
+		{"[EPSG:4490]", latLon},
+		{"wgs84", lonLat},
+	} {
+		got := f.locateBatch(t, []orb.Point{tc.pt}, tc.crs)
+		if got[0].code() != want.code() || math.Abs(got[0].Point[0]-116.404) > 1e-9 || math.Abs(got[0].Point[1]-39.915) > 1e-9 {
+			t.Errorf("crs %s %v: %s at %v, want %s at [116.404 39.915]", tc.crs, tc.pt, got[0].code(), got[0].Point, want.code())
+		}
+	}
+	// The JSON escape of the URI's slashes takes the slow read: the same answer.
+	res, body := f.do(t, "POST", "/v1/locate", json.RawMessage(`{"points": [[39.915, 116.404]], "crs": "http:\/\/www.opengis.net\/def\/crs\/EPSG\/0\/4490"}`))
+	var out struct{ Results []locateAnswer }
+	if res.StatusCode != 200 || json.Unmarshal(body, &out) != nil || len(out.Results) != 1 || out.Results[0].code() != want.code() {
+		t.Errorf("escaped URI: %d %.300s", res.StatusCode, body)
+	}
+}
+
 func TestLocateBadInput(t *testing.T) {
 	f := &fixture{url: server.URL}
 	tests := []struct {
@@ -334,7 +369,9 @@ func TestLocateBadInput(t *testing.T) {
 		{"item string", "POST", "/v1/locate", `{"points": [[9.5, 47.1], [9.5, 47.1], ["9.5", "47.1"]]}`, "points[2] must be [lon, lat]"},
 		{"item null", "POST", "/v1/locate", `{"points": [null]}`, "points[0] must be [lon, lat]"},
 		{"item out of range", "POST", "/v1/locate", `{"points": [[9.5, 47.1], [9.5, 91]]}`, "points[1] latitude out of range"},
-		{"batch crs", "POST", "/v1/locate", `{"points": [[9.5, 47.1]], "crs": "wgs72"}`, `crs: unknown coordinate system "wgs72"`},
+		{"batch crs", "POST", "/v1/locate", `{"points": [[9.5, 47.1]], "crs": "wgs72"}`, `body: crs: unknown coordinate system "wgs72"`},
+		{"batch crs URI", "POST", "/v1/locate", `{"points": [[9.5, 47.1]], "crs": "http://www.opengis.net/def/crs/EPSG/0/3857"}`,
+			`body: crs: unknown coordinate system "http://www.opengis.net/def/crs/EPSG/0/3857"; allowed: http://www.opengis.net/def/crs/OGC/1.3/CRS84`},
 		{"trailing data", "POST", "/v1/locate", `{"points": []} {}`, "unexpected data after"},
 		{"nearby no kind", "GET", "/v1/nearby?lon=9.5&lat=47.1", "", "parameter kind is required"},
 		{"nearby bad kind", "GET", "/v1/nearby?lon=9.5&lat=47.1&kind=areas", "", `parameter kind must be hazards or cameras, got "areas"`},

@@ -22,6 +22,7 @@ import (
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/demo"
+	"github.com/wangge/wangge/data/storetest"
 )
 
 // demoHazard is a row of the demo hazards CSV, read without the importer.
@@ -477,20 +478,6 @@ func TestQueryables(t *testing.T) {
 	}
 }
 
-// externalTool finds a program for a client test: skipped where it is
-// missing, a failure under CI (scripts/deps.sh installs it).
-func externalTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found; scripts/deps.sh installs Debian %s", name, pkg)
-		}
-		t.Skipf("%s not found: run scripts/deps.sh (Debian %s)", name, pkg)
-	}
-	return p
-}
-
 // TestOWSLib asks OWSLib's OGC API Features client (Debian python3-owslib,
 // test/owslib/features.py) what it sees, and compares with the server's own
 // numbers: collections, items, items in a box, items in an interval,
@@ -498,7 +485,7 @@ func externalTool(t *testing.T, name, pkg string) string {
 func TestOWSLib(t *testing.T) {
 	python := "/usr/bin/python3" // Debian's, which has the owslib module
 	if _, err := os.Stat(python); err != nil {
-		python = externalTool(t, "python3", "python3")
+		python = storetest.NeedTool(t, "python3", "python3")
 	}
 	if out, err := exec.Command(python, "-c", "import owslib.ogcapi.features").CombinedOutput(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -631,7 +618,7 @@ func (rec *recorder) sent(name string) []string {
 // datetime, and pages with PAGE_SIZE=20000, above the maximum; its counts
 // are the server's.
 func TestGDALFilters(t *testing.T) {
-	ogrinfo := externalTool(t, "ogrinfo", "gdal-bin")
+	ogrinfo := storetest.NeedTool(t, "ogrinfo", "gdal-bin")
 	count := regexp.MustCompile(`Feature Count: (\d+)`)
 	run := func(args ...string) int {
 		t.Helper()

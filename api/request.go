@@ -237,7 +237,7 @@ func coordValue(name, s string, limit float64) (float64, error) {
 // either vocabulary of parseCRS. A point given by lon and lat needs no axis
 // order, so EPSG:4326 and EPSG:4490 are WGS 84 here.
 func crsValue(s string) (spatial.CRS, error) {
-	o, err := crsNamed("crs", s)
+	o, err := crsNamed("parameter crs", s)
 	return o.c, err
 }
 

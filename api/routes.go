@@ -192,7 +192,7 @@ func (rt route) allResponses() map[int]string {
 func (s *Server) capabilityRoutes() []route {
 	return []route{
 		{method: "GET", path: "/", role: public, id: "getLandingPage", tag: "Capabilities", summary: "Landing page: JSON for API clients, the map page for browsers",
-			params: []param{fPageParam, langPageParam}, responses: map[int]string{200: "landing page"}, produces: "application/json", handler: s.landing},
+			params: []param{fPageParam, langPageParam, basemapPageParam, tkPageParam}, responses: map[int]string{200: "landing page"}, produces: "application/json", handler: s.landing},
 		{method: "GET", path: "/conformance", role: public, id: "getConformance", tag: "Capabilities", summary: "OGC API conformance classes implemented",
 			params: []param{fParam}, responses: map[int]string{200: "conformance declaration", 406: notJSON}, produces: "application/json", handler: s.conformance},
 		{method: "GET", path: "/api", role: public, id: "getAPI", tag: "Capabilities", summary: "This OpenAPI 3 document",

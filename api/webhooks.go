@@ -182,27 +182,31 @@ func hookFieldError(err error) error {
 	return err
 }
 
-// HookMessages renders the messages of feed entry c for webhook h: the
-// change as GET /v1/changes sends it to h's role through h's filter, and
-// the notifications. It is the live.HookRender of the server's webhooks.
-func (s *Server) HookMessages(h data.Webhook, c data.Change) []live.HookMessage {
+// HookMessages returns the renderer of webhook h's messages: for a feed
+// entry, the change as GET /v1/changes sends it to h's role through h's
+// filter, and the notifications. It is the live.HookRender of the server's
+// webhooks; the filter is resolved once, for the batch of entries the
+// renderer is used on.
+func (s *Server) HookMessages(h data.Webhook) func(c data.Change) []live.HookMessage {
 	f, err := newChangeFilter(s.live, h.Role, "", h.Filter, "filter.")
 	if err != nil {
 		// The filter names an area or grid gone since: nothing matches
 		// it until the admin mends it (the webhook's list shows the lag).
-		return nil
+		return func(data.Change) []live.HookMessage { return nil }
 	}
-	if !f.match(s.live, c) {
-		return nil
+	return func(c data.Change) []live.HookMessage {
+		if !f.match(s.live, c) {
+			return nil
+		}
+		var out []live.HookMessage
+		if f.layers[c.Layer] {
+			b, _ := json.Marshal(s.changeMessage(c))
+			out = append(out, live.HookMessage{Event: c.Layer, Body: b})
+		}
+		for _, n := range f.notifications(s.live, c) {
+			b, _ := json.Marshal(n)
+			out = append(out, live.HookMessage{Event: layerNotify, Body: b})
+		}
+		return out
 	}
-	var out []live.HookMessage
-	if f.layers[c.Layer] {
-		b, _ := json.Marshal(s.changeMessage(c))
-		out = append(out, live.HookMessage{Event: c.Layer, Body: b})
-	}
-	for _, n := range f.notifications(s.live, c) {
-		b, _ := json.Marshal(n)
-		out = append(out, live.HookMessage{Event: layerNotify, Body: b})
-	}
-	return out
 }

@@ -14,6 +14,7 @@
 # Fails (exit 1) on any socket error, any 5xx or any non-2xx answer.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 OUT=${OUT:-/tmp/wangge-load-bench}
 DUR=${DUR:-60} CONNS=${CONNS:-32} THREADS=${THREADS:-2} EVERY=${EVERY:-2}
 ADDR=${ADDR:-127.0.0.1:18490}
@@ -29,11 +30,7 @@ WRITE_KEY=$("$OUT/wangge" keys create --role planner --name "load writer" --db "
 "$OUT/wangge" serve --demo --db "$DB" --addr "$ADDR" --rate-limit 0 2>"$OUT/serve.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-i=0
-until curl -sf "http://$ADDR/readyz" >/dev/null; do
-	i=$((i + 1)); [ $i -lt 600 ] || { echo "server did not become ready"; tail "$OUT/serve.log"; exit 1; }
-	sleep 0.2
-done
+wait_ready "$ADDR" $SERVER "$OUT/serve.log" 600
 # The key is needed: without it a read is a 401.
 curl -s -o /dev/null -w 'without a key: %{http_code}\n' "http://$ADDR/v1/locate?lon=9.5209&lat=47.1410"
 curl -sf -H "Authorization: Bearer $READ_KEY" "http://$ADDR/v1/locate?lon=9.5209&lat=47.1410" >/dev/null

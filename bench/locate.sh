@@ -26,6 +26,7 @@
 # that wangge binary instead of building one (to compare builds).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-/tmp/wangge-locate-bench}
 PIN=${PIN:-1} PGPRIVATE=${PGPRIVATE:-1}
@@ -98,11 +99,7 @@ SQL
 
 GOMAXPROCS=$SERVER_PROCS $ON_SERVER "$BIN" serve --db "$OUT/locate.gpkg" --addr "$ADDR" --anonymous field --rate-limit 0 2>"$OUT/serve.log" &
 SERVER=$!
-i=0
-until curl -sf "http://$ADDR/readyz" >/dev/null; do
-	i=$((i + 1)); [ $i -lt 100 ] || { echo "server did not become ready"; cat "$OUT/serve.log"; exit 1; }
-	sleep 0.2
-done
+wait_ready "$ADDR" $SERVER "$OUT/serve.log" 100
 curl -s "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011"; echo
 
 # CPU time of a process and of its reaped children (PostgreSQL's backends

@@ -40,7 +40,7 @@ smoke_env() {
 	tiles.sh) echo "DUR=2 CONNS=4 THREADS=1 OUT=$OUT/tiles PGDB=wangge_tiles_smoke" ;;
 	webhooks.sh) echo "N=50 WORKERS=2 OUT=$OUT/webhooks ADDR=127.0.0.1:18692 RECV=127.0.0.1:18693" ;;
 	province.sh) echo "SCALE=1 PATCHES=1 WRITES=1 REUSE=0 OUT=$OUT/province ADDR=127.0.0.1:18695" ;;
-	smoke.sh) echo skip ;;
+	smoke.sh | lib.sh) echo skip ;;
 	*) echo unknown ;;
 	esac
 }

@@ -7,6 +7,7 @@
 # tool runs on the same machine and shares its cores with the server.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 OUT=${OUT:-/tmp/wangge-stream-bench}
 CLIENTS=${CLIENTS:-1000} RATE=${RATE:-10} DUR=${DUR:-30s}
 ADDR=${ADDR:-127.0.0.1:18500}
@@ -20,12 +21,7 @@ go build -o "$OUT/streambench" ./bench/stream
 	--rate-limit 0 --max-conns-per-addr 0 >"$OUT/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-i=0
-until curl -sf "http://$ADDR/readyz" >/dev/null; do
-	i=$((i + 1)); [ $i -lt 300 ] || { echo "wangge did not become ready"; cat "$OUT/serve.log"; exit 1; }
-	kill -0 $SERVER 2>/dev/null || { cat "$OUT/serve.log"; exit 1; }
-	sleep 0.2
-done
+wait_ready "$ADDR" $SERVER "$OUT/serve.log"
 echo "machine: $(nproc) cores; $(uptime)"
 lscpu | head -15
 "$OUT/streambench" -url "http://$ADDR" -clients "$CLIENTS" -rate "$RATE" -duration "$DUR" -pid $SERVER

@@ -9,6 +9,7 @@
 # alone, not bounded by the rate of writes.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 OUT=${OUT:-/tmp/wangge-webhook-bench}
 N=${N:-2000} WORKERS=${WORKERS:-4}
 ADDR=${ADDR:-127.0.0.1:18510} RECV=${RECV:-127.0.0.1:18511}
@@ -20,12 +21,7 @@ go build -o "$OUT/webhookbench" ./bench/webhook
 	--rate-limit 0 --webhook-allow "$RECV" >"$OUT/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-i=0
-until curl -sf "http://$ADDR/readyz" >/dev/null; do
-	i=$((i + 1)); [ $i -lt 300 ] || { echo "wangge did not become ready"; cat "$OUT/serve.log"; exit 1; }
-	kill -0 $SERVER 2>/dev/null || { cat "$OUT/serve.log"; exit 1; }
-	sleep 0.2
-done
+wait_ready "$ADDR" $SERVER "$OUT/serve.log"
 echo "machine: $(nproc) cores; $(uptime)"
 echo "== burst of POSTs"
 "$OUT/webhookbench" -url "http://$ADDR" -listen "$RECV" -n "$N" -workers "$WORKERS"

@@ -76,9 +76,12 @@ func parseHookURL(raw string) (*url.URL, error) {
 // for changes when no wake came.
 const hookPoll = 500 * time.Millisecond
 
-// HookRender gives the messages a feed entry makes for w (none when w's
-// filter or role leaves it out). It reads the views, which show the entry.
-type HookRender func(w data.Webhook, c data.Change) []HookMessage
+// HookRender returns, for subscription w, what gives the messages a feed
+// entry makes for it (none when w's filter or role leaves it out), reading
+// the views, which show the entry. It is called once per read of the feed,
+// so that w's filter is resolved once for a batch of entries, not per
+// entry.
+type HookRender func(w data.Webhook) func(c data.Change) []HookMessage
 
 // RunWebhooks delivers until ctx is done, rendering with render.
 func (s *Service) RunWebhooks(ctx context.Context, render HookRender) {
@@ -232,9 +235,10 @@ func (d *deliverer) run(ctx context.Context, id string) {
 		// by the store's commits, and a crash sends again at most what
 		// followed the last record (receivers deduplicate by Seq).
 		pos, recorded, failed := w.Cursor, time.Now(), false
+		render := d.render(w)
 		for _, c := range changes {
 			if c.Layer != data.FeedKeys {
-				for _, m := range d.render(w, c) {
+				for _, m := range render(c) {
 					if !d.deliver(ctx, &w, c.Seq, m, pos) {
 						failed = true
 						break
@@ -433,11 +437,8 @@ func (s *Service) CreateWebhook(ctx context.Context, actor string, w data.Webhoo
 func (s *Service) UpdateWebhook(ctx context.Context, actor, id, ifMatch string, change func(*data.Webhook) error) (data.Webhook, error) {
 	var w data.Webhook
 	_, err := data.Audited(ctx, s.store, actor, func(tx data.Tx) ([]data.AuditEntry, error) {
-		before, err := tx.WebhookForUpdate(ctx, id)
+		before, err := holdRecord(ctx, id, ifMatch, "webhook "+id, tx.WebhookForUpdate, WebhookETag)
 		if err != nil {
-			return nil, err
-		}
-		if err := preconditionOf(ifMatch, WebhookETag(before), "webhook "+id); err != nil {
 			return nil, err
 		}
 		w = before
@@ -467,11 +468,8 @@ func (s *Service) UpdateWebhook(ctx context.Context, actor, id, ifMatch string, 
 // DeleteWebhook removes subscription id; ifMatch as UpdateWebhook.
 func (s *Service) DeleteWebhook(ctx context.Context, actor, id, ifMatch string) error {
 	_, err := data.Audited(ctx, s.store, actor, func(tx data.Tx) ([]data.AuditEntry, error) {
-		before, err := tx.WebhookForUpdate(ctx, id)
+		before, err := holdRecord(ctx, id, ifMatch, "webhook "+id, tx.WebhookForUpdate, WebhookETag)
 		if err != nil {
-			return nil, err
-		}
-		if err := preconditionOf(ifMatch, WebhookETag(before), "webhook "+id); err != nil {
 			return nil, err
 		}
 		if err := tx.DeleteWebhook(ctx, id); err != nil {

@@ -242,11 +242,20 @@ func (s *Service) DeleteWorker(ctx context.Context, actor, id, ifMatch string) (
 // holdWorker reads worker id inside tx, holding the row, and checks
 // ifMatch against it.
 func holdWorker(ctx context.Context, tx data.Tx, id, ifMatch string) (data.Worker, error) {
-	w, err := tx.WorkerForUpdate(ctx, id)
+	return holdRecord(ctx, id, ifMatch, "workers/"+id, tx.WorkerForUpdate, WorkerETag)
+}
+
+// holdRecord reads record id with forUpdate (inside a transaction, holding
+// its row until the end) and checks ifMatch against its entity tag, so a
+// change made since the client read it is refused before anything is
+// written. what names the record in the 412.
+func holdRecord[T any](ctx context.Context, id, ifMatch, what string, forUpdate func(context.Context, string) (T, error), etag func(T) string) (T, error) {
+	r, err := forUpdate(ctx, id)
 	if err != nil {
-		return data.Worker{}, err
+		var zero T
+		return zero, err
 	}
-	return w, preconditionOf(ifMatch, WorkerETag(w), "workers/"+id)
+	return r, preconditionOf(ifMatch, etag(r), what)
 }
 
 // WorkerETag is the entity tag of a worker as stored.

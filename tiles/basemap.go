@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/wangge/wangge/spatial"
 )
 
 // Base maps of the Chinese map services a style can draw under wangge's
@@ -52,6 +54,15 @@ func BaseMapPreset(name, key string) (*BaseMap, error) {
 		return &BaseMap{Name: name, Layers: [][]string{layer("vec"), layer("cva")}, CRS: "wgs84", Attribution: "© 天地图 Tianditu", MaxZoom: 18}, nil
 	}
 	return nil, fmt.Errorf("unknown base map %q (amap or tianditu)", name)
+}
+
+// crs is the CRS wangge's positions are drawn in over b: GCJ-02 over
+// AMap, else WGS 84.
+func (b *BaseMap) crs() spatial.CRS {
+	if b.CRS == "gcj02" {
+		return spatial.GCJ02
+	}
+	return spatial.WGS84
 }
 
 // BaseMapNames lists the presets.

@@ -33,6 +33,11 @@ func Style(baseURL, sourceURL string, basemap *BaseMap, bounds orb.Bound, ok boo
 	center, zoom := []float64{0, 0}, 1.0
 	if ok {
 		c := bounds.Center()
+		if basemap != nil {
+			// Over AMap the map is drawn in GCJ-02, so its centre is too:
+			// a client that frames the style's centre sees the data there.
+			c = basemap.crs().FromWGS84(c)
+		}
 		center, zoom = []float64{round6(c[0]), round6(c[1])}, float64(fitZoom(bounds))
 	}
 	layer := func(id, typ, sourceLayer string, filter any, paint map[string]any) map[string]any {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/wangge/wangge/api"
+	"github.com/wangge/wangge/data/storetest"
 )
 
 // needPage skips a test when the binary under test was built without the
@@ -136,7 +137,7 @@ func TestExportSite(t *testing.T) {
 		}
 		file := filepath.Join(t.TempDir(), "style.json")
 		os.WriteFile(file, body, 0o600)
-		out, err := exec.Command(externalTool(t, "node", "nodejs"), filepath.Join(validators, "validate.mjs"), "--style", file).CombinedOutput()
+		out, err := exec.Command(storetest.NeedTool(t, "node", "nodejs"), filepath.Join(validators, "validate.mjs"), "--style", file).CombinedOutput()
 		if err != nil {
 			t.Fatalf("style validator: %v\n%s", err, out)
 		}

@@ -23,22 +23,9 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/wangge/wangge/data/gpkg"
+	"github.com/wangge/wangge/data/storetest"
 	"github.com/wangge/wangge/tiles/archive"
 )
-
-// externalTool returns the path of a program a test runs; it skips the
-// test when the program is missing, unless under CI, where it fails.
-func externalTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found; scripts/deps.sh installs Debian %s", name, pkg)
-		}
-		t.Skipf("%s not found: run scripts/deps.sh (Debian %s)", name, pkg)
-	}
-	return p
-}
 
 // serveStore runs `wangge serve` on db until the test ends, with
 // anonymous requests acting as planners (so the cameras layer is
@@ -257,7 +244,7 @@ func TestExportTiles(t *testing.T) {
 	checkTiles(t, "cameras", "http://"+addr+"/tiles/cameras,areas", areas[0].Geometry.Bound(), 12, 15, camTiles)
 
 	t.Run("node pmtiles reader", func(t *testing.T) {
-		node := externalTool(t, "node", "nodejs")
+		node := storetest.NeedTool(t, "node", "nodejs")
 		dir, _ := filepath.Abs(filepath.Join("..", "..", "test", "tiles"))
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", "pmtiles")); err != nil {
 			cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
@@ -309,7 +296,7 @@ func TestExportTiles(t *testing.T) {
 		}
 		file := filepath.Join(t.TempDir(), "style.json")
 		os.WriteFile(file, body, 0o600)
-		out, err := exec.Command(externalTool(t, "node", "nodejs"), filepath.Join(validators, "validate.mjs"), "--style", file).CombinedOutput()
+		out, err := exec.Command(storetest.NeedTool(t, "node", "nodejs"), filepath.Join(validators, "validate.mjs"), "--style", file).CombinedOutput()
 		if err != nil {
 			t.Fatalf("style validator: %v\n%s", err, out)
 		}
@@ -317,7 +304,7 @@ func TestExportTiles(t *testing.T) {
 	})
 
 	t.Run("ogrinfo", func(t *testing.T) {
-		ogrinfo := externalTool(t, "ogrinfo", "gdal-bin")
+		ogrinfo := storetest.NeedTool(t, "ogrinfo", "gdal-bin")
 		out, err := exec.Command(ogrinfo, "-ro", "-al", "-so", mb).CombinedOutput()
 		if err != nil {
 			t.Fatalf("ogrinfo: %v\n%s", err, out)

@@ -825,6 +825,12 @@ test("field page offline: opens from its service worker, locates on the device, 
     };
     assert.equal(await typed(point), loc.grid.code, "the device names the grid /v1/locate named online");
     assert.match(await page.textContent("#field-offline"), /Answered on this device .* in [\d.]+ ms/);
+    // Nearby from the kept events: the worker's open events within the radius, as the server counts them.
+    const radius = Number(await page.inputValue("#radius")) || 300;
+    const near = (await getJSON(`/v1/nearby?kind=hazards&lon=${point[0]}&lat=${point[1]}&radius_m=${radius}&limit=1000`)).features
+      .filter((f) => f.properties.assignee === worker.id && !["resolved", "verified", "closed", "rejected"].includes(f.properties.status));
+    const listed = await page.$$eval("#field-result section", (ss) => ss.map((s) => ({ h: s.querySelector("h4").textContent, n: s.querySelectorAll("ol.near li").length })));
+    assert.deepEqual(listed, [{ h: `Your kept open events within ${radius} m (no signal)`, n: Math.min(10, near.length) }]);
     assert.equal(await typed(far), "", "a point outside the kept grids is not put in one");
     await typed(point); // the report's point
     await page.waitForSelector("#report-where");

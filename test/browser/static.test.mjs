@@ -202,7 +202,7 @@ for (const locale of ["en-US", "zh-CN"]) {
     const notice = await page.textContent("#site-notice");
     assert.match(notice, locale === "zh-CN" ? /静态快照/ : /Static snapshot of/);
     assert.match(await page.textContent("#status"), /Vaduz demo/);
-    for (const sel of ["#key-button", "#refresh", "#view-dashboard", "#view-field", "#view-planner", "nav[role=tablist]"]) {
+    for (const sel of ["#key-button", "#refresh", "#view-dashboard", "#view-field", "#view-planner", "nav[role=tablist]", "#basemap"]) {
       assert.equal(await page.isHidden(sel), true, `${sel} is hidden in a static site`);
     }
     assert.equal(await page.evaluate(() => window.wangge.i18nMissing.size), 0, "catalogue keys missing");

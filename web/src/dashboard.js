@@ -4,6 +4,7 @@
 // counts per grid.
 import maplibregl from "maplibre-gl/dist/maplibre-gl-csp.js";
 import { allFeatures, api } from "./api.js";
+import { featureToMap } from "./basemap.js";
 import {
   classBreaks, defaultRiskLevels, deviationStops, figureColour, figureColours, gridFillColour, hotspotBins, noRiskColour, riskColour, riskWords, sector, setVisible, toggles,
 } from "./layers.js";
@@ -193,7 +194,7 @@ export class Dashboard {
       this.loadEvents(),
       // Camera positions are for planners: a key known to be less is not
       // refused first.
-      !this.ctx.canPlan && this.ctx.role ? this.note("cameras", t("dash.camerasHidden")) : allFeatures("collections/cameras/items").then((fc) => {
+      !this.ctx.canPlan && this.ctx.role ? this.note("cameras", t("dash.camerasHidden")) : allFeatures(this.ctx.inMap("collections/cameras/items")).then((fc) => {
         map.getSource("cameras").setData(fc);
         map.getSource("sectors").setData({ type: "FeatureCollection", features: fc.features.map(sector).filter(Boolean) });
       }).catch((e) => {
@@ -210,7 +211,7 @@ export class Dashboard {
   /** Loads every event onto the map and into the table. */
   async loadEvents() {
     try {
-      const fc = await allFeatures("collections/hazards/items");
+      const fc = await allFeatures(this.ctx.inMap("collections/hazards/items"));
       annotate(fc.features, Date.now(), this.ctx.tax);
       this.hazards = fc.features;
       this.map.getSource("hazards").setData(fc);
@@ -267,7 +268,8 @@ export class Dashboard {
         for (const g of plan.grids || []) this.stats.set(g.code, { code: g.code, households: g.households, open: 0, overdue: null, coverage: null });
         const open = this.hazards.filter((h) => isOpen(h.properties.status));
         if (open.length && have.has("POST /v1/locate")) {
-          const res = await api("v1/locate", { method: "POST", body: { points: open.map((h) => h.geometry.coordinates) } });
+          // The events are in the map's CRS, and so are their points.
+          const res = await api("v1/locate", { method: "POST", body: { points: open.map((h) => h.geometry.coordinates), crs: this.ctx.crs } });
           for (const r of res.results) if (r.grid && this.stats.has(r.grid.code)) this.stats.get(r.grid.code).open++;
         }
       }
@@ -381,7 +383,7 @@ export class Dashboard {
     if (key === this.hotspotsLoaded) return;
     this.hotspotsLoaded = key;
     try {
-      const fc = await api(`v1/hotspots${key ? "?" + key : ""}`);
+      const fc = await api(this.ctx.inMap(`v1/hotspots${key ? "?" + key : ""}`));
       if (this.hotspotsLoaded !== key) return; // a newer filter won
       this.map.getSource("hotspots").setData(fc);
       const hot = fc.features.filter((x) => x.properties.bin > 0).length, cold = fc.features.filter((x) => x.properties.bin < 0).length;
@@ -516,7 +518,8 @@ export class Dashboard {
     let fs = this.hazards;
     const last = new Map(); // fid → its newest feature, or null when gone
     for (const m of msgs) {
-      const r = applyChange(fs, m);
+      // The stream's features are WGS 84; the map's may not be.
+      const r = applyChange(fs, m.feature ? { ...m, feature: featureToMap(m.feature, this.ctx.crs) } : m);
       fs = r.features;
       if (r.after) annotate([r.after], Date.now(), this.ctx.tax);
       last.set(String(m.fid), r.after);

@@ -47,7 +47,7 @@ export class Field {
       }
       const lon = Number(m[1]), lat = Number(m[2]);
       this.locate(lon, lat, t("field.typedPoint", { crs: form.crs.selectedOptions[0].textContent }), form.crs.value).then((p) => {
-        if (p) this.map.flyTo({ center: p, zoom: Math.max(this.map.getZoom(), 15) });
+        if (p) this.map.flyTo({ center: this.ctx.toMap(p), zoom: Math.max(this.map.getZoom(), 15) });
       });
     });
     this.reportForm();
@@ -62,7 +62,8 @@ export class Field {
   }
 
   click(e) {
-    this.locate(e.lngLat.lng, e.lngLat.lat, t("field.tappedPoint"));
+    // A point on the map is in the map's CRS (GCJ-02 over AMap): the server converts it.
+    this.locate(e.lngLat.lng, e.lngLat.lat, t("field.tappedPoint"), this.ctx.crs);
   }
 
   /** A worker's name for people: "name (id)", or the id when unknown. */
@@ -189,7 +190,7 @@ export class Field {
         const crs = $("#geo-crs").value || "wgs84";
         const { longitude: lon, latitude: lat, accuracy } = pos.coords;
         this.locate(lon, lat, t("field.yourLocation", { acc: formatNumber(Math.round(accuracy)), crs: crsNames[crs] }), crs).then((p) => {
-          if (p) this.map.flyTo({ center: p, zoom: Math.max(this.map.getZoom(), 15) });
+          if (p) this.map.flyTo({ center: this.ctx.toMap(p), zoom: Math.max(this.map.getZoom(), 15) });
         });
       },
       (err) => {
@@ -209,7 +210,7 @@ export class Field {
   async locate(lon, lat, what, crs = "wgs84") {
     const seq = ++this.seq;
     const out = $("#field-result");
-    if (crs === "wgs84") this.mark([lon, lat]);
+    if (crs === "wgs84" || crs === this.ctx.crs) this.markIn([lon, lat], crs);
     this.setPoint({ lon, lat, crs, what });
     out.replaceChildren(el("p", { class: "note" }, t("field.lookingUp", { lon: lon.toFixed(6), lat: lat.toFixed(6) })));
     const { have, offline } = this.ctx;
@@ -265,11 +266,7 @@ export class Field {
         [t("field.parents"), parents],
         g ? [t("field.toEdge"), metres(loc.distance_to_boundary_m)] : null,
       ]),
-      this.list(t("field.eventsWithin", { r: radius }), hz, (p) => {
-        const s = el("span", { class: "swatch" });
-        s.style.setProperty("background", statusColours[p.status] || "#666");
-        return [s, t("field.nearEvent", { category: categoryLabel(tax, p.category, lang), s: p.severity, state: statusLabel(p.status) }), el("small", {}, ` ${shortDate(p.reported_at)}`)];
-      }),
+      this.list(t("field.eventsWithin", { r: radius }), hz, (p) => this.nearEvent(p)),
       this.list(t("field.camerasWithin", { r: radius }), cams, (p) => [t("field.nearCamera", {
         id: p.source_id || p.id || "", state: ["online", "offline"].includes(p.status) ? t(`camera.${p.status}`) : p.status, az: Math.round(p.azimuth), range: Math.round(p.range_m),
       })]),
@@ -286,6 +283,8 @@ export class Field {
     const t0 = performance.now();
     const loc = await this.ctx.offline.locate(lon, lat, crs);
     const ms = performance.now() - t0;
+    const radius = Number($("#radius").value) || 300;
+    const hz = loc ? await this.ctx.offline.nearby(lon, lat, crs, radius) : null;
     if (seq !== this.seq) return null;
     if (!loc) {
       out.replaceChildren(el("p", { id: "field-offline", class: "note" }, t("offline.noGrids")));
@@ -301,15 +300,31 @@ export class Field {
         : el("h3", { id: "field-grid", dataset: { code: "", where: "device" } }, t("offline.outsideKept")),
       el("p", { id: "field-offline", class: "note" }, t("offline.locatedHere", { ms: ms.toFixed(1) })),
       g ? kvTable([[t("grid.households"), num(g.households)], [t("field.area"), t("unit.ha", { v: num(g.area_m2 / 1e4) })]]) : "",
+      // Nearby from the events kept: the worker's own, not everyone's.
+      this.list(t("offline.keptEventsWithin", { r: radius }), hz, (p) => this.nearEvent(p)) || "",
     );
     return loc.point;
   }
 
   /** Marks a WGS 84 point, and the search circle when radius is given. */
   mark(p, radius) {
+    this.markIn(this.ctx.toMap(p), this.ctx.crs, radius);
+  }
+
+  /** Marks a point given in crs, which is WGS 84 or the map's own. */
+  markIn(p, crs, radius) {
+    if (crs !== this.ctx.crs) p = this.ctx.toMap(p);
     const feats = [{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: p } }];
     if (radius) feats.push(circle(p, radius));
     this.map.getSource("pick").setData({ type: "FeatureCollection", features: feats });
+  }
+
+  /** One event of a nearby list. */
+  nearEvent(p) {
+    const { tax, lang } = this.ctx;
+    const s = el("span", { class: "swatch" });
+    s.style.setProperty("background", statusColours[p.status] || "#666");
+    return [s, t("field.nearEvent", { category: categoryLabel(tax, p.category, lang), s: p.severity, state: statusLabel(p.status) }), el("small", {}, ` ${shortDate(p.reported_at)}`)];
   }
 
   list(title, fc, describe) {

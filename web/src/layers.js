@@ -1,7 +1,8 @@
 // The map's sources and layers. Areas and grids come from wangge's vector
 // tiles when the server has them, else from its GeoJSON collections; hazards
 // and cameras are GeoJSON so that filters act on every feature at every zoom.
-// No base map from the internet: areas and grids are the base.
+// No base map from the internet unless one is chosen (basemap.js): areas and
+// grids are the base.
 import { statusColours } from "./events.js";
 import { t } from "./i18n.js";
 
@@ -277,10 +278,16 @@ export function labelLayers(lang) {
 /**
  * Adds every source and layer. tiles is the TileJSON URL of areas and grids
  * or null to use GeoJSON; the GeoJSON sources start empty and are filled by
- * the views.
+ * the views. base is a chosen base map (basemap.js: the raster sources and
+ * layers of the server's style), drawn under everything as the layers
+ * basemap, basemap-1, … (toggles.basemap); basemap a raster URL template
+ * configured on the server, drawn when no base map is chosen.
  */
-export function addLayers(map, { tiles, target, basemap, lang }) {
-  if (basemap) {
+export function addLayers(map, { tiles, target, basemap, base, lang }) {
+  if (base) {
+    for (const [id, src] of base.sources) map.addSource(id, src);
+    base.layers.forEach((l, i) => map.addLayer({ ...l, id: i ? `basemap-${i}` : "basemap" }));
+  } else if (basemap) {
     // Optional, configured on the server (--basemap); drawn under everything.
     map.addSource("basemap", { type: "raster", tiles: [basemap], tileSize: 256, maxzoom: 19,
       attribution: t("map.basemapAttribution", { host: new URL(basemap.replace(/[{}]/g, "")).host }) });
@@ -297,10 +304,12 @@ export function addLayers(map, { tiles, target, basemap, lang }) {
     map.addSource(id, { type: "geojson", data: emptyFC() });
   }
   const add = (l) => map.addLayer(l);
+  // Over a chosen base map the fills are lighter, so that its streets and
+  // names show through.
   add({ id: "areas-fill", type: "fill", ...from("areas"), filter: ["==", ["get", "level"], 1],
-    paint: { "fill-color": "#e9e4d6", "fill-opacity": 0.9 } });
+    paint: { "fill-color": "#e9e4d6", "fill-opacity": base ? 0.25 : 0.9 } });
   add({ id: "grids-fill", type: "fill", ...from("grids"),
-    paint: { "fill-color": gridFillColour(target), "fill-opacity": 0.55 } });
+    paint: { "fill-color": gridFillColour(target), "fill-opacity": base ? 0.4 : 0.55 } });
   add({ id: "hotspots-fill", type: "fill", source: "hotspots", layout: { visibility: "none" },
     paint: { "fill-color": ["match", ["get", "bin"], ...hotspotBins.flatMap(([b, c]) => [b, c]), "#ffffff"], "fill-opacity": 0.7 } });
   add({ id: "plan-fill", type: "fill", source: "plan", layout: { visibility: "none" },
@@ -355,7 +364,7 @@ export function hazardPaint() {
 
 /** Which map layers each toggle in the panel shows or hides. */
 export const toggles = {
-  basemap: ["basemap"],
+  basemap: ["basemap", "basemap-1", "basemap-2"], // a base map has one to three layers (Tianditu: streets, then names)
   areas: ["areas-fill", "areas-line", "areas-selected", "areas-label"],
   grids: ["grids-fill", "grids-line", "grids-selected", "grids-label"],
   hazards: ["hazards"],
@@ -364,7 +373,7 @@ export const toggles = {
 };
 
 export function setVisible(map, ids, on) {
-  for (const id of ids) map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+  for (const id of ids) if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
 }
 
 const R = 6371008.8; // mean Earth radius, metres

@@ -18,6 +18,7 @@ import { Field } from "./field.js";
 import { Planner } from "./planner.js";
 import { Live } from "./live.js";
 import { Offline, forgetDevice, registerWorker } from "./offline.js";
+import { basemapNames, chooseBasemap, inCRS, keep, loadBasemap, toMap, withBasemap } from "./basemap.js";
 import { siteConfigURL, startSite } from "./site.js";
 
 // The reader's language first: every string after this is in it.
@@ -70,12 +71,57 @@ function langSwitch() {
   });
 }
 
+/** The device's storage, or null where the browser refuses it. */
+function storage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The base-map switch: none (or the server's own, --basemap), AMap, or
+ * Tianditu with the user's key (asked for in a dialog). A change is kept
+ * and the page starts again in the address that names it: over AMap the
+ * whole page works in GCJ-02.
+ */
+function basemapSwitch(choice, server) {
+  const pick = $("#basemap"), dlg = $("#tk-dialog"), form = $("#tk-form");
+  const words = { "": server ? t("basemap.server") : t("basemap.none"), amap: t("basemap.amap"), tianditu: t("basemap.tianditu") };
+  pick.replaceChildren(...["", ...basemapNames].map((name) => Object.assign(document.createElement("option"), { value: name, textContent: words[name] })));
+  pick.value = choice.name;
+  const go = (next) => {
+    keep(next, storage());
+    location.replace(withBasemap(location.href, next));
+  };
+  pick.addEventListener("change", () => {
+    if (pick.value !== "tianditu") {
+      go({ name: pick.value, tk: "" });
+      return;
+    }
+    form.tk.value = choice.tk;
+    dlg.showModal();
+  });
+  form.addEventListener("submit", (e) => {
+    if (e.submitter && e.submitter.value === "save") go({ name: "tianditu", tk: form.tk.value.trim() });
+  });
+  dlg.addEventListener("close", () => (pick.value = choice.name)); // cancelled: the switch shows what is drawn
+}
+
 async function start() {
+  // A static site (wangge export --format site) names its config here: no
+  // API behind it, no key to send, no server style to take a base map from.
+  const siteURL = siteConfigURL();
+  // A base map kept on the device goes into the address first: the server
+  // lets its tile hosts through the page's CSP only when the address names it.
+  const { choice, unknown, address } = siteURL ? { choice: { name: "", tk: "" } } : chooseBasemap(location.href, storage());
+  if (address) {
+    location.replace(address);
+    return;
+  }
   langSwitch();
   $("#error-close").addEventListener("click", clearError);
-  // A static site (wangge export --format site) names its config here: no
-  // API behind it, no key to send.
-  const siteURL = siteConfigURL();
   if (!siteURL) keyDialog();
   const origin = new URL(document.baseURI).origin;
   const map = new maplibregl.Map({
@@ -107,7 +153,10 @@ async function start() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
   // The page's own state, for people debugging it and for the browser test.
-  window.wangge = { map, lang: lang(), i18nMissing: missing };
+  window.wangge = { map, lang: lang(), i18nMissing: missing, basemap: choice.name, crs: "wgs84" };
+  const serverBasemap = document.querySelector("meta[name=wangge-basemap]")?.content || "";
+  if (!siteURL) basemapSwitch(choice, serverBasemap);
+  if (unknown) showError(t("basemap.label"), new Error(t("basemap.unknown", { name: unknown })));
   let views = null;
   map.on("error", (e) => {
     // Without signal, a tile the device did not keep is no news.
@@ -126,15 +175,25 @@ async function start() {
   }
 
   const have = await routes();
+  // The chosen base map, from the server's style: its tiles, and the CRS
+  // the page draws in over it (GCJ-02 over AMap). Without it, WGS 84.
+  // Tianditu without a key (an address without tk): ask for it rather
+  // than show the style's refusal.
+  const needKey = choice.name === "tianditu" && !choice.tk;
+  if (needKey) $("#tk-dialog").showModal();
+  const base = choice.name && !needKey ? await loadBasemap(choice).catch((e) => (showError(t("basemap.label"), e), null)) : null;
+  const crs = base ? base.crs : "wgs84";
+  window.wangge.crs = crs;
   // Who the key is (its role, its worker) and the taxonomy of events; both
   // optional, so the page still works with servers that lack them.
-  const tiles = have.has("GET /tiles/{layers}.json") ? absolute("tiles/areas,grids.json") : null;
+  const tilesPath = inCRS("tiles/areas,grids.json", crs);
+  const tiles = have.has("GET /tiles/{layers}.json") ? absolute(tilesPath) : null;
   // The TileJSON names the grid layer's fields: with risk, the server
   // computes risk levels and the grids are coloured by them.
   const [me, taxonomy, tilejson] = await Promise.all([
     have.has("GET /v1/me") ? api("v1/me").catch((e) => (showError(t("err.me"), e), null)) : null,
     have.has("GET /v1/taxonomy") ? api("v1/taxonomy").catch((e) => (showError(t("err.taxonomy"), e), null)) : null,
-    tiles ? api("tiles/areas,grids.json").catch(() => null) : null,
+    tiles ? api(tilesPath).catch(() => null) : null,
   ]);
   const role = me && me.role ? me.role : "";
   // Plans, cameras and the roster are for planners: with a known lesser
@@ -155,14 +214,18 @@ async function start() {
   await new Promise((resolve) => (map.loaded() ? resolve() : map.once("load", resolve)));
 
   document.body.dataset.source = tiles ? "tiles" : "geojson";
-  const basemap = document.querySelector("meta[name=wangge-basemap]")?.content || "";
-  $("#basemap-toggle").hidden = !basemap;
-  addLayers(map, { tiles, target: published ? published.target : 300, basemap, lang: lang() });
+  // A chosen base map replaces the server's: that one is in WGS 84.
+  $("#basemap-toggle").hidden = !base && !serverBasemap;
+  addLayers(map, { tiles, target: published ? published.target : 300, basemap: base ? "" : serverBasemap, base, lang: lang() });
   followLabels(map, tiles);
 
   const gridFields = tilejson ? ((tilejson.vector_layers || []).find((l) => l.id === "grids") || {}).fields || {} : null;
   const ctx = {
     map, have, published, canPlan, tiles, areas: null, reloadGrids: null,
+    // The map's CRS: what the GeoJSON it draws is asked for in (inMap), what
+    // the page's own WGS 84 positions are converted to (toMap), and what a
+    // click on it is in.
+    crs, tilesPath, inMap: (path) => inCRS(path, crs), toMap: (p) => toMap(p, crs),
     // Risk levels: in the grid tiles' fields, or (without tiles) with the rollups.
     hasRisk: gridFields ? "risk" in gridFields : have.has("GET /v1/stats"),
     // Workers by id, for their names: the roster, the key's own worker, and
@@ -175,12 +238,13 @@ async function start() {
   };
   // Areas are needed by the planner (its list of parents) and to frame the
   // map; with tiles they are fetched for those alone.
-  const areasReq = api("collections/areas/items?limit=10000");
+  ctx.areasPath = inCRS("collections/areas/items?limit=10000", crs);
+  const areasReq = api(ctx.areasPath);
   ctx.reloadGrids = async () => {
     if (tiles) {
       map.getSource("wangge").setUrl(tiles);
     } else {
-      map.getSource("grids").setData(await allFeatures("collections/grids/items"));
+      map.getSource("grids").setData(await allFeatures(ctx.inMap("collections/grids/items")));
     }
   };
   try {

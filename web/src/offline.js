@@ -8,6 +8,7 @@
 import { absolute, allFeatures, api, apiWithETag, authHeaders, problemMessage } from "./api.js";
 import { eventQuery, isOpen, shortTime, statusLabel } from "./events.js";
 import { GridIndex, tilesFor } from "./offline/locate.js";
+import { eventsToKeep, nearbyEvents } from "./offline/nearby.js";
 import { Queue } from "./offline/queue.js";
 import { clearKept, getKept, putKept, queueStore } from "./offline/store.js";
 import { $, el, num } from "./ui.js";
@@ -16,6 +17,11 @@ import { t } from "./i18n.js";
 const dataCache = "wangge-data-v1";
 const tileZooms = [8, 17]; // the zooms kept (below 12 a few tiles frame the grids), clamped to the tile source's
 const maxTiles = 1500; // at most this many tiles are kept
+const maxEvents = 5000; // at most this many events are kept: the open ones first
+// Kept data older than this is kept again when the page is online: a
+// worker who never presses the button still carries this morning's events.
+const refreshAfter = 60 * 60 * 1000;
+const refreshCheck = 10 * 60 * 1000; // how often an open page looks
 
 /** Registers the service worker (served at the root: its scope is the page). */
 export async function registerWorker() {
@@ -74,7 +80,7 @@ export class Offline {
   async start() {
     $("#keep-button").addEventListener("click", () => this.keep());
     $("#keep-button").disabled = !this.worker;
-    addEventListener("online", () => this.sync());
+    addEventListener("online", () => this.sync().then(() => this.refreshIfStale()));
     addEventListener("offline", () => this.renderNet());
     this.renderNet();
     // A key other than the one whose work is kept: forget it.
@@ -85,8 +91,21 @@ export class Offline {
     if (this.worker) {
       // Kept once when signed in online; refreshed by the button.
       if (navigator.onLine && !(await getKept("meta"))) this.keep();
-      this.sync();
+      this.sync().then(() => this.refreshIfStale());
+      setInterval(() => this.refreshIfStale(), refreshCheck);
     }
+  }
+
+  /**
+   * Keeps the work again when what is kept is older than refreshAfter and
+   * the network is there, after the queue has been sent (so the events kept
+   * include the worker's own reports).
+   */
+  async refreshIfStale() {
+    if (!this.worker || !navigator.onLine || this.keeping) return;
+    const meta = await getKept("meta").catch(() => undefined);
+    if (meta && Date.now() - Date.parse(meta.at) < refreshAfter) return;
+    if (meta) await this.keep();
   }
 
   renderNet() {
@@ -103,26 +122,30 @@ export class Offline {
     if (!w) return;
     const btn = $("#keep-button"), status = $("#kept-status");
     btn.disabled = true;
+    this.keeping = true;
     status.textContent = t("offline.keeping");
     try {
       const grids = await this.workerGrids(w);
-      const events = (await allFeatures(`collections/hazards/items?${eventQuery({ assignee: w.id })}`)).features;
+      const { events, capped: eventsCapped } = eventsToKeep((await allFeatures(`collections/hazards/items?${eventQuery({ assignee: w.id })}`)).features, maxEvents);
       const taxonomy = this.ctx.have.has("GET /v1/taxonomy") ? await api("v1/taxonomy") : null;
       const tiles = await this.keepTiles(grids);
       // The page's own start-up reads, so that it opens offline with them.
-      await this.keepURLs(["api", "v1/me", "v1/taxonomy", "tiles/areas,grids.json", "collections/areas/items?limit=10000"]);
+      // (In the map's CRS: over AMap they are asked for in GCJ-02.)
+      await this.keepURLs(["api", "v1/me", "v1/taxonomy", this.ctx.tilesPath || "tiles/areas,grids.json", this.ctx.areasPath || "collections/areas/items?limit=10000"]);
       await putKept("grids", grids);
       await putKept("events", events);
       await putKept("taxonomy", taxonomy);
       await putKept("me", this.ctx.me);
-      await putKept("meta", { at: new Date().toISOString(), tiles: tiles.n, tilesComplete: tiles.complete, zooms: tiles.zooms });
+      await putKept("meta", { at: new Date().toISOString(), tiles: tiles.n, tilesComplete: tiles.complete, zooms: tiles.zooms, eventsCapped });
       this.index = new GridIndex(grids);
     } catch (e) {
       status.textContent = t("offline.keepFailed", { msg: e.message });
       btn.disabled = false;
+      this.keeping = false;
       return;
     }
     btn.disabled = false;
+    this.keeping = false;
     await this.renderKept();
   }
 
@@ -156,11 +179,13 @@ export class Offline {
   async keepTiles(grids) {
     const { tiles: tj } = this.ctx;
     if (!tj || !grids.length || !globalThis.caches) return { n: 0, complete: false, zooms: [] };
-    const spec = await api("tiles/areas,grids.json");
+    const spec = await api(this.ctx.tilesPath || "tiles/areas,grids.json");
     const tmpl = spec.tiles && spec.tiles[0];
     if (!tmpl) return { n: 0, complete: false, zooms: [] };
     const minz = Math.max(tileZooms[0], spec.minzoom ?? 0), maxz = Math.min(tileZooms[1], spec.maxzoom ?? 22);
-    const { tiles, complete } = tilesFor(new GridIndex(grids).boxes(), minz, maxz, maxTiles);
+    // The tiles the map asks for: over AMap those of the grids' GCJ-02 boxes.
+    const boxes = new GridIndex(grids).boxes().map(([w, s, e, n]) => [...this.ctx.toMap([w, s]), ...this.ctx.toMap([e, n])]);
+    const { tiles, complete } = tilesFor(boxes, minz, maxz, maxTiles);
     const cache = await caches.open(dataCache);
     let n = 0, next = 0;
     const one = async () => {
@@ -194,7 +219,8 @@ export class Offline {
       grids: num(grids.length), tiles: num(meta.tiles), zooms: meta.zooms.length ? `${meta.zooms[0]}–${meta.zooms[1]}` : "—",
       events: num(events.filter((f) => isOpen(f.properties.status)).length), taxonomy: taxonomy ? t("offline.taxonomyYes") : t("offline.taxonomyNo"),
       at: shortTime(meta.at),
-    }), meta.tilesComplete === false ? ` ${t("offline.tilesCapped", { max: num(maxTiles) })}` : "");
+    }), meta.tilesComplete === false ? ` ${t("offline.tilesCapped", { max: num(maxTiles) })}` : "",
+    meta.eventsCapped ? ` ${t("offline.eventsCapped", { max: num(maxEvents) })}` : "");
   }
 
   // Locating on the device.
@@ -207,6 +233,14 @@ export class Offline {
       this.index = new GridIndex(grids);
     }
     return this.index.locate(lon, lat, crs);
+  }
+
+  /** The kept open events within radius metres of a point given in crs, nearest first (nearby without signal). */
+  async nearby(lon, lat, crs, radius, limit = 10) {
+    const loc = await this.locate(lon, lat, crs);
+    const events = await getKept("events").catch(() => undefined);
+    if (!loc || !events) return null;
+    return nearbyEvents(events, loc.point, radius, limit);
   }
 
   /** The events kept for offline use (the list of my events without signal). */

@@ -1,6 +1,7 @@
 // The planner's view: generate a plan for one area or all (progress shown),
 // compare it with the published plan, lock grids, publish.
 import { api } from "./api.js";
+import { featureToMap } from "./basemap.js";
 import { gridFillColour, householdColour, householdStops, bbox } from "./layers.js";
 import { $, el, label, num, setStatus, showError } from "./ui.js";
 import { formatDateTime, t } from "./i18n.js";
@@ -199,7 +200,9 @@ export class Planner {
 
   /** Shows a stored plan next to the published one. */
   async open(id) {
-    const [plan, fc] = await Promise.all([api(`v1/plans/${id}`), api(`v1/plans/${id}/grids`)]);
+    const [plan, wgs] = await Promise.all([api(`v1/plans/${id}`), api(`v1/plans/${id}/grids`)]);
+    // A plan's grids come in WGS 84 only: drawn in the map's CRS.
+    const fc = featureToMap(wgs, this.ctx.crs);
     this.candidate = plan;
     // Compared with the plan published when it was made, also after it is
     // published itself.

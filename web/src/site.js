@@ -70,6 +70,9 @@ function hideLive() {
     const e = $(sel);
     if (e) e.hidden = true;
   }
+  // The base-map switch: its base maps come from a server's style.
+  const basemap = $("#basemap")?.closest("label");
+  if (basemap) basemap.hidden = true;
   $("#view-site").hidden = false;
   document.body.dataset.view = "site";
 }

@@ -11,6 +11,23 @@
 const shellCache = `wangge-shell-${VERSION}`;
 const dataCache = "wangge-data-v1";
 const any = { ignoreVary: true }; // the page asks with other Accept headers than the copy was made with
+// Answers kept besides the worker's tiles (which the field view bounds
+// itself): past this the oldest go first, so a page browsed for weeks does
+// not fill the phone. Trimmed every trimEvery copies, not on each.
+const maxCopies = 400;
+const trimEvery = 25;
+const isTile = (url) => /\/tiles\/[^?]*\.mvt$/.test(new URL(url).pathname);
+let copies = 0;
+
+/** Puts a copy in the data cache, trimming the oldest copies now and then. */
+async function keepCopy(req, res) {
+  const c = await caches.open(dataCache);
+  await c.put(req, res);
+  if (++copies % trimEvery !== 0) return;
+  // Keys come in the order they were put; a copy put again moves to the end.
+  const kept = (await c.keys()).filter((r) => !isTile(r.url));
+  for (const old of kept.slice(0, Math.max(0, kept.length - maxCopies))) await c.delete(old);
+}
 
 self.addEventListener("install", (e) => {
   e.waitUntil((async () => {
@@ -36,8 +53,7 @@ async function networkFirst(req, keep = true) {
   try {
     const res = await fetch(req);
     if (keep && res.status === 200) {
-      const copy = res.clone();
-      caches.open(dataCache).then((c) => c.put(req, copy)).catch(() => {});
+      keepCopy(req, res.clone()).catch(() => {});
     }
     return res;
   } catch (err) {

@@ -191,3 +191,27 @@ test("queue: another key's items stay on the device, unsent", async () => {
   await a.sync();
   assert.deepEqual(calls, ["from-k1"]);
 });
+
+test("nearby without signal: the kept open events within the radius, nearest first, measured as the server does", async () => {
+  const { haversine, nearbyEvents, eventsToKeep } = await import("../src/offline/nearby.js");
+  // One degree of latitude on orb's sphere (radius 6378137 m).
+  assert.ok(Math.abs(haversine([9.5, 47], [9.5, 48]) - 111319.49) < 0.01);
+  const ev = (id, lon, lat, status, at = "2026-01-01T00:00:00Z") => ({ type: "Feature", id, geometry: { type: "Point", coordinates: [lon, lat] }, properties: { id, status, reported_at: at } });
+  const here = [9.5209, 47.141];
+  const feats = [
+    ev(1, 9.5209, 47.1420, "reported"), // ~111 m north
+    ev(2, 9.5209, 47.1411, "assigned"), // ~11 m
+    ev(3, 9.5209, 47.1412, "resolved"), // closed: left out
+    ev(4, 9.5209, 47.1500, "reported"), // ~1 km: outside
+    { type: "Feature", geometry: null, properties: { status: "reported" } },
+  ];
+  const fc = nearbyEvents(feats, here, 300);
+  assert.deepEqual(fc.features.map((f) => f.id), [2, 1]);
+  assert.ok(Math.abs(fc.features[0].properties.distance_m - 11.13) < 0.1);
+  assert.deepEqual(nearbyEvents(feats, here, 300, 1).features.map((f) => f.id), [2]);
+  // Kept: open first, then the latest; the cap says so.
+  const kept = eventsToKeep([ev(5, 0, 0, "resolved", "2026-03-01T00:00:00Z"), ev(6, 0, 0, "reported", "2026-01-01T00:00:00Z"), ev(7, 0, 0, "reported", "2026-02-01T00:00:00Z")], 2);
+  assert.deepEqual(kept.events.map((f) => f.id), [7, 6]);
+  assert.equal(kept.capped, true);
+  assert.equal(eventsToKeep(feats, 10).capped, false);
+});
