@@ -90,8 +90,8 @@ func exportSite(ctx context.Context, db, out, title string, req tileRequest, tf 
 		return err
 	}
 	// Page-relative URLs: the site may live under any path of any host.
-	// MapLibre resolves neither, so the page makes them absolute; other
-	// clients load the style from its own URL.
+	// The page makes them absolute (web/src/site.js); other clients
+	// resolve them against the style's own URL.
 	style := tiles.Style(".", "pmtiles://"+siteArchive, nil, te.bound, true, te.risk)
 	style["metadata"] = map[string]any{"wangge:layers": strings.Join(req.layers, ","), "wangge:site": siteConfigFile}
 	if title != "" {

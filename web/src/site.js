@@ -14,8 +14,9 @@ export function siteConfigURL(doc = document) {
 
 /**
  * The exported style with its page-relative URLs made absolute against the
- * page: MapLibre resolves neither a relative glyphs URL nor one inside
- * pmtiles://, and a site may live under any path of its host.
+ * page: the style spec does not say what a relative glyphs URL or one
+ * inside pmtiles:// is relative to, and a site may live under any path of
+ * its host.
  */
 export function absoluteStyle(style, base) {
   const abs = (u) => new URL(u, base).href;
