@@ -80,6 +80,34 @@ func (s *Server) mapPage(r *http.Request) ([]byte, string, error) {
 	return b, csp, nil
 }
 
+// PageDist is the built map page as the binary embeds it (index.html, the
+// hashed assets, the glyphs, the manifest, the service worker), for
+// `wangge export --format site`, which copies it to a static host. A binary
+// built without the page (only the fallback) has none to give.
+func PageDist() (fs.FS, error) {
+	if _, err := pageFiles.ReadFile(builtIndex); err != nil {
+		return nil, data.Errorf(data.ENOTFOUND, "this binary was built without the map page (api/page/dist): build it with `make web build`")
+	}
+	return fs.Sub(pageFiles, "page/dist")
+}
+
+// siteMeta is the built page's tag that names a static site's config; the
+// page (web/src/site.js) starts in static mode when it is not empty.
+const siteMeta = `<meta name="wangge-site" content="">`
+
+// SitePage returns the built page's index.html for a static site whose
+// config (site.json) is at the page-relative URL config.
+func SitePage(config string) ([]byte, error) {
+	b, err := pageFiles.ReadFile(builtIndex)
+	if err != nil {
+		return nil, data.Errorf(data.ENOTFOUND, "this binary was built without the map page (api/page/dist): build it with `make web build`")
+	}
+	if !bytes.Contains(b, []byte(siteMeta)) {
+		return nil, data.Errorf(data.EINTERNAL, "the embedded map page has no wangge-site tag: it is older than this binary; rebuild it with `make web build`")
+	}
+	return bytes.Replace(b, []byte(siteMeta), []byte(`<meta name="wangge-site" content="`+html.EscapeString(config)+`">`), 1), nil
+}
+
 // pageBaseMap is the Chinese base map the page's address asks for
 // (?basemap=amap, ?basemap=tianditu&tk=KEY), the preset /style.json draws,
 // or nil: none asked, or one the style would refuse, whose page then shows

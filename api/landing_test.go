@@ -248,3 +248,28 @@ func TestServiceWorkerAndManifest(t *testing.T) {
 		t.Errorf("the page does not name its manifest, or its CSP refuses it")
 	}
 }
+
+// TestSitePage: the live page's wangge-site tag is empty (a served page
+// never asks for a site.json), and SitePage fills it for a static site,
+// leaving the rest of the page as built.
+func TestSitePage(t *testing.T) {
+	if _, err := api.PageDist(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v (make web)", err)
+		}
+		t.Skipf("%v", err)
+	}
+	const empty = `<meta name="wangge-site" content="">`
+	_, live := get(t, "/?f=html")
+	if !strings.Contains(string(live), empty) {
+		t.Fatalf("the served page has no empty %s", empty)
+	}
+	site, err := api.SitePage("site.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(string(live), empty, `<meta name="wangge-site" content="site.json">`, 1)
+	if string(site) != want {
+		t.Errorf("SitePage differs from the served page by more than the wangge-site tag")
+	}
+}

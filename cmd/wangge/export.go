@@ -29,23 +29,28 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("export", stderr)
 	db := fs.String("db", env("db", "wangge.gpkg"), "the store to export: GeoPackage file or postgres:// URL (WANGGE_DB)")
 	format := fs.String("format", "", "gpkg (OUT is a new file), postgis (OUT is a postgres:// URL of an empty database), geojson (OUT is a new directory), "+
-		"or pmtiles or mbtiles (OUT is a new tile archive, export_tiles.go)")
+		"or pmtiles or mbtiles (OUT is a new tile archive, export_tiles.go), "+
+		"or site (OUT is a new or empty directory, or an earlier site export it replaces: the map page, style.json and a PMTiles archive for a static file host, export_site.go)")
 	tf := addTileFlags(fs)
+	title := fs.String("title", "", "site: the dashboard's title (default wangge)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError{errors.New("want one output: wangge export --format gpkg|geojson|postgis|pmtiles|mbtiles OUT [--db …]")}
+		return usageError{errors.New("want one output: wangge export --format gpkg|geojson|postgis|pmtiles|mbtiles|site OUT [--db …]")}
 	}
 	out := pos[0]
-	if *format != "pmtiles" && *format != "mbtiles" {
+	if *format != "pmtiles" && *format != "mbtiles" && *format != "site" {
 		if err := tf.checkUnused(fs, *format); err != nil {
 			return err
 		}
 	}
+	if *format != "site" && *title != "" {
+		return usageError{fmt.Errorf("--title is for --format site, not %s", *format)}
+	}
 	switch *format {
-	case "pmtiles", "mbtiles":
+	case "pmtiles", "mbtiles", "site":
 		req, err := tf.parse(*format)
 		if err != nil {
 			return err
@@ -55,7 +60,11 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				return fmt.Errorf("%s: no such store", *db)
 			}
 		}
-		return exportTiles(ctx, *db, out, req, tf, stdout, stderr)
+		if *format == "site" {
+			return exportSite(ctx, *db, out, *title, req, tf, stdout, stderr)
+		}
+		_, err = exportTiles(ctx, *db, out, req, tf, stdout, stderr)
+		return err
 	case "gpkg", "geojson":
 		if _, err := os.Stat(out); err == nil {
 			return usageError{fmt.Errorf("%s exists; export writes a new %s and never overwrites", out, *format)}
@@ -65,7 +74,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usageError{fmt.Errorf("--format postgis needs a postgres:// URL as OUT, got %q", out)}
 		}
 	default:
-		return usageError{fmt.Errorf("--format must be gpkg, geojson, postgis, pmtiles or mbtiles, got %q", *format)}
+		return usageError{fmt.Errorf("--format must be gpkg, geojson, postgis, pmtiles, mbtiles or site, got %q", *format)}
 	}
 	if !postgis.IsURL(*db) {
 		// openStore would create a missing GeoPackage: exporting one is a typo.

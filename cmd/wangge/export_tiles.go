@@ -40,15 +40,15 @@ type tileFlags struct {
 // addTileFlags declares the tile archive flags on fs.
 func addTileFlags(fs *flag.FlagSet) *tileFlags {
 	tf := &tileFlags{}
-	fs.StringVar(&tf.layers, "layers", "", "pmtiles, mbtiles: comma list of tile layers (default all public ones: "+strings.Join(publicTileLayers(), ",")+
+	fs.StringVar(&tf.layers, "layers", "", "pmtiles, mbtiles, site: comma list of tile layers (default all public ones: "+strings.Join(publicTileLayers(), ",")+
 		"); cameras only when named here; household points never")
-	fs.IntVar(&tf.minZoom, "minzoom", 0, "pmtiles, mbtiles: the first zoom level")
-	fs.IntVar(&tf.maxZoom, "maxzoom", 14, "pmtiles, mbtiles: the last zoom level")
-	fs.StringVar(&tf.bbox, "bbox", "", "pmtiles, mbtiles: minlon,minlat,maxlon,maxlat of the tiles (default: the layers' extent)")
-	fs.StringVar(&tf.area, "area", "", "pmtiles, mbtiles: the code of an area whose extent the tiles cover, instead of --bbox")
-	fs.BoolVar(&tf.progress, "progress", false, "pmtiles, mbtiles: report progress on stderr also when it is not a terminal")
-	fs.StringVar(&tf.taxonomyFile, "taxonomy", env("taxonomy", ""), "pmtiles, mbtiles: as serve --taxonomy, so that grid risk is drawn as the server draws it (WANGGE_TAXONOMY)")
-	fs.StringVar(&tf.riskFile, "risk", env("risk", ""), "pmtiles, mbtiles: as serve --risk (WANGGE_RISK)")
+	fs.IntVar(&tf.minZoom, "minzoom", 0, "pmtiles, mbtiles, site: the first zoom level")
+	fs.IntVar(&tf.maxZoom, "maxzoom", 14, "pmtiles, mbtiles, site: the last zoom level")
+	fs.StringVar(&tf.bbox, "bbox", "", "pmtiles, mbtiles, site: minlon,minlat,maxlon,maxlat of the tiles (default: the layers' extent)")
+	fs.StringVar(&tf.area, "area", "", "pmtiles, mbtiles, site: the code of an area whose extent the tiles cover, instead of --bbox")
+	fs.BoolVar(&tf.progress, "progress", false, "pmtiles, mbtiles, site: report progress on stderr also when it is not a terminal")
+	fs.StringVar(&tf.taxonomyFile, "taxonomy", env("taxonomy", ""), "pmtiles, mbtiles, site: as serve --taxonomy, so that grid risk is drawn as the server draws it (WANGGE_TAXONOMY)")
+	fs.StringVar(&tf.riskFile, "risk", env("risk", ""), "pmtiles, mbtiles, site: as serve --risk (WANGGE_RISK)")
 	tf.names = []string{"layers", "minzoom", "maxzoom", "bbox", "area", "progress", "taxonomy", "risk"}
 	return tf
 }
@@ -58,7 +58,7 @@ func (tf *tileFlags) checkUnused(fs *flag.FlagSet, format string) error {
 	var err error
 	fs.Visit(func(f *flag.Flag) {
 		if err == nil && slices.Contains(tf.names, f.Name) {
-			err = usageError{fmt.Errorf("--%s is for --format pmtiles or mbtiles, not %s", f.Name, format)}
+			err = usageError{fmt.Errorf("--%s is for --format pmtiles, mbtiles or site, not %s", f.Name, format)}
 		}
 	})
 	return err
@@ -146,23 +146,25 @@ func parseBBox(s string) (orb.Bound, error) {
 // code (live.Service.Tile over a Scene loaded from the store), so they are
 // the bytes GET /tiles/{layers}/{z}/{x}/{y}.mvt answers at that version,
 // stored gzip-compressed. Empty tiles are left out.
-func exportTiles(ctx context.Context, db, out string, req tileRequest, tf *tileFlags, stdout, stderr io.Writer) error {
+func exportTiles(ctx context.Context, db, out string, req tileRequest, tf *tileFlags, stdout, stderr io.Writer) (tileExport, error) {
+	var te tileExport
 	if _, err := os.Stat(out); err == nil {
-		return usageError{fmt.Errorf("%s exists; export writes a new %s and never overwrites", out, req.format)}
+		return te, usageError{fmt.Errorf("%s exists; export writes a new %s and never overwrites", out, req.format)}
 	}
 	taxonomy, err := loadTaxonomy(tf.taxonomyFile)
 	if err != nil {
-		return err
+		return te, err
 	}
 	risk := data.DefaultRiskRules()
 	if tf.riskFile != "" {
 		if risk, err = data.LoadRiskRules(tf.riskFile); err != nil {
-			return usageError{fmt.Errorf("--risk: %s", data.ErrorMessage(err))}
+			return te, usageError{fmt.Errorf("--risk: %s", data.ErrorMessage(err))}
 		}
 	}
+	te.risk = risk
 	src, err := openStore(ctx, db)
 	if err != nil {
-		return err
+		return te, err
 	}
 	defer src.Close()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -170,12 +172,13 @@ func exportTiles(ctx context.Context, db, out string, req tileRequest, tf *tileF
 	svc := live.New(live.Config{Store: src, Logger: log, TileCacheBytes: -1, Taxonomy: taxonomy, Risk: risk})
 	defer svc.Close()
 	if err := svc.Load(ctx); err != nil {
-		return err
+		return te, err
 	}
 	// The grids carry the risk of this version, as the server draws them.
 	if _, err := svc.Risk(ctx); err != nil {
-		return err
+		return te, err
 	}
+	te.version = svc.Version()
 	sc := svc.Scene()
 	var bound orb.Bound
 	switch {
@@ -188,13 +191,13 @@ func exportTiles(ctx context.Context, db, out string, req tileRequest, tf *tileF
 			i, ok = as.ByCode[tf.area]
 		}
 		if !ok {
-			return usageError{fmt.Errorf("--area: no area has the code %q", tf.area)}
+			return te, usageError{fmt.Errorf("--area: no area has the code %q", tf.area)}
 		}
 		bound = as.List[i].Geometry.Bound()
 	default:
 		var ok bool
 		if bound, ok = sc.Bound(req.layers); !ok {
-			return fmt.Errorf("the layers %s have no features: nothing to export (give --bbox to write an empty archive)", strings.Join(req.layers, ","))
+			return te, fmt.Errorf("the layers %s have no features: nothing to export (give --bbox to write an empty archive)", strings.Join(req.layers, ","))
 		}
 	}
 
@@ -205,9 +208,9 @@ func exportTiles(ctx context.Context, db, out string, req tileRequest, tf *tileF
 		w, err = archive.NewMBTiles(ctx, out)
 	}
 	if errors.Is(err, archive.ErrExists) {
-		return usageError{err}
+		return te, usageError{err}
 	} else if err != nil {
-		return err
+		return te, err
 	}
 	total := archive.Count(bound, req.minZoom, req.maxZoom)
 	var bar *progress
@@ -226,7 +229,7 @@ func exportTiles(ctx context.Context, db, out string, req tileRequest, tf *tileF
 	}
 	if err != nil {
 		w.Abort()
-		return err
+		return te, err
 	}
 	tj := tiles.NewTileJSON("", req.layers, bound, true)
 	for i := range tj.VectorLayers {
@@ -244,8 +247,9 @@ func exportTiles(ctx context.Context, db, out string, req tileRequest, tf *tileF
 		VectorLayers: tj.VectorLayers,
 	})
 	if err != nil {
-		return err
+		return te, err
 	}
+	te.bound, te.stats = bound, st
 	took := time.Since(start)
 	distinct := ""
 	if req.format == "pmtiles" {
@@ -254,7 +258,17 @@ func exportTiles(ctx context.Context, db, out string, req tileRequest, tf *tileF
 	fmt.Fprintf(stdout, "exported to %s: %d tiles with features of the %d in the extent%s; layers %s, zoom %d–%d; %d bytes; %s (%.0f tiles/s)\n",
 		out, st.Tiles, total, distinct, strings.Join(req.layers, ","), req.minZoom, req.maxZoom, st.Bytes,
 		took.Round(time.Millisecond), float64(total)/took.Seconds())
-	return nil
+	return te, nil
+}
+
+// tileExport is what exportTiles wrote, for a caller that builds on the
+// archive (the static site): its extent, the risk rules its grids were
+// coloured by, the store's version it shows, and its size.
+type tileExport struct {
+	bound   orb.Bound
+	risk    *data.RiskRules
+	version int64
+	stats   archive.Stats
 }
 
 // renderTiles draws every tile of the request in archive order, on as many

@@ -349,7 +349,7 @@ func TestExportTilesUsage(t *testing.T) {
 		{"zoom range", []string{"--format", "mbtiles", "--maxzoom", "30"}, "--maxzoom must be 0–24"},
 		{"bbox and area", []string{"--format", "pmtiles", "--bbox", "9.4,47,9.6,47.2", "--area", "x"}, "--bbox and --area"},
 		{"unknown area", []string{"--format", "pmtiles", "--area", "nowhere"}, `--area: no area has the code "nowhere"`},
-		{"tile flag elsewhere", []string{"--format", "geojson", "--layers", "areas"}, "--layers is for --format pmtiles or mbtiles"},
+		{"tile flag elsewhere", []string{"--format", "geojson", "--layers", "areas"}, "--layers is for --format pmtiles, mbtiles or site"},
 	} {
 		out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".archive")
 		code, _, errs := runCLI(t, append([]string{"export", out, "--db", db}, tc.args...)...)

@@ -44,6 +44,8 @@ usage:
   wangge export  --format pmtiles|mbtiles OUT [--layers L,…] [--minzoom 0] [--maxzoom 14]
                  [--bbox minlon,minlat,maxlon,maxlat | --area CODE] [--progress] [--db wangge.gpkg]
                  (the server's tiles in one file; households never, cameras only when named)
+  wangge export  --format site OUT_DIR [--title T] [the tile flags above]
+                 (a static dashboard: the map page, style.json and a PMTiles archive for a file host)
   wangge backup  OUT.gpkg [--db wangge.gpkg] [--force]
                  (a consistent copy of the GeoPackage, also while it is served)
   wangge migrate [--db postgres://…]

@@ -2,6 +2,9 @@
 // MapLibre map. Built by ../build.mjs; served by the Go binary at GET /.
 // The CSP build: no blob: worker, no eval; its worker is a file (build.mjs).
 import maplibregl from "maplibre-gl/dist/maplibre-gl-csp.js";
+// Only the protocol: MapLibre asks it for pmtiles:// sources, and it reads
+// the archive with range requests (the static site of wangge export).
+import { Protocol } from "pmtiles";
 import "maplibre-gl/dist/maplibre-gl.css";
 import "./style.css";
 
@@ -16,6 +19,7 @@ import { Planner } from "./planner.js";
 import { Live } from "./live.js";
 import { Offline, forgetDevice, registerWorker } from "./offline.js";
 import { basemapNames, chooseBasemap, inCRS, keep, loadBasemap, toMap, withBasemap } from "./basemap.js";
+import { siteConfigURL, startSite } from "./site.js";
 
 // The reader's language first: every string after this is in it.
 initLang(window);
@@ -23,6 +27,8 @@ translateDOM(document);
 
 // The CSP build's worker is a file next to this script (build.mjs names it).
 maplibregl.setWorkerUrl(absolute(`assets/${WORKER_FILE}`));
+// A style may draw a tile archive (serve --archive-url, or the static site).
+maplibregl.addProtocol("pmtiles", new Protocol().tile);
 
 const attribution =
   '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap contributors</a>, ' +
@@ -104,16 +110,19 @@ function basemapSwitch(choice, server) {
 }
 
 async function start() {
+  // A static site (wangge export --format site) names its config here: no
+  // API behind it, no key to send, no server style to take a base map from.
+  const siteURL = siteConfigURL();
   // A base map kept on the device goes into the address first: the server
   // lets its tile hosts through the page's CSP only when the address names it.
-  const { choice, unknown, address } = chooseBasemap(location.href, storage());
+  const { choice, unknown, address } = siteURL ? { choice: { name: "", tk: "" } } : chooseBasemap(location.href, storage());
   if (address) {
     location.replace(address);
     return;
   }
   langSwitch();
   $("#error-close").addEventListener("click", clearError);
-  keyDialog();
+  if (!siteURL) keyDialog();
   const origin = new URL(document.baseURI).origin;
   const map = new maplibregl.Map({
     container: "map",
@@ -137,7 +146,7 @@ async function start() {
     pitchWithRotate: false,
     maxPitch: 0,
     // Tiles and GeoJSON from this server carry the API key, if there is one.
-    transformRequest: (url) => (url.startsWith(origin) && apiKey() ? { url, headers: authHeaders() } : { url }),
+    transformRequest: (url) => (!siteURL && url.startsWith(origin) && apiKey() ? { url, headers: authHeaders() } : { url }),
   });
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: attribution }), "bottom-left");
@@ -146,7 +155,7 @@ async function start() {
   // The page's own state, for people debugging it and for the browser test.
   window.wangge = { map, lang: lang(), i18nMissing: missing, basemap: choice.name, crs: "wgs84" };
   const serverBasemap = document.querySelector("meta[name=wangge-basemap]")?.content || "";
-  basemapSwitch(choice, serverBasemap);
+  if (!siteURL) basemapSwitch(choice, serverBasemap);
   if (unknown) showError(t("basemap.label"), new Error(t("basemap.unknown", { name: unknown })));
   let views = null;
   map.on("error", (e) => {
@@ -154,6 +163,16 @@ async function start() {
     if (!navigator.onLine && (e.tile || (e.error && e.error.status === 0))) return;
     showError(t("err.map"), e.error || e);
   });
+  if (siteURL) {
+    const getJSON = async (u) => {
+      const res = await fetch(new URL(u, document.baseURI));
+      if (!res.ok) throw new Error(t("site.fetchFailed", { url: u, status: res.status }));
+      return res.json();
+    };
+    const site = await getJSON(siteURL);
+    window.wangge.site = site;
+    return startSite(map, site, { getJSON, base: document.baseURI });
+  }
 
   const have = await routes();
   // The chosen base map, from the server's style: its tiles, and the CRS
