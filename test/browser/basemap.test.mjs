@@ -17,60 +17,19 @@
 // under CI (CI set), where that is a failure.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { crc32, deflateSync } from "node:zlib";
 import { wgs84ToGcj02 } from "../../web/src/offline/crs.js";
+import { bin, launchBrowser, outDir, root, serveOn, skip } from "./harness.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, "..", "..");
-const bin = process.env.WANGGE_BIN || join(root, "bin", "wangge");
-const chromium = process.env.CHROMIUM || "/usr/bin/chromium";
-const outDir = process.env.TEST_OUTPUT || join(root, "test", "output");
-const inCI = !!process.env.CI && process.env.CI !== "0" && process.env.CI !== "false";
 
-let missing = "";
-if (!existsSync(chromium)) missing = `no Chromium at ${chromium} (scripts/deps.sh installs Debian's chromium)`;
-else if (!existsSync(bin)) missing = `no wangge binary at ${bin} (make build)`;
-if (missing && inCI) throw new Error(`browser test cannot run under CI: ${missing}`);
-const skip = missing ? `skipped: ${missing}` : false;
 
 const tk = "0123456789abcdef0123456789abcdef";
 let proc = null, base = "", dir = "", key = "", browser = null;
-
-/** Runs `wangge args…` (serve on 127.0.0.1:0) and resolves with {proc, base} once it serves. */
-function serveOn(args) {
-  const p = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, WANGGE_LOG_FORMAT: "json" } });
-  let log = "";
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`wangge did not start in 60 s:\n${log}`)), 60_000);
-    p.stderr.setEncoding("utf8");
-    p.stderr.on("data", (chunk) => {
-      log += chunk;
-      for (const line of log.split("\n")) {
-        let rec;
-        try {
-          rec = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (rec.msg === "serving" && rec.addr) {
-          clearTimeout(timer);
-          ok({ proc: p, base: `http://${rec.addr}` });
-          return;
-        }
-      }
-      if (log.length > 1 << 20) log = log.slice(-4096);
-    });
-    p.on("exit", (code) => {
-      clearTimeout(timer);
-      fail(new Error(`wangge exited with ${code} before serving:\n${log}`));
-    });
-  });
-}
 
 /** A w×h PNG of one colour: what the routes answer for a base-map tile. */
 function png(w, h, [r, g, b]) {
@@ -102,12 +61,7 @@ before(async () => {
     if (args[0] === "keys") key = r.stdout.trim().split("\n").pop().trim();
   }
   ({ proc, base } = await serveOn(["serve", "--db", db, "--addr", "127.0.0.1:0"]));
-  const { chromium: pw } = await import("playwright-core");
-  browser = await pw.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -17,29 +17,19 @@
 // where a missing browser is a failure.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bin, launchBrowser, outDir, root, serveOn, skip } from "./harness.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, "..", "..");
-const bin = process.env.WANGGE_BIN || join(root, "bin", "wangge");
-const chromium = process.env.CHROMIUM || "/usr/bin/chromium";
-const outDir = process.env.TEST_OUTPUT || join(root, "test", "output");
-const inCI = !!process.env.CI && process.env.CI !== "0" && process.env.CI !== "false";
 // The service worker's own requests go through the context's routes, so
 // that the offline test can cut them too: setOffline alone leaves them
 // online (microsoft/playwright#2311). Read when the browser starts.
 process.env.PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS = "1";
 
-let missing = "";
-if (!existsSync(chromium)) missing = `no Chromium at ${chromium} (scripts/deps.sh installs Debian's chromium)`;
-else if (!existsSync(bin)) missing = `no wangge binary at ${bin} (make build)`;
-if (missing && inCI) throw new Error(`browser test cannot run under CI: ${missing}`);
-const skip = missing ? `skipped: ${missing}` : false;
 
 let server, base, dir, browser, key = "";
 
@@ -56,50 +46,11 @@ function startServer() {
   });
 }
 
-/** Runs `wangge args…` (serve on 127.0.0.1:0) and resolves with {proc, base} once it serves. */
-function serveOn(args) {
-  const proc = spawn(bin, args, {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, WANGGE_LOG_FORMAT: "json" },
-  });
-  let log = "";
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`wangge did not start in 60 s:\n${log}`)), 60_000);
-    proc.stderr.setEncoding("utf8");
-    proc.stderr.on("data", (chunk) => {
-      log += chunk;
-      for (const line of log.split("\n")) {
-        let rec;
-        try {
-          rec = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (rec.msg === "serving" && rec.addr) {
-          clearTimeout(timer);
-          ok({ proc, base: `http://${rec.addr}` });
-          return;
-        }
-      }
-      if (log.length > 1 << 20) log = log.slice(-4096);
-    });
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      fail(new Error(`wangge exited with ${code} before serving:\n${log}`));
-    });
-  });
-}
-
 before(async () => {
   if (skip) return;
   mkdirSync(outDir, { recursive: true });
   base = await startServer();
-  const { chromium: pw } = await import("playwright-core");
-  browser = await pw.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -15,25 +15,14 @@
 // where a missing browser is a failure.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, extname, join, normalize, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { extname, join, normalize, sep } from "node:path";
+import { bin, launchBrowser, outDir, root, serveOn, skip, stop } from "./harness.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, "..", "..");
-const bin = process.env.WANGGE_BIN || join(root, "bin", "wangge");
-const chromium = process.env.CHROMIUM || "/usr/bin/chromium";
-const outDir = process.env.TEST_OUTPUT || join(root, "test", "output");
-const inCI = !!process.env.CI && process.env.CI !== "0" && process.env.CI !== "false";
 
-let missing = "";
-if (!existsSync(chromium)) missing = `no Chromium at ${chromium} (scripts/deps.sh installs Debian's chromium)`;
-else if (!existsSync(bin)) missing = `no wangge binary at ${bin} (make build)`;
-if (missing && inCI) throw new Error(`browser test cannot run under CI: ${missing}`);
-const skip = missing ? `skipped: ${missing}` : false;
 
 let dir, site, browser, host, gridCodes, exportLine;
 /** Every request the static server answered: method, path, status. */
@@ -41,39 +30,14 @@ const served = [];
 
 /** Runs `wangge serve --demo` until it serves, reads the published grid codes, and stops it. */
 async function demoGridCodes(db) {
-  const proc = spawn(bin, ["serve", "--demo", "--anonymous", "viewer", "--db", db, "--addr", "127.0.0.1:0"], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, WANGGE_LOG_FORMAT: "json" },
-  });
+  const { proc, base } = await serveOn(["serve", "--demo", "--anonymous", "viewer", "--db", db, "--addr", "127.0.0.1:0"]);
   try {
-    const base = await new Promise((ok, fail) => {
-      let log = "";
-      const timer = setTimeout(() => fail(new Error(`wangge did not start in 60 s:\n${log}`)), 60_000);
-      proc.stderr.setEncoding("utf8");
-      proc.stderr.on("data", (chunk) => {
-        log += chunk;
-        for (const line of log.split("\n")) {
-          try {
-            const rec = JSON.parse(line);
-            if (rec.msg === "serving" && rec.addr) {
-              clearTimeout(timer);
-              ok(`http://${rec.addr}`);
-              return;
-            }
-          } catch { /* not a whole line yet */ }
-        }
-      });
-      proc.on("exit", (code) => (clearTimeout(timer), fail(new Error(`wangge exited with ${code}:\n${log}`))));
-    });
     const res = await fetch(`${base}/collections/grids/items?limit=10000`);
     assert.equal(res.status, 200, "the demo's grids");
     const fc = await res.json();
     return new Set(fc.features.map((f) => String(f.properties.code)));
   } finally {
-    if (proc.exitCode === null) {
-      proc.kill("SIGTERM");
-      await new Promise((r) => proc.once("exit", r));
-    }
+    await stop(proc);
   }
 }
 
@@ -131,12 +95,7 @@ before(async () => {
   const server = staticServer(site);
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
   host = { server, base: `http://127.0.0.1:${server.address().port}` };
-  const { chromium: pw } = await import("playwright-core");
-  browser = await pw.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
