@@ -3,7 +3,9 @@ package live
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"strconv"
@@ -45,8 +47,10 @@ type riskState struct {
 	// clock is the feed time of one version (feedClock).
 	clock atomic.Pointer[feedClock]
 	// cells maps the H3 cells of the hotspot resolution to the grids of
-	// the plan they overlap; computed once per plan. Guarded by mu.
-	cells *gridCells
+	// the plan they overlap, for the last few plans (by gridsPrint): a
+	// planner comparing two plans publishes them in turn, and each costs
+	// an H3 cover of every grid. Guarded by mu.
+	cells []*gridCells
 	// shown is the plan and the levels drawn in the tile scene's grids
 	// layer; guarded by the tile state's mu.
 	shown struct {
@@ -63,9 +67,41 @@ type feedClock struct {
 
 // gridCells is, for one plan and resolution, the grids each cell overlaps.
 type gridCells struct {
-	plan   *Plan
+	print  uint64 // gridsPrint of the plan
 	res    int
 	byCell map[h3.Cell][]int32
+}
+
+// keptGridCells is how many plans' cells are kept.
+const keptGridCells = 4
+
+// gridsPrint identifies a plan's grids: its id and every grid's code and
+// vertices, so a plan whose grids were edited in place (GDAL, psql) is
+// another plan here. Hashing is microseconds; covering the grids with
+// cells is tenths of a second.
+func gridsPrint(p *data.Plan) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	put := func(v uint64) {
+		binary.LittleEndian.PutUint64(b[:], v)
+		h.Write(b[:])
+	}
+	put(uint64(p.ID))
+	for _, g := range p.Grids {
+		h.Write([]byte(g.Code))
+		put(uint64(len(g.Geometry)))
+		for _, poly := range g.Geometry {
+			put(uint64(len(poly)))
+			for _, ring := range poly {
+				put(uint64(len(ring)))
+				for _, pt := range ring {
+					put(math.Float64bits(pt[0]))
+					put(math.Float64bits(pt[1]))
+				}
+			}
+		}
+	}
+	return h.Sum64()
 }
 
 // Risk is the risk of every grid of one plan at one version. Callers share
@@ -447,10 +483,13 @@ func (s *Service) gridHotBins(ctx context.Context, pp *Plan, hz []data.Hazard, s
 // than a cell (which may hold no centre) the cell holding the centre of
 // its bounding box. Computed once per plan; the caller holds s.risk.mu.
 func (s *Service) gridCellsOf(pp *Plan, res int) (*gridCells, error) {
-	if c := s.risk.cells; c != nil && c.plan == pp && c.res == res {
-		return c, nil
+	fp := gridsPrint(&pp.Plan)
+	for _, c := range s.risk.cells {
+		if c.print == fp && c.res == res {
+			return c, nil
+		}
 	}
-	gc := &gridCells{plan: pp, res: res, byCell: map[h3.Cell][]int32{}}
+	gc := &gridCells{print: fp, res: res, byCell: map[h3.Cell][]int32{}}
 	for i, g := range pp.Plan.Grids {
 		cs, err := spatial.StudyCells(g.Geometry, res)
 		if err != nil {
@@ -467,7 +506,10 @@ func (s *Service) gridCellsOf(pp *Plan, res int) (*gridCells, error) {
 			gc.byCell[c] = append(gc.byCell[c], int32(i))
 		}
 	}
-	s.risk.cells = gc
+	s.risk.cells = append(s.risk.cells, gc)
+	if len(s.risk.cells) > keptGridCells {
+		s.risk.cells = s.risk.cells[1:]
+	}
 	return gc, nil
 }
 
