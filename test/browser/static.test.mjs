@@ -180,8 +180,8 @@ for (const locale of ["en-US", "zh-CN"]) {
     assert.deepEqual(unknown, [], "codes drawn that the server did not publish");
     assert.equal(drawn.codes.length, gridCodes.size, `${drawn.codes.length} of the ${gridCodes.size} published grids drawn at the site's extent`);
 
-    // The layer switches: one per layer of the site; hazards off and on.
-    assert.deepEqual(await page.$$eval("#site-layers input", (is) => is.map((i) => i.dataset.layer)), ["areas", "grids", "hotspots", "hazards"]);
+    // The layer switches: one per layer of the site (streets too: exported by default, empty in the demo); hazards off and on.
+    assert.deepEqual(await page.$$eval("#site-layers input", (is) => is.map((i) => i.dataset.layer)), ["areas", "streets", "grids", "hotspots", "hazards"]);
     const hazards = () => page.evaluate(() => window.wangge.map.queryRenderedFeatures({ layers: ["hazards", "hazard-clusters"] }).length);
     assert.ok(await hazards() > 0, "no hazard drawn");
     await page.click("#site-layers input[data-layer=hazards]");

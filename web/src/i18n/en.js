@@ -43,6 +43,8 @@ export default {
   "layers.hazards": "Hazards",
   "layers.cameras": "Cameras and their sectors",
   "layers.hotspots": "Hotspots",
+  "layers.streets": "Streets, rivers and railways",
+  "layers.units": "Units (schools, offices, sites)",
   "figures.heading": "Figures",
   "figures.crumbs": "drill-down: where the figures are of",
   "filter.from": "From",

@@ -43,6 +43,8 @@ export default {
   "layers.hazards": "隐患",
   "layers.cameras": "摄像头及其视域",
   "layers.hotspots": "热点",
+  "layers.streets": "道路、河流和铁路",
+  "layers.units": "实有单位",
   "figures.heading": "统计",
   "figures.crumbs": "下钻：统计所属区域",
   "filter.from": "从",
