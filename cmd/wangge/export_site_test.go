@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/wangge/wangge/api"
-	"github.com/wangge/wangge/data/storetest"
 )
 
 // needPage skips a test when the binary under test was built without the
@@ -128,20 +126,7 @@ func TestExportSite(t *testing.T) {
 		t.Errorf("site style layers %v, the server's %v", ids(style.Layers), ids(served.Layers))
 	}
 	t.Run("style validator", func(t *testing.T) {
-		validators, _ := filepath.Abs(filepath.Join("..", "..", "test", "validators"))
-		if _, err := os.Stat(filepath.Join(validators, "node_modules", "@maplibre", "maplibre-gl-style-spec")); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("the style validator is not installed (%v): npm ci --prefix test/validators", err)
-			}
-			t.Skipf("the style validator is not installed (%v): npm ci --prefix test/validators", err)
-		}
-		file := filepath.Join(t.TempDir(), "style.json")
-		os.WriteFile(file, body, 0o600)
-		out, err := exec.Command(storetest.NeedTool(t, "node", "nodejs"), filepath.Join(validators, "validate.mjs"), "--style", file).CombinedOutput()
-		if err != nil {
-			t.Fatalf("style validator: %v\n%s", err, out)
-		}
-		t.Logf("%s", out)
+		validateStyle(t, body)
 	})
 
 	// Again into the same directory: an earlier site export is replaced,

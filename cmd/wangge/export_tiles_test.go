@@ -287,20 +287,7 @@ func TestExportTiles(t *testing.T) {
 		if src := st.Sources["wangge"]; src.Type != "vector" || src.URL != "pmtiles://http://"+addr+"/archives/demo.pmtiles" {
 			t.Errorf("style source with --archive-url: %+v", src)
 		}
-		validators, _ := filepath.Abs(filepath.Join("..", "..", "test", "validators"))
-		if _, err := os.Stat(filepath.Join(validators, "node_modules", "@maplibre", "maplibre-gl-style-spec")); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("the style validator is not installed (%v): npm ci --prefix test/validators", err)
-			}
-			t.Skipf("the style validator is not installed (%v): npm ci --prefix test/validators", err)
-		}
-		file := filepath.Join(t.TempDir(), "style.json")
-		os.WriteFile(file, body, 0o600)
-		out, err := exec.Command(storetest.NeedTool(t, "node", "nodejs"), filepath.Join(validators, "validate.mjs"), "--style", file).CombinedOutput()
-		if err != nil {
-			t.Fatalf("style validator: %v\n%s", err, out)
-		}
-		t.Logf("%s", out)
+		validateStyle(t, body)
 	})
 
 	t.Run("ogrinfo", func(t *testing.T) {
@@ -382,4 +369,27 @@ func TestExportTilesUsage(t *testing.T) {
 	if left, _ := filepath.Glob(stale + "*"); !slices.Equal(left, []string{stale + ".tmp"}) {
 		t.Errorf("stale tmp: files %v", left)
 	}
+}
+
+// validateStyle runs the MapLibre style validator (test/validators, npm)
+// on a style.json body: skipped where it is not installed, a failure under
+// CI.
+func validateStyle(t *testing.T, body []byte) {
+	t.Helper()
+	validators, _ := filepath.Abs(filepath.Join("..", "..", "test", "validators"))
+	if _, err := os.Stat(filepath.Join(validators, "node_modules", "@maplibre", "maplibre-gl-style-spec")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("the style validator is not installed (%v): npm ci --prefix test/validators", err)
+		}
+		t.Skipf("the style validator is not installed (%v): npm ci --prefix test/validators", err)
+	}
+	file := filepath.Join(t.TempDir(), "style.json")
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(storetest.NeedTool(t, "node", "nodejs"), filepath.Join(validators, "validate.mjs"), "--style", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("style validator: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
 }
