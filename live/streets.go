@@ -83,7 +83,7 @@ type shareCache struct {
 }
 
 type shareEntry struct {
-	plan    int64
+	plan    uint64       // gridsPrint of the plan
 	streets *tiles.Lines // the tile layer of the streets measured against: a new one on every change
 	shares  []gridgen.GridStreetShare
 }
@@ -94,18 +94,20 @@ const maxShareEntries = 8
 
 // StreetShares returns each grid's share of boundary along streets for
 // the stored plan p (gridgen.StreetShares against the stored streets), in
-// the order of p.Grids; nil when there are no streets. A stored plan's
-// grids do not change, so the shares are kept per plan until the streets
-// do (the views reload them on any change).
+// the order of p.Grids; nil when there are no streets. The shares are kept
+// per plan, by a print of its grids (a plan's grids edited in place with
+// GDAL are another plan here), until the streets change (the views reload
+// them on any change).
 func (s *Service) StreetShares(ctx context.Context, p data.Plan) ([]gridgen.GridStreetShare, error) {
 	cur := s.Scene().Streets
 	if cur.Len() == 0 {
 		return nil, nil
 	}
+	fp := gridsPrint(&p)
 	c := &s.shares
 	c.mu.Lock()
 	for i, e := range c.entries {
-		if e.plan == p.ID && e.streets == cur && p.ID != 0 {
+		if e.plan == fp && e.streets == cur && p.ID != 0 {
 			c.entries = append(append(c.entries[:i:i], c.entries[i+1:]...), e)
 			c.mu.Unlock()
 			return e.shares, nil
@@ -122,7 +124,7 @@ func (s *Service) StreetShares(ctx context.Context, p data.Plan) ([]gridgen.Grid
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries = append(c.entries, shareEntry{plan: p.ID, streets: cur, shares: shares})
+	c.entries = append(c.entries, shareEntry{plan: fp, streets: cur, shares: shares})
 	if len(c.entries) > maxShareEntries {
 		c.entries = c.entries[len(c.entries)-maxShareEntries:]
 	}
