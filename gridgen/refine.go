@@ -256,9 +256,9 @@ func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists
 		}
 		// On the levels that merged only empty land, the pairs of grids
 		// also share their empty vertices along the cheapest cut
-		// (emptycut.go). On every level and on the cells as well it saved
-		// about twice as much on Montevideo res 11 (35,714 cut edges
-		// against 36,236) for more than twice the partition's CPU time.
+		// (emptycut.go). On every level and on the cells too it saved
+		// little more on Montevideo for much more CPU (docs/BENCHMARKS.md,
+		// "gridgen").
 		if i >= 1 && i > len(levels)-extra {
 			recutEmpty(lg, lab, grids, fixed, recutRounds, recutReach)
 		}
@@ -280,8 +280,8 @@ func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists
 // emptyRounds of clump moves (of empty land more than emptyDepth hops from
 // households) and coarsePasses of refinement, and the empty-only levels
 // recutRounds of minimum cuts of the empty vertices within recutReach hops
-// of each boundary (three rounds gave the same cut; the reach keeps the
-// flow networks small).
+// of each boundary (more rounds gave the same cut; of reaches 0–6, 3 cut
+// least on Montevideo, and the reach keeps the flow networks small).
 const (
 	bisectPerGrid   = 100
 	emptyLevels     = 8
@@ -291,7 +291,7 @@ const (
 	emptyDepth      = 1
 	coarsePasses    = 6
 	recutRounds     = 1
-	recutReach      = 4
+	recutReach      = 3
 )
 
 // induced returns the subgraph of g on vs, vertex i of it being vs[i].
