@@ -45,7 +45,10 @@
 // Then the labels go back down level by level, and at each level grids are
 // reshaped towards round, balanced cells of a power diagram (lloyd.go),
 // connected shares of empty land move whole to the neighbour with which
-// they share more boundary (empty.go; coarse levels only), and boundary
+// they share more boundary (empty.go; coarse levels only), on the levels
+// that merged only empty land every two neighbouring grids share the empty
+// vertices near their boundary along a minimum cut between their
+// households (emptycut.go), and boundary
 // vertices move to repair balance and shorten the cut. The two halves of the first split are worked
 // on in parallel. A vertex only leaves a grid if its neighbours in that grid
 // stay connected to each other, and a merged vertex is a connected set of

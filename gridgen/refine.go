@@ -254,6 +254,14 @@ func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists
 		if i >= 2 {
 			moveEmptyClumps(lg, lab, grids, fixed, emptyRounds, emptyDepth, dists[i])
 		}
+		// On the levels that merged only empty land, the pairs of grids
+		// also share their empty vertices along the cheapest cut
+		// (emptycut.go). On every level and on the cells too it saved
+		// little more on Montevideo for much more CPU (docs/BENCHMARKS.md,
+		// "gridgen").
+		if i >= 1 && i > len(levels)-extra {
+			recutEmpty(lg, lab, grids, fixed, recutRounds, recutReach)
+		}
 		if i > 0 {
 			refine(lg, lab, grids, bs, fixed, coarsePasses, false)
 		}
@@ -270,7 +278,10 @@ func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists
 // the fields become a few large vertices the bisection and the clump moves
 // can hand over whole; every level gets lloydIters rounds of reshaping,
 // emptyRounds of clump moves (of empty land more than emptyDepth hops from
-// households) and coarsePasses of refinement.
+// households) and coarsePasses of refinement, and the empty-only levels
+// recutRounds of minimum cuts of the empty vertices within recutReach hops
+// of each boundary (more rounds gave the same cut; of reaches 0–6, 3 cut
+// least on Montevideo, and the reach keeps the flow networks small).
 const (
 	bisectPerGrid   = 100
 	emptyLevels     = 8
@@ -279,6 +290,8 @@ const (
 	emptyRounds     = 3
 	emptyDepth      = 1
 	coarsePasses    = 6
+	recutRounds     = 1
+	recutReach      = 3
 )
 
 // induced returns the subgraph of g on vs, vertex i of it being vs[i].
