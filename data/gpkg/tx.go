@@ -39,6 +39,10 @@ type Tx struct {
 	// rosterReplaced is set by ClearWorkers: Commit checkpoints, as after
 	// any import.
 	rosterReplaced bool
+
+	// load is the packed build of the deferred table's R-tree, when the
+	// bulk path found it empty (rtree_load.go); flushFeed finishes it.
+	load *rtreeLoad
 }
 
 var _ data.Tx = (*Tx)(nil)
@@ -108,6 +112,15 @@ func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, que
 			return 0, mapErr(err, "prepare %s for writing", table)
 		}
 		t.bulk[table] = true
+		if err := t.flushFeed(ctx); err != nil {
+			return 0, err
+		}
+		if t.load, err = t.startLoad(ctx, table); err != nil {
+			return 0, err
+		}
+		if err := t.deferFeed(ctx, table); err != nil {
+			return 0, err
+		}
 	}
 	if t.deferred != table {
 		if err := t.flushFeed(ctx); err != nil {
@@ -143,6 +156,9 @@ func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, que
 		return fid, nil // the trigger wrote the entry
 	}
 	b := g.Bound()
+	if t.load != nil && t.load.table == table {
+		return fid, t.load.add(fid, b)
+	}
 	if _, err := t.exec(ctx, table, fmt.Sprintf(`INSERT INTO rtree_%s_geom VALUES (?, ?, ?, ?, ?)`, table), fid, b.Min[0], b.Max[0], b.Min[1], b.Max[1]); err != nil {
 		return 0, mapErr(err, "index %s", what)
 	}
@@ -451,6 +467,10 @@ func (t *Tx) Rollback() error {
 		return nil
 	}
 	t.done = true
+	if t.load != nil {
+		t.load.close()
+		t.load = nil
+	}
 	t.closeStmts()
 	return t.tx.Rollback()
 }
