@@ -51,8 +51,8 @@ type rtreeEntry struct {
 }
 
 // rtreeRun is how many entries are sorted in memory before they are
-// spilled to a file: 4 MiB.
-const rtreeRun = 128 << 10
+// spilled to a file: 2 MiB.
+const rtreeRun = 64 << 10
 
 // rtreeLoadMax is how many entries an R-tree may hold when the bulk path
 // starts for the entries to be moved into the build (the rows written
@@ -79,6 +79,7 @@ func (t *Tx) startLoad(ctx context.Context, table string) (*rtreeLoad, error) {
 		return nil, nil // not a node size SQLite makes; leave it to SQLite
 	}
 	l := &rtreeLoad{table: table, dir: t.s.tempDir(), nodeSize: size, run: max(t.s.rtreeRun, 1)}
+	l.buf = make([]rtreeEntry, 0, l.run) // once, not grown by doubling
 	rows, err := t.tx.QueryContext(ctx, fmt.Sprintf(`SELECT id, minx, maxx, miny, maxy FROM %s`, r))
 	if err != nil {
 		return nil, mapErr(err, "read the R-tree of %s", table)
@@ -458,7 +459,7 @@ func (s *spool) reader() (func() (rtreeEntry, error), error) {
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return nil, mapErr(err, "build the R-tree")
 	}
-	r := bufio.NewReaderSize(s.f, 32<<10)
+	r := bufio.NewReaderSize(s.f, 16<<10) // one a run in a merge: small
 	var b [rtreeEntrySize]byte
 	return func() (rtreeEntry, error) {
 		if _, err := io.ReadFull(r, b[:]); err != nil {
