@@ -105,6 +105,21 @@ func TestBulkRTree(t *testing.T) {
 			tx.Rollback()
 			checkRTree(t, s, before)
 
+			// A replaced layer's R-tree is empty again: packed once more.
+			tx, _ = s.Begin(ctx)
+			if err := tx.Clear(ctx, data.LayerHouseholds); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 500 {
+				if _, err := tx.AddHousehold(ctx, data.Household{ID: fmt.Sprintf("new%d", i), Point: point(), Households: 1}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			checkRTree(t, s, 500)
+
 			entries, _ := os.ReadDir(dir)
 			for _, e := range entries {
 				if filepath.Ext(e.Name()) != ".gpkg" && filepath.Ext(e.Name()) != ".gpkg-wal" && filepath.Ext(e.Name()) != ".gpkg-shm" {
