@@ -270,6 +270,7 @@ func (t *Tx) flushFeed(ctx context.Context) error {
 		l := t.load
 		t.load = nil
 		if err := l.finish(ctx, t); err != nil {
+			t.broken = err // a half-written R-tree must never be committed
 			return err
 		}
 	}

@@ -192,3 +192,32 @@ func checkRTree(t *testing.T, s *Store, want int) {
 	}
 	conn.ExecContext(ctx, `DROP TABLE temp.ref`)
 }
+
+// A build that fails (here, cancelled) is never committed, whatever the
+// caller does with the error.
+func TestBulkRTreeFailedIsNotCommitted(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "r.gpkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		if _, err := tx.AddHousehold(ctx, data.Household{ID: fmt.Sprintf("h%d", i), Point: orb.Point{-56, -34.9}, Households: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := tx.Seq(cancelled); err == nil {
+		t.Fatal("Seq with a cancelled context built the R-tree")
+	}
+	if err := tx.Commit(); err == nil {
+		t.Fatal("Commit after a failed R-tree build succeeded")
+	}
+	checkRTree(t, s, 0)
+}

@@ -43,6 +43,9 @@ type Tx struct {
 	// load is the packed build of the deferred table's R-tree, when the
 	// bulk path found it empty (rtree_load.go); flushFeed finishes it.
 	load *rtreeLoad
+	// broken is set when the R-tree build failed: Commit refuses then,
+	// whatever the caller did with the error.
+	broken error
 }
 
 var _ data.Tx = (*Tx)(nil)
@@ -408,6 +411,10 @@ func (t *Tx) Commit() error {
 		return data.Errorf(data.EINTERNAL, "transaction already finished")
 	}
 	ctx := context.Background() // the commit itself must not be half-cancelled
+	if t.broken != nil {
+		t.Rollback()
+		return t.broken
+	}
 	if err := t.flushFeed(ctx); err != nil {
 		t.Rollback()
 		return err
