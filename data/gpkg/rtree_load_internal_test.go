@@ -134,7 +134,10 @@ func TestBulkRTree(t *testing.T) {
 
 // checkRTree checks the households' R-tree against one SQLite grows from
 // the same rows; want < 0 is any number of rows.
-func checkRTree(t *testing.T, s *Store, want int) {
+func checkRTree(t *testing.T, s *Store, want int) { checkRTreeOf(t, s, "households", want) }
+
+// checkRTreeOf is checkRTree for any layer.
+func checkRTreeOf(t *testing.T, s *Store, table string, want int) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := s.db.Conn(ctx)
@@ -144,21 +147,21 @@ func checkRTree(t *testing.T, s *Store, want int) {
 	defer conn.Close()
 	var check string
 	var n, rows, same int
-	if err := conn.QueryRowContext(ctx, `SELECT rtreecheck('rtree_households_geom')`).Scan(&check); err != nil || check != "ok" {
+	if err := conn.QueryRowContext(ctx, `SELECT rtreecheck('rtree_`+table+`_geom')`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("rtreecheck: %q, %v", check, err)
 	}
 	for _, q := range []string{
 		`DROP TABLE IF EXISTS temp.ref`,
 		`CREATE VIRTUAL TABLE temp.ref USING rtree(id, minx, maxx, miny, maxy)`,
-		`INSERT INTO temp.ref SELECT fid, ST_MinX(geom), ST_MaxX(geom), ST_MinY(geom), ST_MaxY(geom) FROM households`,
+		`INSERT INTO temp.ref SELECT fid, ST_MinX(geom), ST_MaxX(geom), ST_MinY(geom), ST_MaxY(geom) FROM ` + table,
 	} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	conn.QueryRowContext(ctx, `SELECT count(*) FROM households`).Scan(&rows)
-	conn.QueryRowContext(ctx, `SELECT count(*) FROM rtree_households_geom`).Scan(&n)
-	conn.QueryRowContext(ctx, `SELECT count(*) FROM rtree_households_geom a JOIN temp.ref b USING (id)
+	conn.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&rows)
+	conn.QueryRowContext(ctx, `SELECT count(*) FROM rtree_`+table+`_geom`).Scan(&n)
+	conn.QueryRowContext(ctx, `SELECT count(*) FROM rtree_`+table+`_geom a JOIN temp.ref b USING (id)
 		WHERE a.minx = b.minx AND a.maxx = b.maxx AND a.miny = b.miny AND a.maxy = b.maxy`).Scan(&same)
 	if n != rows || same != rows || (want >= 0 && rows != want) {
 		t.Fatalf("R-tree has %d entries, %d as SQLite stores them, for %d rows (want %d)", n, same, rows, want)
@@ -186,7 +189,7 @@ func checkRTree(t *testing.T, s *Store, want int) {
 		}
 		w := rng.Float64() * 0.1
 		b := [4]float64{x, x + w, y, y + w}
-		if got, ref := window("rtree_households_geom", b), window("temp.ref", b); !slices.Equal(got, ref) {
+		if got, ref := window("rtree_"+table+"_geom", b), window("temp.ref", b); !slices.Equal(got, ref) {
 			t.Fatalf("window %v: %d ids, SQLite's own R-tree %d", b, len(got), len(ref))
 		}
 	}
@@ -220,4 +223,31 @@ func TestBulkRTreeFailedIsNotCommitted(t *testing.T) {
 		t.Fatal("Commit after a failed R-tree build succeeded")
 	}
 	checkRTree(t, s, 0)
+}
+
+// Lines, whose boxes are not points, are packed as well.
+func TestBulkRTreeLines(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "r.gpkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.rtreeRun = 300
+	rng := rand.New(rand.NewPCG(9, 10))
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2000 {
+		x, y := -56.43+rng.Float64()*0.4, -34.94+rng.Float64()*0.24
+		line := orb.LineString{{x, y}, {x + rng.Float64()*0.05, y - rng.Float64()*0.05}, {x + rng.Float64()*0.02, y + rng.Float64()*0.03}}
+		if _, err := tx.AddStreet(ctx, data.Street{ID: fmt.Sprintf("s%d", i), Kind: data.StreetRoad, Class: "residential", Geometry: orb.MultiLineString{line}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	checkRTreeOf(t, s, "streets", 2000)
 }
