@@ -18,6 +18,30 @@ const srsWGS84 = 4326
 // little-endian WKB. Points carry an envelope too: the spec allows it and it
 // keeps one code path for the R-tree functions.
 func encodeGeom(g orb.Geometry) ([]byte, error) {
+	if p, ok := g.(orb.Point); ok {
+		return encodePoint(p), nil
+	}
+	return encodeWKB(g)
+}
+
+// encodePoint is encodeGeom of a point, the geometry of every household,
+// hazard and camera, written in place: one allocation instead of the four
+// of wkb.Marshal's buffers, a million times an import.
+func encodePoint(p orb.Point) []byte {
+	buf := make([]byte, 0, 8+32+21)
+	buf = append(buf, 'G', 'P', 0, 1|1<<1) // little-endian, XY envelope
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(int32(srsWGS84)))
+	for _, v := range [...]float64{p[0], p[0], p[1], p[1]} {
+		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v))
+	}
+	buf = append(buf, 1) // WKB, little-endian
+	buf = binary.LittleEndian.AppendUint32(buf, 1)
+	buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(p[0]))
+	return binary.LittleEndian.AppendUint64(buf, math.Float64bits(p[1]))
+}
+
+// encodeWKB is encodeGeom through wkb.Marshal, for any geometry.
+func encodeWKB(g orb.Geometry) ([]byte, error) {
 	body, err := wkb.Marshal(g, binary.LittleEndian)
 	if err != nil {
 		return nil, fmt.Errorf("gpkg: encode geometry: %w", err)

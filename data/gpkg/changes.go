@@ -264,6 +264,16 @@ func (s *Store) clearDeferralFlags(ctx context.Context) error {
 // the fid range noted: fids only grow (AUTOINCREMENT), no other connection
 // writes while the transaction holds the lock, and a delete flushes first.
 func (t *Tx) flushFeed(ctx context.Context) error {
+	if t.load != nil {
+		// Any write but the next insert into the table may read or
+		// change its R-tree: it is built first.
+		l := t.load
+		t.load = nil
+		if err := l.finish(ctx, t); err != nil {
+			t.broken = err // a half-written R-tree must never be committed
+			return err
+		}
+	}
 	if t.deferred == "" {
 		return nil
 	}

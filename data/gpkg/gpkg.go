@@ -50,6 +50,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -67,6 +68,8 @@ type Store struct {
 	stopped   chan struct{} // closed by the checkpointer as it ends
 	closeOnce sync.Once
 	closeErr  error
+
+	rtreeRun int // entries an R-tree build sorts in memory (rtree_load.go); tests make it small
 }
 
 var _ data.Store = (*Store)(nil)
@@ -127,7 +130,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
 	// 220 MiB at 32 concurrent requests with no bound).
 	db.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	db.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
-	s := &Store{db: db, path: path, stopped: make(chan struct{})}
+	s := &Store{db: db, path: path, stopped: make(chan struct{}), rtreeRun: rtreeRun}
 	s.stop, s.stopNow = context.WithCancel(context.Background())
 	if create {
 		if err := createSchema(ctx, db); err != nil {
@@ -298,6 +301,14 @@ func mapErr(err error, format string, args ...any) error {
 		case sqlite3.ErrCantOpen:
 			return data.Wrap(data.EUNAVAILABLE, err, "store unavailable: its file or journal cannot be opened; nothing was written, retry later")
 		}
+	}
+	// The same for the files wangge writes beside the store (an R-tree
+	// build's spill, rtree_load.go).
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return data.Wrap(data.EUNAVAILABLE, err, "store full: the disk is full; nothing was written, retry after freeing space")
+	case errors.Is(err, syscall.EIO):
+		return data.Wrap(data.EUNAVAILABLE, err, "store unavailable: a disk read or write failed; nothing was written, retry later")
 	}
 	return fmt.Errorf("gpkg: "+format+": %w", append(args, err)...)
 }

@@ -42,7 +42,7 @@ func (t *Tx) AddStreet(ctx context.Context, s data.Street) (int64, error) {
 	if err := s.Validate(); err != nil {
 		return 0, err
 	}
-	return t.insert(ctx, "streets", data.DuplicateKey(data.LayerStreets, s.ID), s.Geometry,
+	return t.insert(ctx, "streets", dupKey{layer: data.LayerStreets, key: s.ID}, s.Geometry,
 		`INSERT INTO streets (geom, source_id, kind, class, name, osm_id) VALUES (?, ?, ?, ?, ?, ?)`, s.ID, s.Kind, s.Class, s.Name, s.OSMID)
 }
 
@@ -51,7 +51,7 @@ func (t *Tx) AddUnit(ctx context.Context, u data.Unit) (int64, error) {
 	if err := u.Validate(); err != nil {
 		return 0, err
 	}
-	return t.insert(ctx, "units", data.DuplicateKey(data.LayerUnits, u.ID), u.Geometry,
+	return t.insert(ctx, "units", dupKey{layer: data.LayerUnits, key: u.ID}, u.Geometry,
 		`INSERT INTO units (geom, source_id, kind, name) VALUES (?, ?, ?, ?)`, u.ID, u.Kind, u.Name)
 }
 

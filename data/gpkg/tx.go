@@ -39,6 +39,13 @@ type Tx struct {
 	// rosterReplaced is set by ClearWorkers: Commit checkpoints, as after
 	// any import.
 	rosterReplaced bool
+
+	// load is the packed build of the deferred table's R-tree, when the
+	// bulk path found it empty (rtree_load.go); flushFeed finishes it.
+	load *rtreeLoad
+	// broken is set when the R-tree build failed: Commit refuses then,
+	// whatever the caller did with the error.
+	broken error
 }
 
 var _ data.Tx = (*Tx)(nil)
@@ -93,21 +100,43 @@ func (t *Tx) exec(ctx context.Context, table, query string, args ...any) (sql.Re
 // envelope we already have (measured: 42 µs a row with the trigger, 15 µs
 // without, on 200,000 points). Commit restores the trigger; a rollback
 // undoes the drop with everything else, as SQLite's DDL is transactional.
-// (Feeding the R-tree in Z-order at commit was tried: no less CPU on a
-// million random points, and twice the memory.)
+// When the R-tree was empty (a new layer, --replace), the entries are not
+// inserted one by one either but built into a packed tree once the rows
+// are in (rtree_load.go): SQLite's insert cost about 11 µs an entry.
+// (Feeding SQLite's insert in Z-order at commit was tried before: no less
+// CPU on a million random points, as each insert still rewrites a node.)
 //
 // The same rows go into the change feed through flushFeed rather than the
 // feed's trigger, for the same reason (changes.go).
-func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, query string, args ...any) (int64, error) {
+func (t *Tx) insert(ctx context.Context, table string, what dupKey, g orb.Geometry, query string, args ...any) (int64, error) {
+	// The caller's cancellation is checked here, once a row, and the
+	// statements run without it: the driver (mattn/go-sqlite3) watches a
+	// cancellable context with a goroutine of its own for every statement,
+	// and starting and waking those took a quarter of the CPU time of a
+	// `wangge import` (perf, 100,000 rows). A row's statements take
+	// microseconds; nothing long is left uncancellable.
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	ctx = context.WithoutCancel(ctx)
 	blob, err := encodeGeom(g)
 	if err != nil {
-		return 0, data.Wrap(data.EINVALID, err, "%s: geometry cannot be encoded", what)
+		return 0, data.Wrap(data.EINVALID, err, "%s: geometry cannot be encoded", what.String())
 	}
 	if t.rows[table]++; !t.bulk[table] && t.rows[table] > bulkAfter {
 		if _, err := t.tx.ExecContext(ctx, fmt.Sprintf(`DROP TRIGGER rtree_%s_geom_insert`, table)); err != nil {
 			return 0, mapErr(err, "prepare %s for writing", table)
 		}
 		t.bulk[table] = true
+		if err := t.flushFeed(ctx); err != nil {
+			return 0, err
+		}
+		if t.load, err = t.startLoad(ctx, table); err != nil {
+			return 0, err
+		}
+		if err := t.deferFeed(ctx, table); err != nil {
+			return 0, err
+		}
 	}
 	if t.deferred != table {
 		if err := t.flushFeed(ctx); err != nil {
@@ -121,7 +150,7 @@ func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, que
 	}
 	res, err := t.exec(ctx, table, query, append([]any{blob}, args...)...)
 	if err != nil {
-		return 0, data.OnKey(mapErr(err, "%s", what), data.Layer(table))
+		return 0, data.OnKey(mapErr(err, "%s", what.String()), data.Layer(table))
 	}
 	t.extend(table, g)
 	fid, err := res.LastInsertId()
@@ -143,10 +172,29 @@ func (t *Tx) insert(ctx context.Context, table, what string, g orb.Geometry, que
 		return fid, nil // the trigger wrote the entry
 	}
 	b := g.Bound()
+	if t.load != nil && t.load.table == table {
+		return fid, t.load.add(fid, b)
+	}
 	if _, err := t.exec(ctx, table, fmt.Sprintf(`INSERT INTO rtree_%s_geom VALUES (?, ?, ?, ?, ?)`, table), fid, b.Min[0], b.Max[0], b.Min[1], b.Max[1]); err != nil {
-		return 0, mapErr(err, "index %s", what)
+		return 0, mapErr(err, "index %s", what.String())
 	}
 	return fid, nil
+}
+
+// dupKey is what a row's key clashing with another's would be called in
+// the error: built only when there is an error, as insert runs a million
+// times an import.
+type dupKey struct {
+	layer  data.Layer
+	format string // for keys other than a layer's (a plan's grid codes)
+	key    string
+}
+
+func (k dupKey) String() string {
+	if k.format != "" {
+		return fmt.Sprintf(k.format, k.key)
+	}
+	return data.DuplicateKey(k.layer, k.key)
 }
 
 // bulkAfter is how many rows of a table a transaction inserts through the
@@ -173,7 +221,7 @@ func (t *Tx) AddHousehold(ctx context.Context, h data.Household) (int64, error) 
 	if err := h.Validate(); err != nil {
 		return 0, err
 	}
-	return t.insert(ctx, "households", data.DuplicateKey(data.LayerHouseholds, h.ID), h.Point,
+	return t.insert(ctx, "households", dupKey{layer: data.LayerHouseholds, key: h.ID}, h.Point,
 		`INSERT INTO households (geom, source_id, households) VALUES (?, ?, ?)`, h.ID, h.Households)
 }
 
@@ -182,7 +230,7 @@ func (t *Tx) AddHazard(ctx context.Context, h data.Hazard) (int64, error) {
 	if err := h.Validate(); err != nil {
 		return 0, err
 	}
-	return t.insert(ctx, "hazards", data.DuplicateKey(data.LayerHazards, h.ID), h.Point,
+	return t.insert(ctx, "hazards", dupKey{layer: data.LayerHazards, key: h.ID}, h.Point,
 		`INSERT INTO hazards (geom, source_id, category, severity, status, reported_at, note, assignee, resp_code, resp_level,
 			due_at, resolved_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		h.ID, h.Category, h.Severity, string(h.Status), sqlTime(h.ReportedAt), h.Note, h.Assignee, h.RespCode, h.RespLevel,
@@ -194,7 +242,7 @@ func (t *Tx) AddCamera(ctx context.Context, c data.Camera) (int64, error) {
 	if err := c.Validate(); err != nil {
 		return 0, err
 	}
-	return t.insert(ctx, "cameras", data.DuplicateKey(data.LayerCameras, c.ID), c.Point,
+	return t.insert(ctx, "cameras", dupKey{layer: data.LayerCameras, key: c.ID}, c.Point,
 		`INSERT INTO cameras (geom, source_id, azimuth, fov, range_m, status) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Azimuth, c.FOV, c.RangeM, c.Status)
 }
@@ -211,17 +259,17 @@ func (t *Tx) AddArea(ctx context.Context, a data.Area) (int64, error) {
 	if a.AdminLevel != 0 {
 		adminLevel = a.AdminLevel
 	}
-	return t.insert(ctx, "areas", data.DuplicateKey(data.LayerAreas, a.Code), a.Geometry,
+	return t.insert(ctx, "areas", dupKey{layer: data.LayerAreas, key: a.Code}, a.Geometry,
 		`INSERT INTO areas (geom, code, name, name_en, level, admin_level, parent_code, osm_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.Code, a.Name, a.NameEn, a.Level, adminLevel, parent, a.OSMID)
 }
 
 // update runs an UPDATE by fid and reports ENOTFOUND when no row matched.
 // The R-tree follows through the update triggers, which stay in place.
-func (t *Tx) update(ctx context.Context, table, what string, fid int64, g orb.Geometry, query string, args ...any) error {
+func (t *Tx) update(ctx context.Context, table string, what dupKey, fid int64, g orb.Geometry, query string, args ...any) error {
 	blob, err := encodeGeom(g)
 	if err != nil {
-		return data.Wrap(data.EINVALID, err, "%s: geometry cannot be encoded", what)
+		return data.Wrap(data.EINVALID, err, "%s: geometry cannot be encoded", what.String())
 	}
 	if err := t.flushFeed(ctx); err != nil {
 		return err
@@ -231,7 +279,7 @@ func (t *Tx) update(ctx context.Context, table, what string, fid int64, g orb.Ge
 		t.extend(table, g)
 	}
 	if err != nil {
-		return data.OnKey(mapErr(err, "%s", what), data.Layer(table))
+		return data.OnKey(mapErr(err, "%s", what.String()), data.Layer(table))
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return data.Errorf(data.ENOTFOUND, "no %s %d", strings.TrimSuffix(table, "s"), fid)
@@ -244,7 +292,7 @@ func (t *Tx) UpdateHazard(ctx context.Context, h data.Hazard) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	return t.update(ctx, "hazards", data.DuplicateKey(data.LayerHazards, h.ID), h.FID, h.Point,
+	return t.update(ctx, "hazards", dupKey{layer: data.LayerHazards, key: h.ID}, h.FID, h.Point,
 		`UPDATE hazards SET geom = ?, source_id = ?, category = ?, severity = ?, status = ?, reported_at = ?, note = ?, assignee = ?,
 			resp_code = ?, resp_level = ?, due_at = ?, resolved_at = ?, closed_at = ? WHERE fid = ?`,
 		h.ID, h.Category, h.Severity, string(h.Status), sqlTime(h.ReportedAt), h.Note, h.Assignee, h.RespCode, h.RespLevel,
@@ -256,7 +304,7 @@ func (t *Tx) UpdateCamera(ctx context.Context, c data.Camera) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return t.update(ctx, "cameras", data.DuplicateKey(data.LayerCameras, c.ID), c.FID, c.Point,
+	return t.update(ctx, "cameras", dupKey{layer: data.LayerCameras, key: c.ID}, c.FID, c.Point,
 		`UPDATE cameras SET geom = ?, source_id = ?, azimuth = ?, fov = ?, range_m = ?, status = ? WHERE fid = ?`,
 		c.ID, c.Azimuth, c.FOV, c.RangeM, c.Status)
 }
@@ -324,7 +372,7 @@ func (t *Tx) SavePlan(ctx context.Context, p data.Plan) (int64, error) {
 		return 0, err
 	}
 	for _, g := range p.Grids {
-		_, err := t.insert(ctx, "grids", fmt.Sprintf("duplicate grid code %q in plan", g.Code), g.Geometry,
+		_, err := t.insert(ctx, "grids", dupKey{format: "duplicate grid code %q in plan", key: g.Code}, g.Geometry,
 			`INSERT INTO grids (geom, plan_id, code, parent_code, name, households, area_m2, worker, cells) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, g.Code, g.ParentCode, g.Name, g.Households, g.AreaM2, g.Worker, encodeCells(g.Cells))
 		if err != nil {
@@ -363,6 +411,10 @@ func (t *Tx) Commit() error {
 		return data.Errorf(data.EINTERNAL, "transaction already finished")
 	}
 	ctx := context.Background() // the commit itself must not be half-cancelled
+	if t.broken != nil {
+		t.Rollback()
+		return t.broken
+	}
 	if err := t.flushFeed(ctx); err != nil {
 		t.Rollback()
 		return err
@@ -451,6 +503,10 @@ func (t *Tx) Rollback() error {
 		return nil
 	}
 	t.done = true
+	if t.load != nil {
+		t.load.close()
+		t.load = nil
+	}
 	t.closeStmts()
 	return t.tx.Rollback()
 }
