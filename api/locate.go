@@ -13,6 +13,7 @@ import (
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/live"
+	"github.com/wangge/wangge/spatial"
 )
 
 // maxBatch is the most points one POST /v1/locate may carry: enough for a
@@ -182,8 +183,10 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 		if err := data.CheckPoint(p); err != nil {
 			return invalid("body: points[%d] %s", i, data.ErrorMessage(err))
 		}
-		var err error
-		if pts[i], err = toWGS84(c, p, fmt.Sprintf("body: points[%d]", i)); err != nil {
+		// The point's name only for the error: formatting it for each of
+		// 10,000 points was a quarter of a batch's time.
+		if pts[i] = c.ToWGS84(p); !spatial.ValidLonLat(pts[i]) {
+			_, err := toWGS84(c, p, fmt.Sprintf("body: points[%d]", i))
 			return err
 		}
 	}
@@ -206,6 +209,7 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 // appendCodes is the compact answer: each point's grid code, or null.
 func (s *Server) appendCodes(pts []orb.Point) []byte {
 	pp := s.live.Published()
+	quoted := s.quotedCodesOf(pp)
 	buf := make([]byte, 0, 32+len(pts)*16)
 	buf = append(buf, `{"codes":[`...)
 	for i, p := range pts {
@@ -220,9 +224,33 @@ func (s *Server) appendCodes(pts []orb.Point) []byte {
 			buf = append(buf, "null"...)
 			continue
 		}
-		buf = strconv.AppendQuote(buf, pp.Plan.Grids[gi].Code)
+		buf = append(buf, quoted[gi]...)
 	}
 	return append(buf, "]}\n"...)
+}
+
+// quotedCodes is a plan's grid codes quoted as JSON strings, in the order
+// of its grids.
+type quotedCodes struct {
+	plan  *live.Plan
+	codes [][]byte
+}
+
+// quotedCodesOf returns pp's grid codes as JSON strings, quoting them once
+// a plan rather than once a point.
+func (s *Server) quotedCodesOf(pp *live.Plan) [][]byte {
+	if pp == nil {
+		return nil
+	}
+	if q := s.codes.Load(); q != nil && q.plan == pp {
+		return q.codes
+	}
+	q := &quotedCodes{plan: pp, codes: make([][]byte, len(pp.Plan.Grids))}
+	for i, g := range pp.Plan.Grids {
+		q.codes[i], _ = json.Marshal(g.Code)
+	}
+	s.codes.Store(q)
+	return q.codes
 }
 
 // staffed is the published plan's grids as the caller may see them: with

@@ -103,8 +103,11 @@ type Server struct {
 	// expressions and its two copies of the request.
 	exact      map[string]http.Handler
 	answerBufs sync.Pool // *[]byte for small JSON answers (locate.go)
-	metrics    *metrics  // Prometheus (metrics.go)
-	streams    streamHub // the change streams (changes.go)
+	// codes is the published plan's grid codes as JSON strings, for batch
+	// locate's codes answer (locate.go).
+	codes   atomic.Pointer[quotedCodes]
+	metrics *metrics  // Prometheus (metrics.go)
+	streams streamHub // the change streams (changes.go)
 }
 
 // New builds a Server. It is not ready (GET /readyz answers 503) until Load
