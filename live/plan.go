@@ -32,6 +32,9 @@ type Plan struct {
 	Plan    data.Plan
 	Locator *spatial.Locator
 	ByCode  map[string]int
+	// print is gridsPrint(&Plan), taken once here: the risk worker looks
+	// its cached cells up by it after every batch.
+	print uint64
 }
 
 func (s *Service) reloadAreas(ctx context.Context) error {
@@ -114,7 +117,7 @@ func NewPlan(p data.Plan) (*Plan, error) {
 	case err != nil:
 		return nil, fmt.Errorf("build locator for plan %d: %w", p.ID, err)
 	}
-	return &Plan{Plan: p, Locator: loc, ByCode: byCode}, nil
+	return &Plan{Plan: p, Locator: loc, ByCode: byCode, print: gridsPrint(&p)}, nil
 }
 
 // areaLocators builds one exact locator per area level. Area i of areas

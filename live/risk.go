@@ -483,13 +483,12 @@ func (s *Service) gridHotBins(ctx context.Context, pp *Plan, hz []data.Hazard, s
 // than a cell (which may hold no centre) the cell holding the centre of
 // its bounding box. Computed once per plan; the caller holds s.risk.mu.
 func (s *Service) gridCellsOf(pp *Plan, res int) (*gridCells, error) {
-	fp := gridsPrint(&pp.Plan)
 	for _, c := range s.risk.cells {
-		if c.print == fp && c.res == res {
+		if c.print == pp.print && c.res == res {
 			return c, nil
 		}
 	}
-	gc := &gridCells{print: fp, res: res, byCell: map[h3.Cell][]int32{}}
+	gc := &gridCells{print: pp.print, res: res, byCell: map[h3.Cell][]int32{}}
 	for i, g := range pp.Plan.Grids {
 		cs, err := spatial.StudyCells(g.Geometry, res)
 		if err != nil {
