@@ -13,7 +13,6 @@ import (
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/live"
-	"github.com/wangge/wangge/spatial"
 )
 
 // maxBatch is the most points one POST /v1/locate may carry: enough for a
@@ -183,10 +182,8 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 		if err := data.CheckPoint(p); err != nil {
 			return invalid("body: points[%d] %s", i, data.ErrorMessage(err))
 		}
-		// The point's name only for the error: formatting it for each of
-		// 10,000 points was a quarter of a batch's time.
-		if pts[i] = c.ToWGS84(p); !spatial.ValidLonLat(pts[i]) {
-			_, err := toWGS84(c, p, fmt.Sprintf("body: points[%d]", i))
+		var err error
+		if pts[i], err = toWGS84Named(c, p, func() string { return fmt.Sprintf("body: points[%d]", i) }); err != nil {
 			return err
 		}
 	}

@@ -268,10 +268,17 @@ func pointValue(lonS, latS, crsS string) (orb.Point, error) {
 // GCJ-02 and BD-09 are offsets defined around China, and near the poles
 // BD-09's formula leaves the globe ([-180.0067, -90.0055] from [-180, -90]).
 func toWGS84(c spatial.CRS, p orb.Point, what string) (orb.Point, error) {
+	return toWGS84Named(c, p, func() string { return what })
+}
+
+// toWGS84Named is toWGS84 with the point's name made only for the error:
+// a batch names each of its 10,000 points, and formatting every name was a
+// quarter of its time.
+func toWGS84Named(c spatial.CRS, p orb.Point, what func() string) (orb.Point, error) {
 	w := c.ToWGS84(p)
 	if !spatial.ValidLonLat(w) {
 		return orb.Point{}, invalid("%s [%v, %v] in %s converts to [%v, %v], outside WGS 84's range; %s is an offset defined around China",
-			what, p[0], p[1], c, w[0], w[1], c)
+			what(), p[0], p[1], c, w[0], w[1], c)
 	}
 	return w, nil
 }
