@@ -8,7 +8,11 @@
 #   2. wrk -t$THREADS -c$CONNS -d$DUR against `wangge serve` on loopback;
 #   3. pgbench -c$CONNS -j$THREADS -T$DUR -M prepared, ST_Contains on a random
 #      point of the same bound, p99 from its per-transaction log.
-# Steps 2 and 3 are repeated $RUNS times, back to back.
+#   4. (FLOOR=1, the default) wrk the same way against bench/floor, a bare
+#      net/http server pinned like wangge that answers every request with
+#      the bytes of one wangge locate answer: the floor of Go's HTTP stack
+#      on this machine, and the ratio of wangge's requests/s to it.
+# Steps 2 to 4 are repeated $RUNS times, back to back.
 #
 # Pinning (PIN=1, the default): on a small machine the load generator, the
 # server and PostgreSQL compete for the same cores, and the kernel shares
@@ -37,7 +41,8 @@ PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-$DEFPORT} PGUSER=${PGUSER:-postgres
 PGDB=${PGDB:-wangge_locate_bench}
 CONNS=${CONNS:-64} THREADS=${THREADS:-1} DUR=${DUR:-15} RUNS=${RUNS:-1}
 ADDR=${ADDR:-127.0.0.1:18480}
-REUSE=${REUSE:-0}
+REUSE=${REUSE:-0} FLOOR=${FLOOR:-1}
+FLOOR_ADDR=${FLOOR_ADDR:-127.0.0.1:18481}
 export PGHOST PGPORT PGUSER
 mkdir -p "$OUT"
 
@@ -47,9 +52,10 @@ else
 	ON_SERVER="" ON_CLIENT=""
 fi
 
-SERVER=""
+SERVER="" FLOORPID=""
 cleanup() {
 	[ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true
+	[ -z "$FLOORPID" ] || kill "$FLOORPID" 2>/dev/null || true
 	if [ "$PGPRIVATE" = 1 ] && [ -f "$OUT/pg/data/postmaster.pid" ]; then
 		su postgres -c "$PGBIN/pg_ctl -D $OUT/pg/data -m fast stop" >/dev/null 2>&1 || true
 	fi
@@ -101,6 +107,14 @@ GOMAXPROCS=$SERVER_PROCS $ON_SERVER "$BIN" serve --db "$OUT/locate.gpkg" --addr 
 SERVER=$!
 wait_ready "$ADDR" $SERVER "$OUT/serve.log" 100
 curl -s "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011"; echo
+if [ "$FLOOR" = 1 ]; then
+	go build -o "$OUT/floor" ./bench/floor
+	GOMAXPROCS=$SERVER_PROCS $ON_SERVER "$OUT/floor" -addr "$FLOOR_ADDR" \
+		-like "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011" >"$OUT/floor.log" 2>&1 &
+	FLOORPID=$!
+	wait_ready "$FLOOR_ADDR" $FLOORPID "$OUT/floor.log" 100
+	cat "$OUT/floor.log"
+fi
 
 # CPU time of a process and of its reaped children (PostgreSQL's backends
 # exit when pgbench disconnects and are reaped by the postmaster), in clock
@@ -121,6 +135,19 @@ while [ $run -le "$RUNS" ]; do
 	grep RESULT "$OUT/wrk.out"
 	sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$OUT/wrk.out" | awk -v t="$((t1 - t0))" -v hz="$TCK" '{
 		printf "RESULT wangge server_cpu_s=%.2f cpu_us_per_request=%.1f\n", t/hz, t/hz*1e6/$1 }'
+
+	if [ "$FLOOR" = 1 ]; then
+		wangge_rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' "$OUT/wrk.out")
+		echo "== run $run/$RUNS $(date -u +%H:%M:%S) floor: bare net/http, same pinning, same wrk"
+		uptime
+		t0=$(cputicks "$FLOORPID")
+		$ON_CLIENT wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s bench/locate.lua "http://$FLOOR_ADDR" >"$OUT/floor.out"
+		t1=$(cputicks "$FLOORPID")
+		sed -n 's/^RESULT wrk/RESULT floor/p' "$OUT/floor.out"
+		floor_rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' "$OUT/floor.out")
+		sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$OUT/floor.out" | awk -v t="$((t1 - t0))" -v hz="$TCK" -v w="$wangge_rps" -v f="$floor_rps" '{
+			printf "RESULT floor server_cpu_s=%.2f cpu_us_per_request=%.1f wangge_over_floor=%.2f\n", t/hz, t/hz*1e6/$1, w/f }'
+	fi
 
 	rm -f "$OUT"/pgbench_log.*
 	echo "== run $run/$RUNS $(date -u +%H:%M:%S) PostGIS: pgbench -c$CONNS -j$THREADS -T$DUR -M prepared (ST_Contains, GiST)"
