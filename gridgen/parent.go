@@ -142,14 +142,15 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 			out.cut++
 		}
 	}
-	out.innerM, out.innerNearM = r.innerBoundary(pc, labels)
+	d := r.snapToStreets(pi, out)
+	out.innerM, out.innerNearM = r.innerBoundary(d.pc, d.labels)
 	var gerr error
 	var mu sync.Mutex
 	var built atomic.Int32
 	geomProg := r.stageProgress(pi, stageGeometry)
 	chunked(ng, 16, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
-			if err := gridGeometry(pc, labels, int32(g), &out.grids[g]); err != nil {
+			if err := gridGeometry(d.pc, d.labels, int32(g), d.members[g], &out.grids[g]); err != nil {
 				mu.Lock()
 				gerr = err
 				mu.Unlock()
