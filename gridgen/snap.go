@@ -31,12 +31,18 @@ import (
 // face only to a grid it touches and only when its own grid stays one
 // connected set of faces.
 //
+// Before the split, alignStreets moves whole pieces the same way (the
+// partition's weights see streets only as far as the cell graph does; this
+// measures the boundary as the report does), changing the partition's
+// labels, so the plan's cells follow those moves.
+//
 // The plan keeps the partition's cells: a grid's Cells are the H3 cells of
-// the pieces the partition gave it, which is what a redraw reads back, so an
-// unchanged base gives the same partition and the same faces. Its polygon is
-// those cells redrawn along the streets: near a street it may hold part of a
-// neighbour's cell and miss part of its own (at most the far side of a
-// street inside one boundary cell). Locate and tiles use the polygons.
+// the pieces the partition (and alignStreets) gave it, which is what a
+// redraw reads back, so an unchanged base gives the same partition and the
+// same faces. Its polygon is those cells redrawn along the streets: near a
+// street it may hold part of a neighbour's cell and miss part of its own
+// (at most the far side of a street inside one boundary cell). Locate and
+// tiles use the polygons.
 
 // snapTol is the balance a face move may not break, in percent of the
 // target (the report's ±10 %).
@@ -45,6 +51,12 @@ const snapTol = 10.0
 // snapPasses bounds the sweeps over the movable faces; each sweep moves
 // only faces that shorten the boundary off the streets, so it settles fast.
 const snapPasses = 4
+
+// alignPasses bounds the sweeps of alignStreets. It runs to a standstill
+// (Liechtenstein, target 300: at most 11 sweeps in a parent, the last one
+// moving nothing), which is what makes a redraw of an unchanged base
+// stable: the base's labels are already where the sweeps stop.
+const alignPasses = 50
 
 // drawn is what a parent's grid polygons are drawn from: its pieces and the
 // partition's labels, or the faces of those pieces split along the streets
@@ -417,6 +429,36 @@ func splitCell(rg ring, cutsOf func(i int) []cutPt, ix *streetIndex) []poly {
 	return polys
 }
 
+// alignStreets moves whole pieces between the grids of a parent (labels,
+// the partition's, changed in place) where that shortens the boundary
+// between grids that is not within NearStreetM of a street, within balance
+// and contiguity (moveFaces): the partition's own weights draw the cut to
+// the streets only as far as the H3 cell graph sees them, this measures it
+// as the report does. Pieces holding part of a unit stay, so units stay
+// whole. The plan's cells follow: these are partition labels.
+func (r *run) alignStreets(pc *parentCells, labels []int32, target float64, unitPieces map[int][]int32) {
+	if !r.follow {
+		return
+	}
+	ng := 0
+	for _, l := range labels {
+		ng = max(ng, int(l)+1)
+	}
+	if ng < 2 {
+		return
+	}
+	movable := make([]bool, len(pc.pieces))
+	for i := range movable {
+		movable[i] = true
+	}
+	for _, ps := range unitPieces {
+		for _, p := range ps {
+			movable[p] = false
+		}
+	}
+	r.moveFaces(pc.pieces, labels, movable, ng, target, alignPasses)
+}
+
 // snapToStreets draws the grids of parent pi along the streets: it splits
 // the whole cells on and beside the boundary between grids where streets
 // cross them (never those holding part of a unit, which stay whole), gives
@@ -465,7 +507,7 @@ func (r *run) snapToStreets(pi int, out *parentOut) drawn {
 	for f, p := range fc.of {
 		fl[f] = labels[p]
 	}
-	r.moveFaces(fc, fl, out)
+	r.moveFaces(fc.pc.pieces, fl, fc.split, len(out.grids), out.target, snapPasses)
 	for g := range out.grids {
 		out.grids[g].hh, out.grids[g].work = 0, 0
 		d.members[g] = nil
@@ -537,29 +579,30 @@ func (r *run) faceWeights(pi int, pc *parentCells, fc *faceCells) {
 	}
 }
 
-// moveFaces moves faces of split pieces (fl: the grid of each face) to a
-// neighbouring grid where that shortens the boundary between grids that is
-// not within NearStreetM of a street, as long as both grids keep their
-// balance and stay connected.
-func (r *run) moveFaces(fc *faceCells, fl []int32, out *parentOut) {
-	pcs := fc.pc.pieces
-	ng := len(out.grids)
+// moveFaces moves movable pieces (whole pieces, or faces of pieces split
+// along the streets) of one parent, fl their grids (ng of them), to a
+// neighbouring grid where that shortens the boundary between grids that
+// is not within NearStreetM of a street, as long as both grids keep their
+// balance (within ±10 % of target, or no further from it than they were)
+// and the grid it leaves stays connected (it joins one it touches). Sweeps
+// in piece order, at most passes of them, until one moves nothing.
+func (r *run) moveFaces(pcs []piece, fl []int32, movable []bool, ng int, target float64, passes int) {
 	w := make([]float64, ng)
 	cnt := make([]int, ng)
 	for f, l := range fl {
 		w[l] += float64(r.weightOf(&pcs[f]))
 		cnt[l]++
 	}
-	target := out.target
 	dev := func(x float64) float64 { return math.Abs(x-target) / target * 100 }
 	fits := func(l int32, x float64) bool { return dev(x) <= math.Max(snapTol, dev(w[l]))+1e-9 }
-	// The cost of each segment of a movable face as boundary: its length
-	// off the streets, and a hundredth of its length, so that of two
-	// boundaries equally along the streets the shorter is kept.
-	cost := map[int32][][]float64{}
-	for f := range pcs {
-		if !fc.split[f] {
-			continue
+	// The cost of each segment of a piece as boundary, measured when the
+	// piece first lies on one: its length off the streets, and a
+	// hundredth of its length, so that of two boundaries equally along the
+	// streets the shorter is kept.
+	cost := make([][][]float64, len(pcs))
+	costOf := func(f int) [][]float64 {
+		if cost[f] != nil {
+			return cost[f]
 		}
 		c := make([][]float64, len(pcs[f].poly))
 		for ri, rg := range pcs[f].poly {
@@ -572,13 +615,14 @@ func (r *run) moveFaces(fc *faceCells, fl []int32, out *parentOut) {
 				c[ri][i] = total - near + total/100
 			}
 		}
-		cost[int32(f)] = c
+		cost[f] = c
+		return c
 	}
 	seen := make([]int32, len(pcs))
 	stamp := int32(0)
 	var stack []int32
-	// connectedWithout reports whether grid l's faces stay one connected
-	// set without face f.
+	// connectedWithout reports whether grid l's pieces stay one connected
+	// set without piece f.
 	connectedWithout := func(l int32, f int32) bool {
 		stamp++
 		start := int32(-1)
@@ -612,33 +656,40 @@ func (r *run) moveFaces(fc *faceCells, fl []int32, out *parentOut) {
 		return reached == cnt[l]-1
 	}
 	gain := map[int32]float64{}
-	for range snapPasses {
+	for range passes {
 		moved := false
 		for f := range pcs {
-			if !fc.split[f] {
+			if !movable[f] {
 				continue
 			}
 			a := fl[f]
+			other := false
+			for _, rg := range pcs[f].poly {
+				for _, t := range rg.tags {
+					other = other || t >= 0 && fl[t] != a
+				}
+			}
+			if !other {
+				continue
+			}
+			c := costOf(f)
 			clear(gain)
+			stay := 0.0 // boundary to its own grid after any move
 			for ri, rg := range pcs[f].poly {
 				for i, t := range rg.tags {
 					if t < 0 {
 						continue
 					}
-					c := cost[int32(f)][ri][i]
 					if fl[t] == a {
-						gain[-1] -= c // boundary after any move
+						stay += c[ri][i]
 					} else {
-						gain[fl[t]] += c
+						gain[fl[t]] += c[ri][i]
 					}
 				}
 			}
 			best, bestG := int32(-1), 1e-6
 			for l, g := range gain {
-				if l < 0 {
-					continue
-				}
-				if g += gain[-1]; g > bestG || (g == bestG && l < best) {
+				if g -= stay; g > bestG || (g == bestG && l < best) {
 					best, bestG = l, g
 				}
 			}
