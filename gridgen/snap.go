@@ -623,19 +623,28 @@ func (r *run) moveFaces(pcs []piece, fl []int32, movable []bool, ng int, target 
 	var stack []int32
 	// connectedWithout reports whether grid l's pieces stay one connected
 	// set without piece f.
+	var nb []int32
 	connectedWithout := func(l int32, f int32) bool {
-		stamp++
-		start := int32(-1)
+		// Every other piece of l reaches one of f's neighbours in l
+		// without passing f, so l stays connected if those neighbours
+		// are: most often they touch each other around f, and the search
+		// of the whole grid is needed only when they do not.
+		nb = nb[:0]
 		for _, rg := range pcs[f].poly {
 			for _, t := range rg.tags {
-				if t >= 0 && fl[t] == l {
-					start = t
+				if t >= 0 && fl[t] == l && !slices.Contains(nb, t) {
+					nb = append(nb, t)
 				}
 			}
 		}
-		if start < 0 {
+		if len(nb) == 0 {
 			return false
 		}
+		if localConnected(pcs, nb) {
+			return true
+		}
+		stamp++
+		start := nb[0]
 		seen[f] = stamp
 		seen[start] = stamp
 		stack = append(stack[:0], start)
@@ -711,4 +720,33 @@ func (r *run) moveFaces(pcs []piece, fl []int32, movable []bool, ng int, target 
 			break
 		}
 	}
+}
+
+// localConnected reports whether pieces nb are connected through their own
+// shared segments alone.
+func localConnected(pcs []piece, nb []int32) bool {
+	if len(nb) == 1 {
+		return true
+	}
+	reached := uint64(1) // bit i: nb[i]; nb is at most a few dozen
+	if len(nb) > 64 {
+		return false
+	}
+	for grew := true; grew; {
+		grew = false
+		for i, v := range nb {
+			if reached&(1<<i) == 0 {
+				continue
+			}
+			for _, rg := range pcs[v].poly {
+				for _, t := range rg.tags {
+					if j := slices.Index(nb, t); j >= 0 && reached&(1<<j) == 0 {
+						reached |= 1 << j
+						grew = true
+					}
+				}
+			}
+		}
+	}
+	return reached == 1<<len(nb)-1
 }
