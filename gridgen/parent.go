@@ -35,6 +35,7 @@ type parentOut struct {
 	target     float64
 	innerM     float64 // boundary between grids, metres
 	innerNearM float64 // of which within NearStreetM of a street
+	drawn      drawn   // what the grid polygons are drawn from (snap.go)
 }
 
 // gridOut is one grid before codes are given.

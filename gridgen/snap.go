@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 )
 
 // Snapping grid edges to the streets (issue 16): the partition gives whole
@@ -66,6 +67,9 @@ type drawn struct {
 	pc      *parentCells
 	labels  []int32
 	members [][]int32
+	// baseCodes, in a redraw, are the base plan's grid code of each
+	// piece (face), for the households moved.
+	baseCodes []string
 }
 
 // cutPt is a point where a street segment crosses a cell edge.
@@ -468,8 +472,14 @@ func (r *run) alignStreets(pc *parentCells, labels []int32, target float64, unit
 // workload and returns what their polygons are drawn from. Without streets
 // to follow it returns the partition's pieces as they are.
 func (r *run) snapToStreets(pi int, out *parentOut) drawn {
+	d := r.snap(pi, out)
+	out.drawn = d
+	return d
+}
+
+func (r *run) snap(pi int, out *parentOut) drawn {
 	pc, labels := out.pc, out.labels
-	d := drawn{pc: pc, labels: labels, members: make([][]int32, len(out.grids))}
+	d := drawn{pc: pc, labels: labels, members: make([][]int32, len(out.grids)), baseCodes: out.baseCodes}
 	for g := range out.grids {
 		d.members[g] = out.grids[g].pieces
 	}
@@ -518,7 +528,47 @@ func (r *run) snapToStreets(pi int, out *parentOut) drawn {
 		d.members[l] = append(d.members[l], int32(f))
 	}
 	d.pc, d.labels = fc.pc, fl
+	if out.baseCodes != nil {
+		d.baseCodes = r.faceBaseCodes(r.in.Parents[pi].Code, fc, out.baseCodes)
+	}
 	return d
+}
+
+// faceBaseCodes gives each face the base plan's code of the grid that held
+// it: its piece's, unless it is a face of a split cell, which the base may
+// have given to the grid across a street: then the base grid whose polygon
+// holds the face's centroid (if the centroid lies in the face; else its
+// piece's code).
+func (r *run) faceBaseCodes(parent string, fc *faceCells, pieceCodes []string) []string {
+	var grids []int // the base grids of the parent
+	for gi, g := range r.base.plan.Grids {
+		if g.ParentCode == parent {
+			grids = append(grids, gi)
+		}
+	}
+	bounds := make([]orb.Bound, len(grids))
+	for i, gi := range grids {
+		bounds[i] = r.base.plan.Grids[gi].Geometry.Bound()
+	}
+	out := make([]string, len(fc.of))
+	for f, p := range fc.of {
+		out[f] = pieceCodes[p]
+		if !fc.split[f] || out[f] == "" {
+			continue
+		}
+		fp := &fc.pc.pieces[f]
+		if !pointInPoly(fp.poly, fp.c) {
+			continue
+		}
+		for i, gi := range grids {
+			g := &r.base.plan.Grids[gi]
+			if bounds[i].Contains(fp.c) && planar.MultiPolygonContains(g.Geometry, fp.c) {
+				out[f] = g.Code
+				break
+			}
+		}
+	}
+	return out
 }
 
 // faceWeights gives the faces of every split piece the households whose
