@@ -67,9 +67,9 @@
 // street-weighted partition leaves a grid out of bounds is drawn again
 // without the weights and the better balanced result kept. Without
 // streets the graph has no weights at all and the plan is the one drawn
-// before streets existed, bit for bit. Grid polygons are still unions of
-// cells: boundaries run within about a cell of the street, not on its
-// line.
+// before streets existed, bit for bit. With streets, boundaries are then
+// drawn on the street lines: boundary cells are split by the streets into
+// faces that join the grid across the street (snap.go).
 //
 // Units (Input.Units) smaller than their parent's average grid are
 // contracted into one vertex before a part is partitioned (units.go), up

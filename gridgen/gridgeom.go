@@ -10,13 +10,14 @@ import (
 // A grid's polygon, from the pieces it is made of, and its connected
 // components.
 
-// gridGeometry unions the pieces of grid g: every piece segment whose
-// neighbour is in the same grid cancels out, the rest link into rings.
-// Because neighbouring pieces share bit-identical segments, neighbouring
-// grids share bit-identical boundaries.
-func gridGeometry(pc *parentCells, labels []int32, g int32, out *gridOut) error {
+// gridGeometry unions the pieces of grid g, members (the partition's
+// pieces, or their faces along the streets, snap.go): every piece segment
+// whose neighbour is in the same grid cancels out, the rest link into
+// rings. Because neighbouring pieces share bit-identical segments,
+// neighbouring grids share bit-identical boundaries.
+func gridGeometry(pc *parentCells, labels []int32, g int32, members []int32, out *gridOut) error {
 	var segs []tseg
-	for _, p := range out.pieces {
+	for _, p := range members {
 		for _, rg := range pc.pieces[p].poly {
 			n := len(rg.pts)
 			for i, t := range rg.tags {
@@ -51,10 +52,10 @@ func gridGeometry(pc *parentCells, labels []int32, g int32, out *gridOut) error 
 	out.areaM2 = geo.Area(mp)
 	if aa != 0 {
 		out.c = orb.Point{ax / aa, ay / aa}
-	} else if len(out.pieces) > 0 {
-		out.c = pc.pieces[out.pieces[0]].c
+	} else if len(members) > 0 {
+		out.c = pc.pieces[members[0]].c
 	}
-	out.components = components(pc, labels, g, out.pieces)
+	out.components = components(pc, labels, g, members)
 	if !ok {
 		return fmt.Errorf("grid %d: boundary did not close into rings", g)
 	}

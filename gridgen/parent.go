@@ -35,6 +35,7 @@ type parentOut struct {
 	target     float64
 	innerM     float64 // boundary between grids, metres
 	innerNearM float64 // of which within NearStreetM of a street
+	drawn      drawn   // what the grid polygons are drawn from (snap.go)
 }
 
 // gridOut is one grid before codes are given.
@@ -117,6 +118,7 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	r.alignStreets(pc, labels, target, out.unitPieces)
 	out.labels, out.parts = labels, parts
 
 	ng := 0
@@ -142,14 +144,15 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 			out.cut++
 		}
 	}
-	out.innerM, out.innerNearM = r.innerBoundary(pc, labels)
+	d := r.snapToStreets(pi, out)
+	out.innerM, out.innerNearM = r.innerBoundary(d.pc, d.labels)
 	var gerr error
 	var mu sync.Mutex
 	var built atomic.Int32
 	geomProg := r.stageProgress(pi, stageGeometry)
 	chunked(ng, 16, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
-			if err := gridGeometry(pc, labels, int32(g), &out.grids[g]); err != nil {
+			if err := gridGeometry(d.pc, d.labels, int32(g), d.members[g], &out.grids[g]); err != nil {
 				mu.Lock()
 				gerr = err
 				mu.Unlock()

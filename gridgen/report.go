@@ -28,12 +28,14 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 			return err
 		}
 		if r.base != nil {
-			// Households moved: those whose cell lies in a grid with another
-			// code than in the base plan. Cells new to the parent had no
-			// grid, so they do not count.
-			for p, l := range o.labels {
-				if c := o.baseCodes[p]; c != "" && c != codes[l] {
-					o.moved += o.pc.pieces[p].hh
+			// Households moved: those whose cell (or, along the streets,
+			// face of a cell) lies in a grid with another code than in the
+			// base plan. Cells new to the parent had no grid, so they do
+			// not count.
+			d := o.drawn
+			for p, l := range d.labels {
+				if c := d.baseCodes[p]; c != "" && c != codes[l] {
+					o.moved += d.pc.pieces[p].hh
 				}
 			}
 		}
