@@ -31,7 +31,8 @@ web/node_modules/.package-lock.json: web/package-lock.json
 
 # browsertest runs the page's unit tests (web/test), then starts the binary
 # on the demo data and drives Debian's
-# Chromium through the map page (test/browser/map.test.mjs, basemap.test.mjs),
+# Chromium through the map page (test/browser/map.test.mjs, basemap.test.mjs,
+# planner.test.mjs),
 # and through the static site of `wangge export --format site` served by a
 # plain file server with no wangge (static.test.mjs); screenshots go to
 # test/output. Under CI a missing browser is a failure, not a skip.
@@ -39,6 +40,7 @@ browsertest: web build test/browser/node_modules/.package-lock.json
 	node --test web/test/
 	WANGGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/browser/map.test.mjs
 	WANGGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/browser/basemap.test.mjs
+	WANGGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/browser/planner.test.mjs
 	WANGGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/browser/static.test.mjs
 
 test/browser/node_modules/.package-lock.json: test/browser/package-lock.json

@@ -2,33 +2,20 @@ package api_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/demo"
 	"github.com/wangge/wangge/data/gpkg"
-	"github.com/wangge/wangge/data/importer"
 )
 
-// TestPlanWorkloadAndStreetShares: a plan drawn by workload over the demo
-// and Liechtenstein's streets says so in its report, and each grid in the
-// plan shows its share of boundary along streets, which the planner's
-// comparison lists.
+// TestPlanWorkloadAndStreetShares: a plan drawn by workload over the demo,
+// which has Liechtenstein's streets and units, says so in its report, and
+// each grid in the plan shows its share of boundary along streets, which
+// the planner's comparison lists.
 func TestPlanWorkloadAndStreetShares(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "data", "liechtenstein", "streets.geojson")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Skipf("%s not found: put the shared OSM extracts next to the repository (../shared/data)", path)
-	}
-	defer f.Close()
 	fx := newFixture(t, func(ctx context.Context, store *gpkg.Store) error {
-		if _, err := demo.Load(ctx, store); err != nil {
-			return err
-		}
-		_, err := importer.Import(ctx, store, data.LayerStreets, f, "streets.geojson", importer.Options{})
+		_, err := demo.Load(ctx, store)
 		return err
 	})
 	var j jobView

@@ -118,11 +118,33 @@ func TestStreetTilesFollowImport(t *testing.T) {
 		return res, ls
 	}
 	viewer, planner := tokens[data.RoleViewer], tokens[data.RolePlanner]
-	if res, _ := get(viewer, "streets"); res.StatusCode != 204 {
-		t.Fatalf("streets tile before the import: %d, want 204 (no streets in the demo)", res.StatusCode)
+
+	// The demo ships streets and units: cleared first, as another process
+	// would, so that the import below is all the tile holds.
+	ctx := context.Background()
+	tx, err := srv.cfg.Store.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []data.Layer{data.LayerStreets, data.LayerUnits} {
+		if err := tx.Clear(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		res, _ := get(viewer, "streets")
+		if res.StatusCode == 204 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("streets tile after the demo's streets were cleared: %d, want 204", res.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
-	ctx := context.Background()
 	streets := `{"type":"FeatureCollection","features":[{"type":"Feature","id":"w1",
 		"properties":{"kind":"road","class":"primary","name":"Aeulestrasse"},
 		"geometry":{"type":"LineString","coordinates":[[9.515,47.141],[9.5209,47.1411],[9.527,47.1412]]}}]}`

@@ -11,11 +11,28 @@ import (
 	"github.com/wangge/wangge/tiles"
 )
 
+// withoutStreets clears the demo's streets and units (another process's
+// write) and waits until the scene has none: the tests below start from a
+// store without them.
+func withoutStreets(t *testing.T, f fixture) {
+	t.Helper()
+	commit(t, f.other, func(ctx context.Context, tx data.Tx) error {
+		if err := tx.Clear(ctx, data.LayerStreets); err != nil {
+			return err
+		}
+		return tx.Clear(ctx, data.LayerUnits)
+	})
+	eventually(t, "no streets or units in the scene", func() bool {
+		return f.svc.Scene().Streets.Len() == 0 && f.svc.Scene().Units.Len() == 0
+	})
+}
+
 // TestStreetTilesFollowFeed: streets and units written by another process
 // reach the tile scene, and the cached (empty) tiles of their layers are
 // dropped, while a cached tile of another layer is kept.
 func TestStreetTilesFollowFeed(t *testing.T) {
 	f := newFixture(t)
+	withoutStreets(t, f)
 	ctx := context.Background()
 	tile := maptile.At(vaduz, 15)
 	get := func(layer string) *tiles.Encoded {
@@ -68,6 +85,7 @@ func TestStreetTilesFollowFeed(t *testing.T) {
 // streets stay, and again after they change; none without streets.
 func TestStreetSharesKept(t *testing.T) {
 	f := newFixture(t)
+	withoutStreets(t, f)
 	ctx := context.Background()
 	p := leafPlan(t, f.svc)
 	p.ID = 7

@@ -376,6 +376,36 @@ func exportGeoJSON(ctx context.Context, s data.Store, dir string) (map[string]in
 	if err != nil {
 		return nil, err
 	}
+	err = write("streets", func(emit func(int64, orb.Geometry, map[string]any) error) error {
+		streets, err := s.Streets(ctx)
+		if err != nil {
+			return err
+		}
+		for _, st := range streets {
+			if err := emit(st.FID, st.Geometry, map[string]any{"id": st.ID, "kind": st.Kind, "class": st.Class, "name": st.Name, "osm_id": st.OSMID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = write("units", func(emit func(int64, orb.Geometry, map[string]any) error) error {
+		units, err := s.Units(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range units {
+			if err := emit(u.FID, u.Geometry, map[string]any{"id": u.ID, "kind": u.Kind, "name": u.Name}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 
 	plans, err := s.Plans(ctx)
 	if err != nil {

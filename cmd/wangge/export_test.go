@@ -137,13 +137,13 @@ func TestExportGeoJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("export: exit %d\n%s%s", code, out, errs)
 	}
-	for _, f := range []string{"areas.geojson", "households.geojson", "hazards.geojson", "cameras.geojson", "grids.geojson", "plans.json"} {
+	for _, f := range []string{"areas.geojson", "households.geojson", "hazards.geojson", "cameras.geojson", "streets.geojson", "units.geojson", "grids.geojson", "plans.json"} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
 	dst := filepath.Join(t.TempDir(), "again.gpkg")
-	for _, l := range []string{"areas", "households", "hazards", "cameras"} {
+	for _, l := range []string{"areas", "households", "hazards", "cameras", "streets", "units"} {
 		if code, out, errs := runCLI(t, "import", l, filepath.Join(dir, l+".geojson"), "--db", dst); code != 0 {
 			t.Fatalf("import %s: exit %d\n%s%s", l, code, out, errs)
 		}

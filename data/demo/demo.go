@@ -14,7 +14,7 @@ import (
 	"github.com/wangge/wangge/data/importer"
 )
 
-//go:embed households.csv boundaries.geojson hazards.csv cameras.csv ATTRIBUTION.md
+//go:embed households.csv boundaries.geojson hazards.csv cameras.csv streets.geojson units.geojson ATTRIBUTION.md
 var files embed.FS
 
 // Attribution is the notice the ODbL requires wherever the data is shown.
@@ -29,6 +29,10 @@ var Files = []struct {
 	{data.LayerHouseholds, "households.csv"},
 	{data.LayerHazards, "hazards.csv"},
 	{data.LayerCameras, "cameras.csv"},
+	// Streets and units shape the demo plan (gridgen draws along the
+	// streets and keeps units whole), so they are loaded before it is drawn.
+	{data.LayerStreets, "streets.geojson"},
+	{data.LayerUnits, "units.geojson"},
 }
 
 // Open returns the contents of one demo file.

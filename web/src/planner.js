@@ -33,6 +33,9 @@ const reportRows = [
   ["runtime_seconds", (v) => num(Math.round(v * 10) / 10)],
 ];
 
+/** The planner's layers of streets and units (showStreets), in drawing order. */
+export const planStreetLayers = ["plan-streets", "plan-units-fill", "plan-units"];
+
 export class Planner {
   constructor(ctx) {
     this.ctx = ctx;
@@ -56,6 +59,11 @@ export class Planner {
       this.generate();
     });
     if (!ctx.published) $("#plan-form").base.checked = false;
+    // Streets and units under the grids, on by default; a planner judging
+    // the grids' colours alone hides them.
+    const streets = el("label", {}, el("input", { type: "checkbox", id: "plan-streets-toggle", checked: true,
+      onchange: () => this.showStreets(true) }), " ", el("span", { dataset: { i18n: "plan.showStreets" } }, t("plan.showStreets")));
+    $("#plan-generate").parentElement.before(el("p", {}, streets));
     $("#plan-open").addEventListener("submit", (e) => {
       e.preventDefault();
       const id = $("#plan-list").value;
@@ -130,18 +138,23 @@ export class Planner {
 
   /**
    * Streets, rivers and railways from the server's streets tile layer,
-   * under the grids' lines: the planner sees which boundaries follow them.
-   * Added on the first visit (other views do not load the tiles); only
-   * where the map draws vector tiles, whose TileJSON URL it is built from.
+   * under the grids' lines: the planner sees which boundaries follow them;
+   * and, for planners, the units (schools, offices, factories) a grid
+   * covers whole, from the units tile layer (refused to lesser roles, so
+   * not asked for). Added on the first visit (other views do not load the
+   * tiles); only where the map draws vector tiles, whose TileJSON URL
+   * theirs are built from. The planner's toggle hides them while in the
+   * view; leaving the view hides them whatever it says.
    */
   showStreets(on) {
     const map = this.map;
     if (!map.getLayer("plan-streets")) {
       const src = map.getSource("wangge");
       if (!on || !src || typeof src.url !== "string") return;
-      const url = src.url.replace(/tiles\/[^/?]+\.json/, "tiles/streets.json");
-      if (url === src.url) return;
-      map.addSource("plan-streets", { type: "vector", url });
+      const tileJSON = (layer) => src.url.replace(/tiles\/[^/?]+\.json/, `tiles/${layer}.json`);
+      if (tileJSON("streets") === src.url) return;
+      const below = map.getLayer("grids-line") ? "grids-line" : undefined;
+      map.addSource("plan-streets", { type: "vector", url: tileJSON("streets") });
       const kind = ["get", "kind"];
       map.addLayer({ id: "plan-streets", type: "line", source: "plan-streets", "source-layer": "streets",
         paint: {
@@ -149,9 +162,20 @@ export class Planner {
           "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.6, 16, ["match", ["get", "class"],
             ["motorway", "trunk", "primary", "river", "canal"], 4, ["secondary", "tertiary"], 3, 1.8]],
           "line-opacity": 0.85,
-        } }, map.getLayer("grids-line") ? "grids-line" : undefined);
+        } }, below);
+      if (this.ctx.canPlan) {
+        map.addSource("plan-units", { type: "vector", url: tileJSON("units") });
+        map.addLayer({ id: "plan-units-fill", type: "fill", source: "plan-units", "source-layer": "units",
+          filter: ["!=", ["geometry-type"], "Point"],
+          paint: { "fill-color": "#8c6bb1", "fill-opacity": 0.3, "fill-outline-color": "#54278f" } }, below);
+        map.addLayer({ id: "plan-units", type: "circle", source: "plan-units", "source-layer": "units",
+          filter: ["==", ["geometry-type"], "Point"],
+          paint: { "circle-color": "#6a51a3", "circle-radius": 3.5, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } }, below);
+      }
     }
-    map.setLayoutProperty("plan-streets", "visibility", on ? "visible" : "none");
+    const toggle = $("#plan-streets-toggle");
+    const visible = on && (!toggle || toggle.checked) ? "visible" : "none";
+    for (const id of planStreetLayers) if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", visible);
   }
 
   showCandidate(on) {

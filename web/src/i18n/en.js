@@ -417,6 +417,7 @@ export default {
   "report.runtime_seconds": "run time, s",
   "plan.legend": "Households per grid (new plan filled, published outlined; new or changed grids outlined in magenta):",
   "plan.showNew": "show the new plan",
+  "plan.showStreets": "streets, rivers, railways and units under the grids",
   "plan.isPublished": "Plan {id} is published.",
   "plan.publish": "Publish plan {id}",
   "plan.head": "Plan {id}: {grids} grids",

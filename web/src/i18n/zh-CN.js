@@ -417,6 +417,7 @@ export default {
   "report.runtime_seconds": "运行时间，秒",
   "plan.legend": "每网格户数（新方案填色，已发布方案描边；新增或变化的网格以洋红色描边）：",
   "plan.showNew": "显示新方案",
+  "plan.showStreets": "在网格下显示街道、河流、铁路和单位",
   "plan.isPublished": "方案 {id} 已发布。",
   "plan.publish": "发布方案 {id}",
   "plan.head": "方案 {id}：{grids} 个网格",
