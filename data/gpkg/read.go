@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"github.com/paulmach/orb"
 
 	"github.com/wangge/wangge/data"
@@ -217,8 +219,110 @@ type querier interface {
 }
 
 func hazards(ctx context.Context, db querier, where string, args ...any) ([]data.Hazard, error) {
-	return collect(ctx, db, "read hazards", func(scan scanFunc) (data.Hazard, error) { return data.ScanHazard(scan, geom, parseTime) },
-		`SELECT `+data.HazardColumns+` FROM hazards`+where+` ORDER BY fid`, args...)
+	var in interner
+	return collect(ctx, db, "read hazards", func(scan scanFunc) (data.Hazard, error) {
+		h, err := data.ScanHazard(scan, geom, storedTime)
+		// A province's million hazards share a few dozen categories,
+		// states and units: one string each, not one a row.
+		h.Category, h.Status, h.Assignee, h.RespCode = in.of(h.Category), data.Status(in.of(string(h.Status))), in.of(h.Assignee), in.of(h.RespCode)
+		return h, err
+	}, `SELECT `+hazardColumns+` FROM hazards`+where+` ORDER BY fid`, args...)
+}
+
+// hazardColumns is data.HazardColumns with the time columns read as the
+// values the file holds (storedTime): named bare, the driver would turn
+// their text into a time by trying one layout after another, and
+// database/sql would turn that back into text for ScanHazard, a third of
+// the time of reading a province's hazards.
+var hazardColumns = rawTimes(data.HazardColumns, "reported_at", "due_at", "resolved_at", "closed_at")
+
+// rawTimes writes each of the named columns of cols as an expression
+// (unary +, which changes no value), which has no declared type for the
+// driver to convert by.
+func rawTimes(cols string, names ...string) string {
+	list := strings.Split(cols, ", ")
+	for i, c := range list {
+		if slices.Contains(names, c) {
+			list[i] = "+" + c
+		}
+	}
+	return strings.Join(list, ", ")
+}
+
+// storedTime reads a time column's value as the driver reads a DATETIME
+// column (sqlite3.SQLiteTimestampFormats, Unix seconds or milliseconds),
+// with wangge's own text (timeFormat) read directly: text in none of the
+// layouts is the zero time, as the driver makes it; other values
+// (REAL, BLOB) are an error, as they were when the driver's value went
+// through parseTime.
+func storedTime(v any) (time.Time, error) {
+	switch v := v.(type) {
+	case string:
+		if t, ok := parseOwnTime(v); ok {
+			return t, nil
+		}
+		s := strings.TrimSuffix(v, "Z")
+		for _, layout := range sqlite3.SQLiteTimestampFormats {
+			if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+				return t, nil
+			}
+		}
+		return time.Time{}, nil
+	case int64:
+		if v > 1e12 || v < -1e12 {
+			return time.Unix(0, v*int64(time.Millisecond)).UTC(), nil
+		}
+		return time.Unix(v, 0).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("not a time: %v (%T)", v, v)
+}
+
+// parseOwnTime reads timeFormat ("2006-01-02T15:04:05.000Z") digit by
+// digit; false for any other text, and for a date or time out of range,
+// which the layouts then judge.
+func parseOwnTime(s string) (time.Time, bool) {
+	if len(s) != len(timeFormat) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec, ms := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2), num(20, 3)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ms < 0 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, ms*int(time.Millisecond), time.UTC)
+	if t.Day() != d { // 31 April and the like: time.Date would roll over
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// interner hands out one string for equal texts, up to a few thousand
+// distinct ones (beyond, texts are kept as they come).
+type interner map[string]string
+
+func (in *interner) of(s string) string {
+	if s == "" {
+		return s
+	}
+	if v, ok := (*in)[s]; ok {
+		return v
+	}
+	if *in == nil {
+		*in = interner{}
+	}
+	if len(*in) < 4096 {
+		(*in)[s] = s
+	}
+	return s
 }
 
 // Camera returns one camera.
