@@ -29,14 +29,17 @@ func cameraAt(c *data.Camera) (int64, orb.Point) { return c.FID, c.Point }
 
 // newPoints indexes list, which it keeps: the caller must not change it.
 func newPoints[T any](kind string, at func(*T) (int64, orb.Point), list []T) (points[T], error) {
-	p := points[T]{kind: kind, at: at, byID: make(map[int64]*T, len(list)), index: spatial.NewPointIndex[int64]()}
+	p := points[T]{kind: kind, at: at, byID: make(map[int64]*T, len(list))}
+	items := make([]spatial.PointItem[int64], len(list))
 	for i := range list {
 		v := &list[i]
 		fid, pt := at(v)
 		p.byID[fid] = v
-		if err := p.index.Insert(fid, pt); err != nil {
-			return p, fmt.Errorf("index %s %d: %w", kind, fid, err)
-		}
+		items[i] = spatial.PointItem[int64]{ID: fid, Point: pt}
+	}
+	var err error
+	if p.index, err = spatial.NewPointIndexOf(items); err != nil {
+		return p, fmt.Errorf("index %ss: %w", kind, err)
 	}
 	return p, nil
 }

@@ -184,3 +184,73 @@ func BenchmarkPointIndexUpdate45k(b *testing.B) {
 		i++
 	}
 }
+
+// NewPointIndexOf answers as an index filled by Insert, and refuses what
+// Insert refuses.
+func TestNewPointIndexOf(t *testing.T) {
+	pts := randomPoints(5000, montevideoBound, 31)
+	items := make([]PointItem[int64], len(pts))
+	one := NewPointIndex[int64]()
+	for i, p := range pts {
+		items[i] = PointItem[int64]{int64(i * 7), p}
+		if err := one.Insert(int64(i*7), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bulk, err := NewPointIndexOf(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bulk.Len() != one.Len() {
+		t.Fatalf("%d points, want %d", bulk.Len(), one.Len())
+	}
+	for qi, q := range randomPoints(100, padBound(montevideoBound, 0.1), 32) {
+		radius := []float64{150, 800, 3000}[qi%3]
+		if got, want := bulk.Nearby(q, radius, 0), one.Nearby(q, radius, 0); !slices.Equal(got, want) {
+			t.Fatalf("Nearby(%v, %v): %d results, Insert's index %d", q, radius, len(got), len(want))
+		}
+	}
+	// Still an index to change: moves and deletes find the points.
+	if err := bulk.Update(7, orb.Point{-56.2, -34.9}); err != nil {
+		t.Fatal(err)
+	}
+	if !bulk.Delete(14) || bulk.Len() != len(pts)-1 {
+		t.Fatal("Delete of a bulk-loaded point failed")
+	}
+	if got := bulk.Within(orb.Bound{Min: orb.Point{-56.2, -34.9}, Max: orb.Point{-56.2, -34.9}}); len(got) != 1 || got[0].ID != 7 {
+		t.Fatalf("moved point: Within found %v", got)
+	}
+	if _, err := NewPointIndexOf(append(items[:2:2], items[0])); !errors.Is(err, ErrDuplicateID) {
+		t.Errorf("an id twice: %v, want ErrDuplicateID", err)
+	}
+	if _, err := NewPointIndexOf([]PointItem[int64]{{1, orb.Point{200, 0}}}); !errors.Is(err, ErrInvalidPoint) {
+		t.Errorf("an invalid point: %v, want ErrInvalidPoint", err)
+	}
+}
+
+func BenchmarkPointIndexLoad1M(b *testing.B) {
+	pts := randomPoints(1_000_000, montevideoBound, 33)
+	items := make([]PointItem[int64], len(pts))
+	for i, p := range pts {
+		items[i] = PointItem[int64]{int64(i + 1), p}
+	}
+	b.Run("Insert", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			x := NewPointIndex[int64]()
+			for _, it := range items {
+				if err := x.Insert(it.ID, it.Point); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("NewPointIndexOf", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := NewPointIndexOf(items); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

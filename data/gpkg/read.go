@@ -216,11 +216,24 @@ func (s *Store) Hazards(ctx context.Context) ([]data.Hazard, error) { return haz
 // querier is a *sql.DB or a *sql.Tx.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func hazards(ctx context.Context, db querier, where string, args ...any) ([]data.Hazard, error) {
 	var in interner
-	return collect(ctx, db, "read hazards", func(scan scanFunc) (data.Hazard, error) {
+	var out []data.Hazard
+	if where == "" {
+		// Every hazard: the list is made its size at once. Grown by
+		// append, a million hazards were copied twice over on the way and
+		// left their smaller lists behind for the collector. The count is
+		// a hint: rows written meanwhile are appended all the same.
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM hazards`).Scan(&n); err != nil {
+			return nil, mapErr(err, "read hazards")
+		}
+		out = make([]data.Hazard, 0, n)
+	}
+	return collectInto(ctx, db, "read hazards", out, func(scan scanFunc) (data.Hazard, error) {
 		h, err := data.ScanHazard(scan, geom, storedTime)
 		// A province's million hazards share a few dozen categories,
 		// states and units: one string each, not one a row.
@@ -372,12 +385,16 @@ func scanner(rows *sql.Rows, what string) scanFunc {
 // collect runs a query and reads each of its rows with scan; errors are
 // mapped as reading what says.
 func collect[T any](ctx context.Context, db querier, what string, scan func(scanFunc) (T, error), query string, args ...any) ([]T, error) {
+	return collectInto(ctx, db, what, nil, scan, query, args...)
+}
+
+// collectInto is collect appending to out.
+func collectInto[T any](ctx context.Context, db querier, what string, out []T, scan func(scanFunc) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(err, "%s", what)
 	}
 	defer rows.Close()
-	var out []T
 	for rows.Next() {
 		v, err := scan(scanner(rows, what))
 		if err != nil {
