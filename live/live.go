@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -231,7 +232,7 @@ func (s *Service) reloadPoints(ctx context.Context) (scenePoints, error) {
 	// Hazards and cameras are read at once, and each list is indexed and
 	// prepared for the tiles at once: the two share the list (points).
 	err := both(func() error {
-		hz, err := s.store.Hazards(ctx)
+		hz, err := s.readHazards(ctx)
 		if err != nil {
 			return err
 		}
@@ -263,6 +264,23 @@ func (s *Service) reloadPoints(ctx context.Context) (scenePoints, error) {
 	s.camLog.reset(&s.cameraGen)
 	s.householdGen.Add(1)
 	return layers, nil
+}
+
+// hazardParts is a store that reads every hazard in parts at once (the
+// GeoPackage: a connection a part), each part at least as new as ctx asks
+// but not necessarily of one commit: right for a load, whose later changes
+// the follower applies, not for a copy of the store.
+type hazardParts interface {
+	HazardsInParts(ctx context.Context, parts int) ([]data.Hazard, error)
+}
+
+// readHazards reads every hazard for a load: in a part a core where the
+// store can.
+func (s *Service) readHazards(ctx context.Context) ([]data.Hazard, error) {
+	if hp, ok := s.store.(hazardParts); ok && runtime.GOMAXPROCS(0) > 1 {
+		return hp.HazardsInParts(ctx, runtime.GOMAXPROCS(0))
+	}
+	return s.store.Hazards(ctx)
 }
 
 // both runs f and g at once and returns the first of their errors.
