@@ -10,7 +10,8 @@ import (
 )
 
 // points is one point layer held in memory: its records by fid and their
-// spatial index. The Service's mu guards both.
+// spatial index, which knows each fid by the point its record has. The
+// Service's mu guards both.
 //
 // A record is never changed in place: put points its fid at a new copy.
 // So byID may point into the list the layer was loaded from while the tile
@@ -47,8 +48,9 @@ func newPoints[T any](kind string, at func(*T) (int64, orb.Point), list []T) (po
 // put inserts v, or replaces the record of its fid.
 func (p points[T]) put(v T) error {
 	fid, pt := p.at(&v)
-	if _, ok := p.byID[fid]; ok {
-		p.index.Delete(fid)
+	if old, ok := p.byID[fid]; ok {
+		_, was := p.at(old)
+		p.index.Delete(fid, was)
 	}
 	p.byID[fid] = &v
 	if err := p.index.Insert(fid, pt); err != nil {
@@ -59,9 +61,10 @@ func (p points[T]) put(v T) error {
 
 // del removes the record of fid, if there is one.
 func (p points[T]) del(fid int64) {
-	if _, ok := p.byID[fid]; ok {
+	if old, ok := p.byID[fid]; ok {
+		_, was := p.at(old)
 		delete(p.byID, fid)
-		p.index.Delete(fid)
+		p.index.Delete(fid, was)
 	}
 }
 

@@ -92,16 +92,22 @@ func TestPointIndexWrites(t *testing.T) {
 	if err := x.Insert(1, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Insert(1, q); !errors.Is(err, ErrDuplicateID) {
-		t.Errorf("second Insert: %v, want ErrDuplicateID", err)
-	}
 	if err := x.Insert(2, orb.Point{math.NaN(), 0}); !errors.Is(err, ErrInvalidPoint) {
 		t.Errorf("Insert NaN: %v, want ErrInvalidPoint", err)
 	}
-	if err := x.Update(3, q); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Update missing: %v, want ErrNotFound", err)
+	if err := x.Move(3, p, q); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Move missing: %v, want ErrNotFound", err)
 	}
-	if err := x.Update(1, q); err != nil {
+	if err := x.Move(1, q, p); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Move from where it is not: %v, want ErrNotFound", err)
+	}
+	if err := x.Move(1, p, orb.Point{0, 91}); !errors.Is(err, ErrInvalidPoint) {
+		t.Errorf("Move to an invalid point: %v, want ErrInvalidPoint", err)
+	}
+	if err := x.Move(1, p, p); err != nil {
+		t.Errorf("Move in place: %v", err)
+	}
+	if err := x.Move(1, p, q); err != nil {
 		t.Fatal(err)
 	}
 	if got := x.Nearby(p, 100, 0); len(got) != 0 {
@@ -110,7 +116,10 @@ func TestPointIndexWrites(t *testing.T) {
 	if got := x.Nearby(q, 1, 0); len(got) != 1 || got[0].ID != 1 || got[0].DistanceM != 0 {
 		t.Errorf("new position: %v", got)
 	}
-	if !x.Delete(1) || x.Delete(1) || x.Len() != 0 {
+	if x.Delete(1, p) || x.Len() != 1 {
+		t.Error("Delete at the old position removed something")
+	}
+	if !x.Delete(1, q) || x.Delete(1, q) || x.Len() != 0 {
 		t.Error("Delete did not remove exactly once")
 	}
 	if got := x.Within(orb.Bound{Min: orb.Point{-180, -90}, Max: orb.Point{180, 90}}); len(got) != 0 {
@@ -127,13 +136,22 @@ func TestPointIndexConcurrent(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		at := map[int64]orb.Point{} // where the writer put each id
 		for i, p := range pts {
 			_ = x.Insert(int64(i), p)
-			if i%3 == 0 {
-				_ = x.Update(int64(i/2), pts[(i*7)%len(pts)])
+			at[int64(i)] = p
+			if from, ok := at[int64(i/2)]; i%3 == 0 && ok {
+				to := pts[(i*7)%len(pts)]
+				if err := x.Move(int64(i/2), from, to); err != nil {
+					t.Error(err)
+				}
+				at[int64(i/2)] = to
 			}
-			if i%5 == 0 {
-				x.Delete(int64(i / 3))
+			if p, ok := at[int64(i/3)]; i%5 == 0 && ok {
+				if !x.Delete(int64(i/3), p) {
+					t.Errorf("Delete(%d) found nothing", i/3)
+				}
+				delete(at, int64(i/3))
 			}
 		}
 	}()
@@ -180,13 +198,18 @@ func BenchmarkPointIndexUpdate45k(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		_ = x.Update(int64(i%len(pts)), moves[i&(len(moves)-1)])
+		id := i % len(pts)
+		to := moves[i&(len(moves)-1)]
+		if err := x.Move(int64(id), pts[id], to); err != nil {
+			b.Fatal(err)
+		}
+		pts[id] = to
 		i++
 	}
 }
 
-// NewPointIndexOf answers as an index filled by Insert, and refuses what
-// Insert refuses.
+// NewPointIndexOf answers as an index filled by Insert, and refuses the
+// invalid points Insert refuses.
 func TestNewPointIndexOf(t *testing.T) {
 	pts := randomPoints(5000, montevideoBound, 31)
 	items := make([]PointItem[int64], len(pts))
@@ -211,17 +234,14 @@ func TestNewPointIndexOf(t *testing.T) {
 		}
 	}
 	// Still an index to change: moves and deletes find the points.
-	if err := bulk.Update(7, orb.Point{-56.2, -34.9}); err != nil {
+	if err := bulk.Move(7, pts[1], orb.Point{-56.2, -34.9}); err != nil {
 		t.Fatal(err)
 	}
-	if !bulk.Delete(14) || bulk.Len() != len(pts)-1 {
+	if !bulk.Delete(14, pts[2]) || bulk.Len() != len(pts)-1 {
 		t.Fatal("Delete of a bulk-loaded point failed")
 	}
 	if got := bulk.Within(orb.Bound{Min: orb.Point{-56.2, -34.9}, Max: orb.Point{-56.2, -34.9}}); len(got) != 1 || got[0].ID != 7 {
 		t.Fatalf("moved point: Within found %v", got)
-	}
-	if _, err := NewPointIndexOf(append(items[:2:2], items[0])); !errors.Is(err, ErrDuplicateID) {
-		t.Errorf("an id twice: %v, want ErrDuplicateID", err)
 	}
 	if _, err := NewPointIndexOf([]PointItem[int64]{{1, orb.Point{200, 0}}}); !errors.Is(err, ErrInvalidPoint) {
 		t.Errorf("an invalid point: %v, want ErrInvalidPoint", err)
