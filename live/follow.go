@@ -341,10 +341,11 @@ func (s *Service) apply(ctx context.Context, b *batch) error {
 			s.tiles.setStreets(d.streets)
 			s.tiles.mu.Unlock()
 		}
-		if err := s.reloadPoints(ctx); err != nil {
+		layers, err := s.reloadPoints(ctx)
+		if err != nil {
 			return err
 		}
-		s.rebuildScene()
+		s.rebuildScene(layers)
 		return nil
 	}
 	var err error
@@ -408,7 +409,7 @@ func (s *Service) applyPoints(d *sceneDelta) {
 	for _, c := range d.cameraPuts {
 		ch := camChange{new: &c}
 		if old, ok := s.cameras.byID[c.FID]; ok {
-			ch.old = &old
+			ch.old = old // never changed in place (points)
 		}
 		if err := s.cameras.put(c); err != nil {
 			s.log.Error("point layer out of step with the store", "err", err)
@@ -417,7 +418,7 @@ func (s *Service) applyPoints(d *sceneDelta) {
 	}
 	for _, fid := range d.cameraDels {
 		if old, ok := s.cameras.byID[fid]; ok {
-			camChanges = append(camChanges, camChange{old: &old})
+			camChanges = append(camChanges, camChange{old: old})
 		}
 		s.cameras.del(fid)
 	}

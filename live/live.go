@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,8 +154,8 @@ func New(cfg Config) *Service {
 		n = tileCacheBytes
 	}
 	s := &Service{store: cfg.Store, log: cfg.Logger, cfg: cfg, changed: make(chan struct{}), kick: make(chan struct{}, 1),
-		hazards: points[data.Hazard]{kind: "hazard", at: hazardAt, byID: map[int64]data.Hazard{}, index: spatial.NewPointIndex[int64]()},
-		cameras: points[data.Camera]{kind: "camera", at: cameraAt, byID: map[int64]data.Camera{}, index: spatial.NewPointIndex[int64]()}}
+		hazards: points[data.Hazard]{kind: "hazard", at: hazardAt, byID: map[int64]*data.Hazard{}, index: spatial.NewPointIndex[int64]()},
+		cameras: points[data.Camera]{kind: "camera", at: cameraAt, byID: map[int64]*data.Camera{}, index: spatial.NewPointIndex[int64]()}}
 	s.keys.store = cfg.Store
 	s.risk.kick = make(chan struct{}, 1)
 	s.jobs.ctx, s.jobs.stop = context.WithCancel(context.Background())
@@ -182,26 +183,31 @@ func (s *Service) Load(ctx context.Context) error {
 	}
 	s.storeSeq.Store(last)
 	ctx = data.ReadAtLeast(ctx, last)
-	if err := s.reloadPoints(ctx); err != nil {
+	// The hazards are most of a province's load (a million rows): they are
+	// read and indexed while the rest is read on another core.
+	var layers scenePoints
+	if err := both(func() (err error) {
+		layers, err = s.reloadPoints(ctx)
 		return err
-	}
-	if err := s.reloadAreas(ctx); err != nil {
-		return err
-	}
-	if err := s.reloadPlan(ctx); err != nil {
-		return err
-	}
-	if err := s.keys.reload(ctx); err != nil {
-		return err
-	}
-	if err := s.reloadRoster(ctx); err != nil {
-		return err
-	}
-	if err := s.reloadStreetLayers(ctx); err != nil {
+	}, func() error {
+		if err := s.reloadAreas(ctx); err != nil {
+			return err
+		}
+		if err := s.reloadPlan(ctx); err != nil {
+			return err
+		}
+		if err := s.keys.reload(ctx); err != nil {
+			return err
+		}
+		if err := s.reloadRoster(ctx); err != nil {
+			return err
+		}
+		return s.reloadStreetLayers(ctx)
+	}); err != nil {
 		return err
 	}
 	s.restaff()
-	s.rebuildScene()
+	s.rebuildScene(layers)
 	s.tiles.cache.Invalidate(tiles.Dirty{All: true})
 	s.setVersion(last)
 	s.markRead(nil)
@@ -216,23 +222,40 @@ func (s *Service) Load(ctx context.Context) error {
 // Loaded reports whether Load has succeeded once.
 func (s *Service) Loaded() bool { return s.loaded.Load() }
 
-// reloadPoints replaces the hazards and cameras with the store's.
-func (s *Service) reloadPoints(ctx context.Context) error {
-	hz, err := s.store.Hazards(ctx)
+// reloadPoints replaces the hazards and cameras with the store's, and
+// returns their tile layers, prepared from the same lists for the scene
+// that rebuildScene makes next.
+func (s *Service) reloadPoints(ctx context.Context) (scenePoints, error) {
+	var hp points[data.Hazard]
+	var cp points[data.Camera]
+	var layers scenePoints
+	// Hazards and cameras are read at once, and each list is indexed and
+	// prepared for the tiles at once: the two share the list (points).
+	err := both(func() error {
+		hz, err := s.readHazards(ctx)
+		if err != nil {
+			return err
+		}
+		return both(func() (err error) {
+			hp, err = newPoints("hazard", hazardAt, hz)
+			return err
+		}, func() error {
+			layers.hazards = tiles.HazardPoints(hz)
+			return nil
+		})
+	}, func() error {
+		cams, err := s.store.Cameras(ctx)
+		if err != nil {
+			return err
+		}
+		if cp, err = newPoints("camera", cameraAt, cams); err != nil {
+			return err
+		}
+		layers.cameras = tiles.CameraPoints(cams)
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	cams, err := s.store.Cameras(ctx)
-	if err != nil {
-		return err
-	}
-	hp, err := newPoints("hazard", hazardAt, hz)
-	if err != nil {
-		return err
-	}
-	cp, err := newPoints("camera", cameraAt, cams)
-	if err != nil {
-		return err
+		return scenePoints{}, err
 	}
 	s.mu.Lock()
 	s.hazards, s.cameras = hp, cp
@@ -240,7 +263,35 @@ func (s *Service) reloadPoints(ctx context.Context) error {
 	s.hazardGen.Add(1)
 	s.camLog.reset(&s.cameraGen)
 	s.householdGen.Add(1)
-	return nil
+	return layers, nil
+}
+
+// hazardParts is a store that reads every hazard in parts at once (the
+// GeoPackage: a connection a part), each part at least as new as ctx asks
+// but not necessarily of one commit: right for a load, whose later changes
+// the follower applies, not for a copy of the store.
+type hazardParts interface {
+	HazardsInParts(ctx context.Context, parts int) ([]data.Hazard, error)
+}
+
+// readHazards reads every hazard for a load: in a part a core where the
+// store can.
+func (s *Service) readHazards(ctx context.Context) ([]data.Hazard, error) {
+	if hp, ok := s.store.(hazardParts); ok && runtime.GOMAXPROCS(0) > 1 {
+		return hp.HazardsInParts(ctx, runtime.GOMAXPROCS(0))
+	}
+	return s.store.Hazards(ctx)
+}
+
+// both runs f and g at once and returns the first of their errors.
+func both(f, g func() error) error {
+	errc := make(chan error, 1)
+	go func() { errc <- g() }()
+	err := f()
+	if gerr := <-errc; err == nil {
+		err = gerr
+	}
+	return err
 }
 
 // Version returns the change-feed Seq every view has applied.
@@ -344,16 +395,20 @@ func (s *Service) HouseholdGen() uint64 { return s.householdGen.Load() }
 func (s *Service) Hazard(fid int64) (data.Hazard, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	h, ok := s.hazards.byID[fid]
-	return h, ok
+	if h, ok := s.hazards.byID[fid]; ok {
+		return *h, true
+	}
+	return data.Hazard{}, false
 }
 
 // Camera returns one camera by fid.
 func (s *Service) Camera(fid int64) (data.Camera, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.cameras.byID[fid]
-	return c, ok
+	if c, ok := s.cameras.byID[fid]; ok {
+		return *c, true
+	}
+	return data.Camera{}, false
 }
 
 // EachHazard calls fn for every hazard, in no order, holding a read lock:
@@ -362,7 +417,7 @@ func (s *Service) EachHazard(fn func(data.Hazard)) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, h := range s.hazards.byID {
-		fn(h)
+		fn(*h)
 	}
 }
 
@@ -390,7 +445,7 @@ func (s *Service) EachCamera(fn func(data.Camera)) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, c := range s.cameras.byID {
-		fn(c)
+		fn(*c)
 	}
 }
 

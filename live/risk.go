@@ -381,15 +381,16 @@ func (s *Service) computeRisk(ctx context.Context, k riskKey, sc *tiles.Scene) (
 	start := time.Now()
 	pp, rr, tax := k.plan, s.cfg.Risk, s.cfg.Taxonomy
 	facts := make([]gridFacts, len(pp.Plan.Grids))
-	hz := sc.HazardList()
-	for i := range hz {
-		h := &hz[i]
+	// The hazards are read where the scene has them: after a write,
+	// HazardList would copy every one of them (a quarter of a GB at
+	// province scale), kept with the scene and the risk's key.
+	sc.EachHazard(func(h *data.Hazard) {
 		if !h.Status.Open() {
-			continue
+			return
 		}
 		gi, ok := pp.Locator.Locate(h.Point)
 		if !ok {
-			continue
+			return
 		}
 		ev := riskEvent{Category: h.Category, Severity: h.Severity}
 		due, hasDue := h.DueAt, !h.DueAt.IsZero()
@@ -404,10 +405,10 @@ func (s *Service) computeRisk(ctx context.Context, k riskKey, sc *tiles.Scene) (
 		}
 		ev.Overdue = hasDue && k.at.After(due)
 		facts[gi].Open = append(facts[gi].Open, ev)
-	}
+	})
 	r := &Risk{Plan: pp, Rules: rr, AsOf: k.at, Grids: make([]GridRisk, len(facts)), key: k}
 	if rr.Uses(data.MeasureHotspotBin) {
-		bins, warn, err := s.gridHotBins(ctx, pp, hz, sc.Study, k.at)
+		bins, warn, err := s.gridHotBins(ctx, pp, sc, k.at)
 		if err != nil {
 			return nil, err
 		}
@@ -449,13 +450,13 @@ func (s *Service) cameraCount() int {
 // returns each grid's highest hot-spot bin. A study area too large for the
 // analysis gives no bins and a warning rather than an error: the other
 // rules still apply.
-func (s *Service) gridHotBins(ctx context.Context, pp *Plan, hz []data.Hazard, study *tiles.Study, at time.Time) ([]int, []string, error) {
+func (s *Service) gridHotBins(ctx context.Context, pp *Plan, sc *tiles.Scene, at time.Time) ([]int, []string, error) {
 	cfg := s.cfg.Risk.Hotspots
 	q := tiles.HotspotQuery{Res: cfg.Res}
 	if cfg.WindowDays > 0 {
 		q.Since = at.AddDate(0, 0, -cfg.WindowDays)
 	}
-	res, err := tiles.Hotspots(ctx, hz, study, q)
+	res, err := sc.HotspotsNow(ctx, q)
 	if data.ErrorCode(err) == data.EINVALID {
 		return make([]int, len(pp.Plan.Grids)), []string{data.ErrorMessage(err)}, nil
 	}

@@ -1,7 +1,6 @@
 package live
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -139,27 +138,18 @@ func withWorkers(p *Plan, st *Staffed) data.Plan {
 	return out
 }
 
-// rebuildScene builds the whole scene from the maps and drops every
-// cached tile: after a load or a layer reloaded whole.
-func (s *Service) rebuildScene() {
+// scenePoints is the hazards and cameras layers of a scene, prepared from
+// the lists the views were loaded from (reloadPoints).
+type scenePoints struct{ hazards, cameras *tiles.Points }
+
+// rebuildScene builds the whole scene, with the point layers given, and
+// drops every cached tile: after a load or a layer reloaded whole.
+func (s *Service) rebuildScene(pts scenePoints) {
 	ts := &s.tiles
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	s.shapes(ts)
-	s.mu.RLock()
-	hz := make([]data.Hazard, 0, len(s.hazards.byID))
-	for _, h := range s.hazards.byID {
-		hz = append(hz, h)
-	}
-	cams := make([]data.Camera, 0, len(s.cameras.byID))
-	for _, c := range s.cameras.byID {
-		cams = append(cams, c)
-	}
-	s.mu.RUnlock()
-	// FID order, so every replica builds the same scene.
-	slices.SortFunc(hz, func(a, b data.Hazard) int { return cmp.Compare(a.FID, b.FID) })
-	slices.SortFunc(cams, func(a, b data.Camera) int { return cmp.Compare(a.FID, b.FID) })
-	ts.scene = &tiles.Scene{Grids: ts.grids, Areas: ts.areas, Study: ts.study, Hazards: tiles.HazardPoints(hz), Cameras: tiles.CameraPoints(cams),
+	ts.scene = &tiles.Scene{Grids: ts.grids, Areas: ts.areas, Study: ts.study, Hazards: pts.hazards, Cameras: pts.cameras,
 		Streets: ts.streets, Units: ts.units}
 	ts.cache.Invalidate(tiles.Dirty{All: true})
 }

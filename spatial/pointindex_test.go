@@ -92,16 +92,22 @@ func TestPointIndexWrites(t *testing.T) {
 	if err := x.Insert(1, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Insert(1, q); !errors.Is(err, ErrDuplicateID) {
-		t.Errorf("second Insert: %v, want ErrDuplicateID", err)
-	}
 	if err := x.Insert(2, orb.Point{math.NaN(), 0}); !errors.Is(err, ErrInvalidPoint) {
 		t.Errorf("Insert NaN: %v, want ErrInvalidPoint", err)
 	}
-	if err := x.Update(3, q); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Update missing: %v, want ErrNotFound", err)
+	if err := x.Move(3, p, q); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Move missing: %v, want ErrNotFound", err)
 	}
-	if err := x.Update(1, q); err != nil {
+	if err := x.Move(1, q, p); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Move from where it is not: %v, want ErrNotFound", err)
+	}
+	if err := x.Move(1, p, orb.Point{0, 91}); !errors.Is(err, ErrInvalidPoint) {
+		t.Errorf("Move to an invalid point: %v, want ErrInvalidPoint", err)
+	}
+	if err := x.Move(1, p, p); err != nil {
+		t.Errorf("Move in place: %v", err)
+	}
+	if err := x.Move(1, p, q); err != nil {
 		t.Fatal(err)
 	}
 	if got := x.Nearby(p, 100, 0); len(got) != 0 {
@@ -110,7 +116,10 @@ func TestPointIndexWrites(t *testing.T) {
 	if got := x.Nearby(q, 1, 0); len(got) != 1 || got[0].ID != 1 || got[0].DistanceM != 0 {
 		t.Errorf("new position: %v", got)
 	}
-	if !x.Delete(1) || x.Delete(1) || x.Len() != 0 {
+	if x.Delete(1, p) || x.Len() != 1 {
+		t.Error("Delete at the old position removed something")
+	}
+	if !x.Delete(1, q) || x.Delete(1, q) || x.Len() != 0 {
 		t.Error("Delete did not remove exactly once")
 	}
 	if got := x.Within(orb.Bound{Min: orb.Point{-180, -90}, Max: orb.Point{180, 90}}); len(got) != 0 {
@@ -127,13 +136,22 @@ func TestPointIndexConcurrent(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		at := map[int64]orb.Point{} // where the writer put each id
 		for i, p := range pts {
 			_ = x.Insert(int64(i), p)
-			if i%3 == 0 {
-				_ = x.Update(int64(i/2), pts[(i*7)%len(pts)])
+			at[int64(i)] = p
+			if from, ok := at[int64(i/2)]; i%3 == 0 && ok {
+				to := pts[(i*7)%len(pts)]
+				if err := x.Move(int64(i/2), from, to); err != nil {
+					t.Error(err)
+				}
+				at[int64(i/2)] = to
 			}
-			if i%5 == 0 {
-				x.Delete(int64(i / 3))
+			if p, ok := at[int64(i/3)]; i%5 == 0 && ok {
+				if !x.Delete(int64(i/3), p) {
+					t.Errorf("Delete(%d) found nothing", i/3)
+				}
+				delete(at, int64(i/3))
 			}
 		}
 	}()
@@ -180,7 +198,79 @@ func BenchmarkPointIndexUpdate45k(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		_ = x.Update(int64(i%len(pts)), moves[i&(len(moves)-1)])
+		id := i % len(pts)
+		to := moves[i&(len(moves)-1)]
+		if err := x.Move(int64(id), pts[id], to); err != nil {
+			b.Fatal(err)
+		}
+		pts[id] = to
 		i++
 	}
+}
+
+// NewPointIndexOf answers as an index filled by Insert, and refuses the
+// invalid points Insert refuses.
+func TestNewPointIndexOf(t *testing.T) {
+	pts := randomPoints(5000, montevideoBound, 31)
+	items := make([]PointItem[int64], len(pts))
+	one := NewPointIndex[int64]()
+	for i, p := range pts {
+		items[i] = PointItem[int64]{int64(i * 7), p}
+		if err := one.Insert(int64(i*7), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bulk, err := NewPointIndexOf(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bulk.Len() != one.Len() {
+		t.Fatalf("%d points, want %d", bulk.Len(), one.Len())
+	}
+	for qi, q := range randomPoints(100, padBound(montevideoBound, 0.1), 32) {
+		radius := []float64{150, 800, 3000}[qi%3]
+		if got, want := bulk.Nearby(q, radius, 0), one.Nearby(q, radius, 0); !slices.Equal(got, want) {
+			t.Fatalf("Nearby(%v, %v): %d results, Insert's index %d", q, radius, len(got), len(want))
+		}
+	}
+	// Still an index to change: moves and deletes find the points.
+	if err := bulk.Move(7, pts[1], orb.Point{-56.2, -34.9}); err != nil {
+		t.Fatal(err)
+	}
+	if !bulk.Delete(14, pts[2]) || bulk.Len() != len(pts)-1 {
+		t.Fatal("Delete of a bulk-loaded point failed")
+	}
+	if got := bulk.Within(orb.Bound{Min: orb.Point{-56.2, -34.9}, Max: orb.Point{-56.2, -34.9}}); len(got) != 1 || got[0].ID != 7 {
+		t.Fatalf("moved point: Within found %v", got)
+	}
+	if _, err := NewPointIndexOf([]PointItem[int64]{{1, orb.Point{200, 0}}}); !errors.Is(err, ErrInvalidPoint) {
+		t.Errorf("an invalid point: %v, want ErrInvalidPoint", err)
+	}
+}
+
+func BenchmarkPointIndexLoad1M(b *testing.B) {
+	pts := randomPoints(1_000_000, montevideoBound, 33)
+	items := make([]PointItem[int64], len(pts))
+	for i, p := range pts {
+		items[i] = PointItem[int64]{int64(i + 1), p}
+	}
+	b.Run("Insert", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			x := NewPointIndex[int64]()
+			for _, it := range items {
+				if err := x.Insert(it.ID, it.Point); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("NewPointIndexOf", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := NewPointIndexOf(items); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

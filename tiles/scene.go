@@ -134,6 +134,18 @@ func (s *Scene) eachHazard(fn func(*data.Hazard)) {
 	p.eachByFID(func(e fidEntry) { fn(e.r.hz) })
 }
 
+// EachHazard calls fn with each of the scene's hazards in FID order,
+// without copying them (HazardList copies every hazard once a write has
+// been made); fn must not keep or change them.
+func (s *Scene) EachHazard(fn func(*data.Hazard)) { s.eachHazard(fn) }
+
+// HotspotsNow is Hotspots computed for the caller alone and not kept with
+// the scene (the risk worker's window moves with the clock: its queries
+// would crowd out the clients'), reading the hazards where they are.
+func (s *Scene) HotspotsNow(ctx context.Context, q HotspotQuery) (HotspotResult, error) {
+	return hotspots(ctx, s.eachHazard, s.Hazards.Len(), s.Study, q)
+}
+
 // Bound is the lon/lat extent of what the named layers draw: hotspots
 // where the hazards are; false when they draw nothing.
 func (s *Scene) Bound(layers []string) (orb.Bound, bool) {

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +52,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hookFailures := fs.Int("webhook-max-failures", int(envFloat("webhook_max_failures", 10)), "failed attempts in a row (1 s, 2 s, 4 s … up to 5 min apart) after which a webhook is paused until an admin resumes it (WANGGE_WEBHOOK_MAX_FAILURES)")
 	hookBackoff := fs.Duration("webhook-backoff", envDuration("webhook_backoff", time.Second), "wait after a webhook's first failed attempt, doubled after each next one up to 5 min (WANGGE_WEBHOOK_BACKOFF)")
 	rulesFile := fs.String("rules", env("rules", ""), "JSON file of notification rules: an event of these categories reported inside this area notifies its grid's workers and chief, by the change stream and webhooks (WANGGE_RULES)")
+	memLimit := fs.String("memory-limit", env("memory_limit", defaultMemoryLimit()), "soft limit of the Go heap (e.g. 900MiB, 2GiB; 0 for none), 900MiB unless GOMEMLIMIT is set: the collector works harder as the heap nears it, keeping a province's views (16× Montevideo) under 1 GiB of memory; SQLite's page caches (16 MiB a connection) come on top. Raise it when the data need more: views held above it make the collector run much of the time (WANGGE_MEMORY_LIMIT)")
 	corsOrigins := fs.String("cors-origins", env("cors_origins", ""), "comma-separated browser origins allowed to call the API, e.g. https://dash.example.gov (WANGGE_CORS_ORIGINS)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -123,7 +127,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usageError{fmt.Errorf("--rules: %s", data.ErrorMessage(err))}
 		}
 	}
+	limit, err := parseBytes(*memLimit)
+	if err != nil {
+		return usageError{fmt.Errorf("--memory-limit: %v", err)}
+	}
 	log := newLogger(stderr)
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
 
 	store, err := openStoreWith(ctx, *db, gpkg.Options{Durable: *durable}, readDBs...)
 	if err != nil {
@@ -292,3 +303,40 @@ const demoTarget = 300
 // demo): at 10 the demo's grids are as balanced (docs/BENCHMARKS.md,
 // gridgen) and the first start takes a quarter of the time.
 const demoResolution = 10
+
+// defaultMemoryLimit is --memory-limit's default: 900 MiB, or "" (the
+// runtime's own, from GOMEMLIMIT) when GOMEMLIMIT is set. At 16×
+// Montevideo (docs/BENCHMARKS.md, issue 20) the views hold about 750 MB of
+// heap, and the collector's usual headroom (as much again) took the
+// process to 1.5 GiB; at 900 MiB it stays under 1 GiB with SQLite's
+// caches. A city's views never come near it.
+func defaultMemoryLimit() string {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return ""
+	}
+	return "900MiB"
+}
+
+// parseBytes reads a size in bytes, KiB, MiB or GiB ("900MiB", "2GiB",
+// "0"); "" is 0.
+func parseBytes(text string) (int64, error) {
+	v := strings.TrimSpace(text)
+	if v == "" {
+		return 0, nil
+	}
+	unit := int64(1)
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(v, u.suffix) {
+			v, unit = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(n >= 0) || n*float64(unit) > 1<<62 {
+		return 0, fmt.Errorf("%q is not a size such as 900MiB, 2GiB or 0", text)
+	}
+	return int64(n * float64(unit)), nil
+}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"github.com/paulmach/orb"
 
 	"github.com/wangge/wangge/data"
@@ -214,12 +217,204 @@ func (s *Store) Hazards(ctx context.Context) ([]data.Hazard, error) { return haz
 // querier is a *sql.DB or a *sql.Tx.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func hazards(ctx context.Context, db querier, where string, args ...any) ([]data.Hazard, error) {
-	return collect(ctx, db, "read hazards", func(scan scanFunc) (data.Hazard, error) { return data.ScanHazard(scan, geom, parseTime) },
-		`SELECT `+data.HazardColumns+` FROM hazards`+where+` ORDER BY fid`, args...)
+	var out []data.Hazard
+	if where == "" {
+		// Every hazard: the list is made its size at once. Grown by
+		// append, a million hazards were copied twice over on the way and
+		// left their smaller lists behind for the collector. The count is
+		// a hint: rows written meanwhile are appended all the same.
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM hazards`).Scan(&n); err != nil {
+			return nil, mapErr(err, "read hazards")
+		}
+		out = make([]data.Hazard, 0, n)
+	}
+	return hazardsInto(ctx, db, out, where, args...)
 }
+
+// hazardsInto is hazards appending to out.
+func hazardsInto(ctx context.Context, db querier, out []data.Hazard, where string, args ...any) ([]data.Hazard, error) {
+	var in interner
+	return collectInto(ctx, db, "read hazards", out, func(scan scanFunc) (data.Hazard, error) {
+		h, err := data.ScanHazard(scan, geom, storedTime)
+		// A province's million hazards share a few dozen categories,
+		// states and units: one string each, not one a row.
+		h.Category, h.Status, h.Assignee, h.RespCode = in.of(h.Category), data.Status(in.of(string(h.Status))), in.of(h.Assignee), in.of(h.RespCode)
+		return h, err
+	}, `SELECT `+hazardColumns+` FROM hazards`+where+` ORDER BY fid`, args...)
+}
+
+// hazardColumns is data.HazardColumns with the time columns read as the
+// values the file holds (storedTime): named bare, the driver would turn
+// their text into a time by trying one layout after another, and
+// database/sql would turn that back into text for ScanHazard, a third of
+// the time of reading a province's hazards.
+var hazardColumns = rawTimes(data.HazardColumns, "reported_at", "due_at", "resolved_at", "closed_at")
+
+// rawTimes writes each of the named columns of cols as an expression
+// (unary +, which changes no value), which has no declared type for the
+// driver to convert by.
+func rawTimes(cols string, names ...string) string {
+	list := strings.Split(cols, ", ")
+	for i, c := range list {
+		if slices.Contains(names, c) {
+			list[i] = "+" + c
+		}
+	}
+	return strings.Join(list, ", ")
+}
+
+// storedTime reads a time column's value as the driver reads a DATETIME
+// column (sqlite3.SQLiteTimestampFormats, Unix seconds or milliseconds),
+// with wangge's own text (timeFormat) read directly: text in none of the
+// layouts is the zero time, as the driver makes it; other values
+// (REAL, BLOB) are an error, as they were when the driver's value went
+// through parseTime.
+func storedTime(v any) (time.Time, error) {
+	switch v := v.(type) {
+	case string:
+		if t, ok := parseOwnTime(v); ok {
+			return t, nil
+		}
+		s := strings.TrimSuffix(v, "Z")
+		for _, layout := range sqlite3.SQLiteTimestampFormats {
+			if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+				return t, nil
+			}
+		}
+		return time.Time{}, nil
+	case int64:
+		if v > 1e12 || v < -1e12 {
+			return time.Unix(0, v*int64(time.Millisecond)).UTC(), nil
+		}
+		return time.Unix(v, 0).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("not a time: %v (%T)", v, v)
+}
+
+// parseOwnTime reads timeFormat ("2006-01-02T15:04:05.000Z") digit by
+// digit; false for any other text, and for a date or time out of range,
+// which the layouts then judge.
+func parseOwnTime(s string) (time.Time, bool) {
+	if len(s) != len(timeFormat) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec, ms := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2), num(20, 3)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ms < 0 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, ms*int(time.Millisecond), time.UTC)
+	if t.Day() != d { // 31 April and the like: time.Date would roll over
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// interner hands out one string for equal texts, up to a few thousand
+// distinct ones (beyond, texts are kept as they come).
+type interner map[string]string
+
+func (in *interner) of(s string) string {
+	if s == "" {
+		return s
+	}
+	if v, ok := (*in)[s]; ok {
+		return v
+	}
+	if *in == nil {
+		*in = interner{}
+	}
+	if len(*in) < 4096 {
+		(*in)[s] = s
+	}
+	return s
+}
+
+// HazardsInParts is Hazards read as parts of the fid range at once, each
+// on a connection of its own, for a load that needs every row at least as
+// new as the feed's end when it began and applies later changes itself
+// (live's Load): unlike Hazards' one read, the parts may see different
+// commits. A part that finds more or fewer rows than it counted (a write
+// in between) makes it read the whole again with Hazards.
+func (s *Store) HazardsInParts(ctx context.Context, parts int) ([]data.Hazard, error) {
+	hz, ok, err := s.hazardsInParts(ctx, parts)
+	if err == nil && !ok {
+		return s.Hazards(ctx)
+	}
+	return hz, err
+}
+
+// hazardsInParts is HazardsInParts but for the one read: false when a part
+// did not find the rows it counted, or parts is below 2.
+func (s *Store) hazardsInParts(ctx context.Context, parts int) ([]data.Hazard, bool, error) {
+	var lo, hi sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT min(fid), max(fid) FROM hazards`).Scan(&lo, &hi); err != nil {
+		return nil, false, mapErr(err, "read hazards")
+	}
+	if parts < 2 {
+		return nil, false, nil
+	}
+	if !lo.Valid {
+		return []data.Hazard{}, true, nil
+	}
+	// Part k holds the fids in [from[k], from[k+1]); with fewer fids than
+	// parts, some parts are empty.
+	from := make([]int64, parts+1)
+	for k := range from {
+		from[k] = lo.Int64 + (hi.Int64-lo.Int64+1)*int64(k)/int64(parts)
+	}
+	counts := make([]int, parts)
+	total := 0
+	for k := range counts {
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM hazards WHERE fid >= ? AND fid < ?`, from[k], from[k+1]).Scan(&counts[k]); err != nil {
+			return nil, false, mapErr(err, "read hazards")
+		}
+		total += counts[k]
+	}
+	// One list, each part reading into its own window of it: no copy to
+	// join them.
+	out := make([]data.Hazard, total)
+	errs := make(chan error, parts)
+	off := 0
+	for k := range parts {
+		window := out[off : off : off+counts[k]]
+		off += counts[k]
+		go func() {
+			got, err := hazardsInto(ctx, s.db, window, ` WHERE fid >= ? AND fid < ?`, from[k], from[k+1])
+			if err == nil && (len(got) != cap(window) || (len(got) > 0 && &got[0] != &window[:1][0])) {
+				err = errPartMoved
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range parts {
+		if err := <-errs; err != nil && (first == nil || errors.Is(first, errPartMoved)) {
+			first = err
+		}
+	}
+	if errors.Is(first, errPartMoved) {
+		return nil, false, nil
+	}
+	return out, first == nil, first
+}
+
+// errPartMoved is a part of HazardsInParts that did not fill its window.
+var errPartMoved = errors.New("gpkg: hazards changed while read in parts")
 
 // Camera returns one camera.
 func (s *Store) Camera(ctx context.Context, fid int64) (data.Camera, error) {
@@ -268,12 +463,16 @@ func scanner(rows *sql.Rows, what string) scanFunc {
 // collect runs a query and reads each of its rows with scan; errors are
 // mapped as reading what says.
 func collect[T any](ctx context.Context, db querier, what string, scan func(scanFunc) (T, error), query string, args ...any) ([]T, error) {
+	return collectInto(ctx, db, what, nil, scan, query, args...)
+}
+
+// collectInto is collect appending to out.
+func collectInto[T any](ctx context.Context, db querier, what string, out []T, scan func(scanFunc) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(err, "%s", what)
 	}
 	defer rows.Close()
-	var out []T
 	for rows.Next() {
 		v, err := scan(scanner(rows, what))
 		if err != nil {
