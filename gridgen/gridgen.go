@@ -3,7 +3,6 @@ package gridgen
 import (
 	"context"
 	"runtime"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -70,11 +69,10 @@ type Options struct {
 type run struct {
 	in       Input
 	res      int
-	hhCell   []h3.Cell // household i's cell at res
-	hhOrder  []int32   // household indices sorted by cell
-	hhRange  map[h3.Cell][2]int32
+	hhOrder  []int32 // household indices grouped by cell, by index within a cell
+	hhSlot   map[h3.Cell]int32
+	hhStart  []int32 // slot s's households are hhOrder[hhStart[s]:hhStart[s+1]]
 	owner    []int32 // parent index claiming household i, -1 if none
-	ownPiece []int32 // piece within that parent
 	base     *baseIndex
 	streets  *streetIndex // nil without streets
 	follow   bool         // draw boundaries to the streets
@@ -133,6 +131,9 @@ func Generate(ctx context.Context, in Input, opt Options) (data.Plan, error) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			outs[pi], errs[pi] = r.processParent(ctx, int(pi), areas[pi], bisectSem)
+			if outs[pi] != nil {
+				outs[pi].pc.dropPolys(outs[pi].unitPieces)
+			}
 		}()
 	}
 	wg.Wait()
@@ -217,35 +218,11 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 	if est := estimateCells(in.Parents, r.res); est > maxCells {
 		return nil, data.Report{}, data.Errorf(data.EINVALID, "resolution %d is too fine for these areas: about %.0f cells (limit %d)", r.res, est, maxCells)
 	}
-	r.hhCell = cells
-	r.hhOrder = make([]int32, len(cells))
-	for i := range r.hhOrder {
-		r.hhOrder[i] = int32(i)
-	}
-	slices.SortFunc(r.hhOrder, func(a, b int32) int {
-		switch {
-		case cells[a] < cells[b]:
-			return -1
-		case cells[a] > cells[b]:
-			return 1
-		}
-		return int(a - b)
-	})
-	r.hhRange = make(map[h3.Cell][2]int32)
-	for i := 0; i < len(r.hhOrder); {
-		j := i
-		c := cells[r.hhOrder[i]]
-		for j < len(r.hhOrder) && cells[r.hhOrder[j]] == c {
-			j++
-		}
-		r.hhRange[c] = [2]int32{int32(i), int32(j)}
-		i = j
-	}
+	r.indexHouseholds(cells)
 	r.owner = make([]int32, len(cells))
 	for i := range r.owner {
 		r.owner[i] = -1
 	}
-	r.ownPiece = make([]int32, len(cells))
 	if in.Base != nil {
 		r.base = newBaseIndex(in.Base, in.Locked)
 	}
@@ -266,3 +243,63 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 // workers is how many goroutines the CPU-bound work may keep busy: one per
 // processor Go may use.
 func workers() int { return runtime.GOMAXPROCS(0) }
+
+// indexHouseholds groups the households by cell, for each parent to take
+// those of its cells: a counting sort (one map lookup per household, then
+// a place for each) where a comparison sort of 13 million indices by
+// their cells took seconds. Within a cell they stay in index order.
+func (r *run) indexHouseholds(cells []h3.Cell) {
+	r.hhSlot = make(map[h3.Cell]int32)
+	slot := make([]int32, len(cells))
+	var counts []int32
+	for i, c := range cells {
+		s, ok := r.hhSlot[c]
+		if !ok {
+			s = int32(len(counts))
+			r.hhSlot[c] = s
+			counts = append(counts, 0)
+		}
+		slot[i] = s
+		counts[s]++
+	}
+	r.hhStart = make([]int32, len(counts)+1)
+	for s, n := range counts {
+		r.hhStart[s+1] = r.hhStart[s] + n
+	}
+	next := counts // reused: the next free place of each slot
+	copy(next, r.hhStart[:len(counts)])
+	r.hhOrder = make([]int32, len(cells))
+	for i, s := range slot {
+		r.hhOrder[next[s]] = int32(i)
+		next[s]++
+	}
+}
+
+// householdsIn returns the indices of the households in cell c.
+func (r *run) householdsIn(c h3.Cell) []int32 {
+	s, ok := r.hhSlot[c]
+	if !ok {
+		return nil
+	}
+	return r.hhOrder[r.hhStart[s]:r.hhStart[s+1]]
+}
+
+// dropPolys lets go of the pieces' polygons once the parent's grids are
+// drawn, but for the pieces of units: what is left for assembling the plan
+// is each piece's cell and weights, and the adjacency of a unit's pieces
+// (unitReason). The polygons are most of a parent's memory: kept for every
+// parent until the plan was assembled, 64 parents of a province held
+// gigabytes.
+func (pc *parentCells) dropPolys(unitPieces map[int][]int32) {
+	keep := map[int32]bool{}
+	for _, ps := range unitPieces {
+		for _, p := range ps {
+			keep[p] = true
+		}
+	}
+	for i := range pc.pieces {
+		if !keep[int32(i)] {
+			pc.pieces[i].poly = nil
+		}
+	}
+}
