@@ -2,6 +2,7 @@ package gridgen
 
 import (
 	"context"
+	"math"
 	"runtime"
 	"sort"
 	"sync"
@@ -24,6 +25,11 @@ type Input struct {
 	// Households are the household points; points outside every parent are
 	// counted in the report and otherwise ignored.
 	Households []data.Household
+	// Points are the household points without ids, as LoadInput reads
+	// them from a store: Generate takes them when Households is empty. A
+	// province's 13 million Households are 630 MB the collector must scan;
+	// as Points, 320 MB it need not.
+	Points []data.HouseholdPoint
 	// Parents are the leaf areas grids nest in. Parents must not overlap.
 	Parents []data.Area
 	// Target is the number of households per grid.
@@ -68,6 +74,7 @@ type Options struct {
 // run is the state of one Generate call shared by the parent workers.
 type run struct {
 	in       Input
+	hh       []data.HouseholdPoint // the households, whichever way they came
 	res      int
 	hhOrder  []int32 // household indices grouped by cell, by index within a cell
 	hhSlot   map[h3.Cell]int32
@@ -164,7 +171,9 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 	if err := validate(in); err != nil {
 		return nil, data.Report{}, err
 	}
-	r := &run{in: in, progress: opt.Progress}
+	r := &run{in: in, hh: in.points(), progress: opt.Progress}
+	// Generate reads them from r.hh only: Households need not be kept.
+	r.in.Households, r.in.Points = nil, nil
 	var rep data.Report
 	rep.Target = in.Target
 
@@ -178,12 +187,12 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 	if auto {
 		fine = autoMaxRes
 	}
-	cells := make([]h3.Cell, len(in.Households))
+	cells := make([]h3.Cell, len(r.hh))
 	locate := func(res int) error {
 		var cellErr atomic.Value
-		chunked(len(in.Households), 4096, func(lo, hi int) {
+		chunked(len(r.hh), 4096, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				p := in.Households[i].Point
+				p := r.hh[i].Point
 				c, err := h3.LatLngToCell(h3.LatLng{Lat: p[1], Lng: p[0]}, res)
 				if err != nil {
 					cellErr.Store(err)
@@ -207,7 +216,7 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 		// chosen resolution are located afresh: a plan must put a household
 		// in the same cell whether its resolution was chosen or given, or a
 		// redraw at the base's resolution would see households move.
-		r.res = chooseResolution(in, cells)
+		r.res = chooseResolution(in, r.hh, cells)
 		if r.res != fine {
 			if err := locate(r.res); err != nil {
 				return nil, data.Report{}, err
@@ -302,4 +311,17 @@ func (pc *parentCells) dropPolys(unitPieces map[int][]int32) {
 			pc.pieces[i].poly = nil
 		}
 	}
+}
+
+// points returns the households as Generate reads them: Points, or
+// Households without their ids.
+func (in Input) points() []data.HouseholdPoint {
+	if len(in.Households) == 0 {
+		return in.Points
+	}
+	out := make([]data.HouseholdPoint, len(in.Households))
+	for i, h := range in.Households {
+		out[i] = data.HouseholdPoint{Point: h.Point, Households: int32(min(h.Households, math.MaxInt32))}
+	}
+	return out
 }

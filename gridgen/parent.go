@@ -196,7 +196,7 @@ func (r *run) assignHouseholds(pi int, pc *parentCells) {
 		lo, hi1 := int32(i0), int32(i1)
 		i0 = i1
 		for _, hi := range r.householdsIn(c) {
-			pt := r.in.Households[hi].Point
+			pt := r.hh[hi].Point
 			best := int32(-1)
 			if hi1-lo == 1 && pc.pieces[lo].full {
 				best = lo
@@ -224,7 +224,7 @@ func (r *run) assignHouseholds(pi int, pc *parentCells) {
 				continue
 			}
 			if atomic.CompareAndSwapInt32(&r.owner[hi], -1, int32(pi)) {
-				pc.pieces[best].hh += r.in.Households[hi].Households
+				pc.pieces[best].hh += int(r.hh[hi].Households)
 			}
 		}
 	}

@@ -24,10 +24,10 @@ const (
 
 // chooseResolution returns the coarsest resolution whose non-empty cells
 // give the average grid autoCellsPerGrid of them.
-func chooseResolution(in Input, cells []h3.Cell) int {
+func chooseResolution(in Input, hh []data.HouseholdPoint, cells []h3.Cell) int {
 	total := 0
-	for _, h := range in.Households {
-		total += h.Households
+	for _, h := range hh {
+		total += int(h.Households)
 	}
 	grids := 0
 	if in.Target > 0 {

@@ -14,8 +14,8 @@ import (
 	"github.com/wangge/wangge/data"
 )
 
-// HouseholdPoints returns every household point by fid without its source
-// id: what gridgen reads. A province is 13 million rows: their ids would be
+// HouseholdPoints returns every household point by fid without its ids:
+// what gridgen reads. A province is 13 million rows: their ids would be
 // 13 million strings to allocate, keep and have the collector scan, and
 // one connection decoding rows is one core's work, so the rows are read in
 // fid ranges on one connection per processor, each row into its place by
@@ -24,7 +24,7 @@ import (
 // index, 1.7 s of CPU at 13 million rows. Each connection reads its own
 // snapshot, so a write during the read is seen by some ranges and not
 // others, as if the rows had been read one range at a time.
-func (s *Store) HouseholdPoints(ctx context.Context) ([]data.Household, error) {
+func (s *Store) HouseholdPoints(ctx context.Context) ([]data.HouseholdPoint, error) {
 	var lo, hi sql.NullInt64
 	if err := s.db.QueryRowContext(ctx, `SELECT min(fid), max(fid) FROM households`).Scan(&lo, &hi); err != nil {
 		return nil, mapErr(err, "read households")
@@ -33,7 +33,7 @@ func (s *Store) HouseholdPoints(ctx context.Context) ([]data.Household, error) {
 		return nil, nil
 	}
 	span := hi.Int64 - lo.Int64 + 1
-	out := make([]data.Household, span)
+	out := make([]data.HouseholdPoint, span)
 	parts := int64(runtime.GOMAXPROCS(0))
 	step := (span + parts - 1) / parts
 	var (
@@ -48,8 +48,8 @@ func (s *Store) HouseholdPoints(ctx context.Context) ([]data.Household, error) {
 		go func() {
 			defer wg.Done()
 			n := int64(0)
-			err := s.eachHouseholdPoint(ctx, from, to, func(h data.Household) error {
-				out[h.FID-lo.Int64] = h
+			err := s.eachHouseholdPoint(ctx, from, to, func(fid int64, h data.HouseholdPoint) error {
+				out[fid-lo.Int64] = h
 				n++
 				return nil
 			})
@@ -68,8 +68,8 @@ func (s *Store) HouseholdPoints(ctx context.Context) ([]data.Household, error) {
 	if rows == span {
 		return out, nil
 	}
-	// Places of deleted fids hold the zero Household (a stored one has at
-	// least one household).
+	// Places of deleted fids hold the zero HouseholdPoint (a stored one has
+	// at least one household).
 	n := 0
 	for _, h := range out {
 		if h.Households != 0 {
@@ -85,7 +85,7 @@ func (s *Store) HouseholdPoints(ctx context.Context) ([]data.Household, error) {
 
 // eachHouseholdPoint calls fn for the households of fids from to to-1 in
 // fid order, without their source ids.
-func (s *Store) eachHouseholdPoint(ctx context.Context, from, to int64, fn func(data.Household) error) error {
+func (s *Store) eachHouseholdPoint(ctx context.Context, from, to int64, fn func(fid int64, h data.HouseholdPoint) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT fid, geom, households FROM households WHERE fid >= ? AND fid < ? ORDER BY fid`, from, to)
 	if err != nil {
 		return mapErr(err, "read households")
@@ -93,14 +93,15 @@ func (s *Store) eachHouseholdPoint(ctx context.Context, from, to int64, fn func(
 	defer rows.Close()
 	var blob sql.RawBytes
 	for rows.Next() {
-		var h data.Household
-		if err := rows.Scan(&h.FID, &blob, &h.Households); err != nil {
+		var fid int64
+		var h data.HouseholdPoint
+		if err := rows.Scan(&fid, &blob, &h.Households); err != nil {
 			return mapErr(err, "read households")
 		}
 		if h.Point, err = decodePoint(blob); err != nil {
-			return data.Wrap(data.EINTERNAL, err, "household %d", h.FID)
+			return data.Wrap(data.EINTERNAL, err, "household %d", fid)
 		}
-		if err := fn(h); err != nil {
+		if err := fn(fid, h); err != nil {
 			return err
 		}
 	}
