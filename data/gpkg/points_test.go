@@ -2,6 +2,7 @@ package gpkg_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -11,9 +12,9 @@ import (
 )
 
 // TestHouseholdPoints: the points gridgen reads are EachHousehold's without
-// their ids, in fid order, whether the fids run without gaps (read in
-// parallel ranges) or not (read on one connection), and none when the
-// layer is empty.
+// their ids, in fid order, whether the fids run without gaps or not (the
+// places of deleted fids closed up), none when the layer is empty, and a
+// cancelled read says so.
 func TestHouseholdPoints(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
@@ -69,4 +70,10 @@ func TestHouseholdPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("fids with gaps")
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if got, err := s.HouseholdPoints(cancelled); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %d points, %v; want context.Canceled", len(got), err)
+	}
 }
