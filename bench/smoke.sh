@@ -22,7 +22,7 @@ export SMOKE=1 DATA
 needs_data() {
 	case $1 in
 	gpmetis.sh) echo "$DATA/liechtenstein/households.csv" ;;
-	locate.sh | province.sh | tiles.sh) echo "$DATA/montevideo/households.csv" ;;
+	gridgen64.sh | locate.sh | province.sh | tiles.sh) echo "$DATA/montevideo/households.csv" ;;
 	esac
 }
 
@@ -32,6 +32,7 @@ smoke_env() {
 	archives.sh) echo "ZOOMS=10 MVD=0 OUT=$OUT/archives" ;;
 	cluster.sh) echo "NS=1 DUR=2 WARM=1 IDLE=1 FAILOVERS=1 THREADS=1 CONNS=4 ROOT=$OUT/cluster PORT=7600" ;;
 	gpmetis.sh) echo "RUNS=liechtenstein:10 OUT=$OUT/metis" ;;
+	gridgen64.sh) echo "SCALE=1 REUSE=0 OUT=$OUT/gridgen64" ;;
 	import.sh) echo "-- 20000" ;;
 	load.sh) echo "DUR=2 CONNS=4 THREADS=1 EVERY=1 OUT=$OUT/load ADDR=127.0.0.1:18690" ;;
 	locate.sh) echo "DUR=2 CONNS=4 THREADS=1 RUNS=1 OUT=$OUT/locate PGDB=wangge_locate_smoke ADDR=127.0.0.1:18694 FLOOR_ADDR=127.0.0.1:18699 PGPORT=55532" ;;

@@ -58,6 +58,14 @@ type Household struct {
 	Households int       // ≥ 1
 }
 
+// HouseholdPoint is a household point as grid generation reads it: the
+// point and its households, without ids. It holds no pointer, so millions
+// of them cost the garbage collector nothing to scan.
+type HouseholdPoint struct {
+	Point      orb.Point // lon, lat
+	Households int32     // ≥ 1
+}
+
 // Area is an administrative polygon. Areas nest: Level 1 areas (streets,
 // townships) contain level 2 areas (communities, villages); grids are drawn
 // inside the leaves of that tree.

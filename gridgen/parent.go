@@ -198,12 +198,8 @@ func (r *run) assignHouseholds(pi int, pc *parentCells) {
 		}
 		lo, hi1 := int32(i0), int32(i1)
 		i0 = i1
-		rg, ok := r.hhRange[c]
-		if !ok {
-			continue
-		}
-		for _, hi := range r.hhOrder[rg[0]:rg[1]] {
-			pt := r.in.Households[hi].Point
+		for _, hi := range r.householdsIn(c) {
+			pt := r.hh[hi].Point
 			best := int32(-1)
 			if hi1-lo == 1 && pc.pieces[lo].full {
 				best = lo
@@ -231,8 +227,7 @@ func (r *run) assignHouseholds(pi int, pc *parentCells) {
 				continue
 			}
 			if atomic.CompareAndSwapInt32(&r.owner[hi], -1, int32(pi)) {
-				r.ownPiece[hi] = best
-				pc.pieces[best].hh += r.in.Households[hi].Households
+				pc.pieces[best].hh += int(r.hh[hi].Households)
 			}
 		}
 	}

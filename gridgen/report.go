@@ -129,11 +129,11 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		return 0
 	})
 	rep.Grids = len(plan.Grids)
-	for i, h := range r.in.Households {
+	for i, h := range r.hh {
 		if r.owner[i] < 0 {
-			rep.HouseholdsOutside += h.Households
+			rep.HouseholdsOutside += int(h.Households)
 		} else {
-			rep.Households += h.Households
+			rep.Households += int(h.Households)
 		}
 	}
 	if len(hhs) > 0 {

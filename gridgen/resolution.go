@@ -24,10 +24,10 @@ const (
 
 // chooseResolution returns the coarsest resolution whose non-empty cells
 // give the average grid autoCellsPerGrid of them.
-func chooseResolution(in Input, cells []h3.Cell) int {
+func chooseResolution(in Input, hh []data.HouseholdPoint, cells []h3.Cell) int {
 	total := 0
-	for _, h := range in.Households {
-		total += h.Households
+	for _, h := range hh {
+		total += int(h.Households)
 	}
 	grids := 0
 	if in.Target > 0 {
@@ -37,19 +37,33 @@ func chooseResolution(in Input, cells []h3.Cell) int {
 		grids += k
 	}
 	grids = max(1, grids)
-	buf := make([]h3.Cell, len(cells))
+	// One sort for every resolution: the cells are all at one resolution,
+	// so their order is that of their digits, and a parent keeps a prefix
+	// of them: sorted cells have sorted parents, and counting the parents
+	// that differ from the one before counts the distinct ones. (A sort per
+	// resolution took 2 s of one core at 13 million households.)
+	sorted := slices.Clone(cells)
+	slices.Sort(sorted)
 	for res := autoMinRes; res < autoMaxRes; res++ {
-		for i, c := range cells {
-			buf[i] = cellParent(c, res)
-		}
-		slices.Sort(buf)
-		n := len(slices.Compact(buf))
-		if n >= autoCellsPerGrid*grids && estimateCells(in.Parents, res) <= maxCells {
+		if n := distinctParents(sorted, res); n >= autoCellsPerGrid*grids && estimateCells(in.Parents, res) <= maxCells {
 			return res
 		}
-		buf = buf[:len(cells)]
 	}
 	return autoMaxRes
+}
+
+// distinctParents counts the distinct parents at res of sorted, cells of
+// one resolution in ascending order.
+func distinctParents(sorted []h3.Cell, res int) int {
+	n := 0
+	prev := h3.Cell(0)
+	for i, c := range sorted {
+		if p := cellParent(c, res); i == 0 || p != prev {
+			n++
+			prev = p
+		}
+	}
+	return n
 }
 
 // estimateCells is about how many cells of res cover the parents (their

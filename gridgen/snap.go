@@ -588,21 +588,21 @@ func (r *run) faceWeights(pi int, pc *parentCells, fc *faceCells) {
 		p := fc.of[lo]
 		pp := &pc.pieces[p]
 		faces := fc.pc.pieces[lo:hi]
-		if rg, ok := r.hhRange[pp.cell]; ok {
-			for _, h := range r.hhOrder[rg[0]:rg[1]] {
-				if atomic.LoadInt32(&r.owner[h]) != int32(pi) || r.ownPiece[h] != p {
-					continue
-				}
-				pt := r.in.Households[h].Point
-				best := 0
-				for i := range faces {
-					if pointInPoly(faces[i].poly, pt) {
-						best = i
-						break
-					}
-				}
-				faces[best].hh += r.in.Households[h].Households
+		// A split piece is a whole cell, the only piece of its cell: the
+		// cell's households this parent took are the piece's.
+		for _, h := range r.householdsIn(pp.cell) {
+			if atomic.LoadInt32(&r.owner[h]) != int32(pi) {
+				continue
 			}
+			pt := r.hh[h].Point
+			best := 0
+			for i := range faces {
+				if pointInPoly(faces[i].poly, pt) {
+					best = i
+					break
+				}
+			}
+			faces[best].hh += int(r.hh[h].Households)
 		}
 		if !r.workload {
 			continue

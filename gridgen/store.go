@@ -24,7 +24,7 @@ type Request struct {
 }
 
 // LoadInput reads from store everything Generate needs for r: every
-// household point, the leaf areas (areas no other area names as parent) as
+// household point (as Input.Points), the leaf areas (areas no other area names as parent) as
 // parents, the streets, the units and the base plan.
 func LoadInput(ctx context.Context, store data.Store, r Request) (Input, error) {
 	in := Input{Target: r.Target, Grids: r.Grids, Resolution: r.Resolution, Locked: r.Locked}
@@ -39,10 +39,7 @@ func LoadInput(ctx context.Context, store data.Store, r Request) (Input, error) 
 	if len(in.Parents) == 0 {
 		return in, data.Errorf(data.EINVALID, "no areas: import the areas grids nest in first (wangge import areas FILE)")
 	}
-	if err := store.EachHousehold(ctx, func(h data.Household) error {
-		in.Households = append(in.Households, h)
-		return nil
-	}); err != nil {
+	if in.Points, err = householdPoints(ctx, store); err != nil {
 		return in, err
 	}
 	// Streets are loaded with NoStreets too: the report measures how much
@@ -76,6 +73,27 @@ func LoadInput(ctx context.Context, store data.Store, r Request) (Input, error) 
 		return in, data.Errorf(data.EINVALID, "lock needs a base plan: locked grids are kept from it")
 	}
 	return in, nil
+}
+
+// householdPointer is a store that reads the household points without
+// their ids, which gridgen does not use: at a province's 13 million points
+// the ids are most of the memory and of the collector's work.
+type householdPointer interface {
+	HouseholdPoints(ctx context.Context) ([]data.HouseholdPoint, error)
+}
+
+// householdPoints reads every household point of store, from
+// HouseholdPoints when the store has it.
+func householdPoints(ctx context.Context, store data.Store) ([]data.HouseholdPoint, error) {
+	if hp, ok := store.(householdPointer); ok {
+		return hp.HouseholdPoints(ctx)
+	}
+	var out []data.HouseholdPoint
+	err := store.EachHousehold(ctx, func(h data.Household) error {
+		out = append(out, data.HouseholdPoint{Point: h.Point, Households: int32(h.Households)})
+		return nil
+	})
+	return out, err
 }
 
 // Leaves returns the areas that are no other area's parent: the areas grids

@@ -34,7 +34,7 @@ func validate(in Input) error {
 	if w := in.Workload; w.PerEvent < 0 || w.PerUnit < 0 || w.PerKm2 < 0 || math.IsNaN(w.PerEvent+w.PerUnit+w.PerKm2) || math.IsInf(w.PerEvent+w.PerUnit+w.PerKm2, 0) {
 		return data.Errorf(data.EINVALID, "workload coefficients must be finite and ≥ 0, got %+v", w)
 	}
-	if len(in.Households) == 0 {
+	if len(in.Households) == 0 && len(in.Points) == 0 {
 		return data.Errorf(data.EINVALID, "no households: import household points first")
 	}
 	for _, h := range in.Households {
@@ -43,6 +43,16 @@ func validate(in Input) error {
 		}
 		if badCoord(h.Point) {
 			return data.Errorf(data.EINVALID, "household point %q has invalid coordinates %v", h.ID, h.Point)
+		}
+	}
+	if len(in.Households) == 0 {
+		for i, h := range in.Points {
+			if h.Households < 1 {
+				return data.Errorf(data.EINVALID, "household point %d has %d households, need ≥ 1", i+1, h.Households)
+			}
+			if badCoord(h.Point) {
+				return data.Errorf(data.EINVALID, "household point %d has invalid coordinates %v", i+1, h.Point)
+			}
 		}
 	}
 	if len(in.Parents) == 0 {

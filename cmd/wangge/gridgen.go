@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/paulmach/orb/geojson"
@@ -28,6 +29,7 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	noStreets := fs.Bool("no-streets", false, "draw grid boundaries without regard to the streets layer (by default they follow its streets, rivers and railways); the report still measures how much of the boundary runs along them")
 	out := fs.String("out", "", "write the grids as GeoJSON to this file")
 	report := fs.String("report", "", "write the quality report as JSON to this file")
+	maxHeap := fs.Int("max-heap", 1792, "MiB the Go heap should stay under: the collector works harder near it instead of letting the heap grow to twice what is live (0: no limit; GOMEMLIMIT, when set, wins)")
 	taxonomyFile := fs.String("taxonomy", env("taxonomy", ""), "JSON file of worker roles (and event categories), as serve --taxonomy: tells chiefs from workers when the report names grids without a worker; the built-in default is data/taxonomy.json (WANGGE_TAXONOMY)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -45,6 +47,18 @@ func runGridgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *target <= 0 {
 		return usageError{errors.New("--target must be a positive number of households per grid")}
+	}
+	if *maxHeap > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		// The collector lets the heap grow to twice what is live before
+		// it collects; a province is 0.7 GB live at 64× Montevideo (its
+		// household points, then the grids of 64 parents as they are
+		// drawn), and more at a larger scale. The default keeps the heap
+		// in 1.75 GiB, what is left of 2 GiB once SQLite's caches and the
+		// runtime are counted, without binding at 64× (its heap peaks at
+		// 1.4 GB). A soft limit: the collector works harder near it, it
+		// is never an error, and it is given back when the command
+		// returns (tests run the command in process).
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(*maxHeap) << 20))
 	}
 	taxonomy, err := loadTaxonomy(*taxonomyFile)
 	if err != nil {

@@ -377,6 +377,28 @@ func (s *Store) EachHousehold(ctx context.Context, fn func(data.Household) error
 	return mapErr(ctx, rows.Err(), "read households")
 }
 
+// HouseholdPoints returns every household point by fid without its ids,
+// what gridgen reads: the coordinates come as two numbers, and no id
+// string is made for each of a province's millions of rows. One query, so
+// one snapshot.
+func (s *Store) HouseholdPoints(ctx context.Context) ([]data.HouseholdPoint, error) {
+	db, _ := s.reader(ctx)
+	rows, err := db.Query(ctx, `SELECT ST_X(geom), ST_Y(geom), households FROM households ORDER BY fid`)
+	if err != nil {
+		return nil, mapErr(ctx, err, "read households")
+	}
+	defer rows.Close()
+	var out []data.HouseholdPoint
+	for rows.Next() {
+		var h data.HouseholdPoint
+		if err := rows.Scan(&h.Point[0], &h.Point[1], &h.Households); err != nil {
+			return nil, mapErr(ctx, err, "read households")
+		}
+		out = append(out, h)
+	}
+	return out, mapErr(ctx, rows.Err(), "read households")
+}
+
 func scanPlan(scan scanFunc) (data.Plan, error) { return data.ScanPlan(scan, utc) }
 
 // Plans lists plans without grids, newest first.
