@@ -3,14 +3,18 @@ package live
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/paulmach/orb"
 
 	"github.com/wangge/wangge/data"
+	"github.com/wangge/wangge/data/gpkg"
 )
 
 // randomCamera is a camera somewhere over statsPlan's two grids and a
@@ -160,5 +164,39 @@ func covEventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("%s: not seen within 5 s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// BenchmarkCoverageProvince computes the whole coverage of the GeoPackage
+// named by WANGGE_PROVINCE (bench/province.sh's province.gpkg: 16×
+// Montevideo, 3.29M household points, 32,000 cameras, 10,976 grids); it is
+// skipped without it. The file is opened for reading only by this process
+// but SQLite may write its WAL beside it: pass a copy.
+func BenchmarkCoverageProvince(b *testing.B) {
+	path := os.Getenv("WANGGE_PROVINCE")
+	if path == "" {
+		b.Skip("WANGGE_PROVINCE is not set: run bench/province.sh and pass a copy of its province.gpkg")
+	}
+	ctx := context.Background()
+	store, err := gpkg.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	svc := New(Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := svc.Load(ctx); err != nil {
+		b.Fatal(err)
+	}
+	pp := svc.Published()
+	if pp == nil {
+		b.Fatal("no published plan")
+	}
+	gens := [2]uint64{svc.CameraGen(), svc.HouseholdGen()}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := svc.computeCoverage(ctx, pp, gens); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
