@@ -116,7 +116,7 @@ func TestCoverageIncremental(t *testing.T) {
 		if !got.Incremental {
 			t.Fatalf("step %d (%s): computed whole, want incremental", step, what)
 		}
-		want, err := svc.computeCoverage(ctx, got.Plan, got.gens)
+		want, err := svc.computeCoverage(ctx, got.Plan, got.gens, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +195,7 @@ func BenchmarkCoverageProvince(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := svc.computeCoverage(ctx, pp, gens); err != nil {
+		if _, err := svc.computeCoverage(ctx, pp, gens, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
