@@ -273,10 +273,14 @@ type covSector struct {
 // sorted by their first row. The counts are the serial computation's;
 // areas are the same sums in another order (equal to well below a m²).
 func (s *Service) computeCoverage(ctx context.Context, pp *Plan, gens [2]uint64, prev *Coverage) (*Coverage, error) {
+	return s.computeCoverageOn(ctx, pp, gens, prev, max(1, runtime.GOMAXPROCS(0)))
+}
+
+// computeCoverageOn is computeCoverage on the given number of workers.
+func (s *Service) computeCoverageOn(ctx context.Context, pp *Plan, gens [2]uint64, prev *Coverage, workers int) (*Coverage, error) {
 	start := time.Now()
 	grids := pp.Plan.Grids
 	loc := pp.Locator
-	workers := max(1, runtime.GOMAXPROCS(0))
 	cov := &Coverage{Plan: pp, gens: gens, Computed: start, Grids: make([]GridCoverage, len(grids)),
 		areaM2: make([]float64, len(grids)), coveredM2: make([]float64, len(grids))}
 	for i, g := range grids {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/data/gpkg"
+	"github.com/wangge/wangge/spatial"
 )
 
 // randomCamera is a camera somewhere over statsPlan's two grids and a
@@ -197,6 +198,114 @@ func BenchmarkCoverageProvince(b *testing.B) {
 	for b.Loop() {
 		if _, err := svc.computeCoverage(ctx, pp, gens, nil); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestCoverageReference checks the whole computation, on 1 to 7 workers,
+// against a plain one: every household point located and tested against
+// every online camera, every raster cell's centre tested against every
+// sector and located. The cameras reach across the two grids' common
+// boundary and beyond the plan, some are full circles, some offline; some
+// household points lie outside every grid.
+func TestCoverageReference(t *testing.T) {
+	ctx := context.Background()
+	svc, other := statsService(t, nil, statsPlan(), nil)
+	rng := rand.New(rand.NewPCG(7, 31))
+	covCommit(t, other, func(ctx context.Context, tx data.Tx) error {
+		for i := range 4000 {
+			p := orb.Point{statsLon0 - 0.001 + rng.Float64()*(2*statsStep+0.002), statsLat0 - 0.001 + rng.Float64()*(statsStep+0.002)}
+			if _, err := tx.AddHousehold(ctx, data.Household{ID: fmt.Sprintf("h%d", i), Point: p, Households: 1 + rng.IntN(9)}); err != nil {
+				return err
+			}
+		}
+		for i := range 120 {
+			c := randomCamera(rng, fmt.Sprintf("c%d", i))
+			if i%10 == 0 {
+				c.FOV = 360
+			}
+			if _, err := tx.AddCamera(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	covEventually(t, "120 cameras", func() bool { n := 0; svc.EachCamera(func(data.Camera) { n++ }); return n == 120 })
+	pp := svc.Published()
+	gens := [2]uint64{svc.CameraGen(), svc.HouseholdGen()}
+
+	// The plain computation.
+	var secs []spatial.PreparedSector
+	cams := make([]int, len(pp.Plan.Grids))
+	svc.EachCamera(func(c data.Camera) {
+		if c.Status == "online" {
+			secs = append(secs, spatial.PrepareSector(c.Point, c.Azimuth, c.FOV, c.RangeM))
+			if gi, ok := pp.Locator.Locate(c.Point); ok {
+				cams[gi]++
+			}
+		}
+	})
+	in := func(x, y float64) bool {
+		for i := range secs {
+			if secs[i].ContainsXY(x, y) {
+				return true
+			}
+		}
+		return false
+	}
+	households, covered := make([]int, len(pp.Plan.Grids)), make([]int, len(pp.Plan.Grids))
+	outside := 0
+	if err := svc.store.EachHousehold(ctx, func(h data.Household) error {
+		gi, ok := pp.Locator.Locate(h.Point)
+		if !ok {
+			outside++
+			return nil
+		}
+		households[gi] += h.Households
+		if in(h.Point[0], h.Point[1]) {
+			covered[gi] += h.Households
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if outside == 0 {
+		t.Fatal("no household point outside the grids: the test does not exercise them")
+	}
+	r := spatial.NewRaster(pp.Locator.Bound(), coverageCellM, maxCoverageCells)
+	_, nx1, _, ny1 := r.Cells(orb.Bound{Min: orb.Point{-360, -180}, Max: orb.Point{360, 180}})
+	coveredM2 := make([]float64, len(pp.Plan.Grids))
+	for row := 0; row <= ny1; row++ {
+		for col := 0; col <= nx1; col++ {
+			x, y := r.CellCentre(col, row)
+			if !in(x, y) {
+				continue
+			}
+			if gi, ok := pp.Locator.Locate(orb.Point{x, y}); ok {
+				coveredM2[gi] += r.CellM2(row)
+			}
+		}
+	}
+
+	for _, workers := range []int{1, 2, 3, 7} {
+		got, err := svc.computeCoverageOn(ctx, pp, gens, nil, workers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Online != len(secs) {
+			t.Errorf("%d workers: %d online, want %d", workers, got.Online, len(secs))
+		}
+		for gi, g := range got.Grids {
+			if g.Households != households[gi] || g.HouseholdsCovered != covered[gi] || g.CamerasOnline != cams[gi] {
+				t.Errorf("%d workers, grid %s: %d households, %d covered, %d cameras; want %d, %d, %d",
+					workers, g.Code, g.Households, g.HouseholdsCovered, g.CamerasOnline, households[gi], covered[gi], cams[gi])
+			}
+			if want := math.Round(coveredM2[gi]); math.Abs(g.CoveredM2-want) > 1 {
+				t.Errorf("%d workers, grid %s: covered %v m², want %v m²", workers, g.Code, g.CoveredM2, want)
+			}
+		}
+		if covered[0] == 0 || covered[1] == 0 || coveredM2[0] == 0 || coveredM2[1] == 0 {
+			t.Fatalf("a grid has nothing covered (%v, %v m²): the test does not exercise it", covered, coveredM2)
 		}
 	}
 }
