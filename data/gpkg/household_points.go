@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/paulmach/orb"
 )
@@ -16,31 +18,81 @@ import (
 // into preallocated slices and a WKB point decoded in place, where
 // EachHousehold makes a record with its source id and a decoded geometry a
 // row, two and a half times the CPU (docs/BENCHMARKS.md, issue 20).
+//
+// The fids are read in GOMAXPROCS ranges at once, on connections of their
+// own: the cost is SQLite's and the driver's per row, on one core each.
+// The ranges are read in transactions of their own, so a write committed
+// while they run may be seen by some ranges and not others; household
+// points change by imports, and the coverage reads them again after one.
 func (s *Store) HouseholdPoints(ctx context.Context) ([]orb.Point, []int32, error) {
-	// max(fid) is a lookup at the end of the table's b-tree: a capacity
-	// that fits every row when fids are dense, as imports leave them.
-	var last sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT max(fid) FROM households`).Scan(&last); err != nil {
+	// Each is a lookup at one end of the table's b-tree.
+	var first, last sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT min(fid) FROM households), (SELECT max(fid) FROM households)`).Scan(&first, &last); err != nil {
 		return nil, nil, mapErr(err, "read households")
 	}
-	// Bounded so that a fid far beyond the rows (written by another tool)
-	// cannot ask for gigabytes up front.
-	n := int(min(max(last.Int64, 0), 1<<26))
+	if !first.Valid || !last.Valid {
+		return nil, nil, nil
+	}
+	span := last.Int64 - first.Int64 + 1
+	parts := int64(max(1, min(runtime.GOMAXPROCS(0), 8)))
+	if span < 1<<12 {
+		parts = 1
+	}
+	type part struct {
+		pts    []orb.Point
+		counts []int32
+		err    error
+	}
+	res := make([]part, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := first.Int64+span*i/parts, first.Int64+span*(i+1)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := &res[i]
+			p.pts, p.counts, p.err = s.householdPoints(ctx, lo, hi)
+		}()
+	}
+	wg.Wait()
+	if parts == 1 {
+		return res[0].pts, res[0].counts, res[0].err
+	}
+	n := 0
+	for _, p := range res {
+		if p.err != nil {
+			return nil, nil, p.err
+		}
+		n += len(p.pts)
+	}
 	pts, counts := make([]orb.Point, 0, n), make([]int32, 0, n)
-	rows, err := s.db.QueryContext(ctx, `SELECT geom, households FROM households ORDER BY fid`)
+	for _, p := range res {
+		pts, counts = append(pts, p.pts...), append(counts, p.counts...)
+	}
+	return pts, counts, nil
+}
+
+// householdPoints reads the household points of fids lo ≤ fid < hi.
+func (s *Store) householdPoints(ctx context.Context, lo, hi int64) ([]orb.Point, []int32, error) {
+	// Imports leave fids dense: the range's size fits every row. Bounded
+	// so that sparse fids (written by another tool) cannot ask for
+	// gigabytes up front.
+	n := int(min(hi-lo, 1<<24))
+	pts, counts := make([]orb.Point, 0, n), make([]int32, 0, n)
+	rows, err := s.db.QueryContext(ctx, `SELECT fid, geom, households FROM households WHERE fid >= ? AND fid < ? ORDER BY fid`, lo, hi)
 	if err != nil {
 		return nil, nil, mapErr(err, "read households")
 	}
 	defer rows.Close()
+	var fid, households int64
 	var blob sql.RawBytes
-	var households int64
 	for rows.Next() {
-		if err := rows.Scan(&blob, &households); err != nil {
+		if err := rows.Scan(&fid, &blob, &households); err != nil {
 			return nil, nil, mapErr(err, "read households")
 		}
 		p, err := decodePoint(blob)
 		if err != nil {
-			return nil, nil, fmt.Errorf("household point %d: %w", len(pts)+1, err)
+			return nil, nil, fmt.Errorf("household %d: %w", fid, err)
 		}
 		pts = append(pts, p)
 		counts = append(counts, int32(min(max(households, math.MinInt32), math.MaxInt32)))

@@ -12,7 +12,8 @@ import (
 )
 
 // TestHouseholdPoints reads the same points and counts as EachHousehold,
-// in the same order (blobs of other tools: TestDecodePoint).
+// in the same order, over fids with gaps and in as many ranges as
+// GOMAXPROCS allows (blobs of other tools: TestDecodePoint).
 func TestHouseholdPoints(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
@@ -22,9 +23,15 @@ func TestHouseholdPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	for i := range 500 {
+	for i := range 9000 {
 		p := orb.Point{-180 + rng.Float64()*360, -90 + rng.Float64()*180}
 		if _, err := tx.AddHousehold(ctx, data.Household{ID: fmt.Sprintf("h%d", i), Point: p, Households: 1 + rng.IntN(400)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Gaps in the fids, as deletions leave them.
+	for fid := int64(100); fid < 9000; fid += 37 {
+		if err := tx.Delete(ctx, data.LayerHouseholds, fid); err != nil {
 			t.Fatal(err)
 		}
 	}
