@@ -3,8 +3,10 @@ package gpkg
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"runtime"
 	"sync"
@@ -72,32 +74,55 @@ func (s *Store) HouseholdPoints(ctx context.Context) ([]orb.Point, []int32, erro
 	return pts, counts, nil
 }
 
-// householdPoints reads the household points of fids lo ≤ fid < hi.
+// householdPoints reads the household points of fids lo ≤ fid < hi. The
+// rows are read from the driver's connection itself: database/sql's lock
+// and conversions a row were 30 % of the CPU of a read (3.29M rows: 1.94
+// s, 1.35 s without them).
 func (s *Store) householdPoints(ctx context.Context, lo, hi int64) ([]orb.Point, []int32, error) {
 	// Imports leave fids dense: the range's size fits every row. Bounded
 	// so that sparse fids (written by another tool) cannot ask for
 	// gigabytes up front.
 	n := int(min(hi-lo, 1<<24))
 	pts, counts := make([]orb.Point, 0, n), make([]int32, 0, n)
-	rows, err := s.db.QueryContext(ctx, `SELECT fid, geom, households FROM households WHERE fid >= ? AND fid < ? ORDER BY fid`, lo, hi)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, nil, mapErr(err, "read households")
 	}
-	defer rows.Close()
-	var fid, households int64
-	var blob sql.RawBytes
-	for rows.Next() {
-		if err := rows.Scan(&fid, &blob, &households); err != nil {
-			return nil, nil, mapErr(err, "read households")
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("gpkg: driver connection %T cannot query", dc)
 		}
-		p, err := decodePoint(blob)
+		rows, err := c.QueryContext(ctx, `SELECT geom, households FROM households WHERE fid >= ? AND fid < ? ORDER BY fid`,
+			[]driver.NamedValue{{Ordinal: 1, Value: lo}, {Ordinal: 2, Value: hi}})
 		if err != nil {
-			return nil, nil, fmt.Errorf("household %d: %w", fid, err)
+			return err
 		}
-		pts = append(pts, p)
-		counts = append(counts, int32(min(max(households, math.MinInt32), math.MaxInt32)))
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		row := make([]driver.Value, 2)
+		for {
+			if err := rows.Next(row); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			// The fid is not read, a column less a row: an error names
+			// the range and the row's place in it.
+			blob, _ := row[0].([]byte)
+			households, ok := row[1].(int64)
+			if !ok {
+				return fmt.Errorf("household row %d from fid %d: households %v is no integer", len(pts)+1, lo, row[1])
+			}
+			p, err := decodePoint(blob)
+			if err != nil {
+				return fmt.Errorf("household row %d from fid %d: %w", len(pts)+1, lo, err)
+			}
+			pts = append(pts, p)
+			counts = append(counts, int32(min(max(households, math.MinInt32), math.MaxInt32)))
+		}
+	})
+	if err != nil {
 		return nil, nil, mapErr(err, "read households")
 	}
 	return pts, counts, nil
