@@ -71,7 +71,8 @@ type Coverage struct {
 
 // covHouseholds is every household point with its grid in the published
 // plan (−1: in none), bucketed over the coverage raster, shared by the
-// coverages of one plan and household generation.
+// coverages of one plan and household generation; pts and n by those of
+// one household generation.
 type covHouseholds struct {
 	pts     []orb.Point
 	n       []int32
@@ -262,9 +263,9 @@ type covSector struct {
 }
 
 // computeCoverage computes the coverage of pp whole. The household points
-// of prev, with their grids and buckets, are reused when its plan is pp
-// and its household generation gens' (the camera log could not bring it
-// up to date).
+// of prev are reused when its household generation is gens' (and their
+// grids and buckets when its plan is pp), so that only the first
+// computation after start or a household change reads them from the store.
 //
 // Every pass runs on GOMAXPROCS workers with counters of their own, added
 // up at the end: households are located in chunks; cameras test the
@@ -400,19 +401,23 @@ func (s *Service) computeCoverageOn(ctx context.Context, pp *Plan, gens [2]uint6
 }
 
 // coverageHouseholds returns the household points located in pp's grids
-// and bucketed over r: prev's when it has them for the same plan and
-// household generation (a plan's raster is a function of its bound, so the
-// buckets are the same), else read from the store. Household changes are
-// not followed (follow.go): a new plan, usually drawn after an import of
-// household points, reads them again, as a reload does.
+// and bucketed over r. The points are prev's when it has them for the same
+// household generation (the follower counts household changes), located
+// again for a new plan; for the same plan its grids and buckets are too (a
+// plan's raster is a function of its bound, so the buckets are the same).
+// Otherwise they are read from the store.
 func (s *Service) coverageHouseholds(ctx context.Context, pp *Plan, r *spatial.Raster, workers int, gen uint64, prev *Coverage) (*covHouseholds, error) {
-	if prev != nil && prev.hh != nil && prev.Plan == pp && prev.gens[1] == gen {
-		return prev.hh, nil
-	}
 	hh := &covHouseholds{}
-	var err error
-	if hh.pts, hh.n, err = s.householdPoints(ctx); err != nil {
-		return nil, err
+	if prev != nil && prev.hh != nil && prev.gens[1] == gen {
+		if prev.Plan == pp {
+			return prev.hh, nil
+		}
+		hh.pts, hh.n = prev.hh.pts, prev.hh.n
+	} else {
+		var err error
+		if hh.pts, hh.n, err = s.householdPoints(ctx); err != nil {
+			return nil, err
+		}
 	}
 	ngrids := len(pp.Plan.Grids)
 	hh.grid = make([]int32, len(hh.pts))

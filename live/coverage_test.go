@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -42,6 +43,7 @@ func TestCoverageIncremental(t *testing.T) {
 	svc, other := statsService(t, nil, statsPlan(), nil)
 	rng := rand.New(rand.NewPCG(20, 4))
 	var fids []int64
+	hgen := svc.HouseholdGen()
 	covCommit(t, other, func(ctx context.Context, tx data.Tx) error {
 		for i := range 3000 {
 			p := orb.Point{statsLon0 + rng.Float64()*2*statsStep, statsLat0 + rng.Float64()*statsStep}
@@ -59,13 +61,9 @@ func TestCoverageIncremental(t *testing.T) {
 		return nil
 	})
 	cameras := func() int { n := 0; svc.EachCamera(func(data.Camera) { n++ }); return n }
-	covEventually(t, "40 cameras", func() bool { return cameras() == 40 })
-	// The service computed the coverage when it started, before these
-	// household points were written, and does not follow household
-	// points (follow.go): forget it, as a new plan or a reload would.
-	svc.derived.mu.Lock()
-	svc.derived.coverage = nil
-	svc.derived.mu.Unlock()
+	// The household points counted too: the service computed the coverage
+	// when it started, before they were written.
+	covEventually(t, "40 cameras and the household points", func() bool { return cameras() == 40 && svc.HouseholdGen() != hgen })
 	first, err := svc.Coverage(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -333,6 +331,20 @@ func TestCoverageReference(t *testing.T) {
 		}
 		if covered[0] == 0 || covered[1] == 0 || coveredM2[0] == 0 || coveredM2[1] == 0 {
 			t.Fatalf("a grid has nothing covered (%v, %v m²): the test does not exercise it", covered, coveredM2)
+		}
+		// Another plan (here the same grids) of the same household
+		// generation locates got's household points again rather than
+		// reading them: the same answer.
+		other := *pp
+		again, err := svc.computeCoverageOn(ctx, &other, gens, got, workers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.hh == got.hh || &again.hh.pts[0] != &got.hh.pts[0] {
+			t.Errorf("%d workers: another plan did not reuse the household points, or reused their grids", workers)
+		}
+		if !slices.Equal(again.Grids, got.Grids) {
+			t.Errorf("%d workers: another plan with the household points kept:\n got %+v\nwant %+v", workers, again.Grids, got.Grids)
 		}
 	}
 }
