@@ -186,7 +186,10 @@ func BenchmarkCoverageProvince(b *testing.B) {
 	if path == "" {
 		b.Skip("WANGGE_PROVINCE is not set: run bench/province.sh and pass a copy of its province.gpkg")
 	}
-	ctx := context.Background()
+	// Cancellable, as the server's contexts are: the SQLite driver then
+	// watches it on every row.
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
 	store, err := gpkg.Open(ctx, path)
 	if err != nil {
 		b.Fatal(err)

@@ -94,7 +94,9 @@ func (s *Store) householdPoints(ctx context.Context, lo, hi int64) ([]orb.Point,
 		if !ok {
 			return fmt.Errorf("gpkg: driver connection %T cannot query", dc)
 		}
-		rows, err := c.QueryContext(ctx, `SELECT geom, households FROM households WHERE fid >= ? AND fid < ? ORDER BY fid`,
+		// The driver watches a cancellable context on every row (a lock
+		// and two checks); ctx is checked here every 65,536 rows instead.
+		rows, err := c.QueryContext(context.WithoutCancel(ctx), `SELECT geom, households FROM households WHERE fid >= ? AND fid < ? ORDER BY fid`,
 			[]driver.NamedValue{{Ordinal: 1, Value: lo}, {Ordinal: 2, Value: hi}})
 		if err != nil {
 			return err
@@ -102,6 +104,9 @@ func (s *Store) householdPoints(ctx context.Context, lo, hi int64) ([]orb.Point,
 		defer rows.Close()
 		row := make([]driver.Value, 2)
 		for {
+			if len(pts)&0xffff == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
 			if err := rows.Next(row); err == io.EOF {
 				return nil
 			} else if err != nil {
