@@ -178,7 +178,8 @@ func covEventually(t *testing.T, what string, cond func() bool) {
 // named by WANGGE_PROVINCE (bench/province.sh's province.gpkg: 16×
 // Montevideo, 3.29M household points, 32,000 cameras, 10,976 grids); it is
 // skipped without it. "whole" is the first computation (the household
-// points read from the store), "read" that read alone. cpu-ms/op is the
+// points read from the store), "read" that read alone, "update" the
+// coverage after one camera turned (updateCoverage). cpu-ms/op is the
 // process's CPU time, steadier than the wall time on a shared machine.
 // SQLite may write the file's WAL: pass a copy.
 func BenchmarkCoverageProvince(b *testing.B) {
@@ -209,14 +210,40 @@ func BenchmarkCoverageProvince(b *testing.B) {
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
+	var prev *Coverage // "update": one camera turned, from it
+	var cam data.Camera
 	for _, bc := range []struct {
 		name string
 		run  func() error
 	}{
 		{"whole", func() error { _, err := svc.computeCoverage(ctx, pp, gens, nil); return err }},
 		{"read", func() error { _, _, err := svc.householdPoints(ctx); return err }},
+		{"update", func() error {
+			if prev == nil {
+				var err error
+				if prev, err = svc.computeCoverage(ctx, pp, gens, nil); err != nil {
+					return err
+				}
+				svc.EachCamera(func(c data.Camera) {
+					if cam.ID == "" && c.Status == "online" {
+						cam = c
+					}
+				})
+			}
+			turned := cam
+			turned.Azimuth = math.Mod(cam.Azimuth+40, 360)
+			if _, ok := svc.updateCoverage(ctx, prev, []camChange{{old: &cam, new: &turned}}, gens); !ok {
+				return fmt.Errorf("camera %s: not updated", cam.ID)
+			}
+			return nil
+		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			if bc.name == "update" && prev == nil {
+				if err := bc.run(); err != nil { // the whole coverage it starts from
+					b.Fatal(err)
+				}
+			}
 			b.ReportAllocs()
 			runtime.GC()
 			c0 := cpu()
