@@ -259,7 +259,20 @@ func (s *Service) householdPoints(ctx context.Context) ([]orb.Point, []int32, er
 type covSector struct {
 	spatial.PreparedSector
 	c0, c1, r0, r1 int
-	grid, inside   int32 // grid of the camera (−1: in none)
+	grid, inside   int32 // the camera's grid (−1: in none), and the disc's
+}
+
+// warmCoverage computes the coverage of the published plan, if there is
+// one, so that the first request finds it, or waits for the computation
+// under way rather than starting one: at 16× Montevideo it reads 3.29M
+// household points.
+func (s *Service) warmCoverage(ctx context.Context) {
+	if s.Published() == nil {
+		return
+	}
+	if _, err := s.Coverage(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("coverage not computed in advance; the first request computes it", "err", err)
+	}
 }
 
 // computeCoverage computes the coverage of pp whole. The household points
@@ -275,19 +288,6 @@ type covSector struct {
 // on a word of its bitset, each band by one worker, from the sectors
 // sorted by their first row. The counts are the serial computation's;
 // areas are the same sums in another order (equal to well below a m²).
-// warmCoverage computes the coverage of the published plan, if there is
-// one, so that the first request finds it, or waits for the computation
-// under way rather than starting one: at 16× Montevideo it reads 3.29M
-// household points.
-func (s *Service) warmCoverage(ctx context.Context) {
-	if s.Published() == nil {
-		return
-	}
-	if _, err := s.Coverage(ctx); err != nil && ctx.Err() == nil {
-		s.log.Warn("coverage not computed in advance; the first request computes it", "err", err)
-	}
-}
-
 func (s *Service) computeCoverage(ctx context.Context, pp *Plan, gens [2]uint64, prev *Coverage) (*Coverage, error) {
 	return s.computeCoverageOn(ctx, pp, gens, prev, max(1, runtime.GOMAXPROCS(0)))
 }
