@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,8 +28,10 @@ import (
 // reads the cameras, households and plan and credits the grids; the
 // geometry is spatial's.
 //
-// The result is computed on first use and kept until the plan, a camera or
-// a household point changes (the service counts each in a generation).
+// The result is computed once in the background when the service starts
+// following the store (warmCoverage), else on first use, and kept until
+// the plan, a camera or a household point changes (the service counts each
+// in a generation).
 
 const (
 	// coverageCellM is the raster cell size unless the plan is too large
@@ -66,13 +69,16 @@ type Coverage struct {
 	maxRangeM float64
 }
 
-// covHouseholds is the published plan's household points in its grids,
-// bucketed over the coverage raster.
+// covHouseholds is every household point with its grid in the published
+// plan (−1: in none), bucketed over the coverage raster, shared by the
+// coverages of one plan and household generation; pts and n by those of
+// one household generation.
 type covHouseholds struct {
-	pts  []orb.Point
-	n    []int32
-	grid []int32
-	b    *spatial.Buckets
+	pts     []orb.Point
+	n       []int32
+	grid    []int32
+	perGrid []int // households in each grid
+	b       *spatial.Buckets
 }
 
 func (c *Coverage) hhIsCovered(k int) bool { return c.hhCovered[k>>6]&(1<<(k&63)) != 0 }
@@ -217,7 +223,7 @@ func (s *Service) Coverage(ctx context.Context) (*Coverage, error) {
 			return c, nil
 		}
 	}
-	c, err := s.computeCoverage(ctx, pp, gens)
+	c, err := s.computeCoverage(ctx, pp, gens, prev)
 	if err != nil {
 		return nil, err
 	}
@@ -225,89 +231,315 @@ func (s *Service) Coverage(ctx context.Context) (*Coverage, error) {
 	return c, nil
 }
 
-func (s *Service) computeCoverage(ctx context.Context, pp *Plan, gens [2]uint64) (*Coverage, error) {
+// householdPointsReader is a store that reads the household points and
+// counts alone, much cheaper than a record a row (both stores): at 16×
+// Montevideo, EachHousehold was 93 % of a whole coverage computation.
+type householdPointsReader interface {
+	HouseholdPoints(ctx context.Context) ([]data.HouseholdPoint, error)
+}
+
+// householdPoints reads every household point and its count, as the two
+// slices the buckets and the counting passes read.
+func (s *Service) householdPoints(ctx context.Context) ([]orb.Point, []int32, error) {
+	var pts []orb.Point
+	var n []int32
+	if st, ok := s.store.(householdPointsReader); ok {
+		hp, err := st.HouseholdPoints(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		pts, n = make([]orb.Point, len(hp)), make([]int32, len(hp))
+		for i, h := range hp {
+			pts[i], n[i] = h.Point, h.Households
+		}
+		return pts, n, nil
+	}
+	err := s.store.EachHousehold(ctx, func(h data.Household) error {
+		pts = append(pts, h.Point)
+		n = append(n, int32(min(max(h.Households, math.MinInt32), math.MaxInt32)))
+		return nil
+	})
+	return pts, n, err
+}
+
+// covSector is an online camera's sector with what the raster pass needs
+// of it: its range of raster cells, and the grid its disc lies inside of
+// (−1: the cells are located one by one).
+type covSector struct {
+	spatial.PreparedSector
+	c0, c1, r0, r1 int
+	grid, inside   int32 // the camera's grid (−1: in none), and the disc's
+}
+
+// warmCoverage computes the coverage of the published plan, if there is
+// one, so that the first request finds it, or waits for the computation
+// under way rather than starting one: at 16× Montevideo it reads 3.29M
+// household points.
+func (s *Service) warmCoverage(ctx context.Context) {
+	if s.Published() == nil {
+		return
+	}
+	if _, err := s.Coverage(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("coverage not computed in advance; the first request computes it", "err", err)
+	}
+}
+
+// computeCoverage computes the coverage of pp whole. The household points
+// of prev are reused when its household generation is gens' (and their
+// grids and buckets when its plan is pp), so that only the first
+// computation after start or a household change reads them from the store.
+//
+// Every pass runs on GOMAXPROCS workers with counters of their own, added
+// up at the end: households are located in chunks; cameras test the
+// households of the buckets their sectors' boxes touch, a household's
+// covered bit set with an atomic OR so that it counts once whichever
+// camera sets it first; the raster is marked in bands of rows that start
+// on a word of its bitset, each band by one worker, from the sectors
+// sorted by their first row. The counts are the serial computation's;
+// areas are the same sums in another order (equal to well below a m²).
+func (s *Service) computeCoverage(ctx context.Context, pp *Plan, gens [2]uint64, prev *Coverage) (*Coverage, error) {
+	return s.computeCoverageOn(ctx, pp, gens, prev, max(1, runtime.GOMAXPROCS(0)))
+}
+
+// computeCoverageOn is computeCoverage on the given number of workers.
+func (s *Service) computeCoverageOn(ctx context.Context, pp *Plan, gens [2]uint64, prev *Coverage, workers int) (*Coverage, error) {
 	start := time.Now()
 	grids := pp.Plan.Grids
+	loc := pp.Locator
 	cov := &Coverage{Plan: pp, gens: gens, Computed: start, Grids: make([]GridCoverage, len(grids)),
 		areaM2: make([]float64, len(grids)), coveredM2: make([]float64, len(grids))}
 	for i, g := range grids {
 		cov.Grids[i] = GridCoverage{Code: g.Code}
-		cov.areaM2[i] = spatial.AreaM2(g.Geometry)
 	}
-
-	// Online cameras, as sectors.
-	var secs []spatial.PreparedSector
-	s.EachCamera(func(c data.Camera) {
-		if c.Status != "online" {
-			return
+	if err := inParallel(ctx, workers, len(grids), 64, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			cov.areaM2[i] = spatial.AreaM2(grids[i].Geometry)
 		}
-		secs = append(secs, spatial.PrepareSector(c.Point, c.Azimuth, c.FOV, c.RangeM))
-		cov.maxRangeM = math.Max(cov.maxRangeM, c.RangeM)
-		if gi, ok := pp.Locator.Locate(c.Point); ok {
-			cov.Grids[gi].CamerasOnline++
-		}
-	})
-	cov.Online = len(secs)
-
-	// Area: mark the raster cells whose centres are in a sector; each newly
-	// marked cell counts for the grid containing its centre.
-	cov.r = spatial.NewRaster(pp.Locator.Bound(), coverageCellM, maxCoverageCells)
-	r := cov.r
-	for i := range secs {
-		if i%1024 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		sc := &secs[i]
-		// A sector whose disc lies inside one grid, with a margin of two
-		// cells for the raster and the flat-earth distances, credits all its
-		// cells to that grid without a locate per cell: most sectors are a
-		// few dozen metres across in grids of hundreds.
-		inside := -1
-		if gi, ok := pp.Locator.Locate(sc.Center()); ok &&
-			pp.Locator.DistanceToBoundaryM(sc.Center(), gi) > sc.RangeM()+2*r.CellM() {
-			inside = gi
-		}
-		c0, c1, r0, r1 := r.Cells(sc.Bound())
-		cov.markSector(sc, c0, c1, r0, r1, inside)
-	}
-
-	// Households: bucket them on a coarse grid, then test each camera
-	// against the households in its box.
-	hh := &covHouseholds{}
-	if err := s.store.EachHousehold(ctx, func(h data.Household) error {
-		if gi, ok := pp.Locator.Locate(h.Point); ok {
-			hh.pts = append(hh.pts, h.Point)
-			hh.n = append(hh.n, int32(h.Households))
-			hh.grid = append(hh.grid, int32(gi))
-			cov.Grids[gi].Households += h.Households
-		}
-		return nil
 	}); err != nil {
 		return nil, err
 	}
-	hh.b = r.Buckets(hh.pts, bucketCells)
-	cov.hh = hh
-	cov.hhCovered = make([]uint64, (len(hh.pts)+63)/64)
-	for i := range secs {
-		sc := &secs[i]
-		hh.b.Search(sc.Bound(), func(k int) {
-			if !cov.hhIsCovered(k) && sc.Contains(hh.pts[k]) {
-				cov.hhSet(k)
-				cov.Grids[hh.grid[k]].HouseholdsCovered += int(hh.n[k])
+
+	// Online cameras, as sectors over the raster.
+	var cams []data.Camera
+	s.EachCamera(func(c data.Camera) {
+		if c.Status == "online" {
+			cams = append(cams, c)
+		}
+	})
+	cov.Online = len(cams)
+	cov.r = spatial.NewRaster(loc.Bound(), coverageCellM, maxCoverageCells)
+	r := cov.r
+	secs := make([]covSector, len(cams))
+	if err := inParallel(ctx, workers, len(cams), 256, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c := &cams[i]
+			sc := covSector{PreparedSector: spatial.PrepareSector(c.Point, c.Azimuth, c.FOV, c.RangeM), grid: -1, inside: -1}
+			// A sector whose disc lies inside one grid, with a margin of
+			// two cells for the raster and the flat-earth distances,
+			// credits all its cells to that grid without a locate per
+			// cell: most sectors are a few dozen metres across in grids of
+			// hundreds.
+			if gi, ok := loc.Locate(c.Point); ok {
+				sc.grid = int32(gi)
+				if loc.DistanceToBoundaryM(c.Point, gi) > sc.RangeM()+2*r.CellM() {
+					sc.inside = int32(gi)
+				}
 			}
-		})
+			sc.c0, sc.c1, sc.r0, sc.r1 = r.Cells(sc.Bound())
+			secs[i] = sc
+		}
+	}); err != nil {
+		return nil, err
+	}
+	for i := range secs {
+		cov.maxRangeM = math.Max(cov.maxRangeM, cams[i].RangeM)
+		if g := secs[i].grid; g >= 0 {
+			cov.Grids[g].CamerasOnline++
+		}
+	}
+
+	// Area: each worker marks the cells of a band of rows whose centres
+	// are in a sector; each newly marked cell counts for the grid
+	// containing its centre.
+	if err := cov.markAll(ctx, workers, secs); err != nil {
+		return nil, err
+	}
+
+	// Households.
+	hh, err := s.coverageHouseholds(ctx, pp, r, workers, gens[1], prev)
+	if err != nil {
+		return nil, err
+	}
+	cov.hh = hh
+	for gi, n := range hh.perGrid {
+		cov.Grids[gi].Households = n
+	}
+	cov.hhCovered = make([]uint64, (len(hh.pts)+63)/64)
+	covered := make([][]int, workers)
+	if err := inParallel(ctx, workers, len(secs), 64, func(w, lo, hi int) {
+		if covered[w] == nil {
+			covered[w] = make([]int, len(grids))
+		}
+		counts := covered[w]
+		for i := lo; i < hi; i++ {
+			sc := &secs[i]
+			hh.b.Search(sc.Bound(), func(k int) {
+				g := hh.grid[k]
+				word, bit := &cov.hhCovered[k>>6], uint64(1)<<(k&63)
+				if g < 0 || atomic.LoadUint64(word)&bit != 0 || !sc.Contains(hh.pts[k]) {
+					return
+				}
+				if atomic.OrUint64(word, bit)&bit == 0 {
+					counts[g] += int(hh.n[k])
+				}
+			})
+		}
+	}); err != nil {
+		return nil, err
+	}
+	for _, counts := range covered {
+		for gi, n := range counts {
+			cov.Grids[gi].HouseholdsCovered += n
+		}
 	}
 	cov.finish()
 	cov.Took = time.Since(start)
 	s.log.Info("coverage computed", "plan", pp.Plan.ID, "grids", len(grids), "cameras_online", len(secs),
-		"households", len(hh.pts), "cell_m", r.CellM(), "dur", cov.Took.Round(time.Millisecond))
+		"households", len(hh.pts), "cell_m", r.CellM(), "workers", workers, "dur", cov.Took.Round(time.Millisecond))
 	return cov, nil
 }
 
+// coverageHouseholds returns the household points located in pp's grids
+// and bucketed over r. The points are prev's when it has them for the same
+// household generation (the follower counts household changes), located
+// again for a new plan; for the same plan its grids and buckets are too (a
+// plan's raster is a function of its bound, so the buckets are the same).
+// Otherwise they are read from the store.
+func (s *Service) coverageHouseholds(ctx context.Context, pp *Plan, r *spatial.Raster, workers int, gen uint64, prev *Coverage) (*covHouseholds, error) {
+	hh := &covHouseholds{}
+	if prev != nil && prev.hh != nil && prev.gens[1] == gen {
+		if prev.Plan == pp {
+			return prev.hh, nil
+		}
+		hh.pts, hh.n = prev.hh.pts, prev.hh.n
+	} else {
+		var err error
+		if hh.pts, hh.n, err = s.householdPoints(ctx); err != nil {
+			return nil, err
+		}
+	}
+	ngrids := len(pp.Plan.Grids)
+	hh.grid = make([]int32, len(hh.pts))
+	per := make([][]int, workers)
+	if err := inParallel(ctx, workers, len(hh.pts), 8192, func(w, lo, hi int) {
+		if per[w] == nil {
+			per[w] = make([]int, ngrids)
+		}
+		counts := per[w]
+		for k := lo; k < hi; k++ {
+			gi, ok := pp.Locator.Locate(hh.pts[k])
+			if !ok {
+				hh.grid[k] = -1
+				continue
+			}
+			hh.grid[k] = int32(gi)
+			counts[gi] += int(hh.n[k])
+		}
+	}); err != nil {
+		return nil, err
+	}
+	hh.perGrid = make([]int, ngrids)
+	for _, counts := range per {
+		for gi, n := range counts {
+			hh.perGrid[gi] += n
+		}
+	}
+	hh.b = r.Buckets(hh.pts, bucketCells)
+	return hh, nil
+}
+
+// rowBand is the rows of raster cells one worker marks at a time, rounded
+// up so that a band starts on a word of the raster's bitset.
+const rowBand = 128
+
+// markAll marks the raster cells of every sector in secs, by bands of
+// rows on workers, and credits their area to the grids.
+func (c *Coverage) markAll(ctx context.Context, workers int, secs []covSector) error {
+	r := c.r
+	// The raster's size: Cells clips a box to it.
+	_, nx1, _, ny1 := r.Cells(orb.Bound{Min: orb.Point{-360, -180}, Max: orb.Point{360, 180}})
+	nx, ny := nx1+1, ny1+1
+	// Cell (col, row) is bit row·nx+col: a band starting at a row that is
+	// a multiple of 64/gcd(nx, 64) starts on a new word, so two bands
+	// never write the same word.
+	step := 64
+	for g := nx; step > 1 && g%2 == 0; g /= 2 {
+		step /= 2
+	}
+	band := (rowBand + step - 1) / step * step
+	order := make([]int32, 0, len(secs))
+	span := 0
+	for i := range secs {
+		if sc := &secs[i]; sc.c0 <= sc.c1 && sc.r0 <= sc.r1 {
+			order = append(order, int32(i))
+			span = max(span, sc.r1-sc.r0)
+		}
+	}
+	slices.SortFunc(order, func(a, b int32) int { return secs[a].r0 - secs[b].r0 })
+	m2 := make([][]float64, workers)
+	err := inParallel(ctx, workers, (ny+band-1)/band, 1, func(w, lo, hi int) {
+		if m2[w] == nil {
+			m2[w] = make([]float64, len(c.coveredM2))
+		}
+		for bi := lo; bi < hi; bi++ {
+			b0, b1 := bi*band, min((bi+1)*band, ny)-1
+			// The sectors reaching the band start at most span rows
+			// before it.
+			j, _ := slices.BinarySearchFunc(order, b0-span, func(i int32, row int) int { return secs[i].r0 - row })
+			for ; j < len(order) && secs[order[j]].r0 <= b1; j++ {
+				sc := &secs[order[j]]
+				if r0, r1 := max(sc.r0, b0), min(sc.r1, b1); r0 <= r1 {
+					c.markSector(&sc.PreparedSector, sc.c0, sc.c1, r0, r1, int(sc.inside), m2[w])
+				}
+			}
+		}
+	})
+	for _, sums := range m2 {
+		for gi, v := range sums {
+			c.coveredM2[gi] += v
+		}
+	}
+	return err
+}
+
+// inParallel calls fn(w, lo, hi) for the chunks [lo, hi) of [0, n), chunk
+// long, on workers goroutines, w (0 ≤ w < workers) being the goroutine's,
+// for counters of its own. It returns ctx's error when ctx ended before
+// every chunk was done.
+func inParallel(ctx context.Context, workers, n, chunk int, fn func(w, lo, hi int)) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range min(workers, (n+chunk-1)/chunk) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				lo := int(next.Add(int64(chunk))) - chunk
+				if lo >= n {
+					return
+				}
+				fn(w, lo, min(lo+chunk, n))
+			}
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
 // markSector marks the unmarked cells of the range whose centres sc holds
-// and credits their area to the grid of their centre (inside, or a locate
-// per cell when inside is −1).
-func (c *Coverage) markSector(sc *spatial.PreparedSector, c0, c1, r0, r1, inside int) {
+// and adds their area to coveredM2 for the grid of their centre (inside,
+// or a locate per cell when inside is −1).
+func (c *Coverage) markSector(sc *spatial.PreparedSector, c0, c1, r0, r1, inside int, coveredM2 []float64) {
 	r, loc := c.r, c.Plan.Locator
 	for row := r0; row <= r1; row++ {
 		m2 := r.CellM2(row)
@@ -318,9 +550,9 @@ func (c *Coverage) markSector(sc *spatial.PreparedSector, c0, c1, r0, r1, inside
 			}
 			r.MarkCell(col, row)
 			if inside >= 0 {
-				c.coveredM2[inside] += m2
+				coveredM2[inside] += m2
 			} else if gi, ok := loc.Locate(orb.Point{x, y}); ok {
-				c.coveredM2[gi] += m2
+				coveredM2[gi] += m2
 			}
 		}
 	}
@@ -445,7 +677,7 @@ func (s *Service) updateCoverage(ctx context.Context, prev *Coverage, changes []
 				if c0 > c1 || r0 > r1 {
 					continue
 				}
-				c.markSector(sc, c0, c1, r0, r1, -1)
+				c.markSector(sc, c0, c1, r0, r1, -1, c.coveredM2)
 				sb := sc.Bound()
 				box := orb.Bound{Min: orb.Point{math.Max(b.Min[0], sb.Min[0]), math.Max(b.Min[1], sb.Min[1])},
 					Max: orb.Point{math.Min(b.Max[0], sb.Max[0]), math.Min(b.Max[1], sb.Max[1])}}
@@ -453,7 +685,7 @@ func (s *Service) updateCoverage(ctx context.Context, prev *Coverage, changes []
 					continue
 				}
 				hh.b.Search(box, func(k int) {
-					if p := hh.pts[k]; !c.hhIsCovered(k) && b.Contains(p) && sc.Contains(p) {
+					if p := hh.pts[k]; hh.grid[k] >= 0 && !c.hhIsCovered(k) && b.Contains(p) && sc.Contains(p) {
 						c.hhSet(k)
 						c.Grids[hh.grid[k]].HouseholdsCovered += int(hh.n[k])
 					}

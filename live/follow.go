@@ -49,6 +49,11 @@ func (s *Service) Run(ctx context.Context) {
 	riskDone := make(chan struct{})
 	go func() { defer close(riskDone); s.riskLoop(ctx) }()
 	defer func() { <-riskDone }()
+	// The camera coverage too, once, so that its first request does not
+	// wait for the household points to be read (coverage.go).
+	warmDone := make(chan struct{})
+	go func() { defer close(warmDone); s.warmCoverage(ctx) }()
+	defer func() { <-warmDone }()
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	failing := false

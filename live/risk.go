@@ -381,6 +381,18 @@ func (s *Service) computeRisk(ctx context.Context, k riskKey, sc *tiles.Scene) (
 	start := time.Now()
 	pp, rr, tax := k.plan, s.cfg.Risk, s.cfg.Taxonomy
 	facts := make([]gridFacts, len(pp.Plan.Grids))
+	// The coverage first: after start it is under way (warmCoverage), and
+	// waiting for it here, rather than placing every hazard and running
+	// the hotspot analysis beside it, leaves it the cores (docs/BENCHMARKS.md,
+	// issue 20).
+	var cov *Coverage
+	if rr.Uses(data.MeasureCameraHouseholds) && s.cameraCount() > 0 {
+		c, err := s.Coverage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cov = c
+	}
 	// The hazards are read where the scene has them: after a write,
 	// HazardList would copy every one of them (a quarter of a GB at
 	// province scale), kept with the scene and the risk's key.
@@ -417,17 +429,11 @@ func (s *Service) computeRisk(ctx context.Context, k riskKey, sc *tiles.Scene) (
 			facts[i].HotBin = b
 		}
 	}
-	if rr.Uses(data.MeasureCameraHouseholds) && s.cameraCount() > 0 {
-		cov, err := s.Coverage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if cov.Plan == pp {
-			for i, g := range cov.Grids {
-				if g.Households > 0 {
-					share := float64(g.HouseholdsCovered) / float64(g.Households)
-					facts[i].HouseholdsShare = &share
-				}
+	if cov != nil && cov.Plan == pp {
+		for i, g := range cov.Grids {
+			if g.Households > 0 {
+				share := float64(g.HouseholdsCovered) / float64(g.Households)
+				facts[i].HouseholdsShare = &share
 			}
 		}
 	}
