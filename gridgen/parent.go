@@ -118,7 +118,7 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r.alignStreets(pc, labels, target, out.unitPieces)
+	r.alignStreets(pc, labels, out.baseCodes, target, out.unitPieces)
 	out.labels, out.parts = labels, parts
 
 	ng := 0

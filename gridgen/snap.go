@@ -440,7 +440,7 @@ func splitCell(rg ring, cutsOf func(i int) []cutPt, ix *streetIndex) []poly {
 // the streets only as far as the H3 cell graph sees them, this measures it
 // as the report does. Pieces holding part of a unit stay, so units stay
 // whole. The plan's cells follow: these are partition labels.
-func (r *run) alignStreets(pc *parentCells, labels []int32, target float64, unitPieces map[int][]int32) {
+func (r *run) alignStreets(pc *parentCells, labels []int32, baseCodes []string, target float64, unitPieces map[int][]int32) {
 	if !r.follow {
 		return
 	}
@@ -451,6 +451,7 @@ func (r *run) alignStreets(pc *parentCells, labels []int32, target float64, unit
 	if ng < 2 {
 		return
 	}
+	frozen := r.lockedLabels(labels, baseCodes, ng)
 	movable := make([]bool, len(pc.pieces))
 	for i := range movable {
 		movable[i] = true
@@ -460,7 +461,23 @@ func (r *run) alignStreets(pc *parentCells, labels []int32, target float64, unit
 			movable[p] = false
 		}
 	}
-	r.moveFaces(pc.pieces, labels, movable, ng, target, alignPasses)
+	r.moveFaces(pc.pieces, labels, movable, frozen, ng, target, alignPasses)
+}
+
+// lockedLabels marks the labels of the grids a redraw locked (the base
+// grids of their pieces are locked): those stay exactly as they are, so
+// nothing moves out of them or into them, and their cells are not split.
+func (r *run) lockedLabels(labels []int32, baseCodes []string, ng int) []bool {
+	frozen := make([]bool, ng)
+	if r.base == nil || len(r.base.locked) == 0 || baseCodes == nil {
+		return frozen
+	}
+	for p, c := range baseCodes {
+		if c != "" && r.base.locked[c] {
+			frozen[labels[p]] = true
+		}
+	}
+	return frozen
 }
 
 // snapToStreets draws the grids of parent pi along the streets: it splits
@@ -517,7 +534,13 @@ func (r *run) snap(pi int, out *parentOut) drawn {
 	for f, p := range fc.of {
 		fl[f] = labels[p]
 	}
-	r.moveFaces(fc.pc.pieces, fl, fc.split, len(out.grids), out.target, snapPasses)
+	var faceCodes []string
+	if out.baseCodes != nil {
+		faceCodes = r.faceBaseCodes(r.in.Parents[pi].Code, fc, out.baseCodes)
+	}
+	frozen := r.lockedLabels(labels, out.baseCodes, len(out.grids))
+	movable := r.lockFaces(fc, labels, fl, out.baseCodes, faceCodes, frozen)
+	r.moveFaces(fc.pc.pieces, fl, movable, frozen, len(out.grids), out.target, snapPasses)
 	for g := range out.grids {
 		out.grids[g].hh, out.grids[g].work = 0, 0
 		d.members[g] = nil
@@ -528,17 +551,52 @@ func (r *run) snap(pi int, out *parentOut) drawn {
 		d.members[l] = append(d.members[l], int32(f))
 	}
 	d.pc, d.labels = fc.pc, fl
-	if out.baseCodes != nil {
-		d.baseCodes = r.faceBaseCodes(r.in.Parents[pi].Code, fc, out.baseCodes)
-	}
+	d.baseCodes = faceCodes
 	return d
+}
+
+// lockFaces gives the split faces on the edge of a locked grid to the grid
+// the base plan drew them in, and returns which faces may still move. A
+// locked grid stays exactly as the base drew it, and the base drew its
+// edge along the streets: the same cells split into the same faces (the
+// split depends on the cell and the streets alone), so the faces the base
+// moved into the locked grid, or out of it, are given back to where the
+// base had them (faceCodes, by the base polygons), and none of them moves
+// again.
+func (r *run) lockFaces(fc *faceCells, labels, fl []int32, pieceCodes, faceCodes []string, frozen []bool) []bool {
+	movable := slices.Clone(fc.split)
+	if !slices.Contains(frozen, true) {
+		return movable
+	}
+	labelOf := map[string]int32{} // base code → a label of this draw holding it
+	for p, c := range pieceCodes {
+		if _, ok := labelOf[c]; c != "" && !ok {
+			labelOf[c] = labels[p]
+		}
+	}
+	for f, p := range fc.of {
+		if !fc.split[f] {
+			continue
+		}
+		l, ok := labelOf[faceCodes[f]]
+		switch {
+		case ok && frozen[l]:
+			fl[f], movable[f] = l, false
+		case frozen[labels[p]]:
+			if ok {
+				fl[f] = l
+			}
+			movable[f] = false
+		}
+	}
+	return movable
 }
 
 // faceBaseCodes gives each face the base plan's code of the grid that held
 // it: its piece's, unless it is a face of a split cell, which the base may
 // have given to the grid across a street: then the base grid whose polygon
-// holds the face's centroid (if the centroid lies in the face; else its
-// piece's code).
+// holds a point inside the face (interiorPoint: a concave face's centroid
+// may lie in its neighbour).
 func (r *run) faceBaseCodes(parent string, fc *faceCells, pieceCodes []string) []string {
 	var grids []int // the base grids of the parent
 	for gi, g := range r.base.plan.Grids {
@@ -557,18 +615,44 @@ func (r *run) faceBaseCodes(parent string, fc *faceCells, pieceCodes []string) [
 			continue
 		}
 		fp := &fc.pc.pieces[f]
-		if !pointInPoly(fp.poly, fp.c) {
+		in, ok := interiorPoint(fp.poly, fp.c)
+		if !ok {
 			continue
 		}
 		for i, gi := range grids {
 			g := &r.base.plan.Grids[gi]
-			if bounds[i].Contains(fp.c) && planar.MultiPolygonContains(g.Geometry, fp.c) {
+			if bounds[i].Contains(in) && planar.MultiPolygonContains(g.Geometry, in) {
 				out[f] = g.Code
 				break
 			}
 		}
 	}
 	return out
+}
+
+// interiorPoint returns a point inside polygon p, away from its edges: the
+// middle of the widest span inside p along the horizontal line through c
+// (its centroid). ok is false for a polygon too thin to have one.
+func interiorPoint(p poly, c orb.Point) (orb.Point, bool) {
+	y := c[1]
+	var xs []float64
+	for _, rg := range p {
+		n := len(rg.pts)
+		for i := range n {
+			a, b := rg.pts[i], rg.pts[(i+1)%n]
+			if (a[1] > y) != (b[1] > y) { // half-open: a vertex on the line counts once
+				xs = append(xs, a[0]+(y-a[1])*(b[0]-a[0])/(b[1]-a[1]))
+			}
+		}
+	}
+	slices.Sort(xs)
+	best, bw := orb.Point{}, 0.0
+	for i := 0; i+1 < len(xs); i += 2 {
+		if w := xs[i+1] - xs[i]; w > bw {
+			best, bw = orb.Point{(xs[i] + xs[i+1]) / 2, y}, w
+		}
+	}
+	return best, bw > 0
 }
 
 // faceWeights gives the faces of every split piece the households whose
@@ -636,7 +720,7 @@ func (r *run) faceWeights(pi int, pc *parentCells, fc *faceCells) {
 // balance (within ±10 % of target, or no further from it than they were)
 // and the grid it leaves stays connected (it joins one it touches). Sweeps
 // in piece order, at most passes of them, until one moves nothing.
-func (r *run) moveFaces(pcs []piece, fl []int32, movable []bool, ng int, target float64, passes int) {
+func (r *run) moveFaces(pcs []piece, fl []int32, movable, frozen []bool, ng int, target float64, passes int) {
 	w := make([]float64, ng)
 	cnt := make([]int, ng)
 	for f, l := range fl {
@@ -718,10 +802,10 @@ func (r *run) moveFaces(pcs []piece, fl []int32, movable []bool, ng int, target 
 	for range passes {
 		moved := false
 		for f := range pcs {
-			if !movable[f] {
+			a := fl[f]
+			if !movable[f] || frozen[a] {
 				continue
 			}
-			a := fl[f]
 			other := false
 			for _, rg := range pcs[f].poly {
 				for _, t := range rg.tags {
@@ -741,7 +825,7 @@ func (r *run) moveFaces(pcs []piece, fl []int32, movable []bool, ng int, target 
 					}
 					if fl[t] == a {
 						stay += c[ri][i]
-					} else {
+					} else if !frozen[fl[t]] {
 						gain[fl[t]] += c[ri][i]
 					}
 				}

@@ -314,3 +314,58 @@ func TestSnapRedrawMoved(t *testing.T) {
 		t.Errorf("households moved: %d by the report, %d by the polygons", got, moved)
 	}
 }
+
+// TestSnapRedrawLocked: a redraw of one parent with every other grid
+// locked (the planner's "redraw one area") leaves the locked grids exactly
+// as the base drew them along the streets: cells, households and outline.
+func TestSnapRedrawLocked(t *testing.T) {
+	hh, areas := liechtenstein(t)
+	streets := liechtensteinStreets(t)
+	ctx := context.Background()
+	base, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Streets: streets}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const redrawn = "LI-05"
+	var locked []string
+	n := 0
+	for _, g := range base.Grids {
+		if g.ParentCode == redrawn {
+			n++
+		} else {
+			locked = append(locked, g.Code)
+		}
+	}
+	plan, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 250, Base: &base, Locked: locked,
+		Grids: map[string]int{redrawn: n + 1}, Streets: streets}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRules(t, plan, areas)
+	now := map[string]data.Grid{}
+	for _, g := range plan.Grids {
+		now[g.Code] = g
+	}
+	for _, c := range locked {
+		var b data.Grid
+		for _, g := range base.Grids {
+			if g.Code == c {
+				b = g
+			}
+		}
+		g, ok := now[c]
+		switch {
+		case !ok:
+			t.Errorf("locked grid %s is gone", c)
+		case !sameCells(b.Cells, g.Cells):
+			t.Errorf("locked grid %s: cells changed", c)
+		case b.Households != g.Households:
+			t.Errorf("locked grid %s: %d households, the base %d", c, g.Households, b.Households)
+		case !orb.Equal(b.Geometry, g.Geometry):
+			t.Errorf("locked grid %s: outline changed (planar area %v → %v)", c, planar.Area(b.Geometry), planar.Area(g.Geometry))
+		}
+	}
+	if got := len(plan.Grids) - len(locked); got <= n {
+		t.Errorf("%d grids in %s, the base %d: want more", got, redrawn, n)
+	}
+}
