@@ -68,6 +68,7 @@ func Run(t *testing.T, open Open) {
 		{"Webhooks", testWebhooks},
 		{"Idempotency", testIdempotency},
 		{"StreetsUnits", testStreetsUnits},
+		{"HouseholdPoints", testHouseholdPoints},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
