@@ -15,11 +15,7 @@ import (
 // milliseconds; it is the million-row feeds behind a big import that hurt.)
 func TestChangesQueryPlans(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "plan.gpkg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	for _, q := range []data.ChangeQuery{
 		{After: 10, Limit: 100},
 		{After: 10, UpTo: 20, Limit: 100},
@@ -58,4 +54,16 @@ func TestChangesQueryPlans(t *testing.T) {
 			t.Errorf("%+v: query plan\n%s\nwant %q once a layer, no scan, no sort of the feed", q, text, want)
 		}
 	}
+}
+
+// openTemp opens a new GeoPackage in the test's directory, closed when the
+// test ends.
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.gpkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

@@ -3,7 +3,6 @@ package gpkg
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -17,11 +16,7 @@ import (
 // parts and the gaps in the fids.
 func TestHazardsInParts(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "parts.gpkg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	check := func(label string) {
 		t.Helper()
 		want, err := s.Hazards(ctx)

@@ -200,11 +200,7 @@ func checkRTreeOf(t *testing.T, s *Store, table string, want int) {
 // caller does with the error.
 func TestBulkRTreeFailedIsNotCommitted(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "r.gpkg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	tx, err := s.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -228,11 +224,7 @@ func TestBulkRTreeFailedIsNotCommitted(t *testing.T) {
 // Lines, whose boxes are not points, are packed as well.
 func TestBulkRTreeLines(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "r.gpkg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	s.rtreeRun = 300
 	rng := rand.New(rand.NewPCG(9, 10))
 	tx, err := s.Begin(ctx)
