@@ -194,11 +194,7 @@ func hasSeg(p poly, a, b orb.Point) bool {
 // least 75 % of the boundary between grids lies within 20 m of a street,
 // river or railway (issue 16).
 func TestSnapLiechtenstein(t *testing.T) {
-	hh, areas := liechtenstein(t)
-	p, err := Generate(context.Background(), Input{Households: hh, Parents: areas, Target: 300, Streets: liechtensteinStreets(t)}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, areas, _, p := streetsPlan(t)
 	rep := p.Report
 	t.Logf("res %d: %d grids, street share %.1f%% of %.0f m, within10 %d+%d constrained, max dev %.1f%%, PP %.3f/%.3f",
 		rep.Resolution, rep.Grids, rep.StreetSharePct, rep.InnerBoundaryM, rep.WithinTenPct, rep.Constrained,
@@ -215,6 +211,19 @@ func TestSnapLiechtenstein(t *testing.T) {
 	if sum != rep.Households {
 		t.Errorf("grids hold %d households, the report %d", sum, rep.Households)
 	}
+}
+
+// streetsPlan returns Liechtenstein's households, areas and streets and
+// the plan drawn from them along the streets at target 300.
+func streetsPlan(t *testing.T) ([]data.Household, []data.Area, []data.Street, data.Plan) {
+	t.Helper()
+	hh, areas := liechtenstein(t)
+	streets := liechtensteinStreets(t)
+	p, err := Generate(context.Background(), Input{Households: hh, Parents: areas, Target: 300, Streets: streets}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hh, areas, streets, p
 }
 
 // TestNoStreetsUnchanged: without a streets layer, or with --no-streets,
@@ -271,13 +280,8 @@ func planHash(t *testing.T, p data.Plan) string {
 // found here by the polygons alone. Faces of a cell split by a street may
 // lie in different grids, so this counts by face, not by cell.
 func TestSnapRedrawMoved(t *testing.T) {
-	hh, areas := liechtenstein(t)
-	streets := liechtensteinStreets(t)
+	hh, areas, streets, base := streetsPlan(t)
 	ctx := context.Background()
-	base, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Streets: streets}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fewer []data.Household
 	for i, h := range hh {
 		if i%9 != 0 {
@@ -319,13 +323,8 @@ func TestSnapRedrawMoved(t *testing.T) {
 // locked (the planner's "redraw one area") leaves the locked grids exactly
 // as the base drew them along the streets: cells, households and outline.
 func TestSnapRedrawLocked(t *testing.T) {
-	hh, areas := liechtenstein(t)
-	streets := liechtensteinStreets(t)
+	hh, areas, streets, base := streetsPlan(t)
 	ctx := context.Background()
-	base, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 300, Streets: streets}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const redrawn = "LI-05"
 	var locked []string
 	n := 0
