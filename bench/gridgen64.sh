@@ -13,6 +13,7 @@
 #   SMOKE=1 bench/gridgen64.sh               # SCALE=1: seconds
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 if [ "${SMOKE:-0}" = 1 ]; then SCALE=${SCALE:-1}; fi
 SCALE=${SCALE:-64} RUNS=${RUNS:-1} REUSE=${REUSE:-1} PUBLISH=${PUBLISH:-1}
 OUT=${OUT:-/tmp/wangge-gridgen-$SCALE}
@@ -24,12 +25,7 @@ DB=$OUT/province.gpkg
 if [ "$REUSE" != 1 ] || [ ! -f "$DB" ]; then
 	rm -f "$DB" "$DB-wal" "$DB-shm"
 	go run ./bench/province -scale "$SCALE" -hazards 0 -cameras 0 -households "$DATA/montevideo/households.csv" -out "$OUT"
-	for layer in areas households; do
-		f=$OUT/$layer.csv
-		[ "$layer" = areas ] && f=$OUT/areas.geojson
-		/usr/bin/time -f "import $layer: %e s, peak RSS %M KiB" "$OUT/wangge" import "$layer" "$f" --db "$DB" 2>&1 | grep -v '^importing' | tail -2
-	done
-	rm -f "$OUT"/*.csv "$OUT"/areas.geojson
+	import_province "$OUT/wangge" "$DB" "$OUT" areas households
 fi
 echo "machine: $(nproc) cores (shared), $(go env GOVERSION); binary: $BIN"
 

@@ -12,3 +12,18 @@ wait_ready() {
 		sleep 0.2
 	done
 }
+
+# import_province WANGGE DB DIR LAYER...: imports the layers bench/province
+# wrote into DIR (areas.geojson, LAYER.csv for the others) into the
+# GeoPackage DB with `WANGGE import`, each under /usr/bin/time (wall and
+# peak RSS), then removes the files.
+import_province() {
+	_bin=$1 _db=$2 _dir=$3
+	shift 3
+	for _layer in "$@"; do
+		_f=$_dir/$_layer.csv
+		[ "$_layer" = areas ] && _f=$_dir/areas.geojson
+		/usr/bin/time -f "import $_layer: %e s, peak RSS %M KiB" "$_bin" import "$_layer" "$_f" --db "$_db" 2>&1 | grep -v '^importing' | tail -2
+	done
+	rm -f "$_dir"/*.csv "$_dir"/areas.geojson
+}

@@ -21,6 +21,7 @@
 #   SCALE=64 bench/province.sh        # 13M household points
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SCALE=${SCALE:-16} PATCHES=${PATCHES:-5} WRITES=${WRITES:-3} REUSE=${REUSE:-1}
 OUT=${OUT:-/tmp/wangge-province-$SCALE}
 ADDR=${ADDR:-127.0.0.1:18520}
@@ -32,13 +33,8 @@ DB=$OUT/province.gpkg
 if [ "$REUSE" != 1 ] || [ ! -f "$DB" ]; then
 	rm -f "$DB" "$DB-wal" "$DB-shm"
 	go run ./bench/province -scale "$SCALE" -households "$DATA/montevideo/households.csv" -out "$OUT"
-	for layer in areas households hazards cameras; do
-		f=$OUT/$layer.csv
-		[ "$layer" = areas ] && f=$OUT/areas.geojson
-		/usr/bin/time -f "import $layer: %e s, peak RSS %M KiB" "$OUT/wangge" import "$layer" "$f" --db "$DB" 2>&1 | grep -v '^importing' | tail -2
-	done
+	import_province "$OUT/wangge" "$DB" "$OUT" areas households hazards cameras
 	/usr/bin/time -f "gridgen: %e s, peak RSS %M KiB" "$OUT/wangge" gridgen --target 300 --publish --db "$DB" 2>&1 | tail -3
-	rm -f "$OUT"/*.csv "$OUT"/areas.geojson
 fi
 echo "machine: $(nproc) cores (shared), $(go env GOVERSION); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "binary: $BIN"
