@@ -124,6 +124,7 @@ func partitionPart(ctx context.Context, g *graph, target float64, sem chan struc
 	}
 	report(prog, 0.9)
 	refine(g, res.labels, res.grids, res.bounds, res.fixed, 12, false)
+	slide(g, res.labels, res.grids, res.bounds, res.fixed, slideRounds)
 	report(prog, 1)
 	return res
 }
@@ -292,6 +293,7 @@ const (
 	coarsePasses    = 6
 	recutRounds     = 1
 	recutReach      = 3
+	slideRounds     = 16
 )
 
 // induced returns the subgraph of g on vs, vertex i of it being vs[i].
@@ -562,4 +564,187 @@ func canLeave(g *graph, labels []int32, v int32, scratch *[]int32) bool {
 		}
 	}
 	return reached == (uint64(1)<<len(same))-1
+}
+
+// slide shortens the cut by rounds of greedy moves in order of gain (the
+// cut weight a move saves), METIS's k-way refinement: every boundary
+// vertex is queued with its best move, the best queued move is made, and
+// the neighbours of a moved vertex are queued again with their new gains.
+// Moves that save nothing are made too, so boundaries slide along
+// plateaus of equal cut until a saving turns up; each vertex moves at most
+// once a round, which ends the slide. refine moves only what saves at
+// once, and stops at the staircases and bulges of a boundary on the
+// hexagonal grid, where every single move saves nothing or costs.
+//
+// A move must not worsen balance (the penalty of both grids together) and
+// must leave its grid connected (canLeave), so the partition stays
+// balanced and contiguous after every move. Of equal moves, the one to
+// the lighter grid is made, as in METIS. It returns the cut weight saved.
+func slide(g *graph, labels []int32, k int, bs []bounds, fixed []bool, rounds int) int {
+	n := g.n()
+	if n == 0 || k < 2 {
+		return 0
+	}
+	wg := make([]float64, k)
+	for v := 0; v < n; v++ {
+		wg[labels[v]] += float64(g.w[v])
+	}
+	moved := make([]int32, n) // the round v last moved in
+	var nl []labelEdges
+	var scratch []int32
+	// bestMove is v's best move now: the grid and the gain; ok is false
+	// when v cannot move (interior, in a fixed grid, alone in its grid, or
+	// no neighbouring grid takes it within balance).
+	bestMove := func(v int32) (to int32, gain int32, ok bool) {
+		a := labels[v]
+		if fixed[a] {
+			return 0, 0, false
+		}
+		nl = nl[:0]
+		own := int32(0)
+		for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
+			l := labels[g.adj[j]]
+			e := g.ewAt(j)
+			if l == a {
+				own += e
+				continue
+			}
+			found := false
+			for i := range nl {
+				if nl[i].l == l {
+					nl[i].e += e
+					found = true
+					break
+				}
+			}
+			if !found {
+				nl = append(nl, labelEdges{l, e})
+			}
+		}
+		if len(nl) == 0 || own == 0 {
+			return 0, 0, false
+		}
+		w := float64(g.w[v])
+		best, bestE := int32(-1), int32(0)
+		for _, c := range nl {
+			b := c.l
+			if fixed[b] || c.e < own {
+				continue
+			}
+			dPen := penalty(wg[a]-w, bs[a]) + penalty(wg[b]+w, bs[b]) - penalty(wg[a], bs[a]) - penalty(wg[b], bs[b])
+			if dPen > 1e-9 {
+				continue
+			}
+			if best < 0 || c.e > bestE || (c.e == bestE && wg[b] < wg[best]) {
+				best, bestE = b, c.e
+			}
+		}
+		if best < 0 {
+			return 0, 0, false
+		}
+		return best, bestE - own, true
+	}
+	var h gainHeap
+	saved := 0
+	for round := int32(1); round <= int32(rounds); round++ {
+		h = h[:0]
+		for v := int32(0); v < int32(n); v++ {
+			if _, gain, ok := bestMove(v); ok {
+				h.push(gainEntry{gain, v})
+			}
+		}
+		roundSaved := 0
+		for len(h) > 0 {
+			e := h.pop()
+			v := e.v
+			if moved[v] == round {
+				continue
+			}
+			b, gain, ok := bestMove(v)
+			if !ok {
+				continue
+			}
+			if gain != e.gain {
+				// Stale: a neighbour moved since v was queued.
+				h.push(gainEntry{gain, v})
+				continue
+			}
+			if !canLeave(g, labels, v, &scratch) {
+				continue
+			}
+			a := labels[v]
+			w := float64(g.w[v])
+			labels[v] = b
+			wg[a] -= w
+			wg[b] += w
+			moved[v] = round
+			roundSaved += int(gain)
+			for _, u := range g.nbrs(v) {
+				if moved[u] == round {
+					continue
+				}
+				if _, gu, ok := bestMove(u); ok {
+					h.push(gainEntry{gu, u})
+				}
+			}
+		}
+		saved += roundSaved
+		if roundSaved == 0 {
+			break
+		}
+	}
+	return saved
+}
+
+// gainEntry is a queued move of v with the gain it had when queued.
+type gainEntry struct {
+	gain int32
+	v    int32
+}
+
+// gainHeap is a max-heap of moves by gain, ties to the lower vertex, so
+// that passes are deterministic.
+type gainHeap []gainEntry
+
+func (h gainEntry) before(o gainEntry) bool {
+	return h.gain > o.gain || (h.gain == o.gain && h.v < o.v)
+}
+
+func (h *gainHeap) push(e gainEntry) {
+	*h = append(*h, e)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !s[i].before(s[p]) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *gainHeap) pop() gainEntry {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s = s[:last]
+	i := 0
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(s) && s[l].before(s[m]) {
+			m = l
+		}
+		if r < len(s) && s[r].before(s[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
 }
