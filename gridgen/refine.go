@@ -646,9 +646,16 @@ func slide(g *graph, labels []int32, k int, bs []bounds, fixed []bool, rounds in
 	}
 	var h gainHeap
 	saved := 0
+	// Only boundary vertices can move; a round moves a few per cent of
+	// the vertices, so the mask is kept up to date move by move rather
+	// than each round's queue built from every vertex.
+	bd := boundaryMask(g, labels)
 	for round := int32(1); round <= int32(rounds); round++ {
 		h = h[:0]
 		for v := int32(0); v < int32(n); v++ {
+			if !bd[v] {
+				continue
+			}
 			if _, gain, ok := bestMove(v); ok {
 				h.push(gainEntry{gain, v})
 			}
@@ -679,6 +686,7 @@ func slide(g *graph, labels []int32, k int, bs []bounds, fixed []bool, rounds in
 			wg[b] += w
 			moved[v] = round
 			roundSaved += int(gain)
+			updateBoundary(g, labels, bd, v)
 			for _, u := range g.nbrs(v) {
 				if moved[u] == round {
 					continue
