@@ -53,7 +53,10 @@
 // on in parallel. A vertex only leaves a grid if its neighbours in that grid
 // stay connected to each other, and a merged vertex is a connected set of
 // pieces, so every grid stays connected at every level. A last refinement
-// on the pieces themselves finishes.
+// on the pieces themselves finishes, followed by rounds of METIS-style
+// greedy moves in order of gain that also make moves saving nothing, so
+// that boundaries slide along stretches of equal cut to where a move saves
+// (slide, refine.go).
 //
 // # Streets and units
 //
