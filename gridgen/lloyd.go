@@ -68,29 +68,8 @@ func lloyd(g *graph, labels []int32, k int, bs []bounds, fixed []bool, iters int
 			if fixed[a] {
 				continue
 			}
-			// One pass over the neighbours: edges to a, and to each other
-			// grid (a vertex has few neighbouring grids).
-			nl = nl[:0]
-			own := int32(0)
-			for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
-				l := labels[g.adj[j]]
-				e := g.ewAt(j)
-				if l == a {
-					own += e
-					continue
-				}
-				found := false
-				for i := range nl {
-					if nl[i].l == l {
-						nl[i].e += e
-						found = true
-						break
-					}
-				}
-				if !found {
-					nl = append(nl, labelEdges{l, e})
-				}
-			}
+			var own int32
+			own, nl = gridEdges(g, labels, v, nl)
 			if len(nl) == 0 {
 				continue
 			}

@@ -384,11 +384,7 @@ func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes i
 	for v := 0; v < n; v++ {
 		wg[labels[v]] += float64(g.w[v])
 	}
-	type lc struct {
-		l int32
-		c int
-	}
-	var nl []lc
+	var nl []labelEdges
 	var sameNb []int32
 	// Only boundary vertices can move; most vertices are interior, so the
 	// passes look at the boundary mask and skip the neighbour scan for the
@@ -410,27 +406,9 @@ func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes i
 			if fixed[a] {
 				continue
 			}
-			nl = nl[:0]
-			own := 0
-			for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
-				l := labels[g.adj[j]]
-				e := int(g.ewAt(j))
-				if l == a {
-					own += e
-					continue
-				}
-				found := false
-				for i := range nl {
-					if nl[i].l == l {
-						nl[i].c += e
-						found = true
-						break
-					}
-				}
-				if !found {
-					nl = append(nl, lc{l, e})
-				}
-			}
+			var own32 int32
+			own32, nl = gridEdges(g, labels, v, nl)
+			own := int(own32)
 			if len(nl) == 0 || own == 0 {
 				continue
 			}
@@ -442,7 +420,7 @@ func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes i
 					continue
 				}
 				dPen := penalty(wg[a]-w, bs[a]) + penalty(wg[b]+w, bs[b]) - penalty(wg[a], bs[a]) - penalty(wg[b], bs[b])
-				gain := c.c - own
+				gain := int(c.e) - own
 				better := false
 				switch {
 				case dPen < -1e-9:
@@ -493,6 +471,35 @@ func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes i
 			active = bd
 		}
 	}
+}
+
+// gridEdges returns the weight of v's edges into its own grid, and in nl
+// (reused) the weight of its edges into each other grid, each grid once: a
+// vertex has few neighbouring grids, so a list beats a map.
+func gridEdges(g *graph, labels []int32, v int32, nl []labelEdges) (int32, []labelEdges) {
+	a := labels[v]
+	nl = nl[:0]
+	own := int32(0)
+	for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
+		l := labels[g.adj[j]]
+		e := g.ewAt(j)
+		if l == a {
+			own += e
+			continue
+		}
+		found := false
+		for i := range nl {
+			if nl[i].l == l {
+				nl[i].e += e
+				found = true
+				break
+			}
+		}
+		if !found {
+			nl = append(nl, labelEdges{l, e})
+		}
+	}
+	return own, nl
 }
 
 // boundaryMask marks the vertices with a neighbour in another grid.
@@ -600,27 +607,8 @@ func slide(g *graph, labels []int32, k int, bs []bounds, fixed []bool, rounds in
 		if fixed[a] {
 			return 0, 0, false
 		}
-		nl = nl[:0]
-		own := int32(0)
-		for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
-			l := labels[g.adj[j]]
-			e := g.ewAt(j)
-			if l == a {
-				own += e
-				continue
-			}
-			found := false
-			for i := range nl {
-				if nl[i].l == l {
-					nl[i].e += e
-					found = true
-					break
-				}
-			}
-			if !found {
-				nl = append(nl, labelEdges{l, e})
-			}
-		}
+		var own int32
+		own, nl = gridEdges(g, labels, v, nl)
 		if len(nl) == 0 || own == 0 {
 			return 0, 0, false
 		}
