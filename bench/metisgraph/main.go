@@ -187,6 +187,9 @@ func eval(args []string) error {
 type result struct {
 	parts, within, noncontig, empty, cut int
 	min, max                             int
+	// imbalance is the heaviest part over the mean part, METIS's measure
+	// (gpmetis -ufactor=100 allows 1.10).
+	imbalance float64
 }
 
 // score measures a partition: parts within ±10 % of the target, parts that
@@ -201,12 +204,15 @@ func score(xadj, adj []int32, w []int, labels []int32, k int, target float64) re
 	for _, l := range labels {
 		size[l]++
 	}
+	total := 0
 	for _, x := range pw {
 		if d := float64(x) - target; d >= -0.1*target && d <= 0.1*target {
 			r.within++
 		}
 		r.min, r.max = min(r.min, x), max(r.max, x)
+		total += x
 	}
+	r.imbalance = float64(r.max) * float64(k) / float64(max(1, total))
 	seen := make([]bool, len(labels))
 	comps := make([]int, k)
 	for s := range labels {
@@ -242,8 +248,8 @@ func score(xadj, adj []int32, w []int, labels []int32, k int, target float64) re
 }
 
 func printScore(who string, r result) {
-	fmt.Printf("%s: parts %d, within10 %d, noncontig %d, empty %d, min %d, max %d, cut %d\n",
-		who, r.parts, r.within, r.noncontig, r.empty, r.min, r.max, r.cut)
+	fmt.Printf("%s: parts %d, within10 %d, noncontig %d, empty %d, min %d, max %d, imbalance %.3f, cut %d\n",
+		who, r.parts, r.within, r.noncontig, r.empty, r.min, r.max, r.imbalance, r.cut)
 }
 
 func readMetis(path string) (xadj, adj []int32, w []int, err error) {
