@@ -40,7 +40,7 @@ func lloyd(g *graph, labels []int32, k int, bs []bounds, fixed []bool, iters int
 		add(v, labels[v], 1)
 	}
 	bd := boundaryMask(g, labels)
-	var scratch []int32
+	lc := newLeaveCheck(n)
 	var nl []labelEdges
 	for it := 0; it < iters; it++ {
 		for l := range k {
@@ -89,7 +89,7 @@ func lloyd(g *graph, labels []int32, k int, bs []bounds, fixed []bool, iters int
 			}
 			w := float64(g.w[v])
 			dPen := penalty(wg[a]-w, bs[a]) + penalty(wg[best]+w, bs[best]) - penalty(wg[a], bs[a]) - penalty(wg[best], bs[best])
-			if dPen > 1e-9 || !canLeave(g, labels, v, &scratch) {
+			if dPen > 1e-9 || !canLeave(g, labels, v, lc) {
 				continue
 			}
 			add(v, a, -1)

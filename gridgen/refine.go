@@ -385,7 +385,7 @@ func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes i
 		wg[labels[v]] += float64(g.w[v])
 	}
 	var nl []labelEdges
-	var sameNb []int32
+	lc := newLeaveCheck(n)
 	// Only boundary vertices can move; most vertices are interior, so the
 	// passes look at the boundary mask and skip the neighbour scan for the
 	// rest.
@@ -435,7 +435,7 @@ func refine(g *graph, labels []int32, k int, bs []bounds, fixed []bool, passes i
 			if bestL < 0 {
 				continue
 			}
-			if !canLeave(g, labels, v, &sameNb) {
+			if !canLeave(g, labels, v, lc) {
 				continue
 			}
 			labels[v] = bestL
@@ -535,40 +535,57 @@ func updateBoundary(g *graph, labels []int32, bd []bool, v int32) {
 	}
 }
 
+// leaveCheck is canLeave's scratch space, one per refinement: slot[u] is
+// 1 + u's index among the neighbours being checked while a check runs, 0
+// otherwise, so that the search among them finds a member by one lookup
+// instead of a scan of the list (the check runs for every move tried).
+type leaveCheck struct {
+	same  []int32
+	queue []int
+	slot  []uint8
+}
+
+func newLeaveCheck(n int) *leaveCheck { return &leaveCheck{slot: make([]uint8, n)} }
+
 // canLeave reports whether v can leave its grid without disconnecting it:
 // true when v's neighbours in the grid are connected to each other through
 // vertices that are themselves neighbours of v. This is sufficient (any path
 // through v can go around it) and cheap; it may refuse a few safe moves.
-func canLeave(g *graph, labels []int32, v int32, scratch *[]int32) bool {
+func canLeave(g *graph, labels []int32, v int32, lc *leaveCheck) bool {
 	a := labels[v]
-	same := (*scratch)[:0]
+	same := lc.same[:0]
 	for _, u := range g.nbrs(v) {
 		if labels[u] == a {
 			same = append(same, u)
 		}
 	}
-	*scratch = same
+	lc.same = same
 	if len(same) <= 1 {
 		return len(same) == 1
 	}
-	// Small BFS inside same; reached marks via a bitmask (degree ≤ 64 in
-	// practice; larger neighbourhoods are refused).
+	// Small search inside same; reached marks via a bitmask (degree ≤ 64
+	// in practice; larger neighbourhoods are refused).
 	if len(same) > 64 {
 		return false
 	}
+	for j, s := range same {
+		lc.slot[s] = uint8(j + 1)
+	}
 	var reached uint64 = 1
-	queue := []int{0}
+	queue := append(lc.queue[:0], 0)
 	for len(queue) > 0 {
 		i := queue[len(queue)-1]
 		queue = queue[:len(queue)-1]
 		for _, u := range g.nbrs(same[i]) {
-			for j, s := range same {
-				if s == u && reached&(1<<j) == 0 {
-					reached |= 1 << j
-					queue = append(queue, j)
-				}
+			if j := int(lc.slot[u]) - 1; j >= 0 && reached&(1<<j) == 0 {
+				reached |= 1 << j
+				queue = append(queue, j)
 			}
 		}
+	}
+	lc.queue = queue
+	for _, s := range same {
+		lc.slot[s] = 0
 	}
 	return reached == (uint64(1)<<len(same))-1
 }
@@ -598,7 +615,7 @@ func slide(g *graph, labels []int32, k int, bs []bounds, fixed []bool, rounds in
 	}
 	moved := make([]int32, n) // the round v last moved in
 	var nl []labelEdges
-	var scratch []int32
+	lc := newLeaveCheck(n)
 	// bestMove is v's best move now: the grid and the gain; ok is false
 	// when v cannot move (interior, in a fixed grid, alone in its grid, or
 	// no neighbouring grid takes it within balance).
@@ -664,7 +681,7 @@ func slide(g *graph, labels []int32, k int, bs []bounds, fixed []bool, rounds in
 				h.push(gainEntry{gain, v})
 				continue
 			}
-			if !canLeave(g, labels, v, &scratch) {
+			if !canLeave(g, labels, v, lc) {
 				continue
 			}
 			a := labels[v]
