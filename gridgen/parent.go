@@ -31,6 +31,8 @@ type parentOut struct {
 	moved      int
 	baseCodes  []string        // per piece, in a redraw
 	unitPieces map[int][]int32 // unit index → the pieces it overlaps
+	unitFaces  map[int][]int32 // unit index → the pieces of drawn in it
+	unitWhy    map[int]string  // unit index → why it is split (unitfaces.go)
 	meanGridM2 float64
 	target     float64
 	innerM     float64 // boundary between grids, metres

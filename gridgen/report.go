@@ -41,9 +41,13 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		}
 		rep.Warnings = append(rep.Warnings, o.warnings...)
 		rep.CutEdges += o.cut
-		for ui, ps := range o.unitPieces {
+		for ui, ps := range o.unitFaces {
 			if _, ok := unitWhy[ui]; !ok {
-				unitWhy[ui] = unitReason(o, r.units[ui], ps)
+				if w, ok := o.unitWhy[ui]; ok {
+					unitWhy[ui] = w
+				} else {
+					unitWhy[ui] = unitReason(o, r.units[ui], ps)
+				}
 			}
 			m := unitGrids[ui]
 			if m == nil {
@@ -51,7 +55,7 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 				unitGrids[ui] = m
 			}
 			for _, p := range ps {
-				m[codes[o.labels[p]]]++
+				m[codes[o.drawn.labels[p]]]++
 			}
 		}
 		inner += o.innerM
@@ -239,19 +243,20 @@ func (r *run) reportUnits(rep *data.Report, unitGrids map[int]map[string]int, wh
 }
 
 // unitReason says why a unit split within parent o was not kept whole
-// (units.go): the first of larger, heavy, not_connected that holds, or
+// when wholeUnits did not say (a larger unit, or a parent drawn from whole
+// cells): the first of larger, heavy, not_connected that holds, or
 // balance.
 func unitReason(o *parentOut, u unitInfo, ps []int32) string {
-	if u.areaM2 >= o.meanGridM2 {
+	if !smallUnit(&u, o.meanGridM2) {
 		return "larger"
 	}
 	hh := 0
 	in := make(map[int32]bool, len(ps))
 	for _, p := range ps {
-		hh += pieceWeight(&o.pc.pieces[p])
+		hh += pieceWeight(&o.drawn.pc.pieces[p])
 		in[p] = true
 	}
-	if float64(hh) > unitShares[0]*o.target {
+	if float64(hh) > (1+snapTol/100)*o.target {
 		return "heavy"
 	}
 	seen := map[int32]bool{ps[0]: true}
@@ -259,7 +264,7 @@ func unitReason(o *parentOut, u unitInfo, ps []int32) string {
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, rg := range o.pc.pieces[v].poly {
+		for _, rg := range o.drawn.pc.pieces[v].poly {
 			for _, t := range rg.tags {
 				if t >= 0 && in[t] && !seen[t] {
 					seen[t] = true
