@@ -223,6 +223,9 @@ type SplitUnit struct {
 	// one piece), locked (a grid a redraw locked holds part of it), or
 	// balance (every grid that could take it would leave balance).
 	Reason string `json:"reason"`
+	// AlongStreets: a larger unit split only along streets, rivers or
+	// railways (each of its blocks between them lies in one grid).
+	AlongStreets bool `json:"along_streets,omitempty"`
 }
 
 // HeavyCell is an H3 cell with more households than the target: it becomes a

@@ -33,6 +33,7 @@ type parentOut struct {
 	unitPieces map[int][]int32 // unit index → the pieces it overlaps
 	unitFaces  map[int][]int32 // unit index → the pieces of drawn in it
 	unitWhy    map[int]string  // unit index → why it is split (unitfaces.go)
+	unitAlong  map[int]bool    // larger units split only along streets
 	meanGridM2 float64
 	target     float64
 	innerM     float64 // boundary between grids, metres

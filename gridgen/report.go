@@ -21,6 +21,7 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 	// unit index → grid code → pieces of the unit in it
 	unitGrids := map[int]map[string]int{}
 	unitWhy := map[int]string{}
+	unitAlong := map[int]bool{} // larger units split only along streets, in every parent
 	for pi, o := range outs {
 		a := r.in.Parents[pi]
 		codes, err := r.codes(a, o)
@@ -53,7 +54,9 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 			if m == nil {
 				m = map[string]int{}
 				unitGrids[ui] = m
+				unitAlong[ui] = o.unitAlong[ui]
 			}
+			unitAlong[ui] = unitAlong[ui] && o.unitAlong[ui]
 			for _, p := range ps {
 				m[codes[o.drawn.labels[p]]]++
 			}
@@ -169,7 +172,7 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		rep.PolsbyPopperMean, rep.PolsbyPopperMin = s/float64(len(pps)), mn
 	}
 	rep.ParentAreaM2, rep.GridAreaM2 = sumParent, sumArea
-	r.reportUnits(rep, unitGrids, unitWhy)
+	r.reportUnits(rep, unitGrids, unitWhy, unitAlong)
 	if inner > 0 {
 		rep.InnerBoundaryM = math.Round(inner)
 		rep.StreetSharePct = math.Round(innerNear/inner*1000) / 10
@@ -201,7 +204,7 @@ func (r *run) targetOf(code string, o *parentOut) float64 {
 
 // reportUnits fills the report's units: each under the grid holding most
 // of its pieces (ties: the lowest code), and the split ones by name.
-func (r *run) reportUnits(rep *data.Report, unitGrids map[int]map[string]int, why map[int]string) {
+func (r *run) reportUnits(rep *data.Report, unitGrids map[int]map[string]int, why map[int]string, along map[int]bool) {
 	if len(unitGrids) == 0 {
 		return
 	}
@@ -237,7 +240,8 @@ func (r *run) reportUnits(rep *data.Report, unitGrids map[int]map[string]int, wh
 				reason = "across_parents"
 			}
 			rep.UnitsSplit = append(rep.UnitsSplit, data.SplitUnit{ID: u.u.ID, Name: u.u.Name, Kind: u.u.Kind,
-				AreaM2: math.Round(u.areaM2), Grids: codes, AcrossParents: across, Reason: reason})
+				AreaM2: math.Round(u.areaM2), Grids: codes, AcrossParents: across, Reason: reason,
+				AlongStreets: !across && along[ui]})
 		}
 	}
 }

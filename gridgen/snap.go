@@ -520,7 +520,7 @@ func (r *run) snap(pi int, out *parentOut) drawn {
 		}
 	}
 	for ui, ps := range out.unitPieces {
-		if smallUnit(&r.units[ui], out.meanGridM2) {
+		if smallUnit(&r.units[ui], out.meanGridM2) || r.follow && r.units[ui].mp != nil {
 			for _, p := range ps {
 				cand[p] = true
 			}
@@ -546,8 +546,8 @@ func (r *run) snap(pi int, out *parentOut) drawn {
 	if r.follow {
 		r.moveFaces(fc.pc.pieces, fl, movable, frozen, len(out.grids), out.target, snapPasses)
 	}
-	fixed, why := r.wholeUnits(fc.pc.pieces, fl, unitFaces, frozen, len(out.grids), out.target, out.meanGridM2)
-	out.unitFaces, out.unitWhy = unitFaces, why
+	fixed, why, along := r.wholeUnits(fc.pc.pieces, fl, unitFaces, frozen, len(out.grids), out.target, out.meanGridM2)
+	out.unitFaces, out.unitWhy, out.unitAlong = unitFaces, why, along
 	if r.follow && len(why) < len(unitFaces) {
 		for f := range movable {
 			movable[f] = movable[f] && !fixed[f]

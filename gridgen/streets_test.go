@@ -265,3 +265,56 @@ func TestWorkloadLiechtenstein(t *testing.T) {
 		t.Errorf("weight hours: %v", err)
 	}
 }
+
+// TestHeavyUnitAlongStreets: a unit holding more households than one grid
+// may, crossed by a street, is split along that street and nowhere else:
+// each side of the street inside the unit lies in one grid, and the report
+// says the unit is split only along streets.
+func TestHeavyUnitAlongStreets(t *testing.T) {
+	parent := []data.Area{{Code: "S", Geometry: orb.MultiPolygon{square(120.0, 30.0, 120.012, 30.008)}}}
+	ub := orb.Bound{Min: orb.Point{120.004, 30.003}, Max: orb.Point{120.008, 30.005}}
+	unit := data.Unit{ID: "works", Kind: "industrial", Geometry: orb.MultiPolygon{square(ub.Min[0], ub.Min[1], ub.Max[0], ub.Max[1])}}
+	hh := scatter(orb.Bound{Min: orb.Point{120.0002, 30.0002}, Max: orb.Point{120.0118, 30.0078}}, 600, 1)
+	hh = append(hh, scatter(ub.Pad(-0.0002), 100, 1)...)
+	const streetX = 120.006
+	streets := []data.Street{
+		{ID: "across", Kind: data.StreetRoad, Class: "residential", Geometry: orb.MultiLineString{{{streetX, 29.99}, {streetX, 30.02}}}},
+		{ID: "along", Kind: data.StreetRoad, Class: "residential", Geometry: orb.MultiLineString{{{119.99, 30.0025}, {120.02, 30.0025}}}},
+	}
+	p, err := Generate(context.Background(), Input{Households: hh, Parents: parent, Target: 100, Resolution: 11, Streets: streets, Units: []data.Unit{unit}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRules(t, p, parent)
+	var su *data.SplitUnit
+	for i := range p.Report.UnitsSplit {
+		if p.Report.UnitsSplit[i].ID == unit.ID {
+			su = &p.Report.UnitsSplit[i]
+		}
+	}
+	inside := 0
+	for _, h := range hh {
+		if ub.Contains(h.Point) {
+			inside += h.Households
+		}
+	}
+	if su == nil || su.Reason != "heavy" || !su.AlongStreets {
+		t.Fatalf("unit with %d households inside (target 100): split %+v, want heavy and along streets", inside, su)
+	}
+	// Every household inside the unit on one side of the street is in
+	// the same grid as the others on that side.
+	side := map[bool]map[string]bool{false: {}, true: {}}
+	for _, h := range hh {
+		if !ub.Contains(h.Point) || math.Abs(h.Point[0]-streetX) < 1e-5 {
+			continue
+		}
+		for _, g := range p.Grids {
+			if planar.MultiPolygonContains(g.Geometry, h.Point) {
+				side[h.Point[0] > streetX][g.Code] = true
+			}
+		}
+	}
+	if len(side[false]) != 1 || len(side[true]) != 1 {
+		t.Errorf("unit's west side in grids %v, east side in %v: want one each", side[false], side[true])
+	}
+}

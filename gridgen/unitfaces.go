@@ -100,11 +100,14 @@ func faceInUnit(fp *piece, u *unitInfo) bool {
 
 // wholeUnits moves the faces of each small unit split between grids into
 // one of them (fl, the faces' grids, changed in place), smallest unit
-// first, trying its grids in the order of how much of the unit they hold.
-// It returns which faces may no longer move (those of every small unit,
-// whole or not, so that following the streets does not split them again)
-// and, for each unit left split, why.
-func (r *run) wholeUnits(pcs []piece, fl []int32, unitFaces map[int][]int32, frozen []bool, ng int, target, meanGridM2 float64) (fixed []bool, why map[int]string) {
+// first, trying its grids in the order of how much of the unit they hold;
+// then, when the grids follow the streets, the same for each block of a
+// larger unit (its faces between streets, streetBlocks), so that it is
+// split only along streets. It returns which faces may no longer move
+// (those of every unit placed, whole or not, so that following the
+// streets does not split them again), for each unit left split, why, and
+// the larger units split only along streets.
+func (r *run) wholeUnits(pcs []piece, fl []int32, unitFaces map[int][]int32, frozen []bool, ng int, target, meanGridM2 float64) (fixed []bool, why map[int]string, along map[int]bool) {
 	m := &unitMover{r: r, g: faceGraph{pcs: pcs, fl: fl, seen: make([]int32, len(pcs))},
 		w: make([]float64, ng), cnt: make([]int, ng), fixed: make([]bool, len(pcs)), frozen: frozen, target: target}
 	for f, l := range fl {
@@ -115,25 +118,48 @@ func (r *run) wholeUnits(pcs []piece, fl []int32, unitFaces map[int][]int32, fro
 	// the units it overlaps), an index into groups
 	owner := make(map[int32]int, len(pcs)/8)
 	var groups [][]int32
-	why = map[int]string{}
-	ids := make([]int, 0, len(unitFaces))
+	why, along = map[int]string{}, map[int]bool{}
+	type whole struct {
+		unit  int
+		faces []int32
+		block bool // one of the unit's blocks between streets
+	}
+	var small, large []int
 	for ui := range unitFaces {
 		if smallUnit(&r.units[ui], meanGridM2) {
-			ids = append(ids, ui)
+			small = append(small, ui)
+		} else if r.follow && r.units[ui].mp != nil {
+			large = append(large, ui)
 		}
 	}
-	sort.Slice(ids, func(a, b int) bool {
-		ua, ub := &r.units[ids[a]], &r.units[ids[b]]
-		if ua.areaM2 != ub.areaM2 {
-			return ua.areaM2 < ub.areaM2
+	byArea := func(ids []int) {
+		sort.Slice(ids, func(a, b int) bool {
+			ua, ub := &r.units[ids[a]], &r.units[ids[b]]
+			if ua.areaM2 != ub.areaM2 {
+				return ua.areaM2 < ub.areaM2
+			}
+			return ids[a] < ids[b]
+		})
+	}
+	byArea(small)
+	byArea(large)
+	var todo []whole
+	for _, ui := range small {
+		todo = append(todo, whole{ui, unitFaces[ui], false})
+	}
+	for _, ui := range large {
+		along[ui] = true
+		for _, b := range r.streetBlocks(pcs, unitFaces[ui]) {
+			todo = append(todo, whole{ui, b, true})
 		}
-		return ids[a] < ids[b]
-	})
-	for _, ui := range ids {
+	}
+	for i := 0; i < len(todo); i++ {
+		t := todo[i]
+		ui := t.unit
 		// A unit that shares a face with units already kept whole (they
 		// overlap, or one lies in the other) moves with them, so all stay
 		// whole.
-		fs := unitFaces[ui]
+		fs := t.faces
 		for grew := true; grew; {
 			grew = false
 			for _, f := range fs {
@@ -174,10 +200,24 @@ func (r *run) wholeUnits(pcs []piece, fl []int32, unitFaces map[int][]int32, fro
 					reason = rs
 				}
 			}
-			if !moved {
-				if uw > (1+snapTol/100)*target {
-					reason = "heavy"
+			switch {
+			case moved:
+			case t.block:
+				along[ui] = false // a block stays split
+			case uw > (1+snapTol/100)*target:
+				// No grid may hold it: split it along the streets
+				// through it, if any, keeping each block whole.
+				why[ui] = "heavy"
+				if r.follow {
+					if bs := r.streetBlocks(pcs, t.faces); len(bs) > 1 {
+						along[ui] = true
+						for _, b := range bs {
+							todo = append(todo, whole{ui, b, true})
+						}
+						continue
+					}
 				}
+			default:
 				why[ui] = reason
 			}
 		}
@@ -187,7 +227,46 @@ func (r *run) wholeUnits(pcs []piece, fl []int32, unitFaces map[int][]int32, fro
 		}
 		groups = append(groups, fs)
 	}
-	return m.fixed, why
+	return m.fixed, why, along
+}
+
+// streetBlocks divides the faces fs of a larger unit into its blocks: the
+// sets of faces connected through shared segments that do not lie on a
+// street, river or railway. A unit split between its blocks is split only
+// along streets.
+func (r *run) streetBlocks(pcs []piece, fs []int32) [][]int32 {
+	block := make(map[int32]int, len(fs))
+	var out [][]int32
+	for _, f0 := range fs {
+		if _, ok := block[f0]; ok {
+			continue
+		}
+		b := []int32{f0}
+		block[f0] = len(out)
+		for i := 0; i < len(b); i++ {
+			for _, rg := range pcs[b[i]].poly {
+				for j, t := range rg.tags {
+					if t < 0 {
+						continue
+					}
+					if _, ok := block[t]; ok {
+						continue
+					}
+					if _, in := slices.BinarySearch(fs, t); !in {
+						continue
+					}
+					if r.streets.onLine(rg.pts[j], rg.pts[(j+1)%len(rg.pts)]) {
+						continue
+					}
+					block[t] = len(out)
+					b = append(b, t)
+				}
+			}
+		}
+		slices.Sort(b)
+		out = append(out, b)
+	}
+	return out
 }
 
 // unitMover is wholeUnits' state: the faces' grids, each grid's weight and
