@@ -433,30 +433,24 @@ func splitCell(rg ring, cutsOf func(i int) []cutPt, ix *streetIndex) []poly {
 	return polys
 }
 
-// alignStreets moves whole pieces between the grids of a parent (labels,
-// the partition's, changed in place) where that shortens the boundary
-// between grids that is not within NearStreetM of a street, within balance
-// and contiguity (moveFaces): the partition's own weights draw the cut to
-// the streets only as far as the H3 cell graph sees them, this measures it
-// as the report does. Pieces holding part of a unit stay, so units stay
-// whole. The plan's cells follow: these are partition labels.
-func (r *run) alignStreets(pc *parentCells, labels []int32, baseCodes []string, target float64, unitPieces map[int][]int32) {
-	if !r.follow {
+// alignStreets moves whole pieces between the ng grids of a parent
+// (labels, the partition's, changed in place; frozen, the grids a redraw
+// locked) where that shortens the boundary between grids that is not
+// within NearStreetM of a street, within balance and contiguity
+// (moveFaces): the partition's own weights draw the cut to the streets
+// only as far as the H3 cell graph sees them, this measures it as the
+// report does. Pieces holding part of a unit move too: the unit's outline
+// keeps it whole afterwards (unitfaces.go). The plan's cells follow: these
+// are partition labels.
+func (r *run) alignStreets(pc *parentCells, labels []int32, frozen []bool, target float64) {
+	if !r.follow || len(frozen) < 2 {
 		return
 	}
-	ng := 0
-	for _, l := range labels {
-		ng = max(ng, int(l)+1)
-	}
-	if ng < 2 {
-		return
-	}
-	frozen := r.lockedLabels(labels, baseCodes, ng)
 	movable := make([]bool, len(pc.pieces))
 	for i := range movable {
 		movable[i] = true
 	}
-	r.moveFaces(pc.pieces, labels, movable, frozen, ng, target, alignPasses)
+	r.moveFaces(pc.pieces, labels, movable, frozen, len(frozen), target, alignPasses)
 }
 
 // lockedLabels marks the labels of the grids a redraw locked (the base
@@ -540,7 +534,7 @@ func (r *run) snap(pi int, out *parentOut) drawn {
 	if out.baseCodes != nil {
 		faceCodes = r.faceBaseCodes(r.in.Parents[pi].Code, fc, out.baseCodes)
 	}
-	frozen := r.lockedLabels(labels, out.baseCodes, len(out.grids))
+	frozen := out.frozen
 	movable := r.lockFaces(fc, labels, fl, out.baseCodes, faceCodes, frozen)
 	unitFaces := r.unitFaceSets(fc, out.unitPieces)
 	if r.follow {
