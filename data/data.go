@@ -217,11 +217,15 @@ type SplitUnit struct {
 	// and grids nest in parents, so no grid can hold it whole.
 	AcrossParents bool `json:"across_parents,omitempty"`
 	// Reason says why gridgen did not keep it whole: across_parents,
-	// larger (than its parent's average grid), heavy (more households
-	// than three quarters of the target), not_connected (its cells do not
-	// touch), or balance (kept whole, the parent's grids could not all be
-	// balanced).
+	// larger (than twice its parent's average grid), heavy (the part of
+	// the plan inside its outline holds more households than one grid may,
+	// 110 % of the target), not_connected (no grid could take it and stay
+	// one piece), locked (a grid a redraw locked holds part of it), or
+	// balance (every grid that could take it would leave balance).
 	Reason string `json:"reason"`
+	// AlongStreets: a larger unit split only along streets, rivers or
+	// railways (each of its blocks between them lies in one grid).
+	AlongStreets bool `json:"along_streets,omitempty"`
 }
 
 // HeavyCell is an H3 cell with more households than the target: it becomes a

@@ -385,6 +385,13 @@ func linkRings(segs []tseg) (polys []poly, ok bool) {
 			owner = -1
 			bestA := math.Inf(1)
 			for pi, p := range polys {
+				// The ring with the hole's first segment reversed is
+				// the face inside the hole (a closed street or unit
+				// outline loose inside a cell), never its owner; the
+				// midpoint lies on it, so the test below cannot tell.
+				if ringHasSeg(p[0].pts, h.pts[1], h.pts[0]) {
+					continue
+				}
 				if pointInRings([][]orb.Point{p[0].pts}, m) {
 					if a := signedArea2(p[0].pts); a < bestA {
 						bestA, owner = a, pi
@@ -399,6 +406,16 @@ func linkRings(segs []tseg) (polys []poly, ok bool) {
 		polys[owner] = append(polys[owner], h)
 	}
 	return polys, ok
+}
+
+// ringHasSeg reports whether the closed ring pts has the segment a–b.
+func ringHasSeg(pts []orb.Point, a, b orb.Point) bool {
+	for i := range pts {
+		if pts[i] == a && pts[(i+1)%len(pts)] == b {
+			return true
+		}
+	}
+	return false
 }
 
 // split holds the crossing points found on one segment.

@@ -76,9 +76,12 @@
 //
 // Units (Input.Units) smaller than their parent's average grid are
 // contracted into one vertex before a part is partitioned (units.go), up
-// to three quarters of the target in households, lighter in turn where
-// balance needs it; a redraw does not contract. The report lists the
-// units of every grid and names each split unit with the reason.
+// to 0.4 of the target in households, lighter in turn where balance needs
+// it; a redraw does not contract. After the partition, the cells of small
+// units are split along the unit outlines and a unit still split moves
+// whole, by the faces inside its outline, into one of its grids
+// (unitfaces.go). The report lists the units of every grid and names each
+// split unit with the reason.
 //
 // # Workload
 //

@@ -83,6 +83,7 @@ type run struct {
 	base     *baseIndex
 	streets  *streetIndex // nil without streets
 	follow   bool         // draw boundaries to the streets
+	cuts     *streetIndex // what faces are cut along (unitfaces.go)
 	units    []unitInfo
 	workload bool                      // balance workload, not households
 	hazards  map[h3.Cell][]data.Hazard // workload: the year's events by cell
@@ -238,6 +239,7 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 	r.streets = newStreetIndex(in.Streets)
 	r.follow = r.streets != nil && !in.NoStreets
 	r.units = prepareUnits(in.Units)
+	r.cuts = cutIndex(in.Streets, r.follow, r.units)
 	if in.Weight == WeightWorkload {
 		r.workload = true
 		if r.in.Workload == (Workload{}) {

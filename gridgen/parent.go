@@ -31,6 +31,10 @@ type parentOut struct {
 	moved      int
 	baseCodes  []string        // per piece, in a redraw
 	unitPieces map[int][]int32 // unit index → the pieces it overlaps
+	unitFaces  map[int][]int32 // unit index → the pieces of drawn in it
+	unitWhy    map[int]string  // unit index → why it is split (unitfaces.go)
+	unitAlong  map[int]bool    // larger units split only along streets
+	frozen     []bool          // grids a redraw locked (snap.go lockedLabels)
 	meanGridM2 float64
 	target     float64
 	innerM     float64 // boundary between grids, metres
@@ -118,13 +122,14 @@ func (r *run) processParent(ctx context.Context, pi int, areaM2 float64, bisectS
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r.alignStreets(pc, labels, out.baseCodes, target, out.unitPieces)
-	out.labels, out.parts = labels, parts
-
 	ng := 0
 	for _, l := range labels {
 		ng = max(ng, int(l)+1)
 	}
+	out.frozen = r.lockedLabels(labels, out.baseCodes, ng)
+	r.alignStreets(pc, labels, out.frozen, target)
+	out.labels, out.parts = labels, parts
+
 	out.grids = make([]gridOut, ng)
 	for p, l := range labels {
 		out.grids[l].pieces = append(out.grids[l].pieces, int32(p))

@@ -21,6 +21,7 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 	// unit index → grid code → pieces of the unit in it
 	unitGrids := map[int]map[string]int{}
 	unitWhy := map[int]string{}
+	unitAlong := map[int]bool{} // larger units split only along streets, in every parent
 	for pi, o := range outs {
 		a := r.in.Parents[pi]
 		codes, err := r.codes(a, o)
@@ -41,17 +42,23 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		}
 		rep.Warnings = append(rep.Warnings, o.warnings...)
 		rep.CutEdges += o.cut
-		for ui, ps := range o.unitPieces {
+		for ui, ps := range o.unitFaces {
 			if _, ok := unitWhy[ui]; !ok {
-				unitWhy[ui] = unitReason(o, r.units[ui], ps)
+				if w, ok := o.unitWhy[ui]; ok {
+					unitWhy[ui] = w
+				} else {
+					unitWhy[ui] = unitReason(o, r.units[ui], ps)
+				}
 			}
 			m := unitGrids[ui]
 			if m == nil {
 				m = map[string]int{}
 				unitGrids[ui] = m
+				unitAlong[ui] = o.unitAlong[ui]
 			}
+			unitAlong[ui] = unitAlong[ui] && o.unitAlong[ui]
 			for _, p := range ps {
-				m[codes[o.labels[p]]]++
+				m[codes[o.drawn.labels[p]]]++
 			}
 		}
 		inner += o.innerM
@@ -165,7 +172,7 @@ func (r *run) assemble(plan *data.Plan, rep *data.Report, outs []*parentOut) err
 		rep.PolsbyPopperMean, rep.PolsbyPopperMin = s/float64(len(pps)), mn
 	}
 	rep.ParentAreaM2, rep.GridAreaM2 = sumParent, sumArea
-	r.reportUnits(rep, unitGrids, unitWhy)
+	r.reportUnits(rep, unitGrids, unitWhy, unitAlong)
 	if inner > 0 {
 		rep.InnerBoundaryM = math.Round(inner)
 		rep.StreetSharePct = math.Round(innerNear/inner*1000) / 10
@@ -197,7 +204,7 @@ func (r *run) targetOf(code string, o *parentOut) float64 {
 
 // reportUnits fills the report's units: each under the grid holding most
 // of its pieces (ties: the lowest code), and the split ones by name.
-func (r *run) reportUnits(rep *data.Report, unitGrids map[int]map[string]int, why map[int]string) {
+func (r *run) reportUnits(rep *data.Report, unitGrids map[int]map[string]int, why map[int]string, along map[int]bool) {
 	if len(unitGrids) == 0 {
 		return
 	}
@@ -233,25 +240,27 @@ func (r *run) reportUnits(rep *data.Report, unitGrids map[int]map[string]int, wh
 				reason = "across_parents"
 			}
 			rep.UnitsSplit = append(rep.UnitsSplit, data.SplitUnit{ID: u.u.ID, Name: u.u.Name, Kind: u.u.Kind,
-				AreaM2: math.Round(u.areaM2), Grids: codes, AcrossParents: across, Reason: reason})
+				AreaM2: math.Round(u.areaM2), Grids: codes, AcrossParents: across, Reason: reason,
+				AlongStreets: !across && along[ui]})
 		}
 	}
 }
 
 // unitReason says why a unit split within parent o was not kept whole
-// (units.go): the first of larger, heavy, not_connected that holds, or
+// when wholeUnits did not say (a larger unit, or a parent drawn from whole
+// cells): the first of larger, heavy, not_connected that holds, or
 // balance.
 func unitReason(o *parentOut, u unitInfo, ps []int32) string {
-	if u.areaM2 >= o.meanGridM2 {
+	if !smallUnit(&u, o.meanGridM2) {
 		return "larger"
 	}
 	hh := 0
 	in := make(map[int32]bool, len(ps))
 	for _, p := range ps {
-		hh += pieceWeight(&o.pc.pieces[p])
+		hh += pieceWeight(&o.drawn.pc.pieces[p])
 		in[p] = true
 	}
-	if float64(hh) > unitShares[0]*o.target {
+	if float64(hh) > (1+snapTol/100)*o.target {
 		return "heavy"
 	}
 	seen := map[int32]bool{ps[0]: true}
@@ -259,7 +268,7 @@ func unitReason(o *parentOut, u unitInfo, ps []int32) string {
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, rg := range o.pc.pieces[v].poly {
+		for _, rg := range o.drawn.pc.pieces[v].poly {
 			for _, t := range rg.tags {
 				if t >= 0 && in[t] && !seen[t] {
 					seen[t] = true

@@ -433,35 +433,24 @@ func splitCell(rg ring, cutsOf func(i int) []cutPt, ix *streetIndex) []poly {
 	return polys
 }
 
-// alignStreets moves whole pieces between the grids of a parent (labels,
-// the partition's, changed in place) where that shortens the boundary
-// between grids that is not within NearStreetM of a street, within balance
-// and contiguity (moveFaces): the partition's own weights draw the cut to
-// the streets only as far as the H3 cell graph sees them, this measures it
-// as the report does. Pieces holding part of a unit stay, so units stay
-// whole. The plan's cells follow: these are partition labels.
-func (r *run) alignStreets(pc *parentCells, labels []int32, baseCodes []string, target float64, unitPieces map[int][]int32) {
-	if !r.follow {
+// alignStreets moves whole pieces between the ng grids of a parent
+// (labels, the partition's, changed in place; frozen, the grids a redraw
+// locked) where that shortens the boundary between grids that is not
+// within NearStreetM of a street, within balance and contiguity
+// (moveFaces): the partition's own weights draw the cut to the streets
+// only as far as the H3 cell graph sees them, this measures it as the
+// report does. Pieces holding part of a unit move too: the unit's outline
+// keeps it whole afterwards (unitfaces.go). The plan's cells follow: these
+// are partition labels.
+func (r *run) alignStreets(pc *parentCells, labels []int32, frozen []bool, target float64) {
+	if !r.follow || len(frozen) < 2 {
 		return
 	}
-	ng := 0
-	for _, l := range labels {
-		ng = max(ng, int(l)+1)
-	}
-	if ng < 2 {
-		return
-	}
-	frozen := r.lockedLabels(labels, baseCodes, ng)
 	movable := make([]bool, len(pc.pieces))
 	for i := range movable {
 		movable[i] = true
 	}
-	for _, ps := range unitPieces {
-		for _, p := range ps {
-			movable[p] = false
-		}
-	}
-	r.moveFaces(pc.pieces, labels, movable, frozen, ng, target, alignPasses)
+	r.moveFaces(pc.pieces, labels, movable, frozen, len(frozen), target, alignPasses)
 }
 
 // lockedLabels marks the labels of the grids a redraw locked (the base
@@ -500,33 +489,40 @@ func (r *run) snap(pi int, out *parentOut) drawn {
 	for g := range out.grids {
 		d.members[g] = out.grids[g].pieces
 	}
-	if !r.follow || len(out.grids) < 2 {
+	out.unitFaces = out.unitPieces
+	if len(out.grids) < 2 || r.cuts == nil || (!r.follow && len(out.unitPieces) == 0) {
 		return d
 	}
-	// The cells that may be split: on the boundary between two grids, or
-	// next to one.
+	// The cells that may be split: along the streets, those on the
+	// boundary between two grids or next to one; and every cell of a
+	// small unit (unitfaces.go), so that a unit is its outline, not the
+	// cells around it, and two units side by side share no face.
 	n := len(pc.pieces)
-	edge := make([]bool, n)
-	for p, t := range pcEdges(pc) {
-		if labels[t] != labels[p] {
-			edge[p] = true
+	cand := make([]bool, n)
+	if r.follow {
+		edge := make([]bool, n)
+		for p, t := range pcEdges(pc) {
+			if labels[t] != labels[p] {
+				edge[p] = true
+			}
+		}
+		copy(cand, edge)
+		for p, t := range pcEdges(pc) {
+			if edge[t] {
+				cand[p] = true
+			}
 		}
 	}
-	near := slices.Clone(edge)
-	for p, t := range pcEdges(pc) {
-		if edge[t] {
-			near[p] = true
+	for ui, ps := range out.unitPieces {
+		if smallUnit(&r.units[ui], out.meanGridM2) || r.follow && r.units[ui].mp != nil {
+			for _, p := range ps {
+				cand[p] = true
+			}
 		}
 	}
-	inUnit := make([]bool, n)
-	for _, ps := range out.unitPieces {
-		for _, p := range ps {
-			inUnit[p] = true
-		}
-	}
-	fc, ok := splitFaces(pc, r.streets, func(p int) bool { return near[p] && !inUnit[p] })
+	fc, ok := splitFaces(pc, r.cuts, func(p int) bool { return cand[p] })
 	if !ok {
-		out.warnings = append(out.warnings, "parent "+r.in.Parents[pi].Code+": faces along the streets did not link; grids drawn from whole cells")
+		out.warnings = append(out.warnings, "parent "+r.in.Parents[pi].Code+": faces along the streets and units did not link; grids drawn from whole cells")
 		return d
 	}
 	r.faceWeights(pi, pc, fc)
@@ -538,9 +534,20 @@ func (r *run) snap(pi int, out *parentOut) drawn {
 	if out.baseCodes != nil {
 		faceCodes = r.faceBaseCodes(r.in.Parents[pi].Code, fc, out.baseCodes)
 	}
-	frozen := r.lockedLabels(labels, out.baseCodes, len(out.grids))
+	frozen := out.frozen
 	movable := r.lockFaces(fc, labels, fl, out.baseCodes, faceCodes, frozen)
-	r.moveFaces(fc.pc.pieces, fl, movable, frozen, len(out.grids), out.target, snapPasses)
+	unitFaces := r.unitFaceSets(fc, out.unitPieces)
+	if r.follow {
+		r.moveFaces(fc.pc.pieces, fl, movable, frozen, len(out.grids), out.target, snapPasses)
+	}
+	fixed, why, along := r.wholeUnits(fc.pc.pieces, fl, unitFaces, frozen, len(out.grids), out.target, out.meanGridM2)
+	out.unitFaces, out.unitWhy, out.unitAlong = unitFaces, why, along
+	if r.follow && len(why) < len(unitFaces) {
+		for f := range movable {
+			movable[f] = movable[f] && !fixed[f]
+		}
+		r.moveFaces(fc.pc.pieces, fl, movable, frozen, len(out.grids), out.target, snapPasses)
+	}
 	for g := range out.grids {
 		out.grids[g].hh, out.grids[g].work = 0, 0
 		d.members[g] = nil
@@ -555,8 +562,8 @@ func (r *run) snap(pi int, out *parentOut) drawn {
 	return d
 }
 
-// lockFaces gives the split faces on the edge of a locked grid to the grid
-// the base plan drew them in, and returns which faces may still move. A
+// lockFaces gives the faces on the edge of a locked grid to the grid the
+// base plan drew them in, and returns which faces may still move. A
 // locked grid stays exactly as the base drew it, and the base drew its
 // edge along the streets: the same cells split into the same faces (the
 // split depends on the cell and the streets alone), so the faces the base
@@ -575,9 +582,6 @@ func (r *run) lockFaces(fc *faceCells, labels, fl []int32, pieceCodes, faceCodes
 		}
 	}
 	for f, p := range fc.of {
-		if !fc.split[f] {
-			continue
-		}
 		l, ok := labelOf[faceCodes[f]]
 		switch {
 		case ok && frozen[l]:
@@ -593,10 +597,11 @@ func (r *run) lockFaces(fc *faceCells, labels, fl []int32, pieceCodes, faceCodes
 }
 
 // faceBaseCodes gives each face the base plan's code of the grid that held
-// it: its piece's, unless it is a face of a split cell, which the base may
-// have given to the grid across a street: then the base grid whose polygon
-// holds a point inside the face (interiorPoint: a concave face's centroid
-// may lie in its neighbour).
+// it: the base grid whose polygon holds a point inside the face
+// (interiorPoint: a concave face's centroid may lie in its neighbour), as
+// the base may have given a face, or a whole cell of a unit or moved to
+// rebalance one (unitfaces.go), to another grid than its cell's; its
+// piece's code when no polygon holds it.
 func (r *run) faceBaseCodes(parent string, fc *faceCells, pieceCodes []string) []string {
 	var grids []int // the base grids of the parent
 	for gi, g := range r.base.plan.Grids {
@@ -611,7 +616,7 @@ func (r *run) faceBaseCodes(parent string, fc *faceCells, pieceCodes []string) [
 	out := make([]string, len(fc.of))
 	for f, p := range fc.of {
 		out[f] = pieceCodes[p]
-		if !fc.split[f] || out[f] == "" {
+		if out[f] == "" {
 			continue
 		}
 		fp := &fc.pc.pieces[f]

@@ -190,11 +190,14 @@ func hasSeg(p poly, a, b orb.Point) bool {
 }
 
 // TestSnapLiechtenstein draws Liechtenstein at target 300 along its
-// streets (automatic resolution, 11): every rule of gridgen holds, and at
-// least 75 % of the boundary between grids lies within 20 m of a street,
-// river or railway (issue 16).
+// streets, with its units (automatic resolution, 11): every rule of
+// gridgen holds, at least 75 % of the boundary between grids lies within
+// 20 m of a street, river or railway, and no unit smaller than the median
+// grid is split but for those holding more households than a grid may
+// (issue 16).
 func TestSnapLiechtenstein(t *testing.T) {
-	_, areas, _, p := streetsPlan(t)
+	hh, areas, _, p := streetsPlan(t)
+	checkUnits(t, p, liechtensteinUnits(t), hh)
 	rep := p.Report
 	t.Logf("res %d: %d grids, street share %.1f%% of %.0f m, within10 %d+%d constrained, max dev %.1f%%, PP %.3f/%.3f",
 		rep.Resolution, rep.Grids, rep.StreetSharePct, rep.InnerBoundaryM, rep.WithinTenPct, rep.Constrained,
@@ -214,12 +217,12 @@ func TestSnapLiechtenstein(t *testing.T) {
 }
 
 // streetsPlan returns Liechtenstein's households, areas and streets and
-// the plan drawn from them along the streets at target 300.
+// the plan drawn from them and its units along the streets at target 300.
 func streetsPlan(t *testing.T) ([]data.Household, []data.Area, []data.Street, data.Plan) {
 	t.Helper()
 	hh, areas := liechtenstein(t)
 	streets := liechtensteinStreets(t)
-	p, err := Generate(context.Background(), Input{Households: hh, Parents: areas, Target: 300, Streets: streets}, Options{})
+	p, err := Generate(context.Background(), Input{Households: hh, Parents: areas, Target: 300, Streets: streets, Units: liechtensteinUnits(t)}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +292,7 @@ func TestSnapRedrawMoved(t *testing.T) {
 			fewer = append(fewer, h)
 		}
 	}
-	plan, err := Generate(ctx, Input{Households: fewer, Parents: areas, Target: 300, Base: &base, Streets: streets}, Options{})
+	plan, err := Generate(ctx, Input{Households: fewer, Parents: areas, Target: 300, Base: &base, Streets: streets, Units: liechtensteinUnits(t)}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +340,7 @@ func TestSnapRedrawLocked(t *testing.T) {
 		}
 	}
 	plan, err := Generate(ctx, Input{Households: hh, Parents: areas, Target: 250, Base: &base, Locked: locked,
-		Grids: map[string]int{redrawn: n + 1}, Streets: streets}, Options{})
+		Grids: map[string]int{redrawn: n + 1}, Streets: streets, Units: liechtensteinUnits(t)}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -195,6 +195,32 @@ func distSeg2(ax, ay, bx, by float64) float64 {
 	return x*x + y*y
 }
 
+// onLine reports whether segment p–q lies on a street line: a face edge
+// cut along a street (splitCell) lies on one of its segments, up to the
+// rounding of the crossing points.
+func (ix *streetIndex) onLine(p, q orb.Point) bool {
+	if ix == nil {
+		return false
+	}
+	m := orb.Point{(p[0] + q[0]) / 2, (p[1] + q[1]) / 2}
+	for _, id := range ix.buckets[bucketOf(m)] {
+		s := &ix.segs[id]
+		dx, dy := s.b[0]-s.a[0], s.b[1]-s.a[1]
+		l2 := dx*dx + dy*dy
+		if l2 == 0 {
+			continue
+		}
+		t := ((m[0]-s.a[0])*dx + (m[1]-s.a[1])*dy) / l2
+		if t < 0 || t > 1 {
+			continue
+		}
+		if math.Hypot(s.a[0]+t*dx-m[0], s.a[1]+t*dy-m[1]) < 1e-9 {
+			return true
+		}
+	}
+	return false
+}
+
 // nearLength returns the length in metres of segment p–q and how much of
 // it lies within NearStreetM of a street, measured on pieces of at most
 // 5 m by their midpoints.
