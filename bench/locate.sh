@@ -12,7 +12,9 @@
 #      net/http server pinned like wangge that answers every request with
 #      the bytes of one wangge locate answer: the floor of Go's HTTP stack
 #      on this machine, and the ratio of wangge's requests/s to it.
-# Steps 2 to 4 are repeated $RUNS times, back to back.
+# Steps 2 to 4 are repeated $RUNS times, back to back. POSTGIS=0 leaves
+# PostgreSQL out (no cluster, no table, no pgbench): wangge against the
+# floor alone, for comparing builds of the server.
 #
 # Pinning (PIN=1, the default): on a small machine the load generator, the
 # server and PostgreSQL compete for the same cores, and the kernel shares
@@ -41,7 +43,8 @@ PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-$DEFPORT} PGUSER=${PGUSER:-postgres
 PGDB=${PGDB:-wangge_locate_bench}
 CONNS=${CONNS:-64} THREADS=${THREADS:-1} DUR=${DUR:-15} RUNS=${RUNS:-1}
 ADDR=${ADDR:-127.0.0.1:18480}
-REUSE=${REUSE:-0} FLOOR=${FLOOR:-1}
+REUSE=${REUSE:-0} FLOOR=${FLOOR:-1} POSTGIS=${POSTGIS:-1}
+[ "$POSTGIS" = 1 ] || PGPRIVATE=0
 FLOOR_ADDR=${FLOOR_ADDR:-127.0.0.1:18481}
 export PGHOST PGPORT PGUSER
 mkdir -p "$OUT"
@@ -79,18 +82,25 @@ CONF
 	su postgres -c "$ON_SERVER $PGBIN/pg_ctl -D $OUT/pg/data -l $OUT/pg/log -w start" >/dev/null
 fi
 
-psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PGDB'" | grep -q 1 || psql -d postgres -qc "CREATE DATABASE $PGDB"
+PGURL=""
+if [ "$POSTGIS" = 1 ]; then
+	psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PGDB'" | grep -q 1 || psql -d postgres -qc "CREATE DATABASE $PGDB"
+	PGURL="postgres://$PGUSER@$PGHOST:$PGPORT/$PGDB"
+fi
 if [ -z "${BIN:-}" ]; then
 	go build -o "$OUT/wangge" ./cmd/wangge
 	BIN=$OUT/wangge
 fi
-if [ "$REUSE" = 1 ] && [ -f "$OUT/locate.gpkg" ] && [ -f "$OUT/bbox" ]; then
+# A plan reused for PostGIS must have been loaded into it too ($OUT/pgloaded).
+if [ "$REUSE" = 1 ] && [ -f "$OUT/locate.gpkg" ] && [ -f "$OUT/bbox" ] && { [ "$POSTGIS" = 0 ] || [ -f "$OUT/pgloaded" ]; }; then
 	BBOX=$(cat "$OUT/bbox")
 else
 	go build -o "$OUT/locateplan" ./bench/locateplan
+	rm -f "$OUT/pgloaded"
 	BBOX=$("$OUT/locateplan" -households "$DATA/montevideo/households.csv" -gpkg "$OUT/locate.gpkg" \
-		-pg "postgres://$PGUSER@$PGHOST:$PGPORT/$PGDB" | sed -n 's/^bbox //p')
+		-pg "$PGURL" | sed -n 's/^bbox //p')
 	echo "$BBOX" >"$OUT/bbox"
+	[ -z "$PGURL" ] || touch "$OUT/pgloaded"
 fi
 export BBOX
 echo "bbox: $BBOX"
@@ -149,6 +159,10 @@ while [ $run -le "$RUNS" ]; do
 			printf "RESULT floor server_cpu_s=%.2f cpu_us_per_request=%.1f wangge_over_floor=%.2f\n", t/hz, t/hz*1e6/$1, w/f }'
 	fi
 
+	if [ "$POSTGIS" = 0 ]; then
+		run=$((run + 1))
+		continue
+	fi
 	rm -f "$OUT"/pgbench_log.*
 	echo "== run $run/$RUNS $(date -u +%H:%M:%S) PostGIS: pgbench -c$CONNS -j$THREADS -T$DUR -M prepared (ST_Contains, GiST)"
 	uptime
