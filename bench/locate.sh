@@ -10,8 +10,10 @@
 #      point of the same bound, p99 from its per-transaction log.
 #   4. (FLOOR=1, the default) wrk the same way against bench/floor, a bare
 #      net/http server pinned like wangge that answers every request with
-#      the bytes of one wangge locate answer: the floor of Go's HTTP stack
-#      on this machine, and the ratio of wangge's requests/s to it.
+#      the bytes of one wangge locate answer, its headers included
+#      (FLOOR_HEADERS=0: Content-Type and Content-Length alone, the first
+#      round's floor): the floor of Go's HTTP stack on this machine, and
+#      the ratio of wangge's requests/s to it.
 # Steps 2 to 4 are repeated $RUNS times, back to back. POSTGIS=0 leaves
 # PostgreSQL out (no cluster, no table, no pgbench): wangge against the
 # floor alone, for comparing builds of the server.
@@ -43,7 +45,7 @@ PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-$DEFPORT} PGUSER=${PGUSER:-postgres
 PGDB=${PGDB:-wangge_locate_bench}
 CONNS=${CONNS:-64} THREADS=${THREADS:-1} DUR=${DUR:-15} RUNS=${RUNS:-1}
 ADDR=${ADDR:-127.0.0.1:18480}
-REUSE=${REUSE:-0} FLOOR=${FLOOR:-1} POSTGIS=${POSTGIS:-1}
+REUSE=${REUSE:-0} FLOOR=${FLOOR:-1} FLOOR_HEADERS=${FLOOR_HEADERS:-1} POSTGIS=${POSTGIS:-1}
 [ "$POSTGIS" = 1 ] || PGPRIVATE=0
 FLOOR_ADDR=${FLOOR_ADDR:-127.0.0.1:18481}
 export PGHOST PGPORT PGUSER
@@ -116,14 +118,18 @@ SQL
 GOMAXPROCS=$SERVER_PROCS $ON_SERVER "$BIN" serve --db "$OUT/locate.gpkg" --addr "$ADDR" --anonymous field --rate-limit 0 2>"$OUT/serve.log" &
 SERVER=$!
 wait_ready "$ADDR" $SERVER "$OUT/serve.log" 100
-curl -s "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011"; echo
+# The answer, with its headers, as the floor will send it.
+curl -si "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011"; echo
 if [ "$FLOOR" = 1 ]; then
 	go build -o "$OUT/floor" ./bench/floor
-	GOMAXPROCS=$SERVER_PROCS $ON_SERVER "$OUT/floor" -addr "$FLOOR_ADDR" \
+	fh=true
+	[ "$FLOOR_HEADERS" = 1 ] || fh=false
+	GOMAXPROCS=$SERVER_PROCS $ON_SERVER "$OUT/floor" -addr "$FLOOR_ADDR" -headers=$fh \
 		-like "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011" >"$OUT/floor.log" 2>&1 &
 	FLOORPID=$!
 	wait_ready "$FLOOR_ADDR" $FLOORPID "$OUT/floor.log" 100
 	cat "$OUT/floor.log"
+	curl -si "http://$FLOOR_ADDR/v1/locate?lon=-56.1645&lat=-34.9011"; echo
 fi
 
 # CPU time of a process and of its reaped children (PostgreSQL's backends
