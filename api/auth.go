@@ -181,8 +181,8 @@ func (p principal) limitKey() string {
 // is a 401 even where anonymous access is open: a client that sends a key
 // means to use it, and should learn that it does not work.
 func (s *Server) identify(r *http.Request) (principal, error) {
-	host := clientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustedProxies)
-	h := r.Header.Get("Authorization")
+	host := clientAddr(r.RemoteAddr, r.Header["X-Forwarded-For"], s.cfg.TrustedProxies)
+	h := headerValue(r.Header, "Authorization")
 	if h == "" {
 		return principal{role: s.cfg.Anonymous, addr: host}, nil
 	}

@@ -260,7 +260,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if v := r.Header.Get(minVersionHeader); v != "" && !s.atLeast(rec, r, v) {
+	if v := headerValue(r.Header, minVersionHeader); v != "" && !s.atLeast(rec, r, v) {
 		return
 	}
 	if !hotPath(r.URL.Path) {
@@ -285,6 +285,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func hotPath(path string) bool {
 	return strings.HasPrefix(path, "/v1/locate") || strings.HasPrefix(path, "/tiles/") || strings.HasPrefix(path, "/v1/nearby") ||
 		path == "/healthz" || strings.HasPrefix(path, "/readyz")
+}
+
+// headerValue is h.Get(key) for a key already in canonical form, without
+// canonicalising it again: ServeHTTP reads a few headers of every request.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // headerValues are the header values every answer shares, built once:
@@ -322,7 +331,7 @@ func (s *Server) securityHeaders(h http.Header, r *http.Request) {
 // reports whether the request was a preflight, now answered. Origins not
 // on the list get no CORS headers, so browsers refuse them the response.
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
-	origin := r.Header.Get("Origin")
+	origin := headerValue(r.Header, "Origin")
 	if origin == "" {
 		return false
 	}
