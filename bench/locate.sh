@@ -154,6 +154,7 @@ while [ $run -le "$RUNS" ]; do
 
 	if [ "$FLOOR" = 1 ]; then
 		wangge_rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' "$OUT/wrk.out")
+		wangge_cpu=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$OUT/wrk.out" | awk -v t="$((t1 - t0))" -v hz="$TCK" '{ printf "%.3f", t/hz*1e6/$1 }')
 		echo "== run $run/$RUNS $(date -u +%H:%M:%S) floor: bare net/http, same pinning, same wrk"
 		uptime
 		t0=$(cputicks "$FLOORPID")
@@ -161,8 +162,12 @@ while [ $run -le "$RUNS" ]; do
 		t1=$(cputicks "$FLOORPID")
 		sed -n 's/^RESULT wrk/RESULT floor/p' "$OUT/floor.out"
 		floor_rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' "$OUT/floor.out")
-		sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$OUT/floor.out" | awk -v t="$((t1 - t0))" -v hz="$TCK" -v w="$wangge_rps" -v f="$floor_rps" '{
-			printf "RESULT floor server_cpu_s=%.2f cpu_us_per_request=%.1f wangge_over_floor=%.2f\n", t/hz, t/hz*1e6/$1, w/f }'
+		# cpu_ratio is the floor's CPU per request over wangge's: the
+		# requests/s ratio the two would have on equal CPU, which the
+		# machine's load moves much less than the requests/s ratio.
+		sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$OUT/floor.out" | awk -v t="$((t1 - t0))" -v hz="$TCK" -v w="$wangge_rps" -v f="$floor_rps" -v wc="$wangge_cpu" '{
+			c = t/hz*1e6/$1
+			printf "RESULT floor server_cpu_s=%.2f cpu_us_per_request=%.1f wangge_over_floor=%.2f cpu_ratio=%.2f\n", t/hz, c, w/f, c/wc }'
 	fi
 
 	if [ "$POSTGIS" = 0 ]; then
