@@ -82,6 +82,19 @@ func (c *principalCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
+// contextFor returns parent with principal p. The first time for a
+// request it is the context ServeHTTP allocated with its recorder, which
+// saves an allocation a request; another time (a handler serving a second
+// one through the same writer) a new one, since parent may be the first.
+func contextFor(w http.ResponseWriter, parent context.Context, p principal) context.Context {
+	if rec, ok := w.(*statusRecorder); ok && !rec.pcUsed {
+		rec.pcUsed = true
+		rec.pc = principalCtx{Context: parent, p: p}
+		return &rec.pc
+	}
+	return &principalCtx{Context: parent, p: p}
+}
+
 func principalOf(ctx context.Context) principal {
 	if p, ok := ctx.Value(principalKey{}).(*principal); ok {
 		return *p
@@ -141,7 +154,7 @@ func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, temp
 		s.writeError(w, r, err)
 		return
 	}
-	r = r.WithContext(&principalCtx{Context: r.Context(), p: p})
+	r = r.WithContext(contextFor(w, r.Context(), p))
 	need := s.needs(r.Method, template)
 	// The refusal's message is built only for a refusal.
 	if need != "" && !p.role.Allows(need) {
@@ -168,8 +181,8 @@ func (p principal) limitKey() string {
 // is a 401 even where anonymous access is open: a client that sends a key
 // means to use it, and should learn that it does not work.
 func (s *Server) identify(r *http.Request) (principal, error) {
-	host := clientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustedProxies)
-	h := r.Header.Get("Authorization")
+	host := clientAddr(r.RemoteAddr, r.Header["X-Forwarded-For"], s.cfg.TrustedProxies)
+	h := headerValue(r.Header, "Authorization")
 	if h == "" {
 		return principal{role: s.cfg.Anonymous, addr: host}, nil
 	}

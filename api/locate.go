@@ -95,7 +95,7 @@ func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
 	}
 	buf := appendLocate((*bp)[:0], s.staffed(r), s.live.Areas(), p)
 	buf = append(buf, '\n')
-	err = writeRaw(w, buf)
+	err = s.writeRaw(w, buf)
 	if cap(buf) <= 64<<10 {
 		*bp = buf
 		s.answerBufs.Put(bp)
@@ -188,7 +188,7 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if req.Answer == "codes" {
-		return writeRaw(w, s.appendCodes(pts))
+		return s.writeRaw(w, s.appendCodes(pts))
 	}
 	pp, as := s.staffed(r), s.live.Areas()
 	buf := make([]byte, 0, 64+len(pts)*256)
@@ -200,7 +200,7 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 		buf = appendLocate(buf, pp, as, p)
 	}
 	buf = append(buf, "]}\n"...)
-	return writeRaw(w, buf)
+	return s.writeRaw(w, buf)
 }
 
 // appendCodes is the compact answer: each point's grid code, or null.

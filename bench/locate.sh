@@ -10,9 +10,13 @@
 #      point of the same bound, p99 from its per-transaction log.
 #   4. (FLOOR=1, the default) wrk the same way against bench/floor, a bare
 #      net/http server pinned like wangge that answers every request with
-#      the bytes of one wangge locate answer: the floor of Go's HTTP stack
-#      on this machine, and the ratio of wangge's requests/s to it.
-# Steps 2 to 4 are repeated $RUNS times, back to back.
+#      the bytes of one wangge locate answer, its headers included
+#      (FLOOR_HEADERS=0: Content-Type and Content-Length alone, the first
+#      round's floor): the floor of Go's HTTP stack on this machine, and
+#      the ratio of wangge's requests/s to it.
+# Steps 2 to 4 are repeated $RUNS times, back to back. POSTGIS=0 leaves
+# PostgreSQL out (no cluster, no table, no pgbench): wangge against the
+# floor alone, for comparing builds of the server.
 #
 # Pinning (PIN=1, the default): on a small machine the load generator, the
 # server and PostgreSQL compete for the same cores, and the kernel shares
@@ -41,7 +45,8 @@ PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-$DEFPORT} PGUSER=${PGUSER:-postgres
 PGDB=${PGDB:-wangge_locate_bench}
 CONNS=${CONNS:-64} THREADS=${THREADS:-1} DUR=${DUR:-15} RUNS=${RUNS:-1}
 ADDR=${ADDR:-127.0.0.1:18480}
-REUSE=${REUSE:-0} FLOOR=${FLOOR:-1}
+REUSE=${REUSE:-0} FLOOR=${FLOOR:-1} FLOOR_HEADERS=${FLOOR_HEADERS:-1} POSTGIS=${POSTGIS:-1}
+[ "$POSTGIS" = 1 ] || PGPRIVATE=0
 FLOOR_ADDR=${FLOOR_ADDR:-127.0.0.1:18481}
 export PGHOST PGPORT PGUSER
 mkdir -p "$OUT"
@@ -79,18 +84,25 @@ CONF
 	su postgres -c "$ON_SERVER $PGBIN/pg_ctl -D $OUT/pg/data -l $OUT/pg/log -w start" >/dev/null
 fi
 
-psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PGDB'" | grep -q 1 || psql -d postgres -qc "CREATE DATABASE $PGDB"
+PGURL=""
+if [ "$POSTGIS" = 1 ]; then
+	psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PGDB'" | grep -q 1 || psql -d postgres -qc "CREATE DATABASE $PGDB"
+	PGURL="postgres://$PGUSER@$PGHOST:$PGPORT/$PGDB"
+fi
 if [ -z "${BIN:-}" ]; then
 	go build -o "$OUT/wangge" ./cmd/wangge
 	BIN=$OUT/wangge
 fi
-if [ "$REUSE" = 1 ] && [ -f "$OUT/locate.gpkg" ] && [ -f "$OUT/bbox" ]; then
+# A plan reused for PostGIS must have been loaded into it too ($OUT/pgloaded).
+if [ "$REUSE" = 1 ] && [ -f "$OUT/locate.gpkg" ] && [ -f "$OUT/bbox" ] && { [ "$POSTGIS" = 0 ] || [ -f "$OUT/pgloaded" ]; }; then
 	BBOX=$(cat "$OUT/bbox")
 else
 	go build -o "$OUT/locateplan" ./bench/locateplan
+	rm -f "$OUT/pgloaded"
 	BBOX=$("$OUT/locateplan" -households "$DATA/montevideo/households.csv" -gpkg "$OUT/locate.gpkg" \
-		-pg "postgres://$PGUSER@$PGHOST:$PGPORT/$PGDB" | sed -n 's/^bbox //p')
+		-pg "$PGURL" | sed -n 's/^bbox //p')
 	echo "$BBOX" >"$OUT/bbox"
+	[ -z "$PGURL" ] || touch "$OUT/pgloaded"
 fi
 export BBOX
 echo "bbox: $BBOX"
@@ -106,14 +118,18 @@ SQL
 GOMAXPROCS=$SERVER_PROCS $ON_SERVER "$BIN" serve --db "$OUT/locate.gpkg" --addr "$ADDR" --anonymous field --rate-limit 0 2>"$OUT/serve.log" &
 SERVER=$!
 wait_ready "$ADDR" $SERVER "$OUT/serve.log" 100
-curl -s "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011"; echo
+# The answer, with its headers, as the floor will send it.
+curl -si "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011"; echo
 if [ "$FLOOR" = 1 ]; then
 	go build -o "$OUT/floor" ./bench/floor
-	GOMAXPROCS=$SERVER_PROCS $ON_SERVER "$OUT/floor" -addr "$FLOOR_ADDR" \
+	fh=true
+	[ "$FLOOR_HEADERS" = 1 ] || fh=false
+	GOMAXPROCS=$SERVER_PROCS $ON_SERVER "$OUT/floor" -addr "$FLOOR_ADDR" -headers=$fh \
 		-like "http://$ADDR/v1/locate?lon=-56.1645&lat=-34.9011" >"$OUT/floor.log" 2>&1 &
 	FLOORPID=$!
 	wait_ready "$FLOOR_ADDR" $FLOORPID "$OUT/floor.log" 100
 	cat "$OUT/floor.log"
+	curl -si "http://$FLOOR_ADDR/v1/locate?lon=-56.1645&lat=-34.9011"; echo
 fi
 
 # CPU time of a process and of its reaped children (PostgreSQL's backends
@@ -138,6 +154,7 @@ while [ $run -le "$RUNS" ]; do
 
 	if [ "$FLOOR" = 1 ]; then
 		wangge_rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' "$OUT/wrk.out")
+		wangge_cpu=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$OUT/wrk.out" | awk -v t="$((t1 - t0))" -v hz="$TCK" '{ printf "%.3f", t/hz*1e6/$1 }')
 		echo "== run $run/$RUNS $(date -u +%H:%M:%S) floor: bare net/http, same pinning, same wrk"
 		uptime
 		t0=$(cputicks "$FLOORPID")
@@ -145,10 +162,18 @@ while [ $run -le "$RUNS" ]; do
 		t1=$(cputicks "$FLOORPID")
 		sed -n 's/^RESULT wrk/RESULT floor/p' "$OUT/floor.out"
 		floor_rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' "$OUT/floor.out")
-		sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$OUT/floor.out" | awk -v t="$((t1 - t0))" -v hz="$TCK" -v w="$wangge_rps" -v f="$floor_rps" '{
-			printf "RESULT floor server_cpu_s=%.2f cpu_us_per_request=%.1f wangge_over_floor=%.2f\n", t/hz, t/hz*1e6/$1, w/f }'
+		# cpu_ratio is the floor's CPU per request over wangge's: the
+		# requests/s ratio the two would have on equal CPU, which the
+		# machine's load moves much less than the requests/s ratio.
+		sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$OUT/floor.out" | awk -v t="$((t1 - t0))" -v hz="$TCK" -v w="$wangge_rps" -v f="$floor_rps" -v wc="$wangge_cpu" '{
+			c = t/hz*1e6/$1
+			printf "RESULT floor server_cpu_s=%.2f cpu_us_per_request=%.1f wangge_over_floor=%.2f cpu_ratio=%.2f\n", t/hz, c, w/f, c/wc }'
 	fi
 
+	if [ "$POSTGIS" = 0 ]; then
+		run=$((run + 1))
+		continue
+	fi
 	rm -f "$OUT"/pgbench_log.*
 	echo "== run $run/$RUNS $(date -u +%H:%M:%S) PostGIS: pgbench -c$CONNS -j$THREADS -T$DUR -M prepared (ST_Contains, GiST)"
 	uptime

@@ -8,6 +8,15 @@
 //
 // -like fetches one answer from the running wangge and serves its bytes,
 // so both send the same size; without it the body is -size bytes.
+//
+// With -headers (the default) the floor also sends every header of that
+// answer, so that both write the same response: the same status line,
+// the same header lines (net/http adds Date and, for a small answer,
+// Content-Length to both) and the same body. Their values are built once
+// and assigned into the header map, the least a net/http handler can do
+// to send them. -headers=false sends only Content-Type and Content-Length
+// (the floor of the first round, with three header lines to wangge's
+// seven).
 package main
 
 import (
@@ -24,15 +33,17 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:18481", "listen address")
 	like := flag.String("like", "", "URL whose answer is served (its body and Content-Type)")
 	size := flag.Int("size", 330, "body size without -like")
+	headers := flag.Bool("headers", true, "with -like, send every header of the answer too, as wangge does")
 	flag.Parse()
-	if err := run(*addr, *like, *size); err != nil {
+	if err := run(*addr, *like, *size, *headers); err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, like string, size int) error {
-	body, ctype := bytes.Repeat([]byte{' '}, size), "application/json"
+func run(addr, like string, size int, all bool) error {
+	body := bytes.Repeat([]byte{' '}, size)
+	header := http.Header{"Content-Type": {"application/json"}}
 	if like != "" {
 		resp, err := http.Get(like)
 		if err != nil {
@@ -45,14 +56,39 @@ func run(addr, like string, size int) error {
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s: %s", like, resp.Status)
 		}
-		ctype = resp.Header.Get("Content-Type")
+		if all {
+			header = resp.Header.Clone()
+			// net/http writes these itself, for both servers.
+			delete(header, "Date")
+			delete(header, "Content-Length")
+		} else {
+			header = http.Header{"Content-Type": {resp.Header.Get("Content-Type")}}
+		}
 	}
-	n := strconv.Itoa(len(body))
-	fmt.Printf("serving %d bytes of %s on %s\n", len(body), ctype, addr)
+	if !all {
+		header["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
+	// Header lines as the client reads them: the map's, Date, and the
+	// Content-Length net/http adds when the map has none.
+	lines := len(header) + 1
+	if _, ok := header["Content-Length"]; !ok {
+		lines++
+	}
+	// A slice, not the map, is walked per request: the cheaper of the two.
+	type field struct {
+		name  string
+		value []string
+	}
+	var fields []field
+	for k, v := range header {
+		fields = append(fields, field{k, v[:len(v):len(v)]})
+	}
+	fmt.Printf("serving %d bytes with %d header lines on %s\n", len(body), lines, addr)
 	return http.ListenAndServe(addr, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		h := w.Header()
-		h["Content-Type"] = []string{ctype}
-		h["Content-Length"] = []string{n}
+		for _, f := range fields {
+			h[f.name] = f.value
+		}
 		w.Write(body)
 	}))
 }
