@@ -1,0 +1,114 @@
+package gpkg
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"github.com/wangge/wangge/data"
+)
+
+// TestHouseholdPointsChunks: HouseholdPoints reads pointChunk fids an
+// answer and decodes the blobs itself, so it is checked against
+// EachHousehold row by row over several chunks with what the fast decoding
+// must read (points with and without an envelope, counts of several
+// digits and beyond MaxInt32, fids missing) and what it must hand to the
+// row-at-a-time read (a big-endian point, an empty one), and each chunk's
+// answer is checked to take the path meant for it.
+func TestHouseholdPointsChunks(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	rng := rand.New(rand.NewPCG(3, 9))
+	n := 3*pointChunk + 321
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		h := data.Household{ID: fmt.Sprintf("h%d", i), Point: orb.Point{-180 + rng.Float64()*360, -90 + rng.Float64()*180}, Households: 1 + rng.IntN(1200)}
+		if _, err := tx.AddHousehold(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var lo int64
+	if err := s.db.QueryRowContext(ctx, `SELECT min(fid) FROM households`).Scan(&lo); err != nil {
+		t.Fatal(err)
+	}
+	le, be := binary.LittleEndian, binary.BigEndian
+	noEnvelope := func(p orb.Point) []byte { // as GDAL writes points
+		b := []byte{'G', 'P', 0, 1}
+		b = le.AppendUint32(b, srsWGS84)
+		b = append(b, 1)
+		b = le.AppendUint32(b, 1)
+		b = le.AppendUint64(b, math.Float64bits(p[0]))
+		return le.AppendUint64(b, math.Float64bits(p[1]))
+	}
+	bigEndian := func(p orb.Point) []byte {
+		b := []byte{'G', 'P', 0, 0}
+		b = be.AppendUint32(b, srsWGS84)
+		b = append(b, 0)
+		b = be.AppendUint32(b, 1)
+		b = be.AppendUint64(b, math.Float64bits(p[0]))
+		return be.AppendUint64(b, math.Float64bits(p[1]))
+	}
+	empty := noEnvelope(orb.Point{math.NaN(), math.NaN()})
+	empty[3] |= 1 << 4
+	for _, st := range []struct {
+		sql  string
+		args []any
+	}{
+		// Chunk 0: fast, with an envelope-less point and fids missing.
+		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{noEnvelope(orb.Point{9.5, 47.1}), lo + 5}},
+		{`DELETE FROM households WHERE fid IN (?, ?, ?)`, []any{lo, lo + 17, lo + pointChunk - 1}},
+		// Chunk 1: a big-endian point, read a row at a time.
+		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{bigEndian(orb.Point{-56.2, -34.9}), lo + pointChunk + 3}},
+		// Chunk 2: fast, with a count beyond MaxInt32.
+		{`UPDATE households SET households = ? WHERE fid = ?`, []any{int64(math.MaxInt32) + 5, lo + 2*pointChunk + 1}},
+		// Chunk 3 (the rest): a point flagged empty, read a row at a time.
+		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{empty, lo + 3*pointChunk + 7}},
+	} {
+		if _, err := s.db.ExecContext(ctx, st.sql, st.args...); err != nil {
+			t.Fatalf("%s: %v", st.sql, err)
+		}
+	}
+
+	for c, fast := range []bool{true, false, true, false} {
+		var count int64
+		var blobs, counts string
+		if err := s.db.QueryRowContext(ctx, pointsQuery, lo+int64(c*pointChunk), lo+int64((c+1)*pointChunk)).Scan(&count, &blobs, &counts); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := parsePointChunk([]driver.Value{count, blobs, counts}, make([]data.HouseholdPoint, pointChunk)); ok != fast {
+			t.Errorf("chunk %d: decoded from the aggregates %v, want %v", c, ok, fast)
+		}
+	}
+
+	var want []data.HouseholdPoint
+	if err := s.EachHousehold(ctx, func(h data.Household) error {
+		want = append(want, data.HouseholdPoint{Point: h.Point, Households: int32(min(h.Households, math.MaxInt32))})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.HouseholdPoints(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(want) != n-3 {
+		t.Fatalf("%d points, want %d (%d rows)", len(got), len(want), n-3)
+	}
+	for i := range want {
+		if g, w := got[i], want[i]; g != w && !(math.IsNaN(w.Point[0]) && math.IsNaN(g.Point[0]) && g.Households == w.Households) {
+			t.Fatalf("point %d: %+v, want %+v", i, g, w)
+		}
+	}
+}
