@@ -28,7 +28,10 @@ import (
 // others, as if the rows had been read one range at a time.
 func (s *Store) HouseholdPoints(ctx context.Context) ([]data.HouseholdPoint, error) {
 	var lo, hi sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT min(fid), max(fid) FROM households`).Scan(&lo, &hi); err != nil {
+	// Two subqueries: SQLite answers a lone min or max from the end of
+	// the rowid tree, but both in one SELECT from a scan of a whole index
+	// (0.3 s of CPU at 3.29M rows).
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT min(fid) FROM households), (SELECT max(fid) FROM households)`).Scan(&lo, &hi); err != nil {
 		return nil, mapErr(err, "read households")
 	}
 	if !lo.Valid {
