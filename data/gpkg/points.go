@@ -235,13 +235,12 @@ func nextPoint(b string) (orb.Point, string, bool) {
 	return orb.Point{f64(w[5:]), f64(w[13:])}, b[start+21:], true
 }
 
-// f64 is the little-endian float64 at the start of b.
+// f64 is the little-endian float64 at the start of b, written out so
+// that the compiler makes it one load.
 func f64(b string) float64 {
-	var u uint64
-	for i := 7; i >= 0; i-- {
-		u = u<<8 | uint64(b[i])
-	}
-	return math.Float64frombits(u)
+	_ = b[7]
+	return math.Float64frombits(uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56)
 }
 
 // nextCount reads the decimal count at the start of s, up to a space, as
