@@ -84,34 +84,38 @@ func (s *Store) HouseholdPoints(ctx context.Context) ([]data.HouseholdPoint, err
 }
 
 // pointChunk is the span of fids readHouseholdPoints asks for at a time:
-// each answer is one string of about 250 KB of blobs, so the garbage a
-// read leaves comes in pieces the collector frees without scanning.
+// an answer is two strings of about 86 and 10 KB, which hold no pointers
+// for the collector to scan.
 const pointChunk = 4096
 
 // pointsQuery reads the households of a fid range as one row: their
-// number, their geometry blobs one after the other and their counts in
-// decimal, separated by spaces. SQLite visits a rowid range in rowid order
-// and both aggregates take the rows as visited, so the i-th blob and the
-// i-th count are one row's, in fid order. An ORDER BY inside the
-// aggregates would sort what is already sorted: 2.0 s of CPU against
-// 0.9 s for 3.29M rows. NULL geometries are left out by group_concat, so
-// the number of rows tells that apart.
-const pointsQuery = `SELECT count(*), group_concat(geom, ''), group_concat(households, ' ') FROM households WHERE fid >= ? AND fid < ?`
+// number, how many of their blobs are as encodePoint writes them (61 bytes
+// starting "GP", version 0, little-endian with an XY envelope), the WKB of
+// those blobs (from byte 40, 21 bytes each) one after the other, and their
+// counts in decimal, separated by spaces. The WKB alone is a third of the
+// blob: the driver copies every answer into a string, and 200 MB of those
+// per read at 16× Montevideo (3.29M rows) made the collector run while the
+// rest of coverage waited. SQLite visits a rowid range in rowid order and
+// both aggregates take the rows as visited, so the i-th WKB and the i-th
+// count are one row's, in fid order. An ORDER BY inside the aggregates
+// would sort what is already sorted: 2.0 s of CPU against 0.9 s for 3.29M
+// rows. NULL geometries are left out by group_concat and the sum, so the
+// number of rows tells that apart.
+const pointsQuery = `SELECT count(*), sum(length(geom) = 61 AND substr(geom, 1, 4) = x'47500003'), group_concat(substr(geom, 41, 21), ''), group_concat(households, ' ') FROM households WHERE fid >= ? AND fid < ?`
 
 // readHouseholdPoints reads the household points of fids from to to-1 into
 // out (out[i] for fid from+i, as far as the rows go; a chunk's rows are
 // packed at the start of its window when fids are missing, and the caller
 // closes up the places left zero) and returns how many rows there were.
 //
-// It asks for pointChunk fids at a time with pointsQuery, one row and
-// three values an answer instead of a row a household: SQLite's step and
-// the driver's column read through cgo, and a copy of every blob, were
-// 2.1 s of the 2.7 s of CPU a whole coverage took at 16× Montevideo; the
-// chunked read takes 0.8–0.9 s, of which 0.5 s is SQLite visiting the
-// columns at all. A chunk whose answer is not all well-formed 2D points in
-// little-endian WKB with counts (an empty point, other geometry, another
-// byte order) is read again a row at a time (eachHouseholdPoint), which
-// decodes or refuses each row as before.
+// It asks for pointChunk fids at a time with pointsQuery, one row of four
+// values an answer instead of a row a household: SQLite's step and the
+// driver's column read through cgo a row, and a copy of every blob, were
+// most of a whole coverage at 16× Montevideo. A chunk with any blob not as
+// encodePoint writes it (a point without an envelope or in big-endian, an
+// empty one, another geometry) or a count that is not a positive integer
+// is read again a row at a time (eachHouseholdPoint), which decodes or
+// refuses each row as before.
 func (s *Store) readHouseholdPoints(ctx context.Context, from, to int64, out []data.HouseholdPoint) (int64, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -134,7 +138,7 @@ func (s *Store) readHouseholdPoints(ctx context.Context, from, to int64, out []d
 		if !ok {
 			return data.Errorf(data.EINTERNAL, "gpkg: the SQLite driver cannot query a statement")
 		}
-		row := make([]driver.Value, 3)
+		row := make([]driver.Value, 4)
 		for lo := from; lo < to; lo += pointChunk {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -172,8 +176,9 @@ func (s *Store) readHouseholdPoints(ctx context.Context, from, to int64, out []d
 }
 
 // parsePointChunk reads pointsQuery's answer into out and returns the
-// number of rows; ok is false when it is not a point and a positive count
-// for every row, and out may then hold part of it.
+// number of rows; ok is false when it is not a blob as encodePoint writes
+// it holding a 2D point and a positive count for every row, and out may
+// then hold part of it.
 func parsePointChunk(row []driver.Value, out []data.HouseholdPoint) (n int, ok bool) {
 	count, ok := row[0].(int64)
 	if !ok || count > int64(len(out)) {
@@ -182,57 +187,27 @@ func parsePointChunk(row []driver.Value, out []data.HouseholdPoint) (n int, ok b
 	if count == 0 {
 		return 0, true
 	}
-	blobs, ok1 := row[1].(string)
-	counts, ok2 := row[2].(string)
-	if !ok1 || !ok2 {
+	std, ok1 := row[1].(int64)
+	wkb, ok2 := row[2].(string)
+	counts, ok3 := row[3].(string)
+	if !ok1 || !ok2 || !ok3 || std != count || len(wkb) != 21*int(count) {
 		return 0, false
 	}
 	for i := range int(count) {
-		p, rest, ok := nextPoint(blobs)
-		if !ok {
+		// Little-endian, type 1 (Point): the envelope does not tell a
+		// point from another geometry of the same length.
+		w := wkb[21*i : 21*i+21]
+		if w[:5] != "\x01\x01\x00\x00\x00" {
 			return 0, false
 		}
 		h, more, ok := nextCount(counts)
 		if !ok {
 			return 0, false
 		}
-		out[i] = data.HouseholdPoint{Point: p, Households: h}
-		blobs, counts = rest, more
+		out[i] = data.HouseholdPoint{Point: orb.Point{f64(w[5:]), f64(w[13:])}, Households: h}
+		counts = more
 	}
-	return int(count), blobs == "" && counts == ""
-}
-
-// nextPoint reads the GeoPackage blob at the start of b when it is a
-// non-empty 2D point in little-endian WKB, as encodePoint writes it (any
-// envelope), and returns the rest of b.
-func nextPoint(b string) (orb.Point, string, bool) {
-	if len(b) < 8 || b[0] != 'G' || b[1] != 'P' {
-		return orb.Point{}, "", false
-	}
-	flags := b[3]
-	if flags&(1<<4) != 0 { // empty: the general decoder's case
-		return orb.Point{}, "", false
-	}
-	start := 8
-	switch (flags >> 1) & 7 {
-	case 0:
-	case 1:
-		start += 32
-	case 2, 3:
-		start += 48
-	case 4:
-		start += 64
-	default:
-		return orb.Point{}, "", false
-	}
-	if len(b) < start+21 {
-		return orb.Point{}, "", false
-	}
-	w := b[start : start+21]
-	if w[0] != 1 || w[1] != 1 || w[2] != 0 || w[3] != 0 || w[4] != 0 {
-		return orb.Point{}, "", false
-	}
-	return orb.Point{f64(w[5:]), f64(w[13:])}, b[start+21:], true
+	return int(count), counts == ""
 }
 
 // f64 is the little-endian float64 at the start of b, written out so

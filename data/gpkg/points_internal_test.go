@@ -17,10 +17,10 @@ import (
 // TestHouseholdPointsChunks: HouseholdPoints reads pointChunk fids an
 // answer and decodes the blobs itself, so it is checked against
 // EachHousehold row by row over several chunks with what the fast decoding
-// must read (points with and without an envelope, counts of several
-// digits and beyond MaxInt32, fids missing) and what it must hand to the
-// row-at-a-time read (a big-endian point, an empty one), and each chunk's
-// answer is checked to take the path meant for it.
+// must read (counts of several digits and beyond MaxInt32, fids missing)
+// and what it must hand to the row-at-a-time read (a point without an
+// envelope, a big-endian one, an empty one), and each chunk's answer is
+// checked to take the path meant for it.
 func TestHouseholdPointsChunks(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
@@ -66,14 +66,15 @@ func TestHouseholdPointsChunks(t *testing.T) {
 		sql  string
 		args []any
 	}{
-		// Chunk 0: fast, with an envelope-less point and fids missing.
-		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{noEnvelope(orb.Point{9.5, 47.1}), lo + 5}},
+		// Chunk 0: decoded from the aggregates, with fids missing.
 		{`DELETE FROM households WHERE fid IN (?, ?, ?)`, []any{lo, lo + 17, lo + pointChunk - 1}},
-		// Chunk 1: a big-endian point, read a row at a time.
-		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{bigEndian(orb.Point{-56.2, -34.9}), lo + pointChunk + 3}},
-		// Chunk 2: fast, with a count beyond MaxInt32.
+		// Chunk 1: a point without an envelope, read a row at a time.
+		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{noEnvelope(orb.Point{9.5, 47.1}), lo + pointChunk + 5}},
+		// Chunk 2: decoded, with a count beyond MaxInt32.
 		{`UPDATE households SET households = ? WHERE fid = ?`, []any{int64(math.MaxInt32) + 5, lo + 2*pointChunk + 1}},
-		// Chunk 3 (the rest): a point flagged empty, read a row at a time.
+		// Chunk 3 (the rest): a big-endian point and one flagged empty,
+		// read a row at a time.
+		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{bigEndian(orb.Point{-56.2, -34.9}), lo + 3*pointChunk + 3}},
 		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{empty, lo + 3*pointChunk + 7}},
 	} {
 		if _, err := s.db.ExecContext(ctx, st.sql, st.args...); err != nil {
@@ -82,12 +83,12 @@ func TestHouseholdPointsChunks(t *testing.T) {
 	}
 
 	for c, fast := range []bool{true, false, true, false} {
-		var count int64
-		var blobs, counts string
-		if err := s.db.QueryRowContext(ctx, pointsQuery, lo+int64(c*pointChunk), lo+int64((c+1)*pointChunk)).Scan(&count, &blobs, &counts); err != nil {
+		var count, std int64
+		var wkb, counts string
+		if err := s.db.QueryRowContext(ctx, pointsQuery, lo+int64(c*pointChunk), lo+int64((c+1)*pointChunk)).Scan(&count, &std, &wkb, &counts); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := parsePointChunk([]driver.Value{count, blobs, counts}, make([]data.HouseholdPoint, pointChunk)); ok != fast {
+		if _, ok := parsePointChunk([]driver.Value{count, std, wkb, counts}, make([]data.HouseholdPoint, pointChunk)); ok != fast {
 			t.Errorf("chunk %d: decoded from the aggregates %v, want %v", c, ok, fast)
 		}
 	}
