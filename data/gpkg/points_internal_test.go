@@ -43,24 +43,19 @@ func TestHouseholdPointsChunks(t *testing.T) {
 	if err := s.db.QueryRowContext(ctx, `SELECT min(fid) FROM households`).Scan(&lo); err != nil {
 		t.Fatal(err)
 	}
-	le, be := binary.LittleEndian, binary.BigEndian
-	noEnvelope := func(p orb.Point) []byte { // as GDAL writes points
-		b := []byte{'G', 'P', 0, 1}
-		b = le.AppendUint32(b, srsWGS84)
-		b = append(b, 1)
-		b = le.AppendUint32(b, 1)
-		b = le.AppendUint64(b, math.Float64bits(p[0]))
-		return le.AppendUint64(b, math.Float64bits(p[1]))
+	// A point's blob without an envelope (as GDAL writes points), in the
+	// given byte order for the header and the WKB.
+	noEnvelope := func(order binary.AppendByteOrder, p orb.Point) []byte {
+		le := byte(0)
+		if order == binary.LittleEndian {
+			le = 1
+		}
+		b := order.AppendUint32([]byte{'G', 'P', 0, le}, srsWGS84)
+		b = order.AppendUint32(append(b, le), 1)
+		b = order.AppendUint64(b, math.Float64bits(p[0]))
+		return order.AppendUint64(b, math.Float64bits(p[1]))
 	}
-	bigEndian := func(p orb.Point) []byte {
-		b := []byte{'G', 'P', 0, 0}
-		b = be.AppendUint32(b, srsWGS84)
-		b = append(b, 0)
-		b = be.AppendUint32(b, 1)
-		b = be.AppendUint64(b, math.Float64bits(p[0]))
-		return be.AppendUint64(b, math.Float64bits(p[1]))
-	}
-	empty := noEnvelope(orb.Point{math.NaN(), math.NaN()})
+	empty := noEnvelope(binary.LittleEndian, orb.Point{math.NaN(), math.NaN()})
 	empty[3] |= 1 << 4
 	for _, st := range []struct {
 		sql  string
@@ -69,12 +64,12 @@ func TestHouseholdPointsChunks(t *testing.T) {
 		// Chunk 0: decoded from the aggregates, with fids missing.
 		{`DELETE FROM households WHERE fid IN (?, ?, ?)`, []any{lo, lo + 17, lo + pointChunk - 1}},
 		// Chunk 1: a point without an envelope, read a row at a time.
-		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{noEnvelope(orb.Point{9.5, 47.1}), lo + pointChunk + 5}},
+		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{noEnvelope(binary.LittleEndian, orb.Point{9.5, 47.1}), lo + pointChunk + 5}},
 		// Chunk 2: decoded, with a count beyond MaxInt32.
 		{`UPDATE households SET households = ? WHERE fid = ?`, []any{int64(math.MaxInt32) + 5, lo + 2*pointChunk + 1}},
 		// Chunk 3 (the rest): a big-endian point and one flagged empty,
 		// read a row at a time.
-		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{bigEndian(orb.Point{-56.2, -34.9}), lo + 3*pointChunk + 3}},
+		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{noEnvelope(binary.BigEndian, orb.Point{-56.2, -34.9}), lo + 3*pointChunk + 3}},
 		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{empty, lo + 3*pointChunk + 7}},
 	} {
 		if _, err := s.db.ExecContext(ctx, st.sql, st.args...); err != nil {
