@@ -101,7 +101,12 @@ const pointChunk = 4096
 // would sort what is already sorted: 2.0 s of CPU against 0.9 s for 3.29M
 // rows. NULL geometries are left out by group_concat and the sum, so the
 // number of rows tells that apart.
-const pointsQuery = `SELECT count(*), sum(length(geom) = 61 AND substr(geom, 1, 4) = x'47500003'), group_concat(substr(geom, 41, 21), ''), group_concat(households, ' ') FROM households WHERE fid >= ? AND fid < ?`
+//
+// The header is checked by comparing blobs, not with another substr: a
+// blob lies between x'47500003' and x'47500004' exactly when it starts
+// with those four bytes, and the comparison allocates nothing (0.92–1.07
+// against 1.08–1.15 s of CPU for 3.29M rows on one connection, load 6–7).
+const pointsQuery = `SELECT count(*), sum(length(geom) = 61 AND geom >= x'47500003' AND geom < x'47500004'), group_concat(substr(geom, 41, 21), ''), group_concat(households, ' ') FROM households WHERE fid >= ? AND fid < ?`
 
 // readHouseholdPoints reads the household points of fids from to to-1 into
 // out (out[i] for fid from+i, as far as the rows go; a chunk's rows are

@@ -18,9 +18,10 @@ import (
 // answer and decodes the blobs itself, so it is checked against
 // EachHousehold row by row over several chunks with what the fast decoding
 // must read (counts of several digits and beyond MaxInt32, fids missing)
-// and what it must hand to the row-at-a-time read (a point without an
-// envelope, a big-endian one, an empty one), and each chunk's answer is
-// checked to take the path meant for it.
+// and what it must hand to the row-at-a-time read (points without an
+// envelope in either byte order, a blob as encodePoint writes it but
+// flagged empty), and each chunk's answer is checked to take the path
+// meant for it.
 func TestHouseholdPointsChunks(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
@@ -55,7 +56,9 @@ func TestHouseholdPointsChunks(t *testing.T) {
 		b = order.AppendUint64(b, math.Float64bits(p[0]))
 		return order.AppendUint64(b, math.Float64bits(p[1]))
 	}
-	empty := noEnvelope(binary.LittleEndian, orb.Point{math.NaN(), math.NaN()})
+	// Flagged empty, and otherwise as encodePoint writes blobs: only the
+	// header tells it apart.
+	empty := encodePoint(orb.Point{math.NaN(), math.NaN()})
 	empty[3] |= 1 << 4
 	for _, st := range []struct {
 		sql  string
@@ -63,13 +66,13 @@ func TestHouseholdPointsChunks(t *testing.T) {
 	}{
 		// Chunk 0: decoded from the aggregates, with fids missing.
 		{`DELETE FROM households WHERE fid IN (?, ?, ?)`, []any{lo, lo + 17, lo + pointChunk - 1}},
-		// Chunk 1: a point without an envelope, read a row at a time.
+		// Chunk 1: points without an envelope, little- and big-endian,
+		// read a row at a time.
 		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{noEnvelope(binary.LittleEndian, orb.Point{9.5, 47.1}), lo + pointChunk + 5}},
+		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{noEnvelope(binary.BigEndian, orb.Point{-56.2, -34.9}), lo + pointChunk + 9}},
 		// Chunk 2: decoded, with a count beyond MaxInt32.
 		{`UPDATE households SET households = ? WHERE fid = ?`, []any{int64(math.MaxInt32) + 5, lo + 2*pointChunk + 1}},
-		// Chunk 3 (the rest): a big-endian point and one flagged empty,
-		// read a row at a time.
-		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{noEnvelope(binary.BigEndian, orb.Point{-56.2, -34.9}), lo + 3*pointChunk + 3}},
+		// Chunk 3 (the rest): a point flagged empty, read a row at a time.
 		{`UPDATE households SET geom = ? WHERE fid = ?`, []any{empty, lo + 3*pointChunk + 7}},
 	} {
 		if _, err := s.db.ExecContext(ctx, st.sql, st.args...); err != nil {
