@@ -71,11 +71,12 @@ type Coverage struct {
 
 // covHouseholds is every household point with its grid in the published
 // plan (−1: in none), bucketed over the coverage raster, shared by the
-// coverages of one plan and household generation; pts and n by those of
-// one household generation.
+// coverages of one plan and household generation; pts by those of one
+// household generation. pts is the store's answer as it came: copying it
+// into slices of points and counts was a transient 66 MB and a pass at 16×
+// Montevideo.
 type covHouseholds struct {
-	pts     []orb.Point
-	n       []int32
+	pts     []data.HouseholdPoint
 	grid    []int32
 	perGrid []int // households in each grid
 	b       *spatial.Buckets
@@ -238,28 +239,17 @@ type householdPointsReader interface {
 	HouseholdPoints(ctx context.Context) ([]data.HouseholdPoint, error)
 }
 
-// householdPoints reads every household point and its count, as the two
-// slices the buckets and the counting passes read.
-func (s *Service) householdPoints(ctx context.Context) ([]orb.Point, []int32, error) {
-	var pts []orb.Point
-	var n []int32
+// householdPoints reads every household point and its count.
+func (s *Service) householdPoints(ctx context.Context) ([]data.HouseholdPoint, error) {
 	if st, ok := s.store.(householdPointsReader); ok {
-		hp, err := st.HouseholdPoints(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		pts, n = make([]orb.Point, len(hp)), make([]int32, len(hp))
-		for i, h := range hp {
-			pts[i], n[i] = h.Point, h.Households
-		}
-		return pts, n, nil
+		return st.HouseholdPoints(ctx)
 	}
+	var pts []data.HouseholdPoint
 	err := s.store.EachHousehold(ctx, func(h data.Household) error {
-		pts = append(pts, h.Point)
-		n = append(n, int32(min(max(h.Households, math.MinInt32), math.MaxInt32)))
+		pts = append(pts, data.HouseholdPoint{Point: h.Point, Households: int32(min(max(h.Households, math.MinInt32), math.MaxInt32))})
 		return nil
 	})
-	return pts, n, err
+	return pts, err
 }
 
 // covSector is an online camera's sector with what the raster pass needs
@@ -386,11 +376,11 @@ func (s *Service) computeCoverageOn(ctx context.Context, pp *Plan, gens [2]uint6
 			hh.b.Search(sc.Bound(), func(k int) {
 				g := hh.grid[k]
 				word, bit := &cov.hhCovered[k>>6], uint64(1)<<(k&63)
-				if g < 0 || atomic.LoadUint64(word)&bit != 0 || !sc.Contains(hh.pts[k]) {
+				if g < 0 || atomic.LoadUint64(word)&bit != 0 || !sc.Contains(hh.pts[k].Point) {
 					return
 				}
 				if atomic.OrUint64(word, bit)&bit == 0 {
-					counts[g] += int(hh.n[k])
+					counts[g] += int(hh.pts[k].Households)
 				}
 			})
 		}
@@ -421,10 +411,10 @@ func (s *Service) coverageHouseholds(ctx context.Context, pp *Plan, r *spatial.R
 		if prev.Plan == pp {
 			return prev.hh, nil
 		}
-		hh.pts, hh.n = prev.hh.pts, prev.hh.n
+		hh.pts = prev.hh.pts
 	} else {
 		var err error
-		if hh.pts, hh.n, err = s.householdPoints(ctx); err != nil {
+		if hh.pts, err = s.householdPoints(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -437,13 +427,13 @@ func (s *Service) coverageHouseholds(ctx context.Context, pp *Plan, r *spatial.R
 		}
 		counts := per[w]
 		for k := lo; k < hi; k++ {
-			gi, ok := pp.Locator.Locate(hh.pts[k])
+			gi, ok := pp.Locator.Locate(hh.pts[k].Point)
 			if !ok {
 				hh.grid[k] = -1
 				continue
 			}
 			hh.grid[k] = int32(gi)
-			counts[gi] += int(hh.n[k])
+			counts[gi] += int(hh.pts[k].Households)
 		}
 	}); err != nil {
 		return nil, err
@@ -454,7 +444,7 @@ func (s *Service) coverageHouseholds(ctx context.Context, pp *Plan, r *spatial.R
 			hh.perGrid[gi] += n
 		}
 	}
-	hh.b = r.Buckets(hh.pts, bucketCells)
+	hh.b = r.Buckets(len(hh.pts), func(k int) orb.Point { return hh.pts[k].Point }, bucketCells)
 	return hh, nil
 }
 
@@ -644,9 +634,9 @@ func (s *Service) updateCoverage(ctx context.Context, prev *Coverage, changes []
 			}
 		}
 		hh.b.Search(b, func(k int) {
-			if c.hhIsCovered(k) && b.Contains(hh.pts[k]) {
+			if c.hhIsCovered(k) && b.Contains(hh.pts[k].Point) {
 				c.hhClear(k)
-				c.Grids[hh.grid[k]].HouseholdsCovered -= int(hh.n[k])
+				c.Grids[hh.grid[k]].HouseholdsCovered -= int(hh.pts[k].Households)
 			}
 		})
 	}
@@ -685,9 +675,9 @@ func (s *Service) updateCoverage(ctx context.Context, prev *Coverage, changes []
 					continue
 				}
 				hh.b.Search(box, func(k int) {
-					if p := hh.pts[k]; hh.grid[k] >= 0 && !c.hhIsCovered(k) && b.Contains(p) && sc.Contains(p) {
+					if p := hh.pts[k].Point; hh.grid[k] >= 0 && !c.hhIsCovered(k) && b.Contains(p) && sc.Contains(p) {
 						c.hhSet(k)
-						c.Grids[hh.grid[k]].HouseholdsCovered += int(hh.n[k])
+						c.Grids[hh.grid[k]].HouseholdsCovered += int(hh.pts[k].Households)
 					}
 				})
 			}

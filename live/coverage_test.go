@@ -217,7 +217,7 @@ func BenchmarkCoverageProvince(b *testing.B) {
 		run  func() error
 	}{
 		{"whole", func() error { _, err := svc.computeCoverage(ctx, pp, gens, nil); return err }},
-		{"read", func() error { _, _, err := svc.householdPoints(ctx); return err }},
+		{"read", func() error { _, err := svc.householdPoints(ctx); return err }},
 		{"update", func() error {
 			if prev == nil {
 				var err error

@@ -158,22 +158,25 @@ type Buckets struct {
 	order              []int32 // indices into the points given
 }
 
-// Buckets sorts pts into cells of k×k raster cells over r; points beyond
-// r's bound go to the nearest edge cell, so every point is found.
-func (r *Raster) Buckets(pts []orb.Point, k int) *Buckets {
+// Buckets sorts n points, the i-th at(i), into cells of k×k raster cells
+// over r; points beyond r's bound go to the nearest edge cell, so every
+// point is found. The points are given by index so that a caller keeps
+// them in its own records: coverage's 3.29M households at 16× Montevideo
+// were copied into a slice of points for it, 53 MB and a pass.
+func (r *Raster) Buckets(n int, at func(i int) orb.Point, k int) *Buckets {
 	b := &Buckets{minX: r.minX, minY: r.minY, dx: r.dx * float64(k), dy: r.dy * float64(k)}
 	b.nx, b.ny = r.nx/k+1, r.ny/k+1
 	b.start = make([]int32, b.nx*b.ny+1)
-	for _, p := range pts {
-		b.start[b.cell(p)+1]++
+	for i := range n {
+		b.start[b.cell(at(i))+1]++
 	}
 	for i := 1; i < len(b.start); i++ {
 		b.start[i] += b.start[i-1]
 	}
-	b.order = make([]int32, len(pts))
+	b.order = make([]int32, n)
 	fill := append([]int32(nil), b.start[:len(b.start)-1]...)
-	for i, p := range pts {
-		c := b.cell(p)
+	for i := range n {
+		c := b.cell(at(i))
 		b.order[fill[c]] = int32(i)
 		fill[c]++
 	}

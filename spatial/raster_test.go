@@ -56,7 +56,7 @@ func TestBucketsSearch(t *testing.T) {
 		// Some points fall beyond the raster's bound.
 		pts[i] = orb.Point{9.46 + rng.Float64()*0.19, 47.03 + rng.Float64()*0.25}
 	}
-	bk := r.Buckets(pts, 20)
+	bk := r.Buckets(len(pts), func(i int) orb.Point { return pts[i] }, 20)
 	for range 50 {
 		x, y := 9.45+rng.Float64()*0.2, 47.02+rng.Float64()*0.26
 		box := orb.Bound{Min: orb.Point{x, y}, Max: orb.Point{x + rng.Float64()*0.02, y + rng.Float64()*0.02}}
