@@ -275,9 +275,9 @@ type hazardParts interface {
 }
 
 // readHazards reads every hazard for a load: in a part a core where the
-// store can.
+// store can (on one core too: the parts are its fastest read).
 func (s *Service) readHazards(ctx context.Context) ([]data.Hazard, error) {
-	if hp, ok := s.store.(hazardParts); ok && runtime.GOMAXPROCS(0) > 1 {
+	if hp, ok := s.store.(hazardParts); ok {
 		return hp.HazardsInParts(ctx, runtime.GOMAXPROCS(0))
 	}
 	return s.store.Hazards(ctx)

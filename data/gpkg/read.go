@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -343,78 +342,6 @@ func (in *interner) of(s string) string {
 	}
 	return s
 }
-
-// HazardsInParts is Hazards read as parts of the fid range at once, each
-// on a connection of its own, for a load that needs every row at least as
-// new as the feed's end when it began and applies later changes itself
-// (live's Load): unlike Hazards' one read, the parts may see different
-// commits. A part that finds more or fewer rows than it counted (a write
-// in between) makes it read the whole again with Hazards.
-func (s *Store) HazardsInParts(ctx context.Context, parts int) ([]data.Hazard, error) {
-	hz, ok, err := s.hazardsInParts(ctx, parts)
-	if err == nil && !ok {
-		return s.Hazards(ctx)
-	}
-	return hz, err
-}
-
-// hazardsInParts is HazardsInParts but for the one read: false when a part
-// did not find the rows it counted, or parts is below 2.
-func (s *Store) hazardsInParts(ctx context.Context, parts int) ([]data.Hazard, bool, error) {
-	var lo, hi sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT min(fid), max(fid) FROM hazards`).Scan(&lo, &hi); err != nil {
-		return nil, false, mapErr(err, "read hazards")
-	}
-	if parts < 2 {
-		return nil, false, nil
-	}
-	if !lo.Valid {
-		return []data.Hazard{}, true, nil
-	}
-	// Part k holds the fids in [from[k], from[k+1]); with fewer fids than
-	// parts, some parts are empty.
-	from := make([]int64, parts+1)
-	for k := range from {
-		from[k] = lo.Int64 + (hi.Int64-lo.Int64+1)*int64(k)/int64(parts)
-	}
-	counts := make([]int, parts)
-	total := 0
-	for k := range counts {
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM hazards WHERE fid >= ? AND fid < ?`, from[k], from[k+1]).Scan(&counts[k]); err != nil {
-			return nil, false, mapErr(err, "read hazards")
-		}
-		total += counts[k]
-	}
-	// One list, each part reading into its own window of it: no copy to
-	// join them.
-	out := make([]data.Hazard, total)
-	errs := make(chan error, parts)
-	off := 0
-	for k := range parts {
-		window := out[off : off : off+counts[k]]
-		off += counts[k]
-		go func() {
-			got, err := hazardsInto(ctx, s.db, window, ` WHERE fid >= ? AND fid < ?`, from[k], from[k+1])
-			if err == nil && (len(got) != cap(window) || (len(got) > 0 && &got[0] != &window[:1][0])) {
-				err = errPartMoved
-			}
-			errs <- err
-		}()
-	}
-	var first error
-	for range parts {
-		if err := <-errs; err != nil && (first == nil || errors.Is(first, errPartMoved)) {
-			first = err
-		}
-	}
-	if errors.Is(first, errPartMoved) {
-		return nil, false, nil
-	}
-	return out, first == nil, first
-}
-
-// errPartMoved is a part of HazardsInParts that did not fill its window.
-var errPartMoved = errors.New("gpkg: hazards changed while read in parts")
 
 // Camera returns one camera.
 func (s *Store) Camera(ctx context.Context, fid int64) (data.Camera, error) {
