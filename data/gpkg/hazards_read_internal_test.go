@@ -61,12 +61,14 @@ func TestHazardsInPartsReadAsHazards(t *testing.T) {
 		}
 	}
 	same("as written", true)
-	// The times of TestHazardTimesAsTheDriverReadsThem: text and integers
-	// are read on the driver's connection, REAL and BLOB fail as before.
+	// The times of TestHazardTimesAsTheDriverReadsThem, text and integers,
+	// read on the driver's connection (REAL and BLOB below).
 	for _, v := range []any{
-		"2025-03-01T09:00:00.123Z", "2024-02-29T23:59:59.999Z", "2025-03-01 09:00:00", "2025-03-01T09:00:00+08:00",
-		"2025-03-01 09:00:00.5-03:00", "2025-03-01T09:00:00.123456789", "2025-03-01", "2025-03-01T09:00", "2025-03-01 09:00Z",
-		"2025-02-30T09:00:00.000Z", "2025-03-01T24:00:00.000Z", "yesterday", "",
+		"2025-03-01T09:00:00.000Z", "2025-03-01T09:00:00.123Z", "2024-02-29T23:59:59.999Z", "0000-01-01T00:00:00.000Z",
+		"2025-03-01 09:00:00", "2025-03-01T09:00:00+08:00", "2025-03-01 09:00:00.5-03:00", "2025-03-01T09:00:00.123456789",
+		"2025-03-01", "2025-03-01T09:00", "2025-03-01 09:00Z",
+		"2025-02-30T09:00:00.000Z", "2025-04-31T00:00:00.000Z", "2025-13-01T00:00:00.000Z", "2025-03-01T24:00:00.000Z",
+		"2025-03-01T09:00:00,000Z", "2025-0a-01T09:00:00.000Z", "yesterday", "",
 		int64(1700000000), int64(1700000000123), int64(-5),
 	} {
 		if _, err := s.db.ExecContext(ctx, `UPDATE hazards SET reported_at = ?, due_at = ?, closed_at = ? WHERE fid = ?`, v, v, v, fid); err != nil {
