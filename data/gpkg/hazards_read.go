@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"io"
 	"slices"
 	"sync"
 	"time"
@@ -116,32 +115,18 @@ func (s *Store) readHazardRange(ctx context.Context, from, to int64, window []da
 		if !ok {
 			return data.Errorf(data.EINTERNAL, "gpkg: the SQLite driver cannot query")
 		}
-		rows, err := c.QueryContext(context.WithoutCancel(ctx), `SELECT `+hazardColumns+` FROM hazards WHERE fid >= ? AND fid < ? ORDER BY fid`,
-			[]driver.NamedValue{{Ordinal: 1, Value: from}, {Ordinal: 2, Value: to}})
-		if err != nil {
-			return mapErr(err, "read hazards")
-		}
-		defer rows.Close()
 		var in interner
 		row := make([]driver.Value, hazardColumnCount)
-		for ; ; n++ {
-			if n%cancelEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			if err := rows.Next(row); err == io.EOF {
-				return nil
-			} else if err != nil {
-				return mapErr(err, "read hazards")
-			}
+		return eachDriverRow(ctx, c, `SELECT `+hazardColumns+` FROM hazards WHERE fid >= ? AND fid < ? ORDER BY fid`, from, to, row, "read hazards", func() error {
 			if n == len(window) {
 				return data.Errorf(data.EINTERNAL, "gpkg: more hazards with fids in [%d, %d) than fids", from, to)
 			}
 			if !plainHazard(row, &window[n], &in) {
 				return errNotPlain
 			}
-		}
+			n++
+			return nil
+		})
 	})
 	return n, err
 }

@@ -251,24 +251,8 @@ func nextCount(s string) (int32, string, bool) {
 // costs two more context checks a row in the driver, so ctx is looked at
 // every cancelEvery rows here instead.
 func eachHouseholdPoint(ctx context.Context, c driver.QueryerContext, from, to int64, fn func(fid int64, h data.HouseholdPoint) error) error {
-	rows, err := c.QueryContext(context.WithoutCancel(ctx), `SELECT fid, geom, households FROM households WHERE fid >= ? AND fid < ? ORDER BY fid`,
-		[]driver.NamedValue{{Ordinal: 1, Value: from}, {Ordinal: 2, Value: to}})
-	if err != nil {
-		return mapErr(err, "read households")
-	}
-	defer rows.Close()
 	row := make([]driver.Value, 3)
-	for n := 0; ; n++ {
-		if n%cancelEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if err := rows.Next(row); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return mapErr(err, "read households")
-		}
+	return eachDriverRow(ctx, c, `SELECT fid, geom, households FROM households WHERE fid >= ? AND fid < ? ORDER BY fid`, from, to, row, "read households", func() error {
 		fid, ok1 := row[0].(int64)
 		blob, ok2 := row[1].([]byte)
 		hh, ok3 := row[2].(int64)
@@ -279,7 +263,32 @@ func eachHouseholdPoint(ctx context.Context, c driver.QueryerContext, from, to i
 		if err != nil {
 			return data.Wrap(data.EINTERNAL, err, "household %d", fid)
 		}
-		if err := fn(fid, data.HouseholdPoint{Point: p, Households: int32(min(hh, math.MaxInt32))}); err != nil {
+		return fn(fid, data.HouseholdPoint{Point: p, Households: int32(min(hh, math.MaxInt32))})
+	})
+}
+
+// eachDriverRow runs query on the driver's connection c for the fids
+// from to to-1 (its two arguments), reads each row into row and calls fn,
+// looking at ctx every cancelEvery rows; what names the read in errors.
+// The fid-range readers of households and hazards share it.
+func eachDriverRow(ctx context.Context, c driver.QueryerContext, query string, from, to int64, row []driver.Value, what string, fn func() error) error {
+	rows, err := c.QueryContext(context.WithoutCancel(ctx), query, []driver.NamedValue{{Ordinal: 1, Value: from}, {Ordinal: 2, Value: to}})
+	if err != nil {
+		return mapErr(err, "%s", what)
+	}
+	defer rows.Close()
+	for n := 0; ; n++ {
+		if n%cancelEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := rows.Next(row); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return mapErr(err, "%s", what)
+		}
+		if err := fn(); err != nil {
 			return err
 		}
 	}
