@@ -181,19 +181,36 @@ func (s *Store) FeedBounds(ctx context.Context) (first, last int64, err error) {
 // one stays) and returns how many it deleted.
 func (s *Store) PruneChanges(ctx context.Context, keep int) (int, error) {
 	keep = max(keep, 1)
-	// One statement: it takes the write lock before it reads, so it waits
-	// for a writer (up to the busy timeout) instead of failing.
-	// A webhook that is not paused still has to deliver the entries after
-	// its cursor: they stay (data/webhooks.go).
-	res, err := s.db.ExecContext(ctx, `DELETE FROM wangge_changes WHERE seq < min(
-		(SELECT seq FROM wangge_changes ORDER BY seq DESC LIMIT 1 OFFSET ?),
-		coalesce((SELECT min(cursor) + 1 FROM wangge_webhooks WHERE paused = 0), 9223372036854775807))`, keep-1)
-	if err != nil {
-		return 0, mapErr(err, "prune the change feed")
+	total := 0
+	for {
+		// A batch a statement: one DELETE of the millions of entries a
+		// province's import leaves held the write lock past the writers'
+		// busy timeout and failed, every minute (16× Montevideo: 4.3M
+		// entries). Each statement takes the write lock before it reads,
+		// so it waits for a writer instead of failing, and computes its
+		// bound again under it. A webhook that is not paused still has to
+		// deliver the entries after its cursor: they stay
+		// (data/webhooks.go).
+		res, err := s.db.ExecContext(ctx, `DELETE FROM wangge_changes WHERE seq IN (SELECT seq FROM wangge_changes WHERE seq < min(
+			(SELECT seq FROM wangge_changes ORDER BY seq DESC LIMIT 1 OFFSET ?),
+			coalesce((SELECT min(cursor) + 1 FROM wangge_webhooks WHERE paused = 0), 9223372036854775807)) ORDER BY seq LIMIT ?)`, keep-1, pruneBatch)
+		if err != nil {
+			return total, mapErr(err, "prune the change feed")
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, mapErr(err, "prune the change feed")
+		}
+		total += int(n)
+		if n < pruneBatch {
+			return total, nil
+		}
 	}
-	n, err := res.RowsAffected()
-	return int(n), mapErr(err, "prune the change feed")
 }
+
+// pruneBatch is how many feed entries one statement of PruneChanges
+// deletes.
+const pruneBatch = 20_000
 
 // Seq returns the highest seq of the feed as this transaction sees it: its
 // own last change's once committed, as SQLite has one writer at a time and

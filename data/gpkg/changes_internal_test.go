@@ -67,3 +67,31 @@ func openTemp(t *testing.T) *Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// PruneChanges deletes in batches of pruneBatch and still keeps exactly
+// the newest entries when there are several batches to delete.
+func TestPruneChangesBatches(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	const n = 2*pruneBatch + 1234
+	if _, err := s.db.ExecContext(ctx, `WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?)
+		INSERT INTO wangge_changes (layer, fid, op, at) SELECT 'hazards', x, 'put', '2026-12-06T00:00:00Z' FROM i`, n); err != nil {
+		t.Fatal(err)
+	}
+	first, last, err := s.FeedBounds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const keep = 1000
+	got, err := s.PruneChanges(ctx, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi, err := s.FeedBounds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int(last-first+1) - keep; got != want || hi != last || lo != last-keep+1 {
+		t.Errorf("pruned %d of %d–%d, now %d–%d; want %d pruned, %d–%d left", got, first, last, lo, hi, want, last-keep+1, last)
+	}
+}
