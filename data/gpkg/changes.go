@@ -178,7 +178,8 @@ func (s *Store) FeedBounds(ctx context.Context) (first, last int64, err error) {
 }
 
 // PruneChanges deletes all but the newest keep entries (at least the newest
-// one stays) and returns how many it deleted.
+// one stays) and returns how many it deleted; when ctx ends after some
+// were deleted, it returns those and no error, and the next prune goes on.
 func (s *Store) PruneChanges(ctx context.Context, keep int) (int, error) {
 	keep = max(keep, 1)
 	total := 0
@@ -195,6 +196,9 @@ func (s *Store) PruneChanges(ctx context.Context, keep int) (int, error) {
 			(SELECT seq FROM wangge_changes ORDER BY seq DESC LIMIT 1 OFFSET ?),
 			coalesce((SELECT min(cursor) + 1 FROM wangge_webhooks WHERE paused = 0), 9223372036854775807)) ORDER BY seq LIMIT ?)`, keep-1, pruneBatch)
 		if err != nil {
+			if ctx.Err() != nil && total > 0 {
+				return total, nil // cut short: the rest goes next time
+			}
 			return total, mapErr(err, "prune the change feed")
 		}
 		n, err := res.RowsAffected()
