@@ -40,7 +40,10 @@ OUT=${OUT:-/tmp/wangge-locate-bench}
 PIN=${PIN:-1} PGPRIVATE=${PGPRIVATE:-1}
 SERVER_CPUS=${SERVER_CPUS:-0} CLIENT_CPUS=${CLIENT_CPUS:-1} SERVER_PROCS=${SERVER_PROCS:-1}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-if [ "$PGPRIVATE" = 1 ]; then DEFPORT=55432; else DEFPORT=5432; fi
+# The scratch cluster's port lies below Linux's ephemeral range (32768–60999):
+# at 55532 it once found the port taken by a client connection's own end
+# and did not start (bench-smoke, after load.sh's wrk connections).
+if [ "$PGPRIVATE" = 1 ]; then DEFPORT=25432; else DEFPORT=5432; fi
 PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-$DEFPORT} PGUSER=${PGUSER:-postgres}
 PGDB=${PGDB:-wangge_locate_bench}
 CONNS=${CONNS:-64} THREADS=${THREADS:-1} DUR=${DUR:-15} RUNS=${RUNS:-1}
@@ -81,7 +84,9 @@ fsync = off
 synchronous_commit = off
 CONF
 	fi
-	su postgres -c "$ON_SERVER $PGBIN/pg_ctl -D $OUT/pg/data -l $OUT/pg/log -w start" >/dev/null
+	# The port on the command line too: a cluster kept from an earlier run
+	# (REUSE) may have been made with another.
+	su postgres -c "$ON_SERVER $PGBIN/pg_ctl -D $OUT/pg/data -o '-p $PGPORT' -l $OUT/pg/log -w start" >/dev/null
 fi
 
 PGURL=""

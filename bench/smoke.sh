@@ -35,7 +35,7 @@ smoke_env() {
 	gridgen64.sh) echo "SCALE=1 REUSE=0 OUT=$OUT/gridgen64" ;;
 	import.sh) echo "-- 20000" ;;
 	load.sh) echo "DUR=2 CONNS=4 THREADS=1 EVERY=1 OUT=$OUT/load ADDR=127.0.0.1:18690" ;;
-	locate.sh) echo "DUR=2 CONNS=4 THREADS=1 RUNS=1 OUT=$OUT/locate PGDB=wangge_locate_smoke ADDR=127.0.0.1:18694 FLOOR_ADDR=127.0.0.1:18699 PGPORT=55532" ;;
+	locate.sh) echo "DUR=2 CONNS=4 THREADS=1 RUNS=1 OUT=$OUT/locate PGDB=wangge_locate_smoke ADDR=127.0.0.1:18694 FLOOR_ADDR=127.0.0.1:18699 PGPORT=25532" ;;
 	stores.sh) echo "-- 2s 4" ;;
 	stream.sh) echo "CLIENTS=20 RATE=5 DUR=2s OUT=$OUT/stream ADDR=127.0.0.1:18691" ;;
 	tiles.sh) echo "DUR=2 CONNS=4 THREADS=1 OUT=$OUT/tiles PGDB=wangge_tiles_smoke" ;;
