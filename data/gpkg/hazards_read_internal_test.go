@@ -19,31 +19,15 @@ import (
 func TestHazardsInPartsReadAsHazards(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
-	tx, err := s.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	var fid int64
-	for i, h := range []data.Hazard{
-		{ID: "a", Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 2, Status: "reported", ReportedAt: at},
-		{ID: "b", Point: orb.Point{9.51, 47.11}, Category: "water", Severity: 3, Status: data.StatusResolved, ReportedAt: at.Add(time.Hour),
+	fid := addHazards(t, s,
+		data.Hazard{ID: "a", Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 2, Status: "reported", ReportedAt: at},
+		data.Hazard{ID: "b", Point: orb.Point{9.51, 47.11}, Category: "water", Severity: 3, Status: data.StatusResolved, ReportedAt: at.Add(time.Hour),
 			Note: "fixed", Assignee: "w1", RespCode: "LI01", RespLevel: 2, DueAt: at.Add(48 * time.Hour),
 			ResolvedAt: at.Add(2 * time.Hour)},
-		{ID: "c", Point: orb.Point{9.52, 47.12}, Category: "fire", Severity: 1, Status: data.StatusClosed, ReportedAt: at.Add(3 * time.Hour),
+		data.Hazard{ID: "c", Point: orb.Point{9.52, 47.12}, Category: "fire", Severity: 1, Status: data.StatusClosed, ReportedAt: at.Add(3 * time.Hour),
 			ResolvedAt: at.Add(4 * time.Hour), ClosedAt: at.Add(5 * time.Hour)},
-	} {
-		id, err := tx.AddHazard(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			fid = id
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	)[0]
 	// same checks that HazardsInParts, on 1 and 2 parts, reads what
 	// Hazards reads, or fails as it does; plain says whether the driver's
 	// values were taken as they are.
@@ -63,14 +47,7 @@ func TestHazardsInPartsReadAsHazards(t *testing.T) {
 	same("as written", true)
 	// The times of TestHazardTimesAsTheDriverReadsThem, text and integers,
 	// read on the driver's connection (REAL and BLOB below).
-	for _, v := range []any{
-		"2025-03-01T09:00:00.000Z", "2025-03-01T09:00:00.123Z", "2024-02-29T23:59:59.999Z", "0000-01-01T00:00:00.000Z",
-		"2025-03-01 09:00:00", "2025-03-01T09:00:00+08:00", "2025-03-01 09:00:00.5-03:00", "2025-03-01T09:00:00.123456789",
-		"2025-03-01", "2025-03-01T09:00", "2025-03-01 09:00Z",
-		"2025-02-30T09:00:00.000Z", "2025-04-31T00:00:00.000Z", "2025-13-01T00:00:00.000Z", "2025-03-01T24:00:00.000Z",
-		"2025-03-01T09:00:00,000Z", "2025-0a-01T09:00:00.000Z", "yesterday", "",
-		int64(1700000000), int64(1700000000123), int64(-5),
-	} {
+	for _, v := range storedTimes {
 		if _, err := s.db.ExecContext(ctx, `UPDATE hazards SET reported_at = ?, due_at = ?, closed_at = ? WHERE fid = ?`, v, v, v, fid); err != nil {
 			t.Fatal(err)
 		}

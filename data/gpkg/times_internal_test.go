@@ -18,29 +18,9 @@ import (
 func TestHazardTimesAsTheDriverReadsThem(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
-	tx, err := s.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fid, err := tx.AddHazard(ctx, data.Hazard{ID: "z1", Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 2, Status: "reported",
-		ReportedAt: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	values := []any{
-		"2025-03-01T09:00:00.000Z", "2025-03-01T09:00:00.123Z", "2024-02-29T23:59:59.999Z", "0000-01-01T00:00:00.000Z",
-		"2025-03-01 09:00:00", "2025-03-01T09:00:00+08:00", "2025-03-01 09:00:00.5-03:00", "2025-03-01T09:00:00.123456789",
-		"2025-03-01", "2025-03-01T09:00", "2025-03-01 09:00Z",
-		// Out of range or not a time at all: the driver's zero time.
-		"2025-02-30T09:00:00.000Z", "2025-04-31T00:00:00.000Z", "2025-13-01T00:00:00.000Z", "2025-03-01T24:00:00.000Z",
-		"2025-03-01T09:00:00,000Z", "2025-0a-01T09:00:00.000Z", "yesterday", "",
-		// Unix seconds and milliseconds, as integers.
-		int64(1700000000), int64(1700000000123), int64(-5),
-	}
-	for _, v := range values {
+	fid := addHazards(t, s, data.Hazard{ID: "z1", Point: orb.Point{9.5, 47.1}, Category: "fire", Severity: 2, Status: "reported",
+		ReportedAt: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)})[0]
+	for _, v := range storedTimes {
 		if _, err := s.db.ExecContext(ctx, `UPDATE hazards SET reported_at = ?, due_at = ? WHERE fid = ?`, v, v, fid); err != nil {
 			t.Fatal(err)
 		}
@@ -74,4 +54,37 @@ func TestHazardTimesAsTheDriverReadsThem(t *testing.T) {
 	if _, err := s.Hazard(ctx, fid); err == nil {
 		t.Error("a REAL reported_at was read as a time")
 	}
+}
+
+// storedTimes are values another program may have stored in a time
+// column: text of every shape, and integers.
+var storedTimes = []any{
+	"2025-03-01T09:00:00.000Z", "2025-03-01T09:00:00.123Z", "2024-02-29T23:59:59.999Z", "0000-01-01T00:00:00.000Z",
+	"2025-03-01 09:00:00", "2025-03-01T09:00:00+08:00", "2025-03-01 09:00:00.5-03:00", "2025-03-01T09:00:00.123456789",
+	"2025-03-01", "2025-03-01T09:00", "2025-03-01 09:00Z",
+	// Out of range or not a time at all: the driver's zero time.
+	"2025-02-30T09:00:00.000Z", "2025-04-31T00:00:00.000Z", "2025-13-01T00:00:00.000Z", "2025-03-01T24:00:00.000Z",
+	"2025-03-01T09:00:00,000Z", "2025-0a-01T09:00:00.000Z", "yesterday", "",
+	// Unix seconds and milliseconds, as integers.
+	int64(1700000000), int64(1700000000123), int64(-5),
+}
+
+// addHazards adds hs to s in one transaction and returns their fids.
+func addHazards(t *testing.T, s *Store, hs ...data.Hazard) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fids := make([]int64, len(hs))
+	for i, h := range hs {
+		if fids[i], err = tx.AddHazard(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return fids
 }
