@@ -757,9 +757,7 @@ func (r *run) moveFaces(pcs []piece, fl []int32, movable, frozen []bool, ng int,
 		cost[f] = c
 		return c
 	}
-	seen := make([]int32, len(pcs))
-	stamp := int32(0)
-	var stack []int32
+	g := faceGraph{pcs: pcs, fl: fl, seen: make([]int32, len(pcs))}
 	// connectedWithout reports whether grid l's pieces stay one connected
 	// set without piece f.
 	var nb []int32
@@ -782,26 +780,7 @@ func (r *run) moveFaces(pcs []piece, fl []int32, movable, frozen []bool, ng int,
 		if localConnected(pcs, nb) {
 			return true
 		}
-		stamp++
-		start := nb[0]
-		seen[f] = stamp
-		seen[start] = stamp
-		stack = append(stack[:0], start)
-		reached := 1
-		for len(stack) > 0 {
-			v := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			for _, rg := range pcs[v].poly {
-				for _, t := range rg.tags {
-					if t >= 0 && fl[t] == l && seen[t] != stamp {
-						seen[t] = stamp
-						reached++
-						stack = append(stack, t)
-					}
-				}
-			}
-		}
-		return reached == cnt[l]-1
+		return g.reach(nb[0], l, f) == cnt[l]-1
 	}
 	gain := map[int32]float64{}
 	for range passes {

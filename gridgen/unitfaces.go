@@ -584,9 +584,19 @@ func (g *faceGraph) connected(l int32, n int) bool {
 	if start < 0 {
 		return n == 0
 	}
+	return g.reach(int32(start), l, -1) == n
+}
+
+// reach returns how many faces of grid l are reached from face start (of
+// l) through shared segments and faces of l alone, never through face
+// skip (-1: none).
+func (g *faceGraph) reach(start, l, skip int32) int {
 	g.stamp++
+	if skip >= 0 {
+		g.seen[skip] = g.stamp
+	}
 	g.seen[start] = g.stamp
-	g.stack = append(g.stack[:0], int32(start))
+	g.stack = append(g.stack[:0], start)
 	reached := 1
 	for len(g.stack) > 0 {
 		v := g.stack[len(g.stack)-1]
@@ -601,5 +611,5 @@ func (g *faceGraph) connected(l int32, n int) bool {
 			}
 		}
 	}
-	return reached == n
+	return reached
 }
