@@ -239,7 +239,7 @@ func newRun(ctx context.Context, in Input, opt Options) (*run, data.Report, erro
 	r.streets = newStreetIndex(in.Streets)
 	r.follow = r.streets != nil && !in.NoStreets
 	r.units = prepareUnits(in.Units)
-	r.cuts = cutIndex(in.Streets, r.follow, r.units)
+	r.cuts = r.cutIndex(in.Streets)
 	if in.Weight == WeightWorkload {
 		r.workload = true
 		if r.in.Workload == (Workload{}) {

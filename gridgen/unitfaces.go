@@ -28,22 +28,27 @@ import (
 // is named in the report with the reason.
 
 // cutIndex is what faces are cut along: the streets when grids follow
-// them, and the outlines of the polygon units. Nil when there is neither.
-func cutIndex(streets []data.Street, follow bool, units []unitInfo) *streetIndex {
-	var lines []data.Street
-	if follow {
-		lines = append(lines, streets...)
-	}
-	for _, u := range units {
+// them (r.streets itself when there are no unit outlines, rather than a
+// second index of the same lines), and the outlines of the polygon units.
+// Nil when there is neither.
+func (r *run) cutIndex(streets []data.Street) *streetIndex {
+	var outlines []data.Street
+	for _, u := range r.units {
 		for _, poly := range u.mp {
 			ml := make(orb.MultiLineString, 0, len(poly))
 			for _, rg := range poly {
 				ml = append(ml, orb.LineString(rg))
 			}
-			lines = append(lines, data.Street{ID: u.u.ID, Kind: "unit", Geometry: ml})
+			outlines = append(outlines, data.Street{ID: u.u.ID, Kind: "unit", Geometry: ml})
 		}
 	}
-	return newStreetIndex(lines)
+	switch {
+	case len(outlines) == 0 && r.follow:
+		return r.streets
+	case r.follow:
+		return newStreetIndex(append(slices.Clip(streets), outlines...))
+	}
+	return newStreetIndex(outlines)
 }
 
 // smallUnit reports whether a unit is one the plan keeps whole: a polygon
