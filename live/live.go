@@ -184,10 +184,10 @@ func (s *Service) Load(ctx context.Context) error {
 	s.storeSeq.Store(last)
 	ctx = data.ReadAtLeast(ctx, last)
 	// The hazards are most of a province's load (a million rows): they are
-	// read and indexed while the rest is read on another core.
-	var layers scenePoints
+	// read while the rest is read and indexed on another core.
+	var read pointLists
 	if err := both(func() (err error) {
-		layers, err = s.reloadPoints(ctx)
+		read, err = s.readPoints(ctx)
 		return err
 	}, func() error {
 		if err := s.reloadAreas(ctx); err != nil {
@@ -206,8 +206,22 @@ func (s *Service) Load(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	s.restaff()
-	s.rebuildScene(layers)
+	// Then the points are indexed while the grids' staff and the scene's
+	// polygons are made, which need no point: after the points, they
+	// were a fifth of a province's load on one core while the other idled.
+	var pts indexedPoints
+	if err := both(func() (err error) {
+		pts, err = indexPoints(read)
+		return err
+	}, func() error {
+		s.restaff()
+		s.prepareShapes()
+		return nil
+	}); err != nil {
+		return err
+	}
+	s.setPoints(pts)
+	s.rebuildScene(pts.layers)
 	s.tiles.cache.Invalidate(tiles.Dirty{All: true})
 	s.setVersion(last)
 	s.markRead(nil)
@@ -226,44 +240,71 @@ func (s *Service) Loaded() bool { return s.loaded.Load() }
 // returns their tile layers, prepared from the same lists for the scene
 // that rebuildScene makes next.
 func (s *Service) reloadPoints(ctx context.Context) (scenePoints, error) {
-	var hp points[data.Hazard]
-	var cp points[data.Camera]
-	var layers scenePoints
-	// Hazards and cameras are read at once, and each list is indexed and
-	// prepared for the tiles at once: the two share the list (points).
-	err := both(func() error {
-		hz, err := s.readHazards(ctx)
-		if err != nil {
-			return err
-		}
-		return both(func() (err error) {
-			hp, err = newPoints("hazard", hazardAt, hz)
-			return err
-		}, func() error {
-			layers.hazards = tiles.HazardPoints(hz)
-			return nil
-		})
-	}, func() error {
-		cams, err := s.store.Cameras(ctx)
-		if err != nil {
-			return err
-		}
-		if cp, err = newPoints("camera", cameraAt, cams); err != nil {
-			return err
-		}
-		layers.cameras = tiles.CameraPoints(cams)
-		return nil
-	})
+	read, err := s.readPoints(ctx)
 	if err != nil {
 		return scenePoints{}, err
 	}
+	pts, err := indexPoints(read)
+	if err != nil {
+		return scenePoints{}, err
+	}
+	s.setPoints(pts)
+	return pts.layers, nil
+}
+
+// pointLists are the hazards and cameras as read from the store.
+type pointLists struct {
+	hazards []data.Hazard
+	cameras []data.Camera
+}
+
+// readPoints reads every hazard and camera, the two at once.
+func (s *Service) readPoints(ctx context.Context) (pointLists, error) {
+	var l pointLists
+	err := both(func() (err error) {
+		l.hazards, err = s.readHazards(ctx)
+		return err
+	}, func() (err error) {
+		l.cameras, err = s.store.Cameras(ctx)
+		return err
+	})
+	return l, err
+}
+
+// indexedPoints are the views' hazards and cameras, and their tile
+// layers, made from one pointLists: the two share the lists.
+type indexedPoints struct {
+	hazards points[data.Hazard]
+	cameras points[data.Camera]
+	layers  scenePoints
+}
+
+// indexPoints indexes the lists of l and prepares their tile layers, each
+// list's index and layer at once.
+func indexPoints(l pointLists) (indexedPoints, error) {
+	var ip indexedPoints
+	err := both(func() (err error) {
+		ip.hazards, err = newPoints("hazard", hazardAt, l.hazards)
+		return err
+	}, func() (err error) {
+		ip.layers.hazards = tiles.HazardPoints(l.hazards)
+		if ip.cameras, err = newPoints("camera", cameraAt, l.cameras); err != nil {
+			return err
+		}
+		ip.layers.cameras = tiles.CameraPoints(l.cameras)
+		return nil
+	})
+	return ip, err
+}
+
+// setPoints makes ip the views' hazards and cameras.
+func (s *Service) setPoints(ip indexedPoints) {
 	s.mu.Lock()
-	s.hazards, s.cameras = hp, cp
+	s.hazards, s.cameras = ip.hazards, ip.cameras
 	s.mu.Unlock()
 	s.hazardGen.Add(1)
 	s.camLog.reset(&s.cameraGen)
 	s.householdGen.Add(1)
-	return layers, nil
 }
 
 // hazardParts is a store that reads every hazard in parts at once (the

@@ -142,6 +142,16 @@ func withWorkers(p *Plan, st *Staffed) data.Plan {
 // the lists the views were loaded from (reloadPoints).
 type scenePoints struct{ hazards, cameras *tiles.Points }
 
+// prepareShapes makes the scene's polygon layers of the plan, staff and
+// areas as they are, which the next rebuildScene or updateScene finds
+// made.
+func (s *Service) prepareShapes() {
+	ts := &s.tiles
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	s.shapes(ts)
+}
+
 // rebuildScene builds the whole scene, with the point layers given, and
 // drops every cached tile: after a load or a layer reloaded whole.
 func (s *Service) rebuildScene(pts scenePoints) {
