@@ -54,6 +54,9 @@ func (s *Service) Run(ctx context.Context) {
 	warmDone := make(chan struct{})
 	go func() { defer close(warmDone); s.warmCoverage(ctx) }()
 	defer func() { <-warmDone }()
+	pruneDone := make(chan struct{})
+	go func() { defer close(pruneDone); s.pruneLoop(ctx) }()
+	defer func() { <-pruneDone }()
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	failing := false
@@ -200,7 +203,6 @@ func (s *Service) poll(parent context.Context) error {
 	// Rows re-read below must be at least as new as the entries naming
 	// them; a newer row is fine (its own entry comes next).
 	ctx = data.ReadAtLeast(ctx, last)
-	s.prune(ctx, last)
 	if last <= cur {
 		return nil
 	}
@@ -435,13 +437,31 @@ func (s *Service) applyPoints(d *sceneDelta) {
 	}
 }
 
-// prune trims the feed now and then. Every replica may; on a standby it
-// does nothing.
-func (s *Service) prune(ctx context.Context, last int64) {
-	if time.Since(s.lastPrune) < pruneEvery || last < int64(s.cfg.FeedKeep) {
-		return
+// pruneLoop trims the feed at once and every pruneEvery, beside the
+// polls: the first prune after a province's import (4.3 million entries)
+// takes seconds, and made inside a poll it kept every write meanwhile out
+// of the views (a PATCH waited 2 s for its own change, then returned with
+// its change not yet shown).
+func (s *Service) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		if s.storeSeq.Load() >= int64(s.cfg.FeedKeep) {
+			pctx, cancel := context.WithTimeout(ctx, pollTimeout)
+			s.prune(pctx)
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	s.lastPrune = time.Now()
+}
+
+// prune trims the feed to its last FeedKeep entries. Every replica may; on
+// a standby it does nothing.
+func (s *Service) prune(ctx context.Context) {
 	n, err := s.store.PruneChanges(ctx, s.cfg.FeedKeep)
 	if err != nil {
 		s.log.Warn("change feed not pruned", "err", err)

@@ -122,11 +122,10 @@ type Service struct {
 	// applyLimit is how long, in nanoseconds, that poll may take.
 	applyLimit atomic.Int64
 	// health of the follower (follow.go).
-	healthMu  sync.Mutex
-	lastRead  time.Time
-	lastErr   error
-	loaded    atomic.Bool
-	lastPrune time.Time
+	healthMu sync.Mutex
+	lastRead time.Time
+	lastErr  error
+	loaded   atomic.Bool
 }
 
 // New builds a Service over cfg.Store. It holds nothing until Load.

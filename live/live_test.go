@@ -301,3 +301,55 @@ func TestGridAssignmentFollowsWrites(t *testing.T) {
 		check(c.step)
 	}
 }
+
+// stallingPrune is a store whose feed prune takes until release closes,
+// as the first prune after a province's import takes seconds.
+type stallingPrune struct {
+	data.Store
+	started chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *stallingPrune) PruneChanges(ctx context.Context, keep int) (int, error) {
+	s.once.Do(func() { close(s.started) })
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+	}
+	return s.Store.PruneChanges(ctx, keep)
+}
+
+// While the feed is being pruned, the views still follow every write.
+func TestFollowsWritesWhilePruning(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "live.gpkg")
+	base, err := gpkg.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { base.Close() })
+	if _, err := demo.Load(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	store := &stallingPrune{Store: base, started: make(chan struct{}), release: make(chan struct{})}
+	defer close(store.release)
+	svc := live.New(live.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: 20 * time.Millisecond, FeedKeep: 1})
+	if err := svc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); svc.Run(runCtx) }()
+	defer func() { cancel(); wg.Wait() }()
+	select {
+	case <-store.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the feed was not pruned after start")
+	}
+	var fid int64
+	h := data.Hazard{ID: "other/prune", Point: vaduz, Category: "fire", Severity: 1, Status: data.StatusReported, ReportedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	commit(t, base, func(ctx context.Context, tx data.Tx) (err error) { fid, err = tx.AddHazard(ctx, h); return err })
+	eventually(t, "hazard written during a prune", func() bool { _, ok := svc.Hazard(fid); return ok })
+}
