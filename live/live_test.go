@@ -26,6 +26,20 @@ type fixture struct {
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
+	store, path := demoFile(t)
+	other, err := gpkg.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	svc := live.New(live.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: 20 * time.Millisecond})
+	follow(t, svc)
+	return fixture{svc: svc, other: other}
+}
+
+// demoFile returns a new GeoPackage holding the demo, and its path.
+func demoFile(t *testing.T) (*gpkg.Store, string) {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "live.gpkg")
 	store, err := gpkg.Open(ctx, path)
@@ -36,12 +50,13 @@ func newFixture(t *testing.T) fixture {
 	if _, err := demo.Load(ctx, store); err != nil {
 		t.Fatal(err)
 	}
-	other, err := gpkg.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
-	svc := live.New(live.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: 20 * time.Millisecond})
+	return store, path
+}
+
+// follow loads svc's views and runs its follower until the test ends.
+func follow(t *testing.T, svc *live.Service) {
+	t.Helper()
+	ctx := context.Background()
 	if err := svc.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +65,6 @@ func newFixture(t *testing.T) fixture {
 	wg.Add(1)
 	go func() { defer wg.Done(); svc.Run(runCtx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return fixture{svc: svc, other: other}
 }
 
 // eventually polls cond for up to a second.
@@ -322,27 +336,11 @@ func (s *stallingPrune) PruneChanges(ctx context.Context, keep int) (int, error)
 
 // While the feed is being pruned, the views still follow every write.
 func TestFollowsWritesWhilePruning(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "live.gpkg")
-	base, err := gpkg.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { base.Close() })
-	if _, err := demo.Load(ctx, base); err != nil {
-		t.Fatal(err)
-	}
+	base, _ := demoFile(t)
 	store := &stallingPrune{Store: base, started: make(chan struct{}), release: make(chan struct{})}
-	defer close(store.release)
+	t.Cleanup(func() { close(store.release) })
 	svc := live.New(live.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: 20 * time.Millisecond, FeedKeep: 1})
-	if err := svc.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); svc.Run(runCtx) }()
-	defer func() { cancel(); wg.Wait() }()
+	follow(t, svc)
 	select {
 	case <-store.started:
 	case <-time.After(5 * time.Second):
