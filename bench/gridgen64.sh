@@ -18,15 +18,7 @@ if [ "${SMOKE:-0}" = 1 ]; then SCALE=${SCALE:-1}; fi
 SCALE=${SCALE:-64} RUNS=${RUNS:-1} REUSE=${REUSE:-1} PUBLISH=${PUBLISH:-1}
 OUT=${OUT:-/tmp/wangge-gridgen-$SCALE}
 DATA=${DATA:-../shared/data}
-mkdir -p "$OUT"
-go build -o "$OUT/wangge" ./cmd/wangge
-BIN=${BIN:-$OUT/wangge}
-DB=$OUT/province.gpkg
-if [ "$REUSE" != 1 ] || [ ! -f "$DB" ]; then
-	rm -f "$DB" "$DB-wal" "$DB-shm"
-	go run ./bench/province -scale "$SCALE" -hazards 0 -cameras 0 -households "$DATA/montevideo/households.csv" -out "$OUT"
-	import_province "$OUT/wangge" "$DB" "$OUT" areas households
-fi
+province_db "areas households" -hazards 0 -cameras 0
 echo "machine: $(nproc) cores (shared), $(go env GOVERSION); binary: $BIN"
 
 # gridgen LABEL [FLAGS]: one timed run, its RESULT line and the plan's line.

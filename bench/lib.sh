@@ -27,3 +27,25 @@ import_province() {
 	done
 	rm -f "$_dir"/*.csv "$_dir"/areas.geojson
 }
+
+# province_db LAYERS [FLAG...]: builds wangge into $OUT/wangge, sets BIN (to
+# that build unless set) and DB ($OUT/province.gpkg) and, unless REUSE=1
+# finds DB, writes SCALE× Montevideo (from $DATA) with bench/province, the
+# FLAGs passed on, and imports the space-separated LAYERS into DB. FRESH is
+# 1 when DB was made now, else 0.
+province_db() {
+	_layers=$1
+	shift
+	mkdir -p "$OUT"
+	go build -o "$OUT/wangge" ./cmd/wangge
+	BIN=${BIN:-$OUT/wangge}
+	DB=$OUT/province.gpkg
+	FRESH=0
+	if [ "$REUSE" != 1 ] || [ ! -f "$DB" ]; then
+		rm -f "$DB" "$DB-wal" "$DB-shm"
+		go run ./bench/province -scale "$SCALE" "$@" -households "$DATA/montevideo/households.csv" -out "$OUT"
+		# shellcheck disable=SC2086 # the layers are words
+		import_province "$OUT/wangge" "$DB" "$OUT" $_layers
+		FRESH=1
+	fi
+}

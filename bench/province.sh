@@ -26,14 +26,8 @@ SCALE=${SCALE:-16} PATCHES=${PATCHES:-5} WRITES=${WRITES:-3} REUSE=${REUSE:-1}
 OUT=${OUT:-/tmp/wangge-province-$SCALE}
 ADDR=${ADDR:-127.0.0.1:18520}
 DATA=${DATA:-../shared/data}
-mkdir -p "$OUT"
-go build -o "$OUT/wangge" ./cmd/wangge
-BIN=${BIN:-$OUT/wangge}
-DB=$OUT/province.gpkg
-if [ "$REUSE" != 1 ] || [ ! -f "$DB" ]; then
-	rm -f "$DB" "$DB-wal" "$DB-shm"
-	go run ./bench/province -scale "$SCALE" -households "$DATA/montevideo/households.csv" -out "$OUT"
-	import_province "$OUT/wangge" "$DB" "$OUT" areas households hazards cameras
+province_db "areas households hazards cameras"
+if [ "$FRESH" = 1 ]; then
 	/usr/bin/time -f "gridgen: %e s, peak RSS %M KiB" "$OUT/wangge" gridgen --target 300 --publish --db "$DB" 2>&1 | tail -3
 fi
 echo "machine: $(nproc) cores (shared), $(go env GOVERSION); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
