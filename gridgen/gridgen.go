@@ -139,8 +139,13 @@ func Generate(ctx context.Context, in Input, opt Options) (data.Plan, error) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			outs[pi], errs[pi] = r.processParent(ctx, int(pi), areas[pi], bisectSem)
-			if outs[pi] != nil {
-				outs[pi].pc.dropPolys(outs[pi].unitPieces)
+			if o := outs[pi]; o != nil {
+				// unitReason reads the pieces the grids were drawn
+				// from: the faces along the streets, or the cells.
+				if o.drawn.pc != o.pc {
+					o.pc.dropPolys(nil)
+				}
+				o.drawn.pc.dropPolys(o.unitFaces)
 			}
 		}()
 	}
@@ -301,7 +306,7 @@ func (r *run) householdsIn(c h3.Cell) []int32 {
 // is each piece's cell and weights, and the adjacency of a unit's pieces
 // (unitReason). The polygons are most of a parent's memory: kept for every
 // parent until the plan was assembled, 64 parents of a province held
-// gigabytes.
+// gigabytes; along the streets, the faces of a parent held as much again.
 func (pc *parentCells) dropPolys(unitPieces map[int][]int32) {
 	keep := map[int32]bool{}
 	for _, ps := range unitPieces {
