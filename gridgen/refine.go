@@ -284,7 +284,12 @@ func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists
 // goes as far as the weight cap lets it (since slide finishes, stopping at
 // 100 vertices per grid, as before, left res 10 with no level of
 // inhabited cells at all and cut 1–2 % more there; res 11 cut about as
-// much either way, for less CPU coarser), then up to
+// much either way, for less CPU coarser), but not below bisectFloor
+// vertices: Liechtenstein's municipalities, a few dozen grids each, cut
+// more at res 11 when coarsened to 1,024 or 2,048 vertices (4,706 and
+// 4,672 edges against 4,598 at 4,096 and 4,614 at 100 per grid), and at
+// 256 the redraw of Vaduz (TestRedrawLiechtenstein) could no longer
+// repair the balance of the plan drawn so. Then up to
 // emptyLevels more levels merge only empty vertices, so that the sea and
 // the fields become a few large vertices the bisection and the clump moves
 // can hand over whole; every level gets lloydIters rounds of reshaping,
@@ -297,7 +302,7 @@ func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists
 // shakeRounds of slide again: at res 10 slide alone stops saving after
 // about 25 rounds, and the shake saves another 50–150 edges.
 const (
-	bisectFloor     = 1024
+	bisectFloor     = 4096
 	emptyLevels     = 8
 	lloydIters      = 10
 	lloydItersEmpty = 3
