@@ -150,11 +150,11 @@ func splitComponent(ctx context.Context, g *graph, vs []int32, k int, b bounds, 
 		sub = induced(g, vs)
 	}
 	// A coarse vertex may weigh an eighth of a grid: heavier ones would
-	// make the bounds of the bisection hard to meet. Coarsening goes on
-	// until that cap stops matching from shrinking the graph, as far as
-	// METIS goes, down to no fewer than bisectFloor vertices.
+	// make the bounds of the bisection hard to meet. On a large graph
+	// coarsening goes on until that cap stops matching from shrinking it,
+	// as far as METIS goes (see bisectFloor).
 	maxW := max(1, int(target/8))
-	levels, extra := coarsen(sub, maxW, max(k, bisectFloor), emptyLevels)
+	levels, extra := coarsen(sub, maxW, min(bisectPerGrid*k, max(k, bisectFloor)), emptyLevels)
 	top := sub
 	if len(levels) > 0 {
 		top = levels[len(levels)-1].g
@@ -281,15 +281,19 @@ func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists
 }
 
 // Multilevel tuning, measured on Montevideo at res 10 and 11: coarsening
-// goes as far as the weight cap lets it (since slide finishes, stopping at
-// 100 vertices per grid, as before, left res 10 with no level of
-// inhabited cells at all and cut 1–2 % more there; res 11 cut about as
-// much either way, for less CPU coarser), but not below bisectFloor
-// vertices: Liechtenstein's municipalities, a few dozen grids each, cut
-// more at res 11 when coarsened to 1,024 or 2,048 vertices (4,706 and
-// 4,672 edges against 4,598 at 4,096 and 4,614 at 100 per grid), and at
-// 256 the redraw of Vaduz (TestRedrawLiechtenstein) could no longer
-// repair the balance of the plan drawn so. Then up to
+// stops at bisectPerGrid vertices per grid, or at bisectFloor vertices
+// where that is fewer, or earlier where the weight cap stops matching
+// from shrinking the graph (at Montevideo's size it does, at about 7,400
+// vertices at both resolutions). Large graphs are coarsened as far as
+// METIS goes: at res 10 Montevideo has 57 cells a grid, so 100 per grid
+// alone left it no level of inhabited cells, and since slide finishes it
+// cut 1–2 % more so; res 11 cuts about as much either way, for less CPU
+// coarser. Small parts stop at 100 per grid as before: Liechtenstein's
+// municipalities (a few dozen grids each) cut more at res 11 coarsened
+// to 1,024 or 2,048 vertices (4,706 and 4,672 edges against 4,612), at
+// 4,096 it cost a third more CPU for 14 edges less, and coarsened to 256
+// the redraw of Vaduz (TestRedrawLiechtenstein) could no longer repair
+// the balance of the plan drawn so. Then up to
 // emptyLevels more levels merge only empty vertices, so that the sea and
 // the fields become a few large vertices the bisection and the clump moves
 // can hand over whole; every level gets lloydIters rounds of reshaping,
@@ -300,8 +304,9 @@ func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists
 // least on Montevideo, and the reach keeps the flow networks small). The
 // cells get slideRounds of slide, then shakeIters of lloyd and
 // shakeRounds of slide again: at res 10 slide alone stops saving after
-// about 25 rounds, and the shake saves another 50–150 edges.
+// about 25 rounds, and the shake saves another 35–90 edges (0.3–0.7 %).
 const (
+	bisectPerGrid   = 100
 	bisectFloor     = 4096
 	emptyLevels     = 8
 	lloydIters      = 10
