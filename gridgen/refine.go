@@ -125,6 +125,12 @@ func partitionPart(ctx context.Context, g *graph, target float64, sem chan struc
 	report(prog, 0.9)
 	refine(g, res.labels, res.grids, res.bounds, res.fixed, 12, false)
 	slide(g, res.labels, res.grids, res.bounds, res.fixed, slideRounds)
+	// slide ends in a local optimum of single moves; a few rounds of
+	// reshaping shake the boundaries out of it and slide again finds
+	// savings the first could not reach (docs/BENCHMARKS.md, "Cut vs
+	// gpmetis, third round").
+	lloyd(g, res.labels, res.grids, res.bounds, res.fixed, shakeIters)
+	slide(g, res.labels, res.grids, res.bounds, res.fixed, shakeRounds)
 	report(prog, 1)
 	return res
 }
@@ -144,9 +150,11 @@ func splitComponent(ctx context.Context, g *graph, vs []int32, k int, b bounds, 
 		sub = induced(g, vs)
 	}
 	// A coarse vertex may weigh an eighth of a grid: heavier ones would
-	// make the bounds of the bisection hard to meet.
+	// make the bounds of the bisection hard to meet. On a large graph
+	// coarsening goes on until that cap stops matching from shrinking it,
+	// as far as METIS goes (see bisectFloor).
 	maxW := max(1, int(target/8))
-	levels, extra := coarsen(sub, maxW, max(bisectPerGrid*k, 256), emptyLevels)
+	levels, extra := coarsen(sub, maxW, min(bisectPerGrid*k, max(k, bisectFloor)), emptyLevels)
 	top := sub
 	if len(levels) > 0 {
 		top = levels[len(levels)-1].g
@@ -273,8 +281,19 @@ func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists
 }
 
 // Multilevel tuning, measured on Montevideo at res 10 and 11: coarsening
-// stops at about bisectPerGrid vertices per grid (coarser loses cut that
-// the levels cannot win back, finer costs time for nothing), then up to
+// stops at bisectPerGrid vertices per grid, or at bisectFloor vertices
+// where that is fewer, or earlier where the weight cap stops matching
+// from shrinking the graph (at Montevideo's size it does, at about 7,400
+// vertices at both resolutions). Large graphs are coarsened as far as
+// METIS goes: at res 10 Montevideo has 57 cells a grid, so 100 per grid
+// alone left it no level of inhabited cells, and since slide finishes it
+// cut 1–2 % more so; res 11 cuts about as much either way, for less CPU
+// coarser. Small parts stop at 100 per grid as before: Liechtenstein's
+// municipalities (a few dozen grids each) cut more at res 11 coarsened
+// to 1,024 or 2,048 vertices (4,706 and 4,672 edges against 4,612), at
+// 4,096 it cost a third more CPU for 14 edges less, and coarsened to 256
+// the redraw of Vaduz (TestRedrawLiechtenstein) could no longer repair
+// the balance of the plan drawn so. Then up to
 // emptyLevels more levels merge only empty vertices, so that the sea and
 // the fields become a few large vertices the bisection and the clump moves
 // can hand over whole; every level gets lloydIters rounds of reshaping,
@@ -282,9 +301,13 @@ func uncoarsen(ctx context.Context, sub *graph, levels []level, extra int, dists
 // households) and coarsePasses of refinement, and the empty-only levels
 // recutRounds of minimum cuts of the empty vertices within recutReach hops
 // of each boundary (more rounds gave the same cut; of reaches 0–6, 3 cut
-// least on Montevideo, and the reach keeps the flow networks small).
+// least on Montevideo, and the reach keeps the flow networks small). The
+// cells get slideRounds of slide, then shakeIters of lloyd and
+// shakeRounds of slide again: at res 10 slide alone stops saving after
+// about 25 rounds, and the shake saves another 35–90 edges (0.3–0.7 %).
 const (
 	bisectPerGrid   = 100
+	bisectFloor     = 4096
 	emptyLevels     = 8
 	lloydIters      = 10
 	lloydItersEmpty = 3
@@ -293,7 +316,9 @@ const (
 	coarsePasses    = 6
 	recutRounds     = 1
 	recutReach      = 3
-	slideRounds     = 16
+	slideRounds     = 32
+	shakeIters      = 3
+	shakeRounds     = 16
 )
 
 // induced returns the subgraph of g on vs, vertex i of it being vs[i].
@@ -480,9 +505,34 @@ func gridEdges(g *graph, labels []int32, v int32, nl []labelEdges) (int32, []lab
 	a := labels[v]
 	nl = nl[:0]
 	own := int32(0)
-	for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
+	lo, hi := g.xadj[v], g.xadj[v+1]
+	if g.ew == nil {
+		// The cell graph without streets: every edge weighs 1. This
+		// runs for every boundary vertex in every round of lloyd, refine
+		// and slide, so the loop is kept free of the weight lookup.
+		for _, u := range g.adj[lo:hi] {
+			l := labels[u]
+			if l == a {
+				own++
+				continue
+			}
+			found := false
+			for i := range nl {
+				if nl[i].l == l {
+					nl[i].e++
+					found = true
+					break
+				}
+			}
+			if !found {
+				nl = append(nl, labelEdges{l, 1})
+			}
+		}
+		return own, nl
+	}
+	for j := lo; j < hi; j++ {
 		l := labels[g.adj[j]]
-		e := g.ewAt(j)
+		e := g.ew[j]
 		if l == a {
 			own += e
 			continue
@@ -651,25 +701,41 @@ func slide(g *graph, labels []int32, k int, bs []bounds, fixed []bool, rounds in
 	}
 	var h gainHeap
 	saved := 0
-	// Only boundary vertices can move; a round moves a few per cent of
-	// the vertices, so the mask is kept up to date move by move rather
-	// than each round's queue built from every vertex.
-	bd := boundaryMask(g, labels)
+	// A vertex can move only if its edges into some other grid weigh at
+	// least its edges into its own, so at least half its edge weight
+	// leaves its grid: ext (the weight of v's edges into other grids) and
+	// deg (of all its edges) tell, without the neighbour scan of
+	// bestMove, which vertices may move at all. A round moves a few per
+	// cent of the vertices, so ext is kept up to date move by move (a move
+	// changes only its own and its neighbours' ext).
+	ext := make([]int32, n)
+	deg := make([]int32, n)
+	for v := int32(0); v < int32(n); v++ {
+		for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
+			e := g.ewAt(j)
+			deg[v] += e
+			if labels[g.adj[j]] != labels[v] {
+				ext[v] += e
+			}
+		}
+	}
+	mayMove := func(v int32) bool { return ext[v] > 0 && 2*ext[v] >= deg[v] }
 	for round := int32(1); round <= int32(rounds); round++ {
 		h = h[:0]
 		for v := int32(0); v < int32(n); v++ {
-			if !bd[v] {
+			if !mayMove(v) {
 				continue
 			}
 			if _, gain, ok := bestMove(v); ok {
-				h.push(gainEntry{gain, v})
+				h = append(h, gainEntry{gain, v})
 			}
 		}
+		h.init()
 		roundSaved := 0
 		for len(h) > 0 {
 			e := h.pop()
 			v := e.v
-			if moved[v] == round {
+			if moved[v] == round || !mayMove(v) {
 				continue
 			}
 			b, gain, ok := bestMove(v)
@@ -691,9 +757,21 @@ func slide(g *graph, labels []int32, k int, bs []bounds, fixed []bool, rounds in
 			wg[b] += w
 			moved[v] = round
 			roundSaved += int(gain)
-			updateBoundary(g, labels, bd, v)
+			ext[v] = 0
+			for j := g.xadj[v]; j < g.xadj[v+1]; j++ {
+				u, e := g.adj[j], g.ewAt(j)
+				switch labels[u] {
+				case a:
+					ext[u] += e
+					ext[v] += e
+				case b:
+					ext[u] -= e
+				default:
+					ext[v] += e
+				}
+			}
 			for _, u := range g.nbrs(v) {
-				if moved[u] == round {
+				if moved[u] == round || !mayMove(u) {
 					continue
 				}
 				if _, gu, ok := bestMove(u); ok {
@@ -737,13 +815,28 @@ func (h *gainHeap) push(e gainEntry) {
 	}
 }
 
+// init orders entries appended without push into a heap (the same
+// order of pops as pushing them one by one: before is a total order).
+func (h gainHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
 func (h *gainHeap) pop() gainEntry {
 	s := *h
 	top := s[0]
 	last := len(s) - 1
 	s[0] = s[last]
 	s = s[:last]
-	i := 0
+	s.down(0)
+	*h = s
+	return top
+}
+
+// down moves the entry at i down to its place.
+func (h gainHeap) down(i int) {
+	s := h
 	for {
 		l, r, m := 2*i+1, 2*i+2, i
 		if l < len(s) && s[l].before(s[m]) {
@@ -758,6 +851,4 @@ func (h *gainHeap) pop() gainEntry {
 		s[i], s[m] = s[m], s[i]
 		i = m
 	}
-	*h = s
-	return top
 }
