@@ -35,8 +35,8 @@
 // A piece heavier than the target (a tower block) is a grid of its own and
 // is listed in Report.HeavyCells. The rest is partitioned multilevel
 // (coarsen.go): neighbouring pieces are merged pairwise, level by level, to
-// about 100 vertices per grid (no merged vertex over an eighth of the
-// target), then a few more levels merge only empty vertices, so that sea
+// about 100 vertices per grid or 4,096 vertices, whichever is fewer (no
+// merged vertex over an eighth of the target), then a few more levels merge only empty vertices, so that sea
 // and fields become a few large ones. That graph is split by recursive
 // bisection: every split tries sweeps in four directions, both ways, and
 // takes the prefix with the fewest cut edges whose weight lets both halves
@@ -56,7 +56,8 @@
 // on the pieces themselves finishes, followed by rounds of METIS-style
 // greedy moves in order of gain that also make moves saving nothing, so
 // that boundaries slide along stretches of equal cut to where a move saves
-// (slide, refine.go).
+// (slide, refine.go); then a few rounds of the power-diagram reshaping
+// loosen the boundaries and slide runs again (the shake).
 //
 // # Streets and units
 //
