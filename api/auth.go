@@ -136,26 +136,27 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			template, _ = route.GetPathTemplate()
 			s.metrics.matched(w, route, r.Method)
 		}
-		s.serveAuthenticated(w, r, template, next)
+		s.serveAuthenticated(w, r, template, s.needs(r.Method, template), next)
 	})
 }
 
-// guarded is authenticate for a handler whose route template is known,
-// for the routes ServeHTTP serves without the router.
-func (s *Server) guarded(template string, next http.Handler) http.Handler {
+// guarded is authenticate for a handler whose method and route template
+// are known, for the routes ServeHTTP serves without the router: the role
+// they need is looked up once, here.
+func (s *Server) guarded(method, template string, next http.Handler) http.Handler {
+	need := s.needs(method, template)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.serveAuthenticated(w, r, template, next)
+		s.serveAuthenticated(w, r, template, need, next)
 	})
 }
 
-func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, template string, next http.Handler) {
+func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, template string, need data.Role, next http.Handler) {
 	p, err := s.identify(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	r = r.WithContext(contextFor(w, r.Context(), p))
-	need := s.needs(r.Method, template)
 	// The refusal's message is built only for a refusal.
 	if need != "" && !p.role.Allows(need) {
 		s.writeError(w, r, authorize(r, need, r.Method+" "+template))
@@ -181,7 +182,11 @@ func (p principal) limitKey() string {
 // is a 401 even where anonymous access is open: a client that sends a key
 // means to use it, and should learn that it does not work.
 func (s *Server) identify(r *http.Request) (principal, error) {
-	host := clientAddr(r.RemoteAddr, r.Header["X-Forwarded-For"], s.cfg.TrustedProxies)
+	// The address is a rate limit's key and nothing else.
+	host := ""
+	if s.limiter.active() {
+		host = clientAddr(r.RemoteAddr, r.Header["X-Forwarded-For"], s.cfg.TrustedProxies)
+	}
 	h := headerValue(r.Header, "Authorization")
 	if h == "" {
 		return principal{role: s.cfg.Anonymous, addr: host}, nil

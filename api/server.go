@@ -152,12 +152,12 @@ func New(cfg Config) *Server {
 		}
 		// Only where the router itself picks this route for this method
 		// and path, so the shortcut never answers differently.
-		h := s.guarded(rt.path, s.handle(rt.handler))
+		h := s.handle(rt.handler)
 		for _, m := range rt.methods() {
 			var match mux.RouteMatch
 			req := &http.Request{Method: m, URL: &url.URL{Path: rt.path}, Header: http.Header{}}
 			if s.router.Match(req, &match) && match.Route == registered[i] {
-				s.exact[m+" "+rt.path] = h
+				s.exact[m+" "+rt.path] = s.guarded(m, rt.path, h)
 			}
 		}
 	}
@@ -217,7 +217,10 @@ func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
 
 // ServeHTTP serves a request through the middleware chain.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	// The clock's monotonic reading alone, by its distance from the
+	// server's start: time.Now reads the wall clock too, which only a
+	// log line would need, and a log line has its own time.
+	start := time.Since(s.started)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		if v := recover(); v != nil {
@@ -238,9 +241,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.log.Enabled(r.Context(), level) {
 			s.log.LogAttrs(r.Context(), level, "http",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status), slog.Duration("dur", time.Since(start)))
+				slog.Int("status", rec.status), slog.Duration("dur", time.Since(s.started)-start))
 		}
-		s.metrics.observe(rec, r.Method, time.Since(start))
+		s.metrics.observe(rec, r.Method, time.Since(s.started)-start)
 	}()
 	// A request without a body (every GET) has http.NoBody, which has
 	// nothing to limit; wrapping it would cost an allocation a request.
