@@ -95,6 +95,16 @@ func contextFor(w http.ResponseWriter, parent context.Context, p principal) cont
 	return &principalCtx{Context: parent, p: p}
 }
 
+// principalFrom is the principal of request r, answered through w: the
+// one its writer holds for a route that takes it from there (guarded's
+// inWriter), else the one of its context.
+func principalFrom(w http.ResponseWriter, r *http.Request) principal {
+	if rec, ok := w.(*statusRecorder); ok && rec.held {
+		return rec.pc.p
+	}
+	return principalOf(r.Context())
+}
+
 func principalOf(ctx context.Context) principal {
 	if p, ok := ctx.Value(principalKey{}).(*principal); ok {
 		return *p
@@ -105,10 +115,14 @@ func principalOf(ctx context.Context) principal {
 // authorize answers whether the request's principal has role need; the
 // error is a 401 for anonymous requests, a 403 otherwise.
 func authorize(r *http.Request, need data.Role, what string) error {
+	return authorizeAs(principalOf(r.Context()), need, what)
+}
+
+// authorizeAs is authorize for principal p.
+func authorizeAs(p principal, need data.Role, what string) error {
 	if need == "" {
 		return nil
 	}
-	p := principalOf(r.Context())
 	if p.role.Allows(need) {
 		return nil
 	}
@@ -136,29 +150,34 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			template, _ = route.GetPathTemplate()
 			s.metrics.matched(w, route, r.Method)
 		}
-		s.serveAuthenticated(w, r, template, next)
+		s.serveAuthenticated(w, r, template, s.needs(r.Method, template), false, next)
 	})
 }
 
-// guarded is authenticate for a handler whose route template is known,
-// for the routes ServeHTTP serves without the router.
-func (s *Server) guarded(template string, next http.Handler) http.Handler {
+// guarded is authenticate for a handler whose method and route template
+// are known, for the routes ServeHTTP serves without the router: the role
+// they need is looked up once, here. With inWriter the handler reads the
+// principal with principalFrom, and the request is not copied to carry it
+// in its context.
+func (s *Server) guarded(method, template string, inWriter bool, next http.Handler) http.Handler {
+	need := s.needs(method, template)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.serveAuthenticated(w, r, template, next)
+		s.serveAuthenticated(w, r, template, need, inWriter, next)
 	})
 }
 
-func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, template string, next http.Handler) {
+func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, template string, need data.Role, inWriter bool, next http.Handler) {
 	p, err := s.identify(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	r = r.WithContext(contextFor(w, r.Context(), p))
-	need := s.needs(r.Method, template)
+	if rec, ok := w.(*statusRecorder); !inWriter || !ok || !rec.hold(p) {
+		r = r.WithContext(contextFor(w, r.Context(), p))
+	}
 	// The refusal's message is built only for a refusal.
 	if need != "" && !p.role.Allows(need) {
-		s.writeError(w, r, authorize(r, need, r.Method+" "+template))
+		s.writeError(w, r, authorizeAs(p, need, r.Method+" "+template))
 		return
 	}
 	if need != "" && s.limiter.active() {
@@ -181,7 +200,11 @@ func (p principal) limitKey() string {
 // is a 401 even where anonymous access is open: a client that sends a key
 // means to use it, and should learn that it does not work.
 func (s *Server) identify(r *http.Request) (principal, error) {
-	host := clientAddr(r.RemoteAddr, r.Header["X-Forwarded-For"], s.cfg.TrustedProxies)
+	// The address is a rate limit's key and nothing else.
+	host := ""
+	if s.limiter.active() {
+		host = clientAddr(r.RemoteAddr, r.Header["X-Forwarded-For"], s.cfg.TrustedProxies)
+	}
 	h := headerValue(r.Header, "Authorization")
 	if h == "" {
 		return principal{role: s.cfg.Anonymous, addr: host}, nil

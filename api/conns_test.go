@@ -259,9 +259,11 @@ func trickle(c net.Conn, s string, stop <-chan struct{}) {
 // BenchmarkRequestDeadlines is the deadlines net/http moves for one
 // request with serve's timeouts (idle, header, whole request, write, the
 // background read's end), on a bare TCP connection and on one of
-// LimitListener, which moves the socket's only when it must.
+// LimitListener, which moves the socket's only when it must; and, as
+// "untimed", the moves of a server without timeouts (bench/floor's) on a
+// bare TCP connection: what the timeouts cost on top.
 func BenchmarkRequestDeadlines(b *testing.B) {
-	for _, name := range []string{"tcp", "limited"} {
+	for _, name := range []string{"tcp", "limited", "untimed"} {
 		b.Run(name, func(b *testing.B) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -283,6 +285,18 @@ func BenchmarkRequestDeadlines(b *testing.B) {
 			}
 			defer c.Close()
 			b.ReportAllocs()
+			if name == "untimed" {
+				for b.Loop() {
+					c.SetReadDeadline(time.Time{}) // idle
+					c.SetReadDeadline(time.Time{}) // header
+					c.SetReadDeadline(time.Time{}) // whole request
+					c.SetReadDeadline(time.Time{}) // the background read's start
+					c.SetReadDeadline(time.Unix(1, 0))
+					c.SetReadDeadline(time.Time{})
+					c.SetWriteDeadline(time.Time{})
+				}
+				return
+			}
 			for b.Loop() {
 				now := time.Now()
 				c.SetReadDeadline(now.Add(30 * time.Second)) // idle

@@ -58,3 +58,25 @@ func BenchmarkLocateChain(b *testing.B) {
 		i++
 	}
 }
+
+// TestLocateAllocatesNothing: GET /v1/locate through ServeHTTP allocates
+// nothing of wangge's own, in the grid and outside every grid: the writer
+// is reused from request to request and the principal rides in it, not
+// in a copy of the request.
+func TestLocateAllocatesNothing(t *testing.T) {
+	f := beijingFixture(t, nil, nil)
+	c := center(0, 0)
+	for _, path := range []string{fmt.Sprintf("/v1/locate?lon=%v&lat=%v", c[0], c[1]), "/v1/locate?lon=116.1&lat=39.5"} {
+		req := httptest.NewRequest("GET", path, nil)
+		w := &discardWriter{h: http.Header{}}
+		request := func() {
+			clear(w.h)
+			w.status, w.n = 0, 0
+			f.srv.ServeHTTP(w, req)
+		}
+		request()
+		if n := testing.AllocsPerRun(1000, request); n != 0 || w.status != http.StatusOK || w.n == 0 {
+			t.Errorf("%s: %v allocations a request (status %d, %d bytes)", path, n, w.status, w.n)
+		}
+	}
+}

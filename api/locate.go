@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/live"
+	"github.com/wangge/wangge/spatial"
 )
 
 // maxBatch is the most points one POST /v1/locate may carry: enough for a
@@ -43,8 +45,12 @@ func (s *Server) locateRoutes() []route {
 // and locate asks url.ParseQuery, so odd queries get exactly its answer.
 // Like url.Values.Get, it keeps the first value of a repeated parameter.
 func plainLocateQuery(raw string) (lon, lat, crs string, ok bool) {
-	if strings.ContainsAny(raw, "%+;") {
-		return "", "", "", false
+	// One pass over the bytes: strings.ContainsAny builds its set of three
+	// bytes again on every call.
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c == '%' || c == '+' || c == ';' {
+			return "", "", "", false
+		}
 	}
 	var seenLon, seenLat, seenCRS bool
 	for raw != "" {
@@ -74,15 +80,107 @@ func plainLocateQuery(raw string) (lon, lat, crs string, ok bool) {
 	return lon, lat, crs, true
 }
 
-func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
-	var p orb.Point
-	var err error
-	if lon, lat, crs, ok := plainLocateQuery(r.URL.RawQuery); ok {
-		p, err = pointValue(lon, lat, crs)
-	} else {
-		// Other names were refused before (strictQuery).
-		p, err = parsePoint(r.URL.Query())
+// plainCoord reads a coordinate written the way clients write one,
+// -?(0|[1-9][0-9]*)(.[0-9]+)? with at most 15 significant digits and 22
+// after the point, within [-limit, limit]; ok is false for anything else,
+// which coordValue reads (and names what is wrong with). It returns the
+// number, the bits strconv.ParseFloat gives (roundDecimal), and its
+// shortest form: the text itself without trailing zeros after the point,
+// which is what strconv.AppendFloat(f, 'f', -1, 64) writes, because no
+// two decimals of 15 significant digits or fewer are the same float64.
+// The answer then echoes the text instead of formatting the number again.
+func plainCoord(s string, limit float64) (f float64, short string, ok bool) {
+	i := 0
+	neg := i < len(s) && s[i] == '-'
+	if neg {
+		i++
 	}
+	var m uint64
+	nd, k := 0, 0 // digits in m from the first non-zero one; digits after the point
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			m = m*10 + uint64(s[i]-'0')
+			nd++
+		}
+	default:
+		return 0, "", false
+	}
+	end := i // the end of the shortest form
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i == len(s) {
+			return 0, "", false
+		}
+		// Trailing zeros are left out of m and of the shortest form.
+		last := i - 1
+		for j := i; j < len(s); j++ {
+			if s[j] < '0' || s[j] > '9' {
+				return 0, "", false
+			}
+			if s[j] != '0' {
+				last = j
+			}
+		}
+		for ; i <= last; i++ {
+			m = m*10 + uint64(s[i]-'0')
+			if m != 0 {
+				nd++
+			}
+			k++
+		}
+		if last >= end+1 {
+			end = last + 1
+		}
+		i = len(s)
+	}
+	if i != len(s) || nd > 15 || k > 22 {
+		return 0, "", false
+	}
+	f, _ = roundDecimal(m, k) // exact: m < 10^15 < 2^53, k ≤ 22
+	if neg {
+		f = -f
+	}
+	if f < -limit || f > limit {
+		return 0, "", false
+	}
+	return f, s[:end], true
+}
+
+// locatePoint reads the point of GET /v1/locate from the raw query, in
+// WGS 84. Where both coordinates are plain WGS 84 ones (plainCoord), at
+// also holds their shortest forms, for the answer to echo.
+func locatePoint(raw string) (p orb.Point, at pointText, err error) {
+	lon, lat, crs, ok := plainLocateQuery(raw)
+	if !ok {
+		// Other names were refused before (strictQuery).
+		v, _ := url.ParseQuery(raw) // checkRawQuery refused what it drops
+		p, err = parsePoint(v)
+		return p, pointText{}, err
+	}
+	x, xs, okx := plainCoord(lon, 180)
+	y, ys, oky := plainCoord(lat, 90)
+	if !okx || !oky {
+		p, err = pointValue(lon, lat, crs)
+		return p, pointText{}, err
+	}
+	// The checks of pointValue, in its order: the coordinates are good,
+	// so the crs comes next.
+	c, err := crsValue(crs)
+	if err != nil {
+		return orb.Point{}, pointText{}, err
+	}
+	if c != spatial.WGS84 {
+		p, err = toWGS84(c, orb.Point{x, y}, "the point")
+		return p, pointText{}, err
+	}
+	return orb.Point{x, y}, pointText{xs, ys}, nil
+}
+
+func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
+	p, at, err := locatePoint(r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
@@ -93,7 +191,7 @@ func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
 		bp = new([]byte)
 		*bp = make([]byte, 0, 512)
 	}
-	buf := appendLocate((*bp)[:0], s.staffed(r), s.live.Areas(), p)
+	buf := appendLocateAt((*bp)[:0], s.staffed(w, r), s.live.Areas(), p, at)
 	buf = append(buf, '\n')
 	err = s.writeRaw(w, buf)
 	if cap(buf) <= 64<<10 {
@@ -190,7 +288,7 @@ func (s *Server) locateBatch(w http.ResponseWriter, r *http.Request) error {
 	if req.Answer == "codes" {
 		return s.writeRaw(w, s.appendCodes(pts))
 	}
-	pp, as := s.staffed(r), s.live.Areas()
+	pp, as := s.staffed(w, r), s.live.Areas()
 	buf := make([]byte, 0, 64+len(pts)*256)
 	buf = append(buf, `{"results":[`...)
 	for i, p := range pts {
@@ -250,14 +348,23 @@ func (s *Server) quotedCodesOf(pp *live.Plan) [][]byte {
 	return q.codes
 }
 
+// principalInWriter reports whether the handler of the route with key
+// "METHOD /path" reads the principal with principalFrom, so that
+// ServeHTTP need not copy the request to carry it in its context: GET
+// /v1/locate, the busiest route, where the copy was wangge's last
+// allocation a request.
+func principalInWriter(key string) bool {
+	return key == "GET /v1/locate" || key == "HEAD /v1/locate"
+}
+
 // staffed is the published plan's grids as the caller may see them: with
 // the staff's phone numbers for planners and admins only.
-func (s *Server) staffed(r *http.Request) staffedView {
+func (s *Server) staffed(w http.ResponseWriter, r *http.Request) staffedView {
 	st := s.live.Staffed()
 	if st == nil {
 		return staffedView{}
 	}
-	if principalOf(r.Context()).role.Allows(data.RolePlanner) {
+	if principalFrom(w, r).role.Allows(data.RolePlanner) {
 		return staffedView{st.Plan, st.Private}
 	}
 	return staffedView{st.Plan, st.Public}
@@ -271,11 +378,27 @@ type staffedView struct {
 
 // appendLocate appends the locate answer for WGS 84 point p.
 func appendLocate(buf []byte, sv staffedView, as *live.Areas, p orb.Point) []byte {
+	return appendLocateAt(buf, sv, as, p, pointText{})
+}
+
+// pointText is a point's coordinates as strconv.AppendFloat(c, 'f', -1,
+// 64) writes them, where they are known without formatting (plainCoord);
+// empty where not.
+type pointText struct{ lon, lat string }
+
+// appendLocateAt is appendLocate with the point's text where known.
+func appendLocateAt(buf []byte, sv staffedView, as *live.Areas, p orb.Point, at pointText) []byte {
 	pp := sv.plan
 	buf = append(buf, `{"point":[`...)
-	buf = strconv.AppendFloat(buf, p[0], 'f', -1, 64)
-	buf = append(buf, ',')
-	buf = strconv.AppendFloat(buf, p[1], 'f', -1, 64)
+	if at.lon != "" && at.lat != "" {
+		buf = append(buf, at.lon...)
+		buf = append(buf, ',')
+		buf = append(buf, at.lat...)
+	} else {
+		buf = strconv.AppendFloat(buf, p[0], 'f', -1, 64)
+		buf = append(buf, ',')
+		buf = strconv.AppendFloat(buf, p[1], 'f', -1, 64)
+	}
 	buf = append(buf, "],"...)
 	gi, ok := -1, false
 	if pp != nil {
@@ -292,9 +415,28 @@ func appendLocate(buf []byte, sv staffedView, as *live.Areas, p orb.Point) []byt
 	buf = append(buf, `,"parents":`...)
 	buf = append(buf, gridParents(as, g.ParentCode)...)
 	buf = append(buf, `,"distance_to_boundary_m":`...)
-	d := pp.Locator.DistanceToBoundaryM(p, gi)
-	buf = strconv.AppendFloat(buf, math.Round(d*10)/10, 'f', -1, 64)
+	buf = appendTenths(buf, pp.Locator.DistanceToBoundaryM(p, gi))
 	return append(buf, '}')
+}
+
+// appendTenths appends d rounded to a tenth as strconv.AppendFloat(
+// math.Round(d*10)/10, 'f', -1, 64) writes it: for n = math.Round(d*10) a
+// whole number from 0 to 10^15, n/10 in decimal, which is the shortest
+// form of float64(n)/10 (the float64 nearest n/10; no other decimal of 15
+// significant digits or fewer is the same float64), written from the
+// integer without formatting a float.
+func appendTenths(buf []byte, d float64) []byte {
+	n := math.Round(d * 10)
+	if !(n > 0 || n == 0 && !math.Signbit(n)) || n >= 1e15 {
+		// Negative, -0, NaN, infinite or huge: the general way.
+		return strconv.AppendFloat(buf, n/10, 'f', -1, 64)
+	}
+	i := int64(n)
+	buf = strconv.AppendInt(buf, i/10, 10)
+	if r := i % 10; r != 0 {
+		buf = append(buf, '.', byte('0'+r))
+	}
+	return buf
 }
 
 // gridParents returns the chain of a grid's parent area and its ancestors.

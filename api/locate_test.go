@@ -505,3 +505,41 @@ func benchLocateBatch(b *testing.B, extra map[string]any) {
 		}
 	}
 }
+
+// TestLocatePrincipalPerRequest: GET /v1/locate reads the principal from
+// the writer ServeHTTP hands it, which is reused from request to request;
+// every answer is still its own caller's, with phone numbers for planners
+// (and this fixture's anonymous admins) alone, whoever asked before, on
+// GET and HEAD. A key whose role is below locate's is refused with 403
+// naming its role, as on the routes that carry the principal in the
+// request's context.
+func TestLocatePrincipalPerRequest(t *testing.T) {
+	f := beijingFixture(t, nil, nil)
+	f.must(t, 201, "", "POST", "/v1/workers", map[string]any{"id": "W1", "name": "W", "role": "full_time", "phone": "+86 100 0000 0001",
+		"grid_codes": []string{latticeGrid(0, 0)}}, "")
+	key := func(role, worker string) string {
+		t.Helper()
+		_, k := f.must(t, 201, "", "POST", "/v1/keys", map[string]any{"role": role, "name": "test " + role, "worker": worker}, "")
+		return k["key"].(string)
+	}
+	field, planner, viewer := key("field", "W1"), key("planner", ""), key("viewer", "")
+	c := center(0, 0)
+	at := fmt.Sprintf("/v1/locate?lon=%v&lat=%v", c[0], c[1])
+	for i, tc := range []struct{ token, phone string }{
+		{planner, "+86 100 0000 0001"}, {field, ""}, {field, ""}, {planner, "+86 100 0000 0001"},
+		{"", "+86 100 0000 0001"}, {field, ""}, {planner, "+86 100 0000 0001"}, {field, ""},
+	} {
+		_, loc := f.must(t, 200, tc.token, "GET", at, nil, "")
+		if p := loc["grid"].(map[string]any)["workers"].([]any)[0].(map[string]any)["phone"]; p != tc.phone {
+			t.Errorf("request %d: phone %q, want %q", i, p, tc.phone)
+		}
+		if res, _ := f.as(t, tc.token, "HEAD", at, nil, ""); res.StatusCode != 200 {
+			t.Errorf("request %d: HEAD %d", i, res.StatusCode)
+		}
+	}
+	_, p := f.must(t, 403, viewer, "GET", at, nil, "")
+	if d := fmt.Sprint(p["detail"]); !strings.Contains(d, "role viewer may not GET /v1/locate") {
+		t.Errorf("viewer: %s", d)
+	}
+	f.must(t, 401, "wg_nope_nope", "GET", at, nil, "")
+}

@@ -103,6 +103,7 @@ type Server struct {
 	// expressions and its two copies of the request.
 	exact      map[string]http.Handler
 	answerBufs sync.Pool // *[]byte for small JSON answers (locate.go)
+	recorders  sync.Pool // *statusRecorder, ServeHTTP's writers
 	// codes is the published plan's grid codes as JSON strings, for batch
 	// locate's codes answer (locate.go).
 	codes   atomic.Pointer[quotedCodes]
@@ -152,12 +153,13 @@ func New(cfg Config) *Server {
 		}
 		// Only where the router itself picks this route for this method
 		// and path, so the shortcut never answers differently.
-		h := s.guarded(rt.path, s.handle(rt.handler))
+		h := s.handle(rt.handler)
 		for _, m := range rt.methods() {
 			var match mux.RouteMatch
 			req := &http.Request{Method: m, URL: &url.URL{Path: rt.path}, Header: http.Header{}}
 			if s.router.Match(req, &match) && match.Route == registered[i] {
-				s.exact[m+" "+rt.path] = h
+				key := m + " " + rt.path
+				s.exact[key] = s.guarded(m, rt.path, principalInWriter(key), h)
 			}
 		}
 	}
@@ -217,8 +219,15 @@ func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
 
 // ServeHTTP serves a request through the middleware chain.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	// The clock's monotonic reading alone, by its distance from the
+	// server's start: time.Now reads the wall clock too, which only a
+	// log line would need, and a log line has its own time.
+	start := time.Since(s.started)
+	rec, _ := s.recorders.Get().(*statusRecorder)
+	if rec == nil {
+		rec = new(statusRecorder)
+	}
+	*rec = statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		if v := recover(); v != nil {
 			// A panic is our bug; the client gets a plain 500 and the log the stack.
@@ -238,9 +247,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.log.Enabled(r.Context(), level) {
 			s.log.LogAttrs(r.Context(), level, "http",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status), slog.Duration("dur", time.Since(start)))
+				slog.Int("status", rec.status), slog.Duration("dur", time.Since(s.started)-start))
 		}
-		s.metrics.observe(rec, r.Method, time.Since(start))
+		s.metrics.observe(rec, r.Method, time.Since(s.started)-start)
+		if !rec.pcUsed {
+			// No context refers to it (contextFor), and the request is
+			// answered: the next one may have it.
+			*rec = statusRecorder{}
+			s.recorders.Put(rec)
+		}
 	}()
 	// A request without a body (every GET) has http.NoBody, which has
 	// nothing to limit; wrapping it would cost an allocation a request.
@@ -356,6 +371,10 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
+// statusRecorder is the writer ServeHTTP hands down: it keeps the status
+// and the route for the request metrics and the access log, and the
+// principal. Recorders are reused from request to request (Server's
+// recorders), except one whose pc a context refers to.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -363,8 +382,22 @@ type statusRecorder struct {
 	route  *routeMetrics // the route answering, for the request metrics
 	// pc is the request's context with its principal (auth.go's
 	// contextFor), allocated with the recorder; pcUsed once it is taken.
+	// held: pc.p is the principal of a route that reads it from here
+	// (principalFrom), and pc is no context.
 	pc     principalCtx
 	pcUsed bool
+	held   bool
+}
+
+// hold keeps p as the request's principal for principalFrom, and reports
+// whether it does: a writer serving a second request (a handler passing
+// the request on) has given its principal already.
+func (r *statusRecorder) hold(p principal) bool {
+	if r.pcUsed || r.held {
+		return false
+	}
+	r.pc.p, r.held = p, true
+	return true
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
