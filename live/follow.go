@@ -50,9 +50,14 @@ func (s *Service) Run(ctx context.Context) {
 	go func() { defer close(riskDone); s.riskLoop(ctx) }()
 	defer func() { <-riskDone }()
 	// The camera coverage too, once, so that its first request does not
-	// wait for the household points to be read (coverage.go).
+	// wait for the household points to be read (coverage.go), then the
+	// hotspot analysis the map and dashboards ask for first.
 	warmDone := make(chan struct{})
-	go func() { defer close(warmDone); s.warmCoverage(ctx) }()
+	go func() {
+		defer close(warmDone)
+		s.warmCoverage(ctx)
+		s.warmHotspots(ctx)
+	}()
 	defer func() { <-warmDone }()
 	pruneDone := make(chan struct{})
 	go func() { defer close(pruneDone); s.pruneLoop(ctx) }()
