@@ -33,13 +33,21 @@ type Neighbor[ID cmp.Ordered] struct {
 // the id. So a province's million hazards are not held a second time in a
 // map by id here (60 MB at 960,000).
 //
+// The entries of NewPointIndexOf are a packed tree, built at once and not
+// changed after; those inserted later are in an R-tree that takes
+// changes, and the packed entries deleted since are listed (gone) and
+// skipped. When more than half the packed entries are gone, the rest are
+// packed again.
+//
 // It is safe for concurrent use: reads take a shared lock and run in
 // parallel, writes take the exclusive lock. Results are copied out, so a
 // caller never holds the lock while it works on them. Longitudes are not
 // wrapped at ±180°, which no city needs.
 type PointIndex[ID cmp.Ordered] struct {
-	mu sync.RWMutex
-	tr rtree.RTreeG[ID]
+	mu   sync.RWMutex
+	base packed[ID]
+	gone map[PointItem[ID]]bool // entries of base deleted since
+	tr   rtree.RTreeG[ID]
 }
 
 // NewPointIndex returns an empty index.
@@ -47,27 +55,23 @@ func NewPointIndex[ID cmp.Ordered]() *PointIndex[ID] {
 	return &PointIndex[ID]{}
 }
 
-// NewPointIndexOf returns an index of items, as Insert would make it one
-// by one, taking the lock once. The items go in in the order given: in Z
-// order (tried) the nodes split half full and the tree took a quarter
-// more memory (73 against 59 MB for a million points), for no gain in
-// time. It fails as Insert would, on an invalid point.
+// NewPointIndexOf returns an index of items (not changed), as Insert would
+// make it one by one but that an (id, point) given twice is held once. It
+// fails as Insert would, on an invalid point.
 func NewPointIndexOf[ID cmp.Ordered](items []PointItem[ID]) (*PointIndex[ID], error) {
-	x := &PointIndex[ID]{}
 	for _, it := range items {
 		if !ValidLonLat(it.Point) {
 			return nil, fmt.Errorf("%w: %v (id %v)", ErrInvalidPoint, it.Point, it.ID)
 		}
-		x.tr.Insert(it.Point, it.Point, it.ID)
 	}
-	return x, nil
+	return &PointIndex[ID]{base: newPacked(items)}, nil
 }
 
 // Len returns the number of entries.
 func (x *PointIndex[ID]) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return x.tr.Len()
+	return len(x.base.items) - len(x.gone) + x.tr.Len()
 }
 
 // Insert adds id at p. It returns ErrInvalidPoint if p is not a valid
@@ -113,8 +117,32 @@ func (x *PointIndex[ID]) Delete(id ID, p orb.Point) bool {
 
 func (x *PointIndex[ID]) delete(id ID, p orb.Point) bool {
 	n := x.tr.Len()
-	x.tr.Delete(p, p, id)
-	return x.tr.Len() < n
+	if x.tr.Delete(p, p, id); x.tr.Len() < n {
+		return true
+	}
+	it := PointItem[ID]{id, p}
+	if x.gone[it] || !x.base.has(id, p) {
+		return false
+	}
+	if x.gone == nil {
+		x.gone = map[PointItem[ID]]bool{}
+	}
+	x.gone[it] = true
+	if len(x.gone) > len(x.base.items)/2 {
+		x.repack()
+	}
+	return true
+}
+
+// repack packs the entries of base that are not gone again.
+func (x *PointIndex[ID]) repack() {
+	live := make([]PointItem[ID], 0, len(x.base.items)-len(x.gone))
+	for _, it := range x.base.items {
+		if !x.gone[it] {
+			live = append(live, it)
+		}
+	}
+	x.base, x.gone = newPacked(live), nil
 }
 
 func (x *PointIndex[ID]) has(id ID, p orb.Point) bool {
@@ -123,7 +151,21 @@ func (x *PointIndex[ID]) has(id ID, p orb.Point) bool {
 		found = got == id
 		return !found
 	})
-	return found
+	return found || (!x.gone[PointItem[ID]{id, p}] && x.base.has(id, p))
+}
+
+// search calls fn with each entry inside b until fn returns false, and
+// reports whether it got to the end.
+func (x *PointIndex[ID]) search(b orb.Bound, fn func(id ID, p orb.Point) bool) bool {
+	if !x.base.search(b, func(it *PointItem[ID]) bool { return x.gone[*it] || fn(it.ID, it.Point) }) {
+		return false
+	}
+	complete := true
+	x.tr.Search(b.Min, b.Max, func(p, _ [2]float64, id ID) bool {
+		complete = fn(id, p)
+		return complete
+	})
+	return complete
 }
 
 // Within returns the points inside b (edges included), in no particular order.
@@ -131,7 +173,7 @@ func (x *PointIndex[ID]) Within(b orb.Bound) []PointItem[ID] {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var out []PointItem[ID]
-	x.tr.Search(b.Min, b.Max, func(p, _ [2]float64, id ID) bool {
+	x.search(b, func(id ID, p orb.Point) bool {
 		out = append(out, PointItem[ID]{id, p})
 		return true
 	})
@@ -148,7 +190,7 @@ func (x *PointIndex[ID]) Intersects(poly orb.Polygon) []PointItem[ID] {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var out []PointItem[ID]
-	x.tr.Search(b.Min, b.Max, func(p, _ [2]float64, id ID) bool {
+	x.search(b, func(id ID, p orb.Point) bool {
 		if planar.PolygonContains(poly, p) {
 			out = append(out, PointItem[ID]{id, p})
 		}
@@ -170,9 +212,9 @@ func (x *PointIndex[ID]) Nearby(p orb.Point, radiusM float64, limit int) []Neigh
 	defer x.mu.RUnlock()
 
 	// Usually the circle holds a few dozen points: scanning its bounding box
-	// is then several times faster than tidwall's best-first Nearby, which
-	// pushes every entry of each node it opens onto a heap. If the box turns
-	// out to hold many more points than asked for, fall back to best-first.
+	// is then several times faster than a best-first search, which pushes
+	// every entry of each node it opens onto a heap. If the box turns out
+	// to hold many more points than asked for, fall back to best-first.
 	var out []Neighbor[ID]
 	b := capBound(p, maxAngle)
 	budget := math.MaxInt
@@ -180,10 +222,8 @@ func (x *PointIndex[ID]) Nearby(p orb.Point, radiusM float64, limit int) []Neigh
 		budget = 8*limit + 256
 	}
 	seen := 0
-	complete := true
-	x.tr.Search(b.Min, b.Max, func(q, _ [2]float64, id ID) bool {
+	complete := x.search(b, func(id ID, q orb.Point) bool {
 		if seen++; seen > budget {
-			complete = false
 			return false
 		}
 		if a := haversineAngle(p, q); a <= maxAngle {
@@ -192,27 +232,33 @@ func (x *PointIndex[ID]) Nearby(p orb.Point, radiusM float64, limit int) []Neigh
 		return true
 	})
 	if !complete {
+		dist := func(min, max [2]float64, item bool) float64 {
+			if item {
+				return haversineAngle(p, orb.Point(min))
+			}
+			return boxAngleLowerBound(p, lat, min, max)
+		}
+		// Each part is walked nearest first and stops on its own: out of
+		// range, or past limit points and a farther one (equal distances
+		// are only sorted by id after the walk, so ties are all kept).
+		// The limit nearest of both are among the two lists.
+		var fromTree []Neighbor[ID]
+		take := func(list *[]Neighbor[ID], id ID, q orb.Point, angle float64) bool {
+			if angle > maxAngle || (limit > 0 && len(*list) >= limit && angle > (*list)[len(*list)-1].DistanceM) {
+				return false
+			}
+			*list = append(*list, Neighbor[ID]{id, q, angle})
+			return true
+		}
 		out = out[:0]
+		x.base.nearest(dist, func(it *PointItem[ID], angle float64) bool {
+			return x.gone[*it] || take(&out, it.ID, it.Point, angle)
+		})
 		x.tr.Nearby(
-			func(min, max [2]float64, _ ID, item bool) float64 {
-				if item {
-					return haversineAngle(p, orb.Point(min))
-				}
-				return boxAngleLowerBound(p, lat, min, max)
-			},
-			func(q, _ [2]float64, id ID, angle float64) bool {
-				if angle > maxAngle {
-					return false
-				}
-				// Equal distances are only sorted by id after the walk, so keep
-				// collecting past the limit while the distance is unchanged.
-				if limit > 0 && len(out) >= limit && angle > out[len(out)-1].DistanceM {
-					return false
-				}
-				out = append(out, Neighbor[ID]{id, q, angle})
-				return true
-			},
+			func(min, max [2]float64, _ ID, item bool) float64 { return dist(min, max, item) },
+			func(q, _ [2]float64, id ID, angle float64) bool { return take(&fromTree, id, q, angle) },
 		)
+		out = append(out, fromTree...)
 	}
 	slices.SortStableFunc(out, func(a, b Neighbor[ID]) int {
 		if c := cmp.Compare(a.DistanceM, b.DistanceM); c != 0 {

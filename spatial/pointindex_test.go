@@ -16,26 +16,17 @@ import (
 func TestPointIndexNearbyMatchesBruteForce(t *testing.T) {
 	pts := randomPoints(5000, montevideoBound, 21)
 	x := NewPointIndex[int64]()
+	entries := make([]PointItem[int64], len(pts))
 	for i, p := range pts {
 		if err := x.Insert(int64(i), p); err != nil {
 			t.Fatal(err)
 		}
+		entries[i] = PointItem[int64]{int64(i), p}
 	}
 	for qi, q := range randomPoints(200, padBound(montevideoBound, 0.1), 22) {
 		radius := []float64{0, 150, 800, 3000, 1e5}[qi%5]
 		limit := []int{0, 1, 10, 50}[qi%4]
-		var want []Neighbor[int64]
-		for i, p := range pts {
-			if d := geo.DistanceHaversine(q, p); d <= radius {
-				want = append(want, Neighbor[int64]{int64(i), p, d})
-			}
-		}
-		slices.SortFunc(want, func(a, b Neighbor[int64]) int {
-			return cmp.Or(cmp.Compare(a.DistanceM, b.DistanceM), cmp.Compare(a.ID, b.ID))
-		})
-		if limit > 0 && len(want) > limit {
-			want = want[:limit]
-		}
+		want := bruteNearby(entries, q, radius, limit)
 		got := x.Nearby(q, radius, limit)
 		if len(got) != len(want) {
 			t.Fatalf("Nearby(%v, %v, %d): %d results, want %d", q, radius, limit, len(got), len(want))
@@ -46,6 +37,23 @@ func TestPointIndexNearbyMatchesBruteForce(t *testing.T) {
 			}
 		}
 	}
+}
+
+// bruteNearby is Nearby by measuring every entry.
+func bruteNearby(entries []PointItem[int64], q orb.Point, radius float64, limit int) []Neighbor[int64] {
+	var want []Neighbor[int64]
+	for _, it := range entries {
+		if d := geo.DistanceHaversine(q, it.Point); d <= radius {
+			want = append(want, Neighbor[int64]{it.ID, it.Point, d})
+		}
+	}
+	slices.SortFunc(want, func(a, b Neighbor[int64]) int {
+		return cmp.Or(cmp.Compare(a.DistanceM, b.DistanceM), cmp.Compare(a.ID, b.ID))
+	})
+	if limit > 0 && len(want) > limit {
+		want = want[:limit]
+	}
+	return want
 }
 
 func TestPointIndexWithinIntersects(t *testing.T) {
@@ -169,20 +177,35 @@ func TestPointIndexConcurrent(t *testing.T) {
 }
 
 // BenchmarkNearby45k is the county of issue 4: 45,000 cameras, the 10
-// nearest within 500 m.
+// nearest within 500 m, in an index filled by Insert and in one built by
+// NewPointIndexOf (packed).
 func BenchmarkNearby45k(b *testing.B) {
-	x := NewPointIndex[int64]()
-	for i, p := range randomPoints(45_000, montevideoBound, 25) {
-		if err := x.Insert(int64(i), p); err != nil {
+	pts := randomPoints(45_000, montevideoBound, 25)
+	inserted := NewPointIndex[int64]()
+	items := make([]PointItem[int64], len(pts))
+	for i, p := range pts {
+		if err := inserted.Insert(int64(i), p); err != nil {
 			b.Fatal(err)
 		}
+		items[i] = PointItem[int64]{int64(i), p}
+	}
+	packed, err := NewPointIndexOf(items)
+	if err != nil {
+		b.Fatal(err)
 	}
 	qs := randomPoints(1<<12, montevideoBound, 26)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		_ = x.Nearby(qs[i&(len(qs)-1)], 500, 10)
-		i++
+	for _, c := range []struct {
+		name string
+		x    *PointIndex[int64]
+	}{{"inserted", inserted}, {"packed", packed}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				_ = c.x.Nearby(qs[i&(len(qs)-1)], 500, 10)
+				i++
+			}
+		})
 	}
 }
 
@@ -273,4 +296,120 @@ func BenchmarkPointIndexLoad1M(b *testing.B) {
 			}
 		}
 	})
+}
+
+// An index from NewPointIndexOf (its packed part) answers as a list of its
+// entries through every kind of change: inserts, moves and deletes of
+// packed and inserted entries, repeats given to NewPointIndexOf, and more
+// than half the packed entries deleted (packed again). Nearby is asked
+// both ways: small circles (the box scan) and large ones with a small
+// limit (best-first over both parts).
+func TestPointIndexPackedAndChanged(t *testing.T) {
+	pts := randomPoints(4000, montevideoBound, 41)
+	model := map[PointItem[int64]]bool{}
+	items := make([]PointItem[int64], 0, len(pts)+100)
+	for i, p := range pts {
+		it := PointItem[int64]{int64(i), p}
+		items = append(items, it)
+		model[it] = true
+	}
+	items = append(items, items[:100]...) // repeats, held once
+	x, err := NewPointIndexOf(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moves := randomPoints(6000, montevideoBound, 42)
+	queries := randomPoints(40, padBound(montevideoBound, 0.1), 43)
+	poly := Sector(orb.Point{-56.2, -34.85}, 45, 90, 5000, 16)
+	check := func(step string) {
+		t.Helper()
+		if x.Len() != len(model) {
+			t.Fatalf("%s: Len %d, want %d", step, x.Len(), len(model))
+		}
+		var all, inPoly []PointItem[int64]
+		for it := range model {
+			all = append(all, it)
+			if planar.PolygonContains(poly, it.Point) {
+				inPoly = append(inPoly, it)
+			}
+		}
+		order := func(s []PointItem[int64]) []PointItem[int64] {
+			slices.SortFunc(s, func(a, b PointItem[int64]) int {
+				return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Point[0], b.Point[0]), cmp.Compare(a.Point[1], b.Point[1]))
+			})
+			return s
+		}
+		if got := order(x.Within(padBound(montevideoBound, 0.01))); !slices.Equal(got, order(all)) {
+			t.Fatalf("%s: Within everything: %d entries, want %d", step, len(got), len(all))
+		}
+		if got := order(x.Intersects(poly)); !slices.Equal(got, order(inPoly)) {
+			t.Fatalf("%s: Intersects: %d entries, want %d", step, len(got), len(inPoly))
+		}
+		for qi, q := range queries {
+			radius, limit := []float64{300, 1500, 1e5}[qi%3], []int{0, 1, 7}[qi%3]
+			want := bruteNearby(all, q, radius, limit)
+			got := x.Nearby(q, radius, limit)
+			if len(got) != len(want) {
+				t.Fatalf("%s: Nearby(%v, %v, %d): %d results, want %d", step, q, radius, limit, len(got), len(want))
+			}
+			for i := range got {
+				if got[i].ID != want[i].ID || got[i].Point != want[i].Point || math.Abs(got[i].DistanceM-want[i].DistanceM) > 1e-6 {
+					t.Fatalf("%s: Nearby(%v, %v, %d)[%d] = %+v, want %+v", step, q, radius, limit, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	check("packed")
+	// Move a third of the packed entries (some twice), insert new ones,
+	// delete inserted and packed ones, then delete until it packs again.
+	for i := range 1500 {
+		id := int64(i * 2 % len(pts))
+		to := moves[i]
+		if err := x.Move(id, pts[id], to); err != nil {
+			t.Fatalf("move %d: %v", id, err)
+		}
+		delete(model, PointItem[int64]{id, pts[id]})
+		model[PointItem[int64]{id, to}] = true
+		pts[id] = to
+	}
+	for i := range 500 {
+		it := PointItem[int64]{int64(10_000 + i), moves[1500+i]}
+		if err := x.Insert(it.ID, it.Point); err != nil {
+			t.Fatal(err)
+		}
+		model[it] = true
+	}
+	check("moved and inserted")
+	if x.Delete(3, moves[0]) || x.Delete(99_999, pts[5]) {
+		t.Fatal("Delete removed an entry that is not there")
+	}
+	if err := x.Move(1, moves[0], moves[1]); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Move from where it is not: %v", err)
+	}
+	for i := range 2600 {
+		var it PointItem[int64]
+		if i%5 == 0 {
+			if i/5 >= 500 {
+				continue
+			}
+			it = PointItem[int64]{int64(10_000 + i/5), moves[1500+i/5]}
+		} else {
+			id := int64(i*3%len(pts)) | 1
+			it = PointItem[int64]{id, pts[id]}
+			if !model[it] {
+				continue
+			}
+		}
+		if !x.Delete(it.ID, it.Point) || x.Delete(it.ID, it.Point) {
+			t.Fatalf("Delete %v did not remove it exactly once", it)
+		}
+		delete(model, it)
+		if i == 500 {
+			check("deleted some")
+		}
+	}
+	check("deleted most, packed again")
+	if len(x.base.items) >= len(pts) {
+		t.Errorf("%d packed entries after more than half were deleted: not packed again", len(x.base.items))
+	}
 }
