@@ -63,6 +63,7 @@ lint:
 # a fresh database with PostGIS for this run, dropped afterwards.
 test: deps web lint tilesjs validators fuzz
 	scripts/testdb.sh $(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -run 'AllocatesNothing' ./api/
 	@$(MAKE) --no-print-directory browsertest
 
 # tilesjs installs the npm packages of the tile client tests (test/tiles:
