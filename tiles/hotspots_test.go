@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/paulmach/orb"
+	"github.com/uber/h3-go/v4"
 
 	"github.com/wangge/wangge/data"
 	"github.com/wangge/wangge/spatial"
@@ -94,6 +95,57 @@ func TestHotspotCountsAsPlacedAfresh(t *testing.T) {
 	}
 	sc, _ = sc.WithHazards(kept, del)
 	check("after writes", sc, next)
+}
+
+// placeCells finds each hazard's cell as H3 does, on any number of
+// goroutines, and leaves the hazards placed before as they were.
+func TestPlaceCellsOnGoroutines(t *testing.T) {
+	hz := metroHazards(3*placeChunk, 11)
+	area := orb.MultiPolygon{orb.Bound{Min: orb.Point{-56.7, -35.0}, Max: orb.Point{-56.2, -34.4}}.ToPolygon()}
+	const res = 8
+	cells, err := spatial.StudyCells(area, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := map[h3.Cell]int32{}
+	for i, c := range cells {
+		index[c] = int32(i)
+	}
+	const before = 1234 // a cell index no hazard is in: placed before, kept
+	memo := func() *hazardMemo {
+		m := &hazardMemo{}
+		for i, h := range hz {
+			m.fids, m.pts = append(m.fids, h.FID), append(m.pts, h.Point)
+			at := notPlaced
+			if i%7 == 0 {
+				at = before
+			}
+			m.at = append(m.at, at)
+		}
+		return m
+	}
+	for _, workers := range []int{1, 2, 3, 5} {
+		m := memo()
+		placeCells(m, index, res, workers)
+		inside := 0
+		for i, h := range hz {
+			want := int32(before)
+			if i%7 != 0 {
+				want = -1
+				c, err := spatial.PointToCell(h.Point, res)
+				if k, ok := index[c]; err == nil && ok {
+					want = k
+					inside++
+				}
+			}
+			if m.at[i] != want {
+				t.Fatalf("%d goroutines: hazard %d placed in %d, want %d", workers, i, m.at[i], want)
+			}
+		}
+		if inside == 0 {
+			t.Fatal("no hazard in the area")
+		}
+	}
 }
 
 func containsFID(fids []int64, fid int64) bool {
