@@ -221,7 +221,6 @@ func (s *Service) Load(ctx context.Context) error {
 	}
 	s.setPoints(pts)
 	s.rebuildScene(pts.layers)
-	s.tiles.cache.Invalidate(tiles.Dirty{All: true})
 	s.setVersion(last)
 	s.markRead(nil)
 	s.loaded.Store(true)

@@ -21,6 +21,12 @@ type packed[ID cmp.Ordered] struct {
 // pbox is a lon/lat box of a node of a packed tree.
 type pbox struct{ min, max [2]float64 }
 
+// extend grows b to hold o.
+func (b *pbox) extend(o pbox) {
+	b.min = [2]float64{min(b.min[0], o.min[0]), min(b.min[1], o.min[1])}
+	b.max = [2]float64{max(b.max[0], o.max[0]), max(b.max[1], o.max[1])}
+}
+
 func (b pbox) overlaps(o orb.Bound) bool {
 	return b.min[0] <= o.Max[0] && b.max[0] >= o.Min[0] && b.min[1] <= o.Max[1] && b.max[1] >= o.Min[1]
 }
@@ -83,8 +89,7 @@ func newPacked[ID cmp.Ordered](items []PointItem[ID]) packed[ID] {
 		lo, hi := i*packedNode, min((i+1)*packedNode, len(sorted))
 		bx := pbox{sorted[lo].Point, sorted[lo].Point}
 		for _, it := range sorted[lo+1 : hi] {
-			bx.min = [2]float64{min(bx.min[0], it.Point[0]), min(bx.min[1], it.Point[1])}
-			bx.max = [2]float64{max(bx.max[0], it.Point[0]), max(bx.max[1], it.Point[1])}
+			bx.extend(pbox{it.Point, it.Point})
 		}
 		level[i] = bx
 	}
@@ -95,8 +100,7 @@ func newPacked[ID cmp.Ordered](items []PointItem[ID]) packed[ID] {
 			lo, hi := i*packedNode, min((i+1)*packedNode, len(level))
 			bx := level[lo]
 			for _, c := range level[lo+1 : hi] {
-				bx.min = [2]float64{min(bx.min[0], c.min[0]), min(bx.min[1], c.min[1])}
-				bx.max = [2]float64{max(bx.max[0], c.max[0]), max(bx.max[1], c.max[1])}
+				bx.extend(c)
 			}
 			up[i] = bx
 		}
