@@ -232,11 +232,6 @@ func hazards(ctx context.Context, db querier, where string, args ...any) ([]data
 		}
 		out = make([]data.Hazard, 0, n)
 	}
-	return hazardsInto(ctx, db, out, where, args...)
-}
-
-// hazardsInto is hazards appending to out.
-func hazardsInto(ctx context.Context, db querier, out []data.Hazard, where string, args ...any) ([]data.Hazard, error) {
 	var in interner
 	return collectInto(ctx, db, "read hazards", out, func(scan scanFunc) (data.Hazard, error) {
 		h, err := data.ScanHazard(scan, geom, storedTime)
